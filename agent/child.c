@@ -1,0 +1,82 @@
+/*
+ * child.c: the common start of every child process (worker, authd, proxy).
+ * Runs as root right after exec, before any network byte is seen.
+ */
+#include "pwbuild.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "approval.h"
+#include "child.h"
+#include "ipc.h"
+#include "log.h"
+#include "sandbox.h"
+#include "util.h"
+#include "worker.h"
+
+void
+child_boot(enum proc_role role, unsigned slot, struct child_boot *b)
+{
+	struct ipc_hdr	 hdr;
+	struct ipc_msg	 m;
+	struct ipc_rd	 rd;
+	uint8_t		*buf;
+	char		*kv, err[512];
+	int		 fd = -1;
+
+	memset(b, 0, sizeof(*b));
+	/* Logs are UTC; a POSIX TZ string means glibc never opens zoneinfo. */
+	setenv("TZ", "UTC0", 1);
+	tzset();
+	if (role == PROC_WORKER) {
+		char name[32];
+		proc_title("portwingd: worker %u", slot);
+		snprintf(name, sizeof(name), "worker[%u]", slot);
+		log_procname(name);
+	} else {
+		proc_title("portwingd: %s", proc_role_name(role));
+		log_procname(proc_role_name(role));
+	}
+
+	buf = xmalloc(IPC_MAX_CONFIG + 512);
+	if (ipc_recv_sync(PROC_IPC_FD, &hdr, buf, IPC_MAX_CONFIG + 512,
+	    &fd) == -1)
+		fatal("reading configuration from master");
+	if (hdr.type != IPC_M_CONFIG || fd != -1)
+		fatalx("expected configuration, got type 0x%04x", hdr.type);
+	m.hdr = hdr;
+	m.data = buf;
+	m.fd = -1;
+	ipc_rd_init(&rd, &m);
+	kv = ipc_rd_strdup(&rd, IPC_MAX_CONFIG);
+	b->gen = ipc_rd_u32(&rd);
+	b->slot = ipc_rd_u32(&rd);
+	b->pd.uid = ipc_rd_u32(&rd);
+	b->pd.gid = ipc_rd_u32(&rd);
+	ipc_rd_str(&rd, b->pd.chroot, sizeof(b->pd.chroot));
+	if (kv == NULL || ipc_rd_end(&rd) == -1)
+		fatalx("malformed configuration message");
+	if (b->slot != slot)
+		fatalx("slot mismatch (%u != %u)", b->slot, slot);
+	if (config_from_kv(&b->cfg, kv, err, sizeof(err)) == -1)
+		fatalx("configuration from master: %s", err);
+	freezero_str(kv);
+	freezero(buf, IPC_MAX_CONFIG + 512);
+	log_init(NULL, b->cfg.log_level, b->cfg.log_json);
+	tls_global_init();
+	approval_init();
+	/* jansson seeds its hash from /dev/urandom on first use: do it now. */
+	json_object_seed(0);
+}
+
+void
+child_sandbox(enum proc_role role, struct child_boot *b)
+{
+	privdrop_apply(&b->pd);
+	sandbox_apply(role);
+}

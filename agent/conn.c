@@ -1,0 +1,1215 @@
+/*
+ * conn.c: one client connection in a worker, as a state machine.
+ *
+ *   READ_HEAD --parsed--> (public route) --------------------> respond
+ *       |                                                        |
+ *       +--> AUTH_WAIT --authd ok--> (own route) ---> respond ----+
+ *                           |                                    |
+ *                           +--> PROXY --101--> UPGRADED --> close
+ *                                  |                             |
+ *                                  +--END--> keep-alive? READ_HEAD : CLOSING
+ *
+ * Every transition happens here.  Bad client input gets a precise status
+ * and closes this connection only; nothing a client sends can end the
+ * process.  Buffers are bounded: a side that cannot keep up stops the
+ * other side from being read (WORKER_HIGH_WATER per direction).
+ */
+#include "pwbuild.h"
+
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
+
+#include <sys/mman.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "log.h"
+#include "util.h"
+#include "worker.h"
+
+enum { TIMER_NONE, TIMER_HEADER, TIMER_IDLE, TIMER_INTERNAL };
+
+static void	conn_readcb(struct bufferevent *, void *);
+static void	conn_writecb(struct bufferevent *, void *);
+static void	conn_eventcb(struct bufferevent *, short, void *);
+static void	stream_readcb(struct bufferevent *, void *);
+static void	stream_writecb(struct bufferevent *, void *);
+static void	stream_eventcb(struct bufferevent *, short, void *);
+static void	conn_read_head(struct conn *);
+static int	conn_body_pump(struct conn *);
+static void	conn_next_request(struct conn *);
+static void	conn_close_after_flush(struct conn *);
+static void	conn_linger(struct conn *);
+static void	conn_ask_authd(struct conn *);
+static void	conn_spool_start(struct conn *);
+static void	conn_spooled(struct conn *);
+static void	spool_pump(struct conn *);
+
+static void
+conn_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	struct conn	*c = arg;
+	int		 kind = c->tkind;
+
+	c->tkind = TIMER_NONE;
+	if (kind == TIMER_HEADER && c->scan.pos == 0 &&
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
+		conn_free(c);		/* never said a word: just close */
+		return;
+	}
+	if (kind == TIMER_HEADER) {
+		conn_error(c, 408, "timed out waiting for the request head");
+		return;
+	}
+	if (kind == TIMER_INTERNAL && c->internal_done != NULL) {
+		c->internal_done(c, 0);
+		return;
+	}
+	conn_free(c);
+}
+
+static void
+conn_arm(struct conn *c, int kind, int seconds)
+{
+	struct timeval	tv = { seconds, 0 };
+
+	c->tkind = kind;
+	if (kind == TIMER_NONE) {
+		evtimer_del(c->timer);
+		return;
+	}
+	evtimer_add(c->timer, &tv);
+}
+
+struct conn *
+conn_new(struct worker *w, int fd, struct sockaddr *sa, int tls)
+{
+	struct conn	*c;
+	uint32_t	 i;
+	int		 one = 1;
+
+	for (i = 0; i < w->table_size; i++)
+		if (w->table[i] == NULL)
+			break;
+	if (i == w->table_size) {
+		close(fd);
+		return NULL;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->w = w;
+	c->idx = i;
+	c->spool_fd = -1;
+	w->table[i] = c;
+	c->tls = tls;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
+		    c->peer, sizeof(c->peer));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
+		    c->peer, sizeof(c->peer));
+	else
+		pw_strlcpy(c->peer, "unix", sizeof(c->peer));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (tls) {
+		SSL *ssl = SSL_new(w->tls);
+		if (ssl == NULL) {
+			close(fd);
+			w->table[i] = NULL;
+			free(c);
+			return NULL;
+		}
+		c->bev = bufferevent_openssl_socket_new(w->base, fd, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		if (c->bev != NULL)
+			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	} else
+		c->bev = bufferevent_socket_new(w->base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL)
+		fatalx("bufferevent_new");
+	bufferevent_setcb(c->bev, conn_readcb, conn_writecb, conn_eventcb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, WORKER_HIGH_WATER);
+	pw_bev_tune(c->bev);
+	bufferevent_setwatermark(c->bev, EV_WRITE, WORKER_HIGH_WATER / 2, 0);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->timer = evtimer_new(w->base, conn_timeout, c);
+	c->state = CONN_READ_HEAD;
+	http_scan_init(&c->scan);
+	conn_arm(c, TIMER_HEADER, w->cfg.header_timeout);
+	TAILQ_INSERT_TAIL(&w->conns, c, entry);
+	w->nconns++;
+	return c;
+}
+
+static void
+conn_spool_free(struct conn *c)
+{
+	if (c->spool_md != NULL) {
+		EVP_MD_CTX_free(c->spool_md);
+		c->spool_md = NULL;
+	}
+	if (c->spool_fd != -1) {
+		close(c->spool_fd);
+		c->spool_fd = -1;
+	}
+	c->spool_len = c->spool_off = 0;
+	c->is_signed = 0;
+}
+
+static void
+conn_stream_free(struct conn *c)
+{
+	if (c->sbev != NULL) {
+		bufferevent_free(c->sbev);
+		c->sbev = NULL;
+	}
+}
+
+void
+conn_free(struct conn *c)
+{
+	struct worker	*w = c->w;
+
+	TAILQ_REMOVE(&w->conns, c, entry);
+	w->table[c->idx] = NULL;
+	conn_stream_free(c);
+	conn_spool_free(c);
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	event_free(c->timer);
+	http_head_free(&c->req);
+	if (c->body != NULL)
+		evbuffer_free(c->body);
+	free(c);
+	w->nconns--;
+	worker_conn_closed(w);
+}
+
+/* Shutdown: idle connections go now, busy ones after their response. */
+void
+conn_drain(struct conn *c)
+{
+	c->keepalive = 0;
+	if (c->state == CONN_READ_HEAD && c->scan.pos == 0 &&
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+		conn_free(c);
+}
+
+static void
+conn_close_after_flush(struct conn *c)
+{
+	struct timeval	tv = { WORKER_DRAIN_SECONDS, 0 };
+
+	c->state = CONN_CLOSING;
+	conn_arm(c, TIMER_NONE, 0);
+	conn_stream_free(c);
+	/*
+	 * An unread request body (an early 413, 401 or 400): closing now
+	 * would reset the connection and the client might never see the
+	 * answer.  Linger instead: send the answer, half-close, and read
+	 * and drop what the client still sends, for a bounded time.
+	 */
+	c->linger = !c->tls && !c->body_done && (c->req.chunked ||
+	    (c->req.has_cl && c->req.content_length > 0));
+	if (!c->linger)
+		bufferevent_disable(c->bev, EV_READ);
+	else
+		evbuffer_drain(bufferevent_get_input(c->bev),
+		    evbuffer_get_length(bufferevent_get_input(c->bev)));
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+	    !c->linger) {
+		conn_free(c);
+		return;
+	}
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		conn_linger(c);
+	/* A client that never reads its error must not pin us. */
+	c->tkind = TIMER_IDLE;
+	evtimer_add(c->timer, &tv);
+}
+
+/* The answer is out: half-close and keep draining until EOF or timeout. */
+static void
+conn_linger(struct conn *c)
+{
+	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	bufferevent_enable(c->bev, EV_READ);
+}
+
+/* The response is complete: reuse the connection or close it. */
+static void
+conn_response_done(struct conn *c)
+{
+	/* An answer before the whole signed body went out: drop the stream. */
+	if (c->sink == SINK_SPOOL && c->spool_fd != -1)
+		conn_stream_free(c);
+	/* The stream stays for the connection's next request. */
+	if (!c->keepalive || c->w->draining ||
+	    (c->body_mode != REQ_BODY_NONE && !c->body_done)) {
+		conn_close_after_flush(c);
+		return;
+	}
+	conn_next_request(c);
+}
+
+static void
+conn_next_request(struct conn *c)
+{
+	http_head_free(&c->req);
+	if (c->body != NULL) {
+		evbuffer_free(c->body);
+		c->body = NULL;
+	}
+	c->internal = 0;
+	c->internal_done = NULL;
+	c->resp_started = c->resp_chunked = c->resp_close_delim = 0;
+	c->resp_status = 0;
+	c->body_mode = REQ_BODY_NONE;
+	c->body_done = 0;
+	c->body_total = 0;
+	conn_spool_free(c);
+	c->sink = SINK_NONE;
+	c->route = NULL;
+	c->allow = NULL;
+	c->body_limit = 0;
+	memset(&c->approval, 0, sizeof(c->approval));
+	c->principal[0] = '\0';
+	c->state = CONN_READ_HEAD;
+	http_scan_init(&c->scan);
+	conn_arm(c, TIMER_IDLE, c->w->cfg.idle_timeout);
+	bufferevent_enable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		conn_read_head(c);
+}
+
+static void
+write_head(struct conn *c, int status, const char *ctype, size_t len,
+    const char *extra)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status,
+	    http_reason(status));
+	if (ctype != NULL)
+		evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
+	evbuffer_add_printf(out, "Content-Length: %zu\r\n", len);
+	if (extra != NULL)
+		evbuffer_add(out, extra, strlen(extra));
+	if (!c->keepalive)
+		evbuffer_add_printf(out, "Connection: close\r\n");
+	else if (c->req.minor == 0)
+		evbuffer_add_printf(out, "Connection: keep-alive\r\n");
+	evbuffer_add(out, "\r\n", 2);
+}
+
+/*
+ * A complete response from one of our own routes.  An unread request body
+ * means the connection cannot be reused.
+ */
+void
+conn_respond(struct conn *c, int status, const char *ctype, const char *body,
+    size_t len, const char *extra)
+{
+	if (c->state == CONN_CLOSING || c->resp_started)
+		return;
+	if (c->body_mode != REQ_BODY_NONE && !c->body_done)
+		c->keepalive = 0;
+	if (c->w->draining)
+		c->keepalive = 0;
+	c->resp_started = 1;
+	c->resp_status = status;
+	write_head(c, status, ctype, len, extra);
+	if (!c->is_head && len > 0)
+		evbuffer_add(bufferevent_get_output(c->bev), body, len);
+	log_debug("%s %s %s -> %d", c->peer, c->req.method ? c->req.method :
+	    "-", c->req.path ? c->req.path : "-", status);
+	conn_response_done(c);
+}
+
+/* Errors produced by portwing itself: JSON {"message": ...}. */
+void
+conn_error(struct conn *c, int status, const char *msg)
+{
+	json_t	*o;
+	char	*s;
+
+	if (c->resp_started) {
+		/* Too late for a status: cut the connection instead. */
+		conn_free(c);
+		return;
+	}
+	switch (status) {
+	case 400: case 408: case 413: case 414: case 417: case 431:
+	case 501: case 505:
+		c->keepalive = 0;	/* the byte stream can't be trusted */
+		break;
+	}
+	o = json_pack("{s:s}", "message", msg);
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	{
+		size_t n = strlen(s);
+		char *b = xmalloc(n + 2), allow[64];
+		memcpy(b, s, n);
+		b[n] = '\n';
+		if (status == 405 && c->allow != NULL)
+			snprintf(allow, sizeof(allow), "Allow: %s\r\n", c->allow);
+		conn_respond(c, status, "application/json", b, n + 1,
+		    status == 405 && c->allow != NULL ? allow : NULL);
+		free(b);
+	}
+	free(s);
+}
+
+/* Errors whose exact text clients match on (reference section 5). */
+void
+conn_text_error(struct conn *c, int status, const char *text,
+    const char *reason)
+{
+	char	extra[160], body[256];
+	int	n;
+
+	snprintf(extra, sizeof(extra), "X-Content-Type-Options: nosniff\r\n");
+	if (reason != NULL && *reason != '\0') {
+		pw_strlcat(extra, "X-Portwing-Reason: ", sizeof(extra));
+		pw_strlcat(extra, reason, sizeof(extra));
+		pw_strlcat(extra, "\r\n", sizeof(extra));
+	}
+	n = snprintf(body, sizeof(body), "%s\n", text);
+	if (c->resp_started) {
+		conn_free(c);
+		return;
+	}
+	conn_respond(c, status, "text/plain; charset=utf-8", body, (size_t)n,
+	    extra);
+}
+
+static void
+conn_body_setup(struct conn *c, enum body_sink sink)
+{
+	c->sink = sink;
+	c->body_done = 0;
+	c->body_total = 0;
+	if (sink == SINK_LOCAL && c->body_limit == 0)
+		c->body_limit = WORKER_LOCAL_BODY_MAX;
+	if (c->req.chunked) {
+		c->body_mode = REQ_BODY_CHUNKED;
+		http_chunked_init(&c->chunk);
+	} else if (c->req.has_cl && c->req.content_length > 0) {
+		c->body_mode = REQ_BODY_LENGTH;
+		c->body_left = c->req.content_length;
+	} else {
+		c->body_mode = REQ_BODY_NONE;
+		c->body_done = 1;
+	}
+	if (c->req.expect_continue && c->body_mode != REQ_BODY_NONE &&
+	    c->req.minor == 1)
+		evbuffer_add_printf(bufferevent_get_output(c->bev),
+		    "HTTP/1.1 100 Continue\r\n\r\n");
+}
+
+static void
+conn_read_head(struct conn *c)
+{
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	struct worker	*w = c->w;
+	const char	*why = NULL;
+	unsigned char	*p;
+	size_t		 n;
+	route_fn	 fn;
+	int		 r, status = 0;
+
+	n = evbuffer_get_length(in);
+	if (n == 0)
+		return;
+	if (c->tkind == TIMER_IDLE)
+		conn_arm(c, TIMER_HEADER, w->cfg.header_timeout);
+	if (n > w->limits.max_head + 1)
+		n = w->limits.max_head + 1;
+	p = evbuffer_pullup(in, (ssize_t)n);
+	r = http_scan(&c->scan, &w->limits, p, n, 1, &why);
+	if (r == 0)
+		return;
+	if (r < 0) {
+		conn_error(c, -r, why);
+		return;
+	}
+	status = http_parse_request(&c->req, (const char *)p, (size_t)r);
+	evbuffer_drain(in, (size_t)r);
+	if (status != 0) {
+		conn_error(c, status, c->req.error ? c->req.error :
+		    "bad request");
+		return;
+	}
+	conn_arm(c, TIMER_NONE, 0);
+	c->nreq++;
+	c->started_us = pw_now_us();
+	c->keepalive = c->req.keepalive && !w->draining;
+	c->is_head = strcmp(c->req.method, "HEAD") == 0;
+
+	fn = routes_lookup_public(c, &status);
+	if (status != 0) {
+		conn_error(c, status, status == 405 ? "method not allowed" :
+		    "not found");
+		return;
+	}
+	if (fn != NULL) {
+		conn_body_setup(c, SINK_DISCARD);
+		fn(c);
+		return;
+	}
+	{
+		const struct http_hdr *sig = http_header(&c->req,
+		    "X-Portwing-Signature");
+		if (w->cfg.keys && sig != NULL && sig->vlen > 0) {
+			conn_spool_start(c);
+			return;
+		}
+	}
+	conn_ask_authd(c);
+}
+
+static void
+conn_ask_authd(struct conn *c)
+{
+	c->state = CONN_AUTH_WAIT;
+	if (worker_auth_request(c) == -1)
+		conn_auth_answer(c, AUTH_UNAVAILABLE, "", "", NULL);
+}
+
+/*
+ * A signed request: its signature covers the body, so the whole body is
+ * read first (into a memfd, hashed as it arrives, up to
+ * SIGNED_BODY_LIMIT) and authd judges the digest with the headers.
+ */
+static void
+conn_spool_start(struct conn *c)
+{
+	EVP_MD_CTX	*md;
+
+	if (c->req.has_cl && c->req.content_length >
+	    (uint64_t)c->w->cfg.signed_body_limit) {
+		c->keepalive = 0;
+		conn_text_error(c, 413, "request body too large", NULL);
+		return;
+	}
+	if ((c->spool_fd = memfd_create("pw-signed-body", MFD_CLOEXEC)) == -1 ||
+	    (md = EVP_MD_CTX_new()) == NULL ||
+	    !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+		log_warn("memfd for a signed body");
+		conn_error(c, 500, "cannot hold the request body");
+		return;
+	}
+	c->spool_md = md;
+	c->is_signed = 1;
+	c->body_limit = (uint64_t)c->w->cfg.signed_body_limit;
+	c->state = CONN_SPOOL;
+	conn_body_setup(c, SINK_SPOOL);
+	if (conn_body_pump(c) == 0 && c->body_done)
+		conn_spooled(c);
+}
+
+static void
+conn_spooled(struct conn *c)
+{
+	unsigned int	len = 32;
+
+	EVP_DigestFinal_ex(c->spool_md, c->digest, &len);
+	EVP_MD_CTX_free(c->spool_md);
+	c->spool_md = NULL;
+	conn_ask_authd(c);
+}
+
+/* Send the spooled signed body to the proxy as DATA frames, then END. */
+static void
+spool_pump(struct conn *c)
+{
+	struct evbuffer		*out = bufferevent_get_output(c->sbev);
+	struct frame_hdr	 fh;
+	char			 buf[FRAME_MAX_DATA];
+	ssize_t			 n;
+
+	while (c->spool_off < c->spool_len &&
+	    evbuffer_get_length(out) < WORKER_HIGH_WATER) {
+		n = pread(c->spool_fd, buf, sizeof(buf), (off_t)c->spool_off);
+		if (n <= 0) {
+			log_warn("reading a spooled body");
+			conn_free(c);
+			return;
+		}
+#ifdef PW_TEST_HOOKS
+		/* Test build: a worker changing an approved signed body. */
+		if (c->spool_off == 0 && http_header(&c->req,
+		    "X-Portwing-Test-Body") != NULL)
+			buf[0] ^= 1;
+#endif
+		fh.type = FRAME_DATA;
+		fh.len = (uint32_t)n;
+		evbuffer_add(out, &fh, sizeof(fh));
+		evbuffer_add(out, buf, (size_t)n);
+		c->spool_off += (uint64_t)n;
+	}
+	if (c->spool_off == c->spool_len) {
+		fh.type = FRAME_END;
+		fh.len = 0;
+		evbuffer_add(out, &fh, sizeof(fh));
+		conn_spool_free(c);
+		c->sink = SINK_NONE;
+	}
+}
+
+void
+conn_auth_answer(struct conn *c, int verdict, const char *reason,
+    const char *principal, const struct approval *ap)
+{
+	route_fn	fn;
+	int		status = 0;
+
+	switch (verdict) {
+	case AUTH_OK:
+		break;
+	case AUTH_DENIED:
+		conn_text_error(c, 401, "unauthorized", reason);
+		return;
+	case AUTH_RATE_LIMITED:
+		conn_text_error(c, 429, *reason ? reason :
+		    "too many failed attempts", NULL);
+		return;
+	case AUTH_TOO_LARGE:
+		conn_text_error(c, 413, "request body too large", NULL);
+		return;
+	default:
+		conn_error(c, 503, "authentication service unavailable");
+		return;
+	}
+	pw_strlcpy(c->principal, principal, sizeof(c->principal));
+	if (ap != NULL)
+		c->approval = *ap;
+	fn = routes_lookup_private(c, &status);
+	if (status != 0) {
+		conn_error(c, status, status == 405 ? "method not allowed" :
+		    "no such portwing endpoint");
+		return;
+	}
+	if (fn != NULL) {
+		c->state = CONN_LOCAL_BODY;
+		if (c->is_signed) {
+			/* The body was read already, into the spool. */
+			conn_spool_free(c);
+			c->sink = SINK_NONE;
+			c->body_mode = REQ_BODY_NONE;
+			c->body_done = 1;
+		} else
+			conn_body_setup(c, SINK_DISCARD);
+		fn(c);
+		return;
+	}
+	conn_start_proxy(c, 0);
+}
+
+/* authd's answer to an enrollment, passed through. */
+void
+conn_enroll_answer(struct conn *c, int status, const char *ctype,
+    const char *body, size_t len)
+{
+	c->state = CONN_LOCAL_BODY;
+	conn_respond(c, status, ctype, body, len, status == 200 ? NULL :
+	    "X-Content-Type-Options: nosniff\r\n");
+}
+
+/* Own routes that take a body: collect it (bounded), then run fn. */
+void
+conn_read_local_body(struct conn *c, route_fn fn, size_t limit)
+{
+	if (c->req.has_cl && c->req.content_length > limit) {
+		c->keepalive = 0;
+		conn_text_error(c, 413, "request body too large", NULL);
+		return;
+	}
+	c->state = CONN_LOCAL_BODY;
+	c->route = fn;
+	c->body_limit = limit;
+	conn_body_setup(c, SINK_LOCAL);
+	c->body = evbuffer_new();
+	if (conn_body_pump(c) == 0 && c->body_done)
+		fn(c);
+}
+
+static void
+stream_open(struct conn *c, int fd)
+{
+	c->sbev = bufferevent_socket_new(c->w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->sbev == NULL)
+		fatalx("bufferevent_socket_new");
+	bufferevent_setcb(c->sbev, stream_readcb, stream_writecb,
+	    stream_eventcb, c);
+	bufferevent_setwatermark(c->sbev, EV_READ, 0, WORKER_HIGH_WATER);
+	pw_bev_tune(c->sbev);
+	bufferevent_setwatermark(c->sbev, EV_WRITE, WORKER_HIGH_WATER / 2, 0);
+	bufferevent_enable(c->sbev, EV_READ | EV_WRITE);
+}
+
+/* The connection's stream to the proxy, opened on first use. */
+static int
+conn_stream(struct conn *c)
+{
+	int	fd;
+
+	if (c->sbev != NULL)
+		return 0;
+	if ((fd = worker_new_stream(c->w)) == -1)
+		return -1;
+	stream_open(c, fd);
+	return 0;
+}
+
+void
+conn_start_proxy(struct conn *c, int flags)
+{
+	struct frame_hdr	fh = { FRAME_END, 0 };
+	int			mode;
+
+	mode = c->req.chunked ? REQ_BODY_CHUNKED :
+	    (c->req.has_cl && c->req.content_length) ? REQ_BODY_LENGTH :
+	    REQ_BODY_NONE;
+	if (conn_stream(c) == -1) {
+		conn_error(c, 503, "Docker proxy unavailable");
+		return;
+	}
+	if (c->is_signed) {
+		/* The body is already here, in the memfd authd judged. */
+		c->req.content_length = c->spool_len;
+		mode = c->spool_len ? REQ_BODY_LENGTH : REQ_BODY_NONE;
+	}
+	if (flags & PXF_DD) {
+		/*
+		 * A Drydock route is answered by the proxy alone; any body
+		 * the client sent is read and dropped here.
+		 */
+		worker_proxy_request(c, PXF_DD, REQ_BODY_NONE);
+		bufferevent_write(c->sbev, &fh, sizeof(fh));
+		c->state = CONN_PROXY;
+		(void)conn_body_pump(c);
+		return;
+	}
+	worker_proxy_request(c, (c->req.conn_upgrade && c->req.upgrade != NULL) ?
+	    PXF_UPGRADE : 0, mode);
+	c->state = CONN_PROXY;
+	if (c->is_signed) {
+		c->sink = SINK_SPOOL;
+		spool_pump(c);
+		return;
+	}
+	conn_body_setup(c, SINK_PROXY);
+	(void)conn_body_pump(c);
+}
+
+/* A request whose response we consume ourselves (readiness ping). */
+void
+conn_start_internal(struct conn *c, int flags, void (*done)(struct conn *, int))
+{
+	struct frame_hdr	fh = { FRAME_END, 0 };
+
+	if (conn_stream(c) == -1) {
+		done(c, 0);
+		return;
+	}
+	worker_proxy_request(c, flags, REQ_BODY_NONE);
+	bufferevent_write(c->sbev, &fh, sizeof(fh));
+	c->state = CONN_LOCAL_WAIT;
+	c->internal = 1;
+	c->internal_done = done;
+	conn_arm(c, TIMER_INTERNAL, c->w->cfg.request_timeout + 1);
+}
+
+/* Is an exchange on the stream in progress? */
+static int
+stream_busy(struct conn *c)
+{
+	return c->state == CONN_PROXY || c->state == CONN_LOCAL_WAIT ||
+	    c->state == CONN_UPGRADED;
+}
+
+/* Append to the signed body's memfd, hashing as it goes. */
+static int
+spool_write(struct conn *c, struct evbuffer *src, size_t n)
+{
+	char	buf[16384];
+	ssize_t	w;
+	size_t	k, off;
+
+	while (n > 0) {
+		k = n > sizeof(buf) ? sizeof(buf) : n;
+		evbuffer_remove(src, buf, k);
+		EVP_DigestUpdate(c->spool_md, buf, k);
+		for (off = 0; off < k; off += (size_t)w) {
+			w = write(c->spool_fd, buf + off, k - off);
+			if (w == -1) {
+				if (errno == EINTR) {
+					w = 0;
+					continue;
+				}
+				log_warn("spooling a signed body");
+				return -1;
+			}
+		}
+		c->spool_len += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* Frame body bytes towards the proxy (or a local sink). */
+static int
+emit_data(struct conn *c, struct evbuffer *src, size_t n)
+{
+	struct frame_hdr	 fh;
+	struct evbuffer		*out;
+
+	while (n > 0) {
+		size_t k = n > FRAME_MAX_DATA ? FRAME_MAX_DATA : n;
+		switch (c->sink) {
+		case SINK_PROXY:
+			out = bufferevent_get_output(c->sbev);
+			fh.type = FRAME_DATA;
+			fh.len = (uint32_t)k;
+			evbuffer_add(out, &fh, sizeof(fh));
+			evbuffer_remove_buffer(src, out, k);
+			break;
+		case SINK_LOCAL:
+			evbuffer_remove_buffer(src, c->body, k);
+			break;
+		case SINK_SPOOL:
+			if (spool_write(c, src, k) == -1)
+				return -1;
+			break;
+		default:
+			evbuffer_drain(src, k);
+			break;
+		}
+		n -= k;
+	}
+	return 0;
+}
+
+/* Own routes and signed bodies are bounded: 413 beyond the limit. */
+static int
+over_limit(struct conn *c, size_t n)
+{
+	if (c->sink != SINK_LOCAL && c->sink != SINK_SPOOL)
+		return 0;
+	c->body_total += n;
+	if (c->body_total <= c->body_limit)
+		return 0;
+	c->keepalive = 0;
+	conn_spool_free(c);
+	conn_text_error(c, 413, "request body too large", NULL);
+	return 1;
+}
+
+/*
+ * Move request body bytes from the client to the sink.  Returns -1 when
+ * the connection was closed (bad framing, body too large).
+ */
+static int
+conn_body_pump(struct conn *c)
+{
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	struct evbuffer	*tmp;
+	const char	*why = NULL;
+	size_t		 n;
+	int		 r;
+
+	while (!c->body_done) {
+		if (c->sink == SINK_PROXY && evbuffer_get_length(
+		    bufferevent_get_output(c->sbev)) >= WORKER_HIGH_WATER) {
+			bufferevent_disable(c->bev, EV_READ);
+			return 0;	/* stream_writecb resumes us */
+		}
+		if (c->body_mode == REQ_BODY_LENGTH) {
+			n = evbuffer_get_length(in);
+			if (n > c->body_left)
+				n = (size_t)c->body_left;
+			if (n > FRAME_MAX_DATA)
+				n = FRAME_MAX_DATA;
+			if (n == 0)
+				break;
+			if (over_limit(c, n))
+				return -1;
+			if (emit_data(c, in, n) == -1) {
+				conn_error(c, 500, "cannot hold the request body");
+				return -1;
+			}
+			c->body_left -= n;
+			if (c->body_left == 0)
+				c->body_done = 1;
+		} else if (c->body_mode == REQ_BODY_CHUNKED) {
+			tmp = evbuffer_new();
+			r = http_chunked_step(&c->chunk, in, tmp, FRAME_MAX_DATA,
+			    &why);
+			n = evbuffer_get_length(tmp);
+			if (r >= 0 && over_limit(c, n)) {
+				evbuffer_free(tmp);
+				return -1;
+			}
+			if (r >= 0 && n > 0 && emit_data(c, tmp, n) == -1) {
+				evbuffer_free(tmp);
+				conn_error(c, 500, "cannot hold the request body");
+				return -1;
+			}
+			evbuffer_free(tmp);
+			if (r < 0) {
+				c->keepalive = 0;
+				if (c->sink == SINK_PROXY && !c->resp_started) {
+					conn_stream_free(c);
+					c->state = CONN_LOCAL_BODY;
+				}
+				conn_error(c, 400, why);
+				return -1;
+			}
+			if (r == 1)
+				c->body_done = 1;
+			else if (n == 0)
+				break;
+		} else
+			c->body_done = 1;
+	}
+	if (c->body_done && c->sink == SINK_PROXY) {
+		struct frame_hdr fh = { FRAME_END, 0 };
+		bufferevent_write(c->sbev, &fh, sizeof(fh));
+		c->sink = SINK_NONE;
+	}
+	return 0;
+}
+
+static void
+conn_readcb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+
+	switch (c->state) {
+	case CONN_READ_HEAD:
+		conn_read_head(c);
+		break;
+	case CONN_LOCAL_BODY:
+		if (c->sink == SINK_LOCAL && !c->body_done) {
+			if (conn_body_pump(c) == 0 && c->body_done &&
+			    c->route != NULL)
+				c->route(c);
+		}
+		break;
+	case CONN_SPOOL:
+		if (conn_body_pump(c) == 0 && c->body_done)
+			conn_spooled(c);
+		break;
+	case CONN_PROXY:
+		if (!c->body_done && (c->sink == SINK_PROXY ||
+		    c->sink == SINK_DISCARD))
+			(void)conn_body_pump(c);
+		break;
+	case CONN_UPGRADED:
+		if (c->sbev != NULL)
+			evbuffer_add_buffer(bufferevent_get_output(c->sbev),
+			    bufferevent_get_input(bev));
+		if (c->sbev != NULL && evbuffer_get_length(
+		    bufferevent_get_output(c->sbev)) >= WORKER_HIGH_WATER)
+			bufferevent_disable(c->bev, EV_READ);
+		break;
+	case CONN_CLOSING:
+		if (c->linger) {
+			evbuffer_drain(bufferevent_get_input(bev),
+			    evbuffer_get_length(bufferevent_get_input(bev)));
+			if ((c->lingered += 1) > 4096)	/* reads, not bytes */
+				conn_free(c);
+		}
+		break;
+	default:
+		/* Pipelined bytes wait for their turn (read is bounded). */
+		break;
+	}
+}
+
+static void
+conn_writecb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+	size_t		 left = evbuffer_get_length(bufferevent_get_output(bev));
+
+	if (c->state == CONN_CLOSING) {
+		if (left == 0 && c->linger)
+			conn_linger(c);
+		else if (left == 0)
+			conn_free(c);
+		return;
+	}
+	if (c->sbev != NULL && left < WORKER_HIGH_WATER)
+		bufferevent_enable(c->sbev, EV_READ);
+	if (c->state == CONN_UPGRADED && c->stream_eof && left == 0) {
+		if (c->tls || c->client_eof) {
+			conn_free(c);
+			return;
+		}
+		shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	}
+}
+
+static void
+conn_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	if ((what & BEV_EVENT_EOF) && c->state == CONN_UPGRADED &&
+	    !(what & BEV_EVENT_ERROR)) {
+		/* Half-close: carry it to the proxy once our output drained. */
+		c->client_eof = 1;
+		bufferevent_disable(c->bev, EV_READ);
+		/*
+		 * libevent's TLS bufferevent stops writing when it reads a
+		 * close_notify, and only restarts when data lands in an
+		 * empty output buffer; output still queued would never be
+		 * sent.  The other direction is still open: write on.
+		 */
+
+		if (c->sbev != NULL && evbuffer_get_length(
+		    bufferevent_get_output(c->sbev)) == 0)
+			shutdown(bufferevent_getfd(c->sbev), SHUT_WR);
+		if (c->stream_eof && evbuffer_get_length(
+		    bufferevent_get_output(c->bev)) == 0)
+			conn_free(c);
+		return;
+	}
+	/* Client gone (or TLS failure): drop everything, proxy sees EOF. */
+	conn_free(c);
+}
+
+static void
+stream_writecb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+	size_t		 left = evbuffer_get_length(bufferevent_get_output(bev));
+
+	if (c->state == CONN_UPGRADED) {
+		if (c->client_eof && left == 0)
+			shutdown(bufferevent_getfd(bev), SHUT_WR);
+		else if (!c->client_eof && left < WORKER_HIGH_WATER)
+			bufferevent_enable(c->bev, EV_READ);
+		return;
+	}
+	if (c->state == CONN_PROXY && c->sink == SINK_SPOOL &&
+	    left < WORKER_HIGH_WATER) {
+		spool_pump(c);
+		return;
+	}
+	if (c->state == CONN_PROXY && !c->body_done &&
+	    left < WORKER_HIGH_WATER) {
+		bufferevent_enable(c->bev, EV_READ);
+		(void)conn_body_pump(c);
+	}
+}
+
+/* Turn a FRAME_HEAD from the proxy into the client's response head. */
+static int
+relay_head(struct conn *c, const uint8_t *p, size_t len)
+{
+	struct frame_head	 fh;
+	struct evbuffer		*out = bufferevent_get_output(c->bev);
+
+	if (len < sizeof(fh))
+		return -1;
+	memcpy(&fh, p, sizeof(fh));
+	if (fh.status < 100 || fh.status > 599)
+		return -1;
+	c->resp_status = (int)fh.status;
+	if (c->internal)
+		return 0;
+	c->resp_started = 1;
+	if (fh.flags & FH_CLOSE)
+		c->keepalive = 0;
+	if (c->w->draining)
+		c->keepalive = 0;
+	evbuffer_add_printf(out, "HTTP/1.1 %u %s\r\n", fh.status,
+	    http_reason((int)fh.status));
+	evbuffer_add(out, p + sizeof(fh), len - sizeof(fh));
+	if (fh.flags & FH_UPGRADE) {
+		evbuffer_add(out, "\r\n", 2);
+		return 1;
+	}
+	if (fh.flags & FH_LENGTH)
+		evbuffer_add_printf(out, "Content-Length: %llu\r\n",
+		    (unsigned long long)fh.content_length);
+	else if (!(fh.flags & FH_NOBODY)) {
+		if (c->req.minor >= 1) {
+			evbuffer_add_printf(out,
+			    "Transfer-Encoding: chunked\r\n");
+			c->resp_chunked = 1;
+		} else {
+			c->resp_close_delim = 1;
+			c->keepalive = 0;
+		}
+	}
+	if (!c->keepalive)
+		evbuffer_add_printf(out, "Connection: close\r\n");
+	else if (c->req.minor == 0 || (fh.flags & FH_KEEPALIVE))
+		evbuffer_add_printf(out, "Connection: keep-alive\r\n");
+	evbuffer_add(out, "\r\n", 2);
+	return 0;
+}
+
+static void
+conn_upgrade(struct conn *c)
+{
+	struct evbuffer	*sin = bufferevent_get_input(c->sbev);
+
+	c->state = CONN_UPGRADED;
+	evbuffer_add_buffer(bufferevent_get_output(c->bev), sin);
+	evbuffer_add_buffer(bufferevent_get_output(c->sbev),
+	    bufferevent_get_input(c->bev));
+	bufferevent_enable(c->bev, EV_READ);
+}
+
+static void
+stream_readcb(struct bufferevent *bev, void *arg)
+{
+	struct conn		*c = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer		*out = bufferevent_get_output(c->bev);
+	struct frame_hdr	 fh;
+	uint8_t			*p;
+	int			 r;
+
+	if (!stream_busy(c)) {
+		log_warnx("unexpected bytes from the proxy; dropping the stream");
+		conn_stream_free(c);
+		return;
+	}
+	for (;;) {
+		if (c->state == CONN_UPGRADED) {
+			evbuffer_add_buffer(out, in);
+			if (evbuffer_get_length(out) >= WORKER_HIGH_WATER)
+				bufferevent_disable(bev, EV_READ);
+			return;
+		}
+		if (!c->internal && evbuffer_get_length(out) >=
+		    WORKER_HIGH_WATER) {
+			bufferevent_disable(bev, EV_READ);
+			return;		/* conn_writecb resumes us */
+		}
+		if (evbuffer_get_length(in) < sizeof(fh))
+			return;
+		evbuffer_copyout(in, &fh, sizeof(fh));
+		if ((fh.type == FRAME_HEAD && fh.len > FRAME_MAX_HEAD) ||
+		    (fh.type == FRAME_DATA && fh.len > FRAME_MAX_DATA) ||
+		    ((fh.type == FRAME_END || fh.type == FRAME_ABORT) &&
+		    fh.len != 0) || fh.type < FRAME_DATA ||
+		    fh.type > FRAME_HEAD) {
+			log_warnx("malformed frame from proxy");
+			goto abort;
+		}
+		if (evbuffer_get_length(in) < sizeof(fh) + fh.len)
+			return;
+		evbuffer_drain(in, sizeof(fh));
+		switch (fh.type) {
+		case FRAME_HEAD:
+			if (c->resp_started)
+				goto abort;
+			p = evbuffer_pullup(in, fh.len);
+			r = relay_head(c, p, fh.len);
+			evbuffer_drain(in, fh.len);
+			if (r < 0)
+				goto abort;
+			if (r == 1) {
+				conn_upgrade(c);
+				return;
+			}
+			break;
+		case FRAME_DATA:
+			if (c->internal || c->is_head) {
+				evbuffer_drain(in, fh.len);
+				break;
+			}
+			if (c->resp_chunked)
+				evbuffer_add_printf(out, "%x\r\n", fh.len);
+			evbuffer_remove_buffer(in, out, fh.len);
+			if (c->resp_chunked)
+				evbuffer_add(out, "\r\n", 2);
+			break;
+		case FRAME_END:
+			if (c->internal) {
+				c->internal_done(c, c->resp_status);
+				return;
+			}
+			if (!c->resp_started)
+				goto abort;
+			if (c->resp_chunked && !c->is_head)
+				evbuffer_add(out, "0\r\n\r\n", 5);
+			log_debug("%s %s %s -> %d (proxied)", c->peer,
+			    c->req.method, c->req.path, c->resp_status);
+			conn_response_done(c);
+			return;
+		case FRAME_ABORT:
+			goto abort;
+		}
+	}
+abort:
+	if (c->internal) {
+		c->internal_done(c, 0);
+		return;
+	}
+	if (!c->resp_started) {
+		conn_stream_free(c);
+		conn_error(c, 502, "Docker request failed");
+		return;
+	}
+	/* Mid-response: cut the connection so the client sees the loss. */
+	conn_free(c);
+}
+
+static void
+stream_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (!stream_busy(c)) {
+		/* Between requests (e.g. the proxy restarted): just drop it. */
+		conn_stream_free(c);
+		return;
+	}
+	if (c->state == CONN_UPGRADED) {
+		c->stream_eof = 1;
+		bufferevent_disable(bev, EV_READ);
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+			if (c->tls || c->client_eof) {
+				conn_free(c);
+				return;
+			}
+			shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+		}
+		return;
+	}
+	/* The stream ended before END: the proxy went away or gave up. */
+	log_debug("stream to proxy ended early (events 0x%x, %zu bytes unread)",
+	    what, evbuffer_get_length(bufferevent_get_input(bev)));
+	if (c->internal) {
+		c->internal_done(c, 0);
+		return;
+	}
+	if (!c->resp_started) {
+		conn_stream_free(c);
+		conn_error(c, 502, "Docker proxy connection lost");
+		return;
+	}
+	conn_free(c);
+}

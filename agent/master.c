@@ -1,0 +1,887 @@
+/*
+ * master.c: the privileged parent ("portwingd: master").
+ *
+ * Reads the configuration and key material, opens the listening sockets,
+ * starts and supervises authd, the proxy and the worker pool, wires their
+ * channels together, and is the only process that connects to the Docker
+ * Engine (handing connected descriptors to the proxy).  It never accepts a
+ * client connection and never reads a byte of network input: its only
+ * inputs are signals and typed messages from its own children, none of
+ * which may carry a descriptor.
+ */
+#include "pwbuild.h"
+
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <openssl/crypto.h>
+
+#include "child.h"
+#include "config.h"
+#include "ipc.h"
+#include "log.h"
+#include "proc.h"
+#include "util.h"
+#include "authd/authd.h"
+#include "keyfile.h"
+#include "worker.h"
+
+#define MASTER_MAX_WORKERS	64
+#define RESPAWN_MAX_MS		10000
+#define STABLE_MS		10000	/* a child living this long resets backoff */
+#define SHUTDOWN_GRACE_S	10
+
+struct child {
+	enum proc_role	 role;
+	unsigned	 slot;
+	pid_t		 pid;
+	struct ipc_chan	*chan;
+	int		 ready;
+	uint64_t	 started_ms;
+	int		 fails;
+	uint32_t	 gen;
+	struct event	*respawn;
+	unsigned	 restarts;
+};
+
+struct dconn {
+	struct event	*ev;
+	int		 fd;
+	uint32_t	 id;
+};
+
+static struct {
+	struct event_base	*base;
+	struct pw_config	 cfg;
+	const char		*conffile;
+	int			 conf_required;
+	struct privdrop		 pd;
+	int			 listen_fd;
+	char			*tls_cert;
+	size_t			 tls_cert_len;
+	char			*tls_key;
+	size_t			 tls_key_len;
+	struct child		 workers[MASTER_MAX_WORKERS];
+	struct child		 authd;
+	struct child		 proxy;
+	uint32_t		 gen;
+	int			 stopping;
+	int			 announced;
+	struct event		*stop_timer;
+	char			*keys_text;	/* validated authorized_keys */
+	size_t			 keys_len;
+	struct keyset		 keys;
+} m;
+
+static const struct ipc_perm perms_worker[] = {
+	{ IPC_C_READY, 4, 4, 0 },
+	{ IPC_C_RELOADED, 4, 4, 0 },
+};
+
+static const struct ipc_perm perms_authd[] = {
+	{ IPC_C_READY, 4, 4, 0 },
+	{ IPC_C_RELOADED, 4, 4, 0 },
+	{ IPC_A_ENROLL_ADD, 8, 512, 0 },
+};
+
+static const struct ipc_perm perms_proxy[] = {
+	{ IPC_C_READY, 4, 4, 0 },
+	{ IPC_P_DOCKER_REQ, 0, 0, 0 },
+};
+
+static void	master_spawn(struct child *);
+static void	master_child_msg(struct ipc_chan *, struct ipc_msg *, void *);
+static void	master_child_closed(struct ipc_chan *, void *);
+static void	master_check_stopped(void);
+static void	master_send_keys(void);
+
+static const char *
+child_name(struct child *c, char *buf, size_t sz)
+{
+	if (c->role == PROC_WORKER)
+		snprintf(buf, sz, "worker %u", c->slot);
+	else
+		snprintf(buf, sz, "%s", proc_role_name(c->role));
+	return buf;
+}
+
+/* ---- wiring ---- */
+
+/* Give a ready worker a fresh channel to a ready authd or proxy. */
+static void
+master_link(struct child *w, struct child *peer)
+{
+	int	sv[2];
+
+	if (!w->ready || !peer->ready || w->chan == NULL || peer->chan == NULL)
+		return;
+	if (ipc_socketpair(sv) == -1) {
+		log_warn("socketpair");
+		return;
+	}
+	ipc_send(w->chan, peer->role == PROC_AUTHD ? IPC_M_AUTHD_CHAN :
+	    IPC_M_PROXY_CHAN, 0, 0, NULL, 0, sv[0]);
+	ipc_send(peer->chan, IPC_M_WORKER_CHAN, w->slot, 0, NULL, 0, sv[1]);
+}
+
+static void
+master_send_tls(struct child *w)
+{
+	struct ipc_wr	wr;
+
+	if (!m.cfg.tls || w->chan == NULL)
+		return;
+	ipc_wr_init(&wr);
+	ipc_wr_strn(&wr, m.tls_cert, m.tls_cert_len);
+	ipc_wr_strn(&wr, m.tls_key, m.tls_key_len);
+	ipc_send(w->chan, IPC_M_TLS, 0, 0, wr.buf, wr.len, -1);
+	ipc_wr_free(&wr);
+}
+
+static void
+master_announce(void)
+{
+	int	i;
+
+	if (m.announced || !m.authd.ready || !m.proxy.ready)
+		return;
+	for (i = 0; i < m.cfg.workers; i++)
+		if (!m.workers[i].ready)
+			return;
+	m.announced = 1;
+	log_info("ready: listening on %s%s%s:%d (%s), %d worker(s), docker %s",
+	    strchr(m.cfg.bind, ':') ? "[" : "", m.cfg.bind,
+	    strchr(m.cfg.bind, ':') ? "]" : "", m.cfg.port,
+	    m.cfg.tls ? "HTTPS" : "HTTP", m.cfg.workers,
+	    m.cfg.val[CK__DOCKER]);
+}
+
+static void
+master_child_ready(struct child *c, struct ipc_msg *msg)
+{
+	struct ipc_rd	rd;
+	uint32_t	v, tls = m.cfg.tls;
+	int		i, fd;
+	char		name[32];
+
+	ipc_rd_init(&rd, msg);
+	v = ipc_rd_u32(&rd);
+	if (ipc_rd_end(&rd) == -1 || v != IPC_PROTOCOL_VERSION || c->ready) {
+		log_warnx("%s: bad READY (protocol %u, want %u); killing it",
+		    child_name(c, name, sizeof(name)), v,
+		    IPC_PROTOCOL_VERSION);
+		kill(c->pid, SIGKILL);
+		return;
+	}
+	c->ready = 1;
+	log_debug("%s ready (pid %ld)", child_name(c, name, sizeof(name)),
+	    (long)c->pid);
+	switch (c->role) {
+	case PROC_WORKER:
+		master_send_tls(c);
+		if ((fd = dup(m.listen_fd)) == -1)
+			fatal("dup listener");
+		ipc_send(c->chan, IPC_M_LISTENER, 0, 0, &tls, sizeof(tls), fd);
+		master_link(c, &m.authd);
+		master_link(c, &m.proxy);
+		break;
+	case PROC_AUTHD:
+		master_send_keys();
+		/* FALLTHROUGH */
+	case PROC_PROXY:
+		for (i = 0; i < m.cfg.workers; i++)
+			master_link(&m.workers[i], c);
+		break;
+	default:
+		break;
+	}
+	master_announce();
+}
+
+/* ---- authorized keys and enrollment ---- */
+
+static void
+master_send_keys(void)
+{
+	struct ipc_wr	wr;
+
+	if (!m.cfg.keys || m.authd.chan == NULL)
+		return;
+	ipc_wr_init(&wr);
+	ipc_wr_strn(&wr, m.keys_text, m.keys_len);
+	ipc_send(m.authd.chan, IPC_M_KEYS, 0, 0, wr.buf, wr.len, -1);
+	ipc_wr_free(&wr);
+}
+
+static void
+log_key_changes(const struct keyset *old, const struct keyset *new)
+{
+	int	i;
+
+	for (i = 0; i < new->n; i++)
+		if (keys_find(old, new->keys[i].id) == NULL)
+			log_info("key %s added (%s)", new->keys[i].id,
+			    new->keys[i].comment);
+	for (i = 0; i < old->n; i++)
+		if (keys_find(new, old->keys[i].id) == NULL)
+			log_info("key %s removed (%s)", old->keys[i].id,
+			    old->keys[i].comment);
+}
+
+/* Read authorized_keys again; on any error keep the running set. */
+static int
+master_reload_keys(void)
+{
+	struct keyset	 ks;
+	char		*text, err[512];
+	size_t		 len;
+
+	if (!m.cfg.keys)
+		return 0;
+	if (keyfile_load(m.cfg.keys_path, &text, &len, &ks, err,
+	    sizeof(err)) == -1) {
+		log_warnx("keeping the running authorized keys: %s", err);
+		return -1;
+	}
+	log_key_changes(&m.keys, &ks);
+	keys_free(&m.keys);
+	m.keys = ks;
+	free(m.keys_text);
+	m.keys_text = text;
+	m.keys_len = len;
+	log_info("%d authorized key(s) in force", ks.n);
+	master_send_keys();
+	return 0;
+}
+
+/*
+ * IPC_A_ENROLL_ADD from authd: a key line authd built from a verified
+ * enrollment.  Checked again here (exactly one valid key), appended
+ * atomically, the token's use recorded, the new set pushed to authd.
+ */
+static void
+master_enroll(struct child *c, struct ipc_msg *msg)
+{
+	struct ipc_rd	 rd;
+	struct keyset	 ks;
+	char		 line[256], keyid[32], err[256];
+	uint32_t	 e = 0;
+
+	ipc_rd_init(&rd, msg);
+	ipc_rd_str(&rd, line, sizeof(line));
+	ipc_rd_str(&rd, keyid, sizeof(keyid));
+	if (ipc_rd_end(&rd) == -1 || !m.cfg.keys || m.cfg.enroll_token == NULL ||
+	    keys_parse(line, strlen(line), &ks, err, sizeof(err)) == -1 ||
+	    ks.n != 1 || strcmp(ks.keys[0].id, keyid) != 0) {
+		log_warnx("authd sent a bad enrollment; killing it");
+		kill(c->pid, SIGKILL);
+		return;
+	}
+	keys_free(&ks);
+	if ((e = (uint32_t)keyfile_append(m.cfg.keys_path, line)) != 0) {
+		log_warnx("enrollment of key %s: cannot write %s: %s", keyid,
+		    m.cfg.keys_path, strerror((int)e));
+	} else {
+		int be = burn_record(m.cfg.state_dir, m.cfg.enroll_token);
+		if (be != 0)
+			log_error("enrollment token used, but it could not be "
+			    "recorded in %s (%s): it would work again after a "
+			    "restart; remove ENROLLMENT_TOKEN from the "
+			    "configuration", m.cfg.state_dir, strerror(be));
+		log_info("enrolled key %s into %s", keyid, m.cfg.keys_path);
+		config_clear(&m.cfg, CK_ENROLLMENT_TOKEN);
+		(void)master_reload_keys();
+	}
+	ipc_send(c->chan, IPC_M_ENROLL_DONE, 0, msg->hdr.id, &e, sizeof(e), -1);
+}
+
+/* ---- Docker connections for the proxy ---- */
+
+static void
+docker_answer(uint32_t id, int err, int fd)
+{
+	uint32_t	e = (uint32_t)err;
+
+	if (m.proxy.chan == NULL) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	ipc_send(m.proxy.chan, IPC_M_DOCKER_ANS, 0, id, &e, sizeof(e),
+	    err == 0 ? fd : -1);
+	if (err != 0 && fd != -1)
+		close(fd);
+}
+
+static void
+docker_connected(evutil_socket_t fd, short ev, void *arg)
+{
+	struct dconn	*d = arg;
+	int		 err = 0;
+	socklen_t	 len = sizeof(err);
+
+	if (ev & EV_TIMEOUT)
+		err = ETIMEDOUT;
+	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	docker_answer(d->id, err, d->fd);
+	event_free(d->ev);
+	free(d);
+}
+
+/*
+ * Connect to the Docker Engine without blocking the master and answer the
+ * proxy with the descriptor (or the errno).  No byte is read or written.
+ */
+static void
+docker_connect(uint32_t id)
+{
+	struct sockaddr_storage	 ss;
+	struct addrinfo		 hints, *ai = NULL;
+	struct dconn		*d;
+	struct timeval		 tv = { m.cfg.request_timeout, 0 };
+	socklen_t		 sl;
+	int			 fd, rc;
+
+	memset(&ss, 0, sizeof(ss));
+	if (!m.cfg.docker_tcp) {
+		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+		sun->sun_family = AF_UNIX;
+		pw_strlcpy(sun->sun_path, m.cfg.docker_path,
+		    sizeof(sun->sun_path));
+		sl = sizeof(*sun);
+	} else {
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_NUMERICSERV;
+		if ((rc = getaddrinfo(m.cfg.docker_host, m.cfg.docker_port,
+		    &hints, &ai)) != 0) {
+			log_warnx("Docker host %s: %s", m.cfg.docker_host,
+			    gai_strerror(rc));
+			docker_answer(id, EHOSTUNREACH, -1);
+			return;
+		}
+		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+		sl = ai->ai_addrlen;
+		freeaddrinfo(ai);
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1) {
+		docker_answer(id, errno, -1);
+		return;
+	}
+	if (connect(fd, (struct sockaddr *)&ss, sl) == 0) {
+		docker_answer(id, 0, fd);
+		return;
+	}
+	if (errno != EINPROGRESS && errno != EAGAIN) {
+		docker_answer(id, errno, fd);
+		return;
+	}
+	d = xcalloc(1, sizeof(*d));
+	d->fd = fd;
+	d->id = id;
+	d->ev = event_new(m.base, fd, EV_WRITE, docker_connected, d);
+	event_add(d->ev, &tv);
+}
+
+/* ---- children ---- */
+
+static void
+master_child_msg(struct ipc_chan *ch, struct ipc_msg *msg, void *arg)
+{
+	struct child	*c = arg;
+	char		 name[32];
+
+	switch (msg->hdr.type) {
+	case IPC_C_READY:
+		master_child_ready(c, msg);
+		break;
+	case IPC_C_RELOADED:
+		log_debug("%s applied the reload",
+		    child_name(c, name, sizeof(name)));
+		break;
+	case IPC_A_ENROLL_ADD:
+		master_enroll(c, msg);
+		break;
+	case IPC_P_DOCKER_REQ:
+		if (c->role != PROC_PROXY || !c->ready) {
+			kill(c->pid, SIGKILL);
+			break;
+		}
+		docker_connect(msg->hdr.id);
+		break;
+	default:
+		/* The permission table already refused anything else. */
+		break;
+	}
+}
+
+static void
+master_child_closed(struct ipc_chan *ch, void *arg)
+{
+	struct child	*c = arg;
+
+	if (c->chan == ch)
+		c->chan = NULL;
+	ipc_chan_free(ch);
+	/* The process itself is reaped in the SIGCHLD handler. */
+}
+
+static void
+respawn_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct child	*c = arg;
+
+	if (!m.stopping)
+		master_spawn(c);
+}
+
+static void
+master_send_config(struct child *c)
+{
+	struct ipc_wr	 wr;
+	unsigned	 role = c->role == PROC_WORKER ? ROLE_WORKER :
+			    c->role == PROC_AUTHD ? ROLE_AUTHD : ROLE_PROXY;
+	char		*kv;
+
+	kv = config_to_kv(&m.cfg, role);
+	ipc_wr_init(&wr);
+	ipc_wr_str(&wr, kv);
+	ipc_wr_u32(&wr, c->gen);
+	ipc_wr_u32(&wr, c->slot);
+	ipc_wr_u32(&wr, (uint32_t)m.pd.uid);
+	ipc_wr_u32(&wr, (uint32_t)m.pd.gid);
+	ipc_wr_str(&wr, m.pd.chroot);
+	ipc_send(c->chan, IPC_M_CONFIG, 0, 0, wr.buf, wr.len, -1);
+	ipc_wr_free(&wr);
+	freezero_str(kv);
+}
+
+static void
+master_spawn(struct child *c)
+{
+	const struct ipc_perm	*perms;
+	size_t			 nperms;
+	int			 sv[2];
+	char			 name[32];
+
+	if (ipc_socketpair(sv) == -1)
+		fatal("socketpair");
+	c->gen = ++m.gen;
+	c->ready = 0;
+	c->started_ms = pw_now_ms();
+	if ((c->pid = proc_spawn(c->role, sv[1], c->slot)) == -1)
+		fatal("fork");
+	close(sv[1]);
+	switch (c->role) {
+	case PROC_WORKER:
+		perms = perms_worker;
+		nperms = nitems(perms_worker);
+		break;
+	case PROC_AUTHD:
+		perms = perms_authd;
+		nperms = nitems(perms_authd);
+		break;
+	default:
+		perms = perms_proxy;
+		nperms = nitems(perms_proxy);
+		break;
+	}
+	c->chan = ipc_chan_new(m.base, sv[0], child_name(c, name, sizeof(name)),
+	    perms, nperms, master_child_msg, master_child_closed, c);
+	master_send_config(c);
+	log_debug("started %s (pid %ld)", name, (long)c->pid);
+}
+
+static struct child *
+child_by_pid(pid_t pid)
+{
+	int	i;
+
+	if (m.authd.pid == pid)
+		return &m.authd;
+	if (m.proxy.pid == pid)
+		return &m.proxy;
+	for (i = 0; i < m.cfg.workers; i++)
+		if (m.workers[i].pid == pid)
+			return &m.workers[i];
+	return NULL;
+}
+
+static void
+master_reaped(struct child *c, int status)
+{
+	struct timeval	 tv;
+	uint64_t	 lived = pw_now_ms() - c->started_ms, delay;
+	char		 name[32], how[64];
+
+	child_name(c, name, sizeof(name));
+	if (WIFSIGNALED(status))
+		snprintf(how, sizeof(how), "killed by signal %d (%s)",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(how, sizeof(how), "exited with status %d",
+		    WEXITSTATUS(status));
+	c->pid = 0;
+	c->ready = 0;
+	if (c->chan != NULL) {
+		ipc_chan_free(c->chan);
+		c->chan = NULL;
+	}
+	if (m.stopping) {
+		log_debug("%s %s", name, how);
+		master_check_stopped();
+		return;
+	}
+	c->fails = lived < STABLE_MS ? c->fails + 1 : 1;
+	delay = 100;
+	for (int i = 1; i < c->fails && delay < RESPAWN_MAX_MS; i++)
+		delay *= 2;
+	if (c->fails <= 1)
+		delay = 0;
+	if (delay > RESPAWN_MAX_MS)
+		delay = RESPAWN_MAX_MS;
+#ifdef PW_TEST_HOOKS
+	/* Test builds: hold authd down long enough to observe fail-closed. */
+	if (c->role == PROC_AUTHD && getenv("PW_TEST_AUTHD_RESPAWN_MS"))
+		delay = strtoull(getenv("PW_TEST_AUTHD_RESPAWN_MS"), NULL, 10);
+#endif
+	c->restarts++;
+	log_warnx("%s %s; restarting it%s (restart %u)", name, how,
+	    delay ? " after a back-off" : "", c->restarts);
+	tv.tv_sec = (time_t)(delay / 1000);
+	tv.tv_usec = (suseconds_t)((delay % 1000) * 1000);
+	if (c->respawn == NULL)
+		c->respawn = evtimer_new(m.base, respawn_cb, c);
+	evtimer_add(c->respawn, &tv);
+}
+
+static void
+master_sigchld(evutil_socket_t sig, short ev, void *arg)
+{
+	struct child	*c;
+	pid_t		 pid;
+	int		 status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if ((c = child_by_pid(pid)) != NULL)
+			master_reaped(c, status);
+	}
+}
+
+/* ---- shutdown ---- */
+
+static int
+workers_alive(void)
+{
+	int	i, n = 0;
+
+	for (i = 0; i < m.cfg.workers; i++)
+		if (m.workers[i].pid > 0)
+			n++;
+	return n;
+}
+
+static void
+master_check_stopped(void)
+{
+	if (workers_alive() > 0)
+		return;
+	/* Workers are gone: nothing can reach authd or the proxy now. */
+	if (m.authd.pid > 0)
+		kill(m.authd.pid, SIGTERM);
+	if (m.proxy.pid > 0)
+		kill(m.proxy.pid, SIGTERM);
+	if (m.authd.pid <= 0 && m.proxy.pid <= 0) {
+		log_info("stopped");
+		event_base_loopexit(m.base, NULL);
+	}
+}
+
+static void
+master_stop_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	int	i;
+
+	log_warnx("children did not stop in time; killing them");
+	for (i = 0; i < m.cfg.workers; i++)
+		if (m.workers[i].pid > 0)
+			kill(m.workers[i].pid, SIGKILL);
+	if (m.authd.pid > 0)
+		kill(m.authd.pid, SIGKILL);
+	if (m.proxy.pid > 0)
+		kill(m.proxy.pid, SIGKILL);
+	event_base_loopexit(m.base, NULL);
+}
+
+static void
+master_sigterm(evutil_socket_t sig, short ev, void *arg)
+{
+	struct timeval	tv = { SHUTDOWN_GRACE_S + 2, 0 };
+	int		i;
+
+	if (m.stopping)
+		return;
+	m.stopping = 1;
+	log_info("received signal %d: finishing in-flight requests (up to "
+	    "%d s)", (int)sig, SHUTDOWN_GRACE_S);
+	close(m.listen_fd);
+	m.listen_fd = -1;
+	for (i = 0; i < m.cfg.workers; i++) {
+		struct child *c = &m.workers[i];
+		if (c->respawn != NULL)
+			evtimer_del(c->respawn);
+		if (c->chan != NULL)
+			ipc_send(c->chan, IPC_M_SHUTDOWN, 0, 0, NULL, 0, -1);
+		else if (c->pid > 0)
+			kill(c->pid, SIGTERM);
+	}
+	if (m.authd.respawn != NULL)
+		evtimer_del(m.authd.respawn);
+	if (m.proxy.respawn != NULL)
+		evtimer_del(m.proxy.respawn);
+	m.stop_timer = evtimer_new(m.base, master_stop_timeout, NULL);
+	evtimer_add(m.stop_timer, &tv);
+	master_check_stopped();
+}
+
+/* ---- reload ---- */
+
+static void
+master_sighup(evutil_socket_t sig, short ev, void *arg)
+{
+	struct pw_config	 next;
+	char			 err[512], *cert, *key, *kv;
+	size_t			 certlen = 0, keylen = 0;
+	int			 i;
+
+	if (m.stopping)
+		return;
+	log_info("SIGHUP: re-reading credential, key and TLS files");
+	(void)master_reload_keys();
+	if (config_reload_secrets(&m.cfg, &next, err, sizeof(err)) == -1) {
+		log_warnx("reload failed, keeping the running configuration: "
+		    "%s", err);
+		return;
+	}
+	if (tls_load_files(&next, &cert, &certlen, &key, &keylen, err,
+	    sizeof(err)) == -1) {
+		log_warnx("reload failed, keeping the running configuration: "
+		    "%s", err);
+		config_free(&next);
+		return;
+	}
+	/* Both parts are good: switch over. */
+	config_free(&m.cfg);
+	m.cfg = next;
+	if (cert != NULL) {
+		free(m.tls_cert);
+		freezero(m.tls_key, m.tls_key_len);
+		m.tls_cert = cert;
+		m.tls_cert_len = certlen;
+		m.tls_key = key;
+		m.tls_key_len = keylen;
+		for (i = 0; i < m.cfg.workers; i++)
+			if (m.workers[i].ready)
+				master_send_tls(&m.workers[i]);
+	}
+	if (m.authd.chan != NULL) {
+		struct ipc_wr wr;
+		kv = config_to_kv(&m.cfg, ROLE_AUTHD);
+		ipc_wr_init(&wr);
+		ipc_wr_str(&wr, kv);
+		ipc_send(m.authd.chan, IPC_M_RELOAD, 0, 0, wr.buf, wr.len, -1);
+		ipc_wr_free(&wr);
+		freezero_str(kv);
+	}
+	log_info("configuration reloaded");
+}
+
+/* ---- start-up ---- */
+
+static int
+open_listener(char *err, size_t errsz)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		sl;
+	int			fd, one = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(m.cfg.bind, ':') != NULL) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)m.cfg.port);
+		inet_pton(AF_INET6, m.cfg.bind, &s6->sin6_addr);
+		sl = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)m.cfg.port);
+		inet_pton(AF_INET, m.cfg.bind, &s4->sin_addr);
+		sl = sizeof(*s4);
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		snprintf(err, errsz, "socket: %s", strerror(errno));
+		return -1;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) == -1 ||
+	    listen(fd, 1024) == -1) {
+		snprintf(err, errsz, "cannot listen on %s port %d: %s",
+		    m.cfg.bind, m.cfg.port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+raise_nofile(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: portwingd [-nv] [-f file]\n");
+	exit(2);
+}
+
+int
+master_run(int argc, char **argv)
+{
+	struct event	*ev_chld, *ev_term, *ev_int, *ev_hup;
+	uint8_t		 key[32];
+	char		 err[512], hex[65];
+	int		 ch, check_only = 0, verbose = 0, i;
+
+	while ((ch = getopt(argc, argv, "f:nv")) != -1) {
+		switch (ch) {
+		case 'f':
+			m.conffile = optarg;
+			m.conf_required = 1;
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc || (verbose && !check_only))
+		usage();
+	log_init("master", LOG_LVL_INFO, 0);
+	if (config_load(&m.cfg, m.conffile, m.conf_required, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "portwingd: %s\n", err);
+		return 1;
+	}
+	log_init("master", m.cfg.log_level, m.cfg.log_json);
+	tls_global_init();
+	if (tls_load_files(&m.cfg, &m.tls_cert, &m.tls_cert_len, &m.tls_key,
+	    &m.tls_key_len, err, sizeof(err)) == -1) {
+		fprintf(stderr, "portwingd: %s\n", err);
+		return 1;
+	}
+	if (m.cfg.keys && keyfile_load(m.cfg.keys_path, &m.keys_text,
+	    &m.keys_len, &m.keys, err, sizeof(err)) == -1) {
+		fprintf(stderr, "portwingd: %s\n", err);
+		return 1;
+	}
+	if (check_only) {
+		if (verbose)
+			config_dump(&m.cfg, stdout);
+		printf("configuration OK\n");
+		return 0;
+	}
+	if (geteuid() == 0) {
+		if (privdrop_lookup(PW_USER, PW_CHROOT_DIR, &m.pd, err,
+		    sizeof(err)) == -1 ||
+		    privdrop_prepare_chroot(PW_CHROOT_DIR, err,
+		    sizeof(err)) == -1) {
+			fprintf(stderr, "portwingd: %s\n", err);
+			return 1;
+		}
+	} else {
+		m.pd.uid = geteuid();
+		m.pd.gid = getegid();
+		pw_strlcpy(m.pd.chroot, "/", sizeof(m.pd.chroot));
+		log_warnx("not running as root: children keep uid %u and are "
+		    "not chrooted (seccomp still applies)", (unsigned)m.pd.uid);
+	}
+	if (m.cfg.keys)
+		log_info("%d authorized key(s) loaded from %s", m.keys.n,
+		    m.cfg.keys_path);
+	if (m.cfg.enroll_token != NULL &&
+	    burn_check(m.cfg.state_dir, m.cfg.enroll_token)) {
+		log_warnx("ENROLLMENT_TOKEN was used before (recorded in %s): "
+		    "enrollment answers \"already used\"", m.cfg.state_dir);
+		config_clear(&m.cfg, CK_ENROLLMENT_TOKEN);
+	}
+	if (m.cfg.token == NULL && m.cfg.token_hash == NULL && !m.cfg.keys)
+		log_warnx("ALLOW_UNAUTHENTICATED is set: anyone who can reach "
+		    "%s:%d controls this host's Docker Engine", m.cfg.bind,
+		    m.cfg.port);
+	pw_random_bytes(key, sizeof(key));
+	pw_hex_encode(key, sizeof(key), hex, sizeof(hex));
+	OPENSSL_cleanse(key, sizeof(key));
+	free(m.cfg.val[CK__APPROVAL_KEY]);
+	m.cfg.val[CK__APPROVAL_KEY] = xstrdup(hex);
+	OPENSSL_cleanse(hex, sizeof(hex));
+
+	raise_nofile();
+	if ((m.listen_fd = open_listener(err, sizeof(err))) == -1) {
+		fprintf(stderr, "portwingd: %s\n", err);
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	proc_title("portwingd: master");
+	m.base = pw_event_base();
+	ev_chld = evsignal_new(m.base, SIGCHLD, master_sigchld, NULL);
+	ev_term = evsignal_new(m.base, SIGTERM, master_sigterm, NULL);
+	ev_int = evsignal_new(m.base, SIGINT, master_sigterm, NULL);
+	ev_hup = evsignal_new(m.base, SIGHUP, master_sighup, NULL);
+	evsignal_add(ev_chld, NULL);
+	evsignal_add(ev_term, NULL);
+	evsignal_add(ev_int, NULL);
+	evsignal_add(ev_hup, NULL);
+
+	log_info("portwingd %s starting: %d worker(s), docker %s",
+	    PW_VERSION_STRING, m.cfg.workers, m.cfg.val[CK__DOCKER]);
+	m.authd.role = PROC_AUTHD;
+	m.proxy.role = PROC_PROXY;
+	master_spawn(&m.authd);
+	master_spawn(&m.proxy);
+	for (i = 0; i < m.cfg.workers; i++) {
+		m.workers[i].role = PROC_WORKER;
+		m.workers[i].slot = (unsigned)i;
+		master_spawn(&m.workers[i]);
+	}
+	event_base_dispatch(m.base);
+	return 0;
+}

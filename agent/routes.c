@@ -1,0 +1,312 @@
+/*
+ * routes.c: portwing's own endpoints, served by the worker.
+ *
+ * Two tables: public routes answer without authentication (liveness and
+ * readiness), private routes after authd said yes.  A path that belongs to
+ * a route but arrives with another method gets 405 and never reaches
+ * Docker; any other path under /_portwing/ gets 404.  Everything else is
+ * the Docker proxy's.  Routes match on the percent-decoded path.
+ */
+#include "pwbuild.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "drydock.h"
+#include "frame.h"
+#include "log.h"
+#include "util.h"
+#include "worker.h"
+
+struct route {
+	const char	*path;		/* '*' matches one non-empty segment */
+	const char	*method;	/* GET also answers HEAD */
+	route_fn	 fn;
+	int		 need;		/* ROUTE_*: only when configured */
+};
+
+#define ROUTE_ENROLL	0x01	/* ENROLLMENT_TOKEN set */
+
+static void	route_health(struct conn *);
+static void	route_ready(struct conn *);
+static void	route_enroll(struct conn *);
+static void	route_dd(struct conn *);
+static void	route_watchers(struct conn *);
+static void	route_watcher(struct conn *);
+static void	route_empty_list(struct conn *);
+static void	route_not_implemented(struct conn *);
+#ifdef PW_TEST_HOOKS
+static void	route_test_open(struct conn *);
+static void	route_test_connect(struct conn *);
+#endif
+
+static const struct route public_routes[] = {
+#ifdef PW_TEST_HOOKS
+	{ "/__test/open", "GET", route_test_open, 0 },
+	{ "/__test/connect", "GET", route_test_connect, 0 },
+#endif
+	{ "/health", "GET", route_health, 0 },
+	{ "/ready", "GET", route_ready, 0 },
+	{ "/_portwing/health", "GET", route_ready, 0 },
+	{ "/api/portwing/enroll", "POST", route_enroll, ROUTE_ENROLL },
+};
+
+/* After authentication: the Drydock adapter (reference 4.1, 7, 8). */
+static const struct route private_routes[] = {
+	{ "/api/events", "GET", route_dd, 0 },
+	{ "/api/containers", "GET", route_dd, 0 },
+	{ "/api/containers/*/logs", "GET", route_dd, 0 },
+	{ "/api/containers/*", "DELETE", route_dd, 0 },
+	{ "/api/watchers", "GET", route_watchers, 0 },
+	{ "/api/watchers/*/*", "GET", route_watcher, 0 },
+	{ "/api/watchers/*/*", "POST", route_not_implemented, 0 },
+	{ "/api/watchers/*/*/container/*", "POST", route_not_implemented, 0 },
+	{ "/api/triggers", "GET", route_empty_list, 0 },
+	{ "/api/triggers/*/*", "POST", route_not_implemented, 0 },
+	{ "/api/triggers/*/*/batch", "POST", route_not_implemented, 0 },
+	{ "/api/log/entries", "GET", route_empty_list, 0 },
+};
+
+/* Does path match pattern, segment by segment? */
+static int
+path_match(const char *pat, const char *path)
+{
+	while (*pat != '\0' && *path != '\0') {
+		if (*pat == '*') {
+			size_t n = strcspn(path, "/");
+			if (n == 0)
+				return 0;
+			path += n;
+			pat++;
+			continue;
+		}
+		if (*pat != *path)
+			return 0;
+		pat++;
+		path++;
+	}
+	return *pat == '\0' && *path == '\0';
+}
+
+static route_fn
+lookup(const struct route *t, size_t n, struct conn *c, int *status)
+{
+	char	path[HTTP_MAX_REQLINE];
+	size_t	i;
+	int	matched = 0, get = 0;
+
+	*status = 0;
+	c->allowbuf[0] = '\0';
+	http_percent_decode(c->req.path, strlen(c->req.path), path,
+	    sizeof(path));
+	for (i = 0; i < n; i++) {
+		if (!path_match(t[i].path, path))
+			continue;
+		if ((t[i].need & ROUTE_ENROLL) && !c->w->cfg.enroll)
+			continue;
+		if (strcmp(t[i].method, c->req.method) == 0 ||
+		    (strcmp(t[i].method, "GET") == 0 &&
+		    strcmp(c->req.method, "HEAD") == 0))
+			return t[i].fn;
+		/* Collect what is allowed here, for the 405's Allow. */
+		if (matched++)
+			pw_strlcat(c->allowbuf, ", ", sizeof(c->allowbuf));
+		pw_strlcat(c->allowbuf, t[i].method, sizeof(c->allowbuf));
+		if (strcmp(t[i].method, "GET") == 0)
+			get = 1;
+	}
+	if (matched) {
+		if (get)
+			pw_strlcat(c->allowbuf, ", HEAD", sizeof(c->allowbuf));
+		*status = 405;
+		c->allow = c->allowbuf;
+	}
+	return NULL;
+}
+
+route_fn
+routes_lookup_public(struct conn *c, int *status)
+{
+	return lookup(public_routes, nitems(public_routes), c, status);
+}
+
+route_fn
+routes_lookup_private(struct conn *c, int *status)
+{
+	char		path[HTTP_MAX_REQLINE];
+	route_fn	fn;
+
+	fn = lookup(private_routes, nitems(private_routes), c, status);
+	if (fn != NULL || *status != 0)
+		return fn;
+	http_percent_decode(c->req.path, strlen(c->req.path), path,
+	    sizeof(path));
+	/* Our namespace never falls through to Docker. */
+	if (strncmp(path, "/_portwing/", 11) == 0 ||
+	    strcmp(path, "/_portwing") == 0)
+		*status = 404;
+	return NULL;
+}
+
+static void
+respond_json(struct conn *c, int status, json_t *o, const char *extra)
+{
+	char	*s;
+	size_t	 n;
+
+	s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
+	json_decref(o);
+	if (s == NULL) {
+		conn_error(c, 500, "internal server error");
+		return;
+	}
+	n = strlen(s);
+	s = xreallocarray(s, n + 2, 1);
+	s[n] = '\n';
+	conn_respond(c, status, "application/json", s, n + 1, extra);
+	free(s);
+}
+
+static json_t *
+health_object(struct conn *c, const char *status, int ready,
+    const char *docker)
+{
+	double	up = pw_wall_time() - c->w->cfg.started;
+
+	return json_pack("{s:s, s:b, s:b, s:s, s:s, s:f, s:s, s:s}",
+	    "status", status, "live", 1, "ready", ready, "mode", "standard",
+	    "version", PW_VERSION_STRING, "uptimeSeconds",
+	    (double)((long long)(up * 1000)) / 1000.0, "docker", docker,
+	    "controller", "not_applicable");
+}
+
+/* Liveness: never probes Docker (reference 7.1). */
+static void
+route_health(struct conn *c)
+{
+	respond_json(c, 200, health_object(c, "ok", 0, "unknown"),
+	    "Cache-Control: no-store\r\n");
+}
+
+static void
+ready_done(struct conn *c, int status)
+{
+	int	ok = status == 200;
+
+	c->state = CONN_LOCAL_BODY;
+	respond_json(c, ok ? 200 : 503, health_object(c, ok ? "healthy" :
+	    "unhealthy", ok, ok ? "connected" : "disconnected"),
+	    "Cache-Control: no-store\r\n");
+}
+
+static void
+enroll_body(struct conn *c)
+{
+	c->state = CONN_AUTH_WAIT;
+	if (worker_enroll_request(c) == -1)
+		conn_auth_answer(c, AUTH_UNAVAILABLE, "", "", NULL);
+}
+
+/* Key enrollment (reference 6.6): a JSON body of at most 64 KiB. */
+static void
+route_enroll(struct conn *c)
+{
+	conn_read_local_body(c, enroll_body, 64 * 1024);
+}
+
+/* Readiness: an unversioned GET /_ping through the proxy must say 200. */
+static void
+route_ready(struct conn *c)
+{
+	conn_start_internal(c, PXF_PING, ready_done);
+}
+
+#ifdef PW_TEST_HOOKS
+/*
+ * Test-build-only: behave like a compromised worker and try what the
+ * sandbox forbids.  The process must die before answering.
+ */
+static void
+route_test_open(struct conn *c)
+{
+	int	fd = open("/etc/passwd", O_RDONLY);
+
+	conn_error(c, 500, fd == -1 ? "open failed but process survived" :
+	    "opened /etc/passwd");
+}
+
+static void
+route_test_connect(struct conn *c)
+{
+	struct sockaddr_un	sun;
+	int			sv[2];
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	pw_strlcpy(sun.sun_path, "/var/run/docker.sock", sizeof(sun.sun_path));
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0)
+		(void)connect(sv[0], (struct sockaddr *)&sun, sizeof(sun));
+	conn_error(c, 500, "connect attempted and process survived");
+}
+#endif
+
+/* The Drydock adapter's Docker-backed routes: the proxy answers them. */
+static void
+route_dd(struct conn *c)
+{
+	conn_start_proxy(c, PXF_DD);
+}
+
+static void
+route_watchers(struct conn *c)
+{
+	json_t	*a = json_array();
+
+	json_array_append_new(a, dd_watcher());
+	respond_json(c, 200, a, NULL);
+}
+
+/* GET /api/watchers/{type}/{name}: only docker/local exists. */
+static void
+route_watcher(struct conn *c)
+{
+	char	 path[HTTP_MAX_REQLINE], msg[HTTP_MAX_REQLINE + 64];
+	char	*type, *name;
+
+	http_percent_decode(c->req.path, strlen(c->req.path), path,
+	    sizeof(path));
+	type = path + strlen("/api/watchers/");
+	name = strchr(type, '/');
+	*name++ = '\0';
+	if (strcasecmp(type, "docker") == 0 && strcasecmp(name, "local") == 0) {
+		respond_json(c, 200, dd_watcher(), NULL);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "watcher %s/%s not found", type, name);
+	for (type = msg; *type != '\0'; type++)
+		if ((unsigned char)*type < 0x20 || *type == 0x7f)
+			*type = '?';
+	conn_text_error(c, 404, msg, NULL);
+}
+
+static void
+route_empty_list(struct conn *c)
+{
+	respond_json(c, 200, json_array(), NULL);
+}
+
+/* Registry and trigger actions belong to the controller (reference 8). */
+static void
+route_not_implemented(struct conn *c)
+{
+	respond_json(c, 501, json_pack("{s:s, s:s}", "error",
+	    "not implemented in v1.0", "message",
+	    "registry checking is performed by the Drydock controller"), NULL);
+}

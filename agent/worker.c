@@ -1,0 +1,542 @@
+/*
+ * worker.c: the worker role (process "portwingd: worker N").
+ *
+ * Sandboxed and unprivileged before the first client byte; receives its
+ * listening socket, TLS material and its channels to authd and the proxy
+ * from the master, then serves connections until told to drain.
+ */
+#include "pwbuild.h"
+
+#include <sys/socket.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "authd/authd.h"
+#include "child.h"
+#include "log.h"
+#include "proc.h"
+#include "util.h"
+#include "worker.h"
+
+struct worker *worker;
+
+static const struct ipc_perm perms_master[] = {
+	{ IPC_M_LISTENER, 4, 4, 1 },
+	{ IPC_M_TLS, 8, IPC_MAX_TLS, 0 },
+	{ IPC_M_AUTHD_CHAN, 0, 0, 1 },
+	{ IPC_M_PROXY_CHAN, 0, 0, 1 },
+	{ IPC_M_SHUTDOWN, 0, 0, 0 },
+	{ IPC_M_RELOAD, 4, IPC_MAX_CONFIG, 0 },
+};
+
+static const struct ipc_perm perms_authd[] = {
+	{ IPC_A_AUTH_ANS, 8, 4096, 0 },
+	{ IPC_A_ENROLL_ANS, 12, 4096, 0 },
+};
+
+/* The proxy answers on per-request streams, never on the channel. */
+static const struct ipc_perm perms_proxy[] = {
+	{ 0, 0, 0, 0 },
+};
+
+
+static void	worker_master_msg(struct ipc_chan *, struct ipc_msg *, void *);
+static void	worker_master_closed(struct ipc_chan *, void *);
+static void	worker_authd_msg(struct ipc_chan *, struct ipc_msg *, void *);
+static void	worker_authd_closed(struct ipc_chan *, void *);
+static void	worker_proxy_closed(struct ipc_chan *, void *);
+static void	worker_start_drain(struct worker *);
+
+static void
+worker_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct worker	*w = arg;
+	int		 i, tls = 0;
+
+	for (i = 0; i < w->nlisteners; i++)
+		if (w->listeners[i] == l)
+			tls = w->listener_tls[i];
+	if (w->draining || w->nconns >= w->cfg.max_conns) {
+		close(fd);
+		return;
+	}
+	if (tls && w->tls == NULL) {
+		log_warnx("TLS listener but no TLS context yet; dropping");
+		close(fd);
+		return;
+	}
+	(void)conn_new(w, fd, sa, tls);
+	if (w->nconns >= w->cfg.max_conns && w->listening) {
+		for (i = 0; i < w->nlisteners; i++)
+			evconnlistener_disable(w->listeners[i]);
+		w->listening = 0;
+		log_warnx("connection limit (%d) reached; pausing accept",
+		    w->cfg.max_conns);
+	}
+}
+
+static void
+worker_accept_error(struct evconnlistener *l, void *arg)
+{
+	int	e = EVUTIL_SOCKET_ERROR();
+
+	/* EMFILE and friends: back off by pausing accept briefly. */
+	log_warnx("accept: %s", evutil_socket_error_to_string(e));
+}
+
+/* Called by conn_free: resume accepting below the limit, finish draining. */
+void
+worker_conn_closed(struct worker *w)
+{
+	int	i;
+
+	if (!w->listening && !w->draining && w->nconns < w->cfg.max_conns) {
+		for (i = 0; i < w->nlisteners; i++)
+			evconnlistener_enable(w->listeners[i]);
+		w->listening = 1;
+	}
+	if (w->draining && w->nconns == 0) {
+		log_info("drained; exiting");
+		event_base_loopexit(w->base, NULL);
+	}
+}
+
+static void
+worker_add_listener(struct worker *w, int fd, int tls)
+{
+	struct evconnlistener	*l;
+
+	if (w->nlisteners >= (int)nitems(w->listeners)) {
+		close(fd);
+		fatalx("too many listeners");
+	}
+	/* Backlog 0: the master already called listen(). */
+	l = evconnlistener_new(w->base, worker_accept, w, LEV_OPT_CLOSE_ON_FREE,
+	    0, fd);
+	if (l == NULL)
+		fatalx("evconnlistener_new");
+	evconnlistener_set_error_cb(l, worker_accept_error);
+	w->listener_tls[w->nlisteners] = tls;
+	w->listeners[w->nlisteners++] = l;
+	w->listening = 1;
+}
+
+static void
+worker_tls_update(struct worker *w, struct ipc_msg *m)
+{
+	struct ipc_rd	 rd;
+	const char	*cert, *key;
+	size_t		 certlen, keylen;
+	char		 err[256];
+	SSL_CTX		*ctx;
+
+	ipc_rd_init(&rd, m);
+	cert = ipc_rd_strp(&rd, &certlen, IPC_MAX_TLS);
+	key = ipc_rd_strp(&rd, &keylen, IPC_MAX_TLS);
+	if (cert == NULL || key == NULL || ipc_rd_end(&rd) == -1)
+		fatalx("malformed TLS message from master");
+	ctx = tls_ctx_from_pem(cert, certlen, key, keylen, err, sizeof(err));
+	OPENSSL_cleanse((void *)key, keylen);
+	if (ctx == NULL) {
+		log_warnx("new TLS material rejected, keeping the old: %s", err);
+		return;
+	}
+	SSL_CTX_free(w->tls);
+	w->tls = ctx;
+	log_debug("TLS context loaded");
+}
+
+static void
+worker_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
+{
+	struct worker	*w = arg;
+	struct ipc_rd	 rd;
+	uint32_t	 tls;
+
+	switch (m->hdr.type) {
+	case IPC_M_LISTENER:
+		ipc_rd_init(&rd, m);
+		tls = ipc_rd_u32(&rd);
+		if (ipc_rd_end(&rd) == -1)
+			fatalx("malformed listener message");
+		worker_add_listener(w, m->fd, tls != 0);
+		break;
+	case IPC_M_TLS:
+		worker_tls_update(w, m);
+		break;
+	case IPC_M_AUTHD_CHAN:
+		if (w->authd != NULL)
+			ipc_chan_free(w->authd);
+		w->authd = ipc_chan_new(w->base, m->fd, "authd", perms_authd,
+		    nitems(perms_authd), worker_authd_msg, worker_authd_closed,
+		    w);
+		log_debug("connected to authd");
+		break;
+	case IPC_M_PROXY_CHAN:
+		if (w->proxy != NULL)
+			ipc_chan_free(w->proxy);
+		w->proxy = ipc_chan_new(w->base, m->fd, "proxy", perms_proxy, 0,
+		    NULL, worker_proxy_closed, w);
+		log_debug("connected to proxy");
+		break;
+	case IPC_M_SHUTDOWN:
+		worker_start_drain(w);
+		break;
+	case IPC_M_RELOAD:
+		/* Nothing in a worker's table changes without a restart yet. */
+		break;
+	default:
+		fatalx("unexpected message 0x%04x from master", m->hdr.type);
+	}
+}
+
+static void
+worker_master_closed(struct ipc_chan *ch, void *arg)
+{
+	/* The master is gone: nobody supervises us, so stop at once. */
+	log_warnx("master went away; exiting");
+	exit(0);
+}
+
+static struct conn *
+conn_by_reqid(struct worker *w, uint32_t id)
+{
+	struct conn	*c;
+	uint32_t	 idx = id & 0xfffff;
+
+	if (idx >= w->table_size || (c = w->table[idx]) == NULL ||
+	    c->reqid != id || c->state != CONN_AUTH_WAIT)
+		return NULL;	/* the client left meanwhile */
+	return c;
+}
+
+static void
+worker_authd_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
+{
+	struct worker	*w = arg;
+	struct ipc_rd	 rd;
+	struct approval	 ap;
+	struct conn	*c;
+	const char	*body;
+	size_t		 blen;
+	uint32_t	 verdict;
+	char		 reason[64], principal[APPROVAL_PRINCIPAL_MAX];
+	char		 ctype[64];
+
+	ipc_rd_init(&rd, m);
+	if (m->hdr.type == IPC_A_ENROLL_ANS) {
+		verdict = ipc_rd_u32(&rd);
+		ipc_rd_str(&rd, ctype, sizeof(ctype));
+		body = ipc_rd_strp(&rd, &blen, 4096);
+		if (body == NULL || ipc_rd_end(&rd) == -1)
+			goto bad;
+		if ((c = conn_by_reqid(w, m->hdr.id)) != NULL)
+			conn_enroll_answer(c, (int)verdict, ctype, body, blen);
+		return;
+	}
+	verdict = ipc_rd_u32(&rd);
+	ipc_rd_str(&rd, reason, sizeof(reason));
+	ipc_rd_str(&rd, principal, sizeof(principal));
+	approval_get(&rd, &ap);
+	if (ipc_rd_end(&rd) == -1)
+		goto bad;
+	if ((c = conn_by_reqid(w, m->hdr.id)) != NULL)
+		conn_auth_answer(c, (int)verdict, reason, principal, &ap);
+	return;
+bad:
+	log_warnx("malformed answer from authd; dropping channel");
+	ipc_chan_free(ch);
+	w->authd = NULL;
+}
+
+/* authd died: everyone waiting on it gets a 503, and so do newcomers. */
+static void
+worker_authd_closed(struct ipc_chan *ch, void *arg)
+{
+	struct worker	*w = arg;
+	struct conn	*c, *next;
+
+	log_warnx("lost authd; failing closed until it is back");
+	ipc_chan_free(ch);
+	w->authd = NULL;
+	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->state == CONN_AUTH_WAIT)
+			conn_auth_answer(c, AUTH_UNAVAILABLE, "", "", NULL);
+	}
+}
+
+static void
+worker_proxy_closed(struct ipc_chan *ch, void *arg)
+{
+	struct worker	*w = arg;
+
+	log_warnx("lost the proxy; Docker requests fail until it is back");
+	ipc_chan_free(ch);
+	w->proxy = NULL;
+}
+
+static void
+worker_drain_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	struct worker	*w = arg;
+
+	log_warnx("drain timeout: closing %d connection(s)", w->nconns);
+	exit(0);
+}
+
+static void
+worker_start_drain(struct worker *w)
+{
+	struct timeval	 tv = { WORKER_DRAIN_SECONDS, 0 };
+	struct conn	*c, *next;
+	int		 i;
+
+	if (w->draining)
+		return;
+	w->draining = 1;
+	for (i = 0; i < w->nlisteners; i++) {
+		evconnlistener_free(w->listeners[i]);
+		w->listeners[i] = NULL;
+	}
+	w->nlisteners = 0;
+	w->listening = 0;
+	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		conn_drain(c);
+	}
+	w->drain_timer = evtimer_new(w->base, worker_drain_timeout, w);
+	evtimer_add(w->drain_timer, &tv);
+	worker_conn_closed(w);
+}
+
+static void
+worker_signal(evutil_socket_t sig, short ev, void *arg)
+{
+	/* The master drives shutdown; a stray SIGTERM means drain too. */
+	worker_start_drain(arg);
+}
+
+static const char *
+header_value(struct conn *c, const char *name, size_t *len)
+{
+	const struct http_hdr	*h = http_header(&c->req, name);
+
+	*len = h ? h->vlen : 0;
+	return h ? h->value : "";
+}
+
+static void
+new_reqid(struct conn *c)
+{
+	struct worker	*w = c->w;
+
+	w->reqgen = (w->reqgen + 1) & 0xfff;
+	c->reqid = (w->reqgen << 20) | c->idx;
+}
+
+/*
+ * Ask authd about the current request.  The worker sends what the client
+ * presented; authd decides.  Returns -1 when authd is unreachable.
+ */
+int
+worker_auth_request(struct conn *c)
+{
+	static const char *const sighdr[] = {
+		"X-Portwing-Key-ID", "X-Portwing-Timestamp", "X-Portwing-Nonce",
+		"X-Portwing-Signature", "X-Portwing-Signature-Version",
+	};
+	static const char *const tokhdr[] = {
+		"X-Portwing-Token", "X-Dd-Agent-Secret", "X-API-Key",
+	};
+	struct worker		*w = c->w;
+	struct ipc_wr		 wr;
+	const struct http_hdr	*h;
+	const char		*tok = NULL, *v;
+	size_t			 toklen = 0, vl, i;
+	int			 rv;
+
+	if (w->authd == NULL)
+		return -1;
+	/* Token precedence (reference 6.2), then dockeragent's X-API-Key. */
+	if ((h = http_header(&c->req, "Authorization")) != NULL &&
+	    h->vlen > 7 && strncasecmp(h->value, "Bearer ", 7) == 0) {
+		tok = h->value + 7;
+		toklen = h->vlen - 7;
+		while (toklen && (*tok == ' ' || *tok == '\t')) {
+			tok++;
+			toklen--;
+		}
+	}
+	for (i = 0; i < nitems(tokhdr) && toklen == 0; i++)
+		tok = header_value(c, tokhdr[i], &toklen);
+	new_reqid(c);
+	ipc_wr_init(&wr);
+	ipc_wr_u32(&wr, c->is_signed ? AUTHF_SIGNED : 0);
+	ipc_wr_str(&wr, c->peer);
+	ipc_wr_str(&wr, c->req.method);
+	ipc_wr_str(&wr, c->req.target);
+	ipc_wr_str(&wr, c->req.path);
+	ipc_wr_str(&wr, c->req.query ? c->req.query : "");
+	ipc_wr_u32(&wr, c->req.bare_qmark);
+	ipc_wr_strn(&wr, tok ? tok : "", toklen);
+	v = header_value(c, "X-Forwarded-For", &vl);
+	ipc_wr_strn(&wr, v, vl > 1000 ? 1000 : vl);
+	v = header_value(c, "X-Real-IP", &vl);
+	ipc_wr_strn(&wr, v, vl > 63 ? 63 : vl);
+	for (i = 0; i < nitems(sighdr); i++) {
+		v = header_value(c, sighdr[i], &vl);
+		ipc_wr_strn(&wr, v, vl > 120 ? 0 : vl);
+	}
+	ipc_wr_bytes(&wr, c->digest, sizeof(c->digest));
+	rv = ipc_send(w->authd, IPC_W_AUTH_REQ, w->slot, c->reqid, wr.buf,
+	    wr.len, -1);
+	ipc_wr_free(&wr);
+	return rv;
+}
+
+/* POST /api/portwing/enroll: authd verifies, the master writes the key. */
+int
+worker_enroll_request(struct conn *c)
+{
+	struct worker	*w = c->w;
+	struct ipc_wr	 wr;
+	size_t		 n = evbuffer_get_length(c->body);
+	int		 rv;
+
+	if (w->authd == NULL)
+		return -1;
+	new_reqid(c);
+	ipc_wr_init(&wr);
+	ipc_wr_str(&wr, c->peer);
+	ipc_wr_strn(&wr, (const char *)evbuffer_pullup(c->body, (ssize_t)n), n);
+	rv = ipc_send(w->authd, IPC_W_ENROLL_REQ, w->slot, c->reqid, wr.buf,
+	    wr.len, -1);
+	ipc_wr_free(&wr);
+	return rv;
+}
+
+/*
+ * Give the proxy a new stream for one client connection (IPC_W_STREAM).
+ * Returns the worker's end, or -1 when the proxy is unreachable.
+ */
+int
+worker_new_stream(struct worker *w)
+{
+	int	sv[2];
+
+	if (w->proxy == NULL)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	    sv) == -1) {
+		log_warn("socketpair");
+		return -1;
+	}
+	if (ipc_send(w->proxy, IPC_W_STREAM, w->slot, 0, NULL, 0, sv[1]) == -1) {
+		close(sv[0]);
+		return -1;
+	}
+	return sv[0];
+}
+
+/*
+ * Queue the current request's REQ frame (proxy/proxy.h) on the
+ * connection's stream: the approval, the parsed method and target, the
+ * body framing and the forwardable header fields.
+ */
+void
+worker_proxy_request(struct conn *c, int flags, int body_mode)
+{
+	struct ipc_wr		 wr;
+	struct frame_hdr	 fh;
+	const char		*target = c->req.target;
+	int			 i;
+
+#ifdef PW_TEST_HOOKS
+	{
+		const struct http_hdr *th;
+		static struct approval saved;
+		if ((th = http_header(&c->req, "X-Portwing-Test-Approval"))) {
+			if (strcmp(th->value, "forge") == 0)
+				pw_random_bytes(c->approval.mac,
+				    sizeof(c->approval.mac));
+			else if (strcmp(th->value, "alter") == 0)
+				target = "/containers/json?all=1";
+			else if (strcmp(th->value, "replay") == 0 && saved.seq)
+				c->approval = saved;
+			else if (strcmp(th->value, "other-worker") == 0)
+				c->approval.worker ^= 1;
+		}
+		saved = c->approval;
+	}
+#endif
+	ipc_wr_init(&wr);
+	ipc_wr_u32(&wr, (uint32_t)flags);
+	approval_put(&wr, &c->approval);
+	ipc_wr_str(&wr, c->req.method);
+	ipc_wr_str(&wr, target);
+	ipc_wr_u32(&wr, (uint32_t)body_mode);
+	ipc_wr_u64(&wr, c->req.content_length);
+	ipc_wr_str(&wr, c->peer);
+	ipc_wr_str(&wr, (flags & PXF_UPGRADE) ? c->req.upgrade : "");
+	for (i = 0; i < c->req.nhdrs && !(flags & PXF_PING); i++) {
+		const struct http_hdr *h = &c->req.hdrs[i];
+		if (!http_header_forwardable(h->name))
+			continue;
+		ipc_wr_u32(&wr, 1);
+		ipc_wr_strn(&wr, h->name, h->nlen);
+		ipc_wr_strn(&wr, h->value, h->vlen);
+	}
+	ipc_wr_u32(&wr, 0);
+	fh.type = FRAME_REQ;
+	fh.len = (uint32_t)wr.len;
+	bufferevent_write(c->sbev, &fh, sizeof(fh));
+	bufferevent_write(c->sbev, wr.buf, wr.len);
+	ipc_wr_free(&wr);
+}
+
+int
+worker_run(struct child_boot *b)
+{
+	struct worker	*w;
+	struct event	*ev_term, *ev_int;
+
+	w = xcalloc(1, sizeof(*w));
+	worker = w;
+	w->cfg = b->cfg;
+	w->slot = b->slot;
+	w->started = pw_wall_time();
+	http_limits_default(&w->limits);
+	TAILQ_INIT(&w->conns);
+	w->table_size = (uint32_t)w->cfg.max_conns + 16;
+	w->table = xcalloc(w->table_size, sizeof(*w->table));
+	signal(SIGPIPE, SIG_IGN);
+	/* SIGHUP is the master's business; reloads arrive over IPC. */
+	signal(SIGHUP, SIG_IGN);
+	w->base = pw_event_base();
+	ev_term = evsignal_new(w->base, SIGTERM, worker_signal, w);
+	ev_int = evsignal_new(w->base, SIGINT, worker_signal, w);
+	evsignal_add(ev_term, NULL);
+	evsignal_add(ev_int, NULL);
+
+	child_sandbox(PROC_WORKER, b);
+
+	w->master = ipc_chan_new(w->base, PROC_IPC_FD, "master", perms_master,
+	    nitems(perms_master), worker_master_msg, worker_master_closed, w);
+	{
+		uint32_t v = IPC_PROTOCOL_VERSION;
+		ipc_send(w->master, IPC_C_READY, w->slot, 0, &v, sizeof(v), -1);
+	}
+	log_debug("ready");
+	event_base_dispatch(w->base);
+	return 0;
+}

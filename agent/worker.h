@@ -1,0 +1,163 @@
+/*
+ * worker.h: the sandboxed, pre-forked processes that face the network.
+ * A worker terminates TLS, parses HTTP/1.1, asks authd who the client is,
+ * answers portwing's own endpoints, and relays everything else through the
+ * proxy.  It holds no Docker connection and no credential material.
+ */
+#ifndef PW_WORKER_H
+#define PW_WORKER_H
+
+#include <sys/queue.h>
+#include <netinet/in.h>
+
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+
+#include "approval.h"
+#include "config.h"
+#include "frame.h"
+#include "http.h"
+#include "ipc.h"
+#include "tls.h"
+
+#define WORKER_HIGH_WATER	(256 * 1024)	/* per direction, per leg */
+#define WORKER_LOCAL_BODY_MAX	(1024 * 1024)	/* own endpoints' bodies */
+#define WORKER_DRAIN_SECONDS	10
+
+enum conn_state {
+	CONN_READ_HEAD,		/* waiting for a complete request head */
+	CONN_SPOOL,		/* signed request: reading the body before authd */
+	CONN_AUTH_WAIT,		/* head parsed, authd asked, nothing else read */
+	CONN_LOCAL_BODY,	/* reading a body for one of our own routes */
+	CONN_LOCAL_WAIT,	/* our route waits on the proxy (health) */
+	CONN_PROXY,		/* relaying a request/response via the proxy */
+	CONN_UPGRADED,		/* raw bytes both ways after 101 */
+	CONN_CLOSING,		/* flushing the last response, then close */
+};
+
+enum body_sink {
+	SINK_NONE,
+	SINK_PROXY,
+	SINK_LOCAL,
+	SINK_DISCARD,
+	SINK_SPOOL,		/* signed request: memfd + digest, before authd */
+};
+
+struct worker;
+struct conn;
+
+typedef void (*route_fn)(struct conn *);
+
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	struct worker		*w;
+	uint32_t		 idx;
+	uint32_t		 reqid;
+	struct bufferevent	*bev;		/* client, TLS or plain */
+	int			 tls;
+	char			 peer[INET6_ADDRSTRLEN];
+	enum conn_state		 state;
+	struct event		*timer;
+	int			 tkind;		/* which timeout is armed */
+	uint64_t		 started_us;
+	unsigned		 nreq;
+
+	/* The current request. */
+	struct http_scan	 scan;
+	struct http_head	 req;
+	int			 head_len;
+	int			 keepalive;
+	int			 is_head;
+	char			 principal[APPROVAL_PRINCIPAL_MAX];
+	struct approval		 approval;
+	route_fn		 route;
+	const char		*allow;		/* Allow header value for a 405 */
+	char			 allowbuf[64];
+
+	/* Request body. */
+	enum body_sink		 sink;
+	int			 body_mode;	/* REQ_BODY_* */
+	uint64_t		 body_left;
+	struct http_chunked	 chunk;
+	int			 body_done;
+	struct evbuffer		*body;		/* SINK_LOCAL */
+	uint64_t		 body_total;	/* bytes taken by a limited sink */
+	uint64_t		 body_limit;
+	int			 spool_fd;	/* signed body (memfd), or -1 */
+	uint64_t		 spool_len;
+	uint64_t		 spool_off;	/* sent on to the proxy */
+	void			*spool_md;	/* EVP_MD_CTX while spooling */
+	uint8_t			 digest[32];
+	int			 is_signed;
+	int			 linger;	/* draining an unread body */
+	unsigned		 lingered;
+
+	/* Response relayed from the proxy. */
+	struct bufferevent	*sbev;		/* stream to the proxy */
+	int			 resp_started;
+	int			 resp_chunked;
+	int			 resp_close_delim;
+	int			 resp_status;
+	int			 client_eof;
+	int			 stream_eof;
+	int			 internal;	/* response consumed by us */
+	void			(*internal_done)(struct conn *, int);
+};
+
+struct worker {
+	struct event_base	*base;
+	struct pw_config	 cfg;
+	unsigned		 slot;
+	struct ipc_chan		*master;
+	struct ipc_chan		*authd;
+	struct ipc_chan		*proxy;
+	struct evconnlistener	*listeners[4];
+	int			 listener_tls[4];
+	int			 nlisteners;
+	int			 listening;
+	SSL_CTX			*tls;
+	struct conn		**table;	/* by idx, for authd answers */
+	uint32_t		 table_size;
+	uint32_t		 reqgen;
+	int			 nconns;
+	TAILQ_HEAD(, conn)	 conns;
+	int			 draining;
+	struct event		*drain_timer;
+	struct http_limits	 limits;
+	double			 started;
+};
+
+extern struct worker *worker;
+
+/* worker.c */
+int	worker_main(unsigned);
+void	worker_conn_closed(struct worker *);
+int	worker_auth_request(struct conn *);
+int	worker_enroll_request(struct conn *);
+int	worker_new_stream(struct worker *);
+void	worker_proxy_request(struct conn *, int, int);
+
+/* conn.c */
+struct conn *conn_new(struct worker *, int, struct sockaddr *, int);
+void	conn_free(struct conn *);
+void	conn_auth_answer(struct conn *, int, const char *, const char *,
+	    const struct approval *);
+void	conn_respond(struct conn *, int, const char *, const char *, size_t,
+	    const char *);
+void	conn_error(struct conn *, int, const char *);
+void	conn_text_error(struct conn *, int, const char *, const char *);
+void	conn_start_proxy(struct conn *, int);
+void	conn_start_internal(struct conn *, int,
+	    void (*)(struct conn *, int));
+void	conn_drain(struct conn *);
+void	conn_read_local_body(struct conn *, route_fn, size_t);
+void	conn_enroll_answer(struct conn *, int, const char *, const char *,
+	    size_t);
+
+/* routes.c */
+route_fn routes_lookup_public(struct conn *, int *);
+route_fn routes_lookup_private(struct conn *, int *);
+
+
+#endif

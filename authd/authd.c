@@ -1,0 +1,665 @@
+/*
+ * authd.c: the authd role (process "portwingd: authd").
+ *
+ * One channel per worker, created by the master.  Each IPC_W_AUTH_REQ is
+ * answered with a verdict; accepted requests get an approval bound to the
+ * method, target, principal, worker and (for signed requests) the body
+ * digest, MACed with a key the workers never see (common/approval.c).
+ * The decision follows reference 6.1: the failure limiter first, then a
+ * signature (exclusively, when keys are configured and one is present),
+ * else the token.  Argon2id derivations run on argon.c's threads; the
+ * answer is sent when one finishes.  Enrollment is verified here and
+ * written by the master (IPC_A_ENROLL_ADD), which alone may touch files.
+ */
+#include "pwbuild.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "agent/child.h"
+#include "approval.h"
+#include "authd.h"
+#include "http.h"
+#include "ipc.h"
+#include "log.h"
+#include "util.h"
+
+#define AUTHD_MAX_WORKERS	64
+#define ENROLL_BODY_MAX		(64 * 1024)
+
+enum { ENROLL_OFF, ENROLL_ON, ENROLL_BURNED };
+
+/* A request waiting for a derivation or for the master. */
+struct pending {
+	uint32_t	slot;
+	uint32_t	serial;
+	uint32_t	reqid;
+	char		ip[64];
+	char		method[HTTP_METHOD_BUF];
+	char		*target;
+	char		keyid[PWC_KEYID_LEN + 1];
+	char		b64[PWC_PUBKEY_B64_LEN + 1];
+};
+
+static struct {
+	struct event_base	*base;
+	struct pw_config	 cfg;
+	uint32_t		 gen;
+	uint64_t		 seq;
+	struct ipc_chan		*master;
+	struct ipc_chan		*workers[AUTHD_MAX_WORKERS];
+	uint32_t		 serial[AUTHD_MAX_WORKERS];
+	uint32_t		 next_serial;
+	struct keyset		 keys;
+	struct nonce_cache	*nonces;
+	int			 enroll;
+	uint8_t			 enroll_digest[32];
+	uint32_t		 enroll_id;
+	struct pending		*enroll_wait;
+} authd;
+
+static const struct ipc_perm perms_master[] = {
+	{ IPC_M_WORKER_CHAN, 0, 0, 1 },
+	{ IPC_M_SHUTDOWN, 0, 0, 0 },
+	{ IPC_M_RELOAD, 4, IPC_MAX_CONFIG, 0 },
+	{ IPC_M_KEYS, 4, IPC_MAX_KEYS, 0 },
+	{ IPC_M_ENROLL_DONE, 4, 4, 0 },
+};
+
+static const struct ipc_perm perms_worker[] = {
+	{ IPC_W_AUTH_REQ, 20, IPC_MAX_AUTH, 0 },
+	{ IPC_W_ENROLL_REQ, 8, ENROLL_BODY_MAX + 128, 0 },
+};
+
+static struct ipc_chan *
+worker_chan(uint32_t slot, uint32_t serial)
+{
+	if (slot >= AUTHD_MAX_WORKERS || authd.workers[slot] == NULL ||
+	    authd.serial[slot] != serial)
+		return NULL;		/* that worker is gone */
+	return authd.workers[slot];
+}
+
+static void
+answer(uint32_t slot, uint32_t serial, uint32_t id, int verdict,
+    const char *reason, const char *principal, const struct approval *ap)
+{
+	struct ipc_chan	*ch = worker_chan(slot, serial);
+	struct ipc_wr	 wr;
+	struct approval	 none;
+
+	if (ch == NULL)
+		return;
+	if (ap == NULL) {
+		memset(&none, 0, sizeof(none));
+		ap = &none;
+	}
+	ipc_wr_init(&wr);
+	ipc_wr_u32(&wr, (uint32_t)verdict);
+	ipc_wr_str(&wr, reason);
+	ipc_wr_str(&wr, principal);
+	approval_put(&wr, ap);
+	ipc_send(ch, IPC_A_AUTH_ANS, 0, id, wr.buf, wr.len, -1);
+	ipc_wr_free(&wr);
+}
+
+static void
+approve(struct pending *p, const char *principal, const char *policy,
+    const uint8_t *digest)
+{
+	struct approval	ap;
+
+	memset(&ap, 0, sizeof(ap));
+	ap.gen = authd.gen;
+	ap.worker = p->slot;
+	ap.seq = ++authd.seq;
+	ap.expires_ms = pw_now_ms() + APPROVAL_TTL_MS;
+	pw_strlcpy(ap.principal, principal, sizeof(ap.principal));
+	if (policy != NULL)
+		pw_strlcpy(ap.policy, policy, sizeof(ap.policy));
+	if (digest != NULL) {
+		ap.flags |= APPROVAL_F_BODY;
+		memcpy(ap.body_digest, digest, sizeof(ap.body_digest));
+	}
+	approval_sign(&ap, authd.cfg.approval_key, p->method, p->target);
+	answer(p->slot, p->serial, p->reqid, AUTH_OK, "", principal, &ap);
+}
+
+static void
+deny(struct pending *p, const char *reason, const char *why)
+{
+	log_info("authentication failed from %s (%s%s%s)", p->ip,
+	    *reason ? reason : "bad or missing token", *why ? ": " : "", why);
+	limiter_fail(p->ip);
+	answer(p->slot, p->serial, p->reqid, AUTH_DENIED, reason, "", NULL);
+}
+
+static void
+pending_free(struct pending *p)
+{
+	if (p == NULL)
+		return;
+	free(p->target);
+	free(p);
+}
+
+/* An Argon2id derivation finished. */
+static void
+token_derived(void *arg, int ok)
+{
+	struct pending	*p = arg;
+
+	limiter_release(p->ip);
+	if (ok)
+		approve(p, "token", NULL, NULL);
+	else
+		deny(p, "", "");
+	pending_free(p);
+}
+
+static void
+verify_token(struct pending *p, const char *tok, size_t toklen)
+{
+	int	slow;
+
+	if (!limiter_acquire(p->ip)) {
+		answer(p->slot, p->serial, p->reqid, AUTH_RATE_LIMITED,
+		    "too many failed attempts", "", NULL);
+		pending_free(p);
+		return;
+	}
+	if (token_verify_fast(tok, toklen, &slow)) {
+		limiter_release(p->ip);
+		approve(p, "token", NULL, NULL);
+		pending_free(p);
+		return;
+	}
+	if (!slow) {
+		limiter_release(p->ip);
+		deny(p, "", "");
+		pending_free(p);
+		return;
+	}
+	if (argon_submit(tok, toklen, token_derived, p) == -1) {
+		/* Both derivation slots busy: not a failure, just later. */
+		limiter_release(p->ip);
+		answer(p->slot, p->serial, p->reqid, AUTH_RATE_LIMITED,
+		    "authentication verification capacity exceeded", "", NULL);
+		pending_free(p);
+	}
+}
+
+/*
+ * IPC_W_AUTH_REQ.  The worker slot comes from the channel, never from the
+ * message.  A malformed request is a misbehaving worker: drop its channel.
+ */
+static void
+authd_answer_verify(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
+{
+	struct ipc_rd		 rd;
+	struct sigreq		 sr;
+	struct pending		*p;
+	const struct authkey	*key;
+	const char		*tok, *reason;
+	size_t			 toklen;
+	uint32_t		 flags, bare;
+	uint8_t			 digest[32];
+	char			 peer[64], path[HTTP_MAX_REQLINE], query[HTTP_MAX_REQLINE];
+	char			 xff[1024], xri[64], keyid[64], ts[32], nonce[64];
+	char			 sig[128], ver[8], why[160], principal[64];
+
+	p = xcalloc(1, sizeof(*p));
+	p->slot = ipc_peer(ch);
+	p->serial = authd.serial[p->slot];
+	p->reqid = m->hdr.id;
+	ipc_rd_init(&rd, m);
+	flags = ipc_rd_u32(&rd);
+	ipc_rd_str(&rd, peer, sizeof(peer));
+	ipc_rd_str(&rd, p->method, sizeof(p->method));
+	p->target = ipc_rd_strdup(&rd, HTTP_MAX_REQLINE);
+	ipc_rd_str(&rd, path, sizeof(path));
+	ipc_rd_str(&rd, query, sizeof(query));
+	bare = ipc_rd_u32(&rd);
+	tok = ipc_rd_strp(&rd, &toklen, AUTHD_MAX_TOKEN);
+	ipc_rd_str(&rd, xff, sizeof(xff));
+	ipc_rd_str(&rd, xri, sizeof(xri));
+	ipc_rd_str(&rd, keyid, sizeof(keyid));
+	ipc_rd_str(&rd, ts, sizeof(ts));
+	ipc_rd_str(&rd, nonce, sizeof(nonce));
+	ipc_rd_str(&rd, sig, sizeof(sig));
+	ipc_rd_str(&rd, ver, sizeof(ver));
+	ipc_rd_bytes(&rd, digest, sizeof(digest));
+	if (p->target == NULL || tok == NULL || ipc_rd_end(&rd) == -1 ||
+	    (flags & ~AUTHF_SIGNED) || !http_valid_method(p->method)) {
+		log_warnx("malformed request from worker %u; dropping it",
+		    p->slot);
+		authd.workers[p->slot] = NULL;
+		pending_free(p);
+		ipc_chan_free(ch);
+		return;
+	}
+	client_address(peer, xff, xri, authd.cfg.trusted, authd.cfg.ntrusted,
+	    p->ip, sizeof(p->ip));
+
+	/* 1. No credential configured at all (explicit opt-in only). */
+	if (!token_configured() && authd.keys.n == 0 && !authd.cfg.keys) {
+		approve(p, "anonymous", NULL, NULL);
+		pending_free(p);
+		return;
+	}
+	/* 2. The limiter, before any credential is looked at. */
+	if (limiter_blocked(p->ip)) {
+		answer(p->slot, p->serial, p->reqid, AUTH_RATE_LIMITED,
+		    "too many failed attempts", "", NULL);
+		pending_free(p);
+		return;
+	}
+	/* 3. A signature, when keys are configured, decides alone. */
+	if (authd.cfg.keys && (flags & AUTHF_SIGNED)) {
+		if (!limiter_acquire(p->ip)) {
+			answer(p->slot, p->serial, p->reqid, AUTH_RATE_LIMITED,
+			    "too many failed attempts", "", NULL);
+			pending_free(p);
+			return;
+		}
+		memset(&sr, 0, sizeof(sr));
+		sr.method = p->method;
+		sr.path = path;
+		sr.query = query;
+		sr.bare_qmark = bare != 0;
+		sr.client = p->ip;
+		sr.keyid = keyid;
+		sr.ts = ts;
+		sr.nonce = nonce;
+		sr.sig = sig;
+		sr.version = ver;
+		pw_hex_encode(digest, sizeof(digest), sr.bodyhex,
+		    sizeof(sr.bodyhex));
+		reason = sig_verify(&authd.keys, authd.nonces,
+		    authd.cfg.clock_skew, &sr, &key, why, sizeof(why));
+		limiter_release(p->ip);
+		if (reason != NULL)
+			deny(p, reason, why);
+		else {
+			snprintf(principal, sizeof(principal), "key:%s", key->id);
+			approve(p, principal, key->policy[0] ? key->policy :
+			    NULL, digest);
+		}
+		pending_free(p);
+		return;
+	}
+	/* 4. Keys only, and no signature. */
+	if (!token_configured()) {
+		deny(p, "", "no credentials");
+		pending_free(p);
+		return;
+	}
+	/* 5. The token (the pending request is handed on). */
+	verify_token(p, tok, toklen);
+}
+
+/* ---- enrollment ---- */
+
+static void
+enroll_answer(uint32_t slot, uint32_t serial, uint32_t id, int status,
+    const char *ctype, const char *body)
+{
+	struct ipc_chan	*ch = worker_chan(slot, serial);
+	struct ipc_wr	 wr;
+
+	if (ch == NULL)
+		return;
+	ipc_wr_init(&wr);
+	ipc_wr_u32(&wr, (uint32_t)status);
+	ipc_wr_str(&wr, ctype);
+	ipc_wr_str(&wr, body);
+	ipc_send(ch, IPC_A_ENROLL_ANS, 0, id, wr.buf, wr.len, -1);
+	ipc_wr_free(&wr);
+}
+
+#define TEXT	"text/plain; charset=utf-8"
+
+/* A JSON string member, matched case-insensitively as Go's decoder does. */
+static json_t *
+member(json_t *o, const char *name)
+{
+	const char	*k;
+	json_t		*v;
+
+	json_object_foreach(o, k, v)
+		if (strcasecmp(k, name) == 0)
+			return v;
+	return NULL;
+}
+
+/*
+ * IPC_W_ENROLL_REQ.  Order (reference 6.6): abuse/failure block, JSON,
+ * already burned, token, public key; then the master appends the key.
+ */
+static void
+authd_answer_enroll(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
+{
+	struct ipc_rd	 rd;
+	struct ipc_wr	 wr;
+	json_error_t	 jerr;
+	json_t		*doc = NULL, *jt, *jk;
+	const char	*body;
+	size_t		 blen;
+	uint8_t		 d[32], pub[32];
+	char		 peer[64], line[160], msg[80], b64[260];
+	uint32_t	 slot = ipc_peer(ch), serial = authd.serial[slot];
+	int		 ok;
+
+	ipc_rd_init(&rd, m);
+	ipc_rd_str(&rd, peer, sizeof(peer));
+	body = ipc_rd_strp(&rd, &blen, ENROLL_BODY_MAX);
+	if (body == NULL || ipc_rd_end(&rd) == -1) {
+		log_warnx("malformed enrollment from worker %u", slot);
+		authd.workers[slot] = NULL;
+		ipc_chan_free(ch);
+		return;
+	}
+	if (authd.enroll == ENROLL_OFF) {
+		enroll_answer(slot, serial, m->hdr.id, 404, TEXT, "not found\n");
+		return;
+	}
+	if (limiter_abuse_blocked(peer)) {
+		enroll_answer(slot, serial, m->hdr.id, 429, TEXT,
+		    "too many requests\n");
+		return;
+	}
+	doc = json_loadb(body, blen, JSON_REJECT_DUPLICATES, &jerr);
+	if (doc == NULL || !json_is_object(doc)) {
+		json_decref(doc);
+		limiter_abuse(peer);
+		enroll_answer(slot, serial, m->hdr.id, 400, TEXT,
+		    "invalid JSON\n");
+		return;
+	}
+	if (authd.enroll == ENROLL_BURNED) {
+		json_decref(doc);
+		log_info("enrollment from %s refused: token already used", peer);
+		limiter_fail(peer);
+		enroll_answer(slot, serial, m->hdr.id, 401, TEXT,
+		    "enrollment token already used\n");
+		return;
+	}
+	jt = member(doc, "enrollment_token");
+	jk = member(doc, "public_key");
+	if (json_is_string(jt)) {
+		pwc_sha256(json_string_value(jt), json_string_length(jt), d);
+		ok = pw_ct_equal(d, authd.enroll_digest, sizeof(d));
+	} else
+		ok = 0;
+	if (!ok) {
+		json_decref(doc);
+		log_info("enrollment from %s refused: wrong token", peer);
+		limiter_fail(peer);
+		enroll_answer(slot, serial, m->hdr.id, 401, TEXT,
+		    "unauthorized\n");
+		return;
+	}
+	if (!json_is_string(jk) || json_string_length(jk) == 0 ||
+	    json_string_length(jk) > 256 ||
+	    strspn(json_string_value(jk), "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij"
+	    "klmnopqrstuvwxyz0123456789+/=") != json_string_length(jk)) {
+		json_decref(doc);
+		limiter_abuse(peer);
+		enroll_answer(slot, serial, m->hdr.id, 400, TEXT,
+		    "public_key: invalid base64\n");
+		return;
+	}
+	pw_strlcpy(b64, json_string_value(jk), sizeof(b64));
+	json_decref(doc);
+	if (pwc_b64_decode_exact(b64, strlen(b64), pub, 32) == -1) {
+		uint8_t tmp[256];
+		size_t got;
+		limiter_abuse(peer);
+		if (pwc_b64_decode_nopad(b64, strcspn(b64, "="), tmp,
+		    sizeof(tmp), &got) == 0 && got != 32)
+			snprintf(msg, sizeof(msg), "public_key: expected 32 "
+			    "bytes, got %zu\n", got);
+		else
+			snprintf(msg, sizeof(msg), "public_key: invalid base64\n");
+		enroll_answer(slot, serial, m->hdr.id, 400, TEXT, msg);
+		return;
+	}
+	if (authd.enroll_wait != NULL) {
+		enroll_answer(slot, serial, m->hdr.id, 429, TEXT,
+		    "too many requests\n");
+		return;
+	}
+	authd.enroll_wait = xcalloc(1, sizeof(*authd.enroll_wait));
+	authd.enroll_wait->slot = slot;
+	authd.enroll_wait->serial = serial;
+	authd.enroll_wait->reqid = m->hdr.id;
+	pw_strlcpy(authd.enroll_wait->ip, peer, sizeof(authd.enroll_wait->ip));
+	pwc_key_id(pub, authd.enroll_wait->keyid);
+	pwc_b64_encode(pub, 32, authd.enroll_wait->b64,
+	    sizeof(authd.enroll_wait->b64));
+	snprintf(line, sizeof(line), "ed25519 %s enrolled:%s",
+	    authd.enroll_wait->b64, authd.enroll_wait->keyid);
+	ipc_wr_init(&wr);
+	ipc_wr_str(&wr, line);
+	ipc_wr_str(&wr, authd.enroll_wait->keyid);
+	ipc_send(authd.master, IPC_A_ENROLL_ADD, 0, ++authd.enroll_id, wr.buf,
+	    wr.len, -1);
+	ipc_wr_free(&wr);
+}
+
+/* The master wrote (or failed to write) the enrolled key. */
+static void
+authd_enroll_done(struct ipc_msg *m)
+{
+	struct pending	*p = authd.enroll_wait;
+	struct ipc_rd	 rd;
+	json_t		*o;
+	char		*s, comment[64];
+	uint32_t	 err;
+
+	ipc_rd_init(&rd, m);
+	err = ipc_rd_u32(&rd);
+	if (ipc_rd_end(&rd) == -1 || p == NULL || m->hdr.id != authd.enroll_id)
+		fatalx("unexpected enrollment answer from master");
+	authd.enroll_wait = NULL;
+	if (err != 0) {
+		enroll_answer(p->slot, p->serial, p->reqid, 500, TEXT,
+		    "internal server error\n");
+		pending_free(p);
+		return;
+	}
+	/* Burned: the master persisted it; forget the token here. */
+	authd.enroll = ENROLL_BURNED;
+	OPENSSL_cleanse(authd.enroll_digest, sizeof(authd.enroll_digest));
+	snprintf(comment, sizeof(comment), "enrolled:%s", p->keyid);
+	o = json_pack("{s:s, s:s}", "key_id", p->keyid, "comment", comment);
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	s = xreallocarray(s, strlen(s) + 2, 1);
+	strcat(s, "\n");
+	log_info("enrolled key %s from %s", p->keyid, p->ip);
+	enroll_answer(p->slot, p->serial, p->reqid, 200, "application/json", s);
+	free(s);
+	pending_free(p);
+}
+
+/* ---- master ---- */
+
+static void
+authd_keys(struct ipc_msg *m)
+{
+	struct ipc_rd	 rd;
+	struct keyset	 ks;
+	const char	*text;
+	size_t		 len;
+	char		 err[256];
+
+	ipc_rd_init(&rd, m);
+	text = ipc_rd_strp(&rd, &len, IPC_MAX_KEYS);
+	if (text == NULL || ipc_rd_end(&rd) == -1)
+		fatalx("malformed keys from master");
+	if (keys_parse(text, len, &ks, err, sizeof(err)) == -1) {
+		/* The master checked it: keep the old set, say why. */
+		log_warnx("authorized keys from master refused (%s)", err);
+		return;
+	}
+	keys_free(&authd.keys);
+	authd.keys = ks;
+	log_debug("%d authorized key(s) loaded", ks.n);
+}
+
+static void
+authd_configure_credentials(struct pw_config *c)
+{
+	token_configure(c->token, c->token_hash);
+	OPENSSL_cleanse(authd.enroll_digest, sizeof(authd.enroll_digest));
+	if (c->enroll_token != NULL) {
+		pwc_sha256(c->enroll_token, strlen(c->enroll_token),
+		    authd.enroll_digest);
+		authd.enroll = ENROLL_ON;
+	} else
+		authd.enroll = c->enroll ? ENROLL_BURNED : ENROLL_OFF;
+}
+
+static void
+authd_reload(struct ipc_msg *m)
+{
+	struct pw_config	 next;
+	struct ipc_rd		 rd;
+	char			*kv, err[256];
+	uint32_t		 rc = 0;
+
+	ipc_rd_init(&rd, m);
+	kv = ipc_rd_strdup(&rd, IPC_MAX_CONFIG);
+	if (kv == NULL || ipc_rd_end(&rd) == -1)
+		fatalx("malformed reload from master");
+	if (config_from_kv(&next, kv, err, sizeof(err)) == -1) {
+		log_warnx("reload refused: %s", err);
+		rc = 1;
+	} else {
+		int burned = authd.enroll == ENROLL_BURNED;
+		authd_configure_credentials(&next);
+		if (burned)
+			authd.enroll = ENROLL_BURNED;
+		authd.cfg.allow_unauth = next.allow_unauth;
+		log_info("credentials reloaded");
+	}
+	config_free(&next);
+	freezero_str(kv);
+	ipc_send(authd.master, IPC_C_RELOADED, 0, 0, &rc, sizeof(rc), -1);
+}
+
+static void
+authd_worker_closed(struct ipc_chan *ch, void *arg)
+{
+	uint32_t	slot = ipc_peer(ch);
+
+	if (slot < AUTHD_MAX_WORKERS && authd.workers[slot] == ch)
+		authd.workers[slot] = NULL;
+	ipc_chan_free(ch);
+}
+
+static void
+authd_worker_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
+{
+	if (m->hdr.type == IPC_W_ENROLL_REQ)
+		authd_answer_enroll(ch, m, arg);
+	else
+		authd_answer_verify(ch, m, arg);
+}
+
+static void
+authd_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
+{
+	uint32_t	slot = m->hdr.peer;
+
+	switch (m->hdr.type) {
+	case IPC_M_WORKER_CHAN:
+		if (slot >= AUTHD_MAX_WORKERS)
+			fatalx("worker slot %u out of range", slot);
+		if (authd.workers[slot] != NULL)
+			ipc_chan_free(authd.workers[slot]);
+		authd.workers[slot] = ipc_chan_new(authd.base, m->fd, "worker",
+		    perms_worker, nitems(perms_worker), authd_worker_msg,
+		    authd_worker_closed, NULL);
+		authd.serial[slot] = ++authd.next_serial;
+		ipc_set_peer(authd.workers[slot], slot);
+		break;
+	case IPC_M_KEYS:
+		authd_keys(m);
+		break;
+	case IPC_M_ENROLL_DONE:
+		authd_enroll_done(m);
+		break;
+	case IPC_M_RELOAD:
+		authd_reload(m);
+		break;
+	case IPC_M_SHUTDOWN:
+		event_base_loopexit(authd.base, NULL);
+		break;
+	default:
+		fatalx("unexpected message 0x%04x from master", m->hdr.type);
+	}
+}
+
+static void
+authd_master_closed(struct ipc_chan *ch, void *arg)
+{
+	log_warnx("master went away; exiting");
+	exit(0);
+}
+
+static void
+authd_signal(evutil_socket_t sig, short ev, void *arg)
+{
+	event_base_loopexit(authd.base, NULL);
+}
+
+int
+authd_run(struct child_boot *b)
+{
+	struct event	*ev_term;
+	uint32_t	 v = IPC_PROTOCOL_VERSION;
+
+	authd.cfg = b->cfg;
+	authd.gen = b->gen;
+	if (!authd.cfg.have_approval_key)
+		fatalx("no approval key from master");
+	authd_configure_credentials(&authd.cfg);
+	/* Secrets live on as digests only. */
+	freezero_str(authd.cfg.token);
+	authd.cfg.token = NULL;
+	freezero_str(authd.cfg.enroll_token);
+	authd.cfg.enroll_token = NULL;
+	freezero_str(authd.cfg.val[CK_TOKEN]);
+	authd.cfg.val[CK_TOKEN] = NULL;
+	freezero_str(authd.cfg.val[CK_ENROLLMENT_TOKEN]);
+	authd.cfg.val[CK_ENROLLMENT_TOKEN] = NULL;
+	authd.nonces = nonce_cache_new((size_t)authd.cfg.nonce_size,
+	    authd.cfg.clock_skew);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	authd.base = pw_event_base();
+	ev_term = evsignal_new(authd.base, SIGTERM, authd_signal, NULL);
+	evsignal_add(ev_term, NULL);
+	limiter_init(authd.base);
+	if (argon_init(authd.base, 2) == -1)
+		fatal("argon threads");
+
+	child_sandbox(PROC_AUTHD, b);
+
+	authd.master = ipc_chan_new(authd.base, PROC_IPC_FD, "master",
+	    perms_master, nitems(perms_master), authd_master_msg,
+	    authd_master_closed, NULL);
+	ipc_send(authd.master, IPC_C_READY, 0, 0, &v, sizeof(v), -1);
+	log_debug("ready (generation %u)", authd.gen);
+	event_base_dispatch(authd.base);
+	return 0;
+}

@@ -1,0 +1,918 @@
+/*
+ * config.c: loading and validating portwing's settings.  Used by the master
+ * (everything), by `portwing check-config`, and by each child to re-check
+ * the role-filtered table the master sends it.
+ */
+#include "pwbuild.h"
+
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <limits.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "cidr.h"
+#include "config.h"
+#include "log.h"
+#include "pwcrypto.h"
+#include "util.h"
+
+const struct cfg_info cfg_table[CK_COUNT] = {
+	[CK_PORT] = { "PORT", ROLE_WORKER, 0, 0,
+	    "TCP port to listen on (default 3000)" },
+	[CK_BIND_ADDRESS] = { "BIND_ADDRESS", ROLE_WORKER, 0, 0,
+	    "address to listen on (default 0.0.0.0)" },
+	[CK_TLS_CERT] = { "TLS_CERT", 0, 0, 0,
+	    "PEM certificate chain; with TLS_KEY enables HTTPS" },
+	[CK_TLS_KEY] = { "TLS_KEY", 0, 0, 0,
+	    "PEM private key for TLS_CERT" },
+	[CK_DOCKER_SOCKET] = { "DOCKER_SOCKET", 0, 0, 0,
+	    "Docker Engine unix socket (auto-detected)" },
+	[CK_DOCKER_HOST] = { "DOCKER_HOST", 0, 0, 0,
+	    "unix:///path or tcp://host:port, when DOCKER_SOCKET is unset" },
+	[CK_LOG_LEVEL] = { "LOG_LEVEL", ROLE_ALL, 0, 0,
+	    "error, warn, info or debug (default info)" },
+	[CK_LOG_FORMAT] = { "LOG_FORMAT", ROLE_ALL, 0, 0,
+	    "text or json (default text)" },
+	[CK_AGENT_ID] = { "AGENT_ID", ROLE_WORKER, 0, 0,
+	    "agent identifier (default: random UUID per start)" },
+	[CK_AGENT_NAME] = { "AGENT_NAME", ROLE_WORKER | ROLE_PROXY, 0, 0,
+	    "agent name (default: host name)" },
+	[CK_REQUEST_TIMEOUT] = { "REQUEST_TIMEOUT", ROLE_PROXY | ROLE_WORKER, 0, 0,
+	    "seconds for Docker dial and ordinary Docker calls (default 30)" },
+	[CK_TOKEN] = { "TOKEN", ROLE_AUTHD, 1, 0,
+	    "shared bearer token" },
+	[CK_TOKEN_FILE] = { "TOKEN_FILE", 0, 0, 0,
+	    "file holding the token (trimmed); overrides TOKEN" },
+	[CK_DD_AGENT_SECRET] = { "DD_AGENT_SECRET", 0, 1, 0,
+	    "alias of TOKEN" },
+	[CK_DD_AGENT_SECRET_FILE] = { "DD_AGENT_SECRET_FILE", 0, 0, 0,
+	    "alias of TOKEN_FILE" },
+	[CK_ALLOW_UNAUTHENTICATED] = { "ALLOW_UNAUTHENTICATED", ROLE_AUTHD, 0, 0,
+	    "start without any credential (loopback bind only)" },
+	[CK_ALLOW_UNAUTHENTICATED_REMOTE] = { "ALLOW_UNAUTHENTICATED_REMOTE", 0, 0, 0,
+	    "also allow that on a non-loopback bind" },
+	[CK_WORKERS] = { "WORKERS", ROLE_ALL, 0, 0,
+	    "worker processes (default: number of CPUs)" },
+	[CK_MAX_CONNECTIONS] = { "MAX_CONNECTIONS", ROLE_WORKER, 0, 0,
+	    "client connections per worker (default 1024)" },
+	[CK_HEADER_TIMEOUT] = { "HEADER_TIMEOUT", ROLE_WORKER, 0, 0,
+	    "seconds to receive a request head (default 10)" },
+	[CK_IDLE_TIMEOUT] = { "IDLE_TIMEOUT", ROLE_WORKER, 0, 0,
+	    "seconds a keep-alive connection may idle (default 120)" },
+	[CK_MAX_HIJACKED] = { "MAX_HIJACKED", ROLE_PROXY, 0, 0,
+	    "concurrent hijacked exec/attach sessions (default 100)" },
+	[CK_UPSTREAM_IDLE_TIMEOUT] = { "UPSTREAM_IDLE_TIMEOUT", ROLE_PROXY, 0, 0,
+	    "seconds an idle Docker connection stays pooled (default 60)" },
+	[CK_API_KEY] = { "API_KEY", 0, 1, 0,
+	    "alias of TOKEN (dockeragent's name)" },
+	[CK_TOKEN_HASH] = { "TOKEN_HASH", ROLE_AUTHD, 1, 0,
+	    "Argon2id PHC hash of the token (from portwing hash-token)" },
+	[CK_TOKEN_HASH_FILE] = { "TOKEN_HASH_FILE", 0, 0, 0,
+	    "file holding TOKEN_HASH (trimmed); overrides it" },
+	[CK_AUTHORIZED_KEYS] = { "AUTHORIZED_KEYS", 0, 0, 0,
+	    "authorized_keys file of Ed25519 client keys" },
+	[CK_AUTHORIZED_KEYS_FILE] = { "AUTHORIZED_KEYS_FILE", 0, 0, 0,
+	    "alias of AUTHORIZED_KEYS" },
+	[CK_MAX_CLOCK_SKEW_SECONDS] = { "MAX_CLOCK_SKEW_SECONDS", ROLE_AUTHD, 0, 0,
+	    "accepted signature timestamp skew in seconds (default 60)" },
+	[CK_NONCE_LRU_SIZE] = { "NONCE_LRU_SIZE", ROLE_AUTHD, 0, 0,
+	    "signature nonces remembered (default 10000)" },
+	[CK_SIGNED_BODY_LIMIT] = { "SIGNED_BODY_LIMIT", ROLE_WORKER | ROLE_PROXY, 0, 0,
+	    "largest body of a signed request, bytes (default 64 MiB)" },
+	[CK_ENROLLMENT_TOKEN] = { "ENROLLMENT_TOKEN", ROLE_AUTHD, 1, 0,
+	    "single-use token for POST /api/portwing/enroll" },
+	[CK_ENROLLMENT_TOKEN_FILE] = { "ENROLLMENT_TOKEN_FILE", 0, 0, 0,
+	    "file holding ENROLLMENT_TOKEN (used when it is unset)" },
+	[CK_TRUSTED_PROXIES] = { "TRUSTED_PROXIES", ROLE_AUTHD, 0, 0,
+	    "CIDRs whose X-Forwarded-For / X-Real-IP name the client" },
+	[CK_STATE_DIR] = { "STATE_DIR", 0, 0, 0,
+	    "where portwing keeps state such as burned enrollment tokens "
+	    "(default /var/lib/portwing)" },
+	[CK_DD_POLL_INTERVAL] = { "DD_POLL_INTERVAL", ROLE_PROXY, 0, 0,
+	    "seconds between full container inventory refreshes (default 300)" },
+	[CK_ADAPTER] = { "ADAPTER", ROLE_WORKER | ROLE_PROXY, 0, 0,
+	    "controller adapter: drydock (the default and only one so far)" },
+	[CK_SSE_QUEUE_LIMIT] = { "SSE_QUEUE_LIMIT", ROLE_PROXY, 0, 0,
+	    "bytes of unsent events after which an SSE client is dropped "
+	    "(default 4194304)" },
+	[CK__DOCKER] = { "_DOCKER", ROLE_PROXY, 0, 1, NULL },
+	[CK__APPROVAL_KEY] = { "_APPROVAL_KEY", ROLE_AUTHD | ROLE_PROXY, 1, 1, NULL },
+	[CK__STARTED] = { "_STARTED", ROLE_ALL, 0, 1, NULL },
+	[CK__KEYS] = { "_KEYS", ROLE_WORKER | ROLE_AUTHD, 0, 1, NULL },
+	[CK__ENROLL] = { "_ENROLL", ROLE_WORKER | ROLE_AUTHD, 0, 1, NULL },
+};
+
+static const char *const docker_candidates[] = {
+	"/var/run/docker.sock",
+	"$HOME/.docker/run/docker.sock",
+	"$HOME/.orbstack/run/docker.sock",
+	"/run/docker.sock",
+};
+
+static void	cfg_set(struct pw_config *, int, const char *, const char *);
+
+void
+config_init(struct pw_config *c)
+{
+	memset(c, 0, sizeof(*c));
+}
+
+void
+config_free(struct pw_config *c)
+{
+	int	i;
+
+	for (i = 0; i < CK_COUNT; i++) {
+		if (cfg_table[i].secret)
+			freezero_str(c->val[i]);
+		else
+			free(c->val[i]);
+	}
+	freezero_str(c->token);
+	freezero_str(c->token_hash);
+	freezero_str(c->enroll_token);
+	free(c->trusted);
+	OPENSSL_cleanse(c->approval_key, sizeof(c->approval_key));
+	memset(c, 0, sizeof(*c));
+}
+
+int
+config_key_lookup(const char *name)
+{
+	int	i;
+
+	for (i = 0; i < CK_COUNT; i++)
+		if (strcmp(cfg_table[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+/* Forget a setting (used when the master retires a used enrollment token). */
+void
+config_clear(struct pw_config *c, enum cfg_key k)
+{
+	cfg_set(c, (int)k, NULL, "");
+	if (k == CK_ENROLLMENT_TOKEN) {
+		freezero_str(c->enroll_token);
+		c->enroll_token = NULL;
+	}
+}
+
+const char *
+config_get(const struct pw_config *c, enum cfg_key k)
+{
+	return c->val[k];
+}
+
+static void
+cfg_set(struct pw_config *c, int k, const char *v, const char *src)
+{
+	if (cfg_table[k].secret)
+		freezero_str(c->val[k]);
+	else
+		free(c->val[k]);
+	c->val[k] = v != NULL ? xstrdup(v) : NULL;
+	pw_strlcpy(c->src[k], src, sizeof(c->src[k]));
+}
+
+static int
+errf(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Values travel as KEY=value lines: no control characters allowed. */
+static int
+value_ok(const char *v)
+{
+	for (; *v != '\0'; v++)
+		if ((unsigned char)*v < 0x20 || *v == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+config_read_file(struct pw_config *c, const char *path, int required,
+    char *err, size_t errsz)
+{
+	FILE	*fp;
+	char	 line[8192], src[48], *p, *eq, *key, *val;
+	size_t	 vl;
+	int	 lineno = 0, k, seen[CK_COUNT];
+
+	if ((fp = fopen(path, "re")) == NULL) {
+		if (errno == ENOENT && !required)
+			return 0;
+		return errf(err, errsz, "%s: %s", path, strerror(errno));
+	}
+	memset(seen, 0, sizeof(seen));
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(fp)) {
+			fclose(fp);
+			return errf(err, errsz, "%s:%d: line too long", path,
+			    lineno);
+		}
+		p = pw_trim(line);
+		if (*p == '\0' || *p == '#')
+			continue;
+		if ((eq = strchr(p, '=')) == NULL) {
+			fclose(fp);
+			return errf(err, errsz, "%s:%d: expected KEY=value",
+			    path, lineno);
+		}
+		*eq = '\0';
+		key = pw_trim(p);
+		val = pw_trim(eq + 1);
+		vl = strlen(val);
+		if (vl >= 2 && (val[0] == '"' || val[0] == '\'') &&
+		    val[vl - 1] == val[0]) {
+			val[vl - 1] = '\0';
+			val++;
+		}
+		k = config_key_lookup(key);
+		if (k < 0 || cfg_table[k].internal) {
+			fclose(fp);
+			return errf(err, errsz, "%s:%d: unknown setting \"%s\"",
+			    path, lineno, key);
+		}
+		if (seen[k]) {
+			fclose(fp);
+			return errf(err, errsz, "%s:%d: %s set twice (first on "
+			    "line %d)", path, lineno, key, seen[k]);
+		}
+		if (!value_ok(val)) {
+			fclose(fp);
+			return errf(err, errsz, "%s:%d: control character in "
+			    "value of %s", path, lineno, key);
+		}
+		seen[k] = lineno;
+		snprintf(src, sizeof(src), "file:%d", lineno);
+		if (*val != '\0')
+			cfg_set(c, k, val, src);
+	}
+	fclose(fp);
+	return 0;
+}
+
+/*
+ * Settings that choose one thing between them: when the environment sets
+ * any member of a group, file values of the whole group are dropped, so
+ * "the environment wins" holds for the token and the Docker endpoint as a
+ * whole (a file's TOKEN_FILE must not beat an environment TOKEN).
+ */
+#define GROUP_MAX	8
+static const int env_groups[][GROUP_MAX] = {
+	{ CK_TOKEN, CK_TOKEN_FILE, CK_DD_AGENT_SECRET, CK_DD_AGENT_SECRET_FILE,
+	  CK_API_KEY, CK_TOKEN_HASH, CK_TOKEN_HASH_FILE, -1 },
+	{ CK_DOCKER_SOCKET, CK_DOCKER_HOST, -1 },
+	{ CK_AUTHORIZED_KEYS, CK_AUTHORIZED_KEYS_FILE, -1 },
+	{ CK_ENROLLMENT_TOKEN, CK_ENROLLMENT_TOKEN_FILE, -1 },
+};
+
+static void
+drop_overridden_groups(struct pw_config *c)
+{
+	size_t	g;
+	int	i, fromenv;
+
+	for (g = 0; g < nitems(env_groups); g++) {
+		fromenv = 0;
+		for (i = 0; i < GROUP_MAX && env_groups[g][i] >= 0; i++)
+			if (getenv(cfg_table[env_groups[g][i]].name) != NULL &&
+			    *getenv(cfg_table[env_groups[g][i]].name) != '\0')
+				fromenv = 1;
+		if (!fromenv)
+			continue;
+		for (i = 0; i < GROUP_MAX && env_groups[g][i] >= 0; i++)
+			if (strncmp(c->src[env_groups[g][i]], "file:", 5) == 0)
+				cfg_set(c, env_groups[g][i], NULL, "");
+	}
+}
+
+static int
+config_read_env(struct pw_config *c, char *err, size_t errsz)
+{
+	const char	*v;
+	int		 k;
+
+	drop_overridden_groups(c);
+	for (k = 0; k < CK_COUNT; k++) {
+		if (cfg_table[k].internal)
+			continue;
+		if ((v = getenv(cfg_table[k].name)) == NULL || *v == '\0')
+			continue;
+		if (!value_ok(v))
+			return errf(err, errsz, "environment: control character "
+			    "in value of %s", cfg_table[k].name);
+		cfg_set(c, k, v, "env");
+	}
+	return 0;
+}
+
+/* Secret files are read whole and trimmed at both ends, as Portwing does. */
+static int
+read_secret_file(const char *name, const char *path, char **out, char *err,
+    size_t errsz)
+{
+	char	*buf, *t, ferr[256];
+
+	if (pw_read_file(path, &buf, 64 * 1024, ferr, sizeof(ferr)) == -1)
+		return errf(err, errsz, "%s: %s", name, ferr);
+	t = pw_trim(buf);
+	if (!value_ok(t)) {
+		freezero(buf, 64 * 1024 + 1);
+		return errf(err, errsz, "%s: %s holds a control character",
+		    name, path);
+	}
+	*out = xstrdup(t);
+	freezero(buf, 64 * 1024 + 1);
+	return 0;
+}
+
+static int
+resolve_token(struct pw_config *c, char *err, size_t errsz)
+{
+	char	*tok = NULL;
+	int	 fk = -1;
+
+	if (c->val[CK_TOKEN_FILE] != NULL)
+		fk = CK_TOKEN_FILE;
+	else if (c->val[CK_DD_AGENT_SECRET_FILE] != NULL)
+		fk = CK_DD_AGENT_SECRET_FILE;
+	if (fk != -1) {
+		if (read_secret_file(cfg_table[fk].name, c->val[fk], &tok,
+		    err, errsz) == -1)
+			return -1;
+		if (*tok == '\0') {
+			/* An empty token file means "no token". */
+			free(tok);
+			tok = NULL;
+		}
+		cfg_set(c, CK_TOKEN, tok, cfg_table[fk].name);
+		freezero_str(tok);
+	} else if (c->val[CK_TOKEN] == NULL &&
+	    c->val[CK_DD_AGENT_SECRET] != NULL) {
+		cfg_set(c, CK_TOKEN, c->val[CK_DD_AGENT_SECRET],
+		    "DD_AGENT_SECRET");
+	} else if (c->val[CK_TOKEN] == NULL && c->val[CK_API_KEY] != NULL) {
+		cfg_set(c, CK_TOKEN, c->val[CK_API_KEY], "API_KEY");
+	}
+	if (c->val[CK_TOKEN_HASH_FILE] != NULL) {
+		if (read_secret_file("TOKEN_HASH_FILE", c->val[CK_TOKEN_HASH_FILE],
+		    &tok, err, errsz) == -1)
+			return -1;
+		cfg_set(c, CK_TOKEN_HASH, *tok ? tok : NULL, "TOKEN_HASH_FILE");
+		freezero_str(tok);
+		tok = NULL;
+	}
+	/* Enrollment: the inline value wins over the file (as Portwing). */
+	if (c->val[CK_ENROLLMENT_TOKEN] == NULL &&
+	    c->val[CK_ENROLLMENT_TOKEN_FILE] != NULL) {
+		if (read_secret_file("ENROLLMENT_TOKEN_FILE",
+		    c->val[CK_ENROLLMENT_TOKEN_FILE], &tok, err, errsz) == -1)
+			return -1;
+		cfg_set(c, CK_ENROLLMENT_TOKEN, *tok ? tok : NULL,
+		    "ENROLLMENT_TOKEN_FILE");
+		freezero_str(tok);
+	}
+	return 0;
+}
+
+static int
+resolve_docker(struct pw_config *c, char *err, size_t errsz)
+{
+	const char	*home = getenv("HOME");
+	char		 path[512], *v;
+	size_t		 i;
+
+	if (c->val[CK_DOCKER_SOCKET] != NULL) {
+		xasprintf(&v, "unix://%s", c->val[CK_DOCKER_SOCKET]);
+		cfg_set(c, CK__DOCKER, v, "DOCKER_SOCKET");
+		free(v);
+		return 0;
+	}
+	if (c->val[CK_DOCKER_HOST] != NULL) {
+		cfg_set(c, CK__DOCKER, c->val[CK_DOCKER_HOST], "DOCKER_HOST");
+		return 0;
+	}
+	for (i = 0; i < nitems(docker_candidates); i++) {
+		const char *cand = docker_candidates[i];
+		if (strncmp(cand, "$HOME", 5) == 0) {
+			if (home == NULL || *home == '\0')
+				continue;
+			snprintf(path, sizeof(path), "%s%s", home, cand + 5);
+		} else
+			pw_strlcpy(path, cand, sizeof(path));
+		if (access(path, F_OK) == 0)
+			break;
+	}
+	if (i == nitems(docker_candidates))
+		pw_strlcpy(path, docker_candidates[0], sizeof(path));
+	xasprintf(&v, "unix://%s", path);
+	cfg_set(c, CK__DOCKER, v, "auto-detected");
+	free(v);
+	(void)err;
+	(void)errsz;
+	return 0;
+}
+
+static int
+parse_int(const struct pw_config *c, int k, int def, int min, int max,
+    int *out, char *err, size_t errsz)
+{
+	long long	v;
+
+	if (c->val[k] == NULL) {
+		*out = def;
+		return 0;
+	}
+	if (pw_strtonum(c->val[k], min, max, &v) == -1)
+		return errf(err, errsz, "%s=\"%s\" (%s): expected an integer "
+		    "from %d to %d", cfg_table[k].name, c->val[k], c->src[k],
+		    min, max);
+	*out = (int)v;
+	return 0;
+}
+
+static int
+parse_bool(const struct pw_config *c, int k, int *out, char *err, size_t errsz)
+{
+	*out = 0;
+	if (c->val[k] == NULL)
+		return 0;
+	if (pw_parse_bool(c->val[k], out) == -1)
+		return errf(err, errsz, "%s=\"%s\" (%s): expected true or false",
+		    cfg_table[k].name, c->val[k], c->src[k]);
+	return 0;
+}
+
+static int
+is_loopback(const char *addr)
+{
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
+
+	if (strcasecmp(addr, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, addr, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, addr, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return 0;
+}
+
+static int
+validate_bind(struct pw_config *c, char *err, size_t errsz)
+{
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
+	const char	*b = c->val[CK_BIND_ADDRESS] ? c->val[CK_BIND_ADDRESS] :
+			    "0.0.0.0";
+	size_t		 n = strlen(b);
+
+	if (n >= 2 && b[0] == '[' && b[n - 1] == ']') {
+		if (n - 2 >= sizeof(c->bind))
+			goto bad;
+		memcpy(c->bind, b + 1, n - 2);
+		c->bind[n - 2] = '\0';
+	} else
+		pw_strlcpy(c->bind, b, sizeof(c->bind));
+	if (strcasecmp(c->bind, "localhost") == 0)
+		pw_strlcpy(c->bind, "127.0.0.1", sizeof(c->bind));
+	if (inet_pton(AF_INET, c->bind, &a4) != 1 &&
+	    inet_pton(AF_INET6, c->bind, &a6) != 1)
+		goto bad;
+	c->bind_loopback = is_loopback(c->bind);
+	return 0;
+bad:
+	return errf(err, errsz, "BIND_ADDRESS=\"%s\" (%s): expected an IPv4 "
+	    "or IPv6 address (e.g. 0.0.0.0, 127.0.0.1, [::1])", b,
+	    c->src[CK_BIND_ADDRESS][0] ? c->src[CK_BIND_ADDRESS] : "default");
+}
+
+static int
+validate_docker(struct pw_config *c, char *err, size_t errsz)
+{
+	const char	*d = c->val[CK__DOCKER], *hp, *colon;
+	long long	 port;
+
+	if (d == NULL)
+		return errf(err, errsz, "no Docker endpoint configured");
+	if (strncmp(d, "unix://", 7) == 0) {
+		if (d[7] != '/' || strlen(d + 7) >= sizeof(c->docker_path))
+			return errf(err, errsz, "Docker socket \"%s\" (%s): "
+			    "expected an absolute path shorter than %zu bytes",
+			    d + 7, c->src[CK__DOCKER], sizeof(c->docker_path));
+		pw_strlcpy(c->docker_path, d + 7, sizeof(c->docker_path));
+		c->docker_tcp = 0;
+		return 0;
+	}
+	if (strncmp(d, "tcp://", 6) == 0) {
+		hp = d + 6;
+		if ((colon = strrchr(hp, ':')) == NULL || colon == hp ||
+		    (size_t)(colon - hp) >= sizeof(c->docker_host) ||
+		    strchr(colon, '/') != NULL ||
+		    pw_strtonum(colon + 1, 1, 65535, &port) == -1)
+			return errf(err, errsz, "DOCKER_HOST=\"%s\": expected "
+			    "tcp://HOST:PORT", d);
+		memcpy(c->docker_host, hp, (size_t)(colon - hp));
+		c->docker_host[colon - hp] = '\0';
+		if (c->docker_host[0] == '[') {
+			size_t n = strlen(c->docker_host);
+			if (c->docker_host[n - 1] != ']')
+				return errf(err, errsz, "DOCKER_HOST=\"%s\": "
+				    "unbalanced brackets", d);
+			memmove(c->docker_host, c->docker_host + 1, n - 2);
+			c->docker_host[n - 2] = '\0';
+		}
+		snprintf(c->docker_port, sizeof(c->docker_port), "%lld", port);
+		c->docker_tcp = 1;
+		return 0;
+	}
+	return errf(err, errsz, "DOCKER_HOST=\"%s\": only unix:// and tcp:// "
+	    "are supported", d);
+}
+
+static int
+validate_approval_key(struct pw_config *c, char *err, size_t errsz)
+{
+	const char	*h = c->val[CK__APPROVAL_KEY];
+	unsigned int	 b;
+	size_t		 i;
+
+	c->have_approval_key = 0;
+	if (h == NULL)
+		return 0;
+	if (strlen(h) != 2 * sizeof(c->approval_key))
+		return errf(err, errsz, "_APPROVAL_KEY: bad length");
+	for (i = 0; i < sizeof(c->approval_key); i++) {
+		if (!isxdigit((unsigned char)h[2 * i]) ||
+		    !isxdigit((unsigned char)h[2 * i + 1]) ||
+		    sscanf(h + 2 * i, "%2x", &b) != 1)
+			return errf(err, errsz, "_APPROVAL_KEY: not hex");
+		c->approval_key[i] = (unsigned char)b;
+	}
+	c->have_approval_key = 1;
+	return 0;
+}
+
+/* Checks shared by the master and by children re-reading their table. */
+static int
+config_validate(struct pw_config *c, char *err, size_t errsz)
+{
+	char		host[256];
+	long long	ll;
+
+	if (parse_int(c, CK_PORT, 3000, 1, 65535, &c->port, err, errsz) == -1)
+		return -1;
+	if (validate_bind(c, err, errsz) == -1)
+		return -1;
+	if ((c->val[CK_TLS_CERT] == NULL) != (c->val[CK_TLS_KEY] == NULL))
+		return errf(err, errsz, "TLS_CERT and TLS_KEY must be set "
+		    "together (only %s is set)", c->val[CK_TLS_CERT] ?
+		    "TLS_CERT" : "TLS_KEY");
+	c->tls = c->val[CK_TLS_CERT] != NULL;
+	c->log_level = LOG_LVL_INFO;
+	if (c->val[CK_LOG_LEVEL] != NULL &&
+	    (c->log_level = log_parse_level(c->val[CK_LOG_LEVEL])) < 0)
+		return errf(err, errsz, "LOG_LEVEL=\"%s\": expected error, "
+		    "warn, info or debug", c->val[CK_LOG_LEVEL]);
+	c->log_json = 0;
+	if (c->val[CK_LOG_FORMAT] != NULL) {
+		if (strcasecmp(c->val[CK_LOG_FORMAT], "json") == 0)
+			c->log_json = 1;
+		else if (strcasecmp(c->val[CK_LOG_FORMAT], "text") != 0)
+			return errf(err, errsz, "LOG_FORMAT=\"%s\": expected "
+			    "text or json", c->val[CK_LOG_FORMAT]);
+	}
+	if (c->val[CK_AGENT_ID] != NULL)
+		pw_strlcpy(c->agent_id, c->val[CK_AGENT_ID], sizeof(c->agent_id));
+	if (c->val[CK_AGENT_NAME] != NULL)
+		pw_strlcpy(c->agent_name, c->val[CK_AGENT_NAME],
+		    sizeof(c->agent_name));
+	else if (gethostname(host, sizeof(host)) == 0 && host[0] != '\0') {
+		host[sizeof(host) - 1] = '\0';
+		pw_strlcpy(c->agent_name, host, sizeof(c->agent_name));
+	} else
+		pw_strlcpy(c->agent_name, "portwing", sizeof(c->agent_name));
+	if (parse_int(c, CK_REQUEST_TIMEOUT, 30, 1, 86400,
+	    &c->request_timeout, err, errsz) == -1)
+		return -1;
+	if (parse_bool(c, CK_ALLOW_UNAUTHENTICATED, &c->allow_unauth, err,
+	    errsz) == -1 || parse_bool(c, CK_ALLOW_UNAUTHENTICATED_REMOTE,
+	    &c->allow_unauth_remote, err, errsz) == -1)
+		return -1;
+	/* The master fills WORKERS in (default_workers): no sysconf here,
+	 * children run this inside their sandbox. */
+	if (parse_int(c, CK_WORKERS, 1, 1, 64, &c->workers, err,
+	    errsz) == -1)
+		return -1;
+	if (parse_int(c, CK_MAX_CONNECTIONS, 1024, 1, 100000, &c->max_conns,
+	    err, errsz) == -1)
+		return -1;
+	if (parse_int(c, CK_HEADER_TIMEOUT, 10, 1, 3600, &c->header_timeout,
+	    err, errsz) == -1)
+		return -1;
+	if (parse_int(c, CK_IDLE_TIMEOUT, 120, 1, 86400, &c->idle_timeout,
+	    err, errsz) == -1)
+		return -1;
+	if (parse_int(c, CK_MAX_HIJACKED, 100, 1, 100000, &c->max_hijacked,
+	    err, errsz) == -1)
+		return -1;
+	if (parse_int(c, CK_UPSTREAM_IDLE_TIMEOUT, 60, 1, 3600,
+	    &c->upstream_idle, err, errsz) == -1)
+		return -1;
+	freezero_str(c->token);
+	c->token = c->val[CK_TOKEN] ? xstrdup(c->val[CK_TOKEN]) : NULL;
+	freezero_str(c->token_hash);
+	c->token_hash = c->val[CK_TOKEN_HASH] ? xstrdup(c->val[CK_TOKEN_HASH]) :
+	    NULL;
+	if (c->token_hash != NULL) {
+		struct pwc_phc ph;
+		char perr[128];
+		if (pwc_phc_parse(c->token_hash, &ph, perr, sizeof(perr)) == -1)
+			return errf(err, errsz, "TOKEN_HASH (%s): %s",
+			    c->src[CK_TOKEN_HASH], perr);
+		OPENSSL_cleanse(&ph, sizeof(ph));
+	}
+	freezero_str(c->enroll_token);
+	c->enroll_token = c->val[CK_ENROLLMENT_TOKEN] ?
+	    xstrdup(c->val[CK_ENROLLMENT_TOKEN]) : NULL;
+	if (parse_int(c, CK_MAX_CLOCK_SKEW_SECONDS, 60, 1, 86400,
+	    &c->clock_skew, err, errsz) == -1 ||
+	    parse_int(c, CK_NONCE_LRU_SIZE, 10000, 16, 10000000,
+	    &c->nonce_size, err, errsz) == -1)
+		return -1;
+	{
+		c->signed_body_limit = 64LL * 1024 * 1024;
+		if (c->val[CK_SIGNED_BODY_LIMIT] != NULL &&
+		    (pw_strtonum(c->val[CK_SIGNED_BODY_LIMIT], 0, 1LL << 36,
+		    &c->signed_body_limit) == -1))
+			return errf(err, errsz, "SIGNED_BODY_LIMIT=\"%s\" (%s): "
+			    "expected a byte count up to 64 GiB",
+			    c->val[CK_SIGNED_BODY_LIMIT],
+			    c->src[CK_SIGNED_BODY_LIMIT]);
+	}
+	free(c->trusted);
+	c->trusted = NULL;
+	c->ntrusted = 0;
+	if (c->val[CK_TRUSTED_PROXIES] != NULL) {
+		char terr[128];
+		if (cidr_parse_list(c->val[CK_TRUSTED_PROXIES], &c->trusted,
+		    &c->ntrusted, terr, sizeof(terr)) == -1)
+			return errf(err, errsz, "TRUSTED_PROXIES (%s): %s",
+			    c->src[CK_TRUSTED_PROXIES], terr);
+	}
+	if (c->val[CK_DD_POLL_INTERVAL] != NULL &&
+	    (pw_strtonum(c->val[CK_DD_POLL_INTERVAL], LLONG_MIN, LLONG_MAX,
+	    &ll) == 0 && ll <= 0))
+		return errf(err, errsz, "DD_POLL_INTERVAL=\"%s\" (%s): must be "
+		    "a positive number of seconds", c->val[CK_DD_POLL_INTERVAL],
+		    c->src[CK_DD_POLL_INTERVAL]);
+	if (parse_int(c, CK_DD_POLL_INTERVAL, 300, 1, 86400 * 7, &c->dd_poll,
+	    err, errsz) == -1)
+		return -1;
+	if (c->val[CK_ADAPTER] != NULL &&
+	    strcasecmp(c->val[CK_ADAPTER], "drydock") != 0)
+		return errf(err, errsz, "ADAPTER=\"%s\" (%s): only drydock is "
+		    "available", c->val[CK_ADAPTER], c->src[CK_ADAPTER]);
+	if (parse_int(c, CK_SSE_QUEUE_LIMIT, 4 * 1024 * 1024, 4096,
+	    1024 * 1024 * 1024, &c->sse_queue, err, errsz) == -1)
+		return -1;
+	c->keys = c->val[CK__KEYS] != NULL;
+	c->enroll = c->val[CK__ENROLL] != NULL;
+	pw_strlcpy(c->state_dir, c->val[CK_STATE_DIR] ? c->val[CK_STATE_DIR] :
+	    "/var/lib/portwing", sizeof(c->state_dir));
+	if (c->val[CK__DOCKER] != NULL &&
+	    validate_docker(c, err, errsz) == -1)
+		return -1;
+	c->started = c->val[CK__STARTED] ? strtod(c->val[CK__STARTED], NULL) :
+	    pw_wall_time();
+	return validate_approval_key(c, err, errsz);
+}
+
+/* Rules that only make sense for the whole configuration (master, CLI). */
+static int
+config_validate_full(struct pw_config *c, char *err, size_t errsz)
+{
+	int	cred = c->token != NULL || c->token_hash != NULL || c->keys;
+
+	if (c->token != NULL && c->token_hash != NULL)
+		return errf(err, errsz, "TOKEN and TOKEN_HASH are mutually "
+		    "exclusive (set one)");
+	if (c->enroll_token != NULL && !c->keys)
+		return errf(err, errsz, "ENROLLMENT_TOKEN needs AUTHORIZED_KEYS "
+		    "(the file enrolled keys are added to)");
+	if (!cred && !c->allow_unauth)
+		return errf(err, errsz, "no credential configured: set TOKEN, "
+		    "TOKEN_FILE, TOKEN_HASH or AUTHORIZED_KEYS (or "
+		    "ALLOW_UNAUTHENTICATED=true to run without authentication "
+		    "on a loopback address)");
+	if (!cred && !c->bind_loopback && !c->allow_unauth_remote)
+		return errf(err, errsz, "ALLOW_UNAUTHENTICATED=true on the "
+		    "non-loopback address %s also needs "
+		    "ALLOW_UNAUTHENTICATED_REMOTE=true", c->bind);
+	return 0;
+}
+
+static int	config_load1(struct pw_config *, const char *, int, char *,
+		    size_t);
+static int	config_from_kv1(struct pw_config *, const char *, char *,
+		    size_t);
+
+/*
+ * Load the master's configuration: the file (optional unless required),
+ * then the environment on top, then secret files, then validation.  On
+ * error nothing is left allocated.
+ */
+int
+config_load(struct pw_config *c, const char *file, int required, char *err,
+    size_t errsz)
+{
+	if (config_load1(c, file, required, err, errsz) == -1) {
+		config_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+config_load1(struct pw_config *c, const char *file, int required, char *err,
+    size_t errsz)
+{
+	char	id[40], now[32];
+
+	config_init(c);
+	if (file == NULL)
+		file = PW_DEFAULT_CONF;
+	if (config_read_file(c, file, required, err, errsz) == -1)
+		return -1;
+	if (config_read_env(c, err, errsz) == -1)
+		return -1;
+	if (resolve_token(c, err, errsz) == -1)
+		return -1;
+	if (resolve_docker(c, err, errsz) == -1)
+		return -1;
+	if (c->val[CK_AGENT_ID] == NULL) {
+		pw_uuid4(id, sizeof(id));
+		cfg_set(c, CK_AGENT_ID, id, "random");
+	}
+	snprintf(now, sizeof(now), "%.6f", pw_wall_time());
+	cfg_set(c, CK__STARTED, now, "start");
+	{
+		const char *kp = c->val[CK_AUTHORIZED_KEYS] ?
+		    c->val[CK_AUTHORIZED_KEYS] : c->val[CK_AUTHORIZED_KEYS_FILE];
+		if (kp != NULL) {
+			if (pw_strlcpy(c->keys_path, kp, sizeof(c->keys_path)) >=
+			    sizeof(c->keys_path))
+				return errf(err, errsz, "AUTHORIZED_KEYS: path "
+				    "too long");
+			cfg_set(c, CK__KEYS, "1", "AUTHORIZED_KEYS");
+		}
+		if (c->val[CK_ENROLLMENT_TOKEN] != NULL)
+			cfg_set(c, CK__ENROLL, "1", "ENROLLMENT_TOKEN");
+	}
+	if (c->val[CK_WORKERS] == NULL) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		snprintf(now, sizeof(now), "%ld", n < 1 ? 1 : n > 64 ? 64 : n);
+		cfg_set(c, CK_WORKERS, now, "CPUs");
+	}
+	if (config_validate(c, err, errsz) == -1)
+		return -1;
+	return config_validate_full(c, err, errsz);
+}
+
+/*
+ * SIGHUP: re-read the secret files of the running configuration into a
+ * fresh copy of the values that can change without a restart.  On error
+ * the running configuration is untouched.
+ */
+int
+config_reload_secrets(struct pw_config *run, struct pw_config *next,
+    char *err, size_t errsz)
+{
+	int	k;
+
+	config_init(next);
+	for (k = 0; k < CK_COUNT; k++)
+		if (run->val[k] != NULL && k != CK_TOKEN)
+			cfg_set(next, k, run->val[k], run->src[k]);
+	/* The enrollment token, once resolved, is not re-read. */
+	if (run->val[CK_TOKEN_FILE] == NULL &&
+	    run->val[CK_DD_AGENT_SECRET_FILE] == NULL &&
+	    run->val[CK_TOKEN] != NULL)
+		cfg_set(next, CK_TOKEN, run->val[CK_TOKEN], run->src[CK_TOKEN]);
+	if (run->val[CK_TOKEN_HASH_FILE] != NULL)
+		cfg_set(next, CK_TOKEN_HASH, NULL, "");
+	if (resolve_token(next, err, errsz) == -1 ||
+	    config_validate(next, err, errsz) == -1 ||
+	    config_validate_full(next, err, errsz) == -1) {
+		config_free(next);
+		return -1;
+	}
+	pw_strlcpy(next->keys_path, run->keys_path, sizeof(next->keys_path));
+	if ((run->token != NULL || run->token_hash != NULL) &&
+	    next->token == NULL && next->token_hash == NULL) {
+		errf(err, errsz, "the token file is now empty: a reload never "
+		    "turns authentication off (restart to do that)");
+		config_free(next);
+		return -1;
+	}
+	return 0;
+}
+
+char *
+config_to_kv(const struct pw_config *c, unsigned role)
+{
+	char	*out = NULL, *tmp;
+	size_t	 len = 0, n;
+	int	 k;
+
+	out = xstrdup("");
+	for (k = 0; k < CK_COUNT; k++) {
+		if (c->val[k] == NULL || (cfg_table[k].roles & role) == 0)
+			continue;
+		n = strlen(cfg_table[k].name) + strlen(c->val[k]) + 2;
+		tmp = xmalloc(len + n + 1);
+		memcpy(tmp, out, len);
+		snprintf(tmp + len, n + 1, "%s=%s\n", cfg_table[k].name,
+		    c->val[k]);
+		freezero(out, len + 1);
+		out = tmp;
+		len += n;
+	}
+	return out;
+}
+
+/* A child's view: the master's table, validated again with the same rules. */
+int
+config_from_kv(struct pw_config *c, const char *kv, char *err, size_t errsz)
+{
+	if (config_from_kv1(c, kv, err, errsz) == -1) {
+		config_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+config_from_kv1(struct pw_config *c, const char *kv, char *err, size_t errsz)
+{
+	const char	*p = kv, *nl, *eq;
+	char		 name[64], *val;
+	int		 k;
+
+	config_init(c);
+	while (*p != '\0') {
+		if ((nl = strchr(p, '\n')) == NULL ||
+		    (eq = memchr(p, '=', (size_t)(nl - p))) == NULL ||
+		    (size_t)(eq - p) >= sizeof(name))
+			return errf(err, errsz, "malformed configuration table");
+		memcpy(name, p, (size_t)(eq - p));
+		name[eq - p] = '\0';
+		if ((k = config_key_lookup(name)) < 0)
+			return errf(err, errsz, "unknown key %s in table", name);
+		val = xstrndup(eq + 1, (size_t)(nl - eq - 1));
+		cfg_set(c, k, val, "master");
+		freezero_str(val);
+		p = nl + 1;
+	}
+	return config_validate(c, err, errsz);
+}
+
+void
+config_dump(const struct pw_config *c, FILE *fp)
+{
+	int	k;
+
+	for (k = 0; k < CK_COUNT; k++) {
+		if (cfg_table[k].internal && k != CK__DOCKER)
+			continue;
+		if (c->val[k] == NULL)
+			continue;
+		fprintf(fp, "%s=%s\t# %s\n", cfg_table[k].name,
+		    cfg_table[k].secret ? "(redacted)" : c->val[k], c->src[k]);
+	}
+	fprintf(fp, "# effective: listen %s%s%s:%d%s, docker %s, workers %d, "
+	    "auth %s\n", strchr(c->bind, ':') ? "[" : "", c->bind,
+	    strchr(c->bind, ':') ? "]" : "", c->port, c->tls ? " (TLS)" : "",
+	    c->val[CK__DOCKER] ? c->val[CK__DOCKER] : "?", c->workers,
+	    c->keys ? (c->token || c->token_hash ? "Ed25519 keys and token" :
+	    "Ed25519 keys") : c->token_hash ? "token (Argon2id hash)" :
+	    c->token ? "token" : "none (ALLOW_UNAUTHENTICATED)");
+}

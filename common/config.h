@@ -1,0 +1,139 @@
+/*
+ * config.h: portwing's settings.  The master (and `portwing check-config`)
+ * loads them from the environment and an optional KEY=value file, reads
+ * secret files and validates everything; children receive only the values
+ * their role needs, as a KEY=value table over IPC, and re-validate them
+ * with the same code.
+ */
+#ifndef PW_CONFIG_H
+#define PW_CONFIG_H
+
+#include <stdio.h>
+
+#include "cidr.h"
+
+#define PW_DEFAULT_CONF		"/etc/portwing/portwing.conf"
+
+/* Roles, as bits: which processes receive a setting. */
+#define ROLE_MASTER	0x01
+#define ROLE_WORKER	0x02
+#define ROLE_AUTHD	0x04
+#define ROLE_PROXY	0x08
+#define ROLE_ALL	0x0f
+
+enum cfg_key {
+	CK_PORT,
+	CK_BIND_ADDRESS,
+	CK_TLS_CERT,
+	CK_TLS_KEY,
+	CK_DOCKER_SOCKET,
+	CK_DOCKER_HOST,
+	CK_LOG_LEVEL,
+	CK_LOG_FORMAT,
+	CK_AGENT_ID,
+	CK_AGENT_NAME,
+	CK_REQUEST_TIMEOUT,
+	CK_TOKEN,
+	CK_TOKEN_FILE,
+	CK_DD_AGENT_SECRET,
+	CK_DD_AGENT_SECRET_FILE,
+	CK_ALLOW_UNAUTHENTICATED,
+	CK_ALLOW_UNAUTHENTICATED_REMOTE,
+	CK_WORKERS,
+	CK_MAX_CONNECTIONS,
+	CK_HEADER_TIMEOUT,
+	CK_IDLE_TIMEOUT,
+	CK_MAX_HIJACKED,
+	CK_UPSTREAM_IDLE_TIMEOUT,
+	CK_API_KEY,
+	CK_TOKEN_HASH,
+	CK_TOKEN_HASH_FILE,
+	CK_AUTHORIZED_KEYS,
+	CK_AUTHORIZED_KEYS_FILE,
+	CK_MAX_CLOCK_SKEW_SECONDS,
+	CK_NONCE_LRU_SIZE,
+	CK_SIGNED_BODY_LIMIT,
+	CK_ENROLLMENT_TOKEN,
+	CK_ENROLLMENT_TOKEN_FILE,
+	CK_TRUSTED_PROXIES,
+	CK_STATE_DIR,
+	CK_DD_POLL_INTERVAL,
+	CK_ADAPTER,
+	CK_SSE_QUEUE_LIMIT,
+	/* Internal: derived by the master, never read from env or file. */
+	CK__DOCKER,
+	CK__APPROVAL_KEY,
+	CK__STARTED,
+	CK__KEYS,
+	CK__ENROLL,
+	CK_COUNT
+};
+
+struct pw_config {
+	char	*val[CK_COUNT];		/* as configured; NULL when unset */
+	char	 src[CK_COUNT][48];	/* "env", "file:12", "default", ... */
+
+	/* Typed values, set by config validation. */
+	int	 port;
+	char	 bind[64];
+	int	 bind_loopback;
+	int	 tls;
+	int	 docker_tcp;
+	char	 docker_path[108];	/* unix socket path */
+	char	 docker_host[256];	/* tcp host */
+	char	 docker_port[8];
+	int	 log_level;
+	int	 log_json;
+	char	 agent_id[64];
+	char	 agent_name[256];
+	int	 request_timeout;
+	char	*token;			/* secret: authd only */
+	int	 allow_unauth;
+	int	 allow_unauth_remote;
+	int	 workers;
+	int	 max_conns;
+	int	 header_timeout;
+	int	 idle_timeout;
+	int	 max_hijacked;
+	int	 upstream_idle;
+	unsigned char approval_key[32];	/* secret: authd and proxy only */
+	int	 have_approval_key;
+	double	 started;		/* wall-clock start of the master */
+	char	*token_hash;		/* PHC string: authd only */
+	char	*enroll_token;		/* secret: authd only */
+	char	 keys_path[4096];	/* authorized_keys (master) */
+	int	 keys;			/* Ed25519 keys configured */
+	int	 enroll;		/* enrollment endpoint on */
+	int	 clock_skew;
+	int	 nonce_size;
+	long long signed_body_limit;
+	struct cidr *trusted;
+	int	 ntrusted;
+	char	 state_dir[1024];
+	int	 dd_poll;
+	int	 sse_queue;
+};
+
+struct cfg_info {
+	const char	*name;
+	unsigned	 roles;		/* children that receive it */
+	int		 secret;	/* redacted in dumps */
+	int		 internal;	/* not settable by users */
+	const char	*help;
+};
+
+extern const struct cfg_info cfg_table[CK_COUNT];
+
+void	 config_init(struct pw_config *);
+void	 config_free(struct pw_config *);
+int	 config_load(struct pw_config *, const char *, int, char *, size_t);
+int	 config_reload_secrets(struct pw_config *, struct pw_config *,
+	    char *, size_t);
+char	*config_to_kv(const struct pw_config *, unsigned);
+int	 config_from_kv(struct pw_config *, const char *, char *, size_t);
+void	 config_dump(const struct pw_config *, FILE *);
+int	 config_key_lookup(const char *);
+const char *config_get(const struct pw_config *, enum cfg_key);
+void	 config_clear(struct pw_config *, enum cfg_key);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * frame.h: the stream between a worker and the proxy.
+ *
+ * For a client connection's first proxied request the worker creates an
+ * AF_UNIX stream socketpair and hands one end to the proxy with
+ * IPC_W_STREAM; the stream then serves that connection's requests one
+ * after the other.  Until an upgrade, both directions carry frames: an
+ * 8-byte header (type, length) then the payload.
+ *
+ *   worker -> proxy: REQ (the request head, see proxy/proxy.h), DATA*
+ *                    (request body, transfer coding removed), END.
+ *   proxy -> worker: HEAD (struct frame_head + header lines), DATA*, END;
+ *                    or ABORT when the response cannot be completed (the
+ *                    worker then closes the client connection so a
+ *                    truncated body is never mistaken for a whole one).
+ *
+ * An exchange is over when both sides have sent END; the stream is then
+ * ready for the next REQ.  After a HEAD with status 101 both sides switch
+ * to raw bytes in both directions; shutdown(SHUT_WR) carries a half-close
+ * across, and close ends the session (an upgraded stream is never
+ * reused, nor is one that carried ABORT).  Closing the stream at any time
+ * cancels the request: the proxy drops the Docker connection rather than
+ * reusing it.
+ */
+#ifndef PW_FRAME_H
+#define PW_FRAME_H
+
+#include <stdint.h>
+
+#define FRAME_DATA	1
+#define FRAME_END	2
+#define FRAME_ABORT	3
+#define FRAME_HEAD	4
+#define FRAME_REQ	5
+
+#define FRAME_MAX_DATA	(64 * 1024)
+#define FRAME_MAX_HEAD	(72 * 1024)
+
+struct frame_hdr {
+	uint32_t	type;
+	uint32_t	len;
+};
+
+/* Payload of FRAME_HEAD, followed by "Name: value\r\n" lines. */
+struct frame_head {
+	uint32_t	status;
+	uint32_t	flags;
+#define FH_LENGTH	0x01	/* content_length is the exact body size */
+#define FH_NOBODY	0x02	/* no body follows (HEAD, 204, 304) */
+#define FH_UPGRADE	0x04	/* raw bytes both ways after this head */
+#define FH_CLOSE	0x08	/* upstream asked to close the connection */
+#define FH_KEEPALIVE	0x10	/* say "Connection: keep-alive" even on 1.1
+				   (SSE clients expect it spelled out) */
+	uint64_t	content_length;
+};
+
+/* Flags of a REQ frame. */
+#define PXF_PING	0x01	/* fixed GET /_ping for readiness; no approval */
+#define PXF_UPGRADE	0x02	/* client asked for Connection: Upgrade */
+#define PXF_DD		0x04	/* a Drydock /api route, served by the proxy */
+
+/* Request framing announced by the worker in a REQ frame. */
+#define REQ_BODY_NONE		0
+#define REQ_BODY_LENGTH		1
+#define REQ_BODY_CHUNKED	2
+
+#endif

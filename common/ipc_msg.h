@@ -1,0 +1,76 @@
+/*
+ * ipc_msg.h: every message portwing processes exchange, in one place.
+ *
+ * Bump IPC_PROTOCOL_VERSION on any change to a type or payload.  Children
+ * are always the same binary as the master (fork + exec of /proc/self/exe),
+ * and the master refuses a child whose READY names another version.
+ *
+ * Numbering: the high byte is the channel, the low byte the message; each
+ * comment says who sends it to whom and what the payload holds (in the
+ * order written with ipc_wr_*; "str" is a u32 length then bytes, no NUL).
+ * Fixed limits live next to the types so senders and receivers agree.
+ */
+#ifndef PW_IPC_MSG_H
+#define PW_IPC_MSG_H
+
+#define IPC_PROTOCOL_VERSION	4
+
+#define IPC_MAX_CONFIG		(64 * 1024)
+#define IPC_MAX_TLS		(256 * 1024)
+#define IPC_MAX_HEAD		(80 * 1024)	/* request head + approval */
+#define IPC_MAX_AUTH		(80 * 1024)
+#define IPC_MAX_KEYS		(192 * 1024)	/* authorized_keys text */
+
+enum ipc_type {
+	/* master <-> every child (0x01xx) */
+	IPC_M_CONFIG = 0x0101,		/* master -> child: str kv-table (NAME=value\n),
+					   u32 generation, u32 slot */
+	IPC_M_SHUTDOWN = 0x0102,	/* master -> child: empty; drain and exit */
+	IPC_M_RELOAD = 0x0103,		/* master -> child: str kv-table of changed values */
+	IPC_C_READY = 0x0181,		/* child -> master: u32 IPC_PROTOCOL_VERSION */
+	IPC_C_RELOADED = 0x0182,	/* child -> master: u32 0 ok / errno */
+	IPC_M_KEYS = 0x0104,		/* master -> authd: str authorized_keys text
+					   (validated by the master) */
+	IPC_M_ENROLL_DONE = 0x0105,	/* master -> authd: hdr.id echoed; u32 0 ok,
+					   else errno: the key is (not) on disk */
+	IPC_A_ENROLL_ADD = 0x0183,	/* authd -> master: hdr.id = request id;
+					   str authorized_keys line, str key ID.
+					   Append it and burn the enrollment token */
+
+	/* master -> worker (0x02xx) */
+	IPC_M_LISTENER = 0x0201,	/* fd: a listening socket; u32 is_tls */
+	IPC_M_TLS = 0x0202,		/* str cert-chain PEM, str key PEM */
+	IPC_M_AUTHD_CHAN = 0x0203,	/* fd: worker's end of worker<->authd */
+	IPC_M_PROXY_CHAN = 0x0204,	/* fd: worker's end of worker<->proxy */
+
+	/* master -> authd and proxy (0x03xx) */
+	IPC_M_WORKER_CHAN = 0x0301,	/* fd: their end of a worker channel;
+					   hdr.peer = worker slot */
+	IPC_M_DOCKER_ANS = 0x0302,	/* master -> proxy: hdr.id echoed;
+					   u32 errno (0 = ok), fd when ok */
+	IPC_P_DOCKER_REQ = 0x0381,	/* proxy -> master: hdr.id = request id;
+					   empty. Asks for one connected Docker fd */
+
+	/* worker <-> authd (0x04xx) */
+	IPC_W_AUTH_REQ = 0x0401,	/* worker -> authd: see authd/authd.h */
+	IPC_W_ENROLL_REQ = 0x0402,	/* worker -> authd: str client, str body */
+	IPC_A_AUTH_ANS = 0x0481,	/* authd -> worker: verdict + approval */
+	IPC_A_ENROLL_ANS = 0x0482,	/* authd -> worker: u32 status,
+					   str content type, str body */
+
+	/* worker <-> proxy (0x05xx) */
+	IPC_W_STREAM = 0x0501,		/* worker -> proxy: fd = a new stream socket
+					   for one client connection; empty.  Requests
+					   travel on it as REQ frames (common/frame.h) */
+};
+
+/* Verdicts in IPC_A_AUTH_ANS. */
+enum auth_verdict {
+	AUTH_OK = 0,
+	AUTH_DENIED = 1,		/* 401 */
+	AUTH_RATE_LIMITED = 2,		/* 429 */
+	AUTH_UNAVAILABLE = 3,		/* 503 */
+	AUTH_TOO_LARGE = 4,		/* 413 */
+};
+
+#endif

@@ -1,0 +1,256 @@
+/*
+ * proc.c: role bookkeeping, process titles, spawning children with fork +
+ * exec (so no child inherits the master's heap, keys or environment), and
+ * the canonical privilege drop.
+ */
+#include "pwbuild.h"
+
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proc.h"
+#include "util.h"
+
+extern char **environ;
+
+static const char *const role_names[PROC_NROLES] = {
+	"master", "worker", "authd", "proxy"
+};
+
+static char	*title_base;
+static size_t	 title_len;
+
+const char *
+proc_role_name(enum proc_role r)
+{
+	return r < PROC_NROLES ? role_names[r] : "unknown";
+}
+
+int
+proc_role_lookup(const char *s)
+{
+	int	i;
+
+	for (i = 0; i < PROC_NROLES; i++)
+		if (strcmp(s, role_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * Claim the argv (and, if contiguous, environ) area so proc_title can
+ * overwrite what ps(1) shows.  environ is moved to the heap first.
+ */
+void
+proc_title_init(int argc, char **argv)
+{
+	char	*end;
+	int	 i, n;
+	char	**nenv;
+
+	if (argc == 0 || argv[0] == NULL)
+		return;
+	end = argv[0] + strlen(argv[0]) + 1;
+	for (i = 1; i < argc; i++)
+		if (argv[i] == end)
+			end = argv[i] + strlen(argv[i]) + 1;
+	for (n = 0; environ[n] != NULL; n++)
+		;
+	for (i = 0; i < n; i++)
+		if (environ[i] == end)
+			end = environ[i] + strlen(environ[i]) + 1;
+	nenv = xcalloc((size_t)n + 1, sizeof(char *));
+	for (i = 0; i < n; i++)
+		nenv[i] = xstrdup(environ[i]);
+	environ = nenv;
+	title_base = argv[0];
+	title_len = (size_t)(end - argv[0]);
+}
+
+void
+proc_title(const char *fmt, ...)
+{
+	va_list	ap;
+	char	buf[256], comm[16];
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	/* comm (15 bytes) gets "pw-" and the role word. */
+	pw_strlcpy(comm, "pw-", sizeof(comm));
+	pw_strlcat(comm, strncmp(buf, "portwingd: ", 11) == 0 ? buf + 11 : buf,
+	    sizeof(comm));
+	comm[strcspn(comm, " ")] = '\0';
+	(void)prctl(PR_SET_NAME, comm, 0, 0, 0);
+	if (title_base == NULL || title_len < 2)
+		return;
+	memset(title_base, 0, title_len);
+	pw_strlcpy(title_base, buf, title_len - 1);
+}
+
+/*
+ * Start a child in role r: fork, put its master channel on fd 3, close
+ * everything else, and exec this same binary with a clean environment so
+ * no secret passed to the master through the environment reaches it.
+ */
+pid_t
+proc_spawn(enum proc_role r, int ipcfd, unsigned slot)
+{
+#ifdef PW_SANITIZERS
+	static const char *const passenv[] = {
+		"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
+	};
+#else
+	static const char *const passenv[] = { NULL };
+#endif
+	char	*env[8], slotstr[16], *args[6];
+	size_t	 i, ne = 0;
+	pid_t	 pid;
+
+	if ((pid = fork()) == -1)
+		return -1;
+	if (pid != 0)
+		return pid;
+
+	/* Child. */
+	if (ipcfd != PROC_IPC_FD) {
+		if (dup2(ipcfd, PROC_IPC_FD) == -1)
+			_exit(127);
+	} else if (pw_set_cloexec(ipcfd, 0) == -1)
+		_exit(127);
+	if (syscall(SYS_close_range, PROC_IPC_FD + 1, ~0U, 0) == -1) {
+		for (int fd = PROC_IPC_FD + 1; fd < 1024; fd++)
+			close(fd);
+	}
+	env[ne++] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+	for (i = 0; i < nitems(passenv) && passenv[i] != NULL; i++) {
+		const char *v = getenv(passenv[i]);
+		char *e;
+		if (v == NULL)
+			continue;
+		if (asprintf(&e, "%s=%s", passenv[i], v) == -1)
+			_exit(127);
+		env[ne++] = e;
+	}
+	env[ne] = NULL;
+	snprintf(slotstr, sizeof(slotstr), "%u", slot);
+	args[0] = "portwingd";
+	args[1] = "-x";
+	args[2] = (char *)proc_role_name(r);
+	args[3] = slotstr;
+	args[4] = NULL;
+	sigset_t all;
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	execve("/proc/self/exe", args, env);
+	_exit(127);
+}
+
+int
+privdrop_lookup(const char *user, const char *chroot_dir, struct privdrop *pd,
+    char *err, size_t errsz)
+{
+	struct passwd	*pw;
+
+	memset(pd, 0, sizeof(*pd));
+	if ((pw = getpwnam(user)) == NULL) {
+		snprintf(err, errsz, "unprivileged user \"%s\" does not exist; "
+		    "create it with: useradd --system --no-create-home "
+		    "--shell /usr/sbin/nologin %s", user, user);
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		snprintf(err, errsz, "unprivileged user \"%s\" has uid 0", user);
+		return -1;
+	}
+	pd->uid = pw->pw_uid;
+	pd->gid = pw->pw_gid;
+	pw_strlcpy(pd->chroot, chroot_dir, sizeof(pd->chroot));
+	return 0;
+}
+
+/* The chroot must be a root-owned directory nobody else can write. */
+int
+privdrop_prepare_chroot(const char *dir, char *err, size_t errsz)
+{
+	struct stat	st;
+	char		tmp[256], *p;
+
+	pw_strlcpy(tmp, dir, sizeof(tmp));
+	for (p = tmp + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		(void)mkdir(tmp, 0755);
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) == -1 && errno != EEXIST) {
+		snprintf(err, errsz, "mkdir %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (stat(dir, &st) == -1) {
+		snprintf(err, errsz, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		snprintf(err, errsz, "%s must be a directory owned by root and "
+		    "writable by no one else", dir);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * chroot, chdir, one group, gid, uid, prove the old ids are gone, then
+ * no-new-privs, not dumpable, no core files.  Without root (a developer
+ * running unprivileged) only the last three apply, and we say so.
+ */
+void
+privdrop_apply(const struct privdrop *pd)
+{
+	struct rlimit	rl = { 0, 0 };
+	uid_t		ru, eu, su;
+	gid_t		rg, eg, sg;
+
+	if (geteuid() == 0) {
+		if (chroot(pd->chroot) == -1)
+			fatal("chroot %s", pd->chroot);
+		if (chdir("/") == -1)
+			fatal("chdir /");
+		if (setgroups(1, &pd->gid) == -1)
+			fatal("setgroups");
+		if (setresgid(pd->gid, pd->gid, pd->gid) == -1)
+			fatal("setresgid %u", (unsigned)pd->gid);
+		if (setresuid(pd->uid, pd->uid, pd->uid) == -1)
+			fatal("setresuid %u", (unsigned)pd->uid);
+		if (getresuid(&ru, &eu, &su) == -1 || ru != pd->uid ||
+		    eu != pd->uid || su != pd->uid)
+			fatalx("uid not fully dropped");
+		if (getresgid(&rg, &eg, &sg) == -1 || rg != pd->gid ||
+		    eg != pd->gid || sg != pd->gid)
+			fatalx("gid not fully dropped");
+		if (setuid(0) != -1 || seteuid(0) != -1)
+			fatalx("privileges could be regained");
+	} else
+		log_debug("not started as root: no chroot or uid change");
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		fatal("setrlimit RLIMIT_CORE");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fatal("PR_SET_DUMPABLE");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		fatal("PR_SET_NO_NEW_PRIVS");
+}

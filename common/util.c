@@ -1,0 +1,384 @@
+/*
+ * util.c: helpers used by every portwing process.  Nothing here knows about
+ * roles; anything that does belongs in the role's own files.
+ */
+#include "pwbuild.h"
+
+#include <sys/stat.h>
+#include <sys/random.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <openssl/crypto.h>
+
+#include "log.h"
+#include "util.h"
+
+void *
+xmalloc(size_t n)
+{
+	void	*p;
+
+	if (n == 0)
+		fatalx("xmalloc: zero size");
+	if ((p = malloc(n)) == NULL)
+		fatal("xmalloc: %zu bytes", n);
+	return p;
+}
+
+void *
+xcalloc(size_t nmemb, size_t size)
+{
+	void	*p;
+
+	if (nmemb == 0 || size == 0)
+		fatalx("xcalloc: zero size");
+	if ((p = calloc(nmemb, size)) == NULL)
+		fatal("xcalloc: %zu * %zu bytes", nmemb, size);
+	return p;
+}
+
+void *
+xreallocarray(void *ptr, size_t nmemb, size_t size)
+{
+	void	*p;
+
+	if (nmemb == 0 || size == 0)
+		fatalx("xreallocarray: zero size");
+	if (size && nmemb > SIZE_MAX / size)
+		fatalx("xreallocarray: overflow");
+	if ((p = realloc(ptr, nmemb * size)) == NULL)
+		fatal("xreallocarray: %zu * %zu bytes", nmemb, size);
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char	*p;
+
+	if ((p = strdup(s)) == NULL)
+		fatal("xstrdup");
+	return p;
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char	*p;
+
+	if ((p = strndup(s, n)) == NULL)
+		fatal("xstrndup");
+	return p;
+}
+
+int
+xasprintf(char **ret, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 i;
+
+	va_start(ap, fmt);
+	i = vasprintf(ret, fmt, ap);
+	va_end(ap);
+	if (i < 0 || *ret == NULL)
+		fatal("xasprintf");
+	return i;
+}
+
+void
+freezero(void *p, size_t n)
+{
+	if (p == NULL)
+		return;
+	OPENSSL_cleanse(p, n);
+	free(p);
+}
+
+void
+freezero_str(char *s)
+{
+	if (s != NULL)
+		freezero(s, strlen(s));
+}
+
+size_t
+pw_strlcpy(char *dst, const char *src, size_t dsize)
+{
+	size_t	len = strlen(src);
+
+	if (dsize != 0) {
+		size_t n = len >= dsize ? dsize - 1 : len;
+		memcpy(dst, src, n);
+		dst[n] = '\0';
+	}
+	return len;
+}
+
+size_t
+pw_strlcat(char *dst, const char *src, size_t dsize)
+{
+	size_t	dlen = strnlen(dst, dsize);
+
+	if (dlen == dsize)
+		return dsize + strlen(src);
+	return dlen + pw_strlcpy(dst + dlen, src, dsize - dlen);
+}
+
+/* Trim ASCII whitespace at both ends, in place; returns the new start. */
+char *
+pw_trim(char *s)
+{
+	char	*e;
+
+	while (*s != '\0' && isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Strict decimal parse: optional leading '-', digits only, range checked. */
+int
+pw_strtonum(const char *s, long long min, long long max, long long *out)
+{
+	char		*end;
+	long long	 v;
+
+	if (s == NULL || *s == '\0' || isspace((unsigned char)*s) || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Portwing's boolean spelling: 1|true|yes and 0|false|no, any case. */
+int
+pw_parse_bool(const char *s, int *out)
+{
+	if (!strcasecmp(s, "1") || !strcasecmp(s, "true") ||
+	    !strcasecmp(s, "yes")) {
+		*out = 1;
+		return 0;
+	}
+	if (!strcasecmp(s, "0") || !strcasecmp(s, "false") ||
+	    !strcasecmp(s, "no")) {
+		*out = 0;
+		return 0;
+	}
+	return -1;
+}
+
+int
+pw_ct_equal(const void *a, const void *b, size_t n)
+{
+	return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+int
+pw_hex_encode(const uint8_t *in, size_t n, char *out, size_t outsz)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t	i;
+
+	if (outsz < n * 2 + 1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hex[in[i] >> 4];
+		out[2 * i + 1] = hex[in[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+	return 0;
+}
+
+uint64_t
+pw_now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+uint64_t
+pw_now_ms(void)
+{
+	return pw_now_us() / 1000;
+}
+
+double
+pw_wall_time(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* RFC 3339 UTC timestamp of now; with_ns adds trimmed fractional seconds. */
+void
+pw_rfc3339(char *buf, size_t sz, int with_ns)
+{
+	struct timespec	ts;
+	struct tm	tm;
+	char		frac[16];
+	size_t		n;
+	int		i;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = strftime(buf, sz, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (with_ns && ts.tv_nsec != 0) {
+		snprintf(frac, sizeof(frac), ".%09ld", ts.tv_nsec);
+		for (i = (int)strlen(frac) - 1; i > 0 && frac[i] == '0'; i--)
+			frac[i] = '\0';
+		if (n < sz)
+			pw_strlcpy(buf + n, frac, sz - n);
+	}
+	pw_strlcat(buf, "Z", sz);
+}
+
+/*
+ * Read a whole regular file of at most max bytes into a NUL-terminated heap
+ * buffer.  Returns its length, or -1 with a message in err.
+ */
+ssize_t
+pw_read_file(const char *path, char **out, size_t max, char *err, size_t errsz)
+{
+	struct stat	 st;
+	char		*buf = NULL;
+	size_t		 len = 0;
+	ssize_t		 n;
+	int		 fd;
+
+	*out = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errsz, "%s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if ((size_t)st.st_size > max) {
+		snprintf(err, errsz, "%s: larger than %zu bytes", path, max);
+		close(fd);
+		return -1;
+	}
+	buf = xmalloc(max + 1);
+	while (len < max && (n = read(fd, buf + len, max - len)) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errsz, "%s: %s", path, strerror(errno));
+			freezero(buf, max + 1);
+			close(fd);
+			return -1;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*out = buf;
+	return (ssize_t)len;
+}
+
+int
+pw_set_nonblock(int fd)
+{
+	int	fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1)
+		return -1;
+	return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+int
+pw_set_cloexec(int fd, int on)
+{
+	int	fl;
+
+	if ((fl = fcntl(fd, F_GETFD)) == -1)
+		return -1;
+	fl = on ? (fl | FD_CLOEXEC) : (fl & ~FD_CLOEXEC);
+	return fcntl(fd, F_SETFD, fl);
+}
+
+void
+pw_random_bytes(void *buf, size_t n)
+{
+	uint8_t	*p = buf;
+	ssize_t	 r;
+
+	while (n > 0) {
+		r = getrandom(p, n, 0);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("getrandom");
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+}
+
+void
+pw_uuid4(char *out, size_t sz)
+{
+	uint8_t	b[16];
+
+	pw_random_bytes(b, sizeof(b));
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(out, sz, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
+	    b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+/*
+ * The event base every process uses.  With the epoll change list, an
+ * interest change that is undone within one loop turn (a write that
+ * completes at once) costs no epoll_ctl at all.
+ */
+struct event_base *
+pw_event_base(void)
+{
+	struct event_config	*cfg;
+	struct event_base	*base;
+
+	if ((cfg = event_config_new()) == NULL)
+		fatalx("event_config_new");
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	if ((base = event_base_new_with_config(cfg)) == NULL)
+		fatalx("event_base_new");
+	event_config_free(cfg);
+	return base;
+}
+
+/*
+ * Larger single reads and writes than libevent's 16 KiB default: bulk
+ * transfers (cp, save, build contexts) then cost a quarter of the system
+ * calls.  Memory stays bounded by the high-water marks.
+ */
+void
+pw_bev_tune(struct bufferevent *bev)
+{
+	bufferevent_set_max_single_read(bev, 128 * 1024);
+	bufferevent_set_max_single_write(bev, 128 * 1024);
+}

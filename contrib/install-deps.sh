@@ -1,0 +1,37 @@
+#!/bin/sh
+# install-deps.sh: install what portwing needs on Debian 12 (run as root).
+#   ./contrib/install-deps.sh          build and run dependencies
+#   ./contrib/install-deps.sh --test   also everything the test suite uses
+# Installs only what is missing; safe to run again.
+set -eu
+
+build_pkgs="build-essential autoconf automake pkg-config libevent-dev
+libssl-dev libargon2-dev libjansson-dev libwebsockets-dev
+libcurl4-openssl-dev libseccomp-dev"
+run_pkgs="docker.io busybox-static"
+test_pkgs="check curl python3 python3-cryptography python3-argon2 strace
+iproute2 procps openssl mandoc haproxy wrk docker-compose tmux clang
+libclang-rt-14-dev"
+
+want="$build_pkgs $run_pkgs"
+[ "${1:-}" = "--test" ] && want="$want $test_pkgs"
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps.sh: run as root (apt-get)" >&2
+	exit 1
+fi
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+	    missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+id portwing >/dev/null 2>&1 || useradd --system --no-create-home \
+    --shell /usr/sbin/nologin portwing
+echo "dependencies OK"

@@ -1,0 +1,873 @@
+/*
+ * inventory.c (proxy): the one container inventory of the agent, in
+ * Drydock's wire model (reference section 8), and the SSE feed built
+ * from it.
+ *
+ * A full refresh lists every container and inspects those whose state,
+ * status or image changed; it runs at start and every DD_POLL_INTERVAL
+ * seconds.  Between refreshes, one subscription to Docker's /events
+ * (container events, the reference's actions) re-inspects a container as
+ * soon as something happens to it, so subscribers hear of a change
+ * within a second.  The subscription reconnects with back-off (5 s
+ * doubling to 60 s, reset after 30 s up) and resynchronises with a full
+ * refresh that emits whatever changed meanwhile.  Nothing is sent to a
+ * subscriber, and no list is answered, before the first full refresh.
+ *
+ * Subscribers receive, in order: dd:ack, dd:watcher-snapshot, then
+ * dd:container-added/-updated/-removed as changes happen and a fresh
+ * snapshot after each poll cycle.  Every subscriber gets the same frames
+ * in the same order, whichever worker its client came through.
+ */
+#include "pwbuild.h"
+
+#include <sys/queue.h>
+
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "config.h"
+#include "drydock.h"
+#include "log.h"
+#include "proxy.h"
+#include "util.h"
+
+#define INV_LIST_MAX	(64 * 1024 * 1024)
+#define INV_INSPECT_MAX	(4 * 1024 * 1024)
+#define INV_PARALLEL	8
+#define INV_BACKOFF_MIN	5
+#define INV_BACKOFF_MAX	60
+#define INV_STABLE_S	30
+
+static const char *const ev_actions[] = {
+	"create", "start", "stop", "die", "kill", "restart", "pause",
+	"unpause", "destroy", "rename", "update", "oom", "health_status",
+};
+
+struct ctr {
+	TAILQ_ENTRY(ctr)	 entry;
+	char			 id[80];
+	char			 key[400];	/* State|Status|ImageID from the list */
+	json_t			*model;		/* NULL until inspected */
+	char			*text;		/* model, serialised */
+	int			 seen;		/* in the current list */
+	int			 busy;		/* an inspection is running */
+	int			 again;		/* inspect again when it ends */
+};
+
+struct sub {
+	TAILQ_ENTRY(sub)	 entry;
+	void			*arg;
+	sse_send		 send;
+	sse_drop		 drop;
+};
+
+struct waiter {
+	TAILQ_ENTRY(waiter)	 entry;
+	void			(*cb)(void *);
+	void			*arg;
+};
+
+static struct {
+	struct event_base	*base;
+	const struct pw_config	*cfg;
+	TAILQ_HEAD(, ctr)	 ctrs;
+	TAILQ_HEAD(subq, sub)	 subs;
+	TAILQ_HEAD(, waiter)	 waiters;
+	int			 ready;
+	int			 refreshing;
+	int			 refresh_again;
+	int			 refresh_emits;	/* after the first: diffs */
+	int			 refresh_snapshot;
+	int			 pending;	/* inspections of a refresh */
+	struct dreq		*list_req;
+	struct event		*poll;
+	struct event		*relist;	/* first list failed */
+	/* events subscription */
+	struct dreq		*events;
+	struct evbuffer		*evline;
+	struct event		*retry;
+	int			 backoff;
+	uint64_t		 events_up_ms;
+	int			 events_live;
+	/* host facts for dd:ack */
+	int			 cpus;
+	double			 memory_gb;
+	char			*list_cache;
+} inv;
+
+static void	inv_refresh(int, int);
+static void	inv_inspect(struct ctr *);
+static void	inv_events_start(void);
+
+/* ---- the container model ---- */
+
+static const char *
+jstr(json_t *o, const char *path)
+{
+	char		 buf[128], *p, *save = NULL;
+	json_t		*v = o;
+
+	pw_strlcpy(buf, path, sizeof(buf));
+	for (p = strtok_r(buf, ".", &save); p != NULL && v != NULL;
+	    p = strtok_r(NULL, ".", &save))
+		v = json_object_get(v, p);
+	return json_is_string(v) ? json_string_value(v) : "";
+}
+
+static int
+jbool(json_t *o, const char *k)
+{
+	return json_is_true(json_object_get(o, k));
+}
+
+/* Reference 8.1: registry, name and tag out of an image reference. */
+static void
+parse_image_ref(const char *ref, char *registry, size_t rsz, char *name,
+    size_t nsz, char *tag, size_t tsz)
+{
+	char	buf[512], *colon, *slash, *at;
+
+	pw_strlcpy(buf, ref, sizeof(buf));
+	/* A digest reference names no tag: drop it (Portwing mis-splits it). */
+	if ((at = strchr(buf, '@')) != NULL)
+		*at = '\0';
+	colon = strrchr(buf, ':');
+	if (colon != NULL && colon[1] != '\0' && strchr(colon, '/') == NULL) {
+		pw_strlcpy(tag, colon + 1, tsz);
+		*colon = '\0';
+	} else
+		pw_strlcpy(tag, "latest", tsz);
+	slash = strchr(buf, '/');
+	if (slash != NULL) {
+		*slash = '\0';
+		if (strchr(buf, '.') != NULL || strchr(buf, ':') != NULL ||
+		    strcmp(buf, "localhost") == 0) {
+			pw_strlcpy(registry, buf, rsz);
+			pw_strlcpy(name, slash + 1, nsz);
+			return;
+		}
+		*slash = '/';
+	}
+	pw_strlcpy(registry, "docker.io", rsz);
+	pw_strlcpy(name, buf, nsz);
+}
+
+static const char *
+derive_status(json_t *state)
+{
+	if (jbool(state, "Running"))
+		return "running";
+	if (jbool(state, "Paused"))
+		return "paused";
+	if (jbool(state, "Restarting"))
+		return "restarting";
+	if (jbool(state, "Dead"))
+		return "dead";
+	if (strcmp(jstr(state, "Status"), "created") == 0)
+		return "created";
+	return "stopped";
+}
+
+static void
+set_label_field(json_t *m, json_t *labels, const char *label, const char *key)
+{
+	const char	*v = jstr(labels, label);
+
+	if (*v != '\0')
+		json_object_set_new(m, key, json_string(v));
+}
+
+/* The Drydock wire container for one `docker inspect` answer. */
+static json_t *
+build_model(json_t *in, const char *image_id)
+{
+	json_t		*m, *labels, *image, *details, *env, *vols, *e, *mt;
+	const char	*name, *v, *health, *started;
+	char		 registry[256], iname[512], tag[256], buf[1024];
+	size_t		 i;
+
+	labels = json_object_get(json_object_get(in, "Config"), "Labels");
+	if (!json_is_object(labels))
+		labels = NULL;
+	name = jstr(in, "Name");
+	if (*name == '/')
+		name++;
+	m = json_object();
+	json_object_set_new(m, "id", json_string(jstr(in, "Id")));
+	json_object_set_new(m, "name", json_string(name));
+	v = labels ? jstr(labels, "dd.display.name") : "";
+	json_object_set_new(m, "displayName", json_string(*v ? v : name));
+	if (labels)
+		set_label_field(m, labels, "dd.display.icon", "displayIcon");
+	json_object_set_new(m, "status", json_string(derive_status(
+	    json_object_get(in, "State"))));
+	health = jstr(in, "State.Health.Status");
+	if (strcmp(health, "starting") == 0 || strcmp(health, "healthy") == 0 ||
+	    strcmp(health, "unhealthy") == 0)
+		json_object_set_new(m, "health", json_string(health));
+	v = labels ? jstr(labels, "dd.watch") : "";
+	json_object_set_new(m, "watcher", json_string(*v ? v : "docker"));
+	json_object_set_new(m, "agent", json_string(inv.cfg->agent_name));
+	parse_image_ref(jstr(in, "Config.Image"), registry, sizeof(registry),
+	    iname, sizeof(iname), tag, sizeof(tag));
+	image = json_pack("{s:s, s:{s:s, s:s}, s:s, s:{s:s, s:b}, s:{s:b}, "
+	    "s:s, s:s}", "id", image_id, "registry", "name", "unknown", "url",
+	    registry, "name", iname, "tag", "value", tag, "semver", 0,
+	    "digest", "watch", 0, "architecture", dd_arch(), "os", "linux");
+	if (*jstr(in, "Created") != '\0')
+		json_object_set_new(image, "created", json_string(jstr(in,
+		    "Created")));
+	json_object_set_new(m, "image", image);
+	json_object_set_new(m, "updateAvailable", json_false());
+	json_object_set_new(m, "updateKind", json_pack("{s:s}", "kind",
+	    "unknown"));
+	if (labels != NULL && json_object_size(labels) > 0)
+		json_object_set(m, "labels", labels);
+	if (labels) {
+		set_label_field(m, labels, "dd.tag.include", "includeTags");
+		set_label_field(m, labels, "dd.tag.exclude", "excludeTags");
+		set_label_field(m, labels, "dd.tag.transform", "transformTags");
+	}
+	env = json_array();
+	json_array_foreach(json_object_get(json_object_get(in, "Config"), "Env"),
+	    i, e) {
+		const char *kv = json_string_value(e), *eq;
+		if (kv == NULL)
+			continue;
+		eq = strchr(kv, '=');
+		json_array_append_new(env, json_pack("{s:s%, s:s}", "key", kv,
+		    eq ? (size_t)(eq - kv) : strlen(kv), "value", eq ? eq + 1 : ""));
+	}
+	vols = json_array();
+	json_array_foreach(json_object_get(in, "Mounts"), i, mt) {
+		snprintf(buf, sizeof(buf), "%s:%s%s", jstr(mt, "Source"),
+		    jstr(mt, "Destination"), jbool(mt, "RW") ? "" : ":ro");
+		json_array_append_new(vols, json_string(buf));
+	}
+	details = json_pack("{s:[], s:o, s:o}", "ports", "volumes", vols, "env",
+	    env);
+	started = jstr(in, "State.StartedAt");
+	if (*started != '\0')
+		json_object_set_new(details, "startedAt", json_string(started));
+	json_object_set_new(m, "details", details);
+	return m;
+}
+
+/* ---- the set ---- */
+
+static struct ctr *
+ctr_find(const char *id)
+{
+	struct ctr	*c;
+
+	TAILQ_FOREACH(c, &inv.ctrs, entry)
+		if (strcmp(c->id, id) == 0)
+			return c;
+	return NULL;
+}
+
+static void
+ctr_free(struct ctr *c)
+{
+	json_decref(c->model);
+	free(c->text);
+	free(c);
+}
+
+static void
+cache_dirty(void)
+{
+	free(inv.list_cache);
+	inv.list_cache = NULL;
+}
+
+/* ---- subscribers ---- */
+
+static void
+frame(json_t *o, char **out, size_t *len)
+{
+	char	*s = json_dumps(o, JSON_COMPACT);
+
+	*len = (size_t)xasprintf(out, "data: %s\n\n", s);
+	free(s);
+}
+
+/* -1 when the subscriber was over its queue bound and is now dropped. */
+static int
+send_to(struct sub *s, const char *p, size_t n)
+{
+	if (s->send(s->arg, p, n) == -1) {
+		TAILQ_REMOVE(&inv.subs, s, entry);
+		s->drop(s->arg);
+		free(s);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+broadcast(json_t *o)
+{
+	struct sub	*s, *next;
+	char		*p;
+	size_t		 n;
+
+	frame(o, &p, &n);
+	for (s = TAILQ_FIRST(&inv.subs); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		send_to(s, p, n);
+	}
+	free(p);
+}
+
+static json_t *
+snapshot(void)
+{
+	json_t		*list = json_array();
+	struct ctr	*c;
+
+	TAILQ_FOREACH(c, &inv.ctrs, entry)
+		if (c->model != NULL)
+			json_array_append(list, c->model);
+	return json_pack("{s:{s:o, s:o}, s:s}", "data", "containers", list,
+	    "watcher", dd_watcher(), "type", "dd:watcher-snapshot");
+}
+
+static json_t *
+ack(void)
+{
+	json_t		*d, *images = json_object();
+	struct ctr	*c;
+	char		 now[40], poll[32];
+	int		 total = 0, running = 0;
+	time_t		 t = time(NULL);
+	struct tm	 tm;
+
+	TAILQ_FOREACH(c, &inv.ctrs, entry) {
+		if (c->model == NULL)
+			continue;
+		total++;
+		if (strcmp(jstr(c->model, "status"), "running") == 0)
+			running++;
+		json_object_set_new(images, jstr(c->model, "image.id"),
+		    json_true());
+	}
+	gmtime_r(&t, &tm);
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	dd_go_duration(inv.cfg->dd_poll, poll, sizeof(poll));
+	d = json_pack("{s:s, s:s, s:s, s:i, s:f, s:I, s:s}", "version",
+	    PW_VERSION_STRING, "os", "linux", "arch", dd_arch(), "cpus",
+	    inv.cpus, "memoryGb", inv.memory_gb, "uptimeSeconds",
+	    (json_int_t)(pw_wall_time() - inv.cfg->started), "lastSeen", now);
+	if (inv.cfg->val[CK_LOG_LEVEL] != NULL)
+		json_object_set_new(d, "logLevel",
+		    json_string(inv.cfg->val[CK_LOG_LEVEL]));
+	json_object_set_new(d, "pollInterval", json_string(poll));
+	json_object_set_new(d, "containers", json_pack("{s:i, s:i, s:i}",
+	    "total", total, "running", running, "stopped", total - running));
+	json_object_set_new(d, "images", json_integer(
+	    (json_int_t)json_object_size(images)));
+	json_decref(images);
+	return json_pack("{s:s, s:o}", "type", "dd:ack", "data", d);
+}
+
+/* dd:ack then dd:watcher-snapshot, to one subscriber. */
+static void
+greet(struct sub *s)
+{
+	json_t	*a = ack(), *snap = snapshot();
+	char	*p1, *p2;
+	size_t	 n1, n2;
+
+	frame(a, &p1, &n1);
+	frame(snap, &p2, &n2);
+	json_decref(a);
+	json_decref(snap);
+	TAILQ_INSERT_TAIL(&inv.subs, s, entry);
+	if (send_to(s, p1, n1) == 0)
+		(void)send_to(s, p2, n2);
+	free(p1);
+	free(p2);
+}
+
+static void
+emit_change(const char *type, json_t *data)
+{
+	json_t	*o = json_pack("{s:O, s:s}", "data", data, "type", type);
+
+	broadcast(o);
+	json_decref(o);
+}
+
+static void
+emit_removed(struct ctr *c)
+{
+	json_t	*d = json_pack("{s:s, s:s}", "id", c->id, "name",
+	    c->model ? jstr(c->model, "name") : "");
+
+	emit_change("dd:container-removed", d);
+	json_decref(d);
+}
+
+/* A new model for c: tell subscribers what changed (if emitting). */
+static void
+ctr_update(struct ctr *c, json_t *model, int emit)
+{
+	char	*text = json_dumps(model, JSON_COMPACT | JSON_SORT_KEYS);
+	int	 added = c->model == NULL;
+
+	if (!added && strcmp(text, c->text) == 0) {
+		free(text);
+		json_decref(model);
+		return;
+	}
+	json_decref(c->model);
+	free(c->text);
+	c->model = model;
+	c->text = text;
+	cache_dirty();
+	if (emit)
+		emit_change(added ? "dd:container-added" :
+		    "dd:container-updated", model);
+}
+
+static void
+ctr_remove(struct ctr *c, int emit)
+{
+	if (emit && c->model != NULL)
+		emit_removed(c);
+	TAILQ_REMOVE(&inv.ctrs, c, entry);
+	ctr_free(c);
+	cache_dirty();
+}
+
+/* ---- readiness ---- */
+
+static void
+become_ready(void)
+{
+	struct waiter	*w;
+	struct sub	*s;
+	struct ctr	*c;
+	struct subq	 early;
+	int		 n = 0;
+
+	if (inv.ready)
+		return;
+	inv.ready = 1;
+	TAILQ_FOREACH(c, &inv.ctrs, entry)
+		n++;
+	log_info("container inventory ready (%d containers)", n);
+	while ((w = TAILQ_FIRST(&inv.waiters)) != NULL) {
+		TAILQ_REMOVE(&inv.waiters, w, entry);
+		w->cb(w->arg);
+		free(w);
+	}
+	/* Subscribers that came early get their greeting now. */
+	TAILQ_INIT(&early);
+	TAILQ_CONCAT(&early, &inv.subs, entry);
+	while ((s = TAILQ_FIRST(&early)) != NULL) {
+		TAILQ_REMOVE(&early, s, entry);
+		greet(s);
+	}
+}
+
+/* ---- refresh: list, inspect what changed, diff ---- */
+
+static void
+refresh_done(void)
+{
+	struct ctr	*c, *next;
+	int		 emit = inv.refresh_emits;
+
+	/* Containers no longer listed are gone. */
+	for (c = TAILQ_FIRST(&inv.ctrs); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (!c->seen && !c->busy)
+			ctr_remove(c, emit);
+	}
+	inv.refreshing = 0;
+	if (!inv.ready)
+		become_ready();
+	else if (inv.refresh_snapshot) {
+		json_t *snap = snapshot();
+		broadcast(snap);
+		json_decref(snap);
+	}
+	if (inv.refresh_again) {
+		inv.refresh_again = 0;
+		inv_refresh(1, 0);
+	}
+}
+
+static void
+inspect_done(void *arg, int status, struct evbuffer *body, const char *err)
+{
+	struct ctr	*c = arg;
+	json_t		*in;
+	int		 in_refresh = c->seen == 2;
+
+	c->busy = 0;
+	if (in_refresh)
+		c->seen = 1;
+	if (status == 404) {
+		/* Gone between the list (or the event) and now. */
+		c->seen = 0;
+		if (!in_refresh)
+			ctr_remove(c, 1);
+	} else if (status == 200 && body != NULL &&
+	    (in = json_loadb((const char *)evbuffer_pullup(body, -1),
+	    evbuffer_get_length(body), 0, NULL)) != NULL) {
+		const char *img = jstr(in, "Image");
+		ctr_update(c, build_model(in, img), inv.ready);
+		json_decref(in);
+	} else
+		log_warnx("inspecting container %.12s: %s", c->id,
+		    err ? err : "unexpected answer");
+	if (!in_refresh && c->again && c->seen != 0) {
+		c->again = 0;
+		inv_inspect(c);
+	}
+	if (in_refresh && --inv.pending == 0)
+		refresh_done();
+}
+
+static void
+inv_inspect(struct ctr *c)
+{
+	char	target[160];
+
+	if (c->busy) {
+		c->again = 1;
+		return;
+	}
+	c->busy = 1;
+	snprintf(target, sizeof(target), "/containers/%s/json", c->id);
+	(void)dclient_request("GET", target, inv.cfg->request_timeout,
+	    INV_INSPECT_MAX, NULL, inspect_done, c);
+}
+
+static int
+valid_id(const char *id)
+{
+	size_t	n = strlen(id);
+
+	return n >= 12 && n < 80 && strspn(id, "0123456789abcdef") == n;
+}
+
+static void
+list_done(void *arg, int status, struct evbuffer *body, const char *err)
+{
+	json_t		*list, *item;
+	struct ctr	*c;
+	size_t		 i;
+	char		 key[400];
+
+	inv.list_req = NULL;
+	if (status != 200 || body == NULL || (list = json_loadb(
+	    (const char *)evbuffer_pullup(body, -1), evbuffer_get_length(body),
+	    0, NULL)) == NULL || !json_is_array(list)) {
+		log_warnx("listing containers: %s", err ? err :
+		    "unexpected answer from Docker");
+		inv.refreshing = 0;
+		if (!inv.ready) {
+			/* No inventory yet: try again soon, not next poll. */
+			struct timeval tv = { INV_BACKOFF_MIN, 0 };
+			evtimer_add(inv.relist, &tv);
+		}
+		return;
+	}
+	TAILQ_FOREACH(c, &inv.ctrs, entry)
+		c->seen = 0;
+	inv.pending = 1;	/* released after the loop */
+	json_array_foreach(list, i, item) {
+		const char *id = jstr(item, "Id");
+		if (!valid_id(id))
+			continue;
+		snprintf(key, sizeof(key), "%s|%s|%s", jstr(item, "State"),
+		    jstr(item, "Status"), jstr(item, "ImageID"));
+		if ((c = ctr_find(id)) == NULL) {
+			c = xcalloc(1, sizeof(*c));
+			pw_strlcpy(c->id, id, sizeof(c->id));
+			TAILQ_INSERT_TAIL(&inv.ctrs, c, entry);
+		}
+		c->seen = 1;
+		if (c->model != NULL && strcmp(c->key, key) == 0)
+			continue;
+		pw_strlcpy(c->key, key, sizeof(c->key));
+		if (c->busy) {
+			c->again = 1;
+			continue;
+		}
+		c->seen = 2;		/* inspected as part of this refresh */
+		inv.pending++;
+		inv_inspect(c);
+	}
+	json_decref(list);
+	if (--inv.pending == 0)
+		refresh_done();
+}
+
+/* A full refresh; emit says whether differences become events. */
+static void
+inv_refresh(int emit, int snapshot_after)
+{
+	if (inv.refreshing) {
+		inv.refresh_again = 1;
+		return;
+	}
+	inv.refreshing = 1;
+	inv.refresh_emits = emit && inv.ready;
+	inv.refresh_snapshot = snapshot_after;
+	inv.list_req = dclient_request("GET", "/containers/json?all=1",
+	    inv.cfg->request_timeout, INV_LIST_MAX, NULL, list_done, NULL);
+}
+
+static void
+inv_poll(evutil_socket_t fd, short ev, void *arg)
+{
+	inv_refresh(1, 1);
+}
+
+/* ---- Docker events ---- */
+
+static void
+inv_event(json_t *e)
+{
+	const char	*type = jstr(e, "Type"), *action = jstr(e, "Action");
+	const char	*id = jstr(e, "Actor.ID");
+	struct ctr	*c;
+	size_t		 i;
+
+	if (strcmp(type, "container") != 0 || !valid_id(id))
+		return;
+	for (i = 0; i < nitems(ev_actions); i++)
+		if (strncmp(action, ev_actions[i], strlen(ev_actions[i])) == 0)
+			break;
+	if (i == nitems(ev_actions) || !inv.ready)
+		return;
+	c = ctr_find(id);
+	if (strcmp(action, "destroy") == 0) {
+		if (c != NULL && !c->busy)
+			ctr_remove(c, 1);
+		else if (c != NULL) {
+			/* Its inspection will answer 404 and remove it. */
+			c->seen = 0;
+			c->again = 0;
+		}
+		return;
+	}
+	if (c == NULL) {
+		c = xcalloc(1, sizeof(*c));
+		pw_strlcpy(c->id, id, sizeof(c->id));
+		TAILQ_INSERT_TAIL(&inv.ctrs, c, entry);
+	}
+	c->seen = 1;
+	c->key[0] = '\0';	/* the next list re-inspects it too */
+	inv_inspect(c);
+}
+
+static void
+events_data(void *arg, struct evbuffer *chunk)
+{
+	char	*line;
+	size_t	 n;
+	json_t	*e;
+
+	if (chunk == NULL) {
+		/* The head arrived: the subscription is up. */
+		if (dclient_status(inv.events) != 200)
+			return;
+		inv.events_live = 1;
+		inv.events_up_ms = pw_now_ms();
+		log_info("subscribed to Docker events");
+		/*
+		 * Anything missed while we were away becomes events now;
+		 * without an inventory yet, this builds the first one.
+		 */
+		inv_refresh(1, 0);
+		return;
+	}
+	evbuffer_add_buffer(inv.evline, chunk);
+	while ((line = evbuffer_readln(inv.evline, &n, EVBUFFER_EOL_LF)) !=
+	    NULL) {
+		if (n > 0 && (e = json_loadb(line, n, 0, NULL)) != NULL) {
+			inv_event(e);
+			json_decref(e);
+		}
+		free(line);
+	}
+	if (evbuffer_get_length(inv.evline) > 1024 * 1024)
+		evbuffer_drain(inv.evline, evbuffer_get_length(inv.evline));
+}
+
+static void
+events_retry(evutil_socket_t fd, short ev, void *arg)
+{
+	inv_events_start();
+}
+
+static void
+events_done(void *arg, int status, struct evbuffer *body, const char *err)
+{
+	struct timeval	tv;
+
+	inv.events = NULL;
+	if (inv.events_live && pw_now_ms() - inv.events_up_ms >=
+	    INV_STABLE_S * 1000)
+		inv.backoff = INV_BACKOFF_MIN;
+	inv.events_live = 0;
+	log_warnx("Docker events subscription ended (%s); retrying in %d s",
+	    err ? err : status ? "stream closed" : "no answer", inv.backoff);
+	tv.tv_sec = inv.backoff;
+	tv.tv_usec = 0;
+	evtimer_add(inv.retry, &tv);
+	inv.backoff = inv.backoff * 2 > INV_BACKOFF_MAX ? INV_BACKOFF_MAX :
+	    inv.backoff * 2;
+}
+
+static void
+inv_events_start(void)
+{
+	evbuffer_drain(inv.evline, evbuffer_get_length(inv.evline));
+	inv.events = dclient_request("GET",
+	    "/events?filters=%7B%22type%22%3A%5B%22container%22%5D%7D", 0, 0,
+	    events_data, events_done, NULL);
+}
+
+/* ---- the proxy's side ---- */
+
+int
+inventory_ready(void)
+{
+	return inv.ready;
+}
+
+/* The Drydock list, serialised (cached until something changes). */
+const char *
+inventory_list(size_t *len)
+{
+	json_t		*list;
+	struct ctr	*c;
+	char		*s;
+
+	if (inv.list_cache == NULL) {
+		list = json_array();
+		TAILQ_FOREACH(c, &inv.ctrs, entry)
+			if (c->model != NULL)
+				json_array_append(list, c->model);
+		s = json_dumps(list, JSON_COMPACT);
+		json_decref(list);
+		xasprintf(&inv.list_cache, "%s\n", s);
+		free(s);
+	}
+	*len = strlen(inv.list_cache);
+	return inv.list_cache;
+}
+
+void
+inventory_when_ready(void (*cb)(void *), void *arg)
+{
+	struct waiter	*w;
+
+	if (inv.ready) {
+		cb(arg);
+		return;
+	}
+	w = xcalloc(1, sizeof(*w));
+	w->cb = cb;
+	w->arg = arg;
+	TAILQ_INSERT_TAIL(&inv.waiters, w, entry);
+}
+
+void
+inventory_forget_waiter(void *arg)
+{
+	struct waiter	*w, *next;
+
+	for (w = TAILQ_FIRST(&inv.waiters); w != NULL; w = next) {
+		next = TAILQ_NEXT(w, entry);
+		if (w->arg == arg) {
+			TAILQ_REMOVE(&inv.waiters, w, entry);
+			free(w);
+		}
+	}
+}
+
+/* A new SSE subscriber; greeted now, or when the inventory is ready. */
+struct sub *
+inventory_subscribe(void *arg, sse_send send, sse_drop drop)
+{
+	struct sub	*s = xcalloc(1, sizeof(*s));
+
+	s->arg = arg;
+	s->send = send;
+	s->drop = drop;
+	if (inv.ready)
+		greet(s);
+	else
+		TAILQ_INSERT_TAIL(&inv.subs, s, entry);
+	return s;
+}
+
+void
+inventory_unsubscribe(struct sub *s)
+{
+	struct sub	*x;
+
+	TAILQ_FOREACH(x, &inv.subs, entry)
+		if (x == s) {
+			TAILQ_REMOVE(&inv.subs, s, entry);
+			free(s);
+			return;
+		}
+}
+
+/* Before the sandbox: host facts for dd:ack. */
+void
+inventory_preinit(void)
+{
+	cpu_set_t	set;
+	FILE		*fp;
+	char		 line[256];
+	long long	 kb;
+
+	inv.cpus = 1;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		inv.cpus = CPU_COUNT(&set);
+	if ((fp = fopen("/proc/meminfo", "re")) != NULL) {
+		while (fgets(line, sizeof(line), fp) != NULL)
+			if (sscanf(line, "MemTotal: %lld kB", &kb) == 1)
+				inv.memory_gb = (double)(long long)(kb / 1048576.0 *
+				    10 + 0.5) / 10;
+		fclose(fp);
+	}
+	(void)dd_arch();
+}
+
+void
+inventory_init(struct event_base *base, const struct pw_config *cfg)
+{
+	struct timeval	tv = { cfg->dd_poll, 0 };
+
+	inv.base = base;
+	inv.cfg = cfg;
+	TAILQ_INIT(&inv.ctrs);
+	TAILQ_INIT(&inv.subs);
+	TAILQ_INIT(&inv.waiters);
+	inv.evline = evbuffer_new();
+	inv.backoff = INV_BACKOFF_MIN;
+	inv.retry = evtimer_new(base, events_retry, NULL);
+	inv.relist = evtimer_new(base, inv_poll, NULL);
+	inv.poll = event_new(base, -1, EV_PERSIST, inv_poll, NULL);
+	event_add(inv.poll, &tv);
+	inv_events_start();
+	inv_refresh(0, 0);
+}

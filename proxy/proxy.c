@@ -1,0 +1,1658 @@
+/*
+ * proxy.c: the proxy role (process "portwingd: proxy").
+ *
+ * For each request frame on a worker's stream (IPC_W_STREAM hands the
+ * proxy one stream per client connection): check the approval, take a Docker connection
+ * from the idle pool (or ask the master for a new one), re-serialise the
+ * request from its parsed form, relay the body, parse Docker's response
+ * and pass it to the worker as frames (common/frame.h), or switch to a raw
+ * relay after 101.  Memory per request is bounded by the high-water marks:
+ * whichever side is slow stops the other from being read.
+ */
+#include "pwbuild.h"
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <sys/mman.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "agent/child.h"
+#include "approval.h"
+#include "frame.h"
+#include "http.h"
+#include "ipc.h"
+#include "log.h"
+#include "drydock.h"
+#include "proxy.h"
+#include "pwcrypto.h"
+#include "util.h"
+
+enum {
+	MODE_RELAY = 0,		/* pass Docker's answer through */
+	MODE_LOGS,		/* demultiplex logs into text */
+	MODE_DELETE,		/* Drydock's DELETE /api/containers/{id} */
+};
+
+enum preq_state {
+	PR_WAIT_CONN,		/* waiting for a Docker connection */
+	PR_EXCHANGE,		/* request sent / response being relayed */
+	PR_SPOOL,		/* signed body: held and hashed before sending */
+	PR_LOCAL,		/* answered by the proxy itself (Drydock routes) */
+	PR_UPGRADED,		/* raw relay after 101 */
+	PR_FLUSH,		/* response done; flushing to the worker */
+};
+
+/* One worker<->proxy stream: lives as long as the client's connection. */
+struct pstream {
+	uint32_t		 slot;
+	struct bufferevent	*bev;
+	struct preq		*cur;		/* NULL: waiting for a REQ frame */
+	int			 closing;	/* close once output drained */
+};
+
+struct preq {
+	struct connreq		*wait;		/* PR_WAIT_CONN */
+	uint32_t		 id;
+	struct pstream		*ps;
+	enum preq_state		 state;
+	struct upstream		*up;
+	struct evbuffer		*head;		/* serialised request head */
+	int			 flags;
+	int			 body_mode;
+	int			 req_done;	/* END received from worker */
+	int			 is_head;
+	int			 streaming;
+	int			 hijack;
+	int			 counted_hijack;
+	/* Response parsing. */
+	struct http_scan	 scan;
+	int			 resp_headed;
+	int			 resp_mode;	/* 0 none, 1 length, 2 chunked, 3 eof */
+	uint64_t		 resp_left;
+	struct http_chunked	 chunk;
+	int			 up_close;	/* Docker said Connection: close */
+	int			 up_eof;
+	int			 wr_eof;	/* worker half-closed (upgraded) */
+	struct event		*timer;
+	char			 method[HTTP_METHOD_BUF];
+	char			 path[256];	/* for logs */
+	/* Drydock routes: what to make of Docker's answer. */
+	int			 mode;		/* MODE_* */
+	int			 resp_status;
+	struct evbuffer		*errbody;	/* Docker's error text */
+	struct evbuffer		*dm;		/* demultiplexer input */
+	int			 dm_kind;	/* 0 unknown, 1 framed, 2 raw */
+	uint32_t		 dm_left;
+	struct sub		*sub;		/* SSE subscription */
+	int			 inv_wait;
+	/* Signed requests: the body must hash to the approved digest. */
+	int			 spool_fd;
+	EVP_MD_CTX		*md;
+	uint64_t		 spool_len;
+	uint8_t			 want[32];
+};
+
+static struct {
+	struct event_base	*base;
+	struct pw_config	 cfg;
+	struct ipc_chan		*master;
+	struct ipc_chan		*workers[PROXY_MAX_WORKERS];
+	struct approval_replay	 replay;
+	uint32_t		 next_id;
+	int			 hijacked;
+} px;
+
+static const struct ipc_perm perms_master[] = {
+	{ IPC_M_WORKER_CHAN, 0, 0, 1 },
+	{ IPC_M_DOCKER_ANS, 4, 4, IPC_FD_OPTIONAL },
+	{ IPC_M_SHUTDOWN, 0, 0, 0 },
+	{ IPC_M_RELOAD, 4, IPC_MAX_CONFIG, 0 },
+};
+
+static const struct ipc_perm perms_worker[] = {
+	{ IPC_W_STREAM, 0, 0, 1 },
+};
+
+static void	preq_free(struct preq *);
+static void	preq_start(struct preq *, struct upstream *);
+static void	stream_readcb(struct bufferevent *, void *);
+static void	stream_writecb(struct bufferevent *, void *);
+static void	stream_eventcb(struct bufferevent *, short, void *);
+static void	up_readcb(struct bufferevent *, void *);
+static void	up_writecb(struct bufferevent *, void *);
+static void	up_eventcb(struct bufferevent *, short, void *);
+static void	preq_dispatch(struct preq *, uint64_t);
+static void	preq_connected(void *, struct upstream *, int);
+static void	dd_request(struct preq *, const char *, const char *);
+static void	dd_response_head(struct preq *, struct http_head *);
+static void	dd_response_end(struct preq *);
+static void	emit_body(struct preq *, struct evbuffer *, size_t);
+static void	preq_finish(struct preq *);
+static void	preq_abort(struct preq *);
+static void	preq_error(struct preq *, int, const char *);
+static void	send_head(struct preq *, int, uint32_t, uint64_t,
+		    struct evbuffer *);
+static void	send_frame(struct preq *, uint32_t, const void *, size_t);
+static int	body_matches(struct preq *, const uint8_t *, int);
+static int	preq_spool_start(struct preq *);
+static void	proxy_worker_closed(struct ipc_chan *, void *);
+
+/* ---- frames to the worker ---- */
+
+static struct evbuffer *
+ps_out(struct preq *r)
+{
+	return bufferevent_get_output(r->ps->bev);
+}
+
+static void
+send_frame(struct preq *r, uint32_t type, const void *p, size_t n)
+{
+	struct frame_hdr fh = { type, (uint32_t)n };
+
+	evbuffer_add(ps_out(r), &fh, sizeof(fh));
+	if (n)
+		evbuffer_add(ps_out(r), p, n);
+}
+
+/* Move n bytes of src to the worker as one DATA frame. */
+static void
+send_data(struct preq *r, struct evbuffer *src, size_t n)
+{
+	struct frame_hdr fh = { FRAME_DATA, (uint32_t)n };
+
+	evbuffer_add(ps_out(r), &fh, sizeof(fh));
+	evbuffer_remove_buffer(src, ps_out(r), n);
+}
+
+static void
+send_head(struct preq *r, int status, uint32_t flags, uint64_t len,
+    struct evbuffer *lines)
+{
+	struct frame_head	 h;
+	struct frame_hdr	 fh;
+	size_t			 n = lines ? evbuffer_get_length(lines) : 0;
+
+	memset(&h, 0, sizeof(h));
+	h.status = (uint32_t)status;
+	h.flags = flags;
+	h.content_length = len;
+	fh.type = FRAME_HEAD;
+	fh.len = (uint32_t)(sizeof(h) + n);
+	evbuffer_add(ps_out(r), &fh, sizeof(fh));
+	evbuffer_add(ps_out(r), &h, sizeof(h));
+	if (lines != NULL)
+		evbuffer_add_buffer(ps_out(r), lines);
+}
+
+static void
+pstream_free(struct pstream *ps)
+{
+	if (ps->cur != NULL)
+		preq_free(ps->cur);
+	bufferevent_free(ps->bev);
+	free(ps);
+}
+
+/* Close a stream that will not be reused, once its output has drained. */
+static void
+pstream_retire(struct pstream *ps)
+{
+	ps->closing = 1;
+	bufferevent_disable(ps->bev, EV_READ);
+	if (ps->cur == NULL &&
+	    evbuffer_get_length(bufferevent_get_output(ps->bev)) == 0)
+		pstream_free(ps);
+}
+
+/* Both directions of one exchange are complete: the stream is idle again. */
+static void
+preq_done(struct preq *r)
+{
+	struct pstream	*ps = r->ps;
+
+	preq_free(r);
+	if (ps->closing)
+		pstream_retire(ps);
+}
+
+/*
+ * The response is fully queued: PR_FLUSH.  The exchange ends when the
+ * worker's side has ended too (its END), so the stream stays in step for
+ * the next request; meanwhile any rest of the request body is read and
+ * dropped.
+ */
+static void
+preq_finish(struct preq *r)
+{
+	if (r->timer != NULL)
+		evtimer_del(r->timer);
+	r->state = PR_FLUSH;
+	if (r->up != NULL) {
+		upstream_free(r->up);
+		r->up = NULL;
+	}
+	if (r->req_done) {
+		preq_done(r);
+		return;
+	}
+	bufferevent_enable(r->ps->bev, EV_READ);
+}
+
+/* The response cannot be completed: tell the worker, drop the stream. */
+static void
+preq_abort(struct preq *r)
+{
+	struct pstream	*ps = r->ps;
+
+	send_frame(r, FRAME_ABORT, NULL, 0);
+	preq_free(r);
+	pstream_retire(ps);
+}
+
+/* A complete error response of our own, as JSON {"message": ...}. */
+static void
+preq_error(struct preq *r, int status, const char *msg)
+{
+	struct evbuffer	*lines = evbuffer_new();
+	json_t		*o = json_pack("{s:s}", "message", msg);
+	char		*s = json_dumps(o, JSON_COMPACT);
+	size_t		 n = strlen(s);
+
+	json_decref(o);
+	s = xreallocarray(s, n + 2, 1);
+	s[n++] = '\n';
+	s[n] = '\0';
+	evbuffer_add_printf(lines, "Content-Type: application/json\r\n");
+	send_head(r, status, FH_LENGTH, n, lines);
+	send_frame(r, FRAME_DATA, s, n);
+	send_frame(r, FRAME_END, NULL, 0);
+	evbuffer_free(lines);
+	free(s);
+	r->resp_headed = 1;
+	preq_finish(r);
+}
+
+static void
+preq_free(struct preq *r)
+{
+	if (r->sub != NULL)
+		inventory_unsubscribe(r->sub);
+	if (r->inv_wait)
+		inventory_forget_waiter(r);
+	if (r->errbody != NULL)
+		evbuffer_free(r->errbody);
+	if (r->dm != NULL)
+		evbuffer_free(r->dm);
+	if (r->spool_fd != -1)
+		close(r->spool_fd);
+	EVP_MD_CTX_free(r->md);
+	if (r->wait != NULL)
+		upstream_cancel(r->wait);
+	if (r->counted_hijack)
+		px.hijacked--;
+	if (r->timer != NULL)
+		event_free(r->timer);
+	upstream_free(r->up);
+	if (r->head != NULL)
+		evbuffer_free(r->head);
+	if (r->ps != NULL && r->ps->cur == r)
+		r->ps->cur = NULL;
+	free(r);
+}
+
+static void
+preq_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	struct preq	*r = arg;
+	char		 msg[128];
+
+	log_warnx("%s %s: no complete answer from Docker within %d s",
+	    r->method, r->path, px.cfg.request_timeout);
+	if (r->resp_headed) {
+		preq_abort(r);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "Docker Engine did not answer within %d s "
+	    "(REQUEST_TIMEOUT)", px.cfg.request_timeout);
+	preq_error(r, 504, msg);
+}
+
+/* ---- request intake ---- */
+
+/*
+ * Long-lived Docker calls never get REQUEST_TIMEOUT: streams, uploads,
+ * downloads and hijacks (matched on the path without an API version).
+ */
+static int
+path_is_streaming(const char *path)
+{
+	static const char *const suffixes[] = {
+		"/logs", "/attach", "/attach/ws", "/events", "/build",
+		"/images/create", "/push", "/stats", "/wait", "/archive",
+		"/get", "/images/load", "/export", "/session", "/grpc",
+		"/images/prune",
+	};
+	size_t	i, n = strlen(path), sl;
+
+	if (strstr(path, "/exec/") != NULL && n >= 6 &&
+	    strcmp(path + n - 6, "/start") == 0)
+		return 1;
+	for (i = 0; i < nitems(suffixes); i++) {
+		sl = strlen(suffixes[i]);
+		if (n >= sl && strcmp(path + n - sl, suffixes[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+field_ok(const char *name, size_t nl, const char *val, size_t vl)
+{
+	size_t	i;
+
+	if (nl == 0)
+		return 0;
+	for (i = 0; i < nl; i++)
+		if (!http_is_tchar((unsigned char)name[i]))
+			return 0;
+	for (i = 0; i < vl; i++) {
+		unsigned char c = (unsigned char)val[i];
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+static const char *
+approval_refusal(struct preq *r, const struct approval *ap,
+    const char *method, const char *target)
+{
+	if (ap->worker != r->ps->slot)
+		return "issued to another worker";
+	if (approval_check_mac(ap, px.cfg.approval_key, method, target) == -1)
+		return "MAC does not match this request";
+	if (ap->expires_ms < pw_now_ms())
+		return "expired";
+	if (approval_replay_check(&px.replay, ap->gen, ap->seq) == -1)
+		return "already used";
+	return NULL;
+}
+
+/*
+ * Parse one REQ frame (the worker's request head, see proxy.h) into a new
+ * exchange on ps.  Returns -1 when the worker sent something malformed.
+ */
+static int
+preq_new(struct pstream *ps, const uint8_t *p, size_t len)
+{
+	struct ipc_msg	 m;
+	struct ipc_rd	 rd;
+	struct approval	 ap;
+	struct preq	*r;
+	const char	*why, *name, *val;
+	char		 method[HTTP_METHOD_BUF], client[64], upg[64], nbuf[257];
+	char		*target = NULL, *q;
+	uint64_t	 clen;
+	size_t		 nl, vl;
+	uint32_t	 more = 0;
+	int		 nfields = 0, bad = 0;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.len = (uint32_t)len;
+	m.data = p;
+	r = xcalloc(1, sizeof(*r));
+	r->ps = ps;
+	r->spool_fd = -1;
+	r->id = ++px.next_id;
+	r->state = PR_EXCHANGE;
+	r->head = evbuffer_new();
+	ps->cur = r;
+
+	ipc_rd_init(&rd, &m);
+	r->flags = (int)ipc_rd_u32(&rd);
+	approval_get(&rd, &ap);
+	ipc_rd_str(&rd, method, sizeof(method));
+	target = ipc_rd_strdup(&rd, HTTP_MAX_REQLINE);
+	r->body_mode = (int)ipc_rd_u32(&rd);
+	clen = ipc_rd_u64(&rd);
+	ipc_rd_str(&rd, client, sizeof(client));
+	ipc_rd_str(&rd, upg, sizeof(upg));
+	if (target == NULL || !http_valid_method(method) ||
+	    !http_valid_target(target, strlen(target)) ||
+	    r->body_mode < REQ_BODY_NONE || r->body_mode > REQ_BODY_CHUNKED ||
+	    (r->flags & ~(PXF_PING | PXF_UPGRADE | PXF_DD)) ||
+	    ((r->flags & PXF_DD) && r->body_mode != REQ_BODY_NONE))
+		bad = 1;
+	if (!bad && (r->flags & PXF_PING)) {
+		/* Fixed readiness probe: nothing of the client's is sent. */
+		pw_strlcpy(method, "GET", sizeof(method));
+		free(target);
+		target = xstrdup("/_ping");
+		r->flags &= ~PXF_UPGRADE;
+		if (r->body_mode != REQ_BODY_NONE)
+			bad = 1;
+	}
+	if (!bad)
+		evbuffer_add_printf(r->head, "%s %s HTTP/1.1\r\nHost: docker\r\n",
+		    method, target);
+	while (!bad && (more = ipc_rd_u32(&rd)) == 1) {
+		name = ipc_rd_strp(&rd, &nl, 256);
+		val = ipc_rd_strp(&rd, &vl, HTTP_MAX_HEAD);
+		if (name == NULL || val == NULL || ++nfields > PROXY_MAX_FIELDS ||
+		    !field_ok(name, nl, val, vl)) {
+			bad = 1;
+			break;
+		}
+		memcpy(nbuf, name, nl);
+		nbuf[nl] = '\0';
+		if ((r->flags & (PXF_PING | PXF_DD)) ||
+		    !http_header_forwardable(nbuf))
+			continue;
+		evbuffer_add(r->head, name, nl);
+		evbuffer_add(r->head, ": ", 2);
+		evbuffer_add(r->head, val, vl);
+		evbuffer_add(r->head, "\r\n", 2);
+	}
+	if (bad || more != 0 || ipc_rd_end(&rd) == -1) {
+		log_warnx("worker %u sent a malformed request; dropping the "
+		    "stream", ps->slot);
+		free(target);
+		return -1;
+	}
+	pw_strlcpy(r->method, method, sizeof(r->method));
+	pw_strlcpy(r->path, target, sizeof(r->path));
+	if ((q = strchr(r->path, '?')) != NULL)
+		*q = '\0';
+	if (!(r->flags & PXF_PING) &&
+	    (why = approval_refusal(r, &ap, method, target)) != NULL) {
+		log_error("worker %u: approval refused (%s) for %s %s",
+		    ps->slot, why, method, r->path);
+		free(target);
+		preq_error(r, 403, "request not approved by authd");
+		return 0;
+	}
+	if (!(r->flags & PXF_PING))
+		log_debug("worker %u: %s %s for %s%s%s", ps->slot, method,
+		    r->path, ap.principal, ap.policy[0] ? ", policy " : "",
+		    ap.policy);
+	if (r->flags & PXF_DD) {
+		dd_request(r, method, target);
+		free(target);
+		return 0;
+	}
+	free(target);
+	r->is_head = strcmp(method, "HEAD") == 0;
+	r->streaming = path_is_streaming(r->path);
+	if (r->flags & PXF_UPGRADE) {
+		if (!http_valid_method(upg)) {
+			preq_error(r, 400, "invalid Upgrade header");
+			return 0;
+		}
+		if (px.hijacked >= px.cfg.max_hijacked) {
+			char msg[128];
+			snprintf(msg, sizeof(msg), "too many concurrent exec/"
+			    "attach sessions (limit %d); try again later",
+			    px.cfg.max_hijacked);
+			log_warnx("%s", msg);
+			preq_error(r, 429, msg);
+			return 0;
+		}
+		px.hijacked++;
+		r->counted_hijack = 1;
+		r->hijack = 1;
+		r->streaming = 1;
+		evbuffer_add_printf(r->head, "Connection: Upgrade\r\n"
+		    "Upgrade: %s\r\n", upg);
+	}
+	if ((ap.flags & APPROVAL_F_BODY) && !(r->flags & PXF_PING)) {
+		/* Signed: the body is judged before a byte goes to Docker. */
+		memcpy(r->want, ap.body_digest, sizeof(r->want));
+		if (r->body_mode != REQ_BODY_NONE)
+			return preq_spool_start(r);
+		if (!body_matches(r, NULL, 0))
+			return 0;
+	}
+	preq_dispatch(r, clen);
+	return 0;
+}
+
+/*
+ * Framing, the timeout, and a Docker connection: from the pool, or asked
+ * of the master.
+ */
+static void
+preq_dispatch(struct preq *r, uint64_t clen)
+{
+	if (r->body_mode == REQ_BODY_LENGTH)
+		evbuffer_add_printf(r->head, "Content-Length: %llu\r\n",
+		    (unsigned long long)clen);
+	else if (r->body_mode == REQ_BODY_CHUNKED)
+		evbuffer_add_printf(r->head, "Transfer-Encoding: chunked\r\n");
+	evbuffer_add(r->head, "\r\n", 2);
+	if (!r->streaming && r->timer == NULL) {
+		struct timeval tv = { px.cfg.request_timeout, 0 };
+		r->timer = evtimer_new(px.base, preq_timeout, r);
+		evtimer_add(r->timer, &tv);
+	}
+	{
+		struct connreq *w;
+
+		r->state = PR_WAIT_CONN;
+		bufferevent_disable(r->ps->bev, EV_READ);
+		/* Non-NULL only when the answer is still to come (r alive). */
+		if ((w = upstream_get(preq_connected, r)) != NULL)
+			r->wait = w;
+	}
+}
+
+/* Does what was received hash to the approved digest?  Else 403. */
+static int
+body_matches(struct preq *r, const uint8_t *got, int have)
+{
+	uint8_t	empty[32];
+
+	if (!have) {
+		pwc_sha256("", 0, empty);
+		got = empty;
+	}
+	if (pw_ct_equal(got, r->want, sizeof(r->want)))
+		return 1;
+	log_error("worker %u: request body does not match the signed digest "
+	    "(%s %s)", r->ps->slot, r->method, r->path);
+	preq_error(r, 403, "request body does not match its signature");
+	return 0;
+}
+
+static int
+preq_spool_start(struct preq *r)
+{
+	if ((r->spool_fd = memfd_create("pw-proxy-body", MFD_CLOEXEC)) == -1 ||
+	    (r->md = EVP_MD_CTX_new()) == NULL ||
+	    !EVP_DigestInit_ex(r->md, EVP_sha256(), NULL)) {
+		log_warn("memfd for a signed body");
+		preq_error(r, 500, "cannot hold the request body");
+		return 0;
+	}
+	r->state = PR_SPOOL;
+	return 0;
+}
+
+/* PR_SPOOL: DATA frames into the memfd, hashed; at END, judge and go. */
+static int
+spool_body(struct preq *r, struct evbuffer *in)
+{
+	struct frame_hdr	fh;
+	uint8_t			got[32];
+	unsigned int		glen = 32;
+	unsigned char		*p;
+
+	while (evbuffer_get_length(in) >= sizeof(fh)) {
+		evbuffer_copyout(in, &fh, sizeof(fh));
+		if ((fh.type != FRAME_DATA && fh.type != FRAME_END) ||
+		    fh.len > FRAME_MAX_DATA || (fh.type == FRAME_END && fh.len))
+			return -1;
+		if (evbuffer_get_length(in) < sizeof(fh) + fh.len)
+			return 0;
+		evbuffer_drain(in, sizeof(fh));
+		if (fh.type == FRAME_END) {
+			r->req_done = 1;
+			EVP_DigestFinal_ex(r->md, got, &glen);
+			if (!body_matches(r, got, 1))
+				return 0;
+			r->body_mode = REQ_BODY_LENGTH;
+			r->state = PR_EXCHANGE;
+			preq_dispatch(r, r->spool_len);
+			return 0;
+		}
+		if (r->spool_len + fh.len > (uint64_t)px.cfg.signed_body_limit)
+			return -1;
+		p = evbuffer_pullup(in, fh.len);
+		EVP_DigestUpdate(r->md, p, fh.len);
+		if (write(r->spool_fd, p, fh.len) != (ssize_t)fh.len) {
+			log_warn("spooling a signed body");
+			return -1;
+		}
+		r->spool_len += fh.len;
+		evbuffer_drain(in, fh.len);
+	}
+	return 0;
+}
+
+/* A new stream from a worker (IPC_W_STREAM). */
+static void
+proxy_answer_stream(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
+{
+	struct pstream	*ps;
+
+	ps = xcalloc(1, sizeof(*ps));
+	ps->slot = ipc_peer(ch);
+	pw_set_nonblock(m->fd);
+	ps->bev = bufferevent_socket_new(px.base, m->fd, BEV_OPT_CLOSE_ON_FREE);
+	if (ps->bev == NULL)
+		fatalx("bufferevent_socket_new");
+	bufferevent_setcb(ps->bev, stream_readcb, stream_writecb,
+	    stream_eventcb, ps);
+	bufferevent_setwatermark(ps->bev, EV_READ, 0, PROXY_HIGH_WATER);
+	pw_bev_tune(ps->bev);
+	bufferevent_setwatermark(ps->bev, EV_WRITE, PROXY_HIGH_WATER / 2, 0);
+	bufferevent_enable(ps->bev, EV_READ | EV_WRITE);
+}
+
+/* A Docker connection is ready: send the head and start relaying. */
+static void
+preq_start(struct preq *r, struct upstream *u)
+{
+	r->up = u;
+	r->state = PR_EXCHANGE;
+	bufferevent_setcb(u->bev, up_readcb, up_writecb, up_eventcb, r);
+	bufferevent_enable(u->bev, EV_READ | EV_WRITE);
+	evbuffer_add_buffer(bufferevent_get_output(u->bev), r->head);
+	if (r->spool_fd != -1) {
+		/* The verified body, straight from the memfd (sendfile). */
+		if (r->spool_len > 0)
+			evbuffer_add_file(bufferevent_get_output(u->bev),
+			    r->spool_fd, 0, (ev_off_t)r->spool_len);
+		else
+			close(r->spool_fd);
+		r->spool_fd = -1;
+	}
+	http_scan_init(&r->scan);
+	bufferevent_enable(r->ps->bev, EV_READ);
+	stream_readcb(r->ps->bev, r->ps);
+}
+
+/* upstream_get's answer: a Docker connection, or why there is none. */
+static void
+preq_connected(void *arg, struct upstream *u, int err)
+{
+	struct preq	*r = arg;
+	char		 msg[300];
+
+	r->wait = NULL;
+	r->state = PR_EXCHANGE;
+	if (u == NULL) {
+		snprintf(msg, sizeof(msg), "Cannot connect to the Docker daemon "
+		    "at %s: %s", px.cfg.val[CK__DOCKER], strerror(err));
+		log_warnx("%s", msg);
+		bufferevent_enable(r->ps->bev, EV_READ);
+		preq_error(r, 502, msg);
+		return;
+	}
+	preq_start(r, u);
+}
+
+/* ---- worker -> Docker ---- */
+
+/* Request body frames from the worker to Docker, until END. */
+static void
+relay_request_body(struct preq *r, struct evbuffer *in)
+{
+	struct evbuffer		*out = bufferevent_get_output(r->up->bev);
+	struct frame_hdr	 fh;
+
+	while (!r->req_done) {
+		if (evbuffer_get_length(out) >= PROXY_HIGH_WATER) {
+			bufferevent_disable(r->ps->bev, EV_READ);
+			return;		/* up_writecb resumes */
+		}
+		if (evbuffer_get_length(in) < sizeof(fh))
+			return;
+		evbuffer_copyout(in, &fh, sizeof(fh));
+		if ((fh.type != FRAME_DATA && fh.type != FRAME_END) ||
+		    fh.len > FRAME_MAX_DATA || (fh.type == FRAME_END && fh.len) ||
+		    (fh.type == FRAME_DATA && r->body_mode == REQ_BODY_NONE)) {
+			log_warnx("worker %u: malformed stream frame",
+			    r->ps->slot);
+			preq_abort(r);
+			return;
+		}
+		if (evbuffer_get_length(in) < sizeof(fh) + fh.len)
+			return;
+		evbuffer_drain(in, sizeof(fh));
+		if (fh.type == FRAME_END) {
+			if (r->body_mode == REQ_BODY_CHUNKED)
+				evbuffer_add(out, "0\r\n\r\n", 5);
+			r->req_done = 1;
+			return;
+		}
+		if (r->body_mode == REQ_BODY_CHUNKED)
+			evbuffer_add_printf(out, "%x\r\n", fh.len);
+		evbuffer_remove_buffer(in, out, fh.len);
+		if (r->body_mode == REQ_BODY_CHUNKED)
+			evbuffer_add(out, "\r\n", 2);
+	}
+}
+
+/* PR_FLUSH: read and drop the rest of the request body, up to END. */
+static int
+drain_request_body(struct preq *r, struct evbuffer *in)
+{
+	struct frame_hdr	fh;
+
+	while (!r->req_done && evbuffer_get_length(in) >= sizeof(fh)) {
+		evbuffer_copyout(in, &fh, sizeof(fh));
+		if (fh.type == FRAME_END) {
+			evbuffer_drain(in, sizeof(fh));
+			r->req_done = 1;
+			break;
+		}
+		if (fh.type != FRAME_DATA || fh.len > FRAME_MAX_DATA)
+			return -1;
+		if (evbuffer_get_length(in) < sizeof(fh) + fh.len)
+			break;
+		evbuffer_drain(in, sizeof(fh) + fh.len);
+	}
+	return 0;
+}
+
+static void
+stream_readcb(struct bufferevent *bev, void *arg)
+{
+	struct pstream		*ps = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct frame_hdr	 fh;
+	struct preq		*r;
+	uint8_t			*p;
+	int			 rc;
+
+	for (;;) {
+		if ((r = ps->cur) == NULL) {
+			if (ps->closing) {
+				evbuffer_drain(in, evbuffer_get_length(in));
+				return;
+			}
+			if (evbuffer_get_length(in) < sizeof(fh))
+				return;
+			evbuffer_copyout(in, &fh, sizeof(fh));
+			if (fh.type != FRAME_REQ || fh.len > IPC_MAX_HEAD) {
+				log_warnx("worker %u: expected a request frame",
+				    ps->slot);
+				pstream_free(ps);
+				return;
+			}
+			if (evbuffer_get_length(in) < sizeof(fh) + fh.len)
+				return;
+			/* Take the head out first: preq_new may read on. */
+			evbuffer_drain(in, sizeof(fh));
+			p = xmalloc(fh.len ? fh.len : 1);
+			evbuffer_remove(in, p, fh.len);
+			rc = preq_new(ps, p, fh.len);
+			free(p);
+			if (rc == -1) {
+				pstream_free(ps);
+				return;
+			}
+			continue;
+		}
+		switch (r->state) {
+		case PR_WAIT_CONN:
+			return;
+		case PR_LOCAL:
+			/* Nothing to relay: read the worker's END and wait. */
+			if (drain_request_body(r, in) == -1) {
+				pstream_free(ps);
+				return;
+			}
+			if (r->req_done)
+				evbuffer_drain(in, evbuffer_get_length(in));
+			return;
+		case PR_SPOOL:
+			if (spool_body(r, in) == -1) {
+				log_warnx("worker %u: bad signed body stream",
+				    ps->slot);
+				pstream_free(ps);
+				return;
+			}
+			if (ps->cur == r && r->state == PR_SPOOL)
+				return;
+			continue;
+		case PR_UPGRADED:
+			if (r->up == NULL)
+				return;
+			evbuffer_add_buffer(bufferevent_get_output(r->up->bev),
+			    in);
+			if (evbuffer_get_length(bufferevent_get_output(
+			    r->up->bev)) >= PROXY_HIGH_WATER)
+				bufferevent_disable(bev, EV_READ);
+			return;
+		case PR_EXCHANGE:
+			if (r->up != NULL)
+				relay_request_body(r, in);
+			return;
+		case PR_FLUSH:
+			if (drain_request_body(r, in) == -1) {
+				log_warnx("worker %u: malformed stream frame",
+				    ps->slot);
+				pstream_free(ps);
+				return;
+			}
+			if (!r->req_done)
+				return;
+			preq_done(r);
+			if (ps->closing)
+				return;
+			break;		/* the next REQ may follow */
+		}
+	}
+}
+
+static void
+stream_writecb(struct bufferevent *bev, void *arg)
+{
+	struct pstream	*ps = arg;
+	struct preq	*r = ps->cur;
+	size_t		 left = evbuffer_get_length(bufferevent_get_output(bev));
+
+	if (r == NULL) {
+		if (ps->closing && left == 0)
+			pstream_free(ps);
+		return;
+	}
+	if (r->up != NULL && left < PROXY_HIGH_WATER)
+		bufferevent_enable(r->up->bev, EV_READ);
+	if (r->state == PR_UPGRADED && r->up_eof && left == 0) {
+		shutdown(bufferevent_getfd(bev), SHUT_WR);
+		if (r->wr_eof)
+			pstream_free(ps);
+	}
+}
+
+static void
+stream_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	struct pstream	*ps = arg;
+	struct preq	*r = ps->cur;
+
+	if (r != NULL && r->state == PR_UPGRADED && (what & BEV_EVENT_EOF) &&
+	    !(what & BEV_EVENT_ERROR) && !r->up_eof) {
+		/* Client half-closed: pass it on once Docker has our bytes. */
+		r->wr_eof = 1;
+		bufferevent_disable(bev, EV_READ);
+		if (r->up != NULL && evbuffer_get_length(
+		    bufferevent_get_output(r->up->bev)) == 0)
+			shutdown(bufferevent_getfd(r->up->bev), SHUT_WR);
+		return;
+	}
+	/* The worker or its client went away: drop the Docker side now. */
+	pstream_free(ps);
+}
+
+/* ---- Docker -> worker ---- */
+
+static void
+response_head(struct preq *r, struct http_head *h)
+{
+	struct evbuffer	*lines = evbuffer_new();
+	uint32_t	 flags = 0;
+	uint64_t	 len = 0;
+	int		 i;
+
+	r->up_close = !h->keepalive;
+	if (r->mode != MODE_RELAY) {
+		evbuffer_free(lines);
+		dd_response_head(r, h);
+		return;
+	}
+	if (h->status == 101) {
+		if (!r->hijack) {
+			evbuffer_free(lines);
+			preq_abort(r);
+			return;
+		}
+		flags |= FH_UPGRADE;
+	} else if (r->is_head || h->status == 204 || h->status == 304) {
+		flags |= FH_NOBODY;
+		if (r->is_head && h->has_cl) {
+			flags |= FH_LENGTH;
+			len = h->content_length;
+		}
+		r->resp_mode = 0;
+	} else if (h->chunked) {
+		r->resp_mode = 2;
+		http_chunked_init(&r->chunk);
+	} else if (h->has_cl) {
+		r->resp_mode = 1;
+		r->resp_left = h->content_length;
+		flags |= FH_LENGTH;
+		len = h->content_length;
+	} else {
+		r->resp_mode = 3;
+		r->up_close = 1;
+	}
+	for (i = 0; i < h->nhdrs; i++) {
+		const char *n = h->hdrs[i].name;
+		if (strcasecmp(n, "Content-Length") == 0 ||
+		    strcasecmp(n, "Transfer-Encoding") == 0 ||
+		    strcasecmp(n, "Keep-Alive") == 0 ||
+		    strcasecmp(n, "Trailer") == 0 || strcasecmp(n, "TE") == 0 ||
+		    strncasecmp(n, "Proxy-", 6) == 0)
+			continue;
+		if (!(flags & FH_UPGRADE) && (strcasecmp(n, "Connection") == 0 ||
+		    strcasecmp(n, "Upgrade") == 0))
+			continue;
+		evbuffer_add_printf(lines, "%s: %s\r\n", n, h->hdrs[i].value);
+	}
+	send_head(r, h->status, flags, len, lines);
+	evbuffer_free(lines);
+	r->resp_headed = 1;
+	if (flags & FH_UPGRADE) {
+		struct evbuffer *sin = bufferevent_get_input(r->ps->bev);
+		r->state = PR_UPGRADED;
+		if (r->timer != NULL)
+			evtimer_del(r->timer);
+		/* Anything the worker already sent beyond END is raw now. */
+		evbuffer_add_buffer(bufferevent_get_output(r->up->bev), sin);
+		bufferevent_enable(r->ps->bev, EV_READ);
+	}
+}
+
+/* The response completed: the Docker connection may be reused. */
+static void
+response_done(struct preq *r)
+{
+	struct upstream	*u = r->up;
+
+	if (r->mode != MODE_RELAY)
+		dd_response_end(r);
+	else
+		send_frame(r, FRAME_END, NULL, 0);
+	r->up = NULL;
+	if (!r->up_close && r->req_done && !r->up_eof)
+		upstream_release(u);
+	else
+		upstream_free(u);
+	preq_finish(r);
+}
+
+/* Docker's body to the worker as DATA frames; 1 when the response ended. */
+static void
+up_body(struct preq *r)
+{
+	struct evbuffer	*in = bufferevent_get_input(r->up->bev);
+	struct evbuffer	*tmp;
+	const char	*why;
+	size_t		 n;
+	int		 rc;
+
+	while (r->up != NULL) {
+		if (evbuffer_get_length(ps_out(r)) >= PROXY_HIGH_WATER) {
+			bufferevent_disable(r->up->bev, EV_READ);
+			return;		/* stream_writecb resumes */
+		}
+		n = evbuffer_get_length(in);
+		switch (r->resp_mode) {
+		case 0:
+			response_done(r);
+			return;
+		case 1:
+			if (r->resp_left == 0) {
+				response_done(r);
+				return;
+			}
+			if (n == 0)
+				return;
+			if (n > r->resp_left)
+				n = (size_t)r->resp_left;
+			if (n > FRAME_MAX_DATA)
+				n = FRAME_MAX_DATA;
+			emit_body(r, in, n);
+			r->resp_left -= n;
+			break;
+		case 2:
+			tmp = evbuffer_new();
+			rc = http_chunked_step(&r->chunk, in, tmp, FRAME_MAX_DATA,
+			    &why);
+			n = evbuffer_get_length(tmp);
+			if (n > 0)
+				emit_body(r, tmp, n);
+			evbuffer_free(tmp);
+			if (rc < 0) {
+				log_warnx("bad chunked body from Docker: %s",
+				    why);
+				preq_abort(r);
+				return;
+			}
+			if (rc == 1) {
+				response_done(r);
+				return;
+			}
+			if (n == 0)
+				return;
+			break;
+		case 3:
+			if (n == 0)
+				return;
+			emit_body(r, in, n > FRAME_MAX_DATA ? FRAME_MAX_DATA : n);
+			break;
+		}
+	}
+}
+
+static void
+up_readcb(struct bufferevent *bev, void *arg)
+{
+	struct preq		*r = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct http_limits	 lim;
+	struct http_head	 h;
+	const char		*why = NULL;
+	unsigned char		*p;
+	size_t			 n;
+	int			 len;
+
+	if (r->state == PR_UPGRADED) {
+		evbuffer_add_buffer(ps_out(r), in);
+		if (evbuffer_get_length(ps_out(r)) >= PROXY_HIGH_WATER)
+			bufferevent_disable(bev, EV_READ);
+		return;
+	}
+	http_limits_default(&lim);
+	while (!r->resp_headed) {
+		n = evbuffer_get_length(in);
+		if (n == 0)
+			return;
+		if (n > lim.max_head + 1)
+			n = lim.max_head + 1;
+		p = evbuffer_pullup(in, (ssize_t)n);
+		len = http_scan(&r->scan, &lim, p, n, 0, &why);
+		if (len == 0)
+			return;
+		if (len < 0 || http_parse_response(&h, (const char *)p,
+		    (size_t)len) != 0) {
+			log_warnx("unparsable response from Docker: %s",
+			    len < 0 ? why : h.error);
+			if (len >= 0)
+				http_head_free(&h);
+			preq_error(r, 502, "unparsable response from the "
+			    "Docker Engine");
+			return;
+		}
+		evbuffer_drain(in, (size_t)len);
+		http_scan_init(&r->scan);
+		if (h.status >= 100 && h.status < 200 && h.status != 101) {
+			http_head_free(&h);	/* interim response: skip */
+			continue;
+		}
+		response_head(r, &h);
+		http_head_free(&h);
+		if (r->ps->cur != r)
+			return;		/* aborted */
+		if (r->state == PR_UPGRADED) {
+			up_readcb(bev, r);
+			return;
+		}
+	}
+	up_body(r);
+}
+
+static void
+up_writecb(struct bufferevent *bev, void *arg)
+{
+	struct preq	*r = arg;
+	size_t		 left = evbuffer_get_length(bufferevent_get_output(bev));
+
+	if (left < PROXY_HIGH_WATER && !r->wr_eof)
+		bufferevent_enable(r->ps->bev, EV_READ);
+	if (r->state == PR_UPGRADED && r->wr_eof && left == 0)
+		shutdown(bufferevent_getfd(bev), SHUT_WR);
+}
+
+static void
+up_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	struct preq	*r = arg;
+	struct pstream	*ps = r->ps;
+
+	r->up_eof = 1;
+	bufferevent_disable(bev, EV_READ);
+	if (r->state == PR_UPGRADED) {
+		/* Docker is done: the worker gets EOF once it has our bytes. */
+		if (evbuffer_get_length(ps_out(r)) == 0) {
+			shutdown(bufferevent_getfd(ps->bev), SHUT_WR);
+			if (r->wr_eof)
+				pstream_free(ps);
+		}
+		return;
+	}
+	if (!r->resp_headed) {
+		preq_error(r, 502, "the Docker Engine closed the connection "
+		    "without answering");
+		return;
+	}
+	/* Read what is left, then end the stream. */
+	up_body(r);
+	if (ps->cur != r || r->up == NULL || r->state != PR_EXCHANGE)
+		return;
+	if (r->resp_mode == 1 && r->resp_left > 0) {
+		preq_abort(r);		/* truncated */
+		return;
+	}
+	/* Close-delimited or an interrupted stream: end it cleanly. */
+	response_done(r);
+}
+
+/* ---- Drydock routes (reference 7.4, 7.5, 8.2, 8.5) ---- */
+
+#define DD_ERRBODY_MAX	4096
+#define TEXT_PLAIN	"Content-Type: text/plain; charset=utf-8\r\n"
+
+/* A whole answer from the proxy itself. */
+static void
+respond_local(struct preq *r, int status, const char *ctype, const char *body,
+    size_t len)
+{
+	struct evbuffer	*lines = evbuffer_new();
+	size_t		 off, k;
+
+	if (ctype != NULL)
+		evbuffer_add_printf(lines, "%s", ctype);
+	send_head(r, status, FH_LENGTH | (len ? 0 : FH_NOBODY), len, lines);
+	evbuffer_free(lines);
+	for (off = 0; off < len; off += k) {
+		k = len - off > FRAME_MAX_DATA ? FRAME_MAX_DATA : len - off;
+		send_frame(r, FRAME_DATA, body + off, k);
+	}
+	send_frame(r, FRAME_END, NULL, 0);
+	r->resp_headed = 1;
+	preq_finish(r);
+}
+
+static void
+dd_text(struct preq *r, int status, const char *text)
+{
+	char	buf[DD_ERRBODY_MAX + 256];
+	int	n = snprintf(buf, sizeof(buf), "%s\n", text);
+
+	respond_local(r, status, TEXT_PLAIN "X-Content-Type-Options: nosniff\r\n",
+	    buf, (size_t)n);
+}
+
+static void
+dd_list_now(void *arg)
+{
+	struct preq	*r = arg;
+	const char	*list;
+	size_t		 len;
+
+	r->inv_wait = 0;
+	if (r->timer != NULL)
+		evtimer_del(r->timer);
+	list = inventory_list(&len);
+	respond_local(r, 200, "Content-Type: application/json\r\n", list, len);
+}
+
+static void
+dd_list_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	struct preq	*r = arg;
+
+	inventory_forget_waiter(r);
+	r->inv_wait = 0;
+	preq_error(r, 503, "container inventory not ready yet (is the Docker "
+	    "Engine reachable?)");
+}
+
+/* GET /api/containers: from the inventory, never a Docker call. */
+static void
+dd_list(struct preq *r)
+{
+	struct timeval	tv = { px.cfg.request_timeout, 0 };
+
+	r->state = PR_LOCAL;
+	if (inventory_ready()) {
+		dd_list_now(r);
+		return;
+	}
+	r->inv_wait = 1;
+	r->timer = evtimer_new(px.base, dd_list_timeout, r);
+	evtimer_add(r->timer, &tv);
+	inventory_when_ready(dd_list_now, r);
+}
+
+/* An SSE frame for this subscriber; -1 when it is over its bound. */
+static int
+dd_sse_send(void *arg, const char *p, size_t n)
+{
+	struct preq	*r = arg;
+	size_t		 off, k;
+
+	if (evbuffer_get_length(ps_out(r)) > (size_t)px.cfg.sse_queue)
+		return -1;
+	for (off = 0; off < n; off += k) {
+		k = n - off > FRAME_MAX_DATA ? FRAME_MAX_DATA : n - off;
+		send_frame(r, FRAME_DATA, p + off, k);
+	}
+	return 0;
+}
+
+static void
+dd_sse_drop(void *arg)
+{
+	struct preq	*r = arg;
+
+	r->sub = NULL;
+	log_warnx("dropping an SSE client of worker %u: more than %d bytes "
+	    "of events unread", r->ps->slot, px.cfg.sse_queue);
+	preq_abort(r);
+}
+
+/* GET /api/events: the inventory's feed, for as long as the client stays. */
+static void
+dd_events(struct preq *r)
+{
+	struct evbuffer	*lines = evbuffer_new();
+
+	r->state = PR_LOCAL;
+	r->streaming = 1;
+	evbuffer_add_printf(lines, "Content-Type: text/event-stream\r\n"
+	    "Cache-Control: no-cache\r\n");
+	send_head(r, 200, FH_KEEPALIVE, 0, lines);
+	evbuffer_free(lines);
+	r->resp_headed = 1;
+	r->sub = inventory_subscribe(r, dd_sse_send, dd_sse_drop);
+}
+
+static int
+dd_valid_id(const char *id)
+{
+	size_t	n = strlen(id), i;
+
+	if (n == 0 || n > 128 || !isalnum((unsigned char)id[0]))
+		return 0;
+	for (i = 1; i < n; i++)
+		if (!isalnum((unsigned char)id[i]) && !strchr("_.-", id[i]))
+			return 0;
+	return 1;
+}
+
+/* The raw value of key in a query string, or NULL. */
+static const char *
+query_get(const char *q, const char *key, char *out, size_t outsz)
+{
+	size_t	kl = strlen(key), n;
+
+	while (q != NULL && *q != '\0') {
+		n = strcspn(q, "&");
+		if (n > kl && strncmp(q, key, kl) == 0 && q[kl] == '=') {
+			if (n - kl - 1 >= outsz)
+				return NULL;
+			memcpy(out, q + kl + 1, n - kl - 1);
+			out[n - kl - 1] = '\0';
+			return out;
+		}
+		if (n == kl && strncmp(q, key, kl) == 0) {
+			out[0] = '\0';
+			return out;
+		}
+		q += n;
+		if (*q == '&')
+			q++;
+	}
+	return NULL;
+}
+
+static int
+is_true(const char *v)
+{
+	return v != NULL && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
+}
+
+static void
+dd_docker(struct preq *r, const char *method, const char *target, int mode)
+{
+	evbuffer_drain(r->head, evbuffer_get_length(r->head));
+	evbuffer_add_printf(r->head, "%s %s HTTP/1.1\r\nHost: docker\r\n",
+	    method, target);
+	r->mode = mode;
+	r->body_mode = REQ_BODY_NONE;
+	preq_dispatch(r, 0);
+}
+
+/* GET /api/containers/{id}/logs: Docker's stream demultiplexed to text. */
+static void
+dd_logs(struct preq *r, const char *id, const char *query)
+{
+	char		 tail[32], since[128], until[128], f[16], ts[16];
+	char		 target[HTTP_MAX_REQLINE + 400];
+	long long	 n;
+	int		 follow;
+
+	if (query_get(query, "tail", tail, sizeof(tail)) != NULL &&
+	    pw_strtonum(tail, 1, LLONG_MAX, &n) == -1) {
+		dd_text(r, 400, "invalid tail: must be a positive integer");
+		return;
+	}
+	if (!dd_valid_id(id)) {
+		dd_text(r, 500, "getting logs: invalid container id");
+		return;
+	}
+	follow = is_true(query_get(query, "follow", f, sizeof(f)));
+	snprintf(target, sizeof(target), "/containers/%s/logs?stdout=1&stderr=1"
+	    "%s%s%s%s%s%s%s%s", id,
+	    query_get(query, "tail", tail, sizeof(tail)) ? "&tail=" : "",
+	    query_get(query, "tail", tail, sizeof(tail)) ? tail : "",
+	    query_get(query, "since", since, sizeof(since)) ? "&since=" : "",
+	    query_get(query, "since", since, sizeof(since)) ? since : "",
+	    query_get(query, "until", until, sizeof(until)) ? "&until=" : "",
+	    query_get(query, "until", until, sizeof(until)) ? until : "",
+	    follow ? "&follow=1" : "",
+	    is_true(query_get(query, "timestamps", ts, sizeof(ts))) ?
+	    "&timestamps=1" : "");
+	r->streaming = follow;
+	dd_docker(r, "GET", target, MODE_LOGS);
+}
+
+/* DELETE /api/containers/{id}: force-remove. */
+static void
+dd_delete(struct preq *r, const char *id)
+{
+	char	target[HTTP_MAX_REQLINE + 64];
+
+	if (!dd_valid_id(id)) {
+		dd_text(r, 500, "removing container: invalid container id");
+		return;
+	}
+	snprintf(target, sizeof(target), "/containers/%s?force=1", id);
+	dd_docker(r, "DELETE", target, MODE_DELETE);
+}
+
+/*
+ * An approved Drydock route.  The approval covered exactly this method
+ * and target; the proxy alone turns it into Docker calls.
+ */
+static void
+dd_request(struct preq *r, const char *method, const char *target)
+{
+	char		 path[HTTP_MAX_REQLINE], raw[HTTP_MAX_REQLINE], *slash;
+	const char	*query = strchr(target, '?');
+
+	/* HEAD is GET without the body; the worker drops the data. */
+	if (strcmp(method, "HEAD") == 0) {
+		method = "GET";
+		r->is_head = 1;
+	}
+	pw_strlcpy(raw, target, sizeof(raw));
+	raw[strcspn(raw, "?")] = '\0';
+	http_percent_decode(raw, strlen(raw), path, sizeof(path));
+	query = query ? query + 1 : "";
+	if (strcmp(method, "GET") == 0 && strcmp(path, "/api/containers") == 0)
+		dd_list(r);
+	else if (strcmp(method, "GET") == 0 && strcmp(path, "/api/events") == 0) {
+		if (r->is_head)
+			respond_local(r, 200, "Content-Type: text/event-stream\r\n"
+			    "Cache-Control: no-cache\r\n", "", 0);
+		else
+			dd_events(r);
+	}
+	else if (strncmp(path, "/api/containers/", 16) == 0) {
+		slash = strchr(path + 16, '/');
+		if (slash != NULL && strcmp(slash, "/logs") == 0 &&
+		    strcmp(method, "GET") == 0) {
+			*slash = '\0';
+			dd_logs(r, path + 16, query);
+		} else if (slash == NULL && strcmp(method, "DELETE") == 0)
+			dd_delete(r, path + 16);
+		else
+			preq_error(r, 404, "no such Drydock route");
+	} else
+		preq_error(r, 404, "no such Drydock route");
+}
+
+static void
+dd_response_head(struct preq *r, struct http_head *h)
+{
+	struct evbuffer	*lines;
+
+	if (h->chunked) {
+		r->resp_mode = 2;
+		http_chunked_init(&r->chunk);
+	} else if (h->has_cl) {
+		r->resp_mode = 1;
+		r->resp_left = h->content_length;
+	} else if (h->status == 204 || h->status == 304) {
+		r->resp_mode = 0;
+	} else {
+		r->resp_mode = 3;
+		r->up_close = 1;
+	}
+	r->resp_headed = 1;
+	if ((r->mode == MODE_LOGS && h->status != 200) ||
+	    (r->mode == MODE_DELETE && h->status != 204 && h->status != 200)) {
+		/* An error: keep Docker's text for our own answer. */
+		r->errbody = evbuffer_new();
+		r->resp_status = h->status;
+		return;
+	}
+	if (r->mode == MODE_DELETE) {
+		r->resp_status = 204;
+		return;
+	}
+	lines = evbuffer_new();
+	evbuffer_add_printf(lines, TEXT_PLAIN);
+	send_head(r, 200, 0, 0, lines);
+	evbuffer_free(lines);
+	r->dm = evbuffer_new();
+}
+
+/* Docker's multiplexed frames -> payloads; a TTY stream passes as is. */
+static void
+demux(struct preq *r, int final)
+{
+	uint8_t		hdr[8];
+	size_t		n, k;
+
+	for (;;) {
+		n = evbuffer_get_length(r->dm);
+		if (n == 0)
+			return;
+		if (r->dm_kind == 0) {
+			if (n < 8 && !final)
+				return;
+			evbuffer_copyout(r->dm, hdr, n < 8 ? n : 8);
+			r->dm_kind = (n >= 8 && hdr[0] <= 2 && hdr[1] == 0 &&
+			    hdr[2] == 0 && hdr[3] == 0) ? 1 : 2;
+		}
+		if (r->dm_kind == 2 || (final && r->dm_left == 0 && n < 8)) {
+			k = n > FRAME_MAX_DATA ? FRAME_MAX_DATA : n;
+			if (r->dm_kind == 1)
+				evbuffer_drain(r->dm, n);	/* torn header */
+			else
+				send_data(r, r->dm, k);
+			continue;
+		}
+		if (r->dm_left == 0) {
+			if (n < 8)
+				return;
+			evbuffer_remove(r->dm, hdr, 8);
+			r->dm_left = (uint32_t)hdr[4] << 24 |
+			    (uint32_t)hdr[5] << 16 | (uint32_t)hdr[6] << 8 | hdr[7];
+			continue;
+		}
+		k = n < r->dm_left ? n : r->dm_left;
+		if (k > FRAME_MAX_DATA)
+			k = FRAME_MAX_DATA;
+		send_data(r, r->dm, k);
+		r->dm_left -= (uint32_t)k;
+	}
+}
+
+/* Body bytes of Docker's answer, as the request's mode wants them. */
+static void
+emit_body(struct preq *r, struct evbuffer *src, size_t n)
+{
+	if (r->mode == MODE_RELAY) {
+		send_data(r, src, n);
+		return;
+	}
+	if (r->errbody != NULL) {
+		size_t room = DD_ERRBODY_MAX - evbuffer_get_length(r->errbody);
+		evbuffer_remove_buffer(src, r->errbody, n < room ? n : room);
+		if (n > room)
+			evbuffer_drain(src, n - room);
+		return;
+	}
+	if (r->mode == MODE_LOGS) {
+		evbuffer_remove_buffer(src, r->dm, n);
+		demux(r, 0);
+		return;
+	}
+	evbuffer_drain(src, n);
+}
+
+/* Docker's "message" from an error body, else the text itself. */
+static void
+docker_message(struct evbuffer *b, char *out, size_t outsz)
+{
+	size_t	 n = evbuffer_get_length(b);
+	json_t	*o = json_loadb((const char *)evbuffer_pullup(b, -1), n, 0, NULL);
+
+	if (o != NULL && json_is_string(json_object_get(o, "message")))
+		pw_strlcpy(out, json_string_value(json_object_get(o, "message")),
+		    outsz);
+	else {
+		if (n >= outsz)
+			n = outsz - 1;
+		evbuffer_copyout(b, out, n);
+		out[n] = '\0';
+		out[strcspn(out, "\r\n")] = '\0';
+	}
+	json_decref(o);
+}
+
+static void
+dd_response_end(struct preq *r)
+{
+	char	msg[DD_ERRBODY_MAX + 1], text[DD_ERRBODY_MAX + 200];
+	int	status;
+
+	if (r->errbody != NULL) {
+		docker_message(r->errbody, msg, sizeof(msg));
+		if (r->mode == MODE_LOGS) {
+			snprintf(text, sizeof(text), "getting logs: docker error "
+			    "(status %d): %s", r->resp_status, msg);
+			status = 500;
+		} else {
+			snprintf(text, sizeof(text), "removing container: remove "
+			    "container: docker error (status %d): %s",
+			    r->resp_status, msg);
+			status = r->resp_status == 404 ? 404 :
+			    r->resp_status == 409 ? 409 : 500;
+		}
+		/* Built as a whole answer; the head was not sent yet. */
+		{
+			struct evbuffer *lines = evbuffer_new();
+			size_t n = strlen(text);
+			text[n++] = '\n';
+			evbuffer_add_printf(lines, TEXT_PLAIN
+			    "X-Content-Type-Options: nosniff\r\n");
+			send_head(r, status, FH_LENGTH, n, lines);
+			evbuffer_free(lines);
+			send_frame(r, FRAME_DATA, text, n);
+		}
+	} else if (r->mode == MODE_DELETE) {
+		send_head(r, 204, FH_NOBODY, 0, NULL);
+	} else
+		demux(r, 1);
+	send_frame(r, FRAME_END, NULL, 0);
+}
+
+/* ---- channels ---- */
+
+static void
+proxy_worker_closed(struct ipc_chan *ch, void *arg)
+{
+	uint32_t	slot = ipc_peer(ch);
+
+	if (slot < PROXY_MAX_WORKERS && px.workers[slot] == ch)
+		px.workers[slot] = NULL;
+	ipc_chan_free(ch);
+}
+
+static void
+proxy_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
+{
+	uint32_t	slot = m->hdr.peer;
+
+	switch (m->hdr.type) {
+	case IPC_M_WORKER_CHAN:
+		if (slot >= PROXY_MAX_WORKERS)
+			fatalx("worker slot %u out of range", slot);
+		if (px.workers[slot] != NULL)
+			ipc_chan_free(px.workers[slot]);
+		px.workers[slot] = ipc_chan_new(px.base, m->fd, "worker",
+		    perms_worker, nitems(perms_worker), proxy_answer_stream,
+		    proxy_worker_closed, NULL);
+		ipc_set_peer(px.workers[slot], slot);
+		break;
+	case IPC_M_DOCKER_ANS:
+		pool_docker_answer(m);
+		break;
+	case IPC_M_RELOAD:
+		break;
+	case IPC_M_SHUTDOWN:
+		event_base_loopexit(px.base, NULL);
+		break;
+	default:
+		fatalx("unexpected message 0x%04x from master", m->hdr.type);
+	}
+}
+
+static void
+proxy_master_closed(struct ipc_chan *ch, void *arg)
+{
+	log_warnx("master went away; exiting");
+	exit(0);
+}
+
+static void
+proxy_signal(evutil_socket_t sig, short ev, void *arg)
+{
+	event_base_loopexit(px.base, NULL);
+}
+
+int
+proxy_run(struct child_boot *b)
+{
+	struct event	*ev_term;
+	uint32_t	 v = IPC_PROTOCOL_VERSION;
+
+	px.cfg = b->cfg;
+	if (!px.cfg.have_approval_key)
+		fatalx("no approval key from master");
+	approval_replay_init(&px.replay);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	px.base = pw_event_base();
+	ev_term = evsignal_new(px.base, SIGTERM, proxy_signal, NULL);
+	evsignal_add(ev_term, NULL);
+	pool_init(px.base, px.cfg.upstream_idle);
+	dclient_init(px.base);
+	inventory_preinit();
+
+	child_sandbox(PROC_PROXY, b);
+
+	px.master = ipc_chan_new(px.base, PROC_IPC_FD, "master", perms_master,
+	    nitems(perms_master), proxy_master_msg, proxy_master_closed, NULL);
+	pool_set_master(px.master);
+	/* READY first: the master serves Docker connections only after it. */
+	ipc_send(px.master, IPC_C_READY, 0, 0, &v, sizeof(v), -1);
+	inventory_init(px.base, &px.cfg);
+	log_debug("ready");
+	event_base_dispatch(px.base);
+	return 0;
+}

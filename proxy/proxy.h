@@ -1,0 +1,73 @@
+/*
+ * proxy.h: the Docker mediation process ("portwingd: proxy").  The only
+ * code that speaks to the Docker Engine; it gets connected descriptors
+ * from the master and requests from workers, and relays a request only
+ * when it carries a valid, unused approval from authd for exactly that
+ * method and target.
+ *
+ * REQ frame payload (worker -> proxy, on the stream; common/frame.h):
+ *   u32 flags (PXF_*), approval, str method, str target,
+ *   u32 body mode (REQ_BODY_*), u64 content length, str client address,
+ *   str upgrade protocol ("" unless PXF_UPGRADE),
+ *   then header fields as (u32 1, str name, str value)*, then u32 0.
+ */
+#ifndef PW_PROXY_H
+#define PW_PROXY_H
+
+#define PROXY_HIGH_WATER	(256 * 1024)
+#define PROXY_MAX_IDLE		128	/* pooled idle Docker connections */
+#define PROXY_MAX_WORKERS	64
+#define PROXY_MAX_FIELDS	100
+
+#include <sys/queue.h>
+#include <stdint.h>
+
+struct bufferevent;
+struct event_base;
+struct ipc_chan;
+struct ipc_msg;
+
+/* pool.c: Docker connections. */
+struct upstream {
+	TAILQ_ENTRY(upstream)	 entry;
+	struct bufferevent	*bev;
+	uint64_t		 idle_since;
+};
+struct connreq;
+typedef void (*upstream_cb)(void *, struct upstream *, int);
+
+void	 pool_init(struct event_base *, int);
+void	 pool_set_master(struct ipc_chan *);
+void	 pool_docker_answer(struct ipc_msg *);
+struct upstream *upstream_new(int);
+void	 upstream_free(struct upstream *);
+void	 upstream_release(struct upstream *);
+struct connreq *upstream_get(upstream_cb, void *);
+void	 upstream_cancel(struct connreq *);
+
+/* inventory.c: the container inventory and its SSE feed. */
+struct pw_config;
+struct sub;
+typedef int (*sse_send)(void *, const char *, size_t);
+typedef void (*sse_drop)(void *);
+void	 inventory_preinit(void);
+void	 inventory_init(struct event_base *, const struct pw_config *);
+int	 inventory_ready(void);
+const char *inventory_list(size_t *);
+void	 inventory_when_ready(void (*)(void *), void *);
+void	 inventory_forget_waiter(void *);
+struct sub *inventory_subscribe(void *, sse_send, sse_drop);
+void	 inventory_unsubscribe(struct sub *);
+
+/* dclient.c: the proxy's own Docker calls. */
+struct dreq;
+struct evbuffer;
+typedef void (*dclient_done)(void *, int, struct evbuffer *, const char *);
+typedef void (*dclient_data)(void *, struct evbuffer *);
+void	 dclient_init(struct event_base *);
+struct dreq *dclient_request(const char *, const char *, int, size_t,
+	    dclient_data, dclient_done, void *);
+void	 dclient_cancel(struct dreq *);
+int	 dclient_status(const struct dreq *);
+
+#endif

@@ -1,0 +1,89 @@
+"""pwhttp.py: small raw-HTTP helpers for portwing's integration tests
+(hijacked exec sessions, aborted streams), used from t-*.sh heredocs."""
+import json
+import socket
+
+TIMEOUT = 20
+
+
+def request(port, method, path, token=None, body=None, headers=None, sock=None):
+    """Send one request; return (status, headers dict, body bytes)."""
+    s = sock or socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    h = {"Host": "portwing"}
+    if token:
+        h["Authorization"] = "Bearer " + token
+    if body is not None:
+        if not isinstance(body, bytes):
+            body = json.dumps(body).encode()
+            h["Content-Type"] = "application/json"
+        h["Content-Length"] = str(len(body))
+    h.update(headers or {})
+    head = "%s %s HTTP/1.1\r\n" % (method, path)
+    head += "".join("%s: %s\r\n" % kv for kv in h.items()) + "\r\n"
+    s.sendall(head.encode() + (body or b""))
+    status, hdrs, rest = read_head(s)
+    if status == 101:
+        return status, hdrs, rest, s
+    n = int(hdrs.get("content-length", -1))
+    data = rest
+    if n >= 0:
+        while len(data) < n:
+            c = s.recv(65536)
+            if not c:
+                break
+            data += c
+    if sock is None:
+        s.close()
+    return status, hdrs, data, None
+
+
+def read_head(s):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        c = s.recv(65536)
+        if not c:
+            raise EOFError("connection closed before a response head")
+        data += c
+    head, rest = data.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    hdrs = {}
+    for line in lines[1:]:
+        k, v = line.split(":", 1)
+        hdrs[k.strip().lower()] = v.strip()
+    return status, hdrs, rest
+
+
+def create_exec(port, token, cid, cmd, stdin=True):
+    st, _, body, _ = request(port, "POST", "/containers/%s/exec" % cid, token,
+                             {"Cmd": cmd, "AttachStdin": stdin,
+                              "AttachStdout": True, "AttachStderr": True})
+    assert st == 201, (st, body)
+    return json.loads(body)["Id"]
+
+
+def start_hijack(port, token, exec_id):
+    """POST /exec/ID/start with Upgrade: tcp; returns (status, sock, rest)."""
+    st, hdrs, rest, s = request(port, "POST", "/exec/%s/start" % exec_id, token,
+                                {"Detach": False, "Tty": False},
+                                {"Connection": "Upgrade", "Upgrade": "tcp"})
+    return st, s, rest
+
+
+def demux(data):
+    """Payloads of Docker's multiplexed stream frames, concatenated."""
+    out = b""
+    while len(data) >= 8:
+        n = int.from_bytes(data[4:8], "big")
+        out += data[8:8 + n]
+        data = data[8 + n:]
+    return out
+
+
+def read_all(s, rest=b""):
+    data = rest
+    while True:
+        c = s.recv(65536)
+        if not c:
+            return data
+        data += c

@@ -1,0 +1,97 @@
+#!/bin/bash
+# t-config.sh: start-up refusals, the KEY=value file, -n, check-config,
+# worker count, and behaviour when Docker is unreachable.
+. "$(dirname "$0")/lib.sh"
+trap pw_stop EXIT
+d=$PW_TMP
+run() { env -i PATH="$PATH" HOME=/root "$@" 2>&1; }
+port=$(pw_free_port)
+
+out=$(run PORT=$port DOCKER_SOCKET="$DOCKER_SOCK" "$PW_BUILD/portwingd"); rc=$?
+check "no credential: refuses to start (rc=$rc)" bash -c "[ $rc = 1 ] && echo \"\$1\" | grep -q 'no credential configured'" _ "$out"
+out=$(run PORT=$port ALLOW_UNAUTHENTICATED=true DOCKER_SOCKET="$DOCKER_SOCK" "$PW_BUILD/portwingd"); rc=$?
+check "unauthenticated on 0.0.0.0 needs the REMOTE opt-in (rc=$rc)" bash -c "[ $rc = 1 ] && echo \"\$1\" | grep -q ALLOW_UNAUTHENTICATED_REMOTE" _ "$out"
+out=$(run PORT=abc TOKEN=x "$PW_BUILD/portwingd"); rc=$?
+check "bad PORT is a clear error (rc=$rc)" bash -c "[ $rc = 1 ] && echo \"\$1\" | grep -q 'PORT=\"abc\"'" _ "$out"
+for bad in DD_POLL_INTERVAL=0 DD_POLL_INTERVAL=-5 DD_POLL_INTERVAL=abc \
+    ADAPTER=generic SSE_QUEUE_LIMIT=100; do
+	out=$(run PORT=$port TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" "$bad" "$PW_BUILD/portwingd" -n); rc=$?
+	check "$bad is a start-up error naming the setting (rc=$rc)" \
+	    bash -c "[ $rc = 1 ] && echo \"\$1\" | grep -q '${bad%%=*}=\"${bad#*=}\"'" _ "$out"
+done
+out=$(run PORT=$port TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" DD_POLL_INTERVAL=30 ADAPTER=drydock "$PW_BUILD/portwingd" -n); rc=$?
+check "DD_POLL_INTERVAL=30 ADAPTER=drydock are accepted (rc=$rc)" [ $rc = 0 ]
+
+# Unauthenticated on loopback: allowed, warned, open.
+PW_TOKEN=unused pw_start TOKEN= ALLOW_UNAUTHENTICATED=true || fail "unauthenticated loopback start"
+check "unauthenticated mode warns at start" grep -q 'ALLOW_UNAUTHENTICATED is set' "$PW_LOG"
+check "unauthenticated mode serves without a token" [ "$(curl -s "$(pw_url /_ping)")" = OK ]
+pw_stop
+
+# -n checks the configuration and exits.
+out=$(run TOKEN=x DOCKER_SOCKET=/run/x.sock "$PW_BUILD/portwingd" -n); rc=$?
+check "portwingd -n: configuration OK (rc=$rc)" bash -c "[ $rc = 0 ] && [ \"\$1\" = 'configuration OK' ]" _ "$out"
+out=$(run TOKEN=s3cr3t-value DOCKER_SOCKET=/run/x.sock "$PW_BUILD/portwingd" -nv)
+check "portwingd -nv prints the settings with secrets redacted" \
+    bash -c "echo \"\$1\" | grep -q '^TOKEN=(redacted)' && ! echo \"\$1\" | grep -q s3cr3t-value && echo \"\$1\" | grep -q 'DOCKER_SOCKET=/run/x.sock'" _ "$out"
+
+# The file: KEY=value lines, -f, the environment on top.
+cat >"$d/pw.conf" <<CONF
+# portwing test configuration
+PORT=$port
+TOKEN="file-token"
+WORKERS=3
+DOCKER_SOCKET=$DOCKER_SOCK
+CONF
+out=$(run "$PW_BUILD/portwing" check-config -f "$d/pw.conf"); rc=$?
+check "check-config accepts the file (rc=$rc)" [ $rc = 0 ]
+printf 'PORT=1\nNOT_A_SETTING=1\n' >"$d/bad.conf"
+out=$(run "$PW_BUILD/portwing" check-config -f "$d/bad.conf"); rc=$?
+check "check-config names file:line of an unknown setting (rc=$rc)" \
+    bash -c "[ $rc = 1 ] && echo \"\$1\" | grep -q 'bad.conf:2: unknown setting \"NOT_A_SETTING\"'" _ "$out"
+out=$(run "$PW_BUILD/portwing" check-config -f /nonexistent.conf); rc=$?
+check "check-config: a named file must exist (rc=$rc)" [ $rc = 1 ]
+check "portwing version" [ "$(run "$PW_BUILD/portwing" version)" = "$(grep -o 'AC_INIT(\[portwing\], \[[^]]*' "$PW_BUILD/../configure.ac" | sed 's/.*\[//')" ]
+
+PW_PORT=$port
+env -i PATH="$PATH" HOME=/root "$PW_BUILD/portwingd" -f "$d/pw.conf" >>"$d/f.log" 2>&1 &
+PW_PID=$!; PW_LOG=$d/f.log
+for i in $(seq 1 60); do grep -q 'info: ready' "$d/f.log" && break; sleep 0.05; done
+check "settings come from the -f file (3 workers)" [ "$(pw_children worker | wc -l)" = 3 ]
+check "token from the file works" [ "$(curl -s -H 'Authorization: Bearer file-token' "$(pw_url /_ping)")" = OK ]
+pw_stop
+env -i PATH="$PATH" HOME=/root WORKERS=1 TOKEN=env-token "$PW_BUILD/portwingd" -f "$d/pw.conf" >>"$d/g.log" 2>&1 &
+PW_PID=$!
+for i in $(seq 1 60); do grep -q 'info: ready' "$d/g.log" && break; sleep 0.05; done
+check "the environment wins over the file (1 worker)" [ "$(pw_children worker | wc -l)" = 1 ]
+check "environment token wins" [ "$(curl -s -H 'Authorization: Bearer env-token' "$(pw_url /_ping)")" = OK ]
+pw_stop
+
+# Docker unreachable: the agent runs, says so, and fails fast.
+pw_start DOCKER_SOCKET=/nonexistent/docker.sock || fail "starts without Docker"
+body=$(curl -s -w ' %{http_code}' "$(pw_url /_portwing/health)" | tr -d '\n')
+check "readiness 503 when Docker is unreachable ($body)" bash -c "echo '$body' | grep -q '\"docker\":\"disconnected\".* 503$'"
+t0=$(date +%s%N)
+body=$(pw_curl -w ' %{http_code}' "$(pw_url /containers/json)" | tr -d '\n')
+t1=$(date +%s%N)
+check "Docker call gets a 502 JSON error ($body)" bash -c "echo '$body' | grep -q '^{\"message\":\"Cannot connect to the Docker daemon.* 502$'"
+check "and fast, not a hang ($(( (t1 - t0) / 1000000 )) ms)" [ $(( (t1 - t0) / 1000000 )) -lt 2000 ]
+pw_stop
+
+# Docker appears after the agent: the inventory is built then, and until
+# it exists /api/containers says 503 rather than answering an empty list.
+late=$d/late/docker.sock
+mkdir -p "$d/late"
+pw_start DOCKER_SOCKET="$late" REQUEST_TIMEOUT=1 || fail "starts without Docker"
+body=$(pw_curl -w ' %{http_code}' "$(pw_url /api/containers)" | tr -d '\n')
+check "/api/containers before any inventory: 503, not an empty list ($body)" \
+    bash -c "echo '$body' | grep -q 'inventory not ready.* 503$'"
+ln -s "$DOCKER_SOCK" "$late"
+code=000
+for i in $(seq 1 150); do
+	code=$(pw_curl -o /dev/null -w '%{http_code}' "$(pw_url /api/containers)")
+	[ "$code" = 200 ] && break
+	sleep 0.1
+done
+check "Docker reachable later: the inventory is built within 15 s ($code after $((i / 10)) s)" [ "$code" = 200 ]
+pw_done

@@ -1,0 +1,268 @@
+#!/bin/bash
+# t-dd-model.sh: GET /api/containers against the Drydock wire model that
+# the contract reference (http-and-auth.md 8.1, 8.2) derives from
+# `docker inspect` and the container list (ddmodel.py, written from the
+# reference text), container by container, for containers covering every
+# derivation rule; and the inventory is served from memory: no Docker
+# call per request (seen through a tap on the Docker socket, dtap.py),
+# yet a container created behind the agent's back shows up within 2 s.
+. "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+PY=/usr/bin/python3
+D() { pw_docker_direct "$@"; }
+
+ctrs="pwm-tap1 pwm-tap2 pwm-plain pwm-labels pwm-ports pwm-net pwm-mounts
+    pwm-healthy pwm-unhealthy pwm-created pwm-stopped pwm-env pwm-reg
+    pwm-notag pwm-hub"
+imgs="localhost:5000/team/app:1.2 localhost:5000/team/app:latest pwtest/lib-app:v2"
+tap_pid=
+cleanup() {
+	pw_stop
+	[ -n "$tap_pid" ] && kill "$tap_pid" 2>/dev/null && wait "$tap_pid" 2>/dev/null
+	D rm -f -v $ctrs >/dev/null 2>&1
+	D network rm pwm-net >/dev/null 2>&1
+	D volume rm pwm-vol >/dev/null 2>&1
+	D rmi $imgs >/dev/null 2>&1
+}
+trap cleanup EXIT
+cleanup
+
+# Run a helper that prints TAP lines; count them here.  A helper that
+# dies without saying "not ok" is a failure too.
+tap_run() {
+	local out rc l nf=0
+	out=$("$@" 2>&1); rc=$?
+	while IFS= read -r l; do
+		case $l in
+		"ok - "*) ok "${TAP_PREFIX:-}${l#ok - }" ;;
+		"not ok - "*) fail "${TAP_PREFIX:-}${l#not ok - }"; nf=$((nf + 1)) ;;
+		*) echo "# $l" ;;
+		esac
+	done <<<"$out"
+	[ $rc -eq 0 ] || [ $nf -gt 0 ] || fail "$(basename "$2") exited with status $rc"
+}
+
+# GET /api/containers until it answers 200 (the inventory is built).
+wait_inventory() {
+	local i
+	for i in $(seq 1 100); do
+		[ "$(pw_curl -o /dev/null -w '%{http_code}' "$(pw_url /api/containers)")" = 200 ] &&
+		    return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# ---- 1. No Docker call per request, through a tap on the Docker socket.
+tap_sock=$PW_TMP/tap.sock tap_log=$PW_TMP/tap.log
+$PY "$here/dtap.py" "$tap_sock" "$DOCKER_SOCK" "$tap_log" &
+tap_pid=$!
+for i in $(seq 1 50); do [ -S "$tap_sock" ] && break; sleep 0.1; done
+check "the tap listens" [ -S "$tap_sock" ]
+D run -d --name pwm-tap1 "$PW_IMAGE" sleep 300 >/dev/null
+tap1=$(D inspect -f '{{.Id}}' pwm-tap1)
+pw_start DD_POLL_INTERVAL=3600 DOCKER_SOCKET="$tap_sock" || { fail "portwingd starts"; exit 1; }
+check "inventory ready: GET /api/containers answers 200" wait_inventory
+check "the tap saw the agent list containers (GET .../containers/json)" \
+    grep -Eq '^GET [^ ]*/containers/json' "$tap_log"
+check "the tap saw the agent inspect pwm-tap1" \
+    grep -Eq "^GET [^ ]*/containers/$tap1/json" "$tap_log"
+check "the tap saw the agent subscribe to Docker events" \
+    grep -Eq '^GET [^ ]*/events' "$tap_log"
+sleep 0.5
+n0=$(wc -l <"$tap_log")
+lists0=$(grep -Ec '^GET [^ ]*/containers/json' "$tap_log")
+good=0
+for i in $(seq 1 20); do
+	body=$(pw_curl "$(pw_url /api/containers)")
+	case $body in *"\"$tap1\""*) good=$((good + 1)) ;; esac
+done
+sleep 0.5
+check "20 GET /api/containers answered with pwm-tap1 ($good/20)" [ $good -eq 20 ]
+lists1=$(grep -Ec '^GET [^ ]*/containers/json' "$tap_log")
+check "no GET .../containers/json during 20 GET /api/containers ($lists0 -> $lists1)" \
+    [ "$lists1" -eq "$lists0" ]
+n1=$(wc -l <"$tap_log")
+new=$(tail -n +$((n0 + 1)) "$tap_log" | grep -E '/containers/' | head -3 | tr '\n' ' ')
+check "no container request at all to Docker during them (${new:-none})" [ -z "$new" ]
+echo "# requests seen by the tap during the 20 GETs: $((n1 - n0))"
+t0=$(now_ms)
+tap2=$(D create --name pwm-tap2 "$PW_IMAGE" true)
+seen=0
+while [ $(($(now_ms) - t0)) -lt 2000 ]; do
+	if pw_curl "$(pw_url /api/containers)" | grep -q "\"$tap2\""; then
+		seen=1; break
+	fi
+	sleep 0.05
+done
+check "a container created on dockerd appears in /api/containers within 2 s ($(($(now_ms) - t0)) ms)" \
+    [ $seen -eq 1 ]
+D rm -f pwm-tap2 >/dev/null
+gone=0
+for i in $(seq 1 40); do
+	pw_curl "$(pw_url /api/containers)" | grep -q "\"$tap2\"" || { gone=1; break; }
+	sleep 0.05
+done
+check "and leaves it within 2 s of its removal" [ $gone -eq 1 ]
+pw_stop
+kill "$tap_pid" 2>/dev/null; wait "$tap_pid" 2>/dev/null; tap_pid=
+D rm -f pwm-tap1 >/dev/null
+
+# ---- 2. The model, container by container.
+mkdir -p "$PW_TMP/bind-ro" "$PW_TMP/bind-rw"
+D tag "$PW_IMAGE" localhost:5000/team/app:1.2
+D tag "$PW_IMAGE" localhost:5000/team/app:latest
+D tag "$PW_IMAGE" pwtest/lib-app:v2
+D volume create pwm-vol >/dev/null
+R="$PW_IMAGE sleep 300"
+D run -d --name pwm-plain $R >/dev/null
+D run -d --name pwm-labels -l 'dd.display.name=Web front end' \
+    -l dd.display.icon=mdi:web -l dd.watch=true \
+    -l 'dd.tag.include=^\d+\.\d+\.\d+$' -l 'dd.tag.exclude=^.*-rc\d*$' \
+    -l 'dd.tag.transform=^v(.*) => $1' -l com.example.team=blue \
+    -l 'com.example.expr=a=b' -l dd.group=front $R >/dev/null
+hp=$(pw_free_port)
+D run -d --name pwm-ports -p "127.0.0.1:$hp:80" -p "$hp:81/udp" --expose 9000 $R >/dev/null ||
+    fail "a container with published ports starts"
+if D network create pwm-net >/dev/null 2>"$PW_TMP/net.err"; then
+	D run -d --name pwm-net --network pwm-net $R >/dev/null ||
+	    fail "a container on a user-defined network starts"
+else
+	skip "user-defined network: dockerd cannot create one: $(head -1 "$PW_TMP/net.err")"
+fi
+D run -d --name pwm-mounts -v "$PW_TMP/bind-ro:/srv/ro:ro" -v "$PW_TMP/bind-rw:/srv/rw" \
+    -v pwm-vol:/data --mount "type=bind,source=$PW_TMP/bind-rw,target=/srv/rw2,readonly" \
+    $R >/dev/null
+D run -d --name pwm-healthy --health-cmd true --health-interval 1s $R >/dev/null
+D run -d --name pwm-unhealthy --health-cmd false --health-interval 1s \
+    --health-retries 1 $R >/dev/null
+D create --name pwm-created "$PW_IMAGE" true >/dev/null
+D run --name pwm-stopped "$PW_IMAGE" sh -c 'exit 3' >/dev/null 2>&1
+D run -d --name pwm-env -e 'A=b=c' -e 'EMPTY=' -e 'URL=http://h/?q=1&r==2' \
+    -e 'SPACES=x y  z' $R >/dev/null
+D run -d --name pwm-reg localhost:5000/team/app:1.2 sleep 300 >/dev/null
+D run -d --name pwm-notag localhost:5000/team/app sleep 300 >/dev/null
+D create --name pwm-hub pwtest/lib-app:v2 true >/dev/null
+hs=
+for i in $(seq 1 100); do
+	hs=$(D inspect -f '{{.State.Health.Status}}' pwm-healthy pwm-unhealthy | tr '\n' ' ')
+	[ "$hs" = "healthy unhealthy " ] && break
+	sleep 0.2
+done
+check "health checks settled (pwm-healthy, pwm-unhealthy: $hs)" [ "$hs" = "healthy unhealthy " ]
+
+agent_name="pwm-agent-$$"
+pw_start DD_POLL_INTERVAL=3600 AGENT_NAME="$agent_name" || { fail "portwingd starts"; exit 1; }
+check "inventory ready" wait_inventory
+tap_run $PY "$here/ddmodel.py" compare "$DOCKER_SOCK" "$agent_name" "$PW_PORT" "$PW_TOKEN" 8
+
+# The same facts again, spelled out rather than derived, so that the
+# derivation above cannot agree with the agent on a shared mistake.
+case $(uname -m) in
+x86_64) goarch=amd64 ;; aarch64) goarch=arm64 ;; armv7l | armv6l) goarch=arm ;;
+i?86) goarch=386 ;; *) goarch=$(uname -m) ;;
+esac
+pw_curl "$(pw_url /api/containers)" >"$PW_TMP/list.json"
+tap_run $PY - "$PW_TMP/list.json" "$agent_name" "$goarch" "$PW_TMP" "$hp" <<'PY'
+import json, sys
+lst = json.load(open(sys.argv[1]))
+agent, goarch, tmp = sys.argv[2], sys.argv[3], sys.argv[4]
+by = {c["name"]: c for c in lst}
+def check(desc, cond, got=None):
+    print(("ok - " if cond else "not ok - ") + desc +
+          ("" if cond or got is None else ": got " + json.dumps(got)))
+def g(name, *path):
+    v = by.get(name)
+    for p in path:
+        if isinstance(v, dict) and p in v:
+            v = v[p]
+        else:
+            return "<absent>"
+    return v
+check("every container's agent is AGENT_NAME (%s)" % agent,
+      lst and all(c.get("agent") == agent for c in lst),
+      sorted(set(c.get("agent") for c in lst)))
+check("image.architecture is uname -m in Go's spelling (%s), os linux" % goarch,
+      lst and all(c["image"].get("architecture") == goarch and
+                  c["image"].get("os") == "linux" for c in lst),
+      sorted(set(c["image"].get("architecture") for c in lst)))
+check("no leading slash in any name", lst and all(
+    not c["name"].startswith("/") for c in lst), [c["name"] for c in lst])
+check("plain: displayName = name, watcher docker, no labels/icon/health",
+      g("pwm-plain", "displayName") == "pwm-plain" and
+      g("pwm-plain", "watcher") == "docker" and
+      all(k not in by.get("pwm-plain", {}) for k in
+          ("labels", "displayIcon", "health", "includeTags")),
+      by.get("pwm-plain"))
+want = {"displayName": "Web front end", "displayIcon": "mdi:web",
+        "watcher": "true", "includeTags": r"^\d+\.\d+\.\d+$",
+        "excludeTags": r"^.*-rc\d*$", "transformTags": "^v(.*) => $1"}
+check("dd.* labels: displayName, displayIcon, watcher \"true\", include/"
+      "exclude/transformTags", {k: g("pwm-labels", k) for k in want} == want,
+      {k: g("pwm-labels", k) for k in want})
+check("labels: all of them, dd.* and others, values verbatim",
+      g("pwm-labels", "labels") == {
+          "dd.display.name": "Web front end", "dd.display.icon": "mdi:web",
+          "dd.watch": "true", "dd.tag.include": r"^\d+\.\d+\.\d+$",
+          "dd.tag.exclude": r"^.*-rc\d*$", "dd.tag.transform": "^v(.*) => $1",
+          "com.example.team": "blue", "com.example.expr": "a=b",
+          "dd.group": "front"}, g("pwm-labels", "labels"))
+check("published ports: details.ports is still []",
+      g("pwm-ports", "details", "ports") == [] and g("pwm-ports", "status") == "running",
+      g("pwm-ports", "details"))
+if "pwm-net" in by:
+    check("user-defined network: running, no network fields in the model",
+          g("pwm-net", "status") == "running" and
+          set(by["pwm-net"]["details"]) <= {"ports", "volumes", "env", "startedAt"},
+          by["pwm-net"])
+vols = g("pwm-mounts", "details", "volumes")
+check("mounts: ro bind with :ro, rw bind without, named volume source:dest",
+      isinstance(vols, list) and len(vols) == 4 and
+      tmp + "/bind-ro:/srv/ro:ro" in vols and tmp + "/bind-rw:/srv/rw" in vols and
+      tmp + "/bind-rw:/srv/rw2:ro" in vols and
+      any(v.endswith("/volumes/pwm-vol/_data:/data") for v in vols), vols)
+check("health: healthy", g("pwm-healthy", "health") == "healthy",
+      g("pwm-healthy", "health"))
+check("health: unhealthy", g("pwm-unhealthy", "health") == "unhealthy",
+      g("pwm-unhealthy", "health"))
+check("never started: status created, startedAt 0001-01-01T00:00:00Z",
+      g("pwm-created", "status") == "created" and
+      g("pwm-created", "details", "startedAt") == "0001-01-01T00:00:00Z",
+      [g("pwm-created", "status"), g("pwm-created", "details")])
+check("running: status running", g("pwm-plain", "status") == "running",
+      g("pwm-plain", "status"))
+check("exited: status stopped", g("pwm-stopped", "status") == "stopped",
+      g("pwm-stopped", "status"))
+env = g("pwm-env", "details", "env")
+check("env split at the first '='", isinstance(env, list) and
+      {"key": "A", "value": "b=c"} in env and {"key": "EMPTY", "value": ""} in env and
+      {"key": "URL", "value": "http://h/?q=1&r==2"} in env and
+      {"key": "SPACES", "value": "x y  z"} in env and
+      {"key": "PATH", "value": "/bin"} in env, env)
+check("registry host:port and tag: localhost:5000 / team/app / 1.2",
+      [g("pwm-reg", "image", "registry"), g("pwm-reg", "image", "name"),
+       g("pwm-reg", "image", "tag")] ==
+      [{"name": "unknown", "url": "localhost:5000"}, "team/app",
+       {"value": "1.2", "semver": False}], g("pwm-reg", "image"))
+check("registry host:port, no tag: localhost:5000 / team/app / latest",
+      [g("pwm-notag", "image", "registry", "url"), g("pwm-notag", "image", "name"),
+       g("pwm-notag", "image", "tag", "value")] ==
+      ["localhost:5000", "team/app", "latest"], g("pwm-notag", "image"))
+check("hub-style reference: docker.io / pwtest/lib-app / v2",
+      [g("pwm-hub", "image", "registry", "url"), g("pwm-hub", "image", "name"),
+       g("pwm-hub", "image", "tag", "value")] ==
+      ["docker.io", "pwtest/lib-app", "v2"], g("pwm-hub", "image"))
+check("plain image: docker.io / pwtest-bb / latest",
+      [g("pwm-plain", "image", "registry", "url"), g("pwm-plain", "image", "name"),
+       g("pwm-plain", "image", "tag", "value")] ==
+      ["docker.io", "pwtest-bb", "latest"], g("pwm-plain", "image"))
+PY
+
+# A change while the agent runs: the stopped container is the reference's
+# again (status, startedAt kept, health of a stopped health-checked one).
+D stop -t 0 pwm-plain pwm-healthy >/dev/null
+D start pwm-stopped >/dev/null 2>&1
+TAP_PREFIX="after stop/start: " tap_run $PY "$here/ddmodel.py" compare "$DOCKER_SOCK" "$agent_name" "$PW_PORT" "$PW_TOKEN" 8
+pw_done
