@@ -982,7 +982,8 @@ conn_eventcb(struct bufferevent *bev, short what, void *arg)
 		 * empty output buffer; output still queued would never be
 		 * sent.  The other direction is still open: write on.
 		 */
-
+		if (c->tls)
+			bufferevent_enable(c->bev, EV_WRITE);
 		if (c->sbev != NULL && evbuffer_get_length(
 		    bufferevent_get_output(c->sbev)) == 0)
 			shutdown(bufferevent_getfd(c->sbev), SHUT_WR);
