@@ -121,6 +121,15 @@ jstr(json_t *o, const char *path)
 	return json_is_string(v) ? json_string_value(v) : "";
 }
 
+/* One member, no path walking: label keys contain dots themselves. */
+static const char *
+jlabel(json_t *labels, const char *key)
+{
+	json_t	*v = labels != NULL ? json_object_get(labels, key) : NULL;
+
+	return json_is_string(v) ? json_string_value(v) : "";
+}
+
 static int
 jbool(json_t *o, const char *k)
 {
@@ -178,7 +187,7 @@ derive_status(json_t *state)
 static void
 set_label_field(json_t *m, json_t *labels, const char *label, const char *key)
 {
-	const char	*v = jstr(labels, label);
+	const char	*v = jlabel(labels, label);
 
 	if (*v != '\0')
 		json_object_set_new(m, key, json_string(v));
@@ -202,17 +211,16 @@ build_model(json_t *in, const char *image_id)
 	m = json_object();
 	json_object_set_new(m, "id", json_string(jstr(in, "Id")));
 	json_object_set_new(m, "name", json_string(name));
-	v = labels ? jstr(labels, "dd.display.name") : "";
+	v = jlabel(labels, "dd.display.name");
 	json_object_set_new(m, "displayName", json_string(*v ? v : name));
-	if (labels)
-		set_label_field(m, labels, "dd.display.icon", "displayIcon");
+	set_label_field(m, labels, "dd.display.icon", "displayIcon");
 	json_object_set_new(m, "status", json_string(derive_status(
 	    json_object_get(in, "State"))));
 	health = jstr(in, "State.Health.Status");
 	if (strcmp(health, "starting") == 0 || strcmp(health, "healthy") == 0 ||
 	    strcmp(health, "unhealthy") == 0)
 		json_object_set_new(m, "health", json_string(health));
-	v = labels ? jstr(labels, "dd.watch") : "";
+	v = jlabel(labels, "dd.watch");
 	json_object_set_new(m, "watcher", json_string(*v ? v : "docker"));
 	json_object_set_new(m, "agent", json_string(inv.cfg->agent_name));
 	parse_image_ref(jstr(in, "Config.Image"), registry, sizeof(registry),
@@ -230,11 +238,9 @@ build_model(json_t *in, const char *image_id)
 	    "unknown"));
 	if (labels != NULL && json_object_size(labels) > 0)
 		json_object_set(m, "labels", labels);
-	if (labels) {
-		set_label_field(m, labels, "dd.tag.include", "includeTags");
-		set_label_field(m, labels, "dd.tag.exclude", "excludeTags");
-		set_label_field(m, labels, "dd.tag.transform", "transformTags");
-	}
+	set_label_field(m, labels, "dd.tag.include", "includeTags");
+	set_label_field(m, labels, "dd.tag.exclude", "excludeTags");
+	set_label_field(m, labels, "dd.tag.transform", "transformTags");
 	env = json_array();
 	json_array_foreach(json_object_get(json_object_get(in, "Config"), "Env"),
 	    i, e) {
