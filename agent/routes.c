@@ -273,7 +273,7 @@ route_watchers(struct conn *c)
 	respond_json(c, 200, a, NULL);
 }
 
-/* GET /api/watchers/{type}/{name}: only docker/local exists. */
+/* GET /api/watchers/{type}/{name}: only docker/docker exists (8.4). */
 static void
 route_watcher(struct conn *c)
 {
@@ -285,7 +285,7 @@ route_watcher(struct conn *c)
 	type = path + strlen("/api/watchers/");
 	name = strchr(type, '/');
 	*name++ = '\0';
-	if (strcasecmp(type, "docker") == 0 && strcasecmp(name, "local") == 0) {
+	if (strcasecmp(type, "docker") == 0 && strcasecmp(name, "docker") == 0) {
 		respond_json(c, 200, dd_watcher(), NULL);
 		return;
 	}

@@ -8,6 +8,7 @@
 #   pw_stop              SIGTERM portwingd and wait for it
 #   pw_children ROLE     PIDs of running children of a role
 #   ok/fail/skip MSG     TAP-style result lines (counted)
+#   tap_run CMD...       run a helper printing TAP lines; count them here
 
 set -u
 PW_BUILD=${PW_BUILD:-$(cd "$(dirname "$0")/../../build" 2>/dev/null && pwd)}
@@ -165,6 +166,21 @@ pw_docker() {
 }
 
 # The docker CLI straight at the private engine.
+# Run a helper that prints TAP lines; count them here.  A helper that
+# dies without saying "not ok" is a failure too.
+tap_run() {
+	local out rc l nf=0
+	out=$("$@" 2>&1); rc=$?
+	while IFS= read -r l; do
+		case $l in
+		"ok - "*) ok "${TAP_PREFIX:-}${l#ok - }" ;;
+		"not ok - "*) fail "${TAP_PREFIX:-}${l#not ok - }"; nf=$((nf + 1)) ;;
+		*) echo "# $l" ;;
+		esac
+	done <<<"$out"
+	[ $rc -eq 0 ] || [ $nf -gt 0 ] || fail "$(basename "$2") exited with status $rc"
+}
+
 pw_docker_direct() {
 	docker -H "unix://$DOCKER_SOCK" "$@"
 }

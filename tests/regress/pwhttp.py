@@ -24,9 +24,11 @@ def request(port, method, path, token=None, body=None, headers=None, sock=None):
     status, hdrs, rest = read_head(s)
     if status == 101:
         return status, hdrs, rest, s
-    n = int(hdrs.get("content-length", -1))
+    n = 0 if method == "HEAD" else int(hdrs.get("content-length", -1))
     data = rest
-    if n >= 0:
+    if n < 0 and hdrs.get("transfer-encoding") == "chunked":
+        data = read_chunked(s, rest)
+    elif n >= 0:
         while len(data) < n:
             c = s.recv(65536)
             if not c:
@@ -35,6 +37,28 @@ def request(port, method, path, token=None, body=None, headers=None, sock=None):
     if sock is None:
         s.close()
     return status, hdrs, data, None
+
+
+def read_chunked(s, wire):
+    """The body of a chunked answer, up to its last chunk."""
+    out = b""
+    while True:
+        while b"\r\n" not in wire:
+            c = s.recv(65536)
+            if not c:
+                raise EOFError("connection closed inside a chunked body")
+            wire += c
+        head, wire = wire.split(b"\r\n", 1)
+        n = int(head.split(b";")[0], 16)
+        while len(wire) < n + 2:
+            c = s.recv(65536)
+            if not c:
+                raise EOFError("connection closed inside a chunk")
+            wire += c
+        if n == 0:
+            return out
+        out += wire[:n]
+        wire = wire[n + 2:]
 
 
 def read_head(s):

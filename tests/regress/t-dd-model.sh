@@ -27,21 +27,6 @@ cleanup() {
 trap cleanup EXIT
 cleanup
 
-# Run a helper that prints TAP lines; count them here.  A helper that
-# dies without saying "not ok" is a failure too.
-tap_run() {
-	local out rc l nf=0
-	out=$("$@" 2>&1); rc=$?
-	while IFS= read -r l; do
-		case $l in
-		"ok - "*) ok "${TAP_PREFIX:-}${l#ok - }" ;;
-		"not ok - "*) fail "${TAP_PREFIX:-}${l#not ok - }"; nf=$((nf + 1)) ;;
-		*) echo "# $l" ;;
-		esac
-	done <<<"$out"
-	[ $rc -eq 0 ] || [ $nf -gt 0 ] || fail "$(basename "$2") exited with status $rc"
-}
-
 # GET /api/containers until it answers 200 (the inventory is built).
 wait_inventory() {
 	local i
