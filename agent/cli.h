@@ -80,4 +80,7 @@ int	 cli_request(int, char **);
 /* cli_connect.c */
 int	 cli_connect(int, char **);
 
+/* cli_audit.c */
+int	 cli_audit_verify(int, char **);
+
 #endif

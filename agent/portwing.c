@@ -2,7 +2,7 @@
  * portwing.c: the command-line tool.  Subcommands:
  *   portwing version
  *   portwing check-config [-v] [-f FILE]
- *   portwing hash-token, keygen, request, connect (cli_*.c)
+ *   portwing hash-token, keygen, request, connect, audit-verify (cli_*.c)
  */
 #include "pwbuild.h"
 
@@ -31,7 +31,8 @@ usage(FILE *fp)
 	    "                [-insecure] [-v] method url [body | @file | -]\n"
 	    "       portwing connect -k keyfile -L socket [-cacert file] "
 	    "[-insecure]\n"
-	    "                [-max-body bytes] http[s]://host:port\n");
+	    "                [-max-body bytes] http[s]://host:port\n"
+	    "       portwing audit-verify file\n");
 }
 
 static int
@@ -104,6 +105,8 @@ main(int argc, char **argv)
 		return cli_request(argc - 1, argv + 1);
 	if (strcmp(argv[1], "connect") == 0)
 		return cli_connect(argc - 1, argv + 1);
+	if (strcmp(argv[1], "audit-verify") == 0)
+		return cli_audit_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
 		return 0;
