@@ -16,6 +16,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "sandbox.h"
+#include "stats.h"
 #include "util.h"
 #include "worker.h"
 
@@ -47,8 +48,10 @@ child_boot(enum proc_role role, unsigned slot, struct child_boot *b)
 	if (ipc_recv_sync(PROC_IPC_FD, &hdr, buf, IPC_MAX_CONFIG + 512,
 	    &fd) == -1)
 		fatal("reading configuration from master");
-	if (hdr.type != IPC_M_CONFIG || fd != -1)
+	if (hdr.type != IPC_M_CONFIG || fd == -1)
 		fatalx("expected configuration, got type 0x%04x", hdr.type);
+	if (stats_map(fd) == -1)
+		fatal("mapping the shared counters");
 	m.hdr = hdr;
 	m.data = buf;
 	m.fd = -1;

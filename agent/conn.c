@@ -36,6 +36,7 @@
 
 #include "log.h"
 #include "util.h"
+#include "stats.h"
 #include "worker.h"
 
 enum { TIMER_NONE, TIMER_HEADER, TIMER_IDLE, TIMER_INTERNAL };
@@ -55,6 +56,33 @@ static void	conn_ask_authd(struct conn *);
 static void	conn_spool_start(struct conn *);
 static void	conn_spooled(struct conn *);
 static void	spool_pump(struct conn *);
+
+/*
+ * The request metrics (reference 10.1): every request that went through
+ * authentication, with the status it got and its duration, once.  A
+ * connection that ends before any answer is taken out of in-flight only.
+ */
+static void
+conn_account(struct conn *c, int status)
+{
+	struct st_worker	*sw;
+
+	if (pw_stats == NULL || c->w->slot >= ST_MAX_WORKERS)
+		return;
+	sw = &pw_stats->worker[c->w->slot];
+	if (c->in_flight) {
+		ST_ADD(sw->in_flight, -1);
+		c->in_flight = 0;
+		/* Answered here after authentication: audit it here too. */
+		if (!c->proxied && status > 0)
+			worker_audit(c, status);
+	}
+	if (c->counted && status > 0)
+		stats_request(c->w->slot, c->req.method ? c->req.method : "",
+		    status, (pw_now_us() - c->started_us) * 1000);
+	c->counted = 0;
+	c->proxied = 0;
+}
 
 static void
 conn_timeout(evutil_socket_t fd, short ev, void *arg)
@@ -181,6 +209,7 @@ conn_free(struct conn *c)
 {
 	struct worker	*w = c->w;
 
+	conn_account(c, c->resp_status);
 	TAILQ_REMOVE(&w->conns, c, entry);
 	w->table[c->idx] = NULL;
 	conn_stream_free(c);
@@ -251,6 +280,7 @@ conn_linger(struct conn *c)
 static void
 conn_response_done(struct conn *c)
 {
+	conn_account(c, c->resp_status);
 	/* An answer before the whole signed body went out: drop the stream. */
 	if (c->sink == SINK_SPOOL && c->spool_fd != -1)
 		conn_stream_free(c);
@@ -483,6 +513,7 @@ conn_read_head(struct conn *c)
 static void
 conn_ask_authd(struct conn *c)
 {
+	c->counted = 1;
 	c->state = CONN_AUTH_WAIT;
 	if (worker_auth_request(c) == -1)
 		conn_auth_answer(c, AUTH_UNAVAILABLE, "", "", NULL);
@@ -580,9 +611,15 @@ conn_auth_answer(struct conn *c, int verdict, const char *reason,
 	case AUTH_OK:
 		break;
 	case AUTH_DENIED:
+		if ((status = stats_reason(reason)) != -1)
+			ST_ADD(pw_stats->worker[c->w->slot].auth_fail[status], 1);
+		/* Only Ed25519 failures name their reason to the client. */
+		if (status == STR_BAD_TOKEN || status == STR_NO_CREDENTIALS)
+			reason = "";
 		conn_text_error(c, 401, "unauthorized", reason);
 		return;
 	case AUTH_RATE_LIMITED:
+		ST_ADD(pw_stats->worker[c->w->slot].rate_limited, 1);
 		conn_text_error(c, 429, *reason ? reason :
 		    "too many failed attempts", NULL);
 		return;
@@ -596,6 +633,8 @@ conn_auth_answer(struct conn *c, int verdict, const char *reason,
 	pw_strlcpy(c->principal, principal, sizeof(c->principal));
 	if (ap != NULL)
 		c->approval = *ap;
+	c->in_flight = 1;
+	ST_ADD(pw_stats->worker[c->w->slot].in_flight, 1);
 	fn = routes_lookup_private(c, &status);
 	if (status != 0) {
 		conn_error(c, status, status == 405 ? "method not allowed" :
@@ -687,6 +726,7 @@ conn_start_proxy(struct conn *c, int flags)
 		conn_error(c, 503, "Docker proxy unavailable");
 		return;
 	}
+	c->proxied = 1;
 	if (c->is_signed) {
 		/* The body is already here, in the memfd authd judged. */
 		c->req.content_length = c->spool_len;

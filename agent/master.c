@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@
 #include "util.h"
 #include "authd/authd.h"
 #include "keyfile.h"
+#include "stats.h"
 #include "worker.h"
 
 #define MASTER_MAX_WORKERS	64
@@ -84,6 +86,10 @@ static struct {
 	char			*keys_text;	/* validated authorized_keys */
 	size_t			 keys_len;
 	struct keyset		 keys;
+	int			 stats_fd;	/* the shared counters (memfd) */
+	int			 obs_fd[OBS_FILE_COUNT];	/* for the proxy */
+	int			 audit_fd;	/* AUDIT_LOG, -1: none */
+	int			 audit_is_file;
 } m;
 
 static const struct ipc_perm perms_worker[] = {
@@ -135,6 +141,78 @@ master_link(struct child *w, struct child *peer)
 	ipc_send(w->chan, peer->role == PROC_AUTHD ? IPC_M_AUTHD_CHAN :
 	    IPC_M_PROXY_CHAN, 0, 0, NULL, 0, sv[0]);
 	ipc_send(peer->chan, IPC_M_WORKER_CHAN, w->slot, 0, NULL, 0, sv[1]);
+}
+
+/* authd's audit records go straight to the proxy, on their own channel. */
+static void
+master_link_audit(void)
+{
+	int	sv[2];
+
+	if (!m.authd.ready || !m.proxy.ready || m.authd.chan == NULL ||
+	    m.proxy.chan == NULL)
+		return;
+	if (ipc_socketpair(sv) == -1) {
+		log_warn("socketpair");
+		return;
+	}
+	ipc_send(m.authd.chan, IPC_M_AUDIT_CHAN, 0, 0, NULL, 0, sv[0]);
+	ipc_send(m.proxy.chan, IPC_M_AUDIT_CHAN, 0, 0, NULL, 0, sv[1]);
+}
+
+static void
+master_send_file(uint32_t kind, int fd, const char *name)
+{
+	struct ipc_wr	wr;
+	int		dfd;
+
+	if (fd == -1 || m.proxy.chan == NULL)
+		return;
+	if ((dfd = dup(fd)) == -1) {
+		log_warn("dup");
+		return;
+	}
+	ipc_wr_init(&wr);
+	ipc_wr_u32(&wr, kind);
+	ipc_wr_str(&wr, name);
+	ipc_send(m.proxy.chan, IPC_M_FILE, 0, 0, wr.buf, wr.len, dfd);
+	ipc_wr_free(&wr);
+}
+
+/* The proxy's files: /proc figures, the Docker data root, the sink. */
+static void
+master_send_files(void)
+{
+	static const char *const names[OBS_FILE_COUNT] = {
+		"/proc/stat", "/proc/meminfo", "/proc/net/dev", "docker root",
+	};
+	int	i;
+
+	for (i = 0; i < OBS_FILE_COUNT; i++)
+		master_send_file((uint32_t)i, m.obs_fd[i], names[i]);
+	master_send_file(m.audit_is_file ? OBS_AUDIT_FILE : OBS_AUDIT_STREAM,
+	    m.audit_fd, m.cfg.val[CK_AUDIT_LOG] ? m.cfg.val[CK_AUDIT_LOG] : "");
+}
+
+/* AUDIT_LOG: stdout, stderr, or a file opened for appending, mode 0600. */
+static int
+audit_open(const char *v, int *is_file, char *err, size_t errsz)
+{
+	int	fd;
+
+	*is_file = 0;
+	if (strcmp(v, "stdout") == 0)
+		return dup(STDOUT_FILENO);
+	if (strcmp(v, "stderr") == 0)
+		return dup(STDERR_FILENO);
+	*is_file = 1;
+	if ((fd = open(v, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
+	    0600)) == -1) {
+		snprintf(err, errsz, "AUDIT_LOG: cannot open %s: %s", v,
+		    strerror(errno));
+		return -1;
+	}
+	return fd;
 }
 
 static void
@@ -204,6 +282,7 @@ master_child_ready(struct child *c, struct ipc_msg *msg)
 	case PROC_PROXY:
 		for (i = 0; i < m.cfg.workers; i++)
 			master_link(&m.workers[i], c);
+		master_link_audit();
 		break;
 	default:
 		break;
@@ -467,7 +546,8 @@ master_send_config(struct child *c)
 	ipc_wr_u32(&wr, (uint32_t)m.pd.uid);
 	ipc_wr_u32(&wr, (uint32_t)m.pd.gid);
 	ipc_wr_str(&wr, m.pd.chroot);
-	ipc_send(c->chan, IPC_M_CONFIG, 0, 0, wr.buf, wr.len, -1);
+	ipc_send(c->chan, IPC_M_CONFIG, 0, 0, wr.buf, wr.len,
+	    dup(m.stats_fd));
 	ipc_wr_free(&wr);
 	freezero_str(kv);
 }
@@ -505,6 +585,8 @@ master_spawn(struct child *c)
 	c->chan = ipc_chan_new(m.base, sv[0], child_name(c, name, sizeof(name)),
 	    perms, nperms, master_child_msg, master_child_closed, c);
 	master_send_config(c);
+	if (c->role == PROC_PROXY)
+		master_send_files();
 	log_debug("started %s (pid %ld)", name, (long)c->pid);
 }
 
@@ -562,6 +644,12 @@ master_reaped(struct child *c, int status)
 		delay = strtoull(getenv("PW_TEST_AUTHD_RESPAWN_MS"), NULL, 10);
 #endif
 	c->restarts++;
+	if (c->role == PROC_WORKER)
+		ST_SET(pw_stats->master.restarts_worker[c->slot], c->restarts);
+	else if (c->role == PROC_AUTHD)
+		ST_SET(pw_stats->master.restarts_authd, c->restarts);
+	else
+		ST_SET(pw_stats->master.restarts_proxy, c->restarts);
 	log_warnx("%s %s; restarting it%s (restart %u)", name, how,
 	    delay ? " after a back-off" : "", c->restarts);
 	tv.tv_sec = (time_t)(delay / 1000);
@@ -673,6 +761,21 @@ master_sighup(evutil_socket_t sig, short ev, void *arg)
 	if (m.stopping)
 		return;
 	log_info("SIGHUP: re-reading credential, key and TLS files");
+	if (m.audit_is_file) {
+		int fd, f;
+		if ((fd = audit_open(m.cfg.val[CK_AUDIT_LOG], &f, err,
+		    sizeof(err))) == -1)
+			log_warnx("%s; the proxy keeps writing the old file",
+			    err);
+		else {
+			close(m.audit_fd);
+			m.audit_fd = fd;
+			master_send_file(OBS_AUDIT_FILE, fd,
+			    m.cfg.val[CK_AUDIT_LOG]);
+			log_info("audit log %s reopened",
+			    m.cfg.val[CK_AUDIT_LOG]);
+		}
+	}
 	(void)master_reload_keys();
 	if (config_reload_secrets(&m.cfg, &next, err, sizeof(err)) == -1) {
 		log_warnx("reload failed, keeping the running configuration: "
@@ -855,6 +958,33 @@ master_run(int argc, char **argv)
 	OPENSSL_cleanse(hex, sizeof(hex));
 
 	raise_nofile();
+	m.audit_fd = -1;
+	if (m.cfg.val[CK_AUDIT_LOG] != NULL && *m.cfg.val[CK_AUDIT_LOG] != '\0' &&
+	    (m.audit_fd = audit_open(m.cfg.val[CK_AUDIT_LOG], &m.audit_is_file,
+	    err, sizeof(err))) == -1) {
+		fprintf(stderr, "portwingd: %s\n", err);
+		return 1;
+	}
+	{
+		static const char *const proc[3] = { "/proc/stat",
+		    "/proc/meminfo", "/proc/net/dev" };
+		const char *root = m.cfg.val[CK_DOCKER_ROOT] ?
+		    m.cfg.val[CK_DOCKER_ROOT] : "/var/lib/docker";
+		for (i = 0; i < 3; i++)
+			if ((m.obs_fd[i] = open(proc[i], O_RDONLY | O_CLOEXEC))
+			    == -1)
+				log_warn("%s (host metrics will be 0)", proc[i]);
+		if ((m.obs_fd[OBS_DOCKER_ROOT] = open(root, O_PATH |
+		    O_DIRECTORY | O_CLOEXEC)) == -1 && !m.cfg.skip_df)
+			log_warn("DOCKER_ROOT %s (disk metrics will be 0)", root);
+	}
+	if ((m.stats_fd = stats_create()) == -1 || stats_map(dup(m.stats_fd))
+	    == -1) {
+		fprintf(stderr, "portwingd: shared counters: %s\n",
+		    strerror(errno));
+		return 1;
+	}
+	ST_SET(pw_stats->master.workers, (uint64_t)m.cfg.workers);
 	if ((m.listen_fd = open_listener(err, sizeof(err))) == -1) {
 		fprintf(stderr, "portwingd: %s\n", err);
 		return 1;

@@ -58,7 +58,7 @@ static const struct route public_routes[] = {
 	{ "/api/portwing/enroll", "POST", route_enroll, ROUTE_ENROLL },
 };
 
-/* After authentication: the Drydock adapter (reference 4.1, 7, 8). */
+/* After authentication: the Drydock adapter and observability (4.1, 7, 8). */
 static const struct route private_routes[] = {
 	{ "/api/events", "GET", route_dd, 0 },
 	{ "/api/containers", "GET", route_dd, 0 },
@@ -72,6 +72,12 @@ static const struct route private_routes[] = {
 	{ "/api/triggers/*/*", "POST", route_not_implemented, 0 },
 	{ "/api/triggers/*/*/batch", "POST", route_not_implemented, 0 },
 	{ "/api/log/entries", "GET", route_empty_list, 0 },
+	/* Observability (reference 7.2, 10, 11): answered by the proxy. */
+	{ "/metrics", "GET", route_dd, 0 },
+	{ "/_portwing/metrics", "GET", route_dd, 0 },
+	{ "/_portwing/info", "GET", route_dd, 0 },
+	{ "/_portwing/audit", "GET", route_dd, 0 },
+	{ "/_portwing/audit/export", "GET", route_dd, 0 },
 };
 
 /* Does path match pattern, segment by segment? */

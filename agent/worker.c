@@ -24,6 +24,8 @@
 #include "log.h"
 #include "proc.h"
 #include "util.h"
+#include "auditrec.h"
+#include "stats.h"
 #include "worker.h"
 
 struct worker *worker;
@@ -429,6 +431,31 @@ worker_enroll_request(struct conn *c)
  * Give the proxy a new stream for one client connection (IPC_W_STREAM).
  * Returns the worker's end, or -1 when the proxy is unreachable.
  */
+/*
+ * The api_request record of an answer this worker gave itself after
+ * authentication (its own routes, 404/405 on /_portwing/ paths).  The
+ * proxy owns the audit trail; a full channel drops the record.
+ */
+void
+worker_audit(struct conn *c, int status)
+{
+	struct worker		*w = c->w;
+	struct audit_rec	 rec;
+	struct ipc_wr		 wr;
+
+	if (w->proxy == NULL)
+		return;
+	audit_rec_init(&rec, "api_request", c->approval.actor,
+	    c->req.method, c->req.target, "allowed");
+	rec.status = status;
+	rec.has_duration = 1;
+	rec.duration_ms = (double)(pw_now_us() - c->started_us) / 1000.0;
+	ipc_wr_init(&wr);
+	audit_rec_put(&wr, &rec);
+	(void)ipc_send(w->proxy, IPC_W_AUDIT, w->slot, 0, wr.buf, wr.len, -1);
+	ipc_wr_free(&wr);
+}
+
 int
 worker_new_stream(struct worker *w)
 {
@@ -514,6 +541,8 @@ worker_run(struct child_boot *b)
 	worker = w;
 	w->cfg = b->cfg;
 	w->slot = b->slot;
+	/* A predecessor's requests died with it. */
+	ST_SET(pw_stats->worker[w->slot].in_flight, 0);
 	w->started = pw_wall_time();
 	http_limits_default(&w->limits);
 	TAILQ_INIT(&w->conns);

@@ -62,6 +62,9 @@ struct conn {
 	int			 tkind;		/* which timeout is armed */
 	uint64_t		 started_us;
 	unsigned		 nreq;
+	int			 counted;	/* in the HTTP metrics (authenticated path) */
+	int			 in_flight;	/* in portwing_http_requests_in_flight */
+	int			 proxied;	/* the proxy audits this request */
 
 	/* The current request. */
 	struct http_scan	 scan;
@@ -136,6 +139,7 @@ void	worker_conn_closed(struct worker *);
 int	worker_auth_request(struct conn *);
 int	worker_enroll_request(struct conn *);
 int	worker_new_stream(struct worker *);
+void	worker_audit(struct conn *, int);
 void	worker_proxy_request(struct conn *, int, int);
 
 /* conn.c */

@@ -24,6 +24,7 @@
 
 #include "agent/child.h"
 #include "approval.h"
+#include "auditrec.h"
 #include "authd.h"
 #include "http.h"
 #include "ipc.h"
@@ -62,6 +63,7 @@ static struct {
 	uint8_t			 enroll_digest[32];
 	uint32_t		 enroll_id;
 	struct pending		*enroll_wait;
+	struct ipc_chan		*audit;		/* to the proxy */
 } authd;
 
 static const struct ipc_perm perms_master[] = {
@@ -70,12 +72,43 @@ static const struct ipc_perm perms_master[] = {
 	{ IPC_M_RELOAD, 4, IPC_MAX_CONFIG, 0 },
 	{ IPC_M_KEYS, 4, IPC_MAX_KEYS, 0 },
 	{ IPC_M_ENROLL_DONE, 4, 4, 0 },
+	{ IPC_M_AUDIT_CHAN, 0, 0, 1 },
 };
 
 static const struct ipc_perm perms_worker[] = {
 	{ IPC_W_AUTH_REQ, 20, IPC_MAX_AUTH, 0 },
 	{ IPC_W_ENROLL_REQ, 8, ENROLL_BODY_MAX + 128, 0 },
 };
+
+/*
+ * An audit record for the proxy, which owns the trail.  A full channel
+ * (the proxy far behind) loses the record rather than stalling authd.
+ */
+static void
+authd_audit(const char *event, const char *actor, const char *method,
+    const char *target, const char *outcome, const char *keyid)
+{
+	struct audit_rec	rec;
+	struct ipc_wr		wr;
+
+	if (authd.audit == NULL)
+		return;
+	audit_rec_init(&rec, event, actor, method, target, outcome);
+	if (keyid != NULL)
+		pw_strlcpy(rec.key_id, keyid, sizeof(rec.key_id));
+	ipc_wr_init(&wr);
+	audit_rec_put(&wr, &rec);
+	(void)ipc_send(authd.audit, IPC_A_AUDIT, 0, 0, wr.buf, wr.len, -1);
+	ipc_wr_free(&wr);
+}
+
+static void
+authd_audit_closed(struct ipc_chan *ch, void *arg)
+{
+	if (authd.audit == ch)
+		authd.audit = NULL;
+	ipc_chan_free(ch);
+}
 
 static struct ipc_chan *
 worker_chan(uint32_t slot, uint32_t serial)
@@ -121,6 +154,7 @@ approve(struct pending *p, const char *principal, const char *policy,
 	ap.seq = ++authd.seq;
 	ap.expires_ms = pw_now_ms() + APPROVAL_TTL_MS;
 	pw_strlcpy(ap.principal, principal, sizeof(ap.principal));
+	pw_strlcpy(ap.actor, p->ip, sizeof(ap.actor));
 	if (policy != NULL)
 		pw_strlcpy(ap.policy, policy, sizeof(ap.policy));
 	if (digest != NULL) {
@@ -135,8 +169,10 @@ static void
 deny(struct pending *p, const char *reason, const char *why)
 {
 	log_info("authentication failed from %s (%s%s%s)", p->ip,
-	    *reason ? reason : "bad or missing token", *why ? ": " : "", why);
+	    strcmp(reason, "bad_token") == 0 ? "bad or missing token" :
+	    reason, *why ? ": " : "", why);
 	limiter_fail(p->ip);
+	authd_audit("auth_failure", p->ip, p->method, p->target, "denied", NULL);
 	answer(p->slot, p->serial, p->reqid, AUTH_DENIED, reason, "", NULL);
 }
 
@@ -159,7 +195,7 @@ token_derived(void *arg, int ok)
 	if (ok)
 		approve(p, "token", NULL, NULL);
 	else
-		deny(p, "", "");
+		deny(p, "bad_token", "");
 	pending_free(p);
 }
 
@@ -169,6 +205,8 @@ verify_token(struct pending *p, const char *tok, size_t toklen)
 	int	slow;
 
 	if (!limiter_acquire(p->ip)) {
+		authd_audit("rate_limited", p->ip, p->method, p->target,
+		    "denied", NULL);
 		answer(p->slot, p->serial, p->reqid, AUTH_RATE_LIMITED,
 		    "too many failed attempts", "", NULL);
 		pending_free(p);
@@ -182,13 +220,15 @@ verify_token(struct pending *p, const char *tok, size_t toklen)
 	}
 	if (!slow) {
 		limiter_release(p->ip);
-		deny(p, "", "");
+		deny(p, "bad_token", "");
 		pending_free(p);
 		return;
 	}
 	if (argon_submit(tok, toklen, token_derived, p) == -1) {
 		/* Both derivation slots busy: not a failure, just later. */
 		limiter_release(p->ip);
+		authd_audit("rate_limited", p->ip, p->method, p->target,
+		    "denied", NULL);
 		answer(p->slot, p->serial, p->reqid, AUTH_RATE_LIMITED,
 		    "authentication verification capacity exceeded", "", NULL);
 		pending_free(p);
@@ -255,6 +295,8 @@ authd_answer_verify(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 	}
 	/* 2. The limiter, before any credential is looked at. */
 	if (limiter_blocked(p->ip)) {
+		authd_audit("rate_limited", p->ip, p->method, p->target,
+		    "denied", NULL);
 		answer(p->slot, p->serial, p->reqid, AUTH_RATE_LIMITED,
 		    "too many failed attempts", "", NULL);
 		pending_free(p);
@@ -263,6 +305,8 @@ authd_answer_verify(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 	/* 3. A signature, when keys are configured, decides alone. */
 	if (authd.cfg.keys && (flags & AUTHF_SIGNED)) {
 		if (!limiter_acquire(p->ip)) {
+			authd_audit("rate_limited", p->ip, p->method, p->target,
+			    "denied", NULL);
 			answer(p->slot, p->serial, p->reqid, AUTH_RATE_LIMITED,
 			    "too many failed attempts", "", NULL);
 			pending_free(p);
@@ -296,7 +340,7 @@ authd_answer_verify(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 	}
 	/* 4. Keys only, and no signature. */
 	if (!token_configured()) {
-		deny(p, "", "no credentials");
+		deny(p, "no_credentials", "no credentials");
 		pending_free(p);
 		return;
 	}
@@ -308,11 +352,15 @@ authd_answer_verify(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 
 static void
 enroll_answer(uint32_t slot, uint32_t serial, uint32_t id, int status,
-    const char *ctype, const char *body)
+    const char *ctype, const char *body, const char *actor, const char *keyid)
 {
 	struct ipc_chan	*ch = worker_chan(slot, serial);
 	struct ipc_wr	 wr;
 
+	/* 404: enrollment is off, so this was no enrollment attempt. */
+	if (status != 404)
+		authd_audit("enrollment", actor, NULL, NULL, status == 200 ?
+		    "allowed" : "denied", status == 200 ? keyid : NULL);
 	if (ch == NULL)
 		return;
 	ipc_wr_init(&wr);
@@ -366,12 +414,12 @@ authd_answer_enroll(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		return;
 	}
 	if (authd.enroll == ENROLL_OFF) {
-		enroll_answer(slot, serial, m->hdr.id, 404, TEXT, "not found\n");
+		enroll_answer(slot, serial, m->hdr.id, 404, TEXT, "not found\n", peer, NULL);
 		return;
 	}
 	if (limiter_abuse_blocked(peer)) {
 		enroll_answer(slot, serial, m->hdr.id, 429, TEXT,
-		    "too many requests\n");
+		    "too many requests\n", peer, NULL);
 		return;
 	}
 	doc = json_loadb(body, blen, JSON_REJECT_DUPLICATES, &jerr);
@@ -379,7 +427,7 @@ authd_answer_enroll(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		json_decref(doc);
 		limiter_abuse(peer);
 		enroll_answer(slot, serial, m->hdr.id, 400, TEXT,
-		    "invalid JSON\n");
+		    "invalid JSON\n", peer, NULL);
 		return;
 	}
 	if (authd.enroll == ENROLL_BURNED) {
@@ -387,7 +435,7 @@ authd_answer_enroll(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		log_info("enrollment from %s refused: token already used", peer);
 		limiter_fail(peer);
 		enroll_answer(slot, serial, m->hdr.id, 401, TEXT,
-		    "enrollment token already used\n");
+		    "enrollment token already used\n", peer, NULL);
 		return;
 	}
 	jt = member(doc, "enrollment_token");
@@ -402,7 +450,7 @@ authd_answer_enroll(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		log_info("enrollment from %s refused: wrong token", peer);
 		limiter_fail(peer);
 		enroll_answer(slot, serial, m->hdr.id, 401, TEXT,
-		    "unauthorized\n");
+		    "unauthorized\n", peer, NULL);
 		return;
 	}
 	if (!json_is_string(jk) || json_string_length(jk) == 0 ||
@@ -412,7 +460,7 @@ authd_answer_enroll(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		json_decref(doc);
 		limiter_abuse(peer);
 		enroll_answer(slot, serial, m->hdr.id, 400, TEXT,
-		    "public_key: invalid base64\n");
+		    "public_key: invalid base64\n", peer, NULL);
 		return;
 	}
 	pw_strlcpy(b64, json_string_value(jk), sizeof(b64));
@@ -427,12 +475,12 @@ authd_answer_enroll(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 			    "bytes, got %zu\n", got);
 		else
 			snprintf(msg, sizeof(msg), "public_key: invalid base64\n");
-		enroll_answer(slot, serial, m->hdr.id, 400, TEXT, msg);
+		enroll_answer(slot, serial, m->hdr.id, 400, TEXT, msg, peer, NULL);
 		return;
 	}
 	if (authd.enroll_wait != NULL) {
 		enroll_answer(slot, serial, m->hdr.id, 429, TEXT,
-		    "too many requests\n");
+		    "too many requests\n", peer, NULL);
 		return;
 	}
 	authd.enroll_wait = xcalloc(1, sizeof(*authd.enroll_wait));
@@ -470,7 +518,7 @@ authd_enroll_done(struct ipc_msg *m)
 	authd.enroll_wait = NULL;
 	if (err != 0) {
 		enroll_answer(p->slot, p->serial, p->reqid, 500, TEXT,
-		    "internal server error\n");
+		    "internal server error\n", p->ip, NULL);
 		pending_free(p);
 		return;
 	}
@@ -484,7 +532,7 @@ authd_enroll_done(struct ipc_msg *m)
 	s = xreallocarray(s, strlen(s) + 2, 1);
 	strcat(s, "\n");
 	log_info("enrolled key %s from %s", p->keyid, p->ip);
-	enroll_answer(p->slot, p->serial, p->reqid, 200, "application/json", s);
+	enroll_answer(p->slot, p->serial, p->reqid, 200, "application/json", s, p->ip, p->keyid);
 	free(s);
 	pending_free(p);
 }
@@ -596,6 +644,13 @@ authd_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		break;
 	case IPC_M_ENROLL_DONE:
 		authd_enroll_done(m);
+		break;
+	case IPC_M_AUDIT_CHAN:
+		if (authd.audit != NULL)
+			ipc_chan_free(authd.audit);
+		/* Send-only: nothing is accepted from the proxy. */
+		authd.audit = ipc_chan_new(authd.base, m->fd, "proxy", NULL, 0,
+		    NULL, authd_audit_closed, NULL);
 		break;
 	case IPC_M_RELOAD:
 		authd_reload(m);

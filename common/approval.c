@@ -58,6 +58,7 @@ approval_mac(const struct approval *a, const uint8_t *key, const char *method,
 	mac_field(ctx, a->principal, strnlen(a->principal,
 	    sizeof(a->principal)));
 	mac_field(ctx, a->policy, strnlen(a->policy, sizeof(a->policy)));
+	mac_field(ctx, a->actor, strnlen(a->actor, sizeof(a->actor)));
 	mac_field(ctx, a->body_digest, sizeof(a->body_digest));
 	mac_field(ctx, method, strlen(method));
 	mac_field(ctx, target, strlen(target));
@@ -96,6 +97,7 @@ approval_put(struct ipc_wr *w, const struct approval *a)
 	ipc_wr_u32(w, a->flags);
 	ipc_wr_str(w, a->principal);
 	ipc_wr_str(w, a->policy);
+	ipc_wr_str(w, a->actor);
 	ipc_wr_bytes(w, a->body_digest, sizeof(a->body_digest));
 	ipc_wr_bytes(w, a->mac, sizeof(a->mac));
 }
@@ -111,6 +113,7 @@ approval_get(struct ipc_rd *r, struct approval *a)
 	a->flags = ipc_rd_u32(r);
 	ipc_rd_str(r, a->principal, sizeof(a->principal));
 	ipc_rd_str(r, a->policy, sizeof(a->policy));
+	ipc_rd_str(r, a->actor, sizeof(a->actor));
 	ipc_rd_bytes(r, a->body_digest, sizeof(a->body_digest));
 	ipc_rd_bytes(r, a->mac, sizeof(a->mac));
 }

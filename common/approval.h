@@ -16,6 +16,7 @@
 
 #define APPROVAL_PRINCIPAL_MAX	64
 #define APPROVAL_POLICY_MAX	64
+#define APPROVAL_ACTOR_MAX	64	/* the client address authd judged */
 #define APPROVAL_TTL_MS		30000
 #define APPROVAL_WINDOW		4096	/* out-of-order slack, in sequence numbers */
 
@@ -29,6 +30,7 @@ struct approval {
 	uint32_t	flags;
 	char		principal[APPROVAL_PRINCIPAL_MAX];
 	char		policy[APPROVAL_POLICY_MAX];
+	char		actor[APPROVAL_ACTOR_MAX];
 	uint8_t		body_digest[32];
 	uint8_t		mac[32];
 };

@@ -42,7 +42,7 @@ const struct cfg_info cfg_table[CK_COUNT] = {
 	    "error, warn, info or debug (default info)" },
 	[CK_LOG_FORMAT] = { "LOG_FORMAT", ROLE_ALL, 0, 0,
 	    "text or json (default text)" },
-	[CK_AGENT_ID] = { "AGENT_ID", ROLE_WORKER, 0, 0,
+	[CK_AGENT_ID] = { "AGENT_ID", ROLE_WORKER | ROLE_PROXY, 0, 0,
 	    "agent identifier (default: random UUID per start)" },
 	[CK_AGENT_NAME] = { "AGENT_NAME", ROLE_WORKER | ROLE_PROXY, 0, 0,
 	    "agent name (default: host name)" },
@@ -104,6 +104,18 @@ const struct cfg_info cfg_table[CK_COUNT] = {
 	[CK_SSE_QUEUE_LIMIT] = { "SSE_QUEUE_LIMIT", ROLE_PROXY, 0, 0,
 	    "bytes of unsent events after which an SSE client is dropped "
 	    "(default 4194304)" },
+	[CK_AUDIT_LOG] = { "AUDIT_LOG", ROLE_PROXY, 0, 0,
+	    "audit sink: stdout, stderr or a file path (unset: no sink)" },
+	[CK_AUDIT_BUFFER_SIZE] = { "AUDIT_BUFFER_SIZE", ROLE_PROXY, 0, 0,
+	    "audit records kept in memory for /_portwing/audit (default 256, "
+	    "0 disables)" },
+	[CK_SKIP_DF_COLLECTION] = { "SKIP_DF_COLLECTION", ROLE_PROXY, 0, 0,
+	    "report disk metrics as 0 instead of reading the file system" },
+	[CK_METRICS_INTERVAL] = { "METRICS_INTERVAL", ROLE_PROXY, 0, 0,
+	    "seconds per-container stats are cached between scrapes "
+	    "(default 15)" },
+	[CK_DOCKER_ROOT] = { "DOCKER_ROOT", 0, 0, 0,
+	    "the Docker data root, for disk metrics (default /var/lib/docker)" },
 	[CK__DOCKER] = { "_DOCKER", ROLE_PROXY, 0, 1, NULL },
 	[CK__APPROVAL_KEY] = { "_APPROVAL_KEY", ROLE_AUTHD | ROLE_PROXY, 1, 1, NULL },
 	[CK__STARTED] = { "_STARTED", ROLE_ALL, 0, 1, NULL },
@@ -693,6 +705,16 @@ config_validate(struct pw_config *c, char *err, size_t errsz)
 		    "available", c->val[CK_ADAPTER], c->src[CK_ADAPTER]);
 	if (parse_int(c, CK_SSE_QUEUE_LIMIT, 4 * 1024 * 1024, 4096,
 	    1024 * 1024 * 1024, &c->sse_queue, err, errsz) == -1)
+		return -1;
+	if (c->val[CK_AUDIT_BUFFER_SIZE] != NULL &&
+	    pw_strtonum(c->val[CK_AUDIT_BUFFER_SIZE], LLONG_MIN, 0, &ll) == 0)
+		c->audit_buffer = 0;	/* zero or less: no ring */
+	else if (parse_int(c, CK_AUDIT_BUFFER_SIZE, 256, 1, 1000000,
+	    &c->audit_buffer, err, errsz) == -1)
+		return -1;
+	if (parse_bool(c, CK_SKIP_DF_COLLECTION, &c->skip_df, err,
+	    errsz) == -1 || parse_int(c, CK_METRICS_INTERVAL, 15, 1, 3600,
+	    &c->metrics_interval, err, errsz) == -1)
 		return -1;
 	c->keys = c->val[CK__KEYS] != NULL;
 	c->enroll = c->val[CK__ENROLL] != NULL;

@@ -60,6 +60,11 @@ enum cfg_key {
 	CK_DD_POLL_INTERVAL,
 	CK_ADAPTER,
 	CK_SSE_QUEUE_LIMIT,
+	CK_AUDIT_LOG,
+	CK_AUDIT_BUFFER_SIZE,
+	CK_SKIP_DF_COLLECTION,
+	CK_METRICS_INTERVAL,
+	CK_DOCKER_ROOT,
 	/* Internal: derived by the master, never read from env or file. */
 	CK__DOCKER,
 	CK__APPROVAL_KEY,
@@ -112,6 +117,9 @@ struct pw_config {
 	char	 state_dir[1024];
 	int	 dd_poll;
 	int	 sse_queue;
+	int	 audit_buffer;		/* ring capacity, 0: off */
+	int	 skip_df;
+	int	 metrics_interval;	/* seconds container stats are cached */
 };
 
 struct cfg_info {

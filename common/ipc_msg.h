@@ -13,7 +13,7 @@
 #ifndef PW_IPC_MSG_H
 #define PW_IPC_MSG_H
 
-#define IPC_PROTOCOL_VERSION	4
+#define IPC_PROTOCOL_VERSION	5
 
 #define IPC_MAX_CONFIG		(64 * 1024)
 #define IPC_MAX_TLS		(256 * 1024)
@@ -23,7 +23,8 @@
 
 enum ipc_type {
 	/* master <-> every child (0x01xx) */
-	IPC_M_CONFIG = 0x0101,		/* master -> child: str kv-table (NAME=value\n),
+	IPC_M_CONFIG = 0x0101,		/* master -> child: fd = the shared counter
+					   segment (common/stats.h); str kv-table (NAME=value\n),
 					   u32 generation, u32 slot */
 	IPC_M_SHUTDOWN = 0x0102,	/* master -> child: empty; drain and exit */
 	IPC_M_RELOAD = 0x0103,		/* master -> child: str kv-table of changed values */
@@ -48,6 +49,11 @@ enum ipc_type {
 					   hdr.peer = worker slot */
 	IPC_M_DOCKER_ANS = 0x0302,	/* master -> proxy: hdr.id echoed;
 					   u32 errno (0 = ok), fd when ok */
+	IPC_M_FILE = 0x0303,		/* master -> proxy: u32 OBS_* kind, fd: a file
+					   the master opened for it (/proc files, the
+					   Docker data root, the audit sink) */
+	IPC_M_AUDIT_CHAN = 0x0304,	/* master -> authd, proxy: fd: their end of
+					   the authd -> proxy audit channel */
 	IPC_P_DOCKER_REQ = 0x0381,	/* proxy -> master: hdr.id = request id;
 					   empty. Asks for one connected Docker fd */
 
@@ -59,10 +65,30 @@ enum ipc_type {
 					   str content type, str body */
 
 	/* worker <-> proxy (0x05xx) */
+	IPC_W_AUDIT = 0x0502,		/* worker -> proxy: an api_request record for
+					   an answer the worker gave itself
+					   (common/auditrec.h) */
 	IPC_W_STREAM = 0x0501,		/* worker -> proxy: fd = a new stream socket
 					   for one client connection; empty.  Requests
 					   travel on it as REQ frames (common/frame.h) */
+
+	/* authd -> proxy (0x06xx) */
+	IPC_A_AUDIT = 0x0601,		/* authd -> proxy: an auth_failure,
+					   rate_limited or enrollment record */
 };
+
+/* Files in IPC_M_FILE. */
+enum obs_file {
+	OBS_PROC_STAT = 0,
+	OBS_MEMINFO,
+	OBS_NETDEV,
+	OBS_DOCKER_ROOT,		/* O_PATH directory, for fstatfs */
+	OBS_FILE_COUNT,
+	OBS_AUDIT_FILE = 100,		/* the AUDIT_LOG file, O_APPEND */
+	OBS_AUDIT_STREAM = 101,		/* stdout or stderr */
+};
+
+#define IPC_MAX_AUDIT		(8 * 1024)
 
 /* Verdicts in IPC_A_AUTH_ANS. */
 enum auth_verdict {

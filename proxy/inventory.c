@@ -877,3 +877,23 @@ inventory_init(struct event_base *base, const struct pw_config *cfg)
 	inv_events_start();
 	inv_refresh(0, 0);
 }
+
+/* Containers known now, and how many run (for /metrics); -1: not ready. */
+int
+inventory_counts(int *running)
+{
+	struct ctr	*c;
+	int		 total = 0;
+
+	*running = 0;
+	if (!inventory_ready())
+		return -1;
+	TAILQ_FOREACH(c, &inv.ctrs, entry) {
+		if (c->model == NULL)
+			continue;
+		total++;
+		if (strcmp(jstr(c->model, "status"), "running") == 0)
+			(*running)++;
+	}
+	return total;
+}

@@ -36,7 +36,9 @@
 #include "ipc.h"
 #include "log.h"
 #include "drydock.h"
+#include "auditrec.h"
 #include "proxy.h"
+#include "stats.h"
 #include "pwcrypto.h"
 #include "util.h"
 
@@ -89,6 +91,13 @@ struct preq {
 	struct event		*timer;
 	char			 method[HTTP_METHOD_BUF];
 	char			 path[256];	/* for logs */
+	/* The audit record of this request (api_request), made at its end. */
+	char			*target;	/* as sent, for the audit path */
+	char			 actor[APPROVAL_ACTOR_MAX];
+	uint64_t		 t0_us;
+	int			 audit;		/* an api_request is owed */
+	int			 sent_status;	/* status in the HEAD frame */
+	int			 obs_wait;	/* waiting in observe.c */
 	/* Drydock routes: what to make of Docker's answer. */
 	int			 mode;		/* MODE_* */
 	int			 resp_status;
@@ -110,6 +119,7 @@ static struct {
 	struct pw_config	 cfg;
 	struct ipc_chan		*master;
 	struct ipc_chan		*workers[PROXY_MAX_WORKERS];
+	struct ipc_chan		*authd;		/* audit records from authd */
 	struct approval_replay	 replay;
 	uint32_t		 next_id;
 	int			 hijacked;
@@ -117,6 +127,8 @@ static struct {
 
 static const struct ipc_perm perms_master[] = {
 	{ IPC_M_WORKER_CHAN, 0, 0, 1 },
+	{ IPC_M_FILE, 4, 4 + 256, 1 },
+	{ IPC_M_AUDIT_CHAN, 0, 0, 1 },
 	{ IPC_M_DOCKER_ANS, 4, 4, IPC_FD_OPTIONAL },
 	{ IPC_M_SHUTDOWN, 0, 0, 0 },
 	{ IPC_M_RELOAD, 4, IPC_MAX_CONFIG, 0 },
@@ -124,6 +136,11 @@ static const struct ipc_perm perms_master[] = {
 
 static const struct ipc_perm perms_worker[] = {
 	{ IPC_W_STREAM, 0, 0, 1 },
+	{ IPC_W_AUDIT, 8, IPC_MAX_AUDIT, 0 },
+};
+
+static const struct ipc_perm perms_authd[] = {
+	{ IPC_A_AUDIT, 8, IPC_MAX_AUDIT, 0 },
 };
 
 static void	preq_free(struct preq *);
@@ -187,6 +204,7 @@ send_head(struct preq *r, int status, uint32_t flags, uint64_t len,
 	size_t			 n = lines ? evbuffer_get_length(lines) : 0;
 
 	memset(&h, 0, sizeof(h));
+	r->sent_status = status;
 	h.status = (uint32_t)status;
 	h.flags = flags;
 	h.content_length = len;
@@ -286,9 +304,72 @@ preq_error(struct preq *r, int status, const char *msg)
 	preq_finish(r);
 }
 
+/* The api_request record, once per request (reference 11.1). */
+static void
+preq_audit(struct preq *r)
+{
+	struct audit_rec	rec;
+
+	if (!r->audit)
+		return;
+	r->audit = 0;
+	audit_rec_init(&rec, "api_request", r->actor, r->method, r->target,
+	    "allowed");
+	rec.status = r->sent_status ? r->sent_status : 200;
+	rec.has_duration = 1;
+	rec.duration_ms = (double)(pw_now_us() - r->t0_us) / 1000.0;
+	audit_add(&rec);
+}
+
+/*
+ * A hijacked exec start (101 from Docker): exec_start, with the request
+ * path as the container (as the reference has it) and the exec ID.
+ */
+static void
+exec_started(struct preq *r)
+{
+	struct audit_rec	 rec;
+	char			*seg[64], buf[AUDIT_PATH_MAX];
+	int			 n = 0;
+	char			*p, *save = NULL;
+
+	if (r->target == NULL || strcmp(r->method, "POST") != 0)
+		return;
+	audit_rec_init(&rec, "exec_start", r->actor, NULL, r->target,
+	    "allowed");
+	pw_strlcpy(buf, rec.path, sizeof(buf));
+	for (p = strtok_r(buf, "/", &save); p != NULL && n < 64;
+	    p = strtok_r(NULL, "/", &save))
+		seg[n++] = p;
+	if (n < 3 || strcmp(seg[n - 1], "start") != 0 ||
+	    strcmp(seg[n - 3], "exec") != 0)
+		return;
+	pw_strlcpy(rec.container, rec.path, sizeof(rec.container));
+	pw_strlcpy(rec.exec_id, seg[n - 2], sizeof(rec.exec_id));
+	rec.method[0] = rec.path[0] = '\0';
+	audit_add(&rec);
+}
+
+/* A request the proxy refused, with why (portwing's own event type). */
+static void
+proxy_denied(struct preq *r, const char *actor, const char *target,
+    const char *why)
+{
+	struct audit_rec	rec;
+
+	audit_rec_init(&rec, "proxy_denied", actor, r->method, target,
+	    "denied");
+	pw_strlcpy(rec.reason, why, sizeof(rec.reason));
+	audit_add(&rec);
+}
+
 static void
 preq_free(struct preq *r)
 {
+	preq_audit(r);
+	free(r->target);
+	if (r->obs_wait)
+		observe_forget(r);
 	if (r->sub != NULL)
 		inventory_unsubscribe(r->sub);
 	if (r->inv_wait)
@@ -302,8 +383,10 @@ preq_free(struct preq *r)
 	EVP_MD_CTX_free(r->md);
 	if (r->wait != NULL)
 		upstream_cancel(r->wait);
-	if (r->counted_hijack)
+	if (r->counted_hijack) {
 		px.hijacked--;
+		ST_SET(pw_stats->proxy.hijacked, px.hijacked);
+	}
 	if (r->timer != NULL)
 		event_free(r->timer);
 	upstream_free(r->up);
@@ -322,6 +405,7 @@ preq_timeout(evutil_socket_t fd, short ev, void *arg)
 
 	log_warnx("%s %s: no complete answer from Docker within %d s",
 	    r->method, r->path, px.cfg.request_timeout);
+	ST_ADD(pw_stats->proxy.decision[STD_UPSTREAM_ERROR], 1);
 	if (r->resp_headed) {
 		preq_abort(r);
 		return;
@@ -481,9 +565,19 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len)
 	    (why = approval_refusal(r, &ap, method, target)) != NULL) {
 		log_error("worker %u: approval refused (%s) for %s %s",
 		    ps->slot, why, method, r->path);
+		ST_ADD(pw_stats->proxy.decision[STD_DENIED_APPROVAL], 1);
+		proxy_denied(r, client, target, why);
 		free(target);
 		preq_error(r, 403, "request not approved by authd");
 		return 0;
+	}
+	if (!(r->flags & PXF_PING)) {
+		/* Approved: the actor is authd's, bound by the MAC. */
+		ST_ADD(pw_stats->proxy.decision[STD_ALLOWED], 1);
+		pw_strlcpy(r->actor, ap.actor, sizeof(r->actor));
+		r->target = xstrdup(target);
+		r->t0_us = pw_now_us();
+		r->audit = 1;
 	}
 	if (!(r->flags & PXF_PING))
 		log_debug("worker %u: %s %s for %s%s%s", ps->slot, method,
@@ -508,10 +602,12 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len)
 			    "attach sessions (limit %d); try again later",
 			    px.cfg.max_hijacked);
 			log_warnx("%s", msg);
+			ST_ADD(pw_stats->proxy.decision[STD_HIJACK_LIMIT], 1);
 			preq_error(r, 429, msg);
 			return 0;
 		}
 		px.hijacked++;
+		ST_SET(pw_stats->proxy.hijacked, px.hijacked);
 		r->counted_hijack = 1;
 		r->hijack = 1;
 		r->streaming = 1;
@@ -573,6 +669,10 @@ body_matches(struct preq *r, const uint8_t *got, int have)
 		return 1;
 	log_error("worker %u: request body does not match the signed digest "
 	    "(%s %s)", r->ps->slot, r->method, r->path);
+	ST_ADD(pw_stats->proxy.decision[STD_DENIED_BODY], 1);
+	r->audit = 0;
+	proxy_denied(r, r->actor, r->target, "body does not match its "
+	    "signature");
 	preq_error(r, 403, "request body does not match its signature");
 	return 0;
 }
@@ -633,10 +733,64 @@ spool_body(struct preq *r, struct evbuffer *in)
 }
 
 /* A new stream from a worker (IPC_W_STREAM). */
+/*
+ * An audit record from another process.  Each sender may send only the
+ * event types it is the author of; anything else ends its channel.
+ */
+static int
+audit_from(const char *who, struct ipc_msg *m, const char *const *ok)
+{
+	struct ipc_rd		rd;
+	struct audit_rec	rec;
+	int			i;
+
+	ipc_rd_init(&rd, m);
+	if (audit_rec_get(&rd, &rec) == 0)
+		for (i = 0; ok[i] != NULL; i++)
+			if (strcmp(rec.event, ok[i]) == 0) {
+				audit_add(&rec);
+				return 0;
+			}
+	log_warnx("%s sent a malformed or foreign audit record; dropping "
+	    "its channel", who);
+	return -1;
+}
+
+static void
+proxy_authd_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
+{
+	static const char *const ok[] = { "auth_failure", "rate_limited",
+	    "enrollment", NULL };
+
+	if (audit_from("authd", m, ok) == -1) {
+		px.authd = NULL;
+		ipc_chan_free(ch);
+	}
+}
+
+static void
+proxy_authd_closed(struct ipc_chan *ch, void *arg)
+{
+	if (px.authd == ch)
+		px.authd = NULL;
+	ipc_chan_free(ch);
+}
+
 static void
 proxy_answer_stream(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 {
+	static const char *const ok[] = { "api_request", NULL };
 	struct pstream	*ps;
+
+	if (m->hdr.type == IPC_W_AUDIT) {
+		if (audit_from("a worker", m, ok) == -1) {
+			uint32_t slot = ipc_peer(ch);
+			if (slot < PROXY_MAX_WORKERS && px.workers[slot] == ch)
+				px.workers[slot] = NULL;
+			ipc_chan_free(ch);
+		}
+		return;
+	}
 
 	ps = xcalloc(1, sizeof(*ps));
 	ps->slot = ipc_peer(ch);
@@ -689,6 +843,7 @@ preq_connected(void *arg, struct upstream *u, int err)
 		    "at %s: %s", px.cfg.val[CK__DOCKER], strerror(err));
 		log_warnx("%s", msg);
 		bufferevent_enable(r->ps->bev, EV_READ);
+		ST_ADD(pw_stats->proxy.decision[STD_UPSTREAM_ERROR], 1);
 		preq_error(r, 502, msg);
 		return;
 	}
@@ -949,6 +1104,8 @@ response_head(struct preq *r, struct http_head *h)
 	send_head(r, h->status, flags, len, lines);
 	evbuffer_free(lines);
 	r->resp_headed = 1;
+	if (flags & FH_UPGRADE)
+		exec_started(r);
 	if (flags & FH_UPGRADE) {
 		struct evbuffer *sin = bufferevent_get_input(r->ps->bev);
 		r->state = PR_UPGRADED;
@@ -1129,6 +1286,7 @@ up_eventcb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (!r->resp_headed) {
+		ST_ADD(pw_stats->proxy.decision[STD_UPSTREAM_ERROR], 1);
 		preq_error(r, 502, "the Docker Engine closed the connection "
 		    "without answering");
 		return;
@@ -1374,6 +1532,54 @@ dd_delete(struct preq *r, const char *id)
  * An approved Drydock route.  The approval covered exactly this method
  * and target; the proxy alone turns it into Docker calls.
  */
+/* /metrics and /_portwing/info answers, when observe.c has them. */
+static void
+observe_answer(struct preq *r, struct evbuffer *b, const char *ctype)
+{
+	r->obs_wait = 0;
+	respond_local(r, 200, ctype, (const char *)evbuffer_pullup(b, -1),
+	    evbuffer_get_length(b));
+	evbuffer_free(b);
+}
+
+static void
+metrics_done(void *arg, struct evbuffer *b)
+{
+	observe_answer(arg, b, "Content-Type: text/plain; version=0.0.4; "
+	    "charset=utf-8\r\n");
+}
+
+static void
+info_done(void *arg, struct evbuffer *b)
+{
+	observe_answer(arg, b, "Content-Type: application/json\r\n");
+}
+
+/* GET /_portwing/audit and /_portwing/audit/export (reference 11.3, 11.4). */
+static void
+audit_request(struct preq *r, int export, const char *query)
+{
+	struct evbuffer	*hdrs = evbuffer_new(), *body = evbuffer_new();
+	int		 status = 200;
+
+	r->state = PR_LOCAL;
+	evbuffer_add_printf(hdrs, "Cache-Control: no-store\r\n");
+	if (export)
+		status = audit_export(query, hdrs, body);
+	else {
+		evbuffer_add_printf(hdrs, "Content-Type: application/json\r\n");
+		audit_list(query, body);
+	}
+	if (status != 200)
+		evbuffer_add_printf(hdrs, TEXT_PLAIN);
+	audit_export_outcome(status == 200);
+	evbuffer_add(hdrs, "", 1);
+	respond_local(r, status, (const char *)evbuffer_pullup(hdrs, -1),
+	    (const char *)evbuffer_pullup(body, -1), evbuffer_get_length(body));
+	evbuffer_free(hdrs);
+	evbuffer_free(body);
+}
+
 static void
 dd_request(struct preq *r, const char *method, const char *target)
 {
@@ -1389,7 +1595,23 @@ dd_request(struct preq *r, const char *method, const char *target)
 	raw[strcspn(raw, "?")] = '\0';
 	http_percent_decode(raw, strlen(raw), path, sizeof(path));
 	query = query ? query + 1 : "";
-	if (strcmp(method, "GET") == 0 && strcmp(path, "/api/containers") == 0)
+	if (strcmp(method, "GET") == 0 && (strcmp(path, "/metrics") == 0 ||
+	    strcmp(path, "/_portwing/metrics") == 0)) {
+		r->state = PR_LOCAL;
+		r->obs_wait = 1;
+		observe_metrics(metrics_done, r);
+	} else if (strcmp(method, "GET") == 0 &&
+	    strcmp(path, "/_portwing/info") == 0) {
+		r->state = PR_LOCAL;
+		r->obs_wait = 1;
+		observe_info(info_done, r);
+	} else if (strcmp(method, "GET") == 0 &&
+	    strcmp(path, "/_portwing/audit") == 0)
+		audit_request(r, 0, query);
+	else if (strcmp(method, "GET") == 0 &&
+	    strcmp(path, "/_portwing/audit/export") == 0)
+		audit_request(r, 1, query);
+	else if (strcmp(method, "GET") == 0 && strcmp(path, "/api/containers") == 0)
 		dd_list(r);
 	else if (strcmp(method, "GET") == 0 && strcmp(path, "/api/events") == 0) {
 		if (r->is_head)
@@ -1601,6 +1823,31 @@ proxy_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 	case IPC_M_DOCKER_ANS:
 		pool_docker_answer(m);
 		break;
+	case IPC_M_FILE: {
+		struct ipc_rd	rd;
+		uint32_t	kind;
+		char		name[256];
+
+		ipc_rd_init(&rd, m);
+		kind = ipc_rd_u32(&rd);
+		ipc_rd_str(&rd, name, sizeof(name));
+		if (ipc_rd_end(&rd) == -1)
+			fatalx("malformed IPC_M_FILE from master");
+		if (kind == OBS_AUDIT_FILE || kind == OBS_AUDIT_STREAM)
+			audit_set_sink(m->fd, kind == OBS_AUDIT_FILE, name);
+		else
+			observe_file((int)kind, m->fd);
+		m->fd = -1;
+		break;
+	}
+	case IPC_M_AUDIT_CHAN:
+		if (px.authd != NULL)
+			ipc_chan_free(px.authd);
+		px.authd = ipc_chan_new(px.base, m->fd, "authd", perms_authd,
+		    nitems(perms_authd), proxy_authd_msg, proxy_authd_closed,
+		    NULL);
+		m->fd = -1;
+		break;
 	case IPC_M_RELOAD:
 		break;
 	case IPC_M_SHUTDOWN:
@@ -1643,6 +1890,9 @@ proxy_run(struct child_boot *b)
 	pool_init(px.base, px.cfg.upstream_idle);
 	dclient_init(px.base);
 	inventory_preinit();
+	observe_preinit();
+	audit_init(px.base, &px.cfg);
+	observe_init(px.base, &px.cfg);
 
 	child_sandbox(PROC_PROXY, b);
 
@@ -1654,5 +1904,6 @@ proxy_run(struct child_boot *b)
 	inventory_init(px.base, &px.cfg);
 	log_debug("ready");
 	event_base_dispatch(px.base);
+	audit_anchor();
 	return 0;
 }

@@ -58,6 +58,7 @@ void	 inventory_when_ready(void (*)(void *), void *);
 void	 inventory_forget_waiter(void *);
 struct sub *inventory_subscribe(void *, sse_send, sse_drop);
 void	 inventory_unsubscribe(struct sub *);
+int	 inventory_counts(int *);
 
 /* dclient.c: the proxy's own Docker calls. */
 struct dreq;
@@ -69,5 +70,35 @@ struct dreq *dclient_request(const char *, const char *, int, size_t,
 	    dclient_data, dclient_done, void *);
 void	 dclient_cancel(struct dreq *);
 int	 dclient_status(const struct dreq *);
+
+/* audit.c: the audit trail (ring, sink, hash chain, export). */
+struct audit_rec;
+struct audit_counters {
+	uint64_t	total;		/* records made */
+	uint64_t	written;	/* lines written to the sink */
+	uint64_t	dropped;	/* records the sink could not take */
+	uint64_t	records;	/* in the ring now */
+	uint64_t	capacity;
+	int		sink_enabled;
+	uint64_t	exports_ok;
+	uint64_t	exports_err;
+};
+void	 audit_init(struct event_base *, const struct pw_config *);
+void	 audit_set_sink(int, int, const char *);
+void	 audit_anchor(void);
+void	 audit_add(const struct audit_rec *);
+void	 audit_list(const char *, struct evbuffer *);
+int	 audit_export(const char *, struct evbuffer *, struct evbuffer *);
+void	 audit_export_outcome(int);
+const struct audit_counters *audit_counters(void);
+
+/* observe.c: /metrics and /_portwing/info. */
+typedef void (*observe_done)(void *, struct evbuffer *);
+void	 observe_preinit(void);
+void	 observe_init(struct event_base *, const struct pw_config *);
+void	 observe_file(int, int);
+void	 observe_metrics(observe_done, void *);
+void	 observe_info(observe_done, void *);
+void	 observe_forget(void *);
 
 #endif

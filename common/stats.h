@@ -1,0 +1,96 @@
+/*
+ * stats.h: the shared counter segment behind /metrics.
+ *
+ * The master creates one memfd at start and hands it to every child with
+ * its configuration; each process maps it and writes only its own slot
+ * (relaxed atomic adds: one writer per slot, any reader).  The proxy,
+ * which renders /metrics, reads every slot and sums the workers, so the
+ * numbers are the agent's, not one process's.  A worker that restarts
+ * takes over its slot and its counters keep counting.
+ *
+ * The segment is advisory: a compromised child could scribble on other
+ * slots.  Nothing the master or authd decides is read from it; the audit
+ * trail, not the metrics, is the record of what happened.
+ */
+#ifndef PW_STATS_H
+#define PW_STATS_H
+
+#include <stdint.h>
+
+#define ST_MAX_WORKERS		64
+#define ST_CODE_MIN		100
+#define ST_NCODES		500	/* 100 .. 599 */
+#define ST_NBUCKETS		13	/* 12 bounds, then +Inf */
+
+enum st_method {
+	STM_GET, STM_HEAD, STM_POST, STM_PUT, STM_DELETE, STM_PATCH,
+	STM_OPTIONS, STM_CONNECT, STM_TRACE, STM_OTHER, STM_COUNT
+};
+
+/* portwing_auth_failures_total{reason}: the reference's reasons. */
+enum st_reason {
+	STR_BAD_TOKEN, STR_NO_CREDENTIALS, STR_TIMESTAMP_SKEW, STR_REPLAY,
+	STR_UNKNOWN_KEY, STR_INVALID_SIGNATURE, STR_COUNT
+};
+
+/* portwing_proxy_decisions_total{decision}. */
+enum st_decision {
+	STD_ALLOWED,		/* approval valid: sent to Docker */
+	STD_DENIED_APPROVAL,	/* forged, expired, replayed, re-targeted */
+	STD_DENIED_BODY,	/* signed body changed after approval */
+	STD_UPSTREAM_ERROR,	/* Docker unreachable or timed out */
+	STD_HIJACK_LIMIT,	/* MAX_HIJACKED reached */
+	STD_COUNT
+};
+
+struct st_worker {
+	uint64_t	req[STM_COUNT][ST_NCODES];
+	uint64_t	bucket[ST_NBUCKETS];	/* non-cumulative */
+	uint64_t	count;
+	uint64_t	sum_ns;
+	int64_t		in_flight;
+	uint64_t	auth_fail[STR_COUNT];
+	uint64_t	rate_limited;
+};
+
+struct st_proxy {
+	uint64_t	decision[STD_COUNT];
+	int64_t		hijacked;		/* sessions open now */
+};
+
+/* Written by the master only: how often each child was restarted. */
+struct st_master {
+	uint64_t	restarts_worker[ST_MAX_WORKERS];
+	uint64_t	restarts_authd;
+	uint64_t	restarts_proxy;
+	uint64_t	workers;		/* configured */
+};
+
+struct st_segment {
+	uint32_t		magic;
+	uint32_t		size;
+	struct st_master	master;
+	struct st_proxy		proxy;
+	struct st_worker	worker[ST_MAX_WORKERS];
+};
+
+#define ST_MAGIC	0x70775374	/* "pwSt" */
+
+extern struct st_segment *pw_stats;
+
+extern const char *const st_method_names[STM_COUNT];
+extern const char *const st_reason_names[STR_COUNT];
+extern const char *const st_decision_names[STD_COUNT];
+extern const double st_bucket_bounds[ST_NBUCKETS];
+
+int	stats_create(void);			/* master: the memfd */
+int	stats_map(int);				/* any: map it (and keep it) */
+enum st_method stats_method(const char *);
+int	stats_reason(const char *);		/* -1 when not a known reason */
+void	stats_request(unsigned, const char *, int, uint64_t);
+
+#define ST_ADD(field, n)	__atomic_fetch_add(&(field), (n), __ATOMIC_RELAXED)
+#define ST_SET(field, v)	__atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
+#define ST_GET(field)		__atomic_load_n(&(field), __ATOMIC_RELAXED)
+
+#endif

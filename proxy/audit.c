@@ -1,0 +1,576 @@
+/*
+ * audit.c (proxy): the audit trail.  One process owns it, so records
+ * from every process land in one order with one sequence and are never
+ * interleaved: workers, authd and the proxy itself hand records here
+ * (common/auditrec.h).
+ *
+ * Every record gets the next sequence number (its export cursor) and goes
+ * to two independent places:
+ *   - the ring of AUDIT_BUFFER_SIZE records behind /_portwing/audit and
+ *     /_portwing/audit/export (reference 11.3, 11.4);
+ *   - the sink (AUDIT_LOG), one JSON line per record, written in batches
+ *     once per event-loop turn.  Each line ends with "seq", "prev" (the
+ *     hash of the line before it in the file) and "hash", the SHA-256 of
+ *     the line up to its hash member, so a deleted or edited line breaks
+ *     the chain (`portwing audit-verify`).  When a write fails (disk full,
+ *     sink gone) the records are dropped from the sink only: a partial
+ *     line is truncated away, the drop is counted and logged at most once
+ *     a minute, and the next line that is written declares the gap
+ *     ("dropped": N), so the chain stays verifiable and honest.
+ * A file sink is continued across restarts: the chain and the sequence
+ * resume from its last line.
+ */
+#include "pwbuild.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "auditrec.h"
+#include "config.h"
+#include "log.h"
+#include "proxy.h"
+#include "pwcrypto.h"
+#include "util.h"
+
+#define AUDIT_TAIL_READ		(64 * 1024)
+#define AUDIT_PENDING_MAX	4096	/* records waiting for the sink */
+#define AUDIT_WARN_EVERY_MS	60000
+
+struct pending {
+	uint64_t	 seq;
+	json_t		*line;		/* sink object without seq/prev/hash */
+};
+
+static struct {
+	struct event_base	*base;
+	int			 capacity;
+	json_t			**ring;		/* ring records, by seq % capacity */
+	uint64_t		 next_seq;	/* the next record's cursor */
+	uint64_t		 oldest;	/* oldest seq in the ring, 0: empty */
+	int			 sink_enabled;	/* AUDIT_LOG is set */
+	int			 fd;		/* the sink, -1: none (yet) */
+	int			 is_file;
+	char			 name[256];
+	char			 prev[65];	/* hash of the last line written */
+	uint64_t		 last_seq;	/* seq of the last line written */
+	struct pending		*pend;
+	size_t			 npend;
+	struct event		*flush_ev;
+	uint64_t		 warned_ms;
+	struct audit_counters	 ctr;
+} au;
+
+static void	audit_flush(evutil_socket_t, short, void *);
+
+void
+audit_init(struct event_base *base, const struct pw_config *cfg)
+{
+	au.base = base;
+	au.fd = -1;
+	au.next_seq = 1;
+	memset(au.prev, '0', 64);
+	au.prev[64] = '\0';
+	au.capacity = cfg->audit_buffer > 0 ? cfg->audit_buffer : 0;
+	if (au.capacity > 0)
+		au.ring = xcalloc((size_t)au.capacity, sizeof(*au.ring));
+	au.sink_enabled = cfg->val[CK_AUDIT_LOG] != NULL &&
+	    *cfg->val[CK_AUDIT_LOG] != '\0';
+	au.pend = xcalloc(AUDIT_PENDING_MAX, sizeof(*au.pend));
+	au.flush_ev = event_new(base, -1, 0, audit_flush, NULL);
+}
+
+const struct audit_counters *
+audit_counters(void)
+{
+	uint64_t	latest = au.next_seq - 1;
+
+	au.ctr.capacity = (uint64_t)au.capacity;
+	au.ctr.records = au.oldest == 0 ? 0 : latest - au.oldest + 1;
+	au.ctr.sink_enabled = au.sink_enabled;
+	return &au.ctr;
+}
+
+void
+audit_export_outcome(int ok)
+{
+	if (ok)
+		au.ctr.exports_ok++;
+	else
+		au.ctr.exports_err++;
+}
+
+/*
+ * Continue the chain of an existing file: its last whole line gives the
+ * sequence and the hash to follow.  A torn last line (a crash in the
+ * middle of a write) is cut off first.
+ */
+static void
+resume_chain(int fd)
+{
+	struct stat	 st;
+	char		*buf, *end, *line;
+	off_t		 from;
+	ssize_t		 n;
+	json_t		*j, *seq, *hash;
+
+	if (fstat(fd, &st) == -1 || st.st_size == 0)
+		return;
+	from = st.st_size > AUDIT_TAIL_READ ? st.st_size - AUDIT_TAIL_READ : 0;
+	buf = xmalloc(AUDIT_TAIL_READ + 1);
+	if ((n = pread(fd, buf, (size_t)(st.st_size - from), from)) <= 0) {
+		free(buf);
+		return;
+	}
+	buf[n] = '\0';
+	if (buf[n - 1] != '\n') {
+		end = memrchr(buf, '\n', (size_t)n);
+		off_t keep = end == NULL ? from : from + (end - buf) + 1;
+		log_warnx("audit: %s ends in a partial line; cutting it off "
+		    "(%lld bytes)", au.name, (long long)(st.st_size - keep));
+		if (ftruncate(fd, keep) == -1)
+			log_warn("audit: truncating %s", au.name);
+		if (end == NULL) {
+			free(buf);
+			return;
+		}
+		n = end - buf + 1;
+		buf[n] = '\0';
+	}
+	buf[n - 1] = '\0';
+	line = strrchr(buf, '\n');
+	line = line == NULL ? buf : line + 1;
+	if ((j = json_loads(line, 0, NULL)) != NULL) {
+		seq = json_object_get(j, "seq");
+		hash = json_object_get(j, "hash");
+		if (json_is_integer(seq) && json_integer_value(seq) > 0 &&
+		    json_is_string(hash) && strlen(json_string_value(hash))
+		    == 64 && (uint64_t)json_integer_value(seq) >= au.next_seq) {
+			au.next_seq = (uint64_t)json_integer_value(seq) + 1;
+			au.last_seq = au.next_seq - 1;
+			pw_strlcpy(au.prev, json_string_value(hash),
+			    sizeof(au.prev));
+			log_info("audit: continuing the chain of %s after seq "
+			    "%llu", au.name, (unsigned long long)(au.next_seq - 1));
+		}
+		json_decref(j);
+	} else
+		log_warnx("audit: the last line of %s is not a record; a new "
+		    "chain starts", au.name);
+	free(buf);
+}
+
+/* The sink from the master: at start and after each SIGHUP (rotation). */
+void
+audit_set_sink(int fd, int is_file, const char *name)
+{
+	if (au.fd != -1) {
+		audit_flush(-1, 0, NULL);
+		log_info("audit: chain anchor: %s ends at seq %llu, hash %s",
+		    au.name, (unsigned long long)(au.next_seq - 1), au.prev);
+		close(au.fd);
+	}
+	au.fd = fd;
+	au.is_file = is_file;
+	pw_strlcpy(au.name, name, sizeof(au.name));
+	if (is_file && au.next_seq == 1)
+		resume_chain(fd);
+}
+
+void
+audit_anchor(void)
+{
+	audit_flush(-1, 0, NULL);
+	if (au.fd != -1)
+		log_info("audit: chain anchor: %s ends at seq %llu, hash %s",
+		    au.name, (unsigned long long)(au.next_seq - 1), au.prev);
+}
+
+/* Strings from the network may be anything: JSON wants UTF-8. */
+static json_t *
+jstring(const char *s)
+{
+	json_t	*v;
+	char	 vis[AUDIT_PATH_MAX * 4];
+
+	if ((v = json_string(s)) != NULL)
+		return v;
+	log_vis(vis, sizeof(vis), s, strlen(s));
+	return json_string(vis);
+}
+
+static void
+set_str(json_t *o, const char *k, const char *v)
+{
+	json_object_set_new(o, k, jstring(v));
+}
+
+/* The sink line's fields, in the reference's order for each event. */
+static json_t *
+sink_object(const struct audit_rec *r, const char *ts)
+{
+	json_t	*o = json_object();
+	int	 ev_api = strcmp(r->event, "api_request") == 0;
+
+	set_str(o, "time", ts);
+	set_str(o, "level", "INFO");
+	set_str(o, "msg", "");
+	set_str(o, "event", r->event);
+	set_str(o, "actor", r->actor);
+	if (strcmp(r->event, "compose_op") == 0) {
+		set_str(o, "operation", r->operation);
+		set_str(o, "stack", r->stack);
+	} else if (strcmp(r->event, "exec_start") == 0) {
+		set_str(o, "container", r->container);
+		set_str(o, "exec_id", r->exec_id);
+	} else if (strcmp(r->event, "enrollment") == 0) {
+		if (*r->key_id != '\0')
+			set_str(o, "key_id", r->key_id);
+	} else {
+		set_str(o, "method", r->method);
+		set_str(o, "path", r->path);
+	}
+	set_str(o, "outcome", r->outcome);
+	if (ev_api || r->status != 0)
+		json_object_set_new(o, "status", json_integer(r->status));
+	if (ev_api || r->has_duration)
+		json_object_set_new(o, "duration_ms",
+		    json_real(r->duration_ms));
+	if (*r->reason != '\0')
+		set_str(o, "reason", r->reason);
+	return o;
+}
+
+/* The ring's record: cursor, ts, event, then the non-empty fields. */
+static json_t *
+ring_object(const struct audit_rec *r, uint64_t seq, const char *ts)
+{
+	json_t	*o = json_object();
+
+	json_object_set_new(o, "cursor", json_integer((json_int_t)seq));
+	set_str(o, "ts", ts);
+	set_str(o, "event", r->event);
+#define OPT(k, v) do { if (*(v) != '\0') set_str(o, k, v); } while (0)
+	OPT("actor", r->actor);
+	OPT("method", r->method);
+	OPT("path", r->path);
+	OPT("outcome", r->outcome);
+	if (r->status != 0)
+		json_object_set_new(o, "status", json_integer(r->status));
+	if (r->has_duration && r->duration_ms != 0)
+		json_object_set_new(o, "duration_ms",
+		    json_real(r->duration_ms));
+	OPT("operation", r->operation);
+	OPT("stack", r->stack);
+	OPT("container", r->container);
+	OPT("exec_id", r->exec_id);
+	OPT("key_id", r->key_id);
+	OPT("reason", r->reason);
+#undef OPT
+	return o;
+}
+
+static void
+sink_failed(const char *why, uint64_t n)
+{
+	uint64_t	now = pw_now_ms();
+
+	au.ctr.dropped += n;
+	if (au.warned_ms == 0 || now - au.warned_ms >= AUDIT_WARN_EVERY_MS) {
+		au.warned_ms = now;
+		log_warnx("audit: cannot write to %s: %s; %llu record(s) not "
+		    "written so far (they stay in the ring)", au.name, why,
+		    (unsigned long long)au.ctr.dropped);
+	}
+}
+
+void
+audit_add(const struct audit_rec *r)
+{
+	char		 ts[64];
+	uint64_t	 seq = au.next_seq++;
+
+	audit_time(r->ts_ns, ts, sizeof(ts));
+	au.ctr.total++;
+	if (au.capacity > 0) {
+		json_t **slot = &au.ring[seq % (uint64_t)au.capacity];
+		if (*slot != NULL) {
+			json_decref(*slot);
+			au.oldest++;
+		}
+		*slot = ring_object(r, seq, ts);
+		if (au.oldest == 0)
+			au.oldest = seq;
+	}
+	if (!au.sink_enabled)
+		return;
+	if (au.npend == AUDIT_PENDING_MAX) {
+		/* The sink is far behind: this one is not written. */
+		sink_failed("too many records waiting", 1);
+		return;
+	}
+	au.pend[au.npend].seq = seq;
+	au.pend[au.npend].line = sink_object(r, ts);
+	if (au.npend++ == 0)
+		event_active(au.flush_ev, 0, 0);
+}
+
+/* One finished line: seq, the declared gap, prev, then its hash. */
+static char *
+finish_line(json_t *o, uint64_t seq, uint64_t dropped, const char *prev,
+    char hash[65], size_t *len)
+{
+	char	*s, *line;
+	size_t	 n;
+
+	json_object_set_new(o, "seq", json_integer((json_int_t)seq));
+	if (dropped > 0)
+		json_object_set_new(o, "dropped",
+		    json_integer((json_int_t)dropped));
+	json_object_set_new(o, "prev", json_string(prev));
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (s == NULL)
+		return NULL;
+	n = strlen(s) - 1;		/* without the closing brace */
+	pwc_sha256_hex(s, n, hash);
+	line = xmalloc(n + 64 + 16);
+	memcpy(line, s, n);
+	n += (size_t)snprintf(line + n, 64 + 16, ",\"hash\":\"%s\"}\n", hash);
+	free(s);
+	*len = n;
+	return line;
+}
+
+/* Write what is pending, as one write where possible. */
+static void
+audit_flush(evutil_socket_t fd, short ev, void *arg)
+{
+	static char	 hashes[AUDIT_PENDING_MAX][65];
+	static size_t	 ends[AUDIT_PENDING_MAX];
+	static uint64_t	 seqs[AUDIT_PENDING_MAX];
+	struct evbuffer	*out;
+	char		 prev[65], *line;
+	size_t		 len, i, n = au.npend, total;
+	uint64_t	 last_seq = au.last_seq;
+	off_t		 base = 0;
+	ssize_t		 w;
+	size_t		 off = 0;
+	int		 err = 0;
+
+	if (n == 0)
+		return;
+	au.npend = 0;
+	if (au.fd == -1) {
+		for (i = 0; i < n; i++)
+			json_decref(au.pend[i].line);
+		sink_failed("the sink is not open", n);
+		return;
+	}
+	out = evbuffer_new();
+	pw_strlcpy(prev, au.prev, sizeof(prev));
+	for (i = 0; i < n; i++) {
+		/* Records between this line and the last one: not written. */
+		uint64_t gap = au.pend[i].seq - last_seq - 1;
+		seqs[i] = 0;
+		line = finish_line(au.pend[i].line, au.pend[i].seq, gap, prev,
+		    hashes[i], &len);
+		json_decref(au.pend[i].line);
+		if (line == NULL) {
+			/* Cannot happen with valid strings; keep order. */
+			hashes[i][0] = '\0';
+			ends[i] = evbuffer_get_length(out);
+			continue;
+		}
+		last_seq = seqs[i] = au.pend[i].seq;
+		evbuffer_add(out, line, len);
+		free(line);
+		ends[i] = evbuffer_get_length(out);
+		pw_strlcpy(prev, hashes[i], sizeof(prev));
+	}
+	total = evbuffer_get_length(out);
+	if (au.is_file)
+		base = lseek(au.fd, 0, SEEK_END);
+	{
+		const char *p = (const char *)evbuffer_pullup(out, -1);
+		while (off < total) {
+			w = write(au.fd, p + off, total - off);
+			if (w > 0) {
+				off += (size_t)w;
+				continue;
+			}
+			if (w == -1 && errno == EINTR)
+				continue;
+			err = w == 0 ? ENOSPC : errno;
+			break;
+		}
+	}
+	evbuffer_free(out);
+	/* Lines written whole continue the chain; the rest are dropped. */
+	for (i = 0; i < n && ends[i] <= off; i++)
+		if (hashes[i][0] != '\0') {
+			pw_strlcpy(au.prev, hashes[i], sizeof(au.prev));
+			au.last_seq = seqs[i];
+		}
+	au.ctr.written += i;
+	if (i < n) {
+		size_t keep = i == 0 ? 0 : ends[i - 1];
+		if (off > keep && au.is_file && base != (off_t)-1 &&
+		    ftruncate(au.fd, base + (off_t)keep) == -1)
+			log_warn("audit: cutting a partial line off %s",
+			    au.name);
+		sink_failed(strerror(err), n - i);
+	}
+}
+
+/* ---- queries ---- */
+
+static int
+query_value(const char *q, const char *key, char *out, size_t outsz,
+    int *present)
+{
+	size_t	kl = strlen(key);
+
+	*present = 0;
+	out[0] = '\0';
+	while (q != NULL && *q != '\0') {
+		size_t n = strcspn(q, "&");
+		if (strncmp(q, key, kl) == 0 && (q[kl] == '=' || q[kl] == '&' ||
+		    q[kl] == '\0')) {
+			const char *v = q[kl] == '=' ? q + kl + 1 : q + kl;
+			size_t vl = n - (size_t)(v - q);
+			*present = 1;
+			if (vl >= outsz)
+				vl = outsz - 1;
+			memcpy(out, v, vl);
+			out[vl] = '\0';
+			return 0;
+		}
+		q += n;
+		if (*q == '&')
+			q++;
+	}
+	return 0;
+}
+
+static int
+parse_u64(const char *s, uint64_t *v)
+{
+	char	*end;
+
+	if (*s == '\0' || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return errno != 0 || *end != '\0' ? -1 : 0;
+}
+
+static json_t *
+ring_at(uint64_t seq)
+{
+	return au.ring[seq % (uint64_t)au.capacity];
+}
+
+/* GET /_portwing/audit[?limit=N]: newest first. */
+void
+audit_list(const char *query, struct evbuffer *body)
+{
+	json_t		*o = json_object(), *arr = json_array();
+	char		 v[32], *s;
+	uint64_t	 limit = 0, seq;
+	int		 present;
+
+	query_value(query, "limit", v, sizeof(v), &present);
+	if (present && parse_u64(v, &limit) == -1)
+		limit = 0;
+	if (au.oldest != 0)
+		for (seq = au.next_seq - 1; seq >= au.oldest; seq--) {
+			json_array_append(arr, ring_at(seq));
+			if ((limit > 0 && json_array_size(arr) >= limit) ||
+			    seq == au.oldest)
+				break;
+		}
+	json_object_set_new(o, "records", arr);
+	json_object_set_new(o, "count", json_integer((json_int_t)
+	    json_array_size(arr)));
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	evbuffer_add_printf(body, "%s\n", s);
+	free(s);
+	json_decref(o);
+}
+
+/*
+ * GET /_portwing/audit/export[?cursor=C][&limit=N] (reference 11.4).
+ * Fills hdrs (header lines) and body; returns the status.
+ */
+int
+audit_export(const char *query, struct evbuffer *hdrs, struct evbuffer *body)
+{
+	char		 v[64], *s;
+	uint64_t	 cursor = 0, limit = 0, latest = au.next_seq - 1;
+	uint64_t	 oldest = au.oldest, seq, next, count = 0;
+	int		 has_cursor, has_limit;
+
+	query_value(query, "cursor", v, sizeof(v), &has_cursor);
+	if (has_cursor && parse_u64(v, &cursor) == -1) {
+		evbuffer_add_printf(body, "invalid cursor\n");
+		return 400;
+	}
+	query_value(query, "limit", v, sizeof(v), &has_limit);
+	if (has_limit && *v != '\0' && parse_u64(v, &limit) == -1) {
+		evbuffer_add_printf(body, "invalid limit\n");
+		return 400;
+	}
+	if (has_limit && *v == '\0') {
+		evbuffer_add_printf(body, "invalid limit\n");
+		return 400;
+	}
+	evbuffer_add_printf(hdrs, "X-Portwing-Oldest-Cursor: %llu\r\n"
+	    "X-Portwing-Latest-Cursor: %llu\r\n", (unsigned long long)oldest,
+	    (unsigned long long)latest);
+	if (has_cursor && au.capacity == 0 && cursor > 0) {
+		evbuffer_add_printf(hdrs, "X-Portwing-Next-Cursor: 0\r\n");
+		evbuffer_add_printf(body, "audit cursor is newer than the "
+		    "current buffer generation\n");
+		return 409;
+	}
+	if (has_cursor && oldest > 0 && cursor < oldest - 1) {
+		evbuffer_add_printf(hdrs, "X-Portwing-Next-Cursor: %llu\r\n",
+		    (unsigned long long)(oldest - 1));
+		evbuffer_add_printf(body, "audit cursor is older than the "
+		    "retained buffer\n");
+		return 409;
+	}
+	if (has_cursor && cursor > latest) {
+		evbuffer_add_printf(hdrs, "X-Portwing-Next-Cursor: %llu\r\n",
+		    (unsigned long long)(oldest > 0 ? oldest - 1 : 0));
+		evbuffer_add_printf(body, "audit cursor is newer than the "
+		    "current buffer generation\n");
+		return 409;
+	}
+	next = cursor;
+	if (oldest > 0) {
+		seq = has_cursor ? cursor + 1 : oldest;
+		if (seq < oldest)
+			seq = oldest;
+		for (; seq <= latest && (limit == 0 || count < limit); seq++) {
+			s = json_dumps(ring_at(seq), JSON_COMPACT |
+			    JSON_PRESERVE_ORDER);
+			evbuffer_add_printf(body, "%s\n", s);
+			free(s);
+			next = seq;
+			count++;
+		}
+	}
+	evbuffer_add_printf(hdrs, "Content-Type: application/x-ndjson\r\n"
+	    "X-Portwing-Next-Cursor: %llu\r\nX-Portwing-Record-Count: %llu\r\n",
+	    (unsigned long long)next, (unsigned long long)count);
+	return 200;
+}
