@@ -37,6 +37,7 @@
 #include "proc.h"
 #include "util.h"
 #include "authd/authd.h"
+#include "banner.h"
 #include "keyfile.h"
 #include "stats.h"
 #include "worker.h"
@@ -1001,8 +1002,8 @@ master_run(int argc, char **argv)
 	evsignal_add(ev_int, NULL);
 	evsignal_add(ev_hup, NULL);
 
-	log_info("portwingd %s starting: %d worker(s), docker %s",
-	    PW_VERSION_STRING, m.cfg.workers, m.cfg.val[CK__DOCKER]);
+	banner("standard", m.cfg.val[CK_ADAPTER] ? m.cfg.val[CK_ADAPTER] :
+	    "drydock", m.cfg.workers, m.cfg.val[CK__DOCKER]);
 	m.authd.role = PROC_AUTHD;
 	m.proxy.role = PROC_PROXY;
 	master_spawn(&m.authd);

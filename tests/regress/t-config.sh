@@ -14,7 +14,8 @@ check "unauthenticated on 0.0.0.0 needs the REMOTE opt-in (rc=$rc)" bash -c "[ $
 out=$(run PORT=abc TOKEN=x "$PW_BUILD/portwingd"); rc=$?
 check "bad PORT is a clear error (rc=$rc)" bash -c "[ $rc = 1 ] && echo \"\$1\" | grep -q 'PORT=\"abc\"'" _ "$out"
 for bad in DD_POLL_INTERVAL=0 DD_POLL_INTERVAL=-5 DD_POLL_INTERVAL=abc \
-    ADAPTER=generic SSE_QUEUE_LIMIT=100; do
+    ADAPTER=generic SSE_QUEUE_LIMIT=100 AUDIT_BUFFER_SIZE=abc \
+    METRICS_INTERVAL=0 METRICS_INTERVAL=x SKIP_DF_COLLECTION=maybe; do
 	out=$(run PORT=$port TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" "$bad" "$PW_BUILD/portwingd" -n); rc=$?
 	check "$bad is a start-up error naming the setting (rc=$rc)" \
 	    bash -c "[ $rc = 1 ] && echo \"\$1\" | grep -q '${bad%%=*}=\"${bad#*=}\"'" _ "$out"
@@ -66,6 +67,20 @@ for i in $(seq 1 60); do grep -q 'info: ready' "$d/g.log" && break; sleep 0.05; 
 check "the environment wins over the file (1 worker)" [ "$(pw_children worker | wc -l)" = 1 ]
 check "environment token wins" [ "$(curl -s -H 'Authorization: Bearer env-token' "$(pw_url /_ping)")" = OK ]
 pw_stop
+
+# AUDIT_BUFFER_SIZE <= 0 turns the ring off, as in the reference.
+out=$(run PORT=$port TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" AUDIT_BUFFER_SIZE=-1 "$PW_BUILD/portwingd" -n); rc=$?
+check "AUDIT_BUFFER_SIZE=-1 is accepted (the ring is off) (rc=$rc)" [ $rc = 0 ]
+
+# The banner: on a terminal the logo and the version/mode/adapter line,
+# elsewhere one log line.  NO_COLOR drops the escapes.
+bport=$(pw_free_port)
+out=$(run PORT=$bport BIND_ADDRESS=127.0.0.1 TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" timeout -s INT 2 "$PW_BUILD/portwingd")
+check "not a terminal: one 'starting' log line, no logo" bash -c "echo \"\$1\" | grep -q 'master: info: portwingd .* starting: standard mode, drydock adapter' && ! echo \"\$1\" | grep -q 'p o r t w i n g'" _ "$out"
+out=$(run PORT=$bport BIND_ADDRESS=127.0.0.1 TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" script -qec "timeout -s INT 2 $PW_BUILD/portwingd" /dev/null)
+check "a terminal: the logo and 'portwing VERSION · standard mode · drydock adapter', coloured" bash -c "echo \"\$1\" | grep -q 'p o r t w i n g' && echo \"\$1\" | grep -q 'standard mode  ·  drydock adapter' && echo \"\$1\" | grep -q \$'\\033\\['" _ "$out"
+out=$(run PORT=$bport BIND_ADDRESS=127.0.0.1 TOKEN=x NO_COLOR=1 DOCKER_SOCKET="$DOCKER_SOCK" script -qec "timeout -s INT 2 $PW_BUILD/portwingd" /dev/null)
+check "NO_COLOR: the banner without colour escapes" bash -c "echo \"\$1\" | grep -q 'p o r t w i n g' && ! echo \"\$1\" | grep -q \$'\\033\\[3'" _ "$out"
 
 # Docker unreachable: the agent runs, says so, and fails fast.
 pw_start DOCKER_SOCKET=/nonexistent/docker.sock || fail "starts without Docker"
