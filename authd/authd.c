@@ -165,6 +165,18 @@ approve(struct pending *p, const char *principal, const char *policy,
 	answer(p->slot, p->serial, p->reqid, AUTH_OK, "", principal, &ap);
 }
 
+static void	pending_free(struct pending *);
+
+/* 429: the audit record, the answer, and the request is done. */
+static void
+refuse_limited(struct pending *p, const char *msg)
+{
+	authd_audit("rate_limited", p->ip, p->method, p->target, "denied",
+	    NULL);
+	answer(p->slot, p->serial, p->reqid, AUTH_RATE_LIMITED, msg, "", NULL);
+	pending_free(p);
+}
+
 static void
 deny(struct pending *p, const char *reason, const char *why)
 {
@@ -205,11 +217,7 @@ verify_token(struct pending *p, const char *tok, size_t toklen)
 	int	slow;
 
 	if (!limiter_acquire(p->ip)) {
-		authd_audit("rate_limited", p->ip, p->method, p->target,
-		    "denied", NULL);
-		answer(p->slot, p->serial, p->reqid, AUTH_RATE_LIMITED,
-		    "too many failed attempts", "", NULL);
-		pending_free(p);
+		refuse_limited(p, "too many failed attempts");
 		return;
 	}
 	if (token_verify_fast(tok, toklen, &slow)) {
@@ -227,11 +235,8 @@ verify_token(struct pending *p, const char *tok, size_t toklen)
 	if (argon_submit(tok, toklen, token_derived, p) == -1) {
 		/* Both derivation slots busy: not a failure, just later. */
 		limiter_release(p->ip);
-		authd_audit("rate_limited", p->ip, p->method, p->target,
-		    "denied", NULL);
-		answer(p->slot, p->serial, p->reqid, AUTH_RATE_LIMITED,
-		    "authentication verification capacity exceeded", "", NULL);
-		pending_free(p);
+		refuse_limited(p,
+		    "authentication verification capacity exceeded");
 	}
 }
 
@@ -295,21 +300,13 @@ authd_answer_verify(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 	}
 	/* 2. The limiter, before any credential is looked at. */
 	if (limiter_blocked(p->ip)) {
-		authd_audit("rate_limited", p->ip, p->method, p->target,
-		    "denied", NULL);
-		answer(p->slot, p->serial, p->reqid, AUTH_RATE_LIMITED,
-		    "too many failed attempts", "", NULL);
-		pending_free(p);
+		refuse_limited(p, "too many failed attempts");
 		return;
 	}
 	/* 3. A signature, when keys are configured, decides alone. */
 	if (authd.cfg.keys && (flags & AUTHF_SIGNED)) {
 		if (!limiter_acquire(p->ip)) {
-			authd_audit("rate_limited", p->ip, p->method, p->target,
-			    "denied", NULL);
-			answer(p->slot, p->serial, p->reqid, AUTH_RATE_LIMITED,
-			    "too many failed attempts", "", NULL);
-			pending_free(p);
+			refuse_limited(p, "too many failed attempts");
 			return;
 		}
 		memset(&sr, 0, sizeof(sr));

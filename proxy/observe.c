@@ -292,6 +292,15 @@ sample_u(struct evbuffer *b, const char *name, uint64_t v)
 	evbuffer_add_printf(b, "%s %llu\n", name, (unsigned long long)v);
 }
 
+/* A family of one unlabelled sample. */
+static void
+metric_u(struct evbuffer *b, const char *name, const char *type,
+    const char *help, uint64_t v)
+{
+	family(b, name, type, help);
+	sample_u(b, name, v);
+}
+
 /* ---- containers ---- */
 
 static void
@@ -539,27 +548,24 @@ audit_block(struct evbuffer *b)
 {
 	const struct audit_counters *a = audit_counters();
 
-	family(b, "portwing_audit_buffer_records", "gauge",
-	    "Audit records held in the in-memory ring.");
-	sample_u(b, "portwing_audit_buffer_records", a->records);
-	family(b, "portwing_audit_buffer_capacity", "gauge",
-	    "Capacity of the in-memory audit ring (0: disabled).");
-	sample_u(b, "portwing_audit_buffer_capacity", a->capacity);
-	family(b, "portwing_audit_sink_enabled", "gauge",
-	    "1 when AUDIT_LOG is set.");
-	sample_u(b, "portwing_audit_sink_enabled", (uint64_t)a->sink_enabled);
+	metric_u(b, "portwing_audit_buffer_records", "gauge",
+	    "Audit records held in the in-memory ring.", a->records);
+	metric_u(b, "portwing_audit_buffer_capacity", "gauge",
+	    "Capacity of the in-memory audit ring (0: disabled).",
+	    a->capacity);
+	metric_u(b, "portwing_audit_sink_enabled", "gauge",
+	    "1 when AUDIT_LOG is set.", (uint64_t)a->sink_enabled);
 	family(b, "portwing_audit_exports_total", "counter",
 	    "Audit reads and exports, by outcome.");
 	evbuffer_add_printf(b, "portwing_audit_exports_total{outcome=\"error\"} "
 	    "%llu\nportwing_audit_exports_total{outcome=\"success\"} %llu\n",
 	    (unsigned long long)a->exports_err,
 	    (unsigned long long)a->exports_ok);
-	family(b, "portwing_audit_records_total", "counter",
-	    "Audit records made.");
-	sample_u(b, "portwing_audit_records_total", a->total);
-	family(b, "portwing_audit_dropped_total", "counter",
-	    "Audit records the sink could not take (still in the ring).");
-	sample_u(b, "portwing_audit_dropped_total", a->dropped);
+	metric_u(b, "portwing_audit_records_total", "counter",
+	    "Audit records made.", a->total);
+	metric_u(b, "portwing_audit_dropped_total", "counter",
+	    "Audit records the sink could not take (still in the ring).",
+	    a->dropped);
 }
 
 static void
@@ -620,26 +626,20 @@ render(void)
 	    "Host CPU busy share since the previous sample, percent.");
 	sample_f(b, "portwing_host_cpu_usage_percent", host_cpu_percent());
 	host_memory(&t, &u);
-	family(b, "portwing_host_memory_total_bytes", "gauge",
-	    "Host memory, bytes.");
-	sample_u(b, "portwing_host_memory_total_bytes", t);
-	family(b, "portwing_host_memory_used_bytes", "gauge",
-	    "Host memory in use (total - available), bytes.");
-	sample_u(b, "portwing_host_memory_used_bytes", u);
+	metric_u(b, "portwing_host_memory_total_bytes", "gauge",
+	    "Host memory, bytes.", t);
+	metric_u(b, "portwing_host_memory_used_bytes", "gauge",
+	    "Host memory in use (total - available), bytes.", u);
 	host_disk(&t, &u);
-	family(b, "portwing_host_disk_total_bytes", "gauge",
-	    "Size of the file system holding the Docker data root, bytes.");
-	sample_u(b, "portwing_host_disk_total_bytes", t);
-	family(b, "portwing_host_disk_used_bytes", "gauge",
-	    "Used space on that file system, bytes.");
-	sample_u(b, "portwing_host_disk_used_bytes", u);
+	metric_u(b, "portwing_host_disk_total_bytes", "gauge",
+	    "Size of the file system holding the Docker data root, bytes.", t);
+	metric_u(b, "portwing_host_disk_used_bytes", "gauge",
+	    "Used space on that file system, bytes.", u);
 	host_network(&t, &u);
-	family(b, "portwing_host_network_receive_bytes_total", "counter",
-	    "Bytes received on all interfaces but lo.");
-	sample_u(b, "portwing_host_network_receive_bytes_total", t);
-	family(b, "portwing_host_network_transmit_bytes_total", "counter",
-	    "Bytes sent on all interfaces but lo.");
-	sample_u(b, "portwing_host_network_transmit_bytes_total", u);
+	metric_u(b, "portwing_host_network_receive_bytes_total", "counter",
+	    "Bytes received on all interfaces but lo.", t);
+	metric_u(b, "portwing_host_network_transmit_bytes_total", "counter",
+	    "Bytes sent on all interfaces but lo.", u);
 	container_block(b);
 	http_block(b);
 	audit_block(b);
