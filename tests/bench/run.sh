@@ -12,6 +12,8 @@
 #   Workloads: GET /_ping (tiny answer: shows the proxy's own per-request
 #   cost) and GET /containers/json with 20 running containers (a realistic
 #   monitoring call, mostly Docker's own work).
+#   Audit: GET /_ping on an agent writing AUDIT_LOG to a file against one
+#   without a sink (alternated, averaged): the sink's cost, target >= 0.9.
 #   For each (workload, target): a warm-up, then a measured wrk run with
 #   keep-alive, 64 connections, 2 threads and --latency.
 #
@@ -454,6 +456,36 @@ for t in token token-hash signed; do
 done
 PW_PID=$main_pid PW_PORT=$main_port PW_LOG=$main_log
 
+# ------------------------------------------------ audit sink overhead
+#
+# GET /_ping on two fresh agents, one without AUDIT_LOG and one writing
+# every record to a file (hash chain included), run alternately twice
+# (A B A B) and averaged, so drift of the machine hits both alike.  The
+# in-memory ring is on in both (its default).  Target: file-sink req/s at
+# least 0.9 of no-sink.
+for t in no-sink file-sink no-sink file-sink; do
+	if [ $t = file-sink ]; then
+		rm -f "$STATE/audit.log"
+		pw_start WORKERS=$WORKERS AUDIT_LOG="$STATE/audit.log" ||
+		    die "portwingd with AUDIT_LOG did not start"
+	else
+		pw_start WORKERS=$WORKERS || die "portwingd did not start"
+	fi
+	FAKE_PW_PID=$PW_PID
+	url=http://127.0.0.1:$PW_PORT/_ping
+	say "audit: GET /_ping, $t"
+	wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" -H "Authorization: Bearer $PW_TOKEN" "$url" >/dev/null 2>&1
+	wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency \
+	    -H "Authorization: Bearer $PW_TOKEN" "$url" >"$STATE/wrk-audit-$t.txt" 2>&1
+	printf '%s\t%s\t%s\t%s\n' "audit GET /_ping" "$t" \
+	    "$(parse_wrk "$STATE/wrk-audit-$t.txt")" - >>"$STATE/results.tsv"
+	if [ $t = file-sink ]; then
+		say "audit: $(wc -l <"$STATE/audit.log") lines written; $("$build/portwing" audit-verify "$STATE/audit.log" | head -1)"
+	fi
+	kill_wait "$FAKE_PW_PID"; wait "$FAKE_PW_PID" 2>/dev/null; FAKE_PW_PID=
+done
+PW_PID=$main_pid PW_PORT=$main_port PW_LOG=$main_log
+
 # ------------------------------------------------ docker cp of 1 GiB out
 CP_MB=${BENCH_CP_MB:-1024}
 say "docker cp: ${CP_MB} MiB out of a container, through portwing and direct"
@@ -630,6 +662,18 @@ for wl in workloads:
             print("%s: %s/token req/s %s, p99 %s" % (wl, t, f(s[t + "_vs_token"]["req_per_sec"], ".2f"),
                                                    f(s[t + "_vs_token"]["p99"], ".2f")))
         summary.append(s)
+        continue
+    if wl.startswith("audit"):
+        def mean(t, k):
+            v = [x[k] for x in rows if x["workload"] == wl and x["target"] == t and x[k] is not None]
+            return sum(v) / len(v) if v else None
+        s = {"workload": wl, "file_sink_vs_no_sink": {
+            "req_per_sec": ratio(mean("file-sink", "requests_per_sec"), mean("no-sink", "requests_per_sec")),
+            "p99": ratio(mean("file-sink", "p99_ms"), mean("no-sink", "p99_ms"))}}
+        summary.append(s)
+        print("%s: file-sink/no-sink req/s %s (target >= 0.90), p99 %s"
+              % (wl, f(s["file_sink_vs_no_sink"]["req_per_sec"], ".2f"),
+                 f(s["file_sink_vs_no_sink"]["p99"], ".2f")))
         continue
     if wl.startswith("drydock"):
         s = {"workload": wl, "portwing_vs_docker_list": {
