@@ -11,7 +11,7 @@ libcurl4-openssl-dev libseccomp-dev"
 run_pkgs="docker.io busybox-static"
 test_pkgs="check curl python3 python3-cryptography python3-argon2 strace
 iproute2 procps openssl mandoc haproxy wrk docker-compose tmux clang
-libclang-rt-14-dev"
+libclang-rt-14-dev prometheus"
 
 want="$build_pkgs $run_pkgs"
 [ "${1:-}" = "--test" ] && want="$want $test_pkgs"
