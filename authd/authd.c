@@ -411,7 +411,8 @@ authd_answer_enroll(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		return;
 	}
 	if (authd.enroll == ENROLL_OFF) {
-		enroll_answer(slot, serial, m->hdr.id, 404, TEXT, "not found\n", peer, NULL);
+		enroll_answer(slot, serial, m->hdr.id, 404, TEXT, "not found\n",
+		    peer, NULL);
 		return;
 	}
 	if (limiter_abuse_blocked(peer)) {
@@ -529,7 +530,8 @@ authd_enroll_done(struct ipc_msg *m)
 	s = xreallocarray(s, strlen(s) + 2, 1);
 	strcat(s, "\n");
 	log_info("enrolled key %s from %s", p->keyid, p->ip);
-	enroll_answer(p->slot, p->serial, p->reqid, 200, "application/json", s, p->ip, p->keyid);
+	enroll_answer(p->slot, p->serial, p->reqid, 200, "application/json", s,
+	    p->ip, p->keyid);
 	free(s);
 	pending_free(p);
 }
