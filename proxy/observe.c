@@ -260,21 +260,33 @@ label_value(struct evbuffer *b, const char *s)
 	}
 }
 
-/* Floats as Go's %g would print them, in shortest round-trip form. */
+/*
+ * Floats as Go's %g prints them: the fewest digits that read back as the
+ * same double, in exponent form when the exponent is below -4 or at
+ * least 6 (1e+06, 1.2345675e+06), else in plain decimal (0.000238, 42.131).
+ */
 static void
 fmt_float(char *buf, size_t sz, double v)
 {
-	int	p;
+	char	e[32];
+	int	p, exp, dec;
 
-	if (v > -1e15 && v < 1e15 && v == (double)(long long)v) {
-		snprintf(buf, sz, "%.0f", v);
+	if (v == 0) {
+		snprintf(buf, sz, "0");
 		return;
 	}
-	for (p = 6; p <= 17; p++) {
-		snprintf(buf, sz, "%.*g", p, v);
-		if (strtod(buf, NULL) == v)
-			return;
+	for (p = 0; p < 17; p++) {
+		snprintf(e, sizeof(e), "%.*e", p, v);
+		if (strtod(e, NULL) == v)
+			break;
 	}
+	exp = atoi(strchr(e, 'e') + 1);
+	if (exp < -4 || exp >= 6) {
+		snprintf(buf, sz, "%s", e);
+		return;
+	}
+	dec = p - exp > 0 ? p - exp : 0;
+	snprintf(buf, sz, "%.*f", dec, v);
 }
 
 static void
