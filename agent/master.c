@@ -270,12 +270,13 @@ master_child_ready(struct child *c, struct ipc_msg *msg)
 	    (long)c->pid);
 	switch (c->role) {
 	case PROC_WORKER:
+		/* Channels first: the worker accepts as soon as it listens. */
+		master_link(c, &m.authd);
+		master_link(c, &m.proxy);
 		master_send_tls(c);
 		if ((fd = dup(m.listen_fd)) == -1)
 			fatal("dup listener");
 		ipc_send(c->chan, IPC_M_LISTENER, 0, 0, &tls, sizeof(tls), fd);
-		master_link(c, &m.authd);
-		master_link(c, &m.proxy);
 		break;
 	case PROC_AUTHD:
 		master_send_keys();
