@@ -354,8 +354,11 @@ enroll_answer(uint32_t slot, uint32_t serial, uint32_t id, int status,
 	struct ipc_chan	*ch = worker_chan(slot, serial);
 	struct ipc_wr	 wr;
 
-	/* 404: enrollment is off, so this was no enrollment attempt. */
-	if (status != 404)
+	/*
+	 * Reference 6.6: an enrollment record for a decision on the token
+	 * (success, wrong token, already used), none for 400/413/429/500.
+	 */
+	if (status == 200 || status == 401)
 		authd_audit("enrollment", actor, NULL, NULL, status == 200 ?
 		    "allowed" : "denied", status == 200 ? keyid : NULL);
 	if (ch == NULL)

@@ -213,6 +213,32 @@ set_str(json_t *o, const char *k, const char *v)
 	json_object_set_new(o, k, jstring(v));
 }
 
+/*
+ * Sink values: CR and LF become the two characters \r and \n (reference
+ * 11.2), so a value reads back as one line even where JSON escapes are
+ * undone; the ring keeps the raw value.
+ */
+static void
+set_sink_str(json_t *o, const char *k, const char *v)
+{
+	char	buf[AUDIT_PATH_MAX * 2 + 1];
+	size_t	n = 0;
+
+	if (strpbrk(v, "\r\n") == NULL) {
+		set_str(o, k, v);
+		return;
+	}
+	for (; *v != '\0' && n + 2 < sizeof(buf); v++) {
+		if (*v == '\r' || *v == '\n') {
+			buf[n++] = '\\';
+			buf[n++] = *v == '\r' ? 'r' : 'n';
+		} else
+			buf[n++] = *v;
+	}
+	buf[n] = '\0';
+	set_str(o, k, buf);
+}
+
 /* The sink line's fields, in the reference's order for each event. */
 static json_t *
 sink_object(const struct audit_rec *r, const char *ts)
@@ -220,32 +246,32 @@ sink_object(const struct audit_rec *r, const char *ts)
 	json_t	*o = json_object();
 	int	 ev_api = strcmp(r->event, "api_request") == 0;
 
-	set_str(o, "time", ts);
-	set_str(o, "level", "INFO");
-	set_str(o, "msg", "");
-	set_str(o, "event", r->event);
-	set_str(o, "actor", r->actor);
+	set_sink_str(o, "time", ts);
+	set_sink_str(o, "level", "INFO");
+	set_sink_str(o, "msg", "");
+	set_sink_str(o, "event", r->event);
+	set_sink_str(o, "actor", r->actor);
 	if (strcmp(r->event, "compose_op") == 0) {
-		set_str(o, "operation", r->operation);
-		set_str(o, "stack", r->stack);
+		set_sink_str(o, "operation", r->operation);
+		set_sink_str(o, "stack", r->stack);
 	} else if (strcmp(r->event, "exec_start") == 0) {
-		set_str(o, "container", r->container);
-		set_str(o, "exec_id", r->exec_id);
+		set_sink_str(o, "container", r->container);
+		set_sink_str(o, "exec_id", r->exec_id);
 	} else if (strcmp(r->event, "enrollment") == 0) {
 		if (*r->key_id != '\0')
-			set_str(o, "key_id", r->key_id);
+			set_sink_str(o, "key_id", r->key_id);
 	} else {
-		set_str(o, "method", r->method);
-		set_str(o, "path", r->path);
+		set_sink_str(o, "method", r->method);
+		set_sink_str(o, "path", r->path);
 	}
-	set_str(o, "outcome", r->outcome);
+	set_sink_str(o, "outcome", r->outcome);
 	if (ev_api || r->status != 0)
 		json_object_set_new(o, "status", json_integer(r->status));
 	if (ev_api || r->has_duration)
 		json_object_set_new(o, "duration_ms",
 		    json_real(r->duration_ms));
 	if (*r->reason != '\0')
-		set_str(o, "reason", r->reason);
+		set_sink_str(o, "reason", r->reason);
 	return o;
 }
 
@@ -336,7 +362,8 @@ finish_line(json_t *o, uint64_t seq, uint64_t dropped, const char *prev,
 		json_object_set_new(o, "dropped",
 		    json_integer((json_int_t)dropped));
 	json_object_set_new(o, "prev", json_string(prev));
-	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
+	    JSON_REAL_PRECISION(12));
 	if (s == NULL)
 		return NULL;
 	n = strlen(s) - 1;		/* without the closing brace */
@@ -500,7 +527,8 @@ audit_list(const char *query, struct evbuffer *body)
 	json_object_set_new(o, "records", arr);
 	json_object_set_new(o, "count", json_integer((json_int_t)
 	    json_array_size(arr)));
-	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
+	    JSON_REAL_PRECISION(12));
 	evbuffer_add_printf(body, "%s\n", s);
 	free(s);
 	json_decref(o);
