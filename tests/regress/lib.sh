@@ -94,7 +94,9 @@ pw_ensure_user() {
 # pw_start [VAR=value ...]: start portwingd with a fresh port and token.
 pw_start() {
 	PW_PORT=$(pw_free_port)
-	PW_LOG=$PW_TMP/portwingd.$PW_PORT.log
+	# A fresh file each start: a port can come round again, and an old
+	# "ready" line must not pass for the new daemon's.
+	PW_LOG=$(mktemp --suffix=.log "$PW_TMP/portwingd.$PW_PORT.XXXXXX")
 	PW_TOKEN=${PW_TOKEN:-tok-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')}
 	local bin=${PW_DAEMON:-$PW_BUILD/portwingd}
 	env -i PATH="$PATH" HOME=/root PORT="$PW_PORT" BIND_ADDRESS=127.0.0.1 \

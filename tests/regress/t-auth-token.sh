@@ -124,7 +124,8 @@ check "the enrolled key works at once, without a restart" [ "$out" = 200 ]
 check "second enrollment: 401 already used" [ "$(enroll 127.0.9.5 "{\"enrollment_token\":\"enroll-secret\",\"public_key\":\"$pub\"}")" = "enrollment token already used 401" ]
 pw_stop
 PW_TOKEN=unused pw_start TOKEN= AUTHORIZED_KEYS="$ak" ENROLLMENT_TOKEN=enroll-secret STATE_DIR="$PW_TMP/state" || fail "enrollment restart"
-check "after a restart the token is still burned" [ "$(enroll 127.0.9.6 "{\"enrollment_token\":\"enroll-secret\",\"public_key\":\"$pub\"}")" = "enrollment token already used 401" ]
+out=$(enroll 127.0.9.6 "{\"enrollment_token\":\"enroll-secret\",\"public_key\":\"$pub\"}")
+check "after a restart the token is still burned ($out)" [ "$out" = "enrollment token already used 401" ]
 for i in $(seq 1 10); do enroll 127.0.9.7 '{"enrollment_token":"x","public_key":"y"}' >/dev/null; done
 check "enrollment is rate-limited with the auth limiter" [ "$(enroll 127.0.9.7 '{}')" = "too many requests 429" ]
 pw_stop
