@@ -26,8 +26,10 @@ check "exec without -i: output after the client closed its side" [ "$out" = late
 out=$(head -c 300000 /dev/urandom | base64 -w 76 | tee "$PW_TMP/in.txt" | P exec -i pwc-loop cat | sha256sum)
 check "exec -i C cat fed from stdin (300 kB)" [ "$out" = "$(sha256sum <"$PW_TMP/in.txt")" ]
 out=$(DOCKER_CONFIG=$PW_TMP/dockercfg timeout 20 script -qfec \
-    "docker -H tcp://127.0.0.1:$PW_PORT exec -it pwc-loop sh -c 'tty; echo tty-ok'" /dev/null | tr -d '\r')
-check "exec -it through a pty ($(echo $out | tr '\n' ' '))" bash -c "echo \"\$1\" | grep -q '^/dev/pts/' && echo \"\$1\" | grep -q tty-ok" _ "$out"
+    "docker -H tcp://127.0.0.1:$PW_PORT exec -it pwc-loop sh -c 'tty; echo tty-ok'" /dev/null </dev/null | tr -d '\r')
+# Not anchored: the container's tty echoes whatever control bytes reach
+# the CLI's stdin from the runner (seen once: a NUL echoed as ^@).
+check "exec -it through a pty ($(echo $out | tr '\n' ' '))" bash -c "echo \"\$1\" | grep -q '/dev/pts/[0-9]' && echo \"\$1\" | grep -q tty-ok" _ "$out"
 out=$(printf 'echo pty-driven-$((6*7))\nexit\n' | DOCKER_CONFIG=$PW_TMP/dockercfg timeout 20 \
     script -qfec "docker -H tcp://127.0.0.1:$PW_PORT exec -it pwc-loop sh" /dev/null | tr -d '\r')
 check "exec -it C sh driven through a pty" bash -c "echo \"\$1\" | grep -q 'pty-driven-42'" _ "$out"
