@@ -9,7 +9,7 @@
  *   - the ring of AUDIT_BUFFER_SIZE records behind /_portwing/audit and
  *     /_portwing/audit/export (reference 11.3, 11.4);
  *   - the sink (AUDIT_LOG), one JSON line per record, written in batches
- *     once per event-loop turn.  Each line ends with "seq", "prev" (the
+ *     (within 2 ms, or at 256 records waiting).  Each line ends with "seq", "prev" (the
  *     hash of the line before it in the file) and "hash", the SHA-256 of
  *     the line up to its hash member, so a deleted or edited line breaks
  *     the chain (`portwing audit-verify`).  When a write fails (disk full,
@@ -33,6 +33,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "auditrec.h"
 #include "config.h"
@@ -44,16 +45,22 @@
 #define AUDIT_TAIL_READ		(64 * 1024)
 #define AUDIT_PENDING_MAX	4096	/* records waiting for the sink */
 #define AUDIT_WARN_EVERY_MS	60000
+#define AUDIT_FLUSH_US		2000	/* sink lines wait at most this */
+#define AUDIT_FLUSH_BATCH	256	/* or until this many are waiting */
 
 struct pending {
 	uint64_t	 seq;
-	json_t		*line;		/* sink object without seq/prev/hash */
+	char		*line;		/* the sink object, dumped, without
+					   seq/prev/hash (ends in '}') */
 };
+
+#define AUDIT_SHAPES	16	/* sink objects kept for reuse */
 
 static struct {
 	struct event_base	*base;
 	int			 capacity;
-	json_t			**ring;		/* ring records, by seq % capacity */
+	char			**ring;		/* by seq % capacity: the record as
+						   a sink object with raw values */
 	uint64_t		 next_seq;	/* the next record's cursor */
 	uint64_t		 oldest;	/* oldest seq in the ring, 0: empty */
 	int			 sink_enabled;	/* AUDIT_LOG is set */
@@ -67,6 +74,14 @@ static struct {
 	struct event		*flush_ev;
 	uint64_t		 warned_ms;
 	struct audit_counters	 ctr;
+	/* One sink object per record shape, refilled for each record. */
+	struct {
+		char		 shape[48];
+		json_t		*o;
+	}			 shapes[AUDIT_SHAPES];
+	int			 nshapes;
+	EVP_MD			*sha256;
+	EVP_MD_CTX		*md;
 } au;
 
 static void	audit_flush(evutil_socket_t, short, void *);
@@ -85,7 +100,10 @@ audit_init(struct event_base *base, const struct pw_config *cfg)
 	au.sink_enabled = cfg->val[CK_AUDIT_LOG] != NULL &&
 	    *cfg->val[CK_AUDIT_LOG] != '\0';
 	au.pend = xcalloc(AUDIT_PENDING_MAX, sizeof(*au.pend));
-	au.flush_ev = event_new(base, -1, 0, audit_flush, NULL);
+	au.flush_ev = evtimer_new(base, audit_flush, NULL);
+	if ((au.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL ||
+	    (au.md = EVP_MD_CTX_new()) == NULL)
+		fatalx("audit: SHA-256 unavailable");
 }
 
 const struct audit_counters *
@@ -207,100 +225,169 @@ jstring(const char *s)
 	return json_string(vis);
 }
 
+/*
+ * A sink value: CR and LF become the two characters \r and \n (reference
+ * 11.2), so a value reads back as one line even where JSON escapes are
+ * undone; the ring keeps the raw value.  An existing member (a reused
+ * object) is overwritten in place, which keeps its position.
+ */
 static void
-set_str(json_t *o, const char *k, const char *v)
+put_str(json_t *o, const char *k, const char *v, int san)
 {
-	json_object_set_new(o, k, jstring(v));
+	char	 buf[AUDIT_PATH_MAX * 2 + 1], vis[AUDIT_PATH_MAX * 4];
+	json_t	*j;
+	size_t	 n = 0;
+
+	if (san && strpbrk(v, "\r\n") != NULL) {
+		for (; *v != '\0' && n + 2 < sizeof(buf); v++) {
+			if (*v == '\r' || *v == '\n') {
+				buf[n++] = '\\';
+				buf[n++] = *v == '\r' ? 'r' : 'n';
+			} else
+				buf[n++] = *v;
+		}
+		buf[n] = '\0';
+		v = buf;
+	}
+	if ((j = json_object_get(o, k)) == NULL) {
+		json_object_set_new(o, k, jstring(v));
+		return;
+	}
+	if (json_string_set(j, v) == -1) {
+		log_vis(vis, sizeof(vis), v, strlen(v));
+		json_string_set(j, vis);
+	}
+}
+
+static void
+put_int(json_t *o, const char *k, json_int_t v)
+{
+	json_t	*j = json_object_get(o, k);
+
+	if (j == NULL)
+		json_object_set_new(o, k, json_integer(v));
+	else
+		json_integer_set(j, v);
+}
+
+static void
+put_real(json_t *o, const char *k, double v)
+{
+	json_t	*j = json_object_get(o, k);
+
+	if (j == NULL)
+		json_object_set_new(o, k, json_real(v));
+	else
+		json_real_set(j, v);
 }
 
 /*
- * Sink values: CR and LF become the two characters \r and \n (reference
- * 11.2), so a value reads back as one line even where JSON escapes are
- * undone; the ring keeps the raw value.
+ * The sink line of a record, dumped: its fields in the reference's order
+ * for its event.  Records of one shape (event and optional members) reuse
+ * one object, so a record costs a refill and a dump.
  */
-static void
-set_sink_str(json_t *o, const char *k, const char *v)
+static char *
+sink_line(const struct audit_rec *r, const char *ts, int san)
 {
-	char	buf[AUDIT_PATH_MAX * 2 + 1];
-	size_t	n = 0;
+	json_t	*o = NULL;
+	char	 shape[48], *line;
+	int	 ev_api = strcmp(r->event, "api_request") == 0, i, temp = 0;
+	int	 fresh = 0;
+	int	 st = ev_api || r->status != 0;
+	int	 du = ev_api || r->has_duration;
 
-	if (strpbrk(v, "\r\n") == NULL) {
-		set_str(o, k, v);
-		return;
-	}
-	for (; *v != '\0' && n + 2 < sizeof(buf); v++) {
-		if (*v == '\r' || *v == '\n') {
-			buf[n++] = '\\';
-			buf[n++] = *v == '\r' ? 'r' : 'n';
+	snprintf(shape, sizeof(shape), "%s/%d%d%d%d", r->event, st, du,
+	    *r->reason != '\0', *r->key_id != '\0');
+	for (i = 0; i < au.nshapes && o == NULL; i++)
+		if (strcmp(au.shapes[i].shape, shape) == 0)
+			o = au.shapes[i].o;
+	if (o == NULL) {
+		o = json_object();
+		fresh = 1;
+		if (au.nshapes < AUDIT_SHAPES) {
+			pw_strlcpy(au.shapes[au.nshapes].shape, shape,
+			    sizeof(au.shapes[0].shape));
+			au.shapes[au.nshapes++].o = o;
 		} else
-			buf[n++] = *v;
+			temp = 1;
 	}
-	buf[n] = '\0';
-	set_str(o, k, buf);
-}
-
-/* The sink line's fields, in the reference's order for each event. */
-static json_t *
-sink_object(const struct audit_rec *r, const char *ts)
-{
-	json_t	*o = json_object();
-	int	 ev_api = strcmp(r->event, "api_request") == 0;
-
-	set_sink_str(o, "time", ts);
-	set_sink_str(o, "level", "INFO");
-	set_sink_str(o, "msg", "");
-	set_sink_str(o, "event", r->event);
-	set_sink_str(o, "actor", r->actor);
+	put_str(o, "time", ts, san);
+	if (fresh) {
+		/* The same in every record of a shape. */
+		put_str(o, "level", "INFO", san);
+		put_str(o, "msg", "", san);
+		put_str(o, "event", r->event, san);
+	}
+	put_str(o, "actor", r->actor, san);
 	if (strcmp(r->event, "compose_op") == 0) {
-		set_sink_str(o, "operation", r->operation);
-		set_sink_str(o, "stack", r->stack);
+		put_str(o, "operation", r->operation, san);
+		put_str(o, "stack", r->stack, san);
 	} else if (strcmp(r->event, "exec_start") == 0) {
-		set_sink_str(o, "container", r->container);
-		set_sink_str(o, "exec_id", r->exec_id);
+		put_str(o, "container", r->container, san);
+		put_str(o, "exec_id", r->exec_id, san);
 	} else if (strcmp(r->event, "enrollment") == 0) {
 		if (*r->key_id != '\0')
-			set_sink_str(o, "key_id", r->key_id);
+			put_str(o, "key_id", r->key_id, san);
 	} else {
-		set_sink_str(o, "method", r->method);
-		set_sink_str(o, "path", r->path);
+		put_str(o, "method", r->method, san);
+		put_str(o, "path", r->path, san);
 	}
-	set_sink_str(o, "outcome", r->outcome);
-	if (ev_api || r->status != 0)
-		json_object_set_new(o, "status", json_integer(r->status));
-	if (ev_api || r->has_duration)
-		json_object_set_new(o, "duration_ms",
-		    json_real(r->duration_ms));
+	put_str(o, "outcome", r->outcome, san);
+	if (st)
+		put_int(o, "status", r->status);
+	if (du)
+		put_real(o, "duration_ms", r->duration_ms);
 	if (*r->reason != '\0')
-		set_sink_str(o, "reason", r->reason);
-	return o;
+		put_str(o, "reason", r->reason, san);
+	line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
+	    JSON_REAL_PRECISION(12));
+	if (temp)
+		json_decref(o);
+	return line;
 }
 
-/* The ring's record: cursor, ts, event, then the non-empty fields. */
-static json_t *
-ring_object(const struct audit_rec *r, uint64_t seq, const char *ts)
+/* Does a record hold a value the sink must write differently? */
+static int
+needs_sanitising(const struct audit_rec *r)
 {
-	json_t	*o = json_object();
+	const char *const v[] = { r->actor, r->method, r->path, r->outcome,
+	    r->operation, r->stack, r->container, r->exec_id, r->key_id,
+	    r->reason };
+	size_t	i;
 
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (strpbrk(v[i], "\r\n") != NULL)
+			return 1;
+	return 0;
+}
+
+/*
+ * The ring keeps each record as its sink object with raw values (one
+ * dump per record, shared with the sink); a query turns it into the ring
+ * format: cursor, ts, event, then the non-empty fields (reference 11.2).
+ */
+static json_t *
+ring_at(uint64_t seq)
+{
+	static const char *const order[] = { "actor", "method", "path",
+	    "outcome", "status", "duration_ms", "operation", "stack",
+	    "container", "exec_id", "key_id", "reason" };
+	json_t		*in, *o = json_object(), *v;
+	size_t		 i;
+
+	in = json_loads(au.ring[seq % (uint64_t)au.capacity], 0, NULL);
 	json_object_set_new(o, "cursor", json_integer((json_int_t)seq));
-	set_str(o, "ts", ts);
-	set_str(o, "event", r->event);
-#define OPT(k, v) do { if (*(v) != '\0') set_str(o, k, v); } while (0)
-	OPT("actor", r->actor);
-	OPT("method", r->method);
-	OPT("path", r->path);
-	OPT("outcome", r->outcome);
-	if (r->status != 0)
-		json_object_set_new(o, "status", json_integer(r->status));
-	if (r->has_duration && r->duration_ms != 0)
-		json_object_set_new(o, "duration_ms",
-		    json_real(r->duration_ms));
-	OPT("operation", r->operation);
-	OPT("stack", r->stack);
-	OPT("container", r->container);
-	OPT("exec_id", r->exec_id);
-	OPT("key_id", r->key_id);
-	OPT("reason", r->reason);
-#undef OPT
+	json_object_set(o, "ts", json_object_get(in, "time"));
+	json_object_set(o, "event", json_object_get(in, "event"));
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		v = json_object_get(in, order[i]);
+		if (v == NULL || (json_is_string(v) &&
+		    *json_string_value(v) == '\0') ||
+		    (json_is_number(v) && json_number_value(v) == 0))
+			continue;
+		json_object_set(o, order[i], v);
+	}
+	json_decref(in);
 	return o;
 }
 
@@ -324,56 +411,76 @@ audit_add(const struct audit_rec *r)
 	char		 ts[64];
 	uint64_t	 seq = au.next_seq++;
 
+	char		*raw = NULL, *line;
+
 	audit_time(r->ts_ns, ts, sizeof(ts));
 	au.ctr.total++;
-	if (au.capacity > 0) {
-		json_t **slot = &au.ring[seq % (uint64_t)au.capacity];
-		if (*slot != NULL) {
-			json_decref(*slot);
-			au.oldest++;
-		}
-		*slot = ring_object(r, seq, ts);
-		if (au.oldest == 0)
-			au.oldest = seq;
-	}
-	if (!au.sink_enabled)
+	if (au.capacity == 0 && !au.sink_enabled)
 		return;
-	if (au.npend == AUDIT_PENDING_MAX) {
+	if ((raw = sink_line(r, ts, 0)) == NULL)
+		fatalx("audit: out of memory");
+	if (au.sink_enabled && au.npend == AUDIT_PENDING_MAX) {
 		/* The sink is far behind: this one is not written. */
 		sink_failed("too many records waiting", 1);
+		line = NULL;
+	} else if (au.sink_enabled)
+		line = needs_sanitising(r) ? sink_line(r, ts, 1) :
+		    au.capacity > 0 ? xstrdup(raw) : raw;
+	else
+		line = NULL;
+	if (au.capacity > 0) {
+		char **slot = &au.ring[seq % (uint64_t)au.capacity];
+		if (*slot != NULL) {
+			free(*slot);
+			au.oldest++;
+		}
+		*slot = raw;
+		if (au.oldest == 0)
+			au.oldest = seq;
+	} else if (line != raw)
+		free(raw);
+	if (line == NULL)
 		return;
-	}
+	au.pend[au.npend].line = line;
 	au.pend[au.npend].seq = seq;
-	au.pend[au.npend].line = sink_object(r, ts);
-	if (au.npend++ == 0)
-		event_active(au.flush_ev, 0, 0);
+	if (++au.npend >= AUDIT_FLUSH_BATCH)
+		event_active(au.flush_ev, EV_TIMEOUT, 0);
+	else if (au.npend == 1) {
+		struct timeval tv = { 0, AUDIT_FLUSH_US };
+		evtimer_add(au.flush_ev, &tv);
+	}
 }
 
-/* One finished line: seq, the declared gap, prev, then its hash. */
-static char *
-finish_line(json_t *o, uint64_t seq, uint64_t dropped, const char *prev,
-    char hash[65], size_t *len)
+/*
+ * One finished line: the dumped object without its closing brace, then
+ * seq, the declared gap and prev (numbers and hex digits), then the hash
+ * of all that.  Appended to out.
+ */
+static void
+finish_line(struct evbuffer *out, const char *obj, uint64_t seq,
+    uint64_t dropped, const char *prev, char hash[65])
 {
-	char	*s, *line;
-	size_t	 n;
+	char		 tail[160];
+	uint8_t		 d[32];
+	size_t		 n = strlen(obj) - 1, tl;
+	unsigned int	 dl = 0;
 
-	json_object_set_new(o, "seq", json_integer((json_int_t)seq));
 	if (dropped > 0)
-		json_object_set_new(o, "dropped",
-		    json_integer((json_int_t)dropped));
-	json_object_set_new(o, "prev", json_string(prev));
-	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
-	    JSON_REAL_PRECISION(12));
-	if (s == NULL)
-		return NULL;
-	n = strlen(s) - 1;		/* without the closing brace */
-	pwc_sha256_hex(s, n, hash);
-	line = xmalloc(n + 64 + 16);
-	memcpy(line, s, n);
-	n += (size_t)snprintf(line + n, 64 + 16, ",\"hash\":\"%s\"}\n", hash);
-	free(s);
-	*len = n;
-	return line;
+		tl = (size_t)snprintf(tail, sizeof(tail), ",\"seq\":%llu,"
+		    "\"dropped\":%llu,\"prev\":\"%s\"", (unsigned long long)seq,
+		    (unsigned long long)dropped, prev);
+	else
+		tl = (size_t)snprintf(tail, sizeof(tail), ",\"seq\":%llu,"
+		    "\"prev\":\"%s\"", (unsigned long long)seq, prev);
+	if (!EVP_DigestInit_ex2(au.md, au.sha256, NULL) ||
+	    !EVP_DigestUpdate(au.md, obj, n) ||
+	    !EVP_DigestUpdate(au.md, tail, tl) ||
+	    !EVP_DigestFinal_ex(au.md, d, &dl) || dl != sizeof(d))
+		fatalx("audit: SHA-256 failed");
+	pw_hex_encode(d, sizeof(d), hash, 65);
+	evbuffer_add(out, obj, n);
+	evbuffer_add(out, tail, tl);
+	evbuffer_add_printf(out, ",\"hash\":\"%s\"}\n", hash);
 }
 
 /* Write what is pending, as one write where possible. */
@@ -384,8 +491,8 @@ audit_flush(evutil_socket_t fd, short ev, void *arg)
 	static size_t	 ends[AUDIT_PENDING_MAX];
 	static uint64_t	 seqs[AUDIT_PENDING_MAX];
 	struct evbuffer	*out;
-	char		 prev[65], *line;
-	size_t		 len, i, n = au.npend, total;
+	char		 prev[65];
+	size_t		 i, n = au.npend, total;
 	uint64_t	 last_seq = au.last_seq;
 	off_t		 base = 0;
 	ssize_t		 w;
@@ -397,7 +504,7 @@ audit_flush(evutil_socket_t fd, short ev, void *arg)
 	au.npend = 0;
 	if (au.fd == -1) {
 		for (i = 0; i < n; i++)
-			json_decref(au.pend[i].line);
+			free(au.pend[i].line);
 		sink_failed("the sink is not open", n);
 		return;
 	}
@@ -406,19 +513,10 @@ audit_flush(evutil_socket_t fd, short ev, void *arg)
 	for (i = 0; i < n; i++) {
 		/* Records between this line and the last one: not written. */
 		uint64_t gap = au.pend[i].seq - last_seq - 1;
-		seqs[i] = 0;
-		line = finish_line(au.pend[i].line, au.pend[i].seq, gap, prev,
-		    hashes[i], &len);
-		json_decref(au.pend[i].line);
-		if (line == NULL) {
-			/* Cannot happen with valid strings; keep order. */
-			hashes[i][0] = '\0';
-			ends[i] = evbuffer_get_length(out);
-			continue;
-		}
+		finish_line(out, au.pend[i].line, au.pend[i].seq, gap, prev,
+		    hashes[i]);
+		free(au.pend[i].line);
 		last_seq = seqs[i] = au.pend[i].seq;
-		evbuffer_add(out, line, len);
-		free(line);
 		ends[i] = evbuffer_get_length(out);
 		pw_strlcpy(prev, hashes[i], sizeof(prev));
 	}
@@ -441,11 +539,10 @@ audit_flush(evutil_socket_t fd, short ev, void *arg)
 	}
 	evbuffer_free(out);
 	/* Lines written whole continue the chain; the rest are dropped. */
-	for (i = 0; i < n && ends[i] <= off; i++)
-		if (hashes[i][0] != '\0') {
-			pw_strlcpy(au.prev, hashes[i], sizeof(au.prev));
-			au.last_seq = seqs[i];
-		}
+	for (i = 0; i < n && ends[i] <= off; i++) {
+		pw_strlcpy(au.prev, hashes[i], sizeof(au.prev));
+		au.last_seq = seqs[i];
+	}
 	au.ctr.written += i;
 	if (i < n) {
 		size_t keep = i == 0 ? 0 : ends[i - 1];
@@ -499,12 +596,6 @@ parse_u64(const char *s, uint64_t *v)
 	return errno != 0 || *end != '\0' ? -1 : 0;
 }
 
-static json_t *
-ring_at(uint64_t seq)
-{
-	return au.ring[seq % (uint64_t)au.capacity];
-}
-
 /* GET /_portwing/audit[?limit=N]: newest first. */
 void
 audit_list(const char *query, struct evbuffer *body)
@@ -519,7 +610,7 @@ audit_list(const char *query, struct evbuffer *body)
 		limit = 0;
 	if (au.oldest != 0)
 		for (seq = au.next_seq - 1; seq >= au.oldest; seq--) {
-			json_array_append(arr, ring_at(seq));
+			json_array_append_new(arr, ring_at(seq));
 			if ((limit > 0 && json_array_size(arr) >= limit) ||
 			    seq == au.oldest)
 				break;
@@ -589,8 +680,10 @@ audit_export(const char *query, struct evbuffer *hdrs, struct evbuffer *body)
 		if (seq < oldest)
 			seq = oldest;
 		for (; seq <= latest && (limit == 0 || count < limit); seq++) {
-			s = json_dumps(ring_at(seq), JSON_COMPACT |
-			    JSON_PRESERVE_ORDER);
+			json_t *rec = ring_at(seq);
+			s = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER |
+			    JSON_REAL_PRECISION(12));
+			json_decref(rec);
 			evbuffer_add_printf(body, "%s\n", s);
 			free(s);
 			next = seq;
