@@ -164,7 +164,12 @@ pw_docker() {
 	mkdir -p "$PW_TMP/dockercfg"
 	printf '{"HttpHeaders":{"Authorization":"Bearer %s"}}\n' "$PW_TOKEN" \
 	    >"$PW_TMP/dockercfg/config.json"
-	DOCKER_CONFIG=$PW_TMP/dockercfg docker -H "tcp://127.0.0.1:$PW_PORT" "$@"
+	# Bounded: a hang fails its check instead of the whole run.
+	DOCKER_CONFIG=$PW_TMP/dockercfg timeout "${PW_DOCKER_TIMEOUT:-180}" \
+	    docker -H "tcp://127.0.0.1:$PW_PORT" "$@"
+	local rc=$?
+	[ $rc -ne 124 ] || echo "# docker $1 via portwing timed out" >&2
+	return $rc
 }
 
 # The docker CLI straight at the private engine.
@@ -184,7 +189,10 @@ tap_run() {
 }
 
 pw_docker_direct() {
-	docker -H "unix://$DOCKER_SOCK" "$@"
+	timeout "${PW_DOCKER_TIMEOUT:-180}" docker -H "unix://$DOCKER_SOCK" "$@"
+	local rc=$?
+	[ $rc -ne 124 ] || echo "# docker $1 direct timed out" >&2
+	return $rc
 }
 
 # Send raw bytes, print the status line of the answer.

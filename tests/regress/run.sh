@@ -27,10 +27,17 @@ for t in "${tests[@]}"; do
 	[ -f "$t" ] || t=$here/$t
 	name=$(basename "$t" .sh)
 	echo "# --- $name"
-	out=$(PW_TMP=$(mktemp -d /tmp/pwtest.XXXXXX) DOCKER_SOCK=$DOCKER_SOCK \
-	    timeout 900 bash "$t" 2>&1)
+	tmp=$(mktemp -d /tmp/pwtest.XXXXXX)
+	out=$(PW_TMP=$tmp DOCKER_SOCK=$DOCKER_SOCK timeout 900 bash "$t" 2>&1)
 	rc=$?
 	echo "$out"
+	if [ $rc -eq 124 ]; then
+		# Timed out: what the daemon said last, for the CI log.
+		for l in $(ls -t "$tmp"/portwingd.*.log 2>/dev/null | head -1); do
+			echo "# $name timed out; the end of $l:"
+			tail -15 "$l" | sed 's/^/#   /'
+		done
+	fi
 	p=$(echo "$out" | grep -c '^ok ')
 	f=$(echo "$out" | grep -c '^not ok ')
 	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
