@@ -29,6 +29,9 @@ fi
 if [ -z "$sock" ]; then
 	d=/var/tmp/portwing-dockerd
 	sock=$d/docker.sock
+	# The private engine's data root, for the disk metrics.
+	DOCKER_ROOT=${DOCKER_ROOT:-$d/data}
+	export DOCKER_ROOT
 	if ! curl -s -m 2 --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then
 		command -v dockerd >/dev/null || {
 			echo "no Docker Engine found and dockerd is not installed" \
