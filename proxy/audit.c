@@ -543,7 +543,6 @@ audit_flush(evutil_socket_t fd, short ev, void *arg)
 		pw_strlcpy(au.prev, hashes[i], sizeof(au.prev));
 		au.last_seq = seqs[i];
 	}
-	au.ctr.written += i;
 	if (i < n) {
 		size_t keep = i == 0 ? 0 : ends[i - 1];
 		if (off > keep && au.is_file && base != (off_t)-1 &&

@@ -56,7 +56,6 @@ struct waiter {
 	TAILQ_ENTRY(waiter)	 entry;
 	observe_done		 done;
 	void			*arg;
-	int			 info;
 };
 
 TAILQ_HEAD(waiter_list, waiter);
@@ -768,7 +767,6 @@ observe_info(observe_done done, void *arg)
 
 	wt->done = done;
 	wt->arg = arg;
-	wt->info = 1;
 	TAILQ_INSERT_TAIL(&ob.info_waiters, wt, entry);
 	if (ob.version_req == NULL)
 		ob.version_req = dclient_request("GET", "/version",

@@ -75,7 +75,6 @@ int	 dclient_status(const struct dreq *);
 struct audit_rec;
 struct audit_counters {
 	uint64_t	total;		/* records made */
-	uint64_t	written;	/* lines written to the sink */
 	uint64_t	dropped;	/* records the sink could not take */
 	uint64_t	records;	/* in the ring now */
 	uint64_t	capacity;
