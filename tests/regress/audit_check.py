@@ -39,8 +39,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pwhttp  # noqa: E402
+from tap import ok, fail, check  # noqa: E402
+import tap  # noqa: E402
 
-failed = 0
 ZERO = "0" * 64
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*[1-9])?Z$")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -61,22 +62,6 @@ RING_ORDER = ["actor", "method", "path", "outcome", "status", "duration_ms",
               "reason"]
 
 
-def ok(desc):
-    print("ok - " + desc, flush=True)
-
-
-def fail(desc):
-    global failed
-    failed += 1
-    print("not ok - " + desc, flush=True)
-
-
-def check(desc, cond, why=""):
-    if cond:
-        ok(desc)
-    else:
-        fail(desc + (": " + str(why) if why != "" else ""))
-    return cond
 
 
 def note(msg):
@@ -887,7 +872,7 @@ def main():
             "stream": cmd_stream, "flood": cmd_flood, "field": cmd_field, "dropped": cmd_dropped,
             "metric": cmd_metric, "ping": cmd_ping}
     cmds[sys.argv[1]](*sys.argv[2:])
-    return 1 if failed else 0
+    return 1 if tap.nfail else 0
 
 
 if __name__ == "__main__":

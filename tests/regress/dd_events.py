@@ -12,8 +12,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ddsse import Hub, Client, check, ok, fail, worker_of, docker, for_ctr
+from ddsse import Hub, Client, worker_of, docker, for_ctr
+from tap import check, ok, fail
 import ddsse
+import tap
 
 port, token, dsock, image, libsh, agent = sys.argv[1:7]
 port = int(port)
@@ -151,5 +153,5 @@ check("both clients still saw the same events in the same order",
       [e for _, e in a.events[1:]] == [e for _, e in b.events[1:]])
 docker(dsock, "rm", "-f", tag + "-m", tag + "-r")
 hub.close()
-print("# %d passed, %d failed" % (ddsse.npass, ddsse.nfail))
-sys.exit(1 if ddsse.nfail else 0)
+print("# %d passed, %d failed" % (tap.npass, tap.nfail))
+sys.exit(1 if tap.nfail else 0)

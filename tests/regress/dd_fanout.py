@@ -10,8 +10,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ddsse import Hub, Client, check, docker, for_ctr
+from ddsse import Hub, Client, docker, for_ctr
+from tap import check
 import ddsse
+import tap
 
 port, token, dsock, image, limit, log = sys.argv[1:7]
 port, limit = int(port), int(limit)
@@ -108,5 +110,5 @@ check("after the drop, an event still reaches all live clients",
       len(after) == 1)
 docker(dsock, "rm", "-f", name, bname)
 hub.close()
-print("# %d passed, %d failed" % (ddsse.npass, ddsse.nfail))
-sys.exit(1 if ddsse.nfail else 0)
+print("# %d passed, %d failed" % (tap.npass, tap.nfail))
+sys.exit(1 if tap.nfail else 0)

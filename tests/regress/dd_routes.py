@@ -19,27 +19,13 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ddmodel  # noqa: E402
 import pwhttp  # noqa: E402
+from tap import ok, fail, check  # noqa: E402
+import tap  # noqa: E402
 
 PORT, TOKEN, DSOCK, IMAGE, CORPUS = sys.argv[1:6]
 POLL = int(sys.argv[6])
-failed = 0
 
 
-def ok(desc):
-    print("ok - " + desc, flush=True)
-
-
-def fail(desc):
-    global failed
-    failed += 1
-    print("not ok - " + desc, flush=True)
-
-
-def check(desc, cond, why=""):
-    if cond:
-        ok(desc)
-    else:
-        fail(desc + (": " + why if why else ""))
 
 
 def docker(*args):
@@ -432,7 +418,7 @@ def main():
     run_sse(c["events"])
     # The DELETE corpus entry removed pwr-del; run_statuses checks that.
     run_statuses(c, ids)
-    return 1 if failed else 0
+    return 1 if tap.nfail else 0
 
 
 if __name__ == "__main__":

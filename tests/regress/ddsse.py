@@ -10,29 +10,11 @@ import socket
 import subprocess
 import threading
 import time
-
-npass = 0
-nfail = 0
-
-
-def ok(desc):
-    global npass
-    npass += 1
-    print("ok - " + desc, flush=True)
+from tap import ok, fail, check  # noqa: E402
+import tap  # noqa: E402
 
 
-def fail(desc):
-    global nfail
-    nfail += 1
-    print("not ok - " + desc, flush=True)
 
-
-def check(desc, cond, why=""):
-    if cond:
-        ok(desc)
-    else:
-        fail(desc + (": " + why if why else ""))
-    return cond
 
 
 class Client:

@@ -28,6 +28,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from tap import ok, fail, check  # noqa: E402
+import tap  # noqa: E402
 
 MODE = sys.argv[1]
 PORT = int(sys.argv[2])
@@ -41,25 +43,8 @@ BUCKETS = ["0.001", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5",
 CFAMS = ["container_cpu_usage_seconds_total", "container_memory_usage_bytes",
          "container_network_receive_bytes_total",
          "container_network_transmit_bytes_total"]
-failed = 0
 
 
-def ok(desc):
-    print("ok - " + desc, flush=True)
-
-
-def fail(desc):
-    global failed
-    failed += 1
-    print("not ok - " + desc, flush=True)
-
-
-def check(desc, cond, why=""):
-    if cond:
-        ok(desc)
-    else:
-        fail(desc + (": " + why if why else ""))
-    return cond
 
 
 def note(msg):
@@ -764,7 +749,7 @@ def main():
         import traceback
         fail("metrics.py %s died: %s" % (MODE, e))
         note(traceback.format_exc())
-    return 1 if failed else 0
+    return 1 if tap.nfail else 0
 
 
 if __name__ == "__main__":
