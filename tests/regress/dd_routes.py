@@ -229,6 +229,22 @@ def go_duration(s):
     return "%ds" % sec
 
 
+def expect_event(c, ev, kind):
+    """The next event of this kind arrives within 5 s, shaped as the
+    reference's example of it."""
+    got = None
+    end = time.time() + 5
+    while time.time() < end and got is None:
+        x = c.event(max(0.1, end - time.time()))
+        if isinstance(x, dict) and x.get("type") == kind:
+            got = x
+    check("SSE: %s arrives" % kind, got is not None)
+    if got:
+        r = ev[kind]
+        check_shape("SSE: %s has the reference's shape" % kind,
+                    r["example"], got, r["optional"], r["maps"])
+
+
 def run_sse(e):
     c = SSE()
     check("SSE: 200", c.status == 200, "got %d" % c.status)
@@ -284,28 +300,9 @@ def run_sse(e):
     r = docker("create", "--name", "pwr-sse", IMAGE, "sleep", "60")
     check("a container for the SSE changes is created", r.returncode == 0,
           r.stderr)
-    added = removed = None
-    end = time.time() + 5
-    while time.time() < end and added is None:
-        x = c.event(max(0.1, end - time.time()))
-        if isinstance(x, dict) and x.get("type") == "dd:container-added":
-            added = x
-    check("SSE: dd:container-added arrives", added is not None)
-    if added:
-        r = ev["dd:container-added"]
-        check_shape("SSE: dd:container-added has the reference's shape",
-                    r["example"], added, r["optional"], r["maps"])
+    expect_event(c, ev, "dd:container-added")
     docker("rm", "-f", "pwr-sse")
-    end = time.time() + 5
-    while time.time() < end and removed is None:
-        x = c.event(max(0.1, end - time.time()))
-        if isinstance(x, dict) and x.get("type") == "dd:container-removed":
-            removed = x
-    check("SSE: dd:container-removed arrives", removed is not None)
-    if removed:
-        r = ev["dd:container-removed"]
-        check_shape("SSE: dd:container-removed has the reference's shape",
-                    r["example"], removed, r["optional"], r["maps"])
+    expect_event(c, ev, "dd:container-removed")
     lines = [ln for ln in c.raw.split(b"\n") if ln]
     check("SSE: every line is 'data: {...}' (no event:, id:, retry:, "
           "comments)", all(ln.startswith(b"data: {") for ln in lines),
