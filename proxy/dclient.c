@@ -321,3 +321,12 @@ dclient_request(const char *method, const char *target, int timeout_s,
 		d->wait = w;
 	return d;
 }
+
+/* A full container ID as Docker lists it (lower-case hex), fit for a path. */
+int
+dclient_hex_id(const char *id)
+{
+	size_t	n = strlen(id);
+
+	return n >= 12 && n < 80 && strspn(id, "0123456789abcdef") == n;
+}

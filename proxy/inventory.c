@@ -560,13 +560,6 @@ inv_inspect(struct ctr *c)
 	    INV_INSPECT_MAX, NULL, inspect_done, c);
 }
 
-static int
-valid_id(const char *id)
-{
-	size_t	n = strlen(id);
-
-	return n >= 12 && n < 80 && strspn(id, "0123456789abcdef") == n;
-}
 
 static void
 list_done(void *arg, int status, struct evbuffer *body, const char *err)
@@ -595,7 +588,7 @@ list_done(void *arg, int status, struct evbuffer *body, const char *err)
 	inv.pending = 1;	/* released after the loop */
 	json_array_foreach(list, i, item) {
 		const char *id = jstr(item, "Id");
-		if (!valid_id(id))
+		if (!dclient_hex_id(id))
 			continue;
 		snprintf(key, sizeof(key), "%s|%s|%s", jstr(item, "State"),
 		    jstr(item, "Status"), jstr(item, "ImageID"));
@@ -652,7 +645,7 @@ inv_event(json_t *e)
 	struct ctr	*c;
 	size_t		 i;
 
-	if (strcmp(type, "container") != 0 || !valid_id(id))
+	if (strcmp(type, "container") != 0 || !dclient_hex_id(id))
 		return;
 	for (i = 0; i < nitems(ev_actions); i++)
 		if (strncmp(action, ev_actions[i], strlen(ev_actions[i])) == 0)

@@ -445,13 +445,6 @@ collect_more(void)
 	}
 }
 
-static int
-valid_hex_id(const char *id)
-{
-	size_t	n = strlen(id);
-
-	return n >= 12 && n < 80 && strspn(id, "0123456789abcdef") == n;
-}
 
 static void
 list_done(void *arg, int status, struct evbuffer *body, const char *err)
@@ -467,7 +460,7 @@ list_done(void *arg, int status, struct evbuffer *body, const char *err)
 		ob.next = xcalloc(json_array_size(list) + 1, sizeof(*ob.next));
 	json_array_foreach(list, i, item) {
 		const char *id = json_string_value(json_object_get(item, "Id"));
-		if (id == NULL || !valid_hex_id(id))
+		if (id == NULL || !dclient_hex_id(id))
 			continue;
 		names = json_object_get(item, "Names");
 		name = json_string_value(json_array_get(names, 0));

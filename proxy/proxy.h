@@ -70,6 +70,7 @@ struct dreq *dclient_request(const char *, const char *, int, size_t,
 	    dclient_data, dclient_done, void *);
 void	 dclient_cancel(struct dreq *);
 int	 dclient_status(const struct dreq *);
+int	 dclient_hex_id(const char *);
 
 /* audit.c: the audit trail (ring, sink, hash chain, export). */
 struct audit_rec;
