@@ -134,6 +134,7 @@ static const struct ipc_perm perms_master[] = {
 	{ IPC_M_DOCKER_ANS, 4, 4, IPC_FD_OPTIONAL },
 	{ IPC_M_SHUTDOWN, 0, 0, 0 },
 	{ IPC_M_RELOAD, 4, IPC_MAX_CONFIG, 0 },
+	{ IPC_M_APPROVAL_KEY, 32, 32, 0 },
 };
 
 static const struct ipc_perm perms_worker[] = {
@@ -530,7 +531,8 @@ approval_refusal(struct preq *r, const struct approval *ap,
 	if (ap->worker != r->ps->slot)
 		return "issued to another worker";
 	if (approval_check_mac(ap, px.cfg.approval_key, method, target) == -1)
-		return "MAC does not match this request";
+		return "MAC does not match this request under the current "
+		    "key";
 	if (ap->expires_ms < pw_now_ms())
 		return "expired";
 	if (approval_replay_check(&px.replay, ap->gen, ap->seq) == -1)
@@ -1943,6 +1945,11 @@ proxy_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		m->fd = -1;
 		break;
 	case IPC_M_RELOAD:
+		break;
+	case IPC_M_APPROVAL_KEY:
+		approval_key_answer(m, px.cfg.approval_key);
+		log_info("new approval key (authd restarted): approvals minted "
+		    "before are refused");
 		break;
 	case IPC_M_SHUTDOWN:
 		event_base_loopexit(px.base, NULL);
