@@ -114,7 +114,24 @@ struct preq {
 	EVP_MD_CTX		*md;
 	uint64_t		 spool_len;
 	uint8_t			 want[32];
+	/* Readiness probes waiting for the one /_ping in flight. */
+	TAILQ_ENTRY(preq)	 ping_entry;
+	int			 ping_wait;
 };
+
+/*
+ * Readiness probes (PXF_PING) come unauthenticated, so they must not cost
+ * Docker a call each: one /_ping answer serves all probes for
+ * PING_CACHE_MS, and probes that arrive while it is on its way wait for it.
+ */
+#define PING_CACHE_MS	1000
+static struct {
+	int			 status;	/* 0: none yet */
+	uint64_t		 at_ms;
+	struct preq		*leader;	/* the probe Docker is answering */
+	TAILQ_HEAD(, preq)	 waiting;
+	struct event		*wake;
+} ping;
 
 static struct {
 	struct event_base	*base;
@@ -171,6 +188,8 @@ static int	preq_spool_start(struct preq *);
 static const char *frame_misfit(struct preq *, const struct frame_hdr *);
 static void	body_violation(struct preq *, const char *);
 static void	proxy_worker_closed(struct ipc_chan *, void *);
+static void	respond_local(struct preq *, int, const char *, const char *,
+		    size_t);
 
 /* ---- frames to the worker ---- */
 
@@ -210,6 +229,10 @@ send_head(struct preq *r, int status, uint32_t flags, uint64_t len,
 
 	memset(&h, 0, sizeof(h));
 	r->sent_status = status;
+	if (r == ping.leader) {
+		ping.status = status;
+		ping.at_ms = pw_now_ms();
+	}
 	h.status = (uint32_t)status;
 	h.flags = flags;
 	h.content_length = len;
@@ -426,10 +449,52 @@ body_violation(struct preq *r, const char *why)
 	preq_abort(r);
 }
 
+/* A probe answered from the last /_ping, if it is recent; 1 if so. */
+static int
+ping_cached(struct preq *r)
+{
+	if (ping.status == 0 || pw_now_ms() - ping.at_ms >= PING_CACHE_MS)
+		return 0;
+	if (ping.status == 200)
+		respond_local(r, 200, "Content-Type: text/plain; "
+		    "charset=utf-8\r\n", "OK", 2);
+	else
+		respond_local(r, ping.status, NULL, "", 0);
+	return 1;
+}
+
+/*
+ * The probe in flight is over: answer the waiting ones from its result,
+ * or, when it ended without one, let the first of them ask Docker.
+ */
+static void
+ping_wake_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct preq	*r;
+
+	while (ping.leader == NULL && (r = TAILQ_FIRST(&ping.waiting)) != NULL) {
+		TAILQ_REMOVE(&ping.waiting, r, ping_entry);
+		r->ping_wait = 0;
+		if (ping_cached(r))
+			continue;
+		ping.leader = r;
+		preq_dispatch(r, 0);
+	}
+}
+
 static void
 preq_free(struct preq *r)
 {
 	preq_audit(r);
+	if (r->ping_wait)
+		TAILQ_REMOVE(&ping.waiting, r, ping_entry);
+	if (ping.leader == r) {
+		struct timeval	now = { 0, 0 };
+
+		ping.leader = NULL;
+		if (!TAILQ_EMPTY(&ping.waiting))
+			evtimer_add(ping.wake, &now);
+	}
 	free(r->target);
 	if (r->obs_wait)
 		observe_forget(r);
@@ -653,6 +718,20 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len)
 	if (r->flags & PXF_DD) {
 		dd_request(r, method, target);
 		free(target);
+		return 0;
+	}
+	if (r->flags & PXF_PING) {
+		free(target);
+		if (ping_cached(r))
+			return 0;
+		if (ping.leader != NULL) {
+			r->state = PR_LOCAL;
+			r->ping_wait = 1;
+			TAILQ_INSERT_TAIL(&ping.waiting, r, ping_entry);
+			return 0;
+		}
+		ping.leader = r;
+		preq_dispatch(r, 0);
 		return 0;
 	}
 	free(target);
@@ -1986,6 +2065,8 @@ proxy_run(struct child_boot *b)
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	px.base = pw_event_base();
+	TAILQ_INIT(&ping.waiting);
+	ping.wake = evtimer_new(px.base, ping_wake_cb, NULL);
 	ev_term = evsignal_new(px.base, SIGTERM, proxy_signal, NULL);
 	evsignal_add(ev_term, NULL);
 	pool_init(px.base, px.cfg.upstream_idle);
