@@ -3,7 +3,8 @@
 # counts.  The test build's worker declares one body and sends another
 # (longer, with a second request behind it; shorter; an empty DATA frame in
 # a chunked body; an upgrade carrying a second request; bytes after the
-# END of an upgrade).  Each must end in an aborted exchange (the client
+# END of an upgrade; a signed body, which the proxy spools, declared
+# shorter than sent).  Each must end in an aborted exchange (the client
 # gets 502), a proxy_denied audit record and a denied_body decision, and
 # Docker (seen through a tap on its socket) never sees the extra bytes.
 . "$(dirname "$0")/lib.sh"
@@ -17,7 +18,14 @@ python3 "$here/dtap.py" "$tap_sock" "$DOCKER_SOCK" "$tap_log" &
 tap_pid=$!
 for i in $(seq 1 50); do [ -S "$tap_sock" ] && break; sleep 0.1; done
 check "the tap listens" [ -S "$tap_sock" ]
-pw_start WORKERS=1 REQUEST_TIMEOUT=5 AUDIT_LOG="$audit" \
+ak=$PW_TMP/authorized_keys
+PYTHONPATH=$here python3 - "$PW_TMP" <<'PY'
+import sys, pwsign
+k = pwsign.new_key(sys.argv[1] + "/k1.pem")
+open(sys.argv[1] + "/authorized_keys", "w").write(pwsign.line(k, "t") + "\n")
+PY
+chmod 600 "$ak"
+pw_start WORKERS=1 REQUEST_TIMEOUT=5 AUDIT_LOG="$audit" AUTHORIZED_KEYS="$ak" \
     DOCKER_SOCKET="$tap_sock" || { fail "portwingd-hooks starts"; exit 1; }
 
 exists() { docker -H "unix://$DOCKER_SOCK" inspect "$1" >/dev/null 2>&1; }
@@ -55,6 +63,29 @@ for c in longer:'body longer than the declared' \
 	check "$case: logged" grep -q "request body refused ($why" "$PW_LOG"
 	n=$((n + 1))
 done
+# A signed body (spooled and hashed by the proxy) declared shorter than sent.
+name=pf-signed-$$
+out=$(PYTHONPATH=$here python3 - "$PW_PORT" "$PW_TMP" "$name" <<'PY'
+import sys, pwsign
+port, d, name = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+k = pwsign.load(d + "/k1.pem")
+body = b'{"Image":"pwtest-bb","Cmd":["true"]}'
+t = "/containers/create?name=" + name
+h = pwsign.headers(k, "POST", t, body)
+h["Content-Type"] = "application/json"
+h["X-Portwing-Test-Declare"] = str(len(body) - 5)
+try:
+    st, _, _ = pwsign.send(port, "POST", t, h, body)
+except Exception:
+    st = "CLOSED"
+print(st)
+PY
+)
+check "signed: the exchange is aborted (502, got $out)" [ "$out" = 502 ]
+check "signed: no container $name" bash -c "! docker -H unix://$DOCKER_SOCK inspect $name >/dev/null 2>&1"
+sleep 0.3
+check "signed: proxy_denied audited" [ "$(denied 'body longer than the declared')" -ge 3 ]
+n=$((n + 1))
 check "Docker never saw a smuggled request" bash -c "! grep -q smuggled '$tap_log'"
 check "a denied_body decision per case ($d0 -> $(metric))" [ "$(metric)" = $((d0 + n)) ]
 
