@@ -743,8 +743,29 @@ conn_start_proxy(struct conn *c, int flags)
 		(void)conn_body_pump(c);
 		return;
 	}
+#ifdef PW_TEST_HOOKS
+	/*
+	 * Test build: a worker that frames a body other than it declares
+	 * (X-Portwing-Test-Declare: N announces N bytes whatever follows),
+	 * sends an empty DATA frame first, or bytes after its END.
+	 */
+	const struct http_hdr *td = http_header(&c->req, "X-Portwing-Test-Declare");
+	const struct http_hdr *tf = http_header(&c->req, "X-Portwing-Test-Frame");
+	uint64_t real = c->req.content_length;
+	if (td != NULL) {
+		mode = REQ_BODY_LENGTH;
+		c->req.content_length = strtoull(td->value, NULL, 10);
+	}
+#endif
 	worker_proxy_request(c, (c->req.conn_upgrade && c->req.upgrade != NULL) ?
 	    PXF_UPGRADE : 0, mode);
+#ifdef PW_TEST_HOOKS
+	c->req.content_length = real;
+	if (tf != NULL && strcmp(tf->value, "empty") == 0) {
+		fh.type = FRAME_DATA;
+		bufferevent_write(c->sbev, &fh, sizeof(fh));
+	}
+#endif
 	c->state = CONN_PROXY;
 	if (c->is_signed) {
 		c->sink = SINK_SPOOL;
@@ -753,6 +774,13 @@ conn_start_proxy(struct conn *c, int flags)
 	}
 	conn_body_setup(c, SINK_PROXY);
 	(void)conn_body_pump(c);
+#ifdef PW_TEST_HOOKS
+	if (tf != NULL && strcmp(tf->value, "after-end") == 0 && c->body_done) {
+		static const char smuggled[] = "GET /containers/json?smuggled=1 "
+		    "HTTP/1.1\r\nHost: docker\r\n\r\n";
+		bufferevent_write(c->sbev, smuggled, sizeof(smuggled) - 1);
+	}
+#endif
 }
 
 /* A request whose response we consume ourselves (readiness ping). */

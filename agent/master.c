@@ -554,6 +554,30 @@ master_send_config(struct child *c)
 	freezero_str(kv);
 }
 
+/*
+ * A restarted authd or proxy starts a new approval key generation: the
+ * new child gets the key with its configuration and the one that lives
+ * on gets it as IPC_M_APPROVAL_KEY.  No approval minted before the
+ * restart verifies after it, so the proxy's replay window (memory only)
+ * need not survive it.
+ */
+static void
+master_new_approval_key(struct child *other)
+{
+	uint8_t	key[32];
+	char	hex[2 * sizeof(key) + 1];
+
+	pw_random_bytes(key, sizeof(key));
+	pw_hex_encode(key, sizeof(key), hex, sizeof(hex));
+	freezero_str(m.cfg.val[CK__APPROVAL_KEY]);
+	m.cfg.val[CK__APPROVAL_KEY] = xstrdup(hex);
+	OPENSSL_cleanse(hex, sizeof(hex));
+	if (other->chan != NULL)
+		ipc_send(other->chan, IPC_M_APPROVAL_KEY, 0, 0, key,
+		    sizeof(key), -1);
+	OPENSSL_cleanse(key, sizeof(key));
+}
+
 static void
 master_spawn(struct child *c)
 {
@@ -586,6 +610,9 @@ master_spawn(struct child *c)
 	}
 	c->chan = ipc_chan_new(m.base, sv[0], child_name(c, name, sizeof(name)),
 	    perms, nperms, master_child_msg, master_child_closed, c);
+	if (c->restarts > 0 && c->role != PROC_WORKER)
+		master_new_approval_key(c->role == PROC_AUTHD ? &m.proxy :
+		    &m.authd);
 	master_send_config(c);
 	if (c->role == PROC_PROXY)
 		master_send_files();

@@ -492,8 +492,12 @@ worker_proxy_request(struct conn *c, int flags, int body_mode)
 	{
 		const struct http_hdr *th;
 		static struct approval saved;
+		struct approval real = c->approval;
+		int stash = 0;
 		if ((th = http_header(&c->req, "X-Portwing-Test-Approval"))) {
-			if (strcmp(th->value, "forge") == 0)
+			/* stash: keep this approval unused for a later replay */
+			if ((stash = strcmp(th->value, "stash") == 0) ||
+			    strcmp(th->value, "forge") == 0)
 				pw_random_bytes(c->approval.mac,
 				    sizeof(c->approval.mac));
 			else if (strcmp(th->value, "alter") == 0)
@@ -503,7 +507,8 @@ worker_proxy_request(struct conn *c, int flags, int body_mode)
 			else if (strcmp(th->value, "other-worker") == 0)
 				c->approval.worker ^= 1;
 		}
-		saved = c->approval;
+		if (!(flags & PXF_PING))	/* readiness carries none */
+			saved = stash ? real : c->approval;
 	}
 #endif
 	ipc_wr_init(&wr);

@@ -73,6 +73,7 @@ static const struct ipc_perm perms_master[] = {
 	{ IPC_M_KEYS, 4, IPC_MAX_KEYS, 0 },
 	{ IPC_M_ENROLL_DONE, 4, 4, 0 },
 	{ IPC_M_AUDIT_CHAN, 0, 0, 1 },
+	{ IPC_M_APPROVAL_KEY, 32, 32, 0 },
 };
 
 static const struct ipc_perm perms_worker[] = {
@@ -656,6 +657,10 @@ authd_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		break;
 	case IPC_M_RELOAD:
 		authd_reload(m);
+		break;
+	case IPC_M_APPROVAL_KEY:
+		approval_key_answer(m, authd.cfg.approval_key);
+		log_info("new approval key (the proxy restarted)");
 		break;
 	case IPC_M_SHUTDOWN:
 		event_base_loopexit(authd.base, NULL);

@@ -87,6 +87,21 @@ approval_check_mac(const struct approval *a, const uint8_t *key,
 	return ok ? 0 : -1;
 }
 
+/*
+ * IPC_M_APPROVAL_KEY (authd and proxy): the master's new key replaces
+ * key, so approvals minted under the old one no longer verify.
+ */
+void
+approval_key_answer(struct ipc_msg *m, uint8_t *key)
+{
+	struct ipc_rd	rd;
+
+	ipc_rd_init(&rd, m);
+	ipc_rd_bytes(&rd, key, 32);
+	if (ipc_rd_end(&rd) == -1)
+		fatalx("malformed approval key from master");
+}
+
 void
 approval_put(struct ipc_wr *w, const struct approval *a)
 {

@@ -43,6 +43,8 @@ void	approval_sign(struct approval *, const uint8_t *, const char *,
 	    const char *);
 int	approval_check_mac(const struct approval *, const uint8_t *,
 	    const char *, const char *);
+struct ipc_msg;
+void	approval_key_answer(struct ipc_msg *, uint8_t *);
 void	approval_put(struct ipc_wr *, const struct approval *);
 void	approval_get(struct ipc_rd *, struct approval *);
 

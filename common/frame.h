@@ -21,6 +21,12 @@
  * reused, nor is one that carried ABORT).  Closing the stream at any time
  * cancels the request: the proxy drops the Docker connection rather than
  * reusing it.
+ *
+ * The worker declares the body in its REQ; the proxy frames what Docker
+ * gets from what it counts.  A body longer or shorter than declared, an
+ * empty DATA frame, DATA on a request without a body, or any byte after
+ * the worker's END before the answer has ended aborts the exchange and
+ * closes that Docker connection (proxy/proxy.c, frame_misfit).
  */
 #ifndef PW_FRAME_H
 #define PW_FRAME_H

@@ -34,6 +34,10 @@ enum ipc_type {
 					   (validated by the master) */
 	IPC_M_ENROLL_DONE = 0x0105,	/* master -> authd: hdr.id echoed; u32 0 ok,
 					   else errno: the key is (not) on disk */
+	IPC_M_APPROVAL_KEY = 0x0106,	/* master -> authd, proxy: 32 bytes, the
+					   approval key of a new generation (sent to
+					   the one that lives on when the other was
+					   restarted) */
 	IPC_A_ENROLL_ADD = 0x0183,	/* authd -> master: hdr.id = request id;
 					   str authorized_keys line, str key ID.
 					   Append it and burn the enrollment token */

@@ -37,7 +37,8 @@ enum st_reason {
 enum st_decision {
 	STD_ALLOWED,		/* approval valid: sent to Docker */
 	STD_DENIED_APPROVAL,	/* forged, expired, replayed, re-targeted */
-	STD_DENIED_BODY,	/* signed body changed after approval */
+	STD_DENIED_BODY,	/* signed body changed after approval, or a
+				   body framed other than declared */
 	STD_UPSTREAM_ERROR,	/* Docker unreachable or timed out */
 	STD_HIJACK_LIMIT,	/* MAX_HIJACKED reached */
 	STD_COUNT

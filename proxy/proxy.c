@@ -74,6 +74,8 @@ struct preq {
 	struct evbuffer		*head;		/* serialised request head */
 	int			 flags;
 	int			 body_mode;
+	uint64_t		 clen;		/* REQ_BODY_LENGTH: declared size */
+	uint64_t		 body_left;	/* declared bytes not yet seen */
 	int			 req_done;	/* END received from worker */
 	int			 is_head;
 	int			 streaming;
@@ -112,7 +114,24 @@ struct preq {
 	EVP_MD_CTX		*md;
 	uint64_t		 spool_len;
 	uint8_t			 want[32];
+	/* Readiness probes waiting for the one /_ping in flight. */
+	TAILQ_ENTRY(preq)	 ping_entry;
+	int			 ping_wait;
 };
+
+/*
+ * Readiness probes (PXF_PING) come unauthenticated, so they must not cost
+ * Docker a call each: one /_ping answer serves all probes for
+ * PING_CACHE_MS, and probes that arrive while it is on its way wait for it.
+ */
+#define PING_CACHE_MS	1000
+static struct {
+	int			 status;	/* 0: none yet */
+	uint64_t		 at_ms;
+	struct preq		*leader;	/* the probe Docker is answering */
+	TAILQ_HEAD(, preq)	 waiting;
+	struct event		*wake;
+} ping;
 
 static struct {
 	struct event_base	*base;
@@ -132,6 +151,7 @@ static const struct ipc_perm perms_master[] = {
 	{ IPC_M_DOCKER_ANS, 4, 4, IPC_FD_OPTIONAL },
 	{ IPC_M_SHUTDOWN, 0, 0, 0 },
 	{ IPC_M_RELOAD, 4, IPC_MAX_CONFIG, 0 },
+	{ IPC_M_APPROVAL_KEY, 32, 32, 0 },
 };
 
 static const struct ipc_perm perms_worker[] = {
@@ -165,7 +185,11 @@ static void	send_head(struct preq *, int, uint32_t, uint64_t,
 static void	send_frame(struct preq *, uint32_t, const void *, size_t);
 static int	body_matches(struct preq *, const uint8_t *, int);
 static int	preq_spool_start(struct preq *);
+static const char *frame_misfit(struct preq *, const struct frame_hdr *);
+static void	body_violation(struct preq *, const char *);
 static void	proxy_worker_closed(struct ipc_chan *, void *);
+static void	respond_local(struct preq *, int, const char *, const char *,
+		    size_t);
 
 /* ---- frames to the worker ---- */
 
@@ -205,6 +229,10 @@ send_head(struct preq *r, int status, uint32_t flags, uint64_t len,
 
 	memset(&h, 0, sizeof(h));
 	r->sent_status = status;
+	if (r == ping.leader) {
+		ping.status = status;
+		ping.at_ms = pw_now_ms();
+	}
 	h.status = (uint32_t)status;
 	h.flags = flags;
 	h.content_length = len;
@@ -363,10 +391,110 @@ proxy_denied(struct preq *r, const char *actor, const char *target,
 	audit_add(&rec);
 }
 
+/*
+ * Does this frame from the worker fit the body framing its REQ declared?
+ * NULL when it does, else why not.  Docker gets only what the proxy
+ * counted: a Content-Length body must be exactly as long as declared, no
+ * DATA frame may be empty (it would end a chunked body early), and a
+ * request declared without a body has none.
+ */
+static const char *
+frame_misfit(struct preq *r, const struct frame_hdr *fh)
+{
+	static char	why[96];
+
+	if ((fh->type != FRAME_DATA && fh->type != FRAME_END) ||
+	    fh->len > FRAME_MAX_DATA || (fh->type == FRAME_END && fh->len))
+		return "malformed stream frame";
+	if (fh->type == FRAME_DATA && r->body_mode == REQ_BODY_NONE)
+		return "body where none was declared";
+	if (fh->type == FRAME_DATA && fh->len == 0)
+		return "empty body frame";
+	if (r->body_mode != REQ_BODY_LENGTH)
+		return NULL;
+	if (fh->type == FRAME_DATA && fh->len > r->body_left) {
+		snprintf(why, sizeof(why), "body longer than the declared "
+		    "%llu bytes", (unsigned long long)r->clen);
+		return why;
+	}
+	if (fh->type == FRAME_END && r->body_left > 0) {
+		snprintf(why, sizeof(why), "body shorter than the declared "
+		    "%llu bytes", (unsigned long long)r->clen);
+		return why;
+	}
+	return NULL;
+}
+
+/* The worker framed a body other than it declared: log, count, audit. */
+static void
+body_refused(struct preq *r, const char *why)
+{
+	log_error("worker %u: request body refused (%s) for %s %s",
+	    r->ps->slot, why, r->method, r->path);
+	ST_ADD(pw_stats->proxy.decision[STD_DENIED_BODY], 1);
+	r->audit = 0;
+	proxy_denied(r, r->actor, r->target ? r->target : r->path, why);
+}
+
+/*
+ * ... while relaying to Docker: the exchange is aborted and that Docker
+ * connection, which may hold part of the body, is closed, never pooled.
+ */
+static void
+body_violation(struct preq *r, const char *why)
+{
+	body_refused(r, why);
+	upstream_free(r->up);
+	r->up = NULL;
+	preq_abort(r);
+}
+
+/* A probe answered from the last /_ping, if it is recent; 1 if so. */
+static int
+ping_cached(struct preq *r)
+{
+	if (ping.status == 0 || pw_now_ms() - ping.at_ms >= PING_CACHE_MS)
+		return 0;
+	if (ping.status == 200)
+		respond_local(r, 200, "Content-Type: text/plain; "
+		    "charset=utf-8\r\n", "OK", 2);
+	else
+		respond_local(r, ping.status, NULL, "", 0);
+	return 1;
+}
+
+/*
+ * The probe in flight is over: answer the waiting ones from its result,
+ * or, when it ended without one, let the first of them ask Docker.
+ */
+static void
+ping_wake_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct preq	*r;
+
+	while (ping.leader == NULL && (r = TAILQ_FIRST(&ping.waiting)) != NULL) {
+		TAILQ_REMOVE(&ping.waiting, r, ping_entry);
+		r->ping_wait = 0;
+		if (ping_cached(r))
+			continue;
+		ping.leader = r;
+		preq_dispatch(r, 0);
+	}
+}
+
 static void
 preq_free(struct preq *r)
 {
 	preq_audit(r);
+	if (r->ping_wait)
+		TAILQ_REMOVE(&ping.waiting, r, ping_entry);
+	if (ping.leader == r) {
+		struct timeval	now = { 0, 0 };
+
+		ping.leader = NULL;
+		if (!TAILQ_EMPTY(&ping.waiting))
+			evtimer_add(ping.wake, &now);
+	}
 	free(r->target);
 	if (r->obs_wait)
 		observe_forget(r);
@@ -468,7 +596,8 @@ approval_refusal(struct preq *r, const struct approval *ap,
 	if (ap->worker != r->ps->slot)
 		return "issued to another worker";
 	if (approval_check_mac(ap, px.cfg.approval_key, method, target) == -1)
-		return "MAC does not match this request";
+		return "MAC does not match this request under the current "
+		    "key";
 	if (ap->expires_ms < pw_now_ms())
 		return "expired";
 	if (approval_replay_check(&px.replay, ap->gen, ap->seq) == -1)
@@ -513,6 +642,8 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len)
 	target = ipc_rd_strdup(&rd, HTTP_MAX_REQLINE);
 	r->body_mode = (int)ipc_rd_u32(&rd);
 	clen = ipc_rd_u64(&rd);
+	if (r->body_mode == REQ_BODY_LENGTH)
+		r->clen = r->body_left = clen;
 	ipc_rd_str(&rd, client, sizeof(client));
 	ipc_rd_str(&rd, upg, sizeof(upg));
 	if (target == NULL || !http_valid_method(method) ||
@@ -559,6 +690,7 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len)
 	}
 	pw_strlcpy(r->method, method, sizeof(r->method));
 	pw_strlcpy(r->path, target, sizeof(r->path));
+	pw_strlcpy(r->actor, client, sizeof(r->actor));
 	if ((q = strchr(r->path, '?')) != NULL)
 		*q = '\0';
 	if (!(r->flags & PXF_PING) &&
@@ -586,6 +718,20 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len)
 	if (r->flags & PXF_DD) {
 		dd_request(r, method, target);
 		free(target);
+		return 0;
+	}
+	if (r->flags & PXF_PING) {
+		free(target);
+		if (ping_cached(r))
+			return 0;
+		if (ping.leader != NULL) {
+			r->state = PR_LOCAL;
+			r->ping_wait = 1;
+			TAILQ_INSERT_TAIL(&ping.waiting, r, ping_entry);
+			return 0;
+		}
+		ping.leader = r;
+		preq_dispatch(r, 0);
 		return 0;
 	}
 	free(target);
@@ -700,14 +846,19 @@ spool_body(struct preq *r, struct evbuffer *in)
 	unsigned int		glen = 32;
 	unsigned char		*p;
 
+	const char		*why;
+
 	while (evbuffer_get_length(in) >= sizeof(fh)) {
 		evbuffer_copyout(in, &fh, sizeof(fh));
-		if ((fh.type != FRAME_DATA && fh.type != FRAME_END) ||
-		    fh.len > FRAME_MAX_DATA || (fh.type == FRAME_END && fh.len))
+		if ((why = frame_misfit(r, &fh)) != NULL) {
+			body_refused(r, why);
 			return -1;
+		}
 		if (evbuffer_get_length(in) < sizeof(fh) + fh.len)
 			return 0;
 		evbuffer_drain(in, sizeof(fh));
+		if (r->body_mode == REQ_BODY_LENGTH)
+			r->body_left -= fh.len;
 		if (fh.type == FRAME_END) {
 			r->req_done = 1;
 			EVP_DigestFinal_ex(r->md, got, &glen);
@@ -858,6 +1009,7 @@ relay_request_body(struct preq *r, struct evbuffer *in)
 {
 	struct evbuffer		*out = bufferevent_get_output(r->up->bev);
 	struct frame_hdr	 fh;
+	const char		*why;
 
 	while (!r->req_done) {
 		if (evbuffer_get_length(out) >= PROXY_HIGH_WATER) {
@@ -867,17 +1019,16 @@ relay_request_body(struct preq *r, struct evbuffer *in)
 		if (evbuffer_get_length(in) < sizeof(fh))
 			return;
 		evbuffer_copyout(in, &fh, sizeof(fh));
-		if ((fh.type != FRAME_DATA && fh.type != FRAME_END) ||
-		    fh.len > FRAME_MAX_DATA || (fh.type == FRAME_END && fh.len) ||
-		    (fh.type == FRAME_DATA && r->body_mode == REQ_BODY_NONE)) {
-			log_warnx("worker %u: malformed stream frame",
-			    r->ps->slot);
-			preq_abort(r);
+		/* Judged on the header: no byte of a misfit goes to Docker. */
+		if ((why = frame_misfit(r, &fh)) != NULL) {
+			body_violation(r, why);
 			return;
 		}
 		if (evbuffer_get_length(in) < sizeof(fh) + fh.len)
 			return;
 		evbuffer_drain(in, sizeof(fh));
+		if (r->body_mode == REQ_BODY_LENGTH)
+			r->body_left -= fh.len;
 		if (fh.type == FRAME_END) {
 			if (r->body_mode == REQ_BODY_CHUNKED)
 				evbuffer_add(out, "0\r\n\r\n", 5);
@@ -897,19 +1048,24 @@ static int
 drain_request_body(struct preq *r, struct evbuffer *in)
 {
 	struct frame_hdr	fh;
+	const char		*why;
 
 	while (!r->req_done && evbuffer_get_length(in) >= sizeof(fh)) {
 		evbuffer_copyout(in, &fh, sizeof(fh));
+		if ((why = frame_misfit(r, &fh)) != NULL) {
+			body_refused(r, why);
+			return -1;
+		}
 		if (fh.type == FRAME_END) {
 			evbuffer_drain(in, sizeof(fh));
 			r->req_done = 1;
 			break;
 		}
-		if (fh.type != FRAME_DATA || fh.len > FRAME_MAX_DATA)
-			return -1;
 		if (evbuffer_get_length(in) < sizeof(fh) + fh.len)
 			break;
 		evbuffer_drain(in, sizeof(fh) + fh.len);
+		if (r->body_mode == REQ_BODY_LENGTH)
+			r->body_left -= fh.len;
 	}
 	return 0;
 }
@@ -978,6 +1134,12 @@ stream_readcb(struct bufferevent *bev, void *arg)
 		case PR_UPGRADED:
 			if (r->up == NULL)
 				return;
+			if (!r->req_done) {
+				/* 101 came early: the body is still framed. */
+				relay_request_body(r, in);
+				if (ps->cur != r || !r->req_done)
+					return;
+			}
 			evbuffer_add_buffer(bufferevent_get_output(r->up->bev),
 			    in);
 			if (evbuffer_get_length(bufferevent_get_output(
@@ -987,11 +1149,18 @@ stream_readcb(struct bufferevent *bev, void *arg)
 		case PR_EXCHANGE:
 			if (r->up != NULL)
 				relay_request_body(r, in);
+			/*
+			 * After its END the worker is silent until the answer
+			 * has ended (or a 101 makes the stream raw): bytes
+			 * sent ahead are never passed on to Docker.
+			 */
+			if (ps->cur == r && r->state == PR_EXCHANGE &&
+			    r->req_done && evbuffer_get_length(in) > 0)
+				body_violation(r, "bytes after the end of the "
+				    "request");
 			return;
 		case PR_FLUSH:
 			if (drain_request_body(r, in) == -1) {
-				log_warnx("worker %u: malformed stream frame",
-				    ps->slot);
 				pstream_free(ps);
 				return;
 			}
@@ -1107,12 +1276,14 @@ response_head(struct preq *r, struct http_head *h)
 	if (flags & FH_UPGRADE)
 		exec_started(r);
 	if (flags & FH_UPGRADE) {
-		struct evbuffer *sin = bufferevent_get_input(r->ps->bev);
 		r->state = PR_UPGRADED;
 		if (r->timer != NULL)
 			evtimer_del(r->timer);
-		/* Anything the worker already sent beyond END is raw now. */
-		evbuffer_add_buffer(bufferevent_get_output(r->up->bev), sin);
+		/*
+		 * Raw bytes start after this head reaches the worker (an
+		 * earlier one was refused above); a body still being framed
+		 * is counted to its END first, in stream_readcb.
+		 */
 		bufferevent_enable(r->ps->bev, EV_READ);
 	}
 }
@@ -1203,6 +1374,7 @@ static void
 up_readcb(struct bufferevent *bev, void *arg)
 {
 	struct preq		*r = arg;
+	struct pstream		*ps = r->ps;
 	struct evbuffer		*in = bufferevent_get_input(bev);
 	struct http_limits	 lim;
 	struct http_head	 h;
@@ -1246,9 +1418,12 @@ up_readcb(struct bufferevent *bev, void *arg)
 		}
 		response_head(r, &h);
 		http_head_free(&h);
-		if (r->ps->cur != r)
-			return;		/* aborted */
+		if (ps->cur != r)
+			return;		/* aborted (ps lives on to flush it) */
 		if (r->state == PR_UPGRADED) {
+			stream_readcb(ps->bev, ps);
+			if (ps->cur != r)
+				return;
 			up_readcb(bev, r);
 			return;
 		}
@@ -1850,6 +2025,11 @@ proxy_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		break;
 	case IPC_M_RELOAD:
 		break;
+	case IPC_M_APPROVAL_KEY:
+		approval_key_answer(m, px.cfg.approval_key);
+		log_info("new approval key (authd restarted): approvals minted "
+		    "before are refused");
+		break;
 	case IPC_M_SHUTDOWN:
 		event_base_loopexit(px.base, NULL);
 		break;
@@ -1885,6 +2065,8 @@ proxy_run(struct child_boot *b)
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	px.base = pw_event_base();
+	TAILQ_INIT(&ping.waiting);
+	ping.wake = evtimer_new(px.base, ping_wake_cb, NULL);
 	ev_term = evsignal_new(px.base, SIGTERM, proxy_signal, NULL);
 	evsignal_add(ev_term, NULL);
 	pool_init(px.base, px.cfg.upstream_idle);
