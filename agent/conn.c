@@ -1044,6 +1044,9 @@ conn_eventcb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	/* Client gone (or TLS failure): drop everything, proxy sees EOF. */
+	if (c->tls)
+		tls_handshake_ended(bufferevent_openssl_get_ssl(bev),
+		    bufferevent_get_openssl_error(bev), c->peer);
 	conn_free(c);
 }
 
