@@ -82,6 +82,10 @@ tls_handshake_ended(SSL *ssl, unsigned long err, const char *peer)
 
 	if (ssl == NULL || SSL_is_init_finished(ssl))
 		return;
+	/* Nothing received: a port probe, not a client that failed. */
+	if (SSL_get_rbio(ssl) == NULL ||
+	    BIO_number_read(SSL_get_rbio(ssl)) == 0)
+		return;
 	a = tls_alert_idx < 0 ? 0 :
 	    (uintptr_t)SSL_get_ex_data(ssl, tls_alert_idx);
 	if (a == 0 && err == 0)
