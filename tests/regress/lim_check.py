@@ -11,7 +11,8 @@ client address and one connection can speak for thousands of them.
         one request as ADDR; prints "STATUS REASON":
         KIND token TOKEN | badtoken | signed KEYPEM | badsig KEYPEM OTHERPEM
         (the key ID of KEYPEM, signed by OTHERPEM) | unknownkey KEYPEM
-        | sigheaders TOKEN (signature headers and that token)
+        | sigheaders TOKEN KEYPEM (signature headers and that token)
+        | longts KEYPEM (a 40-digit timestamp)
 
 Standard library and pwsign.py (python3-cryptography)."""
 import http.client
@@ -82,6 +83,9 @@ def req(port, src, kind, args):
     elif kind == "unknownkey":
         h.update(pwsign.headers(pwsign.load(args[0]), "GET", "/_ping"))
         h["X-Portwing-Key-ID"] = "00000000deadbeef"
+    elif kind == "longts":
+        h.update(pwsign.headers(pwsign.load(args[0]), "GET", "/_ping",
+                                ts="1" * 40))
     elif kind == "sigheaders":
         h.update(pwsign.headers(pwsign.load(args[1]), "GET", "/_ping"))
         h["Authorization"] = "Bearer " + args[0]

@@ -39,6 +39,15 @@ pw_start TRUSTED_PROXIES=127.0.0.1/32 AUTHORIZED_KEYS="$d/ak" \
 K1=$d/k1.pem K2=$d/k2.pem K3=$d/k3.pem
 N=10.201.0.1
 
+# Signature headers longer than authd used to read (but within what the
+# worker passes on) are a refusal, not a broken worker channel.
+out=$(r 10.209.0.1 longts "$K3")
+check "a 40-digit timestamp: 401 timestamp-skew ($out)" [ "$out" = "401 timestamp-skew" ]
+out=$(r 10.209.0.2 signed "$K3")
+check "...and the next request is answered ($out)" [ "$out" = "200 -" ]
+check "...with no malformed-request line from authd" \
+    bash -c "! grep -q 'malformed request from worker' '$PW_LOG'"
+
 # ---- another client's failures at a shared address (NAT) -----------------
 out=$(n_times 10 $N badtoken)
 check "ten bad tokens from $N: 401 each ($out)" [ "$out" = "$(rep 10 '401 -')" ]
