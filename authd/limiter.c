@@ -23,6 +23,8 @@
  */
 #include "pwbuild.h"
 
+#include <sys/random.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,7 +59,6 @@ struct lim {
 };
 
 struct limtab {
-	const char	*what;
 	int		 cap;
 	int		 count;
 	int		 overflow;	/* forgotten failures count globally */
@@ -66,10 +67,11 @@ struct limtab {
 	struct lim	*head[LIM_LEVELS], *tail[LIM_LEVELS];
 };
 
-static struct limtab	lim_addrs = { .what = "address", .cap = LIM_MAX,
-    .overflow = 1 };
-static struct limtab	lim_keys = { .what = "key", .cap = LIM_KEYS };
+static struct limtab	lim_addrs = { .cap = LIM_MAX, .overflow = 1 };
+static struct limtab	lim_keys = { .cap = LIM_KEYS };
 static struct event	*lim_timer;
+static uint32_t		 lim_seed;	/* addresses can be chosen: no
+					   precomputed bucket collisions */
 
 /* The global budget: failures forgotten in the current window. */
 static struct {
@@ -82,7 +84,7 @@ static struct {
 static size_t
 lim_hash(const char *s)
 {
-	uint32_t	h = 2166136261u;
+	uint32_t	h = 2166136261u ^ lim_seed;
 
 	for (; *s; s++)
 		h = (h ^ (uint8_t)*s) * 16777619u;
@@ -383,6 +385,8 @@ limiter_init(struct event_base *base)
 {
 	struct timeval	tv = { LIM_CLEAN_S, 0 };
 
+	if (getrandom(&lim_seed, sizeof(lim_seed), 0) != sizeof(lim_seed))
+		lim_seed = (uint32_t)pw_now_ms();
 	lim_timer = event_new(base, -1, EV_PERSIST, limiter_clean, NULL);
 	event_add(lim_timer, &tv);
 }
