@@ -205,13 +205,17 @@ refuse_limited(struct pending *p, const char *msg, const char *why)
 static void
 deny(struct pending *p, const char *reason, const char *why)
 {
+	char	who[4 * sizeof(p->principal)];
+
 	if (p->sig_ignored && strcmp(reason, "bad_token") == 0) {
 		reason = AUTH_REASON_NO_KEYS;
 		why = "signature headers ignored: no authorized keys are "
 		    "configured, so only a token is accepted";
 	}
+	/* A presented key ID is the client's text: logged visibly encoded. */
+	log_vis(who, sizeof(who), p->principal, strlen(p->principal));
 	log_info("authentication failed from %s as %s (%s%s%s)", p->ip,
-	    p->principal, strcmp(reason, "bad_token") == 0 ?
+	    who, strcmp(reason, "bad_token") == 0 ?
 	    "bad or missing token" : reason, *why ? ": " : "", why);
 	limiter_fail(p->ip);
 	if (*p->presented != '\0' && keys_find(&authd.keys, p->presented))
