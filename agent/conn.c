@@ -34,9 +34,11 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "authd/authd.h"
 #include "log.h"
 #include "util.h"
 #include "stats.h"
+#include "tls.h"
 #include "worker.h"
 
 enum { TIMER_NONE, TIMER_HEADER, TIMER_IDLE, TIMER_INTERNAL };
@@ -611,10 +613,19 @@ conn_auth_answer(struct conn *c, int verdict, const char *reason,
 	case AUTH_OK:
 		break;
 	case AUTH_DENIED:
-		if ((status = stats_reason(reason)) != -1)
+		/* A token refused while its signature was ignored says so. */
+		if (strcmp(reason, AUTH_REASON_NO_KEYS) == 0)
+			status = STR_BAD_TOKEN;
+		else
+			status = stats_reason(reason);
+		if (status != -1)
 			ST_ADD(pw_stats->worker[c->w->slot].auth_fail[status], 1);
-		/* Only Ed25519 failures name their reason to the client. */
-		if (status == STR_BAD_TOKEN || status == STR_NO_CREDENTIALS)
+		/*
+		 * Only Ed25519 failures, and a token refused beside ignored
+		 * signature headers, name their reason to the client.
+		 */
+		if ((status == STR_BAD_TOKEN || status == STR_NO_CREDENTIALS) &&
+		    strcmp(reason, AUTH_REASON_NO_KEYS) != 0)
 			reason = "";
 		conn_text_error(c, 401, "unauthorized", reason);
 		return;
@@ -1061,6 +1072,9 @@ conn_eventcb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	/* Client gone (or TLS failure): drop everything, proxy sees EOF. */
+	if (c->tls)
+		tls_handshake_ended(bufferevent_openssl_get_ssl(bev),
+		    bufferevent_get_openssl_error(bev), c->peer);
 	conn_free(c);
 }
 

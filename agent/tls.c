@@ -5,9 +5,14 @@
  *
  * Policy: TLS 1.2 and 1.3 only, AEAD suites only, X25519 and P-256 only,
  * no renegotiation, no compression, ALPN limited to http/1.1.
+ *
+ * A failed handshake is logged with the peer, the alert (sent or
+ * received) and OpenSSL's reason, at most once a minute per worker; the
+ * next line says how many were not logged in between.
  */
 #include "pwbuild.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -28,6 +33,15 @@
 			"ECDHE-RSA-CHACHA20-POLY1305"
 #define TLS13_SUITES	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:" \
 			"TLS_CHACHA20_POLY1305_SHA256"
+#define TLS_LOG_EVERY_MS	60000
+
+#define ALERT_RECEIVED	0x10000
+#define ALERT_SENT	0x20000
+
+/* Per connection: the first alert, as (direction | value), in ex data. */
+static int		tls_alert_idx = -1;
+static uint64_t		tls_logged_ms;
+static unsigned long	tls_unlogged;
 
 void
 tls_global_init(void)
@@ -35,6 +49,69 @@ tls_global_init(void)
 	if (!OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS |
 	    OPENSSL_INIT_LOAD_CRYPTO_STRINGS | OPENSSL_INIT_LOAD_CONFIG, NULL))
 		fatalx("OpenSSL initialisation failed");
+	tls_alert_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+/* The first alert of a connection is the one that says why it failed. */
+static void
+tls_info(const SSL *cssl, int where, int ret)
+{
+	SSL	*ssl = (SSL *)(uintptr_t)cssl;
+
+	if (!(where & SSL_CB_ALERT) || tls_alert_idx < 0 ||
+	    SSL_get_ex_data(ssl, tls_alert_idx) != NULL)
+		return;
+	(void)SSL_set_ex_data(ssl, tls_alert_idx, (void *)(uintptr_t)
+	    ((where & SSL_CB_READ ? ALERT_RECEIVED : ALERT_SENT) |
+	    (ret & 0xffff)));
+}
+
+/*
+ * A TLS connection ended (error or EOF).  When its handshake had not
+ * finished and something was said (an alert, an OpenSSL error), log it
+ * with the peer: rate-limited, since anyone can cause it.  A peer that
+ * connects and closes without a byte is not worth a line.
+ */
+void
+tls_handshake_ended(SSL *ssl, unsigned long err, const char *peer)
+{
+	uintptr_t	 a;
+	uint64_t	 now = pw_now_ms();
+	char		 alert[96], reason[160];
+	const char	*r;
+
+	if (ssl == NULL || SSL_is_init_finished(ssl))
+		return;
+	/* Nothing received: a port probe, not a client that failed. */
+	if (SSL_get_rbio(ssl) == NULL ||
+	    BIO_number_read(SSL_get_rbio(ssl)) == 0)
+		return;
+	a = tls_alert_idx < 0 ? 0 :
+	    (uintptr_t)SSL_get_ex_data(ssl, tls_alert_idx);
+	if (a == 0 && err == 0)
+		return;
+	if (tls_logged_ms != 0 && now - tls_logged_ms < TLS_LOG_EVERY_MS) {
+		tls_unlogged++;
+		return;
+	}
+	if (a != 0)
+		snprintf(alert, sizeof(alert), "alert %s %s",
+		    SSL_alert_desc_string_long((int)(a & 0xffff)),
+		    a & ALERT_RECEIVED ? "received" : "sent");
+	else
+		pw_strlcpy(alert, "no alert", sizeof(alert));
+	r = err != 0 ? ERR_reason_error_string(err) : NULL;
+	snprintf(reason, sizeof(reason), "%s", r != NULL ? r :
+	    err != 0 ? "unknown error" : "connection closed");
+	if (tls_unlogged > 0)
+		log_warnx("TLS handshake with %s failed: %s (%s); %lu more "
+		    "failed handshake(s) not logged since the last line", peer,
+		    alert, reason, tls_unlogged);
+	else
+		log_warnx("TLS handshake with %s failed: %s (%s)", peer, alert,
+		    reason);
+	tls_logged_ms = now;
+	tls_unlogged = 0;
 }
 
 static int
@@ -88,6 +165,7 @@ tls_ctx_from_pem(const char *cert, size_t certlen, const char *key,
 		goto fail;
 	}
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+	SSL_CTX_set_info_callback(ctx, tls_info);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 
 	if ((bio = BIO_new_mem_buf(cert, (int)certlen)) == NULL)

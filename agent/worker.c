@@ -447,6 +447,7 @@ worker_audit(struct conn *c, int status)
 		return;
 	audit_rec_init(&rec, "api_request", c->approval.actor,
 	    c->req.method, c->req.target, "allowed");
+	audit_rec_principal(&rec, c->approval.principal);
 	rec.status = status;
 	rec.has_duration = 1;
 	rec.duration_ms = (double)(pw_now_us() - c->started_us) / 1000.0;

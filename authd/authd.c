@@ -46,6 +46,9 @@ struct pending {
 	char		*target;
 	char		keyid[PWC_KEYID_LEN + 1];
 	char		b64[PWC_PUBKEY_B64_LEN + 1];
+	char		principal[80];	/* claimed, until approved */
+	char		presented[64];	/* key ID of a signed request */
+	int		sig_ignored;	/* signature headers, no keys */
 };
 
 static struct {
@@ -86,21 +89,34 @@ static const struct ipc_perm perms_worker[] = {
  * (the proxy far behind) loses the record rather than stalling authd.
  */
 static void
-authd_audit(const char *event, const char *actor, const char *method,
-    const char *target, const char *outcome, const char *keyid)
+authd_audit_send(const struct audit_rec *rec)
 {
-	struct audit_rec	rec;
-	struct ipc_wr		wr;
+	struct ipc_wr	wr;
 
 	if (authd.audit == NULL)
 		return;
-	audit_rec_init(&rec, event, actor, method, target, outcome);
-	if (keyid != NULL)
-		pw_strlcpy(rec.key_id, keyid, sizeof(rec.key_id));
 	ipc_wr_init(&wr);
-	audit_rec_put(&wr, &rec);
+	audit_rec_put(&wr, rec);
 	(void)ipc_send(authd.audit, IPC_A_AUDIT, 0, 0, wr.buf, wr.len, -1);
 	ipc_wr_free(&wr);
+}
+
+/*
+ * A refused request: who it claimed to be (the principal a signature or
+ * token would have made, and the presented key ID), the status and why.
+ */
+static void
+authd_audit_refusal(const struct pending *p, const char *event, int status,
+    const char *reason)
+{
+	struct audit_rec	rec;
+
+	audit_rec_init(&rec, event, p->ip, p->method, p->target, "denied");
+	rec.status = status;
+	pw_strlcpy(rec.reason, reason, sizeof(rec.reason));
+	pw_strlcpy(rec.principal, p->principal, sizeof(rec.principal));
+	pw_strlcpy(rec.key_id, p->presented, sizeof(rec.key_id));
+	authd_audit_send(&rec);
 }
 
 static void
@@ -168,24 +184,44 @@ approve(struct pending *p, const char *principal, const char *policy,
 
 static void	pending_free(struct pending *);
 
-/* 429: the audit record, the answer, and the request is done. */
+/*
+ * 429: the audit record (with which limit: address-limit, key-limit,
+ * global-limit, in-flight-limit, verification-capacity), the answer, and
+ * the request is done.
+ */
 static void
-refuse_limited(struct pending *p, const char *msg)
+refuse_limited(struct pending *p, const char *msg, const char *why)
 {
-	authd_audit("rate_limited", p->ip, p->method, p->target, "denied",
-	    NULL);
+	authd_audit_refusal(p, "rate_limited", 429, why);
 	answer(p->slot, p->serial, p->reqid, AUTH_RATE_LIMITED, msg, "", NULL);
 	pending_free(p);
 }
 
+/*
+ * 401.  The failure counts against the address and, for an authorized
+ * key ID, against that key.  A token refused while signature headers
+ * were ignored (no keys configured) says so, in the log and to the
+ * client.
+ */
 static void
 deny(struct pending *p, const char *reason, const char *why)
 {
-	log_info("authentication failed from %s (%s%s%s)", p->ip,
-	    strcmp(reason, "bad_token") == 0 ? "bad or missing token" :
-	    reason, *why ? ": " : "", why);
+	char	who[4 * sizeof(p->principal)];
+
+	if (p->sig_ignored && strcmp(reason, "bad_token") == 0) {
+		reason = AUTH_REASON_NO_KEYS;
+		why = "signature headers ignored: no authorized keys are "
+		    "configured, so only a token is accepted";
+	}
+	/* A presented key ID is the client's text: logged visibly encoded. */
+	log_vis(who, sizeof(who), p->principal, strlen(p->principal));
+	log_info("authentication failed from %s as %s (%s%s%s)", p->ip,
+	    who, strcmp(reason, "bad_token") == 0 ?
+	    "bad or missing token" : reason, *why ? ": " : "", why);
 	limiter_fail(p->ip);
-	authd_audit("auth_failure", p->ip, p->method, p->target, "denied", NULL);
+	if (*p->presented != '\0' && keys_find(&authd.keys, p->presented))
+		limiter_key_fail(p->presented);
+	authd_audit_refusal(p, "auth_failure", 401, reason);
 	answer(p->slot, p->serial, p->reqid, AUTH_DENIED, reason, "", NULL);
 }
 
@@ -218,7 +254,8 @@ verify_token(struct pending *p, const char *tok, size_t toklen)
 	int	slow;
 
 	if (!limiter_acquire(p->ip)) {
-		refuse_limited(p, "too many failed attempts");
+		refuse_limited(p, "too many failed attempts",
+		    "in-flight-limit");
 		return;
 	}
 	if (token_verify_fast(tok, toklen, &slow)) {
@@ -237,7 +274,8 @@ verify_token(struct pending *p, const char *tok, size_t toklen)
 		/* Both derivation slots busy: not a failure, just later. */
 		limiter_release(p->ip);
 		refuse_limited(p,
-		    "authentication verification capacity exceeded");
+		    "authentication verification capacity exceeded",
+		    "verification-capacity");
 	}
 }
 
@@ -257,8 +295,11 @@ authd_answer_verify(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 	uint32_t		 flags, bare;
 	uint8_t			 digest[32];
 	char			 peer[64], path[HTTP_MAX_REQLINE], query[HTTP_MAX_REQLINE];
-	char			 xff[1024], xri[64], keyid[64], ts[32], nonce[64];
-	char			 sig[128], ver[8], why[160], principal[64];
+	char			 xff[1024], xri[64], why[192], principal[64];
+	/* As long as the worker may send (120): checked by sig_verify. */
+	char			 keyid[128], ts[128], nonce[128], sig[128];
+	char			 ver[128];
+	int			 lim, is_signed;
 
 	p = xcalloc(1, sizeof(*p));
 	p->slot = ipc_peer(ch);
@@ -292,6 +333,17 @@ authd_answer_verify(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 	}
 	client_address(peer, xff, xri, authd.cfg.trusted, authd.cfg.ntrusted,
 	    p->ip, sizeof(p->ip));
+	is_signed = authd.cfg.keys && (flags & AUTHF_SIGNED);
+	if (is_signed) {
+		snprintf(p->principal, sizeof(p->principal), "key:%.64s",
+		    keyid);
+		pw_strlcpy(p->presented, keyid, sizeof(p->presented));
+	} else {
+		pw_strlcpy(p->principal, toklen > 0 ? "token" : "none",
+		    sizeof(p->principal));
+		p->sig_ignored = !authd.cfg.keys && (*sig != '\0' ||
+		    *keyid != '\0');
+	}
 
 	/* 1. No credential configured at all (explicit opt-in only). */
 	if (!token_configured() && authd.keys.n == 0 && !authd.cfg.keys) {
@@ -299,17 +351,31 @@ authd_answer_verify(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		pending_free(p);
 		return;
 	}
-	/* 2. The limiter, before any credential is looked at. */
-	if (limiter_blocked(p->ip)) {
-		refuse_limited(p, "too many failed attempts");
-		return;
-	}
-	/* 3. A signature, when keys are configured, decides alone. */
-	if (authd.cfg.keys && (flags & AUTHF_SIGNED)) {
-		if (!limiter_acquire(p->ip)) {
-			refuse_limited(p, "too many failed attempts");
+	/*
+	 * 2. The limiter, before any credential is looked at.  A signature
+	 * by an authorized key is the exception: it cannot be guessed and
+	 * costs one verification, so another client's failures at the same
+	 * address (a NAT, a front proxy) do not refuse it.  Only when the
+	 * key itself has used up its failures as well is it refused unseen.
+	 */
+	if ((lim = limiter_blocked(p->ip)) != 0) {
+		if (!is_signed || keys_find(&authd.keys, keyid) == NULL) {
+			refuse_limited(p, "too many failed attempts",
+			    lim == LIM_GLOBAL ? "global-limit" :
+			    "address-limit");
 			return;
 		}
+		if (limiter_key_blocked(keyid)) {
+			refuse_limited(p, "too many failed attempts",
+			    "key-limit");
+			return;
+		}
+	}
+	/*
+	 * 3. A signature, when keys are configured, decides alone.  It is
+	 * verified here and now, so it never holds an in-flight slot.
+	 */
+	if (is_signed) {
 		memset(&sr, 0, sizeof(sr));
 		sr.method = p->method;
 		sr.path = path;
@@ -325,7 +391,6 @@ authd_answer_verify(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		    sizeof(sr.bodyhex));
 		reason = sig_verify(&authd.keys, authd.nonces,
 		    authd.cfg.clock_skew, &sr, &key, why, sizeof(why));
-		limiter_release(p->ip);
 		if (reason != NULL)
 			deny(p, reason, why);
 		else {
@@ -352,16 +417,29 @@ static void
 enroll_answer(uint32_t slot, uint32_t serial, uint32_t id, int status,
     const char *ctype, const char *body, const char *actor, const char *keyid)
 {
-	struct ipc_chan	*ch = worker_chan(slot, serial);
-	struct ipc_wr	 wr;
+	struct ipc_chan		*ch = worker_chan(slot, serial);
+	struct ipc_wr		 wr;
+	struct audit_rec	 rec;
 
 	/*
 	 * Reference 6.6: an enrollment record for a decision on the token
 	 * (success, wrong token, already used), none for 400/413/429/500.
+	 * The principal is the enrollment token; a refusal says why.
 	 */
-	if (status == 200 || status == 401)
-		authd_audit("enrollment", actor, NULL, NULL, status == 200 ?
-		    "allowed" : "denied", status == 200 ? keyid : NULL);
+	if (status == 200 || status == 401) {
+		audit_rec_init(&rec, "enrollment", actor, NULL, NULL,
+		    status == 200 ? "allowed" : "denied");
+		rec.status = status;
+		pw_strlcpy(rec.principal, "enrollment-token",
+		    sizeof(rec.principal));
+		if (status == 200 && keyid != NULL)
+			pw_strlcpy(rec.key_id, keyid, sizeof(rec.key_id));
+		if (status == 401)
+			pw_strlcpy(rec.reason, strstr(body, "already used") ?
+			    "token-already-used" : "wrong-token",
+			    sizeof(rec.reason));
+		authd_audit_send(&rec);
+	}
 	if (ch == NULL)
 		return;
 	ipc_wr_init(&wr);

@@ -14,7 +14,8 @@
  *   32 bytes SHA-256 of the body (signed requests).
  * IPC_A_AUTH_ANS payload (authd -> worker), hdr.id echoed:
  *   u32 verdict (enum auth_verdict), str reason (X-Portwing-Reason for
- *   Ed25519 refusals, else the 429 text), str principal, approval.
+ *   Ed25519 refusals and AUTH_REASON_NO_KEYS, the metric label of other
+ *   401s, else the 429 text), str principal, approval.
  * IPC_W_ENROLL_REQ (worker -> authd): str client, str request body.
  * IPC_A_ENROLL_ANS (authd -> worker): u32 status, str content type,
  *   str body.
@@ -33,6 +34,13 @@
 #define AUTHD_MAX_TOKEN		4096
 
 #define AUTHF_SIGNED		0x01	/* X-Portwing-Signature present */
+
+/*
+ * The refusal of a token request that also carried signature headers
+ * while no authorized keys are configured: the signature was ignored.
+ * Sent as X-Portwing-Reason; counted as bad_token.
+ */
+#define AUTH_REASON_NO_KEYS	"no-authorized-keys"
 
 /* keys.c */
 struct authkey {
@@ -94,8 +102,12 @@ int	argon_submit(const char *, size_t, argon_done, void *);
 int	argon_busy(void);
 
 /* limiter.c */
+#define LIM_ADDRESS	1	/* the address used up its failures */
+#define LIM_GLOBAL	2	/* unknown address, global budget spent */
 void	limiter_init(struct event_base *);
 int	limiter_blocked(const char *);
+int	limiter_key_blocked(const char *);
+void	limiter_key_fail(const char *);
 int	limiter_abuse_blocked(const char *);
 void	limiter_fail(const char *);
 void	limiter_abuse(const char *);

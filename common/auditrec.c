@@ -53,6 +53,7 @@ audit_rec_put(struct ipc_wr *w, const struct audit_rec *r)
 	ipc_wr_str(w, r->exec_id);
 	ipc_wr_str(w, r->key_id);
 	ipc_wr_str(w, r->reason);
+	ipc_wr_str(w, r->principal);
 }
 
 /* 0, or -1 when the payload is malformed. */
@@ -77,10 +78,24 @@ audit_rec_get(struct ipc_rd *rd, struct audit_rec *r)
 	ipc_rd_str(rd, r->exec_id, sizeof(r->exec_id));
 	ipc_rd_str(rd, r->key_id, sizeof(r->key_id));
 	ipc_rd_str(rd, r->reason, sizeof(r->reason));
+	ipc_rd_str(rd, r->principal, sizeof(r->principal));
 	if (ipc_rd_end(rd) == -1 || status > 999)
 		return -1;
 	r->status = (int)status;
 	return 0;
+}
+
+/*
+ * Who the record is about: an approval's (or a claimed) principal, and
+ * for a key principal its key ID as well.
+ */
+void
+audit_rec_principal(struct audit_rec *r, const char *principal)
+{
+	pw_strlcpy(r->principal, principal ? principal : "",
+	    sizeof(r->principal));
+	if (principal != NULL && strncmp(principal, "key:", 4) == 0)
+		pw_strlcpy(r->key_id, principal + 4, sizeof(r->key_id));
 }
 
 /* RFC 3339 UTC with nanoseconds, trailing zeros trimmed. */

@@ -28,6 +28,8 @@ struct audit_rec {
 	char		exec_id[128];
 	char		key_id[64];
 	char		reason[64];
+	char		principal[80];	/* "key:ID", "token", "anonymous",
+					   "none", "enrollment-token" */
 };
 
 struct ipc_wr;
@@ -37,6 +39,7 @@ void	audit_rec_init(struct audit_rec *, const char *, const char *,
 	    const char *, const char *, const char *);
 void	audit_rec_put(struct ipc_wr *, const struct audit_rec *);
 int	audit_rec_get(struct ipc_rd *, struct audit_rec *);
+void	audit_rec_principal(struct audit_rec *, const char *);
 void	audit_time(uint64_t, char *, size_t);
 
 #endif

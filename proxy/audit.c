@@ -54,7 +54,7 @@ struct pending {
 					   seq/prev/hash (ends in '}') */
 };
 
-#define AUDIT_SHAPES	16	/* sink objects kept for reuse */
+#define AUDIT_SHAPES	32	/* sink objects kept for reuse */
 
 static struct {
 	struct event_base	*base;
@@ -296,8 +296,8 @@ sink_line(const struct audit_rec *r, const char *ts, int san)
 	int	 st = ev_api || r->status != 0;
 	int	 du = ev_api || r->has_duration;
 
-	snprintf(shape, sizeof(shape), "%s/%d%d%d%d", r->event, st, du,
-	    *r->reason != '\0', *r->key_id != '\0');
+	snprintf(shape, sizeof(shape), "%s/%d%d%d%d%d", r->event, st, du,
+	    *r->reason != '\0', *r->key_id != '\0', *r->principal != '\0');
 	for (i = 0; i < au.nshapes && o == NULL; i++)
 		if (strcmp(au.shapes[i].shape, shape) == 0)
 			o = au.shapes[i].o;
@@ -339,6 +339,11 @@ sink_line(const struct audit_rec *r, const char *ts, int san)
 		put_real(o, "duration_ms", r->duration_ms);
 	if (*r->reason != '\0')
 		put_str(o, "reason", r->reason, san);
+	/* Portwing's own members, after the reference's: who it was. */
+	if (*r->principal != '\0')
+		put_str(o, "principal", r->principal, san);
+	if (*r->key_id != '\0' && strcmp(r->event, "enrollment") != 0)
+		put_str(o, "key_id", r->key_id, san);
 	line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
 	    JSON_REAL_PRECISION(12));
 	if (temp)
@@ -352,7 +357,7 @@ needs_sanitising(const struct audit_rec *r)
 {
 	const char *const v[] = { r->actor, r->method, r->path, r->outcome,
 	    r->operation, r->stack, r->container, r->exec_id, r->key_id,
-	    r->reason };
+	    r->reason, r->principal };
 	size_t	i;
 
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
@@ -371,7 +376,7 @@ ring_at(uint64_t seq)
 {
 	static const char *const order[] = { "actor", "method", "path",
 	    "outcome", "status", "duration_ms", "operation", "stack",
-	    "container", "exec_id", "key_id", "reason" };
+	    "container", "exec_id", "key_id", "reason", "principal" };
 	json_t		*in, *o = json_object(), *v;
 	size_t		 i;
 

@@ -96,6 +96,7 @@ struct preq {
 	/* The audit record of this request (api_request), made at its end. */
 	char			*target;	/* as sent, for the audit path */
 	char			 actor[APPROVAL_ACTOR_MAX];
+	char			 principal[APPROVAL_PRINCIPAL_MAX];
 	uint64_t		 t0_us;
 	int			 audit;		/* an api_request is owed */
 	int			 sent_status;	/* status in the HEAD frame */
@@ -343,6 +344,7 @@ preq_audit(struct preq *r)
 	r->audit = 0;
 	audit_rec_init(&rec, "api_request", r->actor, r->method, r->target,
 	    "allowed");
+	audit_rec_principal(&rec, r->principal);
 	rec.status = r->sent_status ? r->sent_status : 200;
 	rec.has_duration = 1;
 	rec.duration_ms = (double)(pw_now_us() - r->t0_us) / 1000.0;
@@ -365,6 +367,7 @@ exec_started(struct preq *r)
 		return;
 	audit_rec_init(&rec, "exec_start", r->actor, NULL, r->target,
 	    "allowed");
+	audit_rec_principal(&rec, r->principal);
 	pw_strlcpy(buf, rec.path, sizeof(buf));
 	for (p = strtok_r(buf, "/", &save); p != NULL && n < 64;
 	    p = strtok_r(NULL, "/", &save))
@@ -387,6 +390,8 @@ proxy_denied(struct preq *r, const char *actor, const char *target,
 
 	audit_rec_init(&rec, "proxy_denied", actor, r->method, target,
 	    "denied");
+	/* Before the approval checked out, nobody is known. */
+	audit_rec_principal(&rec, *r->principal ? r->principal : "none");
 	pw_strlcpy(rec.reason, why, sizeof(rec.reason));
 	audit_add(&rec);
 }
@@ -707,6 +712,7 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len)
 		/* Approved: the actor is authd's, bound by the MAC. */
 		ST_ADD(pw_stats->proxy.decision[STD_ALLOWED], 1);
 		pw_strlcpy(r->actor, ap.actor, sizeof(r->actor));
+		pw_strlcpy(r->principal, ap.principal, sizeof(r->principal));
 		r->target = xstrdup(target);
 		r->t0_us = pw_now_us();
 		r->audit = 1;

@@ -46,20 +46,28 @@ ZERO = "0" * 64
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*[1-9])?Z$")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 # Reference 11.1 (and proxy_denied, portwing's own): a sink line's
-# members after "event", in order.  None: present only when non-empty.
+# members after "event", in order; then portwing's own: status and reason
+# of refusals, the principal (and a key principal's key_id) of every
+# record (DESIGN.md, "Audit").  "?": present only when non-empty.
 SINK_FIELDS = {
     "api_request": ["actor", "method", "path", "outcome", "status",
-                    "duration_ms"],
-    "auth_failure": ["actor", "method", "path", "outcome"],
-    "rate_limited": ["actor", "method", "path", "outcome"],
-    "exec_start": ["actor", "container", "exec_id", "outcome"],
-    "enrollment": ["actor", "key_id?", "outcome"],
-    "proxy_denied": ["actor", "method", "path", "outcome", "reason"],
+                    "duration_ms", "principal", "key_id?"],
+    "auth_failure": ["actor", "method", "path", "outcome", "status",
+                     "reason", "principal", "key_id?"],
+    "rate_limited": ["actor", "method", "path", "outcome", "status",
+                     "reason", "principal", "key_id?"],
+    "exec_start": ["actor", "container", "exec_id", "outcome", "principal",
+                   "key_id?"],
+    "enrollment": ["actor", "key_id?", "outcome", "status", "reason?",
+                   "principal"],
+    "proxy_denied": ["actor", "method", "path", "outcome", "reason",
+                     "principal", "key_id?"],
 }
-# Reference 11.2: the ring record's members after cursor, ts, event.
+# Reference 11.2: the ring record's members after cursor, ts, event (and
+# portwing's principal last).
 RING_ORDER = ["actor", "method", "path", "outcome", "status", "duration_ms",
               "operation", "stack", "container", "exec_id", "key_id",
-              "reason"]
+              "reason", "principal"]
 
 
 
@@ -168,7 +176,7 @@ def sink_shape(ln):
         if not isinstance(dm, (int, float)) or isinstance(dm, bool) or dm < 0:
             probs.append("duration_ms %r" % dm)
     for k in ("actor", "method", "path", "outcome", "container", "exec_id",
-              "key_id", "reason"):
+              "key_id", "reason", "principal"):
         if k in ln.d and not isinstance(ln[k], str):
             probs.append("%s is not a string" % k)
     seq = ln.get("seq")
@@ -323,45 +331,60 @@ def cmd_events(port, token, sink, keydir, cid):
         sts.append(st)
         expect.setdefault(ip(1), []).append(("api_request", {
             "method": "GET", "path": want_path, "outcome": "allowed",
-            "status": st}))
+            "status": st, "principal": "token"}))
     check("api_request: requests answered 200, 200, 404, 200 (%s)" % sts,
           sts == [200, 200, 404, 200])
     st, _, _ = a.req("DELETE", "/containers/pwa-no-such-ctr", src=ip(1))
     expect[ip(1)].append(("api_request", {
         "method": "DELETE", "path": "/containers/pwa-no-such-ctr",
-        "outcome": "allowed", "status": 404}))
+        "outcome": "allowed", "status": 404, "principal": "token"}))
     # Reference 11.2: the sink writes CR and LF in string values as the
     # two characters \r and \n; the ring keeps the raw value.
     st, _, _ = a.req("GET", "/containers/pwa-a%0Ab%0D/json", src=ip(13))
     expect[ip(13)] = [("api_request", {
         "method": "GET", "path": "/containers/pwa-a\\nb\\r/json",
-        "outcome": "allowed", "status": st})]
+        "outcome": "allowed", "status": st, "principal": "token"})]
     raw = {ip(13): {"path": "/containers/pwa-a\nb\r/json"}}
-    # A signed request: the actor is still the client's address.
+    # A signed request: the actor is still the client's address; the
+    # principal names the key.
     st, _, _ = pwsign.send(a.port, "GET", "/_ping",
                            pwsign.headers(k1, "GET", "/_ping"), source=ip(2))
     check("signed request answered 200 (%d)" % st, st == 200)
+    id1, id2 = pwsign.key_id(k1), pwsign.key_id(k2)
     expect[ip(2)] = [("api_request", {"method": "GET", "path": "/_ping",
-                                      "outcome": "allowed", "status": 200})]
+                                      "outcome": "allowed", "status": 200,
+                                      "principal": "key:" + id1,
+                                      "key_id": id1})]
 
-    # auth_failure: bad token, no token, unknown key, bad signature.
+    # auth_failure: bad token, no token, unknown key, bad signature; each
+    # with its status, its reason and the principal it claimed.
     r = []
     r.append(a.req("GET", "/info", token="not-the-token", src=ip(3))[0])
     expect[ip(3)] = [("auth_failure", {"method": "GET", "path": "/info",
-                                       "outcome": "denied"})]
+                                       "outcome": "denied", "status": 401,
+                                       "reason": "bad_token",
+                                       "principal": "token"})]
     r.append(a.req("GET", "/version?x=1", token=None, src=ip(4))[0])
     expect[ip(4)] = [("auth_failure", {"method": "GET", "path": "/version",
-                                       "outcome": "denied"})]
+                                       "outcome": "denied", "status": 401,
+                                       "reason": "bad_token",
+                                       "principal": "none"})]
     st, why, _ = pwsign.send(a.port, "GET", "/_ping",
                              pwsign.headers(k2, "GET", "/_ping"), source=ip(5))
     r.append((st, why))
     expect[ip(5)] = [("auth_failure", {"method": "GET", "path": "/_ping",
-                                       "outcome": "denied"})]
+                                       "outcome": "denied", "status": 401,
+                                       "reason": "unknown-key",
+                                       "principal": "key:" + id2,
+                                       "key_id": id2})]
     h = pwsign.headers(k1, "GET", "/containers/json")
     st, why, _ = pwsign.send(a.port, "GET", "/images/json", h, source=ip(6))
     r.append((st, why))
     expect[ip(6)] = [("auth_failure", {"method": "GET", "path": "/images/json",
-                                       "outcome": "denied"})]
+                                       "outcome": "denied", "status": 401,
+                                       "reason": "invalid-signature",
+                                       "principal": "key:" + id1,
+                                       "key_id": id1})]
     check("auth failures answered 401 (%s)" % r,
           r == [401, 401, (401, "unknown-key"), (401, "invalid-signature")])
 
@@ -372,9 +395,13 @@ def cmd_events(port, token, sink, keydir, cid):
     check("ten failures 401, the 11th and a valid token then 429 (%s)" % r,
           r == [401] * 10 + [429, 429])
     expect[ip(7)] = [("auth_failure", {"method": "GET", "path": "/_ping",
-                                       "outcome": "denied"})] * 10 + \
+                                       "outcome": "denied", "status": 401,
+                                       "reason": "bad_token",
+                                       "principal": "token"})] * 10 + \
         [("rate_limited", {"method": "GET", "path": "/_ping",
-                           "outcome": "denied"})] * 2
+                           "outcome": "denied", "status": 429,
+                           "reason": "address-limit",
+                           "principal": "token"})] * 2
 
     # enrollment: wrong token (denied), bad JSON (no record), success
     # (allowed, key_id), already used (denied).
@@ -396,10 +423,14 @@ def cmd_events(port, token, sink, keydir, cid):
     check("enrollment answers 401, 400, 200 with the key ID, 401 (%s)" % r,
           [s for s, _ in r] == [401, 400, 200, 401] and
           json.loads(r[2][1]).get("key_id") == kid)
-    expect[ip(8)] = [("enrollment", {"outcome": "denied"})]
+    en = {"principal": "enrollment-token"}
+    expect[ip(8)] = [("enrollment", dict(en, outcome="denied", status=401,
+                                         reason="wrong-token"))]
     expect[ip(9)] = []
-    expect[ip(10)] = [("enrollment", {"outcome": "allowed", "key_id": kid})]
-    expect[ip(11)] = [("enrollment", {"outcome": "denied"})]
+    expect[ip(10)] = [("enrollment", dict(en, outcome="allowed", status=200,
+                                          key_id=kid))]
+    expect[ip(11)] = [("enrollment", dict(en, outcome="denied", status=401,
+                                          reason="token-already-used"))]
 
     # exec_start: a hijacked exec start, with a version prefix.
     sock = socket.create_connection(("127.0.0.1", a.port), 20,
@@ -426,11 +457,13 @@ def cmd_events(port, token, sink, keydir, cid):
     # session ends, with status 101 (a documented difference).
     expect[ip(12)] = [
         ("api_request", {"method": "POST", "path": "/containers/%s/exec" % cid,
-                         "outcome": "allowed", "status": 201}),
+                         "outcome": "allowed", "status": 201,
+                         "principal": "token"}),
         ("exec_start", {"container": start, "exec_id": eid,
-                        "outcome": "allowed"}),
+                        "outcome": "allowed", "principal": "token"}),
         ("api_request", {"method": "POST", "path": start,
-                         "outcome": "allowed", "status": 101})]
+                         "outcome": "allowed", "status": 101,
+                         "principal": "token"})]
 
     for actor in expect:
         for _, m in expect[actor]:
@@ -459,17 +492,19 @@ def cmd_events(port, token, sink, keydir, cid):
         by_actor.setdefault(ln.get("actor"), []).append(ln)
 
     labels = {ip(1): "api_request (200, 404, decoded path, no query)",
-              ip(2): "api_request of a signed request (actor = IP)",
-              ip(3): "auth_failure: bad token",
-              ip(4): "auth_failure: no token",
-              ip(5): "auth_failure: unknown key",
-              ip(6): "auth_failure: bad signature",
-              ip(7): "10 auth_failure then rate_limited for the 11th and "
-                     "the next",
-              ip(8): "enrollment denied (wrong token), no key_id",
+              ip(2): "api_request of a signed request (actor = IP, "
+                     "principal and key_id = the key)",
+              ip(3): "auth_failure: bad token (401, bad_token, token)",
+              ip(4): "auth_failure: no token (401, bad_token, none)",
+              ip(5): "auth_failure: unknown key (401, unknown-key, the key)",
+              ip(6): "auth_failure: bad signature (401, invalid-signature, "
+                     "the key)",
+              ip(7): "10 auth_failure then rate_limited (429, "
+                     "address-limit) for the 11th and the next",
+              ip(8): "enrollment denied (401, wrong-token), no key_id",
               ip(9): "no record for an enrollment 400",
-              ip(10): "enrollment allowed with key_id",
-              ip(11): "enrollment denied (token already used)",
+              ip(10): "enrollment allowed (200) with key_id",
+              ip(11): "enrollment denied (401, token-already-used)",
               ip(12): "exec_start (container = request path, exec_id) "
                       "between the api_requests",
               ip(13): "api_request with CR/LF in its path: the sink has "
