@@ -82,6 +82,7 @@ struct keyd_worker {
 	uint64_t	 last_ms;
 	uint64_t	 refused;	/* since the last log line */
 	uint64_t	 logged_ms;
+	const char	*logged_why;
 	uint64_t	 signed_n;
 };
 
@@ -104,8 +105,8 @@ static const struct ipc_perm kd_perms_worker[] = {
 };
 
 /*
- * Log refusals at most every 10 s per worker, with a count: a worker
- * that keeps asking for what TLS never needs is a compromised one.
+ * Log refusals at most every 10 s per worker and reason, with a count: a
+ * worker that keeps asking for what TLS never needs is a compromised one.
  */
 static void
 keyd_refuse_log(struct keyd_worker *w, unsigned slot, const char *why)
@@ -113,12 +114,14 @@ keyd_refuse_log(struct keyd_worker *w, unsigned slot, const char *why)
 	uint64_t	now = pw_now_ms();
 
 	w->refused++;
-	if (w->logged_ms != 0 && now - w->logged_ms < 10000)
+	if (w->logged_ms != 0 && now - w->logged_ms < 10000 &&
+	    w->logged_why == why)
 		return;
 	log_warnx("worker %u: refused %llu signature request(s): %s", slot,
 	    (unsigned long long)w->refused, why);
 	w->refused = 0;
 	w->logged_ms = now;
+	w->logged_why = why;
 }
 
 /* A token bucket per worker: KEYD_RATE per second, KEYD_BURST at once. */
@@ -352,6 +355,8 @@ static struct {
 	int			(*ec_sign)(EVP_PKEY_CTX *, unsigned char *,
 				    size_t *, const unsigned char *, size_t);
 	int			 ready;
+	uint32_t		 gen;		/* of the newest context */
+	int			 type;		/* its key type */
 } kc = { .fd = -1 };
 
 /* IPC_M_KEYD_CHAN: a (new) channel to keyd, after either side started. */
@@ -603,6 +608,8 @@ keyd_client_install(SSL_CTX *ctx, uint32_t gen, char *err, size_t errsz)
 		goto fail;
 	}
 	EVP_PKEY_free(stub);
+	kc.gen = gen;
+	kc.type = EVP_PKEY_get_id(pub);
 	return 0;
 fail:
 	if (*err == '\0')
@@ -611,3 +618,39 @@ fail:
 	EVP_PKEY_free(stub);
 	return -1;
 }
+
+#ifdef PW_TEST_HOOKS
+/*
+ * Test-build-only: play a compromised worker.  "sha1": a 20-byte SHA-1
+ * digest; "short": a SHA-256 request with 31 bytes; "oldgen": a key
+ * generation keyd never had; "flood": 8000 well-formed requests at once.
+ */
+void
+keyd_test_probe(const char *what, char *out, size_t outsz)
+{
+	unsigned char	dg[32], sig[1024];
+	size_t		siglen;
+	int		i, n = 1, ok = 0, scheme, nid = NID_sha256;
+	size_t		dlen = sizeof(dg);
+	uint32_t	gen = kc.gen;
+
+	scheme = kc.type == EVP_PKEY_RSA ? KEYD_SIG_RSA_PKCS1 :
+	    KEYD_SIG_ECDSA;
+	if (strcmp(what, "sha1") == 0) {
+		nid = NID_sha1;
+		dlen = 20;
+	} else if (strcmp(what, "short") == 0)
+		dlen = 31;
+	else if (strcmp(what, "oldgen") == 0)
+		gen += 1000;
+	else if (strcmp(what, "flood") == 0)
+		n = 8000;
+	for (i = 0; i < n; i++) {
+		pw_random_bytes(dg, sizeof(dg));
+		siglen = sizeof(sig);
+		ok += keyd_request(gen, (uint32_t)scheme, nid, dg, dlen, sig,
+		    &siglen);
+	}
+	snprintf(out, outsz, "signed %d of %d", ok, n);
+}
+#endif

@@ -18,5 +18,8 @@
 /* Worker side. */
 void	keyd_client_chan(int, uint32_t);
 int	keyd_client_install(SSL_CTX *, uint32_t, char *, size_t);
+#ifdef PW_TEST_HOOKS
+void	keyd_test_probe(const char *, char *, size_t);
+#endif
 
 #endif

@@ -682,6 +682,8 @@ master_reaped(struct child *c, int status)
 	/* Test builds: hold authd down long enough to observe fail-closed. */
 	if (c->role == PROC_AUTHD && getenv("PW_TEST_AUTHD_RESPAWN_MS"))
 		delay = strtoull(getenv("PW_TEST_AUTHD_RESPAWN_MS"), NULL, 10);
+	if (c->role == PROC_KEYD && getenv("PW_TEST_KEYD_RESPAWN_MS"))
+		delay = strtoull(getenv("PW_TEST_KEYD_RESPAWN_MS"), NULL, 10);
 #endif
 	c->restarts++;
 	if (c->role == PROC_WORKER)
