@@ -71,9 +71,15 @@ keyd_md(uint32_t nid)
 
 /* ---- keyd, the process ---- */
 
+/*
+ * A key and its signing contexts, set up once per scheme and digest:
+ * OpenSSL 3.0 spends far longer creating and initialising a context
+ * (method fetches) than an ECDSA signature takes.
+ */
 struct keyd_key {
 	uint32_t	 gen;
 	EVP_PKEY	*pk;
+	EVP_PKEY_CTX	*ctx[3][3];	/* [scheme - 1][sha256, 384, 512] */
 };
 
 struct keyd_worker {
@@ -143,15 +149,25 @@ keyd_rate_ok(struct keyd_worker *w)
 	return 1;
 }
 
-static uint32_t
-keyd_do_sign(EVP_PKEY *pk, uint32_t scheme, const EVP_MD *md,
-    const uint8_t *dg, size_t dlen, uint8_t *sig, size_t *siglen)
+static void
+keyd_key_free(struct keyd_key *k)
+{
+	int	i, j;
+
+	for (i = 0; i < 3; i++)
+		for (j = 0; j < 3; j++)
+			EVP_PKEY_CTX_free(k->ctx[i][j]);
+	EVP_PKEY_free(k->pk);
+	memset(k, 0, sizeof(*k));
+}
+
+static EVP_PKEY_CTX *
+keyd_ctx(EVP_PKEY *pk, uint32_t scheme, const EVP_MD *md)
 {
 	EVP_PKEY_CTX	*pc;
-	uint32_t	 rv = KEYD_E_FAILED;
 
 	if ((pc = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL)) == NULL)
-		return KEYD_E_FAILED;
+		return NULL;
 	if (EVP_PKEY_sign_init(pc) <= 0 ||
 	    EVP_PKEY_CTX_set_signature_md(pc, md) <= 0)
 		goto out;
@@ -163,14 +179,29 @@ keyd_do_sign(EVP_PKEY *pk, uint32_t scheme, const EVP_MD *md,
 	    EVP_PKEY_CTX_set_rsa_mgf1_md(pc, md) <= 0 ||
 	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, RSA_PSS_SALTLEN_DIGEST) <= 0))
 		goto out;
-	if (EVP_PKEY_sign(pc, sig, siglen, dg, dlen) <= 0)
-		goto out;
-	rv = KEYD_OK;
+	return pc;
 out:
-	if (rv != KEYD_OK)
-		ERR_clear_error();
+	ERR_clear_error();
 	EVP_PKEY_CTX_free(pc);
-	return rv;
+	return NULL;
+}
+
+static uint32_t
+keyd_do_sign(struct keyd_key *k, uint32_t scheme, const EVP_MD *md,
+    const uint8_t *dg, size_t dlen, uint8_t *sig, size_t *siglen)
+{
+	EVP_PKEY_CTX	**pc;
+	int		  mi = EVP_MD_get_size(md) == 32 ? 0 :
+			    EVP_MD_get_size(md) == 48 ? 1 : 2;
+
+	pc = &k->ctx[scheme - 1][mi];
+	if (*pc == NULL && (*pc = keyd_ctx(k->pk, scheme, md)) == NULL)
+		return KEYD_E_FAILED;
+	if (EVP_PKEY_sign(*pc, sig, siglen, dg, dlen) <= 0) {
+		ERR_clear_error();
+		return KEYD_E_FAILED;
+	}
+	return KEYD_OK;
 }
 
 static void
@@ -220,7 +251,7 @@ keyd_worker_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		keyd_refuse_log(w, slot, "rate limit exceeded");
 	} else {
 		siglen = sizeof(sig);
-		st = keyd_do_sign(k->pk, scheme, md, dg, dlen, sig, &siglen);
+		st = keyd_do_sign(k, scheme, md, dg, dlen, sig, &siglen);
 		if (st != KEYD_OK) {
 			siglen = 0;
 			log_warnx("worker %u: signing failed", slot);
@@ -269,8 +300,9 @@ keyd_new_key(struct ipc_msg *m)
 	if (pk == NULL || (EVP_PKEY_get_id(pk) != EVP_PKEY_RSA &&
 	    EVP_PKEY_get_id(pk) != EVP_PKEY_EC))
 		fatalx("unusable TLS key from master");
-	EVP_PKEY_free(kd.key[1].pk);
+	keyd_key_free(&kd.key[1]);
 	kd.key[1] = kd.key[0];
+	memset(&kd.key[0], 0, sizeof(kd.key[0]));
 	kd.key[0].gen = gen;
 	kd.key[0].pk = pk;
 	log_debug("TLS key of generation %u loaded", gen);
