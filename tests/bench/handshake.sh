@@ -15,9 +15,14 @@
 # The clients share the machine's CPUs with the agent, so compare ratios
 # from one run, not absolute numbers between machines.
 #
-# Output: lines "handshake KIND TARGET RATE" on stdout and in
+# Besides the rate, it reports the agent's CPU time (all its processes,
+# user + system, from /proc) per handshake, which depends much less on
+# what else the machine is doing.
+#
+# Output: lines "handshake KIND TARGET RATE CPU_US" on stdout and in
 # $PW_TMP/handshake.txt (KIND rsa2048 or p256, TARGET portwing or
-# baseline, RATE handshakes/s).
+# baseline, RATE handshakes/s, CPU_US agent CPU microseconds per
+# handshake).
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -45,19 +50,32 @@ mk() {
 mk rsa2048 rsa:2048
 mk p256 ec ec_paramgen_curve:P-256
 
-# One measurement: prints handshakes per second.
+# CPU time (clock ticks, user + system) of the agent's processes.
+agent_ticks() {
+	local p t=0
+	for p in $PW_PID $(pgrep -P "$PW_PID"); do
+		set -- $(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null)
+		[ $# -gt 13 ] && t=$((t + ${12} + ${13}))
+	done
+	echo $t
+}
+
+# One measurement: prints handshakes per second and the agent's CPU time
+# per handshake in microseconds.
 measure() {
-	local kind=$1 bin=$2 i n r pids=() rates=()
+	local kind=$1 bin=$2 i n r t0 t1 pids=() rates=()
 	PW_DAEMON=$bin pw_start WORKERS=2 TLS_CERT="$PW_TMP/hs-$kind.crt" \
 	    TLS_KEY="$PW_TMP/hs-$kind.key" || { echo 0; return; }
 	# Warm-up: a second of handshakes.
 	openssl s_time -connect 127.0.0.1:$PW_PORT -new -time 1 >/dev/null 2>&1
+	t0=$(agent_ticks)
 	for i in $(seq 1 "$CLIENTS"); do
 		openssl s_time -connect 127.0.0.1:$PW_PORT -new -time "$SECS" \
 		    >"$PW_TMP/s_time-$kind-$i.txt" 2>&1 &
 		pids+=($!)
 	done
 	wait "${pids[@]}"
+	t1=$(agent_ticks)
 	# s_time counts whole seconds of wall time: each client's rate is
 	# its connections over its own "real seconds".
 	for i in $(seq 1 "$CLIENTS"); do
@@ -70,9 +88,15 @@ measure() {
 		grep 'rate limit exceeded\|TLS handshake failed' "$PW_LOG" | head -3 >&2
 	fi
 	pw_stop
-	printf '%s\n' "${rates[@]}" |
-	    python3 -c "import sys; print(round(sum(int(a) / max(int(b), 1) for a, b in (l.split() for l in sys.stdin)), 1))"
+	printf '%s\n' "${rates[@]}" | python3 -c "
+import sys
+rows = [l.split() for l in sys.stdin]
+rate = sum(int(a) / max(int(b), 1) for a, b in rows)
+n = sum(int(a) for a, b in rows)
+print(round(rate, 1), round(($t1 - $t0) * 1e6 / $(getconf CLK_TCK) / max(n, 1), 1))"
 }
+
+mean() { python3 -c "import sys; v = [float(x) for x in sys.argv[1:]]; print(round(sum(v) / len(v), 1))" "$@"; }
 
 for kind in rsa2048 p256; do
 	if [ -n "$baseline" ]; then
@@ -80,20 +104,19 @@ for kind in rsa2048 p256; do
 	else
 		order="portwing"
 	fi
-	declare -A sum=() cnt=()
+	declare -A sum=() cpu=()
 	for t in $order; do
 		bin=$build/portwingd
 		[ $t = baseline ] && bin=$baseline
-		r=$(measure "$kind" "$bin")
-		echo "# $kind $t: $r handshakes/s" >&2
-		sum[$t]=$(python3 -c "print(${sum[$t]:-0} + $r)")
-		cnt[$t]=$(( ${cnt[$t]:-0} + 1 ))
+		set -- $(measure "$kind" "$bin")
+		echo "# $kind $t: $1 handshakes/s, agent CPU $2 us per handshake" >&2
+		sum[$t]="${sum[$t]:-} $1"
+		cpu[$t]="${cpu[$t]:-} $2"
 	done
 	for t in portwing baseline; do
-		[ -n "${cnt[$t]:-}" ] || continue
-		r=$(python3 -c "print(round(${sum[$t]} / ${cnt[$t]}, 1))")
-		echo "handshake $kind $t $r" | tee -a "$out"
+		[ -n "${sum[$t]:-}" ] || continue
+		echo "handshake $kind $t $(mean ${sum[$t]}) $(mean ${cpu[$t]})" | tee -a "$out"
 	done
-	unset sum cnt
+	unset sum cpu
 done
 exit 0

@@ -766,14 +766,20 @@ hsf = os.path.join(state, "handshake.txt")
 if os.path.exists(hsf):
     hs = {}
     for line in open(hsf):
-        _, kind, target, rate = line.split()
-        hs.setdefault(kind, {})[target] = float(rate)
+        _, kind, target, rate, cpu = line.split()
+        hs.setdefault(kind, {})[target] = {"per_sec": float(rate),
+                                           "agent_cpu_us": float(cpu)}
     for kind, v in hs.items():
-        if "baseline" in v:
-            v["ratio_vs_baseline"] = ratio(v.get("portwing"), v["baseline"])
-        print("TLS handshakes %s: %s/s%s" % (kind, f(v.get("portwing"), ".1f"),
-              "" if "baseline" not in v else " (baseline %s/s, ratio %s)"
-              % (f(v["baseline"], ".1f"), f(v["ratio_vs_baseline"], ".2f"))))
+        pw, bl = v.get("portwing"), v.get("baseline")
+        if pw and bl:
+            v["ratio_vs_baseline"] = {"per_sec": ratio(pw["per_sec"], bl["per_sec"]),
+                                      "agent_cpu_us": ratio(pw["agent_cpu_us"], bl["agent_cpu_us"])}
+        print("TLS handshakes %s: %s/s, agent CPU %s us each%s" % (kind,
+              f(pw and pw["per_sec"], ".1f"), f(pw and pw["agent_cpu_us"], ".1f"),
+              "" if not (pw and bl) else " (baseline %s/s, %s us; ratio %s, %s)"
+              % (f(bl["per_sec"], ".1f"), f(bl["agent_cpu_us"], ".1f"),
+                 f(v["ratio_vs_baseline"]["per_sec"], ".2f"),
+                 f(v["ratio_vs_baseline"]["agent_cpu_us"], ".2f"))))
 doc = {
     "tls_handshakes_per_sec": hs,
     "drydock_inventory": dd,
