@@ -237,7 +237,11 @@ keyd_worker_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 			k = &kd.key[i];
 	md = keyd_md(nid);
 	siglen = 0;
-	if (k == NULL) {
+	/* Every request counts against the bucket, answered or not. */
+	if (!keyd_rate_ok(w)) {
+		st = KEYD_E_RATE;
+		keyd_refuse_log(w, slot, "rate limit exceeded");
+	} else if (k == NULL) {
 		st = KEYD_E_NOKEY;
 		keyd_refuse_log(w, slot, "no key of that generation");
 	} else if (md == NULL || dlen != (size_t)EVP_MD_get_size(md) ||
@@ -246,9 +250,6 @@ keyd_worker_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 	    (type == EVP_PKEY_EC && scheme != KEYD_SIG_ECDSA)) {
 		st = KEYD_E_REFUSED;
 		keyd_refuse_log(w, slot, "not a TLS handshake digest");
-	} else if (!keyd_rate_ok(w)) {
-		st = KEYD_E_RATE;
-		keyd_refuse_log(w, slot, "rate limit exceeded");
 	} else {
 		siglen = sizeof(sig);
 		st = keyd_do_sign(k, scheme, md, dg, dlen, sig, &siglen);
