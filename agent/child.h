@@ -25,6 +25,7 @@ void	child_sandbox(enum proc_role, struct child_boot *);
 int	worker_run(struct child_boot *);
 int	authd_run(struct child_boot *);
 int	proxy_run(struct child_boot *);
+int	keyd_run(struct child_boot *);
 int	master_run(int, char **);
 
 #endif

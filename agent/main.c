@@ -38,6 +38,8 @@ main(int argc, char **argv)
 			return authd_run(&boot);
 		case PROC_PROXY:
 			return proxy_run(&boot);
+		case PROC_KEYD:
+			return keyd_run(&boot);
 		}
 		return 2;
 	}

@@ -80,6 +80,8 @@ static struct {
 	struct child		 workers[MASTER_MAX_WORKERS];
 	struct child		 authd;
 	struct child		 proxy;
+	struct child		 keyd;		/* with TLS only */
+	uint32_t		 tls_gen;	/* pairs a certificate with its key */
 	uint32_t		 gen;
 	int			 stopping;
 	int			 announced;
@@ -102,6 +104,10 @@ static const struct ipc_perm perms_authd[] = {
 	{ IPC_C_READY, 4, 4, 0 },
 	{ IPC_C_RELOADED, 4, 4, 0 },
 	{ IPC_A_ENROLL_ADD, 8, 512, 0 },
+};
+
+static const struct ipc_perm perms_keyd[] = {
+	{ IPC_C_READY, 4, 4, 0 },
 };
 
 static const struct ipc_perm perms_proxy[] = {
@@ -127,7 +133,7 @@ child_name(struct child *c, char *buf, size_t sz)
 
 /* ---- wiring ---- */
 
-/* Give a ready worker a fresh channel to a ready authd or proxy. */
+/* Give a ready worker a fresh channel to a ready authd, proxy or keyd. */
 static void
 master_link(struct child *w, struct child *peer)
 {
@@ -140,7 +146,8 @@ master_link(struct child *w, struct child *peer)
 		return;
 	}
 	ipc_send(w->chan, peer->role == PROC_AUTHD ? IPC_M_AUTHD_CHAN :
-	    IPC_M_PROXY_CHAN, 0, 0, NULL, 0, sv[0]);
+	    peer->role == PROC_KEYD ? IPC_M_KEYD_CHAN : IPC_M_PROXY_CHAN, 0, 0,
+	    NULL, 0, sv[0]);
 	ipc_send(peer->chan, IPC_M_WORKER_CHAN, w->slot, 0, NULL, 0, sv[1]);
 }
 
@@ -224,9 +231,25 @@ master_send_tls(struct child *w)
 	if (!m.cfg.tls || w->chan == NULL)
 		return;
 	ipc_wr_init(&wr);
+	ipc_wr_u32(&wr, m.tls_gen);
 	ipc_wr_strn(&wr, m.tls_cert, m.tls_cert_len);
-	ipc_wr_strn(&wr, m.tls_key, m.tls_key_len);
 	ipc_send(w->chan, IPC_M_TLS, 0, 0, wr.buf, wr.len, -1);
+	ipc_wr_free(&wr);
+}
+
+/* The key goes to keyd only, tagged with the certificate's generation. */
+static void
+master_send_tls_key(void)
+{
+	struct ipc_wr	wr;
+
+	if (!m.cfg.tls || m.keyd.chan == NULL)
+		return;
+	ipc_wr_init(&wr);
+	ipc_wr_u32(&wr, m.tls_gen);
+	ipc_wr_strn(&wr, m.tls_key, m.tls_key_len);
+	ipc_send(m.keyd.chan, IPC_M_TLS_KEY, 0, 0, wr.buf, wr.len, -1);
+	OPENSSL_cleanse(wr.buf, wr.len);
 	ipc_wr_free(&wr);
 }
 
@@ -235,7 +258,8 @@ master_announce(void)
 {
 	int	i;
 
-	if (m.announced || !m.authd.ready || !m.proxy.ready)
+	if (m.announced || !m.authd.ready || !m.proxy.ready ||
+	    (m.cfg.tls && !m.keyd.ready))
 		return;
 	for (i = 0; i < m.cfg.workers; i++)
 		if (!m.workers[i].ready)
@@ -273,10 +297,17 @@ master_child_ready(struct child *c, struct ipc_msg *msg)
 		/* Channels first: the worker accepts as soon as it listens. */
 		master_link(c, &m.authd);
 		master_link(c, &m.proxy);
+		if (m.cfg.tls)
+			master_link(c, &m.keyd);
 		master_send_tls(c);
 		if ((fd = dup(m.listen_fd)) == -1)
 			fatal("dup listener");
 		ipc_send(c->chan, IPC_M_LISTENER, 0, 0, &tls, sizeof(tls), fd);
+		break;
+	case PROC_KEYD:
+		master_send_tls_key();
+		for (i = 0; i < m.cfg.workers; i++)
+			master_link(&m.workers[i], c);
 		break;
 	case PROC_AUTHD:
 		master_send_keys();
@@ -537,7 +568,8 @@ master_send_config(struct child *c)
 {
 	struct ipc_wr	 wr;
 	unsigned	 role = c->role == PROC_WORKER ? ROLE_WORKER :
-			    c->role == PROC_AUTHD ? ROLE_AUTHD : ROLE_PROXY;
+			    c->role == PROC_AUTHD ? ROLE_AUTHD :
+			    c->role == PROC_KEYD ? ROLE_KEYD : ROLE_PROXY;
 	char		*kv;
 
 	kv = config_to_kv(&m.cfg, role);
@@ -603,6 +635,10 @@ master_spawn(struct child *c)
 		perms = perms_authd;
 		nperms = nitems(perms_authd);
 		break;
+	case PROC_KEYD:
+		perms = perms_keyd;
+		nperms = nitems(perms_keyd);
+		break;
 	default:
 		perms = perms_proxy;
 		nperms = nitems(perms_proxy);
@@ -628,6 +664,8 @@ child_by_pid(pid_t pid)
 		return &m.authd;
 	if (m.proxy.pid == pid)
 		return &m.proxy;
+	if (m.keyd.pid == pid)
+		return &m.keyd;
 	for (i = 0; i < m.cfg.workers; i++)
 		if (m.workers[i].pid == pid)
 			return &m.workers[i];
@@ -671,13 +709,15 @@ master_reaped(struct child *c, int status)
 	/* Test builds: hold authd down long enough to observe fail-closed. */
 	if (c->role == PROC_AUTHD && getenv("PW_TEST_AUTHD_RESPAWN_MS"))
 		delay = strtoull(getenv("PW_TEST_AUTHD_RESPAWN_MS"), NULL, 10);
+	if (c->role == PROC_KEYD && getenv("PW_TEST_KEYD_RESPAWN_MS"))
+		delay = strtoull(getenv("PW_TEST_KEYD_RESPAWN_MS"), NULL, 10);
 #endif
 	c->restarts++;
 	if (c->role == PROC_WORKER)
 		ST_SET(pw_stats->master.restarts_worker[c->slot], c->restarts);
 	else if (c->role == PROC_AUTHD)
 		ST_SET(pw_stats->master.restarts_authd, c->restarts);
-	else
+	else if (c->role == PROC_PROXY)
 		ST_SET(pw_stats->master.restarts_proxy, c->restarts);
 	log_warnx("%s %s; restarting it%s (restart %u)", name, how,
 	    delay ? " after a back-off" : "", c->restarts);
@@ -724,7 +764,9 @@ master_check_stopped(void)
 		kill(m.authd.pid, SIGTERM);
 	if (m.proxy.pid > 0)
 		kill(m.proxy.pid, SIGTERM);
-	if (m.authd.pid <= 0 && m.proxy.pid <= 0) {
+	if (m.keyd.pid > 0)
+		kill(m.keyd.pid, SIGTERM);
+	if (m.authd.pid <= 0 && m.proxy.pid <= 0 && m.keyd.pid <= 0) {
 		log_info("stopped");
 		event_base_loopexit(m.base, NULL);
 	}
@@ -743,6 +785,8 @@ master_stop_timeout(evutil_socket_t fd, short ev, void *arg)
 		kill(m.authd.pid, SIGKILL);
 	if (m.proxy.pid > 0)
 		kill(m.proxy.pid, SIGKILL);
+	if (m.keyd.pid > 0)
+		kill(m.keyd.pid, SIGKILL);
 	event_base_loopexit(m.base, NULL);
 }
 
@@ -772,6 +816,8 @@ master_sigterm(evutil_socket_t sig, short ev, void *arg)
 		evtimer_del(m.authd.respawn);
 	if (m.proxy.respawn != NULL)
 		evtimer_del(m.proxy.respawn);
+	if (m.keyd.respawn != NULL)
+		evtimer_del(m.keyd.respawn);
 	m.stop_timer = evtimer_new(m.base, master_stop_timeout, NULL);
 	evtimer_add(m.stop_timer, &tv);
 	master_check_stopped();
@@ -828,6 +874,12 @@ master_sighup(evutil_socket_t sig, short ev, void *arg)
 		m.tls_cert_len = certlen;
 		m.tls_key = key;
 		m.tls_key_len = keylen;
+		/*
+		 * A new generation: keyd gets the key first and keeps the
+		 * previous one, so every worker's certificate has its key.
+		 */
+		m.tls_gen++;
+		master_send_tls_key();
 		for (i = 0; i < m.cfg.workers; i++)
 			if (m.workers[i].ready)
 				master_send_tls(&m.workers[i]);
@@ -1034,8 +1086,12 @@ master_run(int argc, char **argv)
 	    "drydock", m.cfg.workers, m.cfg.val[CK__DOCKER]);
 	m.authd.role = PROC_AUTHD;
 	m.proxy.role = PROC_PROXY;
+	m.keyd.role = PROC_KEYD;
+	m.tls_gen = 1;
 	master_spawn(&m.authd);
 	master_spawn(&m.proxy);
+	if (m.cfg.tls)
+		master_spawn(&m.keyd);
 	for (i = 0; i < m.cfg.workers; i++) {
 		m.workers[i].role = PROC_WORKER;
 		m.workers[i].slot = (unsigned)i;

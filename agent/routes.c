@@ -24,6 +24,7 @@
 #include "log.h"
 #include "util.h"
 #include "worker.h"
+#include "keyd.h"
 
 struct route {
 	const char	*path;		/* '*' matches one non-empty segment */
@@ -45,12 +46,14 @@ static void	route_not_implemented(struct conn *);
 #ifdef PW_TEST_HOOKS
 static void	route_test_open(struct conn *);
 static void	route_test_connect(struct conn *);
+static void	route_test_keyd(struct conn *);
 #endif
 
 static const struct route public_routes[] = {
 #ifdef PW_TEST_HOOKS
 	{ "/__test/open", "GET", route_test_open, 0 },
 	{ "/__test/connect", "GET", route_test_connect, 0 },
+	{ "/__test/keyd", "GET", route_test_keyd, 0 },
 #endif
 	{ "/health", "GET", route_health, 0 },
 	{ "/ready", "GET", route_ready, 0 },
@@ -260,6 +263,19 @@ route_test_connect(struct conn *c)
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0)
 		(void)connect(sv[0], (struct sockaddr *)&sun, sizeof(sun));
 	conn_error(c, 500, "connect attempted and process survived");
+}
+
+/*
+ * Test-build-only: ask keyd for what TLS never needs, as a compromised
+ * worker would (?sha1, ?short, ?flood).  Answers the tally of answers.
+ */
+static void
+route_test_keyd(struct conn *c)
+{
+	char	msg[128];
+
+	keyd_test_probe(c->req.query ? c->req.query : "", msg, sizeof(msg));
+	conn_error(c, 200, msg);
 }
 #endif
 

@@ -1,7 +1,8 @@
 /*
  * tls.c: the TLS server context, built from PEM held in memory.  The master
  * uses it to validate TLS_CERT/TLS_KEY at start and on SIGHUP; workers use
- * it to build the context they serve with (they cannot open files).
+ * it to build the context they serve with (they cannot open files) from
+ * the certificate chain alone; keyd (agent/keyd.c) holds the key.
  *
  * Policy: TLS 1.2 and 1.3 only, AEAD suites only, X25519 and P-256 only,
  * no renegotiation, no compression, ALPN limited to http/1.1.
@@ -31,6 +32,9 @@
 			"ECDHE-RSA-AES128-GCM-SHA256:" \
 			"ECDHE-ECDSA-CHACHA20-POLY1305:" \
 			"ECDHE-RSA-CHACHA20-POLY1305"
+#define TLS_SIGALGS	"ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512:" \
+			"rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:" \
+			"rsa_pss_rsae_sha512:RSA+SHA256:RSA+SHA384:RSA+SHA512"
 #define TLS13_SUITES	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:" \
 			"TLS_CHACHA20_POLY1305_SHA256"
 #define TLS_LOG_EVERY_MS	60000
@@ -139,14 +143,13 @@ tls_err(char *err, size_t errsz, const char *what)
 	ERR_clear_error();
 }
 
+/* A context with portwing's policy and TLS_CERT's chain, but no key yet. */
 SSL_CTX *
-tls_ctx_from_pem(const char *cert, size_t certlen, const char *key,
-    size_t keylen, char *err, size_t errsz)
+tls_ctx_from_cert(const char *cert, size_t certlen, char *err, size_t errsz)
 {
 	SSL_CTX		*ctx = NULL;
 	BIO		*bio = NULL;
 	X509		*x = NULL;
-	EVP_PKEY	*pk = NULL;
 	int		 first = 1;
 
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
@@ -158,9 +161,14 @@ tls_ctx_from_pem(const char *cert, size_t certlen, const char *key,
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE |
 	    SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1);
+	/*
+	 * Signatures: SHA-2 digests only, which are all keyd signs
+	 * (agent/keyd.c).
+	 */
 	if (!SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) ||
 	    !SSL_CTX_set_ciphersuites(ctx, TLS13_SUITES) ||
-	    !SSL_CTX_set1_groups_list(ctx, "X25519:P-256")) {
+	    !SSL_CTX_set1_groups_list(ctx, "X25519:P-256") ||
+	    !SSL_CTX_set1_sigalgs_list(ctx, TLS_SIGALGS)) {
 		tls_err(err, errsz, "TLS policy");
 		goto fail;
 	}
@@ -192,10 +200,37 @@ tls_ctx_from_pem(const char *cert, size_t certlen, const char *key,
 		snprintf(err, errsz, "TLS_CERT: no PEM certificate found");
 		goto fail;
 	}
+	return ctx;
+fail:
+	BIO_free(bio);
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/*
+ * The whole context, certificate and key.  The master uses it to check
+ * that the two belong together; workers never see the key.
+ */
+SSL_CTX *
+tls_ctx_from_pem(const char *cert, size_t certlen, const char *key,
+    size_t keylen, char *err, size_t errsz)
+{
+	SSL_CTX		*ctx;
+	BIO		*bio = NULL;
+	EVP_PKEY	*pk = NULL;
+
+	if ((ctx = tls_ctx_from_cert(cert, certlen, err, errsz)) == NULL)
+		return NULL;
 	if ((bio = BIO_new_mem_buf(key, (int)keylen)) == NULL)
 		goto fail;
 	if ((pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL) {
 		tls_err(err, errsz, "TLS_KEY: no usable PEM private key");
+		goto fail;
+	}
+	if (EVP_PKEY_get_id(pk) != EVP_PKEY_RSA &&
+	    EVP_PKEY_get_id(pk) != EVP_PKEY_EC) {
+		snprintf(err, errsz, "TLS_KEY: only RSA and ECDSA keys are "
+		    "supported");
 		goto fail;
 	}
 	if (!SSL_CTX_use_PrivateKey(ctx, pk) ||

@@ -2,7 +2,8 @@
  * worker.c: the worker role (process "portwingd: worker N").
  *
  * Sandboxed and unprivileged before the first client byte; receives its
- * listening socket, TLS material and its channels to authd and the proxy
+ * listening socket, the TLS certificate and its channels to authd, the
+ * proxy and keyd (which signs its handshakes)
  * from the master, then serves connections until told to drain.
  */
 #include "pwbuild.h"
@@ -21,6 +22,7 @@
 
 #include "authd/authd.h"
 #include "child.h"
+#include "keyd.h"
 #include "log.h"
 #include "proc.h"
 #include "util.h"
@@ -33,6 +35,7 @@ struct worker *worker;
 static const struct ipc_perm perms_master[] = {
 	{ IPC_M_LISTENER, 4, 4, 1 },
 	{ IPC_M_TLS, 8, IPC_MAX_TLS, 0 },
+	{ IPC_M_KEYD_CHAN, 0, 0, 1 },
 	{ IPC_M_AUTHD_CHAN, 0, 0, 1 },
 	{ IPC_M_PROXY_CHAN, 0, 0, 1 },
 	{ IPC_M_SHUTDOWN, 0, 0, 0 },
@@ -132,29 +135,35 @@ worker_add_listener(struct worker *w, int fd, int tls)
 	w->listening = 1;
 }
 
+/*
+ * IPC_M_TLS: the certificate chain of TLS generation gen.  There is no key
+ * in it: keyd signs this worker's handshakes with the key of the same
+ * generation (agent/keyd.c).
+ */
 static void
 worker_tls_update(struct worker *w, struct ipc_msg *m)
 {
 	struct ipc_rd	 rd;
-	const char	*cert, *key;
-	size_t		 certlen, keylen;
+	const char	*cert;
+	size_t		 certlen;
+	uint32_t	 gen;
 	char		 err[256];
 	SSL_CTX		*ctx;
 
 	ipc_rd_init(&rd, m);
+	gen = ipc_rd_u32(&rd);
 	cert = ipc_rd_strp(&rd, &certlen, IPC_MAX_TLS);
-	key = ipc_rd_strp(&rd, &keylen, IPC_MAX_TLS);
-	if (cert == NULL || key == NULL || ipc_rd_end(&rd) == -1)
+	if (cert == NULL || ipc_rd_end(&rd) == -1)
 		fatalx("malformed TLS message from master");
-	ctx = tls_ctx_from_pem(cert, certlen, key, keylen, err, sizeof(err));
-	OPENSSL_cleanse((void *)key, keylen);
-	if (ctx == NULL) {
+	if ((ctx = tls_ctx_from_cert(cert, certlen, err, sizeof(err))) ==
+	    NULL || keyd_client_install(ctx, gen, err, sizeof(err)) == -1) {
+		SSL_CTX_free(ctx);
 		log_warnx("new TLS material rejected, keeping the old: %s", err);
 		return;
 	}
 	SSL_CTX_free(w->tls);
 	w->tls = ctx;
-	log_debug("TLS context loaded");
+	log_debug("TLS context of generation %u loaded", gen);
 }
 
 static void
@@ -182,6 +191,10 @@ worker_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		    nitems(perms_authd), worker_authd_msg, worker_authd_closed,
 		    w);
 		log_debug("connected to authd");
+		break;
+	case IPC_M_KEYD_CHAN:
+		keyd_client_chan(m->fd, w->slot);
+		log_debug("connected to keyd");
 		break;
 	case IPC_M_PROXY_CHAN:
 		if (w->proxy != NULL)

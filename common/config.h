@@ -19,7 +19,8 @@
 #define ROLE_WORKER	0x02
 #define ROLE_AUTHD	0x04
 #define ROLE_PROXY	0x08
-#define ROLE_ALL	0x0f
+#define ROLE_KEYD	0x10
+#define ROLE_ALL	0x1f
 
 enum cfg_key {
 	CK_PORT,

@@ -20,6 +20,7 @@
 #define IPC_MAX_HEAD		(80 * 1024)	/* request head + approval */
 #define IPC_MAX_AUTH		(80 * 1024)
 #define IPC_MAX_KEYS		(192 * 1024)	/* authorized_keys text */
+#define IPC_MAX_SIG		2048		/* a signature from keyd */
 
 enum ipc_type {
 	/* master <-> every child (0x01xx) */
@@ -41,15 +42,20 @@ enum ipc_type {
 	IPC_A_ENROLL_ADD = 0x0183,	/* authd -> master: hdr.id = request id;
 					   str authorized_keys line, str key ID.
 					   Append it and burn the enrollment token */
+	IPC_M_TLS_KEY = 0x0108,		/* master -> keyd: u32 TLS generation,
+					   str private key PEM */
 
 	/* master -> worker (0x02xx) */
 	IPC_M_LISTENER = 0x0201,	/* fd: a listening socket; u32 is_tls */
-	IPC_M_TLS = 0x0202,		/* str cert-chain PEM, str key PEM */
+	IPC_M_TLS = 0x0202,		/* u32 TLS generation, str cert-chain PEM
+					   (no key: keyd signs for the worker) */
 	IPC_M_AUTHD_CHAN = 0x0203,	/* fd: worker's end of worker<->authd */
 	IPC_M_PROXY_CHAN = 0x0204,	/* fd: worker's end of worker<->proxy */
+	IPC_M_KEYD_CHAN = 0x0205,	/* fd: worker's end of worker<->keyd */
 
 	/* master -> authd and proxy (0x03xx) */
-	IPC_M_WORKER_CHAN = 0x0301,	/* fd: their end of a worker channel;
+	IPC_M_WORKER_CHAN = 0x0301,	/* fd: their end of a worker channel
+					   (also master -> keyd);
 					   hdr.peer = worker slot */
 	IPC_M_DOCKER_ANS = 0x0302,	/* master -> proxy: hdr.id echoed;
 					   u32 errno (0 = ok), fd when ok */
@@ -79,6 +85,30 @@ enum ipc_type {
 	/* authd -> proxy (0x06xx) */
 	IPC_A_AUDIT = 0x0601,		/* authd -> proxy: an auth_failure,
 					   rate_limited or enrollment record */
+
+	/* worker <-> keyd (0x07xx) */
+	IPC_W_SIGN = 0x0701,		/* worker -> keyd: hdr.id = request id;
+					   u32 TLS generation, u32 KEYD_SIG_*,
+					   u32 digest NID, u32 length, digest */
+	IPC_K_SIG = 0x0781,		/* keyd -> worker: hdr.id echoed;
+					   u32 KEYD_OK or KEYD_E_*, u32 length,
+					   signature (binary: not a str) */
+};
+
+/* Signature schemes in IPC_W_SIGN: the ones TLS 1.2 and 1.3 use. */
+enum keyd_scheme {
+	KEYD_SIG_RSA_PKCS1 = 1,		/* RSASSA-PKCS1-v1_5 */
+	KEYD_SIG_RSA_PSS = 2,		/* RSASSA-PSS, MGF1 = digest, salt = digest size */
+	KEYD_SIG_ECDSA = 3,		/* ECDSA, DER signature */
+};
+
+/* Answers in IPC_K_SIG. */
+enum keyd_status {
+	KEYD_OK = 0,
+	KEYD_E_REFUSED = 1,		/* not a TLS handshake digest */
+	KEYD_E_NOKEY = 2,		/* no key of that generation */
+	KEYD_E_RATE = 3,		/* the worker's signing rate is exceeded */
+	KEYD_E_FAILED = 4,		/* signing failed */
 };
 
 /* Files in IPC_M_FILE. */

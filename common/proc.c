@@ -27,7 +27,7 @@
 extern char **environ;
 
 static const char *const role_names[PROC_NROLES] = {
-	"master", "worker", "authd", "proxy"
+	"master", "worker", "authd", "proxy", "keyd"
 };
 
 static char	*title_base;

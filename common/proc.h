@@ -12,6 +12,7 @@ enum proc_role {
 	PROC_WORKER,
 	PROC_AUTHD,
 	PROC_PROXY,
+	PROC_KEYD,
 	PROC_NROLES
 };
 

@@ -59,6 +59,14 @@ static const char *const sc_proxy[] = {
 	"pwrite64", "ftruncate", "fstatfs",
 };
 
+/*
+ * keyd signs handshake digests for the workers: nothing beyond the base
+ * list (no accept, socket, open).
+ */
+static const char *const sc_keyd[] = {
+	"pread64",
+};
+
 static void
 allow_list(scmp_filter_ctx ctx, const char *const *names, size_t n)
 {
@@ -115,6 +123,9 @@ sandbox_apply(enum proc_role role)
 		break;
 	case PROC_PROXY:
 		allow_list(ctx, sc_proxy, nitems(sc_proxy));
+		break;
+	case PROC_KEYD:
+		allow_list(ctx, sc_keyd, nitems(sc_keyd));
 		break;
 	default:
 		fatalx("sandbox: no filter for role %d", role);

@@ -40,6 +40,9 @@
 #   BENCH_CP_MB        size of the docker cp transfer (default 1024)
 #   BENCH_DD_CONTAINERS  containers for the Drydock inventory workload
 #                      (default 1000)
+#   BENCH_TLS_SECONDS  seconds of each handshake measurement (default 10)
+#   BENCH_TLS_CLIENTS  parallel openssl s_time clients (default 2)
+#   BENCH_TLS_BASELINE another portwingd to compare handshakes/s with
 #
 # Output: a table on stdout and build/bench-results.json (BUILD_DIR/...).
 # Raw wrk output and daemon logs stay in /tmp/pw-bench.  Exits 0 whatever
@@ -206,7 +209,7 @@ trap 'exit 143' TERM
 
 mkdir -p "$STATE"
 kill_stale
-rm -f "$STATE"/wrk-*.txt "$STATE"/portwingd.*.log "$STATE"/haproxy.log
+rm -f "$STATE"/wrk-*.txt "$STATE"/portwingd.*.log "$STATE"/haproxy.log "$STATE"/handshake.txt
 
 # ------------------------------------------------------------------ targets
 
@@ -586,6 +589,17 @@ python3 "$here/ddinv.py" remove "$DOCKER_SOCK"
 kill -0 "$PW_PID" 2>/dev/null || say "warning: portwingd died during the run"
 kill -0 "$HAPROXY_PID" 2>/dev/null || say "warning: haproxy died during the run"
 
+# ------------------------------------------------ TLS handshakes per second
+#
+# Full handshakes with openssl s_time against fresh agents with an RSA-2048
+# and an ECDSA P-256 certificate (tests/bench/handshake.sh).  keyd makes
+# every handshake signature; BENCH_TLS_BASELINE=/path/to/portwingd (e.g.
+# the build of a commit before keyd) measures that binary alternately.
+say "TLS handshakes: RSA-2048 and ECDSA P-256${BENCH_TLS_BASELINE:+, against $BENCH_TLS_BASELINE}"
+PW_TMP=$STATE DOCKER_SOCK=$DOCKER_SOCK "$here/handshake.sh" "$build" \
+    ${BENCH_TLS_BASELINE:-} >/dev/null
+PW_PID=$main_pid PW_PORT=$main_port PW_LOG=$main_log
+
 # ----------------------------------------------------------------- reporting
 
 python3 - "$STATE/results.tsv" "$RESULTS_JSON" "$DURATION" "$WARMUP" \
@@ -747,7 +761,27 @@ if os.path.exists(ddf):
     print("drydock: %s containers listed; inventory ready %s ms after start; "
           "one GET /api/containers alone: %.1f ms (%s bytes)"
           % (count, build_ms, dd["single_request_ms"], nbytes))
+hs = None
+hsf = os.path.join(state, "handshake.txt")
+if os.path.exists(hsf):
+    hs = {}
+    for line in open(hsf):
+        _, kind, target, rate, cpu = line.split()
+        hs.setdefault(kind, {})[target] = {"per_sec": float(rate),
+                                           "agent_cpu_us": float(cpu)}
+    for kind, v in hs.items():
+        pw, bl = v.get("portwing"), v.get("baseline")
+        if pw and bl:
+            v["ratio_vs_baseline"] = {"per_sec": ratio(pw["per_sec"], bl["per_sec"]),
+                                      "agent_cpu_us": ratio(pw["agent_cpu_us"], bl["agent_cpu_us"])}
+        print("TLS handshakes %s: %s/s, agent CPU %s us each%s" % (kind,
+              f(pw and pw["per_sec"], ".1f"), f(pw and pw["agent_cpu_us"], ".1f"),
+              "" if not (pw and bl) else " (baseline %s/s, %s us; ratio %s, %s)"
+              % (f(bl["per_sec"], ".1f"), f(bl["agent_cpu_us"], ".1f"),
+                 f(v["ratio_vs_baseline"]["per_sec"], ".2f"),
+                 f(v["ratio_vs_baseline"]["agent_cpu_us"], ".2f"))))
 doc = {
+    "tls_handshakes_per_sec": hs,
     "drydock_inventory": dd,
     "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     "docker_cp": cp,

@@ -1,7 +1,8 @@
 #!/bin/bash
 # t-tls.sh: HTTPS with TLS_CERT/TLS_KEY: TLS 1.2 and 1.3 only, AEAD suites
 # only, X25519 and P-256 only, HTTP/1.1 ALPN; reload of the certificate on
-# SIGHUP, keeping the old one when the new files are bad.
+# SIGHUP, keeping the old one when the new files are bad.  ECDSA P-256
+# certificates first, then the same essentials with RSA-2048 ones.
 . "$(dirname "$0")/lib.sh"
 trap pw_stop EXIT
 d=$PW_TMP
@@ -62,15 +63,8 @@ check "docker exec over TLS: output after the client's half-close" [ "$($TLSCLI 
 pw_docker_direct rm -f "$tcid" >/dev/null
 
 fp() { sc | openssl x509 -noout -fingerprint -sha256 2>/dev/null; }
-fp1=$(fp)
-# Bad replacement: refused, the old certificate stays in service.
-echo garbage >"$d/srv.crt"
-kill -HUP "$PW_PID"; sleep 0.5
-check "a bad certificate on SIGHUP is refused" grep -q 'reload failed, keeping the running configuration: TLS_CERT' "$PW_LOG"
-check "the old certificate is still served" [ "$(fp)" = "$fp1" ]
-# Good replacement, with a keep-alive connection open across it.
-cp "$d/two.crt" "$d/srv.crt"; cp "$d/two.key" "$d/srv.key"
-out=$(python3 - "$PW_PORT" "$PW_TOKEN" "$PW_PID" <<'PY'
+reload_survives() {
+	python3 - "$PW_PORT" "$PW_TOKEN" "$PW_PID" <<'PY'
 import http.client, os, signal, ssl, sys, time
 ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
 c = http.client.HTTPSConnection("127.0.0.1", int(sys.argv[1]), context=ctx, timeout=10)
@@ -81,10 +75,50 @@ os.kill(int(sys.argv[3]), signal.SIGHUP); time.sleep(0.5)
 c.request("GET", "/_ping", headers=h); r = c.getresponse(); r.read()
 print(s1, r.status, "same" if c.sock is sock else "new")
 PY
-)
+}
+fp1=$(fp)
+# Bad replacement: refused, the old certificate stays in service.
+echo garbage >"$d/srv.crt"
+kill -HUP "$PW_PID"; sleep 0.5
+check "a bad certificate on SIGHUP is refused" grep -q 'reload failed, keeping the running configuration: TLS_CERT' "$PW_LOG"
+check "the old certificate is still served" [ "$(fp)" = "$fp1" ]
+# Good replacement, with a keep-alive connection open across it.
+cp "$d/two.crt" "$d/srv.crt"; cp "$d/two.key" "$d/srv.key"
+out=$(reload_survives)
 check "established TLS connection survives the reload ($out)" [ "$out" = "200 200 same" ]
 fp2=$(fp)
 check "new connections get the new certificate" bash -c "[ -n '$fp2' ] && [ '$fp2' != '$fp1' ]"
+pw_stop
+
+# RSA-2048 certificates: ECDHE-RSA suites, both protocol versions, the
+# docker CLI, exec, and a reload to another RSA certificate.
+mkrsa() {
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/$1.key" -out "$d/$1.crt" \
+	    -days 2 -subj "/CN=$1" -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
+}
+mkrsa rsa1; mkrsa rsa2
+cp "$d/rsa1.crt" "$d/srv.crt"; cp "$d/rsa1.key" "$d/srv.key"
+pw_start TLS_CERT="$d/srv.crt" TLS_KEY="$d/srv.key" || { fail "portwingd starts with an RSA certificate"; exit 1; }
+url=https://127.0.0.1:$PW_PORT
+check "RSA: HTTPS Docker call with the token, certificate verified" \
+    [ "$(curl -s --cacert "$d/rsa1.crt" -H "Authorization: Bearer $PW_TOKEN" "$url/_ping")" = OK ]
+check "RSA: TLS 1.3 accepted" handshake -tls1_3
+check "RSA: TLS 1.2 with ECDHE-RSA-AES128-GCM-SHA256 accepted" handshake -tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256
+check "RSA: TLS 1.2 with ECDHE-RSA-CHACHA20-POLY1305 accepted" handshake -tls1_2 -cipher ECDHE-RSA-CHACHA20-POLY1305
+check "RSA: TLS 1.2 CBC suite refused" bash -c "! echo | timeout 5 openssl s_client -connect 127.0.0.1:$PW_PORT -tls1_2 -cipher ECDHE-RSA-AES128-SHA256 2>&1 | grep -q '^New, TLS'"
+RSACLI="env DOCKER_CONFIG=$PW_TMP/dockercfg docker -H tcp://127.0.0.1:$PW_PORT --tlsverify --tlscacert $d/rsa1.crt"
+out=$($RSACLI version --format '{{.Server.APIVersion}}' 2>&1)
+check "RSA: docker CLI over TLS ($out)" [ -n "$out" ] && [ "$out" = "$(pw_docker_direct version --format '{{.Server.APIVersion}}')" ]
+tcid=$(pw_docker_direct run -d "$PW_IMAGE" sleep 60)
+check "RSA: docker exec -i over TLS" [ "$(echo piped | $RSACLI exec -i $tcid cat)" = piped ]
+pw_docker_direct rm -f "$tcid" >/dev/null
+fp1=$(fp)
+cp "$d/rsa2.crt" "$d/srv.crt"; cp "$d/rsa2.key" "$d/srv.key"
+out=$(reload_survives)
+check "RSA: established TLS connection survives the reload ($out)" [ "$out" = "200 200 same" ]
+fp2=$(fp)
+check "RSA: new connections get the new certificate" bash -c "[ -n '$fp2' ] && [ '$fp2' != '$fp1' ]"
+check "RSA: and it verifies" [ "$(curl -s --cacert "$d/rsa2.crt" -H "Authorization: Bearer $PW_TOKEN" "$url/_ping")" = OK ]
 pw_stop
 
 # Startup refuses a key that does not match the certificate.
