@@ -646,7 +646,8 @@ master_spawn(struct child *c)
 	}
 	c->chan = ipc_chan_new(m.base, sv[0], child_name(c, name, sizeof(name)),
 	    perms, nperms, master_child_msg, master_child_closed, c);
-	if (c->restarts > 0 && c->role != PROC_WORKER)
+	if (c->restarts > 0 &&
+	    (c->role == PROC_AUTHD || c->role == PROC_PROXY))
 		master_new_approval_key(c->role == PROC_AUTHD ? &m.proxy :
 		    &m.authd);
 	master_send_config(c);
