@@ -80,7 +80,9 @@ tls_ctx_from_pem(const char *cert, size_t certlen, const char *key,
 	SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-	    SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1);
+	    SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 |
+	    /* Decrypted records hold request heads (tokens): wipe them. */
+	    SSL_OP_CLEANSE_PLAINTEXT);
 	if (!SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) ||
 	    !SSL_CTX_set_ciphersuites(ctx, TLS13_SUITES) ||
 	    !SSL_CTX_set1_groups_list(ctx, "X25519:P-256")) {
