@@ -215,8 +215,33 @@ privdrop_prepare_chroot(const char *dir, char *err, size_t errsz)
 }
 
 /*
- * chroot, chdir, one group, gid, uid, prove the old ids are gone, then
- * no-new-privs, not dumpable, no core files.  Without root (a developer
+ * Empty the capability bounding set and the ambient set while still
+ * root (dropping needs CAP_SETPCAP), so nothing this process or anything
+ * it could exec ever regains a capability, even through a set-uid or
+ * file-capability binary.  PR_CAPBSET_DROP answers EINVAL past the
+ * kernel's last capability, which ends the loop without reading /proc.
+ */
+static void
+privdrop_caps(void)
+{
+	unsigned long	cap;
+
+	for (cap = 0; cap < 1024; cap++) {
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0)
+			continue;
+		if (errno == EINVAL)
+			break;
+		fatal("PR_CAPBSET_DROP %lu", cap);
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1 &&
+	    errno != EINVAL)
+		fatal("PR_CAP_AMBIENT_CLEAR_ALL");
+}
+
+/*
+ * chroot, chdir, one group, gid, an empty capability bounding set, uid,
+ * prove the old ids are gone, then no-new-privs, not dumpable, no core
+ * files.  Without root (a developer
  * running unprivileged) only the last three apply, and we say so.
  */
 void
@@ -235,6 +260,7 @@ privdrop_apply(const struct privdrop *pd)
 			fatal("setgroups");
 		if (setresgid(pd->gid, pd->gid, pd->gid) == -1)
 			fatal("setresgid %u", (unsigned)pd->gid);
+		privdrop_caps();
 		if (setresuid(pd->uid, pd->uid, pd->uid) == -1)
 			fatal("setresuid %u", (unsigned)pd->uid);
 		if (getresuid(&ru, &eu, &su) == -1 || ru != pd->uid ||
