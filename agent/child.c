@@ -74,6 +74,8 @@ child_boot(enum proc_role role, unsigned slot, struct child_boot *b)
 	int		 fd = -1;
 
 	memset(b, 0, sizeof(*b));
+	/* No descriptor to the log here: events go to the master. */
+	log_to_channel(PROC_IPC_FD);
 	/*
 	 * Before libevent or jansson allocate anything: the worker's
 	 * evbuffers hold request heads, and authd's JSON documents hold

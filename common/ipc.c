@@ -641,6 +641,7 @@ ipc_type_name(uint16_t type)
 		{ IPC_M_RELOAD, "M_RELOAD" },
 		{ IPC_C_READY, "C_READY" },
 		{ IPC_C_RELOADED, "C_RELOADED" },
+		{ IPC_C_LOG, "C_LOG" },
 		{ IPC_M_LISTENER, "M_LISTENER" },
 		{ IPC_M_TLS, "M_TLS" },
 		{ IPC_M_AUTHD_CHAN, "M_AUTHD_CHAN" },

@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -119,13 +120,27 @@ proc_spawn(enum proc_role r, int ipcfd, unsigned slot)
 	char	*env[8], slotstr[16], *args[6];
 	size_t	 i, ne = 0;
 	pid_t	 pid;
+	int	 nullfd;
 
 	if ((pid = fork()) == -1)
 		return -1;
 	if (pid != 0)
 		return pid;
 
-	/* Child. */
+	/*
+	 * Child.  Descriptors 0-2 become /dev/null: the child sends its log
+	 * lines to the master over its channel and must hold nothing that
+	 * reaches the log or an audit sink on stdout or stderr.  Sanitizer
+	 * builds keep stderr, where the runtimes write their reports.
+	 */
+	if ((nullfd = open("/dev/null", O_RDWR)) == -1 ||
+	    dup2(nullfd, STDIN_FILENO) == -1 ||
+	    dup2(nullfd, STDOUT_FILENO) == -1)
+		_exit(127);
+#ifndef PW_SANITIZERS
+	if (dup2(nullfd, STDERR_FILENO) == -1)
+		_exit(127);
+#endif
 	if (ipcfd != PROC_IPC_FD) {
 		if (dup2(ipcfd, PROC_IPC_FD) == -1)
 			_exit(127);
