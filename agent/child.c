@@ -4,7 +4,6 @@
  */
 #include "pwbuild.h"
 
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,47 +21,6 @@
 #include "util.h"
 #include "worker.h"
 
-/*
- * libevent's (and jansson's) allocations, wiped when freed.  Client bytes
- * (a request head with its token) sit in evbuffer chains, and libevent
- * frees a drained chain without clearing it; malloc would then hand the
- * memory out again with the token still in it.
- */
-static void *
-wipe_malloc(size_t n)
-{
-	return malloc(n);
-}
-
-static void
-wipe_free(void *p)
-{
-	if (p == NULL)
-		return;
-	explicit_bzero(p, malloc_usable_size(p));
-	free(p);
-}
-
-static void *
-wipe_realloc(void *p, size_t n)
-{
-	void	*q;
-	size_t	 old;
-
-	if (p == NULL)
-		return malloc(n);
-	if (n == 0) {
-		wipe_free(p);
-		return NULL;
-	}
-	if ((q = malloc(n)) == NULL)
-		return NULL;
-	old = malloc_usable_size(p);
-	memcpy(q, p, old < n ? old : n);
-	wipe_free(p);
-	return q;
-}
-
 void
 child_boot(enum proc_role role, unsigned slot, struct child_boot *b)
 {
@@ -78,13 +36,15 @@ child_boot(enum proc_role role, unsigned slot, struct child_boot *b)
 	log_to_channel(PROC_IPC_FD);
 	/*
 	 * Before libevent or jansson allocate anything: the worker's
-	 * evbuffers hold request heads, and authd's JSON documents hold
-	 * enrollment tokens.
+	 * evbuffers hold request heads (tokens), and libevent frees a
+	 * drained chain without clearing it; authd's JSON documents hold
+	 * enrollment tokens.  Their memory is wiped when freed.
 	 */
 	if (role == PROC_WORKER)
-		event_set_mem_functions(wipe_malloc, wipe_realloc, wipe_free);
+		event_set_mem_functions(pw_wipe_malloc, pw_wipe_realloc,
+		    pw_wipe_free);
 	if (role == PROC_WORKER || role == PROC_AUTHD)
-		json_set_alloc_funcs(wipe_malloc, wipe_free);
+		json_set_alloc_funcs(pw_wipe_malloc, pw_wipe_free);
 	/* Logs are UTC; a POSIX TZ string means glibc never opens zoneinfo. */
 	setenv("TZ", "UTC0", 1);
 	tzset();

@@ -3,7 +3,8 @@
 # requests (plain and TLS, the token in each header kind) no worker, authd
 # or proxy holds a copy of the token in its memory.  The only places it may
 # live are those DESIGN.md names: the master's configuration, and in authd
-# its SHA-256 digest (never the token itself).
+# its SHA-256 digest (never the token itself).  The portwing CLI is scanned
+# too, while a stream it requested with PORTWING_TOKEN is open.
 . "$(dirname "$0")/lib.sh"
 trap pw_stop EXIT
 here=$(dirname "$0")
@@ -48,6 +49,20 @@ for kind in plain TLS; do
 		else
 			fail "docker CLI through portwing"
 		fi
+		# portwing's own CLI with PORTWING_TOKEN, scanned while a
+		# stream it requested is still open.
+		PORTWING_TOKEN=$PW_TOKEN "$PW_BUILD/portwing" request GET \
+		    "$(pw_url /events)" >/dev/null 2>&1 &
+		cli=$!
+		sleep 1.5
+		if kill -0 $cli 2>/dev/null; then
+			counts=$(python3 "$here/memscan.py" "$cli" "$tok_hex")
+			echo "# portwing request pid $cli: $counts token copies"
+			check "portwing request (stream open): no token copy [$counts]" [ "$counts" = 0 ]
+		else
+			fail "portwing request GET /events is still streaming"
+		fi
+		kill $cli 2>/dev/null; wait $cli 2>/dev/null
 	fi
 	sleep 0.3
 	scan_all $kind
