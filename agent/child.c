@@ -21,6 +21,18 @@
 #include "util.h"
 #include "worker.h"
 
+/* libevent's own warnings: stderr is /dev/null here, so log them. */
+static void
+child_event_log(int severity, const char *msg)
+{
+	if (severity >= EVENT_LOG_ERR)
+		log_error("libevent: %s", msg);
+	else if (severity == EVENT_LOG_WARN)
+		log_warnx("libevent: %s", msg);
+	else
+		log_debug("libevent: %s", msg);
+}
+
 void
 child_boot(enum proc_role role, unsigned slot, struct child_boot *b)
 {
@@ -34,6 +46,7 @@ child_boot(enum proc_role role, unsigned slot, struct child_boot *b)
 	memset(b, 0, sizeof(*b));
 	/* No descriptor to the log here: events go to the master. */
 	log_to_channel(PROC_IPC_FD);
+	event_set_log_callback(child_event_log);
 	/*
 	 * Before libevent or jansson allocate anything: the worker's
 	 * evbuffers hold request heads (tokens), and libevent frees a
