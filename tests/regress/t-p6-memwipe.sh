@@ -59,6 +59,11 @@ for kind in plain TLS; do
 			counts=$(python3 "$here/memscan.py" "$cli" "$tok_hex")
 			echo "# portwing request pid $cli: $counts token copies"
 			check "portwing request (stream open): no token copy [$counts]" [ "$counts" = 0 ]
+			total=0
+			for w in $(pw_children worker); do
+				total=$((total + $(python3 "$here/memscan.py" "$w" "$tok_hex")))
+			done
+			check "workers, with that stream open: no token copy ($total)" [ "$total" = 0 ]
 		else
 			fail "portwing request GET /events is still streaming"
 		fi
