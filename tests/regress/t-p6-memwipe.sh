@@ -69,7 +69,9 @@ for kind in plain TLS; do
 		fi
 		kill $cli 2>/dev/null; wait $cli 2>/dev/null
 	fi
-	sleep 0.3
+	# A reload sends authd the credentials again.
+	[ $kind = plain ] && kill -HUP "$PW_PID"
+	sleep 1
 	scan_all $kind
 	pw_stop
 done
