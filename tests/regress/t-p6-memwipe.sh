@@ -19,8 +19,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 scan_all() {	# $1: plain|TLS
 	local kind=$1 p counts total=0
 	for p in $(pw_children worker) $(pw_children proxy); do
-		counts=$(python3 "$here/memscan.py" "$p" "$tok_hex")
+		counts=$(python3 "$here/memscan.py" -v "$p" "$tok_hex" 2>"$PW_TMP/where")
 		echo "# $kind: $(tr '\0' ' ' </proc/$p/cmdline) pid $p: $counts token copies"
+		[ "$counts" = 0 ] || sed 's/^/#   /' "$PW_TMP/where"
 		total=$((total + counts))
 	done
 	check "$kind: no token copy in any worker or the proxy ($total)" [ "$total" = 0 ]
