@@ -3,7 +3,8 @@
 # requests (plain and TLS, the token in each header kind) no worker, authd
 # or proxy holds a copy of the token in its memory.  The only places it may
 # live are those DESIGN.md names: the master's configuration, and in authd
-# its SHA-256 digest (never the token itself).  The portwing CLI is scanned
+# its SHA-256 digest (never the token itself; with TOKEN_HASH, the digest
+# cached after the first derivation).  The portwing CLI is scanned
 # too, while a stream it requested with PORTWING_TOKEN is open.
 . "$(dirname "$0")/lib.sh"
 trap pw_stop EXIT
@@ -30,13 +31,20 @@ scan_all() {	# $1: plain|TLS
 	echo "# $kind: authd pid $p: token, digest: $counts"
 	check "$kind: authd holds the digest only [$counts]" \
 	    bash -c "set -- $counts; [ \$1 = 0 ] && [ \$2 -ge 1 ]"
+	[ $kind = TOKEN_HASH ] && return	# the master has only the hash
 	counts=$(python3 "$here/memscan.py" "$PW_PID" "$tok_hex")
 	check "$kind: the scan does find the token in the master [$counts]" \
 	    [ "$counts" -ge 1 ]
 }
 
-for kind in plain TLS; do
-	if [ $kind = TLS ]; then
+phc=$(printf '%s\n' "$PW_TOKEN" | "$PW_BUILD/portwing" hash-token 2>/dev/null)
+for kind in plain TLS TOKEN_HASH; do
+	if [ $kind = TOKEN_HASH ]; then
+		# authd derives once, then keeps SHA-256 of the token.
+		pw_start TOKEN= TOKEN_HASH="$phc" ||
+		    { fail "portwingd starts with TOKEN_HASH"; exit 1; }
+		tap_run python3 "$here/memload.py" "$PW_PORT" "$PW_TOKEN" 60
+	elif [ $kind = TLS ]; then
 		pw_start TLS_CERT="$PW_TMP/srv.crt" TLS_KEY="$PW_TMP/srv.key" ||
 		    { fail "portwingd starts with TLS"; exit 1; }
 		tap_run python3 "$here/memload.py" "$PW_PORT" "$PW_TOKEN" "$N" tls
