@@ -139,7 +139,7 @@ json_escape(char *dst, size_t dsz, const char *src)
 	dst[o] = '\0';
 }
 
-/* Control characters and non-ASCII bytes of a child's message as \\xNN. */
+/* Control characters and non-ASCII bytes of a child's message as \xNN. */
 static void
 log_sanitize(char *dst, size_t dsz, const char *src, size_t n)
 {

@@ -127,11 +127,18 @@ proc_spawn(enum proc_role r, int ipcfd, unsigned slot)
 	if (pid != 0)
 		return pid;
 
+	/* Child. */
+	if (ipcfd != PROC_IPC_FD) {
+		if (dup2(ipcfd, PROC_IPC_FD) == -1)
+			_exit(127);
+	} else if (pw_set_cloexec(ipcfd, 0) == -1)
+		_exit(127);
 	/*
-	 * Child.  Descriptors 0-2 become /dev/null: the child sends its log
-	 * lines to the master over its channel and must hold nothing that
-	 * reaches the log or an audit sink on stdout or stderr.  Sanitizer
-	 * builds keep stderr, where the runtimes write their reports.
+	 * Descriptors 0-2 become /dev/null (after the channel is on 3, in
+	 * case it was one of them): the child sends its log lines to the
+	 * master over its channel and must hold nothing that reaches the log
+	 * or an audit sink on stdout or stderr.  Sanitizer builds keep
+	 * stderr, where the runtimes write their reports.
 	 */
 	if ((nullfd = open("/dev/null", O_RDWR)) == -1 ||
 	    dup2(nullfd, STDIN_FILENO) == -1 ||
@@ -141,11 +148,6 @@ proc_spawn(enum proc_role r, int ipcfd, unsigned slot)
 	if (dup2(nullfd, STDERR_FILENO) == -1)
 		_exit(127);
 #endif
-	if (ipcfd != PROC_IPC_FD) {
-		if (dup2(ipcfd, PROC_IPC_FD) == -1)
-			_exit(127);
-	} else if (pw_set_cloexec(ipcfd, 0) == -1)
-		_exit(127);
 	if (syscall(SYS_close_range, PROC_IPC_FD + 1, ~0U, 0) == -1) {
 		for (int fd = PROC_IPC_FD + 1; fd < 1024; fd++)
 			close(fd);
