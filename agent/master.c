@@ -64,6 +64,8 @@ struct child {
 	uint64_t	 log_ms;	/* last refill of log_credit */
 	uint32_t	 log_credit;	/* lines it may still log now */
 	uint32_t	 log_dropped;	/* over the rate, not yet reported */
+	uint32_t	 log_lost;	/* lost in the child (channel full) */
+	struct event	*log_timer;	/* reports log_dropped */
 };
 
 struct dconn {
@@ -151,6 +153,37 @@ child_name(struct child *c, char *buf, size_t sz)
  * child that floods its channel costs the master a bounded amount of work
  * per read (the channel reads at most 64 records per wake-up).
  */
+/* The name a child's log lines carry: worker[N], authd, proxy. */
+static const char *
+child_logname(struct child *c, char *buf, size_t sz)
+{
+	if (c->role == PROC_WORKER)
+		snprintf(buf, sz, "worker[%u]", c->slot);
+	else
+		pw_strlcpy(buf, proc_role_name(c->role), sz);
+	return buf;
+}
+
+static void
+log_dropped_report(struct child *c)
+{
+	char	name[32];
+
+	if (c->log_dropped == 0 && c->log_lost == 0)
+		return;
+	log_warnx("%s (pid %ld): %u log line(s) dropped (%u over the rate "
+	    "limit, %u with its channel full)", child_logname(c, name,
+	    sizeof(name)), (long)c->pid, c->log_dropped + c->log_lost,
+	    c->log_dropped, c->log_lost);
+	c->log_dropped = c->log_lost = 0;
+}
+
+static void
+log_dropped_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	log_dropped_report(arg);
+}
+
 static void
 master_child_log(struct child *c, struct ipc_msg *msg)
 {
@@ -165,10 +198,7 @@ master_child_log(struct child *c, struct ipc_msg *msg)
 	level = ipc_rd_u32(&rd);
 	lost = ipc_rd_u32(&rd);
 	text = ipc_rd_strp(&rd, &n, LOG_MSG_MAX);
-	if (c->role == PROC_WORKER)
-		snprintf(name, sizeof(name), "worker[%u]", c->slot);
-	else
-		pw_strlcpy(name, proc_role_name(c->role), sizeof(name));
+	child_logname(c, name, sizeof(name));
 	if (text == NULL || ipc_rd_end(&rd) == -1 || level > LOG_LVL_DEBUG) {
 		log_warnx("%s (pid %ld) sent a malformed log record; killing it",
 		    name, (long)c->pid);
@@ -180,23 +210,27 @@ master_child_log(struct child *c, struct ipc_msg *msg)
 		c->log_credit = LOG_BURST;
 	}
 	add = (now - c->log_ms) * LOG_RATE / 1000;
-	if (add > 0) {
-		c->log_credit = add >= LOG_BURST ? LOG_BURST :
-		    (uint32_t)(c->log_credit + add > LOG_BURST ? LOG_BURST :
-		    c->log_credit + add);
+	if (add >= LOG_BURST || c->log_credit + add >= LOG_BURST) {
+		c->log_credit = LOG_BURST;
 		c->log_ms = now;
+	} else if (add > 0) {
+		c->log_credit += (uint32_t)add;
+		c->log_ms += add * 1000 / LOG_RATE;
 	}
+	c->log_lost += lost;
 	if (c->log_credit == 0) {
-		c->log_dropped++;
+		/* Said within a second, or with the next line let through. */
+		if (c->log_dropped++ == 0) {
+			struct timeval tv = { 1, 0 };
+			if (c->log_timer == NULL)
+				c->log_timer = evtimer_new(m.base,
+				    log_dropped_cb, c);
+			evtimer_add(c->log_timer, &tv);
+		}
 		return;
 	}
 	c->log_credit--;
-	if (c->log_dropped > 0 || lost > 0) {
-		log_warnx("%s (pid %ld): %u log line(s) dropped (%u over the "
-		    "rate limit, %u with its channel full)", name, (long)c->pid,
-		    c->log_dropped + lost, c->log_dropped, lost);
-		c->log_dropped = 0;
-	}
+	log_dropped_report(c);
 	log_relay(name, (long)c->pid, (int)level, text, n);
 }
 
@@ -783,7 +817,7 @@ master_spawn(struct child *c)
 	c->gen = ++m.gen;
 	c->ready = 0;
 	c->log_ms = 0;
-	c->log_dropped = 0;
+	c->log_dropped = c->log_lost = 0;
 	c->started_ms = pw_now_ms();
 	if ((c->pid = proc_spawn(c->role, sv[1], c->slot)) == -1)
 		fatal("fork");
