@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <jansson.h>
 
 #include "approval.h"
@@ -19,6 +20,18 @@
 #include "stats.h"
 #include "util.h"
 #include "worker.h"
+
+/* libevent's own warnings: stderr is /dev/null here, so log them. */
+static void
+child_event_log(int severity, const char *msg)
+{
+	if (severity >= EVENT_LOG_ERR)
+		log_error("libevent: %s", msg);
+	else if (severity == EVENT_LOG_WARN)
+		log_warnx("libevent: %s", msg);
+	else
+		log_debug("libevent: %s", msg);
+}
 
 void
 child_boot(enum proc_role role, unsigned slot, struct child_boot *b)
@@ -31,6 +44,20 @@ child_boot(enum proc_role role, unsigned slot, struct child_boot *b)
 	int		 fd = -1;
 
 	memset(b, 0, sizeof(*b));
+	/* No descriptor to the log here: events go to the master. */
+	log_to_channel(PROC_IPC_FD);
+	event_set_log_callback(child_event_log);
+	/*
+	 * Before libevent or jansson allocate anything: the worker's
+	 * evbuffers hold request heads (tokens), and libevent frees a
+	 * drained chain without clearing it; authd's JSON documents hold
+	 * enrollment tokens.  Their memory is wiped when freed.
+	 */
+	if (role == PROC_WORKER)
+		event_set_mem_functions(pw_wipe_malloc, pw_wipe_realloc,
+		    pw_wipe_free);
+	if (role == PROC_WORKER || role == PROC_AUTHD)
+		json_set_alloc_funcs(pw_wipe_malloc, pw_wipe_free);
 	/* Logs are UTC; a POSIX TZ string means glibc never opens zoneinfo. */
 	setenv("TZ", "UTC0", 1);
 	tzset();

@@ -40,6 +40,7 @@ struct req_opts {
 };
 
 struct req_resp {
+	struct curl_slist *bearer;	/* the token's header, wiped once sent */
 	int	 verbose;
 	char	 reason[128];	/* X-Portwing-Reason of the final response */
 	int	 write_errno;	/* stdout failed: the transfer was stopped */
@@ -353,17 +354,39 @@ sig_headers(struct curl_slist *l, const struct cli_sig *s, int *failed)
 	return slist_add(l, "X-Portwing-Signature-Version: 2", failed);
 }
 
-static struct curl_slist *
-bearer_header(struct curl_slist *l, int *failed)
+/*
+ * PORTWING_TOKEN, taken out of the environment: the value is copied and
+ * then wiped where it was (the process's environment block, which
+ * /proc/PID/environ also shows).  NULL when unset or empty.
+ */
+static char *
+take_env_token(void)
 {
-	const char	*tok = getenv("PORTWING_TOKEN");
-	char		*h;
+	char	*v = getenv("PORTWING_TOKEN"), *tok;
 
-	if (tok == NULL || *tok == '\0')
+	if (v == NULL || *v == '\0')
+		return NULL;
+	tok = xstrdup(v);
+	explicit_bzero(v, strlen(v));
+	(void)unsetenv("PORTWING_TOKEN");
+	return tok;
+}
+
+static struct curl_slist *
+bearer_header(struct curl_slist *l, const char *tok, struct req_resp *r,
+    int *failed)
+{
+	struct curl_slist	*p;
+	char			*h;
+
+	if (tok == NULL)
 		return l;
 	xasprintf(&h, "Authorization: Bearer %s", tok);
 	l = slist_add(l, h, failed);
 	freezero_str(h);
+	for (p = l; p != NULL && !*failed; p = p->next)
+		if (p->next == NULL)
+			r->bearer = p;
 	return l;
 }
 
@@ -376,6 +399,23 @@ slist_free_wipe(struct curl_slist *l)
 	for (p = l; p != NULL; p = p->next)
 		OPENSSL_cleanse(p->data, strlen(p->data));
 	curl_slist_free_all(l);
+}
+
+static char *
+wipe_strdup(const char *s)
+{
+	size_t	 n = strlen(s) + 1;
+	char	*d;
+
+	if ((d = malloc(n)) != NULL)
+		memcpy(d, s, n);
+	return d;
+}
+
+static void *
+wipe_calloc(size_t n, size_t sz)
+{
+	return calloc(n, sz);
 }
 
 /* ---- the transfer ---- */
@@ -399,6 +439,15 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	size_t		 len = size * n, l = len;
 	char		 vis[LOG_VIS_MAX];
 
+	/*
+	 * A response has begun, so the request went out: its token header
+	 * is not needed again (no redirects are followed), wipe it now
+	 * rather than when a long stream ends.
+	 */
+	if (r->bearer != NULL) {
+		OPENSSL_cleanse(r->bearer->data, strlen(r->bearer->data));
+		r->bearer = NULL;
+	}
 	while (l > 0 && (p[l - 1] == '\n' || p[l - 1] == '\r'))
 		l--;
 	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0)
@@ -460,7 +509,7 @@ setup_curl(CURL *c, const struct req_opts *o, const struct cli_url *u,
 
 static struct curl_slist *
 build_headers(const struct req_opts *o, EVP_PKEY *pk, const char *target,
-    const char *body, size_t blen)
+    const char *body, size_t blen, const char *tok, struct req_resp *resp)
 {
 	struct curl_slist	*l;
 	struct cli_sig		 sig;
@@ -484,7 +533,7 @@ build_headers(const struct req_opts *o, EVP_PKEY *pk, const char *target,
 				    "%s\n", o->method, target, sig.keyid);
 		}
 	} else if (!has_auth)
-		l = bearer_header(l, &failed);
+		l = bearer_header(l, tok, resp, &failed);
 	if (failed) {
 		slist_free_wipe(l);
 		return NULL;
@@ -519,7 +568,8 @@ report(CURL *c, CURLcode res, const struct req_resp *resp, const char *eb)
 }
 
 static int
-do_request(const struct req_opts *o, const struct cli_url *u, EVP_PKEY *pk)
+do_request(const struct req_opts *o, const struct cli_url *u, EVP_PKEY *pk,
+    char *tok)
 {
 	struct req_resp		 resp;
 	struct curl_slist	*hdrs = NULL;
@@ -533,7 +583,11 @@ do_request(const struct req_opts *o, const struct cli_url *u, EVP_PKEY *pk)
 	resp.verbose = o->verbose;
 	if (load_body(o->body, &body, &blen, &owned) == -1)
 		return 1;
-	if ((hdrs = build_headers(o, pk, u->target, body, blen)) == NULL)
+	hdrs = build_headers(o, pk, u->target, body, blen, tok, &resp);
+	/* The header list holds the only copy the transfer needs. */
+	if (tok != NULL)
+		explicit_bzero(tok, strlen(tok));
+	if (hdrs == NULL)
 		goto out;
 	if ((c = curl_easy_init()) == NULL ||
 	    setup_curl(c, o, u, body, blen, &resp, errbuf) == -1 ||
@@ -600,33 +654,40 @@ cli_request(int argc, char **argv)
 	struct req_opts	 o;
 	struct cli_url	 u;
 	EVP_PKEY	*pk = NULL;
-	char		 err[256];
+	char		 err[256], *tok = take_env_token();
 	int		 rc;
 
 	memset(&o, 0, sizeof(o));
 	if (request_args(argc, argv, &o) == -1) {
 		cli_list_free(&o.hdrs);
+		freezero_str(tok);
 		return 2;
 	}
 	if (cli_url_parse(o.url, &u, err, sizeof(err)) == -1) {
 		cli_errx("request: %s", err);
 		cli_list_free(&o.hdrs);
+		freezero_str(tok);
 		return 2;
 	}
 	if (o.keyfile != NULL && (pk = cli_load_key(o.keyfile)) == NULL) {
 		cli_url_free(&u);
 		cli_list_free(&o.hdrs);
+		freezero_str(tok);
 		return 1;
 	}
 	/* A closed stdout is an error to report, not a reason to die. */
 	signal(SIGPIPE, SIG_IGN);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+	/* libcurl builds the request (with the token) in memory it frees. */
+	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, pw_wipe_malloc,
+	    pw_wipe_free, pw_wipe_realloc, wipe_strdup, wipe_calloc) !=
+	    CURLE_OK) {
 		cli_errx("request: cannot initialise libcurl");
 		rc = 1;
 	} else {
-		rc = do_request(&o, &u, pk);
+		rc = do_request(&o, &u, pk, tok);
 		curl_global_cleanup();
 	}
+	freezero_str(tok);
 	EVP_PKEY_free(pk);
 	cli_url_free(&u);
 	cli_list_free(&o.hdrs);

@@ -478,6 +478,11 @@ conn_read_head(struct conn *c)
 		return;
 	}
 	status = http_parse_request(&c->req, (const char *)p, (size_t)r);
+	/*
+	 * The head may carry the token and c->req holds its own copy: clear
+	 * the bytes in the chain, which libevent would keep after a drain.
+	 */
+	explicit_bzero(p, (size_t)r);
 	evbuffer_drain(in, (size_t)r);
 	if (status != 0) {
 		conn_error(c, status, c->req.error ? c->req.error :

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 #include <openssl/crypto.h>
 
 #include "child.h"
@@ -46,6 +47,8 @@
 #define RESPAWN_MAX_MS		10000
 #define STABLE_MS		10000	/* a child living this long resets backoff */
 #define SHUTDOWN_GRACE_S	10
+#define LOG_BURST		200	/* lines a child may log at once */
+#define LOG_RATE		100	/* lines per second after a burst */
 
 struct child {
 	enum proc_role	 role;
@@ -58,6 +61,11 @@ struct child {
 	uint32_t	 gen;
 	struct event	*respawn;
 	unsigned	 restarts;
+	uint64_t	 log_ms;	/* last refill of log_credit */
+	uint32_t	 log_credit;	/* lines it may still log now */
+	uint32_t	 log_dropped;	/* over the rate, not yet reported */
+	uint32_t	 log_lost;	/* lost in the child (channel full) */
+	struct event	*log_timer;	/* reports log_dropped */
 };
 
 struct dconn {
@@ -93,17 +101,27 @@ static struct {
 	int			 obs_fd[OBS_FILE_COUNT];	/* for the proxy */
 	int			 audit_fd;	/* AUDIT_LOG, -1: none */
 	int			 audit_is_file;
+	struct audit_pipe {		/* AUDIT_LOG=stdout|stderr */
+		int		 fd;	/* read end, -1: none */
+		struct event	*ev;
+		char		*buf;
+		size_t		 len;
+		int		 skip;	/* discarding an over-long line */
+		uint64_t	 warned_ms;
+	}			 apipe;
 } m;
 
 static const struct ipc_perm perms_worker[] = {
 	{ IPC_C_READY, 4, 4, 0 },
 	{ IPC_C_RELOADED, 4, 4, 0 },
+	{ IPC_C_LOG, 12, 12 + LOG_MSG_MAX, 0 },
 };
 
 static const struct ipc_perm perms_authd[] = {
 	{ IPC_C_READY, 4, 4, 0 },
 	{ IPC_C_RELOADED, 4, 4, 0 },
 	{ IPC_A_ENROLL_ADD, 8, 512, 0 },
+	{ IPC_C_LOG, 12, 12 + LOG_MSG_MAX, 0 },
 };
 
 static const struct ipc_perm perms_keyd[] = {
@@ -113,6 +131,7 @@ static const struct ipc_perm perms_keyd[] = {
 static const struct ipc_perm perms_proxy[] = {
 	{ IPC_C_READY, 4, 4, 0 },
 	{ IPC_P_DOCKER_REQ, 0, 0, 0 },
+	{ IPC_C_LOG, 12, 12 + LOG_MSG_MAX, 0 },
 };
 
 static void	master_spawn(struct child *);
@@ -129,6 +148,96 @@ child_name(struct child *c, char *buf, size_t sz)
 	else
 		snprintf(buf, sz, "%s", proc_role_name(c->role));
 	return buf;
+}
+
+/*
+ * IPC_C_LOG: a child's event, written by the master under the name and
+ * pid the master knows the child by; the text is made visible
+ * (log_relay), so a child cannot end its line and start one that reads
+ * as another process's.  Each child gets LOG_BURST lines at once and
+ * LOG_RATE a second after that; the rest are counted and reported, so a
+ * child that floods its channel costs the master a bounded amount of work
+ * per read (the channel reads at most 64 records per wake-up).
+ */
+/* The name a child's log lines carry: worker[N], authd, proxy. */
+static const char *
+child_logname(struct child *c, char *buf, size_t sz)
+{
+	if (c->role == PROC_WORKER)
+		snprintf(buf, sz, "worker[%u]", c->slot);
+	else
+		pw_strlcpy(buf, proc_role_name(c->role), sz);
+	return buf;
+}
+
+static void
+log_dropped_report(struct child *c)
+{
+	char	name[32];
+
+	if (c->log_dropped == 0 && c->log_lost == 0)
+		return;
+	log_warnx("%s (pid %ld): %u log line(s) dropped (%u over the rate "
+	    "limit, %u with its channel full)", child_logname(c, name,
+	    sizeof(name)), (long)c->pid, c->log_dropped + c->log_lost,
+	    c->log_dropped, c->log_lost);
+	c->log_dropped = c->log_lost = 0;
+}
+
+static void
+log_dropped_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	log_dropped_report(arg);
+}
+
+static void
+master_child_log(struct child *c, struct ipc_msg *msg)
+{
+	struct ipc_rd	 rd;
+	const char	*text;
+	char		 name[32];
+	uint32_t	 level, lost;
+	uint64_t	 now = pw_now_ms(), add;
+	size_t		 n;
+
+	ipc_rd_init(&rd, msg);
+	level = ipc_rd_u32(&rd);
+	lost = ipc_rd_u32(&rd);
+	text = ipc_rd_strp(&rd, &n, LOG_MSG_MAX);
+	child_logname(c, name, sizeof(name));
+	if (text == NULL || ipc_rd_end(&rd) == -1 || level > LOG_LVL_DEBUG) {
+		log_warnx("%s (pid %ld) sent a malformed log record; killing it",
+		    name, (long)c->pid);
+		kill(c->pid, SIGKILL);
+		return;
+	}
+	if (c->log_ms == 0) {
+		c->log_ms = now;
+		c->log_credit = LOG_BURST;
+	}
+	add = (now - c->log_ms) * LOG_RATE / 1000;
+	if (add >= LOG_BURST || c->log_credit + add >= LOG_BURST) {
+		c->log_credit = LOG_BURST;
+		c->log_ms = now;
+	} else if (add > 0) {
+		c->log_credit += (uint32_t)add;
+		c->log_ms += add * 1000 / LOG_RATE;
+	}
+	c->log_lost += lost;
+	if (c->log_credit == 0) {
+		/* Said within a second, or with the next line let through. */
+		if (c->log_dropped++ == 0) {
+			struct timeval tv = { 1, 0 };
+			if (c->log_timer == NULL)
+				c->log_timer = evtimer_new(m.base,
+				    log_dropped_cb, c);
+			evtimer_add(c->log_timer, &tv);
+		}
+		return;
+	}
+	c->log_credit--;
+	log_dropped_report(c);
+	log_relay(name, (long)c->pid, (int)level, text, n);
 }
 
 /* ---- wiring ---- */
@@ -187,6 +296,139 @@ master_send_file(uint32_t kind, int fd, const char *name)
 	ipc_wr_free(&wr);
 }
 
+/*
+ * AUDIT_LOG=stdout|stderr.  The proxy writes audit lines into a pipe and
+ * the master copies them to its own stdout or stderr, so no sandboxed
+ * process holds a descriptor to the daemon's output.  Only whole lines
+ * that are audit records (a JSON object with seq, prev and hash, and no
+ * "proc" member, which every JSON log line has) are copied, so the proxy
+ * cannot write a line that reads as a log line of another process.
+ */
+#define APIPE_LINE_MAX	(256 * 1024)
+
+static void
+apipe_close(void)
+{
+	if (m.apipe.ev != NULL)
+		event_free(m.apipe.ev);
+	if (m.apipe.fd != -1)
+		close(m.apipe.fd);
+	free(m.apipe.buf);
+	memset(&m.apipe, 0, sizeof(m.apipe));
+	m.apipe.fd = -1;
+}
+
+static int
+apipe_is_record(const char *p, size_t n)
+{
+	json_t		*o, *hash;
+	json_error_t	 je;
+	int		 ok;
+
+	if (n < 2 || p[0] != '{' || p[n - 1] != '}' ||
+	    (o = json_loadb(p, n, JSON_REJECT_DUPLICATES, &je)) == NULL)
+		return 0;
+	hash = json_object_get(o, "hash");
+	ok = json_is_object(o) && json_is_integer(json_object_get(o, "seq")) &&
+	    json_is_string(json_object_get(o, "prev")) &&
+	    json_is_string(hash) && json_string_length(hash) == 64 &&
+	    json_object_get(o, "proc") == NULL;
+	json_decref(o);
+	return ok;
+}
+
+static void
+apipe_bad(const char *why)
+{
+	uint64_t	now = pw_now_ms();
+
+	if (now - m.apipe.warned_ms < 1000)
+		return;
+	m.apipe.warned_ms = now;
+	log_warnx("proxy: %s on the audit stream; dropped", why);
+}
+
+static void
+apipe_line(const char *p, size_t n)
+{
+	size_t	off = 0;
+	ssize_t	w;
+
+	if (!apipe_is_record(p, n)) {
+		apipe_bad("a line that is not an audit record");
+		return;
+	}
+	/* p[n] is the line's newline. */
+	while (off < n + 1) {
+		w = write(m.audit_fd, p + off, n + 1 - off);
+		if (w > 0)
+			off += (size_t)w;
+		else if (w == -1 && errno == EINTR)
+			continue;
+		else {
+			log_warn("writing the audit stream");
+			return;
+		}
+	}
+}
+
+static void
+apipe_read(evutil_socket_t fd, short ev, void *arg)
+{
+	char	*nl;
+	ssize_t	 r;
+	size_t	 done, n;
+
+	r = read(fd, m.apipe.buf + m.apipe.len, APIPE_LINE_MAX - m.apipe.len);
+	if (r == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (r <= 0) {			/* the proxy is gone */
+		apipe_close();
+		return;
+	}
+	m.apipe.len += (size_t)r;
+	done = 0;
+	while ((nl = memchr(m.apipe.buf + done, '\n', m.apipe.len - done))
+	    != NULL) {
+		n = (size_t)(nl - (m.apipe.buf + done));
+		if (!m.apipe.skip)
+			apipe_line(m.apipe.buf + done, n);
+		m.apipe.skip = 0;
+		done += n + 1;
+	}
+	memmove(m.apipe.buf, m.apipe.buf + done, m.apipe.len - done);
+	m.apipe.len -= done;
+	if (m.apipe.len == APIPE_LINE_MAX) {
+		apipe_bad("an over-long line");
+		m.apipe.len = 0;
+		m.apipe.skip = 1;
+	}
+}
+
+/* A new pipe for each proxy; returns the write end for it, or -1. */
+static int
+apipe_open(void)
+{
+	int	p[2];
+
+	apipe_close();
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		log_warn("pipe for the audit stream");
+		return -1;
+	}
+	if (pw_set_nonblock(p[0]) == -1) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	m.apipe.fd = p[0];
+	m.apipe.buf = xmalloc(APIPE_LINE_MAX);
+	m.apipe.ev = event_new(m.base, p[0], EV_READ | EV_PERSIST, apipe_read,
+	    NULL);
+	event_add(m.apipe.ev, NULL);
+	return p[1];
+}
+
 /* The proxy's files: /proc figures, the Docker data root, the sink. */
 static void
 master_send_files(void)
@@ -194,12 +436,17 @@ master_send_files(void)
 	static const char *const names[OBS_FILE_COUNT] = {
 		"/proc/stat", "/proc/meminfo", "/proc/net/dev", "docker root",
 	};
-	int	i;
+	int	i, fd;
 
 	for (i = 0; i < OBS_FILE_COUNT; i++)
 		master_send_file((uint32_t)i, m.obs_fd[i], names[i]);
-	master_send_file(m.audit_is_file ? OBS_AUDIT_FILE : OBS_AUDIT_STREAM,
-	    m.audit_fd, m.cfg.val[CK_AUDIT_LOG] ? m.cfg.val[CK_AUDIT_LOG] : "");
+	if (m.audit_is_file)
+		master_send_file(OBS_AUDIT_FILE, m.audit_fd,
+		    m.cfg.val[CK_AUDIT_LOG]);
+	else if (m.audit_fd != -1 && (fd = apipe_open()) != -1) {
+		master_send_file(OBS_AUDIT_STREAM, fd, m.cfg.val[CK_AUDIT_LOG]);
+		close(fd);
+	}
 }
 
 /* AUDIT_LOG: stdout, stderr, or a file opened for appending, mode 0600. */
@@ -523,6 +770,9 @@ master_child_msg(struct ipc_chan *ch, struct ipc_msg *msg, void *arg)
 	case IPC_C_READY:
 		master_child_ready(c, msg);
 		break;
+	case IPC_C_LOG:
+		master_child_log(c, msg);
+		break;
 	case IPC_C_RELOADED:
 		log_debug("%s applied the reload",
 		    child_name(c, name, sizeof(name)));
@@ -622,6 +872,8 @@ master_spawn(struct child *c)
 		fatal("socketpair");
 	c->gen = ++m.gen;
 	c->ready = 0;
+	c->log_ms = 0;
+	c->log_dropped = c->log_lost = 0;
 	c->started_ms = pw_now_ms();
 	if ((c->pid = proc_spawn(c->role, sv[1], c->slot)) == -1)
 		fatal("fork");
@@ -1041,6 +1293,7 @@ master_run(int argc, char **argv)
 
 	raise_nofile();
 	m.audit_fd = -1;
+	m.apipe.fd = -1;
 	if (m.cfg.val[CK_AUDIT_LOG] != NULL && *m.cfg.val[CK_AUDIT_LOG] != '\0' &&
 	    (m.audit_fd = audit_open(m.cfg.val[CK_AUDIT_LOG], &m.audit_is_file,
 	    err, sizeof(err))) == -1) {

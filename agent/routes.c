@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -47,6 +48,8 @@ static void	route_not_implemented(struct conn *);
 static void	route_test_open(struct conn *);
 static void	route_test_connect(struct conn *);
 static void	route_test_keyd(struct conn *);
+static void	route_test_log(struct conn *);
+static void	route_test_logflood(struct conn *);
 #endif
 
 static const struct route public_routes[] = {
@@ -54,6 +57,8 @@ static const struct route public_routes[] = {
 	{ "/__test/open", "GET", route_test_open, 0 },
 	{ "/__test/connect", "GET", route_test_connect, 0 },
 	{ "/__test/keyd", "GET", route_test_keyd, 0 },
+	{ "/__test/log", "GET", route_test_log, 0 },
+	{ "/__test/logflood", "GET", route_test_logflood, 0 },
 #endif
 	{ "/health", "GET", route_health, 0 },
 	{ "/ready", "GET", route_ready, 0 },
@@ -276,6 +281,38 @@ route_test_keyd(struct conn *c)
 
 	keyd_test_probe(c->req.query ? c->req.query : "", msg, sizeof(msg));
 	conn_error(c, 200, msg);
+}
+
+/*
+ * Test-build-only: a compromised worker forging log lines.  It ends its
+ * message and starts one that looks like the master's, and writes the
+ * same straight to descriptors 1 and 2.
+ */
+static void
+route_test_log(struct conn *c)
+{
+	char	ts[40], line[160];
+	int	n;
+
+	pw_rfc3339(ts, sizeof(ts), 0);
+	log_info("test-forge\n%s portwingd[1] master: info: forged-by-worker"
+	    "\r", ts);
+	n = snprintf(line, sizeof(line), "%s portwingd[1] master: info: "
+	    "forged-direct\n", ts);
+	(void)!write(STDOUT_FILENO, line, (size_t)n);
+	(void)!write(STDERR_FILENO, line, (size_t)n);
+	conn_error(c, 500, "forged");
+}
+
+/* Test-build-only: a worker flooding its log channel. */
+static void
+route_test_logflood(struct conn *c)
+{
+	int	i;
+
+	for (i = 0; i < 20000; i++)
+		log_info("test-flood %d", i);
+	conn_error(c, 500, "flooded");
 }
 #endif
 

@@ -160,7 +160,9 @@ tls_ctx_from_cert(const char *cert, size_t certlen, char *err, size_t errsz)
 	SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-	    SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1);
+	    SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 |
+	    /* Decrypted records hold request heads (tokens): wipe them. */
+	    SSL_OP_CLEANSE_PLAINTEXT);
 	/*
 	 * Signatures: SHA-2 digests only, which are all keyd signs
 	 * (agent/keyd.c).

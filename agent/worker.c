@@ -360,6 +360,33 @@ new_reqid(struct conn *c)
 }
 
 /*
+ * authd has the presented credentials: clear them from the parsed head,
+ * which lives as long as the request (a stream can last hours).  No
+ * credential header is forwarded, and nothing reads them again.
+ */
+static void
+worker_wipe_credentials(struct conn *c)
+{
+	static const char *const cred[] = {
+		"Authorization", "Proxy-Authorization", "X-Portwing-Token",
+		"X-Dd-Agent-Secret", "X-API-Key",
+	};
+	struct http_hdr	*h;
+	size_t		 i;
+	int		 k;
+
+	for (k = 0; k < c->req.nhdrs; k++) {
+		h = &c->req.hdrs[k];
+		for (i = 0; i < nitems(cred); i++)
+			if (h->nlen == strlen(cred[i]) &&
+			    strncasecmp(h->name, cred[i], h->nlen) == 0) {
+				explicit_bzero((char *)h->value, h->vlen);
+				h->vlen = 0;
+			}
+	}
+}
+
+/*
  * Ask authd about the current request.  The worker sends what the client
  * presented; authd decides.  Returns -1 when authd is unreachable.
  */
@@ -416,6 +443,7 @@ worker_auth_request(struct conn *c)
 	rv = ipc_send(w->authd, IPC_W_AUTH_REQ, w->slot, c->reqid, wr.buf,
 	    wr.len, -1);
 	ipc_wr_free(&wr);
+	worker_wipe_credentials(c);
 	return rv;
 }
 

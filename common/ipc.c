@@ -97,7 +97,8 @@ ipc_out_free(struct ipc_out *o)
 {
 	if (o->fd != -1)
 		close(o->fd);
-	free(o->data);
+	/* Payloads may hold a presented token: wipe before freeing. */
+	freezero(o->data, o->hdr.len);
 	free(o);
 }
 
@@ -122,7 +123,7 @@ ipc_chan_free(struct ipc_chan *c)
 	event_free(c->ev_read);
 	event_free(c->ev_write);
 	close(c->fd);
-	free(c->rbuf);
+	freezero(c->rbuf, sizeof(struct ipc_hdr) + c->maxlen + 1);
 	free(c);
 }
 
@@ -341,7 +342,7 @@ ipc_recv_sync(int fd, struct ipc_hdr *hdr, uint8_t *buf, size_t bufsz,
 			(void)poll(&pfd_wait, 1, -1);
 	}
 	if (n < (ssize_t)sizeof(*hdr) || (flags & (MSG_TRUNC | MSG_CTRUNC))) {
-		free(tmp);
+		freezero(tmp, sizeof(*hdr) + bufsz + 1);
 		if (*pfd != -1)
 			close(*pfd);
 		*pfd = -1;
@@ -350,12 +351,12 @@ ipc_recv_sync(int fd, struct ipc_hdr *hdr, uint8_t *buf, size_t bufsz,
 	}
 	memcpy(hdr, tmp, sizeof(*hdr));
 	if (hdr->len != (size_t)n - sizeof(*hdr)) {
-		free(tmp);
+		freezero(tmp, sizeof(*hdr) + bufsz + 1);
 		errno = EPROTO;
 		return -1;
 	}
 	memcpy(buf, tmp + sizeof(*hdr), hdr->len);
-	free(tmp);
+	freezero(tmp, sizeof(*hdr) + bufsz + 1);
 	return 0;
 }
 
@@ -437,6 +438,12 @@ ipc_read_cb(evutil_socket_t fd, short ev, void *arg)
 			c->handler(c, &msg, c->arg);
 		else if (pfd != -1)
 			close(pfd);
+		/*
+		 * The record may have carried a token (IPC_W_AUTH_REQ) or key
+		 * material: handlers copy what they keep, so wipe it now
+		 * rather than when the next record overwrites part of it.
+		 */
+		explicit_bzero(c->rbuf, (size_t)n);
 	}
 	c->dispatching = 0;
 	if (c->dead && c->handler == NULL && c->closed == NULL)
@@ -634,6 +641,7 @@ ipc_type_name(uint16_t type)
 		{ IPC_M_RELOAD, "M_RELOAD" },
 		{ IPC_C_READY, "C_READY" },
 		{ IPC_C_RELOADED, "C_RELOADED" },
+		{ IPC_C_LOG, "C_LOG" },
 		{ IPC_M_LISTENER, "M_LISTENER" },
 		{ IPC_M_TLS, "M_TLS" },
 		{ IPC_M_AUTHD_CHAN, "M_AUTHD_CHAN" },

@@ -44,6 +44,10 @@ enum ipc_type {
 					   Append it and burn the enrollment token */
 	IPC_M_TLS_KEY = 0x0108,		/* master -> keyd: u32 TLS generation,
 					   str private key PEM */
+	IPC_C_LOG = 0x0184,		/* child -> master: u32 level, u32 lines lost
+					   before this one, str message (at most
+					   LOG_MSG_MAX).  The master writes it under
+					   the child's name */
 
 	/* master -> worker (0x02xx) */
 	IPC_M_LISTENER = 0x0201,	/* fd: a listening socket; u32 is_tls */

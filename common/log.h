@@ -1,5 +1,7 @@
 /*
  * log.h: one line per event on stderr, level-filtered, text or JSON.
+ * Children send their events to the master (log_to_channel), which writes
+ * them (log_relay).
  * log_warn appends strerror(errno); fatal/fatalx exit and are reserved for
  * broken invariants and misbehaving trusted peers, never for bad network
  * input.
@@ -19,6 +21,8 @@ enum log_level {
 
 void	log_init(const char *, int, int);
 void	log_procname(const char *);
+void	log_to_channel(int);
+void	log_relay(const char *, long, int, const char *, size_t);
 void	log_setlevel(int);
 int	log_getlevel(void);
 int	log_parse_level(const char *);
@@ -35,5 +39,6 @@ void	fatalx(const char *, ...) __attribute__((__format__(printf, 1, 2)))
 const char *log_vis(char *, size_t, const char *, size_t);
 
 #define LOG_VIS_MAX	256
+#define LOG_MSG_MAX	2047	/* longest message text a child sends */
 
 #endif

@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -119,6 +120,7 @@ proc_spawn(enum proc_role r, int ipcfd, unsigned slot)
 	char	*env[8], slotstr[16], *args[6];
 	size_t	 i, ne = 0;
 	pid_t	 pid;
+	int	 nullfd;
 
 	if ((pid = fork()) == -1)
 		return -1;
@@ -131,6 +133,21 @@ proc_spawn(enum proc_role r, int ipcfd, unsigned slot)
 			_exit(127);
 	} else if (pw_set_cloexec(ipcfd, 0) == -1)
 		_exit(127);
+	/*
+	 * Descriptors 0-2 become /dev/null (after the channel is on 3, in
+	 * case it was one of them): the child sends its log lines to the
+	 * master over its channel and must hold nothing that reaches the log
+	 * or an audit sink on stdout or stderr.  Sanitizer builds keep
+	 * stderr, where the runtimes write their reports.
+	 */
+	if ((nullfd = open("/dev/null", O_RDWR)) == -1 ||
+	    dup2(nullfd, STDIN_FILENO) == -1 ||
+	    dup2(nullfd, STDOUT_FILENO) == -1)
+		_exit(127);
+#ifndef PW_SANITIZERS
+	if (dup2(nullfd, STDERR_FILENO) == -1)
+		_exit(127);
+#endif
 	if (syscall(SYS_close_range, PROC_IPC_FD + 1, ~0U, 0) == -1) {
 		for (int fd = PROC_IPC_FD + 1; fd < 1024; fd++)
 			close(fd);
@@ -215,8 +232,33 @@ privdrop_prepare_chroot(const char *dir, char *err, size_t errsz)
 }
 
 /*
- * chroot, chdir, one group, gid, uid, prove the old ids are gone, then
- * no-new-privs, not dumpable, no core files.  Without root (a developer
+ * Empty the capability bounding set and the ambient set while still
+ * root (dropping needs CAP_SETPCAP), so nothing this process or anything
+ * it could exec ever regains a capability, even through a set-uid or
+ * file-capability binary.  PR_CAPBSET_DROP answers EINVAL past the
+ * kernel's last capability, which ends the loop without reading /proc.
+ */
+static void
+privdrop_caps(void)
+{
+	unsigned long	cap;
+
+	for (cap = 0; cap < 1024; cap++) {
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0)
+			continue;
+		if (errno == EINVAL)
+			break;
+		fatal("PR_CAPBSET_DROP %lu", cap);
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1 &&
+	    errno != EINVAL)
+		fatal("PR_CAP_AMBIENT_CLEAR_ALL");
+}
+
+/*
+ * chroot, chdir, one group, gid, an empty capability bounding set, uid,
+ * prove the old ids are gone, then no-new-privs, not dumpable, no core
+ * files.  Without root (a developer
  * running unprivileged) only the last three apply, and we say so.
  */
 void
@@ -235,6 +277,7 @@ privdrop_apply(const struct privdrop *pd)
 			fatal("setgroups");
 		if (setresgid(pd->gid, pd->gid, pd->gid) == -1)
 			fatal("setresgid %u", (unsigned)pd->gid);
+		privdrop_caps();
 		if (setresuid(pd->uid, pd->uid, pd->uid) == -1)
 			fatal("setresuid %u", (unsigned)pd->uid);
 		if (getresuid(&ru, &eu, &su) == -1 || ru != pd->uid ||

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +112,46 @@ freezero_str(char *s)
 {
 	if (s != NULL)
 		freezero(s, strlen(s));
+}
+
+/*
+ * Allocators that wipe what they free, for libraries whose buffers may
+ * hold secrets and which free them without clearing (libevent's evbuffer
+ * chains, jansson's strings, libcurl's request buffers).
+ */
+void *
+pw_wipe_malloc(size_t n)
+{
+	return malloc(n);
+}
+
+void
+pw_wipe_free(void *p)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+void *
+pw_wipe_realloc(void *p, size_t n)
+{
+	void	*q;
+	size_t	 old;
+
+	if (p == NULL)
+		return malloc(n);
+	if (n == 0) {
+		pw_wipe_free(p);
+		return NULL;
+	}
+	if ((q = malloc(n)) == NULL)
+		return NULL;
+	old = malloc_usable_size(p);
+	memcpy(q, p, old < n ? old : n);
+	pw_wipe_free(p);
+	return q;
 }
 
 size_t

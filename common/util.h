@@ -25,6 +25,9 @@ int	 xasprintf(char **, const char *, ...)
 	    __attribute__((__format__(printf, 2, 3)));
 void	 freezero(void *, size_t);
 void	 freezero_str(char *);
+void	*pw_wipe_malloc(size_t);
+void	 pw_wipe_free(void *);
+void	*pw_wipe_realloc(void *, size_t);
 size_t	 pw_strlcpy(char *, const char *, size_t);
 size_t	 pw_strlcat(char *, const char *, size_t);
 char	*pw_trim(char *);

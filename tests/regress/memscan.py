@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
-"""memscan.py PID HEXNEEDLE...: print how many times each needle (hex bytes)
-occurs in the readable memory of PID. Needs root (reads /proc/PID/mem)."""
+"""memscan.py [-v] PID HEXNEEDLE...: print how many times each needle (hex
+bytes) occurs in the readable memory of PID. Needs root (reads
+/proc/PID/mem). With -v, also print to stderr where each copy is: the
+mapping, the address and the bytes around it (to find who kept it)."""
 import re
 import sys
 
-pid = sys.argv[1]
-needles = [bytes.fromhex(h) for h in sys.argv[2:]]
+args = sys.argv[1:]
+verbose = bool(args) and args[0] == "-v"
+if verbose:
+    args = args[1:]
+pid = args[0]
+needles = [bytes.fromhex(h) for h in args[1:]]
 counts = [0] * len(needles)
 with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
     for line in maps:
@@ -20,4 +26,12 @@ with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem
             continue
         for i, n in enumerate(needles):
             counts[i] += chunk.count(n)
+            if not verbose:
+                continue
+            at = chunk.find(n)
+            while at != -1:
+                ctx = chunk[max(0, at - 48):at + len(n) + 16]
+                print(f"{line.split()[-1] if len(line.split()) > 5 else '[anon]'}"
+                      f" {start + at:#x}: {ctx!r}", file=sys.stderr)
+                at = chunk.find(n, at + 1)
 print(" ".join(str(c) for c in counts))

@@ -1,7 +1,8 @@
 #!/bin/bash
 # t-p4-sandbox.sh (P4): every child runs sandboxed (seccomp filter mode,
-# no-new-privs, unprivileged ids, chroot, no capabilities), and a worker
-# that tries to open a file or connect to the Docker socket is killed.
+# no-new-privs, unprivileged ids, chroot, no capabilities and an empty
+# bounding set), and a worker that tries to open a file or connect to the
+# Docker socket is killed.
 . "$(dirname "$0")/lib.sh"
 trap pw_stop EXIT
 PW_DAEMON=$PW_BUILD/portwingd-hooks
@@ -18,6 +19,9 @@ for role in authd proxy worker; do
 		gids=$(awk '$1 == "Gid:" {print $2, $3, $4, $5}' /proc/$p/status)
 		check "$role $p: no gid 0 ($gids)" bash -c "! echo ' $gids ' | grep -q ' 0 '"
 		check "$role $p: no effective capabilities" [ "$(field $p CapEff)" = 0000000000000000 ]
+		for set in CapPrm CapInh CapBnd CapAmb; do
+			check "$role $p: $set empty ($(field $p $set))" [ "$(field $p $set)" = 0000000000000000 ]
+		done
 		check "$role $p: chrooted to an empty directory" [ "$(readlink /proc/$p/root)" = /var/empty/portwing ]
 	done
 done
