@@ -126,6 +126,7 @@ static const struct ipc_perm perms_authd[] = {
 
 static const struct ipc_perm perms_keyd[] = {
 	{ IPC_C_READY, 4, 4, 0 },
+	{ IPC_C_LOG, 12, 12 + LOG_MSG_MAX, 0 },
 };
 
 static const struct ipc_perm perms_proxy[] = {
