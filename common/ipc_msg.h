@@ -13,7 +13,7 @@
 #ifndef PW_IPC_MSG_H
 #define PW_IPC_MSG_H
 
-#define IPC_PROTOCOL_VERSION	5
+#define IPC_PROTOCOL_VERSION	6
 
 #define IPC_MAX_CONFIG		(64 * 1024)
 #define IPC_MAX_TLS		(256 * 1024)
