@@ -99,7 +99,11 @@ pw_start() {
 	PW_LOG=$(mktemp --suffix=.log "$PW_TMP/portwingd.$PW_PORT.XXXXXX")
 	PW_TOKEN=${PW_TOKEN:-tok-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')}
 	local bin=${PW_DAEMON:-$PW_BUILD/portwingd}
+	# Sanitizer options (a --enable-sanitizers build) pass through the
+	# otherwise empty environment; the daemon hands them to its children.
 	env -i PATH="$PATH" HOME=/root PORT="$PW_PORT" BIND_ADDRESS=127.0.0.1 \
+	    ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"} \
+	    ${UBSAN_OPTIONS:+UBSAN_OPTIONS="$UBSAN_OPTIONS"} \
 	    DOCKER_SOCKET="$DOCKER_SOCK" TOKEN="$PW_TOKEN" WORKERS=2 \
 	    LOG_LEVEL=${PW_LOG_LEVEL:-info} "$@" \
 	    "$bin" ${PW_ARGS:-} >>"$PW_LOG" 2>&1 &
