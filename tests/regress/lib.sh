@@ -29,6 +29,12 @@ pw_done() {
 	[ "$pw_nfail" -eq 0 ]
 }
 
+# pw_sanitized: the build under test has AddressSanitizer, whose shadow
+# memory makes a memory ceiling meaningless (checks of RSS skip there).
+pw_sanitized() {
+	grep -q '^#define PW_SANITIZERS 1' "$PW_BUILD/pwbuild.h" 2>/dev/null
+}
+
 pw_free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
