@@ -6,13 +6,16 @@ BUILD ?= build
 CONFIGURE_FLAGS ?=
 SUBMAKE = $(MAKE) --no-print-directory -C $(BUILD)
 
-.PHONY: all check run bench install clean distclean fuzz lint
+.PHONY: all check check-unit run bench install clean distclean fuzz lint
 
 all: $(BUILD)/Makefile
 	@$(SUBMAKE) all
 
 check: $(BUILD)/Makefile
 	@$(SUBMAKE) check
+
+check-unit: $(BUILD)/Makefile
+	@$(SUBMAKE) check-unit
 
 run: $(BUILD)/Makefile
 	@$(SUBMAKE) all

@@ -211,18 +211,18 @@ parse_line(char *line, int lineno, struct authkey *k, char *err,
 	}
 	while (*comment == ' ' || *comment == '\t')
 		comment++;
-	/* Comment words joined by single spaces. */
+	/*
+	 * Comment words joined by single spaces, cut at the buffer.  strlcat
+	 * keeps the cut safe: adding up snprintf's return values overran
+	 * the buffer once it was full.
+	 */
 	{
 		char	*w, *save = NULL;
-		size_t	 o = 0;
 		for (w = strtok_r(comment, " \t", &save); w != NULL;
 		    w = strtok_r(NULL, " \t", &save)) {
-			if (o)
-				o += (size_t)snprintf(k->comment + o,
-				    sizeof(k->comment) - o, " ");
-			if (o < sizeof(k->comment))
-				o += (size_t)snprintf(k->comment + o,
-				    sizeof(k->comment) - o, "%s", w);
+			if (k->comment[0] != '\0')
+				pw_strlcat(k->comment, " ", sizeof(k->comment));
+			pw_strlcat(k->comment, w, sizeof(k->comment));
 		}
 	}
 	pwc_key_id(k->pub, k->id);

@@ -217,25 +217,22 @@ value_ok(const char *v)
 	return 1;
 }
 
-static int
-config_read_file(struct pw_config *c, const char *path, int required,
+/*
+ * Parse settings file text from fp; path names it in errors.  Separate from
+ * the fopen so the fuzz harness (tests/fuzz/fuzz_config.c) can feed it.
+ */
+int
+config_read_stream(struct pw_config *c, FILE *fp, const char *path,
     char *err, size_t errsz)
 {
-	FILE	*fp;
 	char	 line[8192], src[48], *p, *eq, *key, *val;
 	size_t	 vl;
 	int	 lineno = 0, k, seen[CK_COUNT];
 
-	if ((fp = fopen(path, "re")) == NULL) {
-		if (errno == ENOENT && !required)
-			return 0;
-		return errf(err, errsz, "%s: %s", path, strerror(errno));
-	}
 	memset(seen, 0, sizeof(seen));
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		lineno++;
 		if (strchr(line, '\n') == NULL && !feof(fp)) {
-			fclose(fp);
 			return errf(err, errsz, "%s:%d: line too long", path,
 			    lineno);
 		}
@@ -243,7 +240,6 @@ config_read_file(struct pw_config *c, const char *path, int required,
 		if (*p == '\0' || *p == '#')
 			continue;
 		if ((eq = strchr(p, '=')) == NULL) {
-			fclose(fp);
 			return errf(err, errsz, "%s:%d: expected KEY=value",
 			    path, lineno);
 		}
@@ -258,17 +254,14 @@ config_read_file(struct pw_config *c, const char *path, int required,
 		}
 		k = config_key_lookup(key);
 		if (k < 0 || cfg_table[k].internal) {
-			fclose(fp);
 			return errf(err, errsz, "%s:%d: unknown setting \"%s\"",
 			    path, lineno, key);
 		}
 		if (seen[k]) {
-			fclose(fp);
 			return errf(err, errsz, "%s:%d: %s set twice (first on "
 			    "line %d)", path, lineno, key, seen[k]);
 		}
 		if (!value_ok(val)) {
-			fclose(fp);
 			return errf(err, errsz, "%s:%d: control character in "
 			    "value of %s", path, lineno, key);
 		}
@@ -277,8 +270,24 @@ config_read_file(struct pw_config *c, const char *path, int required,
 		if (*val != '\0')
 			cfg_set(c, k, val, src);
 	}
-	fclose(fp);
 	return 0;
+}
+
+static int
+config_read_file(struct pw_config *c, const char *path, int required,
+    char *err, size_t errsz)
+{
+	FILE	*fp;
+	int	 r;
+
+	if ((fp = fopen(path, "re")) == NULL) {
+		if (errno == ENOENT && !required)
+			return 0;
+		return errf(err, errsz, "%s: %s", path, strerror(errno));
+	}
+	r = config_read_stream(c, fp, path, err, errsz);
+	fclose(fp);
+	return r;
 }
 
 /*

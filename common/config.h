@@ -136,6 +136,8 @@ extern const struct cfg_info cfg_table[CK_COUNT];
 void	 config_init(struct pw_config *);
 void	 config_free(struct pw_config *);
 int	 config_load(struct pw_config *, const char *, int, char *, size_t);
+int	 config_read_stream(struct pw_config *, FILE *, const char *, char *,
+	    size_t);
 int	 config_reload_secrets(struct pw_config *, struct pw_config *,
 	    char *, size_t);
 char	*config_to_kv(const struct pw_config *, unsigned);

@@ -526,8 +526,10 @@ inspect_done(void *arg, int status, struct evbuffer *body, const char *err)
 	if (status == 404) {
 		/* Gone between the list (or the event) and now. */
 		c->seen = 0;
-		if (!in_refresh)
+		if (!in_refresh) {
 			ctr_remove(c, 1);
+			return;		/* c is freed */
+		}
 	} else if (status == 200 && body != NULL &&
 	    (in = json_loadb((const char *)evbuffer_pullup(body, -1),
 	    evbuffer_get_length(body), 0, NULL)) != NULL) {

@@ -23,6 +23,7 @@ pw_image || exit 1
 tests=("$@")
 [ ${#tests[@]} -gt 0 ] || tests=("$here"/t-*.sh)
 total_pass=0 total_fail=0 failed=()
+san_re='ERROR: (Address|Leak)Sanitizer|runtime error: |SUMMARY: UndefinedBehaviorSanitizer'
 for t in "${tests[@]}"; do
 	[ -f "$t" ] || t=$here/$t
 	name=$(basename "$t" .sh)
@@ -40,6 +41,15 @@ for t in "${tests[@]}"; do
 	fi
 	p=$(echo "$out" | grep -c '^ok ')
 	f=$(echo "$out" | grep -c '^not ok ')
+	# A sanitizer report (configure --enable-sanitizers) from any process,
+	# in the test's output or a daemon log (children report on the
+	# daemon's stderr), fails the test even when its checks passed.
+	san=$( { echo "$out"; grep -rIhs '' "$tmp"; } | grep -E "$san_re" | head -3)
+	if [ -n "$san" ]; then
+		f=$((f + 1))
+		echo "not ok - $name: sanitizer report"
+		echo "$san" | sed 's/^/#   /'
+	fi
 	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1
 		echo "not ok - $name exited with status $rc"
