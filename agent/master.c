@@ -61,8 +61,9 @@ struct child {
 	uint32_t	 gen;
 	struct event	*respawn;
 	unsigned	 restarts;
-	uint64_t	 log_ms;	/* last refill of log_credit */
-	uint32_t	 log_credit;	/* lines it may still log now */
+	uint64_t	 log_ms[2];	/* last refill of log_credit */
+	uint32_t	 log_credit[2];	/* lines it may still log now: [0] errors
+				   and warnings, [1] info and debug */
 	uint32_t	 log_dropped;	/* over the rate, not yet reported */
 	uint32_t	 log_lost;	/* lost in the child (channel full) */
 	struct event	*log_timer;	/* reports log_dropped */
@@ -156,9 +157,12 @@ child_name(struct child *c, char *buf, size_t sz)
  * pid the master knows the child by; the text is made visible
  * (log_relay), so a child cannot end its line and start one that reads
  * as another process's.  Each child gets LOG_BURST lines at once and
- * LOG_RATE a second after that; the rest are counted and reported, so a
- * child that floods its channel costs the master a bounded amount of work
- * per read (the channel reads at most 64 records per wake-up).
+ * LOG_RATE a second after that, counted apart for errors and warnings and
+ * for info and debug lines, so a flood of routine lines (one per refused
+ * request) cannot crowd out a warning.  The rest are counted and reported
+ * once a second, so a child that floods its channel costs the master a
+ * bounded amount of work per read (the channel reads at most 64 records
+ * per wake-up).
  */
 /* The name a child's log lines carry: worker[N], authd, proxy. */
 static const char *
@@ -200,6 +204,7 @@ master_child_log(struct child *c, struct ipc_msg *msg)
 	uint32_t	 level, lost;
 	uint64_t	 now = pw_now_ms(), add;
 	size_t		 n;
+	int		 b;
 
 	ipc_rd_init(&rd, msg);
 	level = ipc_rd_u32(&rd);
@@ -212,32 +217,33 @@ master_child_log(struct child *c, struct ipc_msg *msg)
 		kill(c->pid, SIGKILL);
 		return;
 	}
-	if (c->log_ms == 0) {
-		c->log_ms = now;
-		c->log_credit = LOG_BURST;
+	b = level <= LOG_LVL_WARN ? 0 : 1;
+	if (c->log_ms[b] == 0) {
+		c->log_ms[b] = now;
+		c->log_credit[b] = LOG_BURST;
 	}
-	add = (now - c->log_ms) * LOG_RATE / 1000;
-	if (add >= LOG_BURST || c->log_credit + add >= LOG_BURST) {
-		c->log_credit = LOG_BURST;
-		c->log_ms = now;
+	add = (now - c->log_ms[b]) * LOG_RATE / 1000;
+	if (add >= LOG_BURST || c->log_credit[b] + add >= LOG_BURST) {
+		c->log_credit[b] = LOG_BURST;
+		c->log_ms[b] = now;
 	} else if (add > 0) {
-		c->log_credit += (uint32_t)add;
-		c->log_ms += add * 1000 / LOG_RATE;
+		c->log_credit[b] += (uint32_t)add;
+		c->log_ms[b] += add * 1000 / LOG_RATE;
 	}
+	if (c->log_credit[b] == 0)
+		c->log_dropped++;
 	c->log_lost += lost;
-	if (c->log_credit == 0) {
-		/* Said within a second, or with the next line let through. */
-		if (c->log_dropped++ == 0) {
-			struct timeval tv = { 1, 0 };
-			if (c->log_timer == NULL)
-				c->log_timer = evtimer_new(m.base,
-				    log_dropped_cb, c);
-			evtimer_add(c->log_timer, &tv);
-		}
-		return;
+	if ((c->log_dropped > 0 || c->log_lost > 0) &&
+	    (c->log_timer == NULL || !evtimer_pending(c->log_timer, NULL))) {
+		/* One report a second at most, whatever the flood. */
+		struct timeval tv = { 1, 0 };
+		if (c->log_timer == NULL)
+			c->log_timer = evtimer_new(m.base, log_dropped_cb, c);
+		evtimer_add(c->log_timer, &tv);
 	}
-	c->log_credit--;
-	log_dropped_report(c);
+	if (c->log_credit[b] == 0)
+		return;
+	c->log_credit[b]--;
 	log_relay(name, (long)c->pid, (int)level, text, n);
 }
 
@@ -873,7 +879,7 @@ master_spawn(struct child *c)
 		fatal("socketpair");
 	c->gen = ++m.gen;
 	c->ready = 0;
-	c->log_ms = 0;
+	c->log_ms[0] = c->log_ms[1] = 0;
 	c->log_dropped = c->log_lost = 0;
 	c->started_ms = pw_now_ms();
 	if ((c->pid = proc_spawn(c->role, sv[1], c->slot)) == -1)
