@@ -24,6 +24,9 @@
 #define WORKER_HIGH_WATER	(256 * 1024)	/* per direction, per leg */
 #define WORKER_LOCAL_BODY_MAX	(1024 * 1024)	/* own endpoints' bodies */
 #define WORKER_DRAIN_SECONDS	10
+/* Lingering close: how long and how much to read after the answer. */
+#define WORKER_LINGER_SECONDS	5
+#define WORKER_LINGER_BYTES	(4 * 1024 * 1024)
 
 enum conn_state {
 	CONN_READ_HEAD,		/* waiting for a complete request head */
@@ -93,8 +96,8 @@ struct conn {
 	void			*spool_md;	/* EVP_MD_CTX while spooling */
 	uint8_t			 digest[32];
 	int			 is_signed;
-	int			 linger;	/* draining an unread body */
-	unsigned		 lingered;
+	int			 linger;	/* closing: dropping client input */
+	uint64_t		 lingered;	/* bytes dropped so far */
 
 	/* Response relayed from the proxy. */
 	struct bufferevent	*sbev;		/* stream to the proxy */
