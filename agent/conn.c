@@ -210,6 +210,7 @@ conn_free(struct conn *c)
 	struct worker	*w = c->w;
 
 	conn_account(c, c->resp_status);
+	worker_addr_release(c);
 	TAILQ_REMOVE(&w->conns, c, entry);
 	w->table[c->idx] = NULL;
 	conn_stream_free(c);
@@ -225,13 +226,29 @@ conn_free(struct conn *c)
 	worker_conn_closed(w);
 }
 
+/*
+ * Is the connection waiting for a request with nothing of it received?
+ * 2: it never sent a byte of HTTP (a TLS handshake may be under way), or
+ * its last answer is out and it only lingers; 1: an idle keep-alive
+ * connection between requests; 0: busy.
+ */
+int
+conn_idle(struct conn *c)
+{
+	if (c->state == CONN_CLOSING && c->linger == 2)
+		return 2;
+	if (c->state != CONN_READ_HEAD || c->scan.pos != 0 ||
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) != 0)
+		return 0;
+	return c->nreq == 0 ? 2 : 1;
+}
+
 /* Shutdown: idle connections go now, busy ones after their response. */
 void
 conn_drain(struct conn *c)
 {
 	c->keepalive = 0;
-	if (c->state == CONN_READ_HEAD && c->scan.pos == 0 &&
-	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+	if (conn_idle(c))
 		conn_free(c);
 }
 
