@@ -1126,6 +1126,12 @@ relay_head(struct conn *c, const uint8_t *p, size_t len)
 		c->keepalive = 0;
 	if (c->w->draining)
 		c->keepalive = 0;
+	/*
+	 * The answer started before the client finished its body (the
+	 * proxy refused early): the connection will not be reused, say so.
+	 */
+	if (!(fh.flags & FH_UPGRADE) && conn_body_unread(c))
+		c->keepalive = 0;
 	evbuffer_add_printf(out, "HTTP/1.1 %u %s\r\n", fh.status,
 	    http_reason((int)fh.status));
 	evbuffer_add(out, p + sizeof(fh), len - sizeof(fh));

@@ -37,15 +37,18 @@ port, tok, src, expr, close = int(sys.argv[1]), sys.argv[2].encode(), sys.argv[3
 A = b"Authorization: Bearer " + tok + b"\r\n"
 args = eval(expr)
 r = probe(port, *args[:2], source=src, extra=args[2] if len(args) > 2 else b"")
+# An answer after which the agent closes must say so.
+said = b"\r\nConnection: close\r\n" in r["data"].split(b"\r\n\r\n")[0] + b"\r\n"
 print(",".join(map(str, r["statuses"])) or "none",
       "closed" if r["closed"] else "open",
-      "reset" if r["reset"] else "clean")
+      "reset" if r["reset"] else "clean",
+      "" if said or not r["closed"] else "unannounced")
 PY
 )
-	local exp="$want closed clean"
-	[ "$close" = 1 ] || exp="$want open clean"
+	local exp="$want closed clean "
+	[ "$close" = 1 ] || exp="$want open clean "
 	if [ "$out" = "$exp" ] || { [ "$close" = 0 ] &&
-	    [ "$out" = "$want closed clean" ]; }; then
+	    [ "$out" = "$want closed clean " ]; }; then
 		ok "$name: $out"
 	else
 		fail "$name: want '$exp', got '$out'"
@@ -105,6 +108,12 @@ probe "414 while the head is still arriving" 414 1 \
     'b"GET /" + b"a" * 9000, b" HTTP/1.1\r\nHost: x\r\n", b"X-More: " + b"m" * 400000'
 probe "431 while the head is still arriving" 431 1 \
     'b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(120)), b"", b"X-More: " + b"m" * 400000'
+
+# The proxy refuses before the body is complete (the test build forges
+# the approval): the answer says close, and the rest of the body is not
+# taken for a request.
+probe "403 from the proxy while the body is still coming" 403 1 \
+    'cl_head("POST", "/containers/create", 100000, A + b"X-Portwing-Test-Approval: forge\r\n"), SMUGGLED'
 
 # 408: the head never completes.
 out=$(python3 - "$PW_PORT" <<'PY'
