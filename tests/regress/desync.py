@@ -7,6 +7,7 @@ quiet, and reports the statuses seen.  A worker that keeps the
 connection after such an answer without reading the body parses the
 body as a second request and answers it too."""
 import socket
+import ssl
 import threading
 import time
 
@@ -14,15 +15,19 @@ SMUGGLED = b"GET /health HTTP/1.1\r\nHost: smuggled\r\n\r\n"
 
 
 def probe(port, head, body=SMUGGLED, source=None, quiet=3.0, extra=b"",
-          before=0.0):
+          before=0.0, tls=False):
     """Send head + body (+ extra, in the background), collect the answer.
 
     Returns a dict: statuses (every status line seen, in order), closed
     (the agent closed the connection), reset (ECONNRESET or EPIPE on
-    either side), data (all bytes received)."""
+    either side), data (all bytes received).  With tls, everything is
+    sent before anything is read (an SSL object is not shared between
+    threads)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=10,
                                  source_address=(source, 0) if source else None)
     res = {"reset": False, "closed": False}
+    if tls:
+        return tls_probe(s, head + body, extra, quiet, res)
 
     def sender():
         try:
@@ -54,6 +59,43 @@ def probe(port, head, body=SMUGGLED, source=None, quiet=3.0, extra=b"",
             break
         data += c
     t.join(5)
+    s.close()
+    res["data"] = data
+    res["statuses"] = statuses(data)
+    return res
+
+
+def tls_probe(raw, wire, extra, quiet, res):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s = ctx.wrap_socket(raw)
+    try:
+        s.sendall(wire)
+        time.sleep(0.05)
+        for i in range(0, len(extra), 16384):
+            s.sendall(extra[i:i + 16384])
+    except (ConnectionResetError, BrokenPipeError):
+        res["reset"] = True
+    except OSError:
+        pass
+    data = b""
+    s.settimeout(quiet)
+    while True:
+        try:
+            c = s.recv(65536)
+        except socket.timeout:
+            break
+        except ConnectionResetError:
+            res["reset"] = True
+            break
+        except ssl.SSLError:
+            res["closed"] = True	# EOF without close_notify
+            break
+        if not c:
+            res["closed"] = True
+            break
+        data += c
     s.close()
     res["data"] = data
     res["statuses"] = statuses(data)

@@ -21,7 +21,7 @@ PY
 chmod 600 "$PW_TMP/authorized_keys"
 
 # The test build holds authd down for 2 s after it dies (the 503 case).
-PW_DAEMON=$PW_BUILD/portwingd-hooks pw_start WORKERS=1 HEADER_TIMEOUT=2 PW_TEST_AUTHD_RESPAWN_MS=2000 \
+PW_DAEMON=$PW_BUILD/portwingd-hooks pw_start WORKERS=1 HEADER_TIMEOUT=2 PW_TEST_AUTHD_RESPAWN_MS=2000 LOG_LEVEL=debug \
     AUTHORIZED_KEYS="$PW_TMP/authorized_keys" SIGNED_BODY_LIMIT=4096 ||
     { fail "portwingd starts"; exit 1; }
 
@@ -30,13 +30,14 @@ PW_DAEMON=$PW_BUILD/portwingd-hooks pw_start WORKERS=1 HEADER_TIMEOUT=2 PW_TEST_
 # agent closed the connection.
 probe() {
 	local name=$1 want=$2 close=$3 expr=$4 src=${5:-127.0.0.1} out
-	out=$(python3 - "$PW_PORT" "$PW_TOKEN" "$src" "$expr" "$close" <<'PY'
+	out=$(python3 - "$PW_PORT" "$PW_TOKEN" "$src" "$expr" "$close" "${PW_PROBE_TLS:-}" <<'PY'
 import sys
 from desync import *
 port, tok, src, expr, close = int(sys.argv[1]), sys.argv[2].encode(), sys.argv[3], sys.argv[4], sys.argv[5]
 A = b"Authorization: Bearer " + tok + b"\r\n"
 args = eval(expr)
-r = probe(port, *args[:2], source=src, extra=args[2] if len(args) > 2 else b"")
+r = probe(port, *args[:2], source=src, extra=args[2] if len(args) > 2 else b"",
+          tls=sys.argv[6] == "1")
 # An answer after which the agent closes must say so.
 said = b"\r\nConnection: close\r\n" in r["data"].split(b"\r\n\r\n")[0] + b"\r\n"
 print(",".join(map(str, r["statuses"])) or "none",
@@ -165,6 +166,22 @@ probe "503 from readiness without Docker" 503 1 \
     'cl_head("GET", "/ready", len(SMUGGLED)), SMUGGLED'
 probe "502 for a proxied call without Docker" 502 0 \
     'cl_head("POST", "/containers/create", len(SMUGGLED), A), SMUGGLED'
+pw_stop
+
+# The same over TLS: the close lingers there too (close_notify, then FIN).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$PW_TMP/srv.key" -out "$PW_TMP/srv.crt" -days 2 -subj "/CN=pw" \
+    -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
+pw_start WORKERS=1 TLS_CERT="$PW_TMP/srv.crt" TLS_KEY="$PW_TMP/srv.key" ||
+    { fail "portwingd starts with TLS"; exit 1; }
+export PW_PROBE_TLS=1
+probe "TLS: 401, Content-Length body" 401 1 \
+    'cl_head("POST", "/containers/create", len(SMUGGLED)), SMUGGLED' 127.0.0.15
+probe "TLS: 405 on a public route" 405 1 \
+    'cl_head("POST", "/health", len(SMUGGLED)), SMUGGLED'
+probe "TLS: 431 while the head is still arriving" 431 1 \
+    'b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(120)), b"", b"X-More: " + b"m" * 400000'
+unset PW_PROBE_TLS
 pw_stop
 
 # Through HAProxy with connection reuse: an unauthenticated POST whose body
