@@ -344,6 +344,8 @@ worker_accept_resume(evutil_socket_t fd, short ev, void *arg)
 
 	if (w->nconns < w->cfg.max_conns)
 		worker_listen(w, 1);
+	else if (!w->listening && !w->draining)
+		worker_shed_watch(w);
 }
 
 static void
