@@ -16,6 +16,7 @@
  */
 #include "pwbuild.h"
 
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
@@ -235,10 +236,15 @@ conn_free(struct conn *c)
 int
 conn_idle(struct conn *c)
 {
+	int	n = 0;
+
 	if (c->state == CONN_CLOSING && c->linger == 2)
 		return 2;
 	if (c->state != CONN_READ_HEAD || c->scan.pos != 0 ||
 	    evbuffer_get_length(bufferevent_get_input(c->bev)) != 0)
+		return 0;
+	/* Bytes already in the kernel, not yet read: the client spoke. */
+	if (ioctl(bufferevent_getfd(c->bev), FIONREAD, &n) == 0 && n > 0)
 		return 0;
 	return c->nreq == 0 ? 2 : 1;
 }

@@ -294,12 +294,69 @@ worker_shed_retry(evutil_socket_t fd, short ev, void *arg)
 		worker_shed_watch(w);
 }
 
+/* Serve a connection; idx: its per-address buckets, already counted. */
+static void
+worker_start_conn(struct worker *w, int fd, struct sockaddr *sa, int tls,
+    const uint16_t *idx)
+{
+	struct conn	*c;
+
+	if ((c = conn_new(w, fd, sa, tls)) == NULL) {
+		if (idx != NULL)
+			worker_addr_add(w, idx, -1);
+		return;
+	}
+	if (idx != NULL) {
+		memcpy(c->addr_idx, idx, sizeof(c->addr_idx));
+		c->addr_counted = 1;
+	}
+}
+
+/*
+ * At MAX_CONNECTIONS with nothing idle to shed: hold the new connection
+ * unread and stop accepting, so it and the clients behind it in the
+ * backlog wait until a connection closes, or until the backlog watch
+ * finds an idle one to shed.
+ */
+static void
+worker_park(struct worker *w, int fd, struct sockaddr *sa, int salen,
+    int tls, const uint16_t *idx)
+{
+	w->parked_fd = fd;
+	w->parked_tls = tls;
+	w->parked_counted = idx != NULL;
+	if (idx != NULL)
+		memcpy(w->parked_idx, idx, sizeof(w->parked_idx));
+	memset(&w->parked_sa, 0, sizeof(w->parked_sa));
+	memcpy(&w->parked_sa, sa, (size_t)salen < sizeof(w->parked_sa) ?
+	    (size_t)salen : sizeof(w->parked_sa));
+	worker_listen(w, 0);
+	worker_shed_watch(w);
+	log_warnx("connection limit (%d) reached; pausing accept",
+	    w->cfg.max_conns);
+}
+
+static void
+worker_unpark(struct worker *w)
+{
+	int	fd = w->parked_fd;
+
+	w->parked_fd = -1;
+	if (w->draining) {
+		close(fd);
+		if (w->parked_counted)
+			worker_addr_add(w, w->parked_idx, -1);
+		return;
+	}
+	worker_start_conn(w, fd, (struct sockaddr *)&w->parked_sa,
+	    w->parked_tls, w->parked_counted ? w->parked_idx : NULL);
+}
+
 static void
 worker_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct worker	*w = arg;
-	struct conn	*c;
 	uint16_t	 idx[ST_ADDR_ROWS];
 	int		 i, tls = 0, counted;
 
@@ -310,31 +367,18 @@ worker_accept(struct evconnlistener *l, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
-	if (w->nconns >= w->cfg.max_conns && worker_shed(w) == -1) {
-		close(fd);
-		return;
-	}
 	if (tls && w->tls == NULL) {
 		log_warnx("TLS listener but no TLS context yet; dropping");
 		close(fd);
 		return;
 	}
-	if ((c = conn_new(w, fd, sa, tls)) != NULL && counted) {
-		memcpy(c->addr_idx, idx, sizeof(c->addr_idx));
-		c->addr_counted = 1;
+	if (counted)
 		worker_addr_add(w, idx, 1);
+	if (w->nconns >= w->cfg.max_conns && worker_shed(w) == -1) {
+		worker_park(w, fd, sa, salen, tls, counted ? idx : NULL);
+		return;
 	}
-	/*
-	 * At the limit the next client waits in the backlog: until a
-	 * connection closes, or until it is noticed there and an idle
-	 * connection is shed for it.
-	 */
-	if (w->nconns >= w->cfg.max_conns && w->listening) {
-		worker_listen(w, 0);
-		worker_shed_watch(w);
-		log_warnx("connection limit (%d) reached; pausing accept",
-		    w->cfg.max_conns);
-	}
+	worker_start_conn(w, fd, sa, tls, counted ? idx : NULL);
 }
 
 static void
@@ -342,10 +386,8 @@ worker_accept_resume(evutil_socket_t fd, short ev, void *arg)
 {
 	struct worker	*w = arg;
 
-	if (w->nconns < w->cfg.max_conns)
+	if (w->parked_fd == -1)
 		worker_listen(w, 1);
-	else if (!w->listening && !w->draining)
-		worker_shed_watch(w);
 }
 
 static void
@@ -372,7 +414,10 @@ worker_accept_error(struct evconnlistener *l, void *arg)
 void
 worker_conn_closed(struct worker *w)
 {
-	if (!w->listening && !w->draining && w->nconns < w->cfg.max_conns &&
+	if (w->parked_fd != -1 && w->nconns < w->cfg.max_conns)
+		worker_unpark(w);
+	/* At the limit too: the next accept sheds an idle one, or parks. */
+	if (!w->listening && !w->draining && w->parked_fd == -1 &&
 	    !evtimer_pending(w->accept_timer, NULL))
 		worker_listen(w, 1);
 	if (w->draining && w->nconns == 0) {
@@ -576,6 +621,8 @@ worker_start_drain(struct worker *w)
 		return;
 	w->draining = 1;
 	worker_unwatch(w);
+	if (w->parked_fd != -1)
+		worker_unpark(w);	/* closes it */
 	for (i = 0; i < w->nlisteners; i++) {
 		if (w->shed_watch[i] != NULL)
 			event_free(w->shed_watch[i]);
@@ -886,6 +933,7 @@ worker_run(struct child_boot *b)
 	evsignal_add(ev_int, NULL);
 	w->accept_timer = evtimer_new(w->base, worker_accept_resume, w);
 	w->shed_timer = evtimer_new(w->base, worker_shed_retry, w);
+	w->parked_fd = -1;
 
 	child_sandbox(PROC_WORKER, b);
 

@@ -143,6 +143,12 @@ struct worker {
 	struct event		*accept_timer;	/* resumes accept after EMFILE */
 	struct event		*shed_watch[4];	/* paused: someone in the backlog? */
 	struct event		*shed_timer;	/* paused, nothing idle: retry */
+	/* Accepted at MAX_CONNECTIONS with nothing to shed: waits, unread. */
+	int			 parked_fd;	/* -1: none */
+	int			 parked_tls;
+	int			 parked_counted;
+	uint16_t		 parked_idx[ST_ADDR_ROWS];
+	struct sockaddr_storage	 parked_sa;
 };
 
 extern struct worker *worker;

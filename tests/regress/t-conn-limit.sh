@@ -71,4 +71,21 @@ sed 's/^/# /' "$PW_TMP/flood.out"
 check "the flood was refused and logged" \
     grep -q 'refusing connections from 127.0.0.2' "$PW_LOG"
 check "no worker died" bash -c "! grep -q 'killed by signal\|exited with status' '$PW_LOG'"
+pw_stop
+
+# Many addresses, each under its limit, fill a worker (MAX_CONNECTIONS=100
+# here) with silent connections: those are shed for newcomers, so the
+# pings still get through instead of waiting for the header timeout.
+# Every newcomer here waits behind some 300 flood connections in the
+# backlog, each of which costs an accept and a shed: 250 ms, not 100.
+pw_start WORKERS=1 MAX_CONNECTIONS=100 || { fail "portwingd starts (shedding)"; exit 1; }
+python3 "$here/connflood.py" flood "$PW_PORT" \
+    "$(seq -s, -f '127.0.1.%g' 1 10)" 400 10 >"$PW_TMP/flood2.out" 2>&1 &
+FL_PID=$!
+sleep 2
+TAP_PREFIX="shedding: " tap_run python3 "$here/connflood.py" ping "$PW_PORT" "$PW_TOKEN" 5 250
+wait "$FL_PID"
+FL_PID=
+sed 's/^/# /' "$PW_TMP/flood2.out"
+check "shedding is logged" grep -q 'closing idle ones to make room' "$PW_LOG"
 pw_done
