@@ -16,6 +16,7 @@
  */
 #include "pwbuild.h"
 
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
@@ -212,6 +213,7 @@ conn_free(struct conn *c)
 	struct worker	*w = c->w;
 
 	conn_account(c, c->resp_status);
+	worker_addr_release(c);
 	TAILQ_REMOVE(&w->conns, c, entry);
 	w->table[c->idx] = NULL;
 	conn_stream_free(c);
@@ -227,14 +229,48 @@ conn_free(struct conn *c)
 	worker_conn_closed(w);
 }
 
+/*
+ * Is the connection waiting for a request with nothing of it received?
+ * 2: it never sent a byte of HTTP (a TLS handshake may be under way), or
+ * its last answer is out and it only lingers; 1: an idle keep-alive
+ * connection between requests; 0: busy.
+ */
+int
+conn_idle(struct conn *c)
+{
+	int	n = 0;
+
+	if (c->state == CONN_CLOSING && c->linger == 2)
+		return 2;
+	if (c->state != CONN_READ_HEAD || c->scan.pos != 0 ||
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) != 0)
+		return 0;
+	/* Bytes already in the kernel, not yet read: the client spoke. */
+	if (ioctl(bufferevent_getfd(c->bev), FIONREAD, &n) == 0 && n > 0)
+		return 0;
+	return c->nreq == 0 ? 2 : 1;
+}
+
 /* Shutdown: idle connections go now, busy ones after their response. */
 void
 conn_drain(struct conn *c)
 {
 	c->keepalive = 0;
-	if (c->state == CONN_READ_HEAD && c->scan.pos == 0 &&
-	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+	if (conn_idle(c))
 		conn_free(c);
+}
+
+/*
+ * Does the current request still have body bytes the client may send and
+ * nobody has read?  Such a connection can never carry another request:
+ * the rest of the body would be parsed as one.
+ */
+static int
+conn_body_unread(struct conn *c)
+{
+	if (c->body_done)
+		return 0;
+	return c->req.chunked || (c->req.has_cl && c->req.content_length > 0);
 }
 
 static void
@@ -246,26 +282,24 @@ conn_close_after_flush(struct conn *c)
 	conn_arm(c, TIMER_NONE, 0);
 	conn_stream_free(c);
 	/*
-	 * An unread request body (an early 413, 401 or 400): closing now
-	 * would reset the connection and the client might never see the
-	 * answer.  Linger instead: send the answer, half-close, and read
-	 * and drop what the client still sends, for a bounded time.
+	 * The client may still be sending: an unread body after an early
+	 * answer, the rest of an over-long head after a 414 or 431,
+	 * pipelined requests.  Closing with unread bytes makes the kernel
+	 * send a reset, and the client may lose the answer with it.  So
+	 * every close lingers: read and drop what arrives while the answer
+	 * goes out, then half-close and drop more until the client's EOF,
+	 * WORKER_LINGER_BYTES or WORKER_LINGER_SECONDS.
 	 */
-	c->linger = !c->tls && !c->body_done && (c->req.chunked ||
-	    (c->req.has_cl && c->req.content_length > 0));
-	if (!c->linger)
-		bufferevent_disable(c->bev, EV_READ);
-	else
-		evbuffer_drain(bufferevent_get_input(c->bev),
-		    evbuffer_get_length(bufferevent_get_input(c->bev)));
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
-	    !c->linger) {
-		conn_free(c);
+	c->linger = 1;
+	c->lingered = 0;
+	evbuffer_drain(bufferevent_get_input(c->bev),
+	    evbuffer_get_length(bufferevent_get_input(c->bev)));
+	bufferevent_enable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		conn_linger(c);
 		return;
 	}
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		conn_linger(c);
-	/* A client that never reads its error must not pin us. */
+	/* A client that never reads its answer must not pin us. */
 	c->tkind = TIMER_IDLE;
 	evtimer_add(c->timer, &tv);
 }
@@ -274,8 +308,18 @@ conn_close_after_flush(struct conn *c)
 static void
 conn_linger(struct conn *c)
 {
+	struct timeval	 tv = { WORKER_LINGER_SECONDS, 0 };
+	SSL		*ssl;
+
+	if (c->linger == 2)
+		return;
+	c->linger = 2;
+	if (c->tls && (ssl = bufferevent_openssl_get_ssl(c->bev)) != NULL)
+		(void)SSL_shutdown(ssl);	/* close_notify, one way */
 	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
 	bufferevent_enable(c->bev, EV_READ);
+	c->tkind = TIMER_IDLE;
+	evtimer_add(c->timer, &tv);
 }
 
 /* The response is complete: reuse the connection or close it. */
@@ -287,8 +331,7 @@ conn_response_done(struct conn *c)
 	if (c->sink == SINK_SPOOL && c->spool_fd != -1)
 		conn_stream_free(c);
 	/* The stream stays for the connection's next request. */
-	if (!c->keepalive || c->w->draining ||
-	    (c->body_mode != REQ_BODY_NONE && !c->body_done)) {
+	if (!c->keepalive || c->w->draining || conn_body_unread(c)) {
 		conn_close_after_flush(c);
 		return;
 	}
@@ -355,7 +398,13 @@ conn_respond(struct conn *c, int status, const char *ctype, const char *body,
 {
 	if (c->state == CONN_CLOSING || c->resp_started)
 		return;
-	if (c->body_mode != REQ_BODY_NONE && !c->body_done)
+	/*
+	 * An answer before the body was read (401, 403, 404, 405, 413,
+	 * 429, 503, an own route that ignores its body): say close, and
+	 * close with a linger.  Keeping the connection would parse the
+	 * body as the next request.
+	 */
+	if (conn_body_unread(c))
 		c->keepalive = 0;
 	if (c->w->draining)
 		c->keepalive = 0;
@@ -1012,9 +1061,11 @@ conn_readcb(struct bufferevent *bev, void *arg)
 		break;
 	case CONN_CLOSING:
 		if (c->linger) {
-			evbuffer_drain(bufferevent_get_input(bev),
-			    evbuffer_get_length(bufferevent_get_input(bev)));
-			if ((c->lingered += 1) > 4096)	/* reads, not bytes */
+			size_t n = evbuffer_get_length(
+			    bufferevent_get_input(bev));
+			evbuffer_drain(bufferevent_get_input(bev), n);
+			c->lingered += n;
+			if (c->lingered > WORKER_LINGER_BYTES)
 				conn_free(c);
 		}
 		break;
@@ -1127,6 +1178,12 @@ relay_head(struct conn *c, const uint8_t *p, size_t len)
 	if (fh.flags & FH_CLOSE)
 		c->keepalive = 0;
 	if (c->w->draining)
+		c->keepalive = 0;
+	/*
+	 * The answer started before the client finished its body (the
+	 * proxy refused early): the connection will not be reused, say so.
+	 */
+	if (!(fh.flags & FH_UPGRADE) && conn_body_unread(c))
 		c->keepalive = 0;
 	evbuffer_add_printf(out, "HTTP/1.1 %u %s\r\n", fh.status,
 	    http_reason((int)fh.status));

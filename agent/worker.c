@@ -8,6 +8,7 @@
  */
 #include "pwbuild.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 
@@ -19,9 +20,12 @@
 
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
 
 #include "authd/authd.h"
 #include "child.h"
+#include "cidr.h"
 #include "keyd.h"
 #include "log.h"
 #include "proc.h"
@@ -60,17 +64,309 @@ static void	worker_authd_closed(struct ipc_chan *, void *);
 static void	worker_proxy_closed(struct ipc_chan *, void *);
 static void	worker_start_drain(struct worker *);
 
+/*
+ * MAX_CONNECTIONS_PER_ADDRESS.  Workers share one listening socket, so a
+ * limit per address has to count every worker's connections.  Each
+ * worker keeps its counts in its own slot of the shared segment
+ * (stats.h, addr_conns: one writer per slot) and an accept reads the
+ * other slots.  An address (IPv4, or the /64 of an IPv6 address) picks
+ * one bucket in each of ST_ADDR_ROWS rows by SipHash under a key the
+ * master drew at start, so nobody can aim at someone else's buckets; the
+ * address's count is the smallest of its rows, which is exact unless
+ * another address shares its bucket in every row.  Two workers
+ * accepting from one address at the same moment may each see room:
+ * the limit can be passed by at most WORKERS - 1.  Addresses in
+ * TRUSTED_PROXIES speak for many clients and are not limited.
+ */
+static int
+worker_addr_hash(struct worker *w, struct sockaddr *sa, uint16_t *idx)
+{
+	static const uint8_t v4mapped[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+	};
+	uint8_t		 key[9], out[8];
+	const uint8_t	*a;
+	size_t		 n, outlen = 0;
+	uint64_t	 h;
+	int		 r;
+
+	if (sa->sa_family == AF_INET) {
+		key[0] = 4;
+		memcpy(key + 1, &((struct sockaddr_in *)sa)->sin_addr, 4);
+		n = 5;
+	} else if (sa->sa_family == AF_INET6) {
+		a = ((struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+		if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0) {
+			key[0] = 4;
+			memcpy(key + 1, a + 12, 4);
+			n = 5;
+		} else {
+			key[0] = 6;
+			memcpy(key + 1, a, 8);	/* the /64 */
+			n = 9;
+		}
+	} else
+		return -1;
+	if (w->addr_mac == NULL || !EVP_MAC_init(w->addr_mac, NULL, 0, NULL) ||
+	    !EVP_MAC_update(w->addr_mac, key, n) ||
+	    !EVP_MAC_final(w->addr_mac, out, &outlen, sizeof(out)) ||
+	    outlen != sizeof(out))
+		return -1;
+	memcpy(&h, out, sizeof(h));
+	for (r = 0; r < ST_ADDR_ROWS; r++) {
+		idx[r] = (uint16_t)(h % ST_ADDR_BUCKETS);
+		h /= ST_ADDR_BUCKETS;
+	}
+	return 0;
+}
+
+/* Open connections of the address behind idx, all workers together. */
+static uint64_t
+worker_addr_count(struct worker *w, const uint16_t *idx)
+{
+	uint64_t	 n, min = UINT64_MAX;
+	int		 r, i;
+
+	for (r = 0; r < ST_ADDR_ROWS; r++) {
+		n = 0;
+		for (i = 0; i < w->cfg.workers && i < ST_MAX_WORKERS; i++)
+			n += ST_GET(pw_stats->worker[i].addr_conns[r][idx[r]]);
+		if (n < min)
+			min = n;
+	}
+	return min;
+}
+
+static void
+worker_addr_add(struct worker *w, const uint16_t *idx, int delta)
+{
+	int	r;
+
+	for (r = 0; r < ST_ADDR_ROWS; r++)
+		ST_ADD(pw_stats->worker[w->slot].addr_conns[r][idx[r]],
+		    (uint32_t)delta);
+}
+
+/* conn_free: the connection no longer counts against its address. */
+void
+worker_addr_release(struct conn *c)
+{
+	if (!c->addr_counted)
+		return;
+	worker_addr_add(c->w, c->addr_idx, -1);
+	c->addr_counted = 0;
+}
+
+/*
+ * May a connection from sa be kept?  Returns 1 with idx filled when it
+ * is to be counted, 0 when it is not limited, -1 when the address is at
+ * its limit.
+ */
+static int
+worker_addr_admit(struct worker *w, struct sockaddr *sa, uint16_t *idx)
+{
+	char	 addr[INET6_ADDRSTRLEN] = "";
+	time_t	 now;
+
+	if (w->cfg.max_per_addr == 0 || pw_stats == NULL ||
+	    w->slot >= ST_MAX_WORKERS || worker_addr_hash(w, sa, idx) == -1)
+		return 0;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, addr,
+		    sizeof(addr));
+	else
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
+		    addr, sizeof(addr));
+	if (w->cfg.ntrusted > 0 && cidr_match(w->cfg.trusted, w->cfg.ntrusted,
+	    addr))
+		return 0;
+	if (worker_addr_count(w, idx) < (uint64_t)w->cfg.max_per_addr)
+		return 1;
+	now = time(NULL);
+	if (now - w->addr_logged >= 10) {
+		w->addr_logged = now;
+		log_warnx("refusing connections from %s: %d open from that "
+		    "address (MAX_CONNECTIONS_PER_ADDRESS)", addr,
+		    w->cfg.max_per_addr);
+	}
+	return -1;
+}
+
+/*
+ * Under pressure (the connection limit, or no descriptor left), make
+ * room by closing the oldest connection that never sent a byte, else the
+ * oldest idle keep-alive one.  Neither has a request in progress, and a
+ * client may close an idle connection at any time anyway.
+ */
+static int
+worker_shed(struct worker *w)
+{
+	struct conn	*c, *victim = NULL;
+	time_t		 now;
+	int		 k, best = 0;
+
+	TAILQ_FOREACH(c, &w->conns, entry) {
+		if ((k = conn_idle(c)) > best) {
+			best = k;
+			victim = c;
+			if (k == 2)
+				break;
+		}
+	}
+	if (victim == NULL)
+		return -1;
+	now = time(NULL);
+	if (now - w->shed_logged >= 10) {
+		w->shed_logged = now;
+		log_warnx("%d connections open: closing idle ones to make room",
+		    w->nconns);
+	}
+	conn_free(victim);
+	return 0;
+}
+
+static void
+worker_unwatch(struct worker *w)
+{
+	int	i;
+
+	for (i = 0; i < (int)nitems(w->shed_watch); i++)
+		if (w->shed_watch[i] != NULL)
+			event_del(w->shed_watch[i]);
+	evtimer_del(w->shed_timer);
+}
+
+static void
+worker_listen(struct worker *w, int on)
+{
+	int	i;
+
+	if (w->listening == on || (on && w->draining))
+		return;
+	for (i = 0; i < w->nlisteners; i++) {
+		if (on)
+			evconnlistener_enable(w->listeners[i]);
+		else
+			evconnlistener_disable(w->listeners[i]);
+	}
+	w->listening = on;
+	if (on)
+		worker_unwatch(w);
+}
+
+/*
+ * Paused at MAX_CONNECTIONS, a client waiting in the backlog (the
+ * listening socket turns readable) makes the worker shed an idle
+ * connection; conn_free then resumes accepting, and the newcomer takes
+ * the freed place.  With nothing idle, look again in 100 ms.
+ */
+static void
+worker_shed_ready(evutil_socket_t fd, short ev, void *arg)
+{
+	struct worker	*w = arg;
+	struct timeval	 tv = { 0, 100 * 1000 };
+
+	if (w->listening || w->draining)
+		return;
+	if (worker_shed(w) == 0)
+		return;
+	worker_unwatch(w);
+	evtimer_add(w->shed_timer, &tv);
+}
+
+static void
+worker_shed_watch(struct worker *w)
+{
+	int	i;
+
+	for (i = 0; i < w->nlisteners; i++) {
+		if (w->shed_watch[i] == NULL)
+			w->shed_watch[i] = event_new(w->base,
+			    evconnlistener_get_fd(w->listeners[i]), EV_READ,
+			    worker_shed_ready, w);
+		event_add(w->shed_watch[i], NULL);
+	}
+}
+
+static void
+worker_shed_retry(evutil_socket_t fd, short ev, void *arg)
+{
+	struct worker	*w = arg;
+
+	if (!w->listening && !w->draining)
+		worker_shed_watch(w);
+}
+
+/* Serve a connection; idx: its per-address buckets, already counted. */
+static void
+worker_start_conn(struct worker *w, int fd, struct sockaddr *sa, int tls,
+    const uint16_t *idx)
+{
+	struct conn	*c;
+
+	if ((c = conn_new(w, fd, sa, tls)) == NULL) {
+		if (idx != NULL)
+			worker_addr_add(w, idx, -1);
+		return;
+	}
+	if (idx != NULL) {
+		memcpy(c->addr_idx, idx, sizeof(c->addr_idx));
+		c->addr_counted = 1;
+	}
+}
+
+/*
+ * At MAX_CONNECTIONS with nothing idle to shed: hold the new connection
+ * unread and stop accepting, so it and the clients behind it in the
+ * backlog wait until a connection closes, or until the backlog watch
+ * finds an idle one to shed.
+ */
+static void
+worker_park(struct worker *w, int fd, struct sockaddr *sa, int salen,
+    int tls, const uint16_t *idx)
+{
+	w->parked_fd = fd;
+	w->parked_tls = tls;
+	w->parked_counted = idx != NULL;
+	if (idx != NULL)
+		memcpy(w->parked_idx, idx, sizeof(w->parked_idx));
+	memset(&w->parked_sa, 0, sizeof(w->parked_sa));
+	memcpy(&w->parked_sa, sa, (size_t)salen < sizeof(w->parked_sa) ?
+	    (size_t)salen : sizeof(w->parked_sa));
+	worker_listen(w, 0);
+	worker_shed_watch(w);
+	log_warnx("connection limit (%d) reached; pausing accept",
+	    w->cfg.max_conns);
+}
+
+static void
+worker_unpark(struct worker *w)
+{
+	int	fd = w->parked_fd;
+
+	w->parked_fd = -1;
+	if (w->draining) {
+		close(fd);
+		if (w->parked_counted)
+			worker_addr_add(w, w->parked_idx, -1);
+		return;
+	}
+	worker_start_conn(w, fd, (struct sockaddr *)&w->parked_sa,
+	    w->parked_tls, w->parked_counted ? w->parked_idx : NULL);
+}
+
 static void
 worker_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct worker	*w = arg;
-	int		 i, tls = 0;
+	uint16_t	 idx[ST_ADDR_ROWS];
+	int		 i, tls = 0, counted;
 
 	for (i = 0; i < w->nlisteners; i++)
 		if (w->listeners[i] == l)
 			tls = w->listener_tls[i];
-	if (w->draining || w->nconns >= w->cfg.max_conns) {
+	if (w->draining || (counted = worker_addr_admit(w, sa, idx)) == -1) {
 		close(fd);
 		return;
 	}
@@ -79,36 +375,54 @@ worker_accept(struct evconnlistener *l, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
-	(void)conn_new(w, fd, sa, tls);
-	if (w->nconns >= w->cfg.max_conns && w->listening) {
-		for (i = 0; i < w->nlisteners; i++)
-			evconnlistener_disable(w->listeners[i]);
-		w->listening = 0;
-		log_warnx("connection limit (%d) reached; pausing accept",
-		    w->cfg.max_conns);
+	if (counted)
+		worker_addr_add(w, idx, 1);
+	if (w->nconns >= w->cfg.max_conns && worker_shed(w) == -1) {
+		worker_park(w, fd, sa, salen, tls, counted ? idx : NULL);
+		return;
 	}
+	worker_start_conn(w, fd, sa, tls, counted ? idx : NULL);
+}
+
+static void
+worker_accept_resume(evutil_socket_t fd, short ev, void *arg)
+{
+	struct worker	*w = arg;
+
+	if (w->parked_fd == -1)
+		worker_listen(w, 1);
 }
 
 static void
 worker_accept_error(struct evconnlistener *l, void *arg)
 {
-	int	e = EVUTIL_SOCKET_ERROR();
+	struct worker	*w = arg;
+	struct timeval	 tv = { 0, 100 * 1000 };
+	int		 e = EVUTIL_SOCKET_ERROR();
 
-	/* EMFILE and friends: back off by pausing accept briefly. */
-	log_warnx("accept: %s", evutil_socket_error_to_string(e));
+	if (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM) {
+		log_warnx("accept: %s", evutil_socket_error_to_string(e));
+		return;
+	}
+	/* Out of descriptors: shed an idle connection, else pause briefly. */
+	if (worker_shed(w) == 0)
+		return;
+	log_warnx("accept: %s; pausing accept for 100 ms",
+	    evutil_socket_error_to_string(e));
+	worker_listen(w, 0);
+	evtimer_add(w->accept_timer, &tv);
 }
 
 /* Called by conn_free: resume accepting below the limit, finish draining. */
 void
 worker_conn_closed(struct worker *w)
 {
-	int	i;
-
-	if (!w->listening && !w->draining && w->nconns < w->cfg.max_conns) {
-		for (i = 0; i < w->nlisteners; i++)
-			evconnlistener_enable(w->listeners[i]);
-		w->listening = 1;
-	}
+	if (w->parked_fd != -1 && w->nconns < w->cfg.max_conns)
+		worker_unpark(w);
+	/* At the limit too: the next accept sheds an idle one, or parks. */
+	if (!w->listening && !w->draining && w->parked_fd == -1 &&
+	    !evtimer_pending(w->accept_timer, NULL))
+		worker_listen(w, 1);
 	if (w->draining && w->nconns == 0) {
 		log_info("drained; exiting");
 		event_base_loopexit(w->base, NULL);
@@ -319,7 +633,13 @@ worker_start_drain(struct worker *w)
 	if (w->draining)
 		return;
 	w->draining = 1;
+	worker_unwatch(w);
+	if (w->parked_fd != -1)
+		worker_unpark(w);	/* closes it */
 	for (i = 0; i < w->nlisteners; i++) {
+		if (w->shed_watch[i] != NULL)
+			event_free(w->shed_watch[i]);
+		w->shed_watch[i] = NULL;
 		evconnlistener_free(w->listeners[i]);
 		w->listeners[i] = NULL;
 	}
@@ -578,6 +898,59 @@ worker_proxy_request(struct conn *c, int flags, int body_mode)
 	ipc_wr_free(&wr);
 }
 
+/*
+ * Each connection may hold two descriptors (client, stream to the
+ * proxy).  Raise the soft RLIMIT_NOFILE towards what MAX_CONNECTIONS
+ * needs, up to the hard limit; when that is not enough, lower the
+ * connection limit so the worker reaches it (and sheds idle
+ * connections) before accept fails for want of descriptors.
+ */
+static void
+worker_fd_limit(struct worker *w)
+{
+	struct rlimit	rl;
+	rlim_t		want;
+	int		max;
+
+	want = (rlim_t)w->cfg.max_conns * 2 + WORKER_FD_RESERVE;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur >= want)
+		return;
+	max = rl.rlim_cur > 2 * WORKER_FD_RESERVE ?
+	    (int)((rl.rlim_cur - WORKER_FD_RESERVE) / 2) : WORKER_FD_RESERVE / 2;
+	log_warnx("descriptor limit %llu: %d connections per worker instead "
+	    "of MAX_CONNECTIONS=%d", (unsigned long long)rl.rlim_cur, max,
+	    w->cfg.max_conns);
+	w->cfg.max_conns = max;
+}
+
+/* The per-address counts' hash: SipHash-2-4 under the master's key. */
+static void
+worker_addr_init(struct worker *w)
+{
+	EVP_MAC		*mac;
+	OSSL_PARAM	 params[2];
+	size_t		 outlen = 8;
+
+	if (w->slot < ST_MAX_WORKERS)
+		memset(pw_stats->worker[w->slot].addr_conns, 0,
+		    sizeof(pw_stats->worker[w->slot].addr_conns));
+	params[0] = OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &outlen);
+	params[1] = OSSL_PARAM_construct_end();
+	if ((mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL)) == NULL ||
+	    (w->addr_mac = EVP_MAC_CTX_new(mac)) == NULL ||
+	    !EVP_MAC_init(w->addr_mac, pw_stats->master.addr_key,
+	    sizeof(pw_stats->master.addr_key), params))
+		fatalx("SipHash for the per-address limit is unavailable");
+	EVP_MAC_free(mac);
+}
+
 int
 worker_run(struct child_boot *b)
 {
@@ -593,6 +966,8 @@ worker_run(struct child_boot *b)
 	w->started = pw_wall_time();
 	http_limits_default(&w->limits);
 	TAILQ_INIT(&w->conns);
+	worker_fd_limit(w);
+	worker_addr_init(w);
 	w->table_size = (uint32_t)w->cfg.max_conns + 16;
 	w->table = xcalloc(w->table_size, sizeof(*w->table));
 	signal(SIGPIPE, SIG_IGN);
@@ -603,6 +978,9 @@ worker_run(struct child_boot *b)
 	ev_int = evsignal_new(w->base, SIGINT, worker_signal, w);
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
+	w->accept_timer = evtimer_new(w->base, worker_accept_resume, w);
+	w->shed_timer = evtimer_new(w->base, worker_shed_retry, w);
+	w->parked_fd = -1;
 
 	child_sandbox(PROC_WORKER, b);
 

@@ -19,11 +19,17 @@
 #include "frame.h"
 #include "http.h"
 #include "ipc.h"
+#include "stats.h"
 #include "tls.h"
 
 #define WORKER_HIGH_WATER	(256 * 1024)	/* per direction, per leg */
 #define WORKER_LOCAL_BODY_MAX	(1024 * 1024)	/* own endpoints' bodies */
 #define WORKER_DRAIN_SECONDS	10
+/* Lingering close: how long and how much to read after the answer. */
+#define WORKER_LINGER_SECONDS	5
+#define WORKER_LINGER_BYTES	(4 * 1024 * 1024)
+/* Descriptors a worker keeps besides two per connection (IPC, listeners). */
+#define WORKER_FD_RESERVE	64
 
 enum conn_state {
 	CONN_READ_HEAD,		/* waiting for a complete request head */
@@ -62,6 +68,8 @@ struct conn {
 	int			 tkind;		/* which timeout is armed */
 	uint64_t		 started_us;
 	unsigned		 nreq;
+	int			 addr_counted;	/* in the per-address counts */
+	uint16_t		 addr_idx[ST_ADDR_ROWS];
 	int			 counted;	/* in the HTTP metrics (authenticated path) */
 	int			 in_flight;	/* in portwing_http_requests_in_flight */
 	int			 proxied;	/* the proxy audits this request */
@@ -93,8 +101,8 @@ struct conn {
 	void			*spool_md;	/* EVP_MD_CTX while spooling */
 	uint8_t			 digest[32];
 	int			 is_signed;
-	int			 linger;	/* draining an unread body */
-	unsigned		 lingered;
+	int			 linger;	/* closing: dropping client input */
+	uint64_t		 lingered;	/* bytes dropped so far */
 
 	/* Response relayed from the proxy. */
 	struct bufferevent	*sbev;		/* stream to the proxy */
@@ -129,6 +137,18 @@ struct worker {
 	struct event		*drain_timer;
 	struct http_limits	 limits;
 	double			 started;
+	EVP_MAC_CTX		*addr_mac;	/* SipHash of client addresses */
+	time_t			 addr_logged;	/* last per-address refusal log */
+	time_t			 shed_logged;
+	struct event		*accept_timer;	/* resumes accept after EMFILE */
+	struct event		*shed_watch[4];	/* paused: someone in the backlog? */
+	struct event		*shed_timer;	/* paused, nothing idle: retry */
+	/* Accepted at MAX_CONNECTIONS with nothing to shed: waits, unread. */
+	int			 parked_fd;	/* -1: none */
+	int			 parked_tls;
+	int			 parked_counted;
+	uint16_t		 parked_idx[ST_ADDR_ROWS];
+	struct sockaddr_storage	 parked_sa;
 };
 
 extern struct worker *worker;
@@ -136,6 +156,7 @@ extern struct worker *worker;
 /* worker.c */
 int	worker_main(unsigned);
 void	worker_conn_closed(struct worker *);
+void	worker_addr_release(struct conn *);
 int	worker_auth_request(struct conn *);
 int	worker_enroll_request(struct conn *);
 int	worker_new_stream(struct worker *);
@@ -155,6 +176,7 @@ void	conn_start_proxy(struct conn *, int);
 void	conn_start_internal(struct conn *, int,
 	    void (*)(struct conn *, int));
 void	conn_drain(struct conn *);
+int	conn_idle(struct conn *);
 void	conn_read_local_body(struct conn *, route_fn, size_t);
 void	conn_enroll_answer(struct conn *, int, const char *, const char *,
 	    size_t);

@@ -64,6 +64,10 @@ const struct cfg_info cfg_table[CK_COUNT] = {
 	    "worker processes (default: number of CPUs)" },
 	[CK_MAX_CONNECTIONS] = { "MAX_CONNECTIONS", ROLE_WORKER, 0, 0,
 	    "client connections per worker (default 1024)" },
+	[CK_MAX_CONNECTIONS_PER_ADDRESS] = { "MAX_CONNECTIONS_PER_ADDRESS",
+	    ROLE_WORKER, 0, 0,
+	    "client connections one address may hold, all workers together "
+	    "(default 64, 0: no limit)" },
 	[CK_HEADER_TIMEOUT] = { "HEADER_TIMEOUT", ROLE_WORKER, 0, 0,
 	    "seconds to receive a request head (default 10)" },
 	[CK_IDLE_TIMEOUT] = { "IDLE_TIMEOUT", ROLE_WORKER, 0, 0,
@@ -92,7 +96,7 @@ const struct cfg_info cfg_table[CK_COUNT] = {
 	    "single-use token for POST /api/portwing/enroll" },
 	[CK_ENROLLMENT_TOKEN_FILE] = { "ENROLLMENT_TOKEN_FILE", 0, 0, 0,
 	    "file holding ENROLLMENT_TOKEN (used when it is unset)" },
-	[CK_TRUSTED_PROXIES] = { "TRUSTED_PROXIES", ROLE_AUTHD, 0, 0,
+	[CK_TRUSTED_PROXIES] = { "TRUSTED_PROXIES", ROLE_AUTHD | ROLE_WORKER, 0, 0,
 	    "CIDRs whose X-Forwarded-For / X-Real-IP name the client" },
 	[CK_STATE_DIR] = { "STATE_DIR", 0, 0, 0,
 	    "where portwing keeps state such as burned enrollment tokens "
@@ -645,6 +649,9 @@ config_validate(struct pw_config *c, char *err, size_t errsz)
 		return -1;
 	if (parse_int(c, CK_MAX_CONNECTIONS, 1024, 1, 100000, &c->max_conns,
 	    err, errsz) == -1)
+		return -1;
+	if (parse_int(c, CK_MAX_CONNECTIONS_PER_ADDRESS, 64, 0, 1000000,
+	    &c->max_per_addr, err, errsz) == -1)
 		return -1;
 	if (parse_int(c, CK_HEADER_TIMEOUT, 10, 1, 3600, &c->header_timeout,
 	    err, errsz) == -1)

@@ -42,6 +42,7 @@ enum cfg_key {
 	CK_ALLOW_UNAUTHENTICATED_REMOTE,
 	CK_WORKERS,
 	CK_MAX_CONNECTIONS,
+	CK_MAX_CONNECTIONS_PER_ADDRESS,
 	CK_HEADER_TIMEOUT,
 	CK_IDLE_TIMEOUT,
 	CK_MAX_HIJACKED,
@@ -98,6 +99,7 @@ struct pw_config {
 	int	 allow_unauth_remote;
 	int	 workers;
 	int	 max_conns;
+	int	 max_per_addr;		/* agent-wide, 0: no limit */
 	int	 header_timeout;
 	int	 idle_timeout;
 	int	 max_hijacked;

@@ -239,10 +239,15 @@ fail(struct http_head *h, int status, const char *why)
 	return status;
 }
 
+/*
+ * A Content-Length is 1*DIGIT and at most 2^63-1: nothing downstream
+ * (off_t, Docker's int64, the proxy's framing) can hold more, so a larger
+ * value is refused here instead of wrapping or truncating later.
+ */
 static int
 parse_content_length(const char *v, size_t n, uint64_t *out)
 {
-	uint64_t	x = 0;
+	uint64_t	x = 0, d;
 	size_t		i;
 
 	if (n == 0 || n > 19)
@@ -250,7 +255,10 @@ parse_content_length(const char *v, size_t n, uint64_t *out)
 	for (i = 0; i < n; i++) {
 		if (v[i] < '0' || v[i] > '9')
 			return -1;
-		x = x * 10 + (uint64_t)(v[i] - '0');
+		d = (uint64_t)(v[i] - '0');
+		if (x > ((uint64_t)INT64_MAX - d) / 10)
+			return -1;
+		x = x * 10 + d;
 	}
 	*out = x;
 	return 0;

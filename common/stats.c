@@ -4,6 +4,7 @@
 #include "pwbuild.h"
 
 #include <sys/mman.h>
+#include <sys/random.h>
 
 #include <errno.h>
 #include <string.h>
@@ -63,6 +64,11 @@ stats_map(int fd)
 		return -1;
 	pw_stats = p;
 	if (pw_stats->magic == 0) {
+		/* The first mapper is the master, before any child exists. */
+		if (getrandom(pw_stats->master.addr_key,
+		    sizeof(pw_stats->master.addr_key), 0) !=
+		    (ssize_t)sizeof(pw_stats->master.addr_key))
+			return -1;
 		pw_stats->size = sizeof(struct st_segment);
 		pw_stats->magic = ST_MAGIC;
 	}

@@ -10,7 +10,10 @@
  *
  * The segment is advisory: a compromised child could scribble on other
  * slots.  Nothing the master or authd decides is read from it; the audit
- * trail, not the metrics, is the record of what happened.
+ * trail, not the metrics, is the record of what happened.  Workers read
+ * each other's per-address connection counts to refuse connections; a
+ * compromised worker could make them refuse, which it can do anyway by
+ * racing them to accept().
  */
 #ifndef PW_STATS_H
 #define PW_STATS_H
@@ -21,6 +24,8 @@
 #define ST_CODE_MIN		100
 #define ST_NCODES		500	/* 100 .. 599 */
 #define ST_NBUCKETS		13	/* 12 bounds, then +Inf */
+#define ST_ADDR_ROWS		2	/* per-address connection counts: */
+#define ST_ADDR_BUCKETS		2048	/* rows of keyed-hash buckets */
 
 enum st_method {
 	STM_GET, STM_HEAD, STM_POST, STM_PUT, STM_DELETE, STM_PATCH,
@@ -52,6 +57,12 @@ struct st_worker {
 	int64_t		in_flight;
 	uint64_t	auth_fail[STR_COUNT];
 	uint64_t	rate_limited;
+	/*
+	 * Open client connections by keyed hash of the address, one count
+	 * per row; MAX_CONNECTIONS_PER_ADDRESS sums these over the workers
+	 * (agent/worker.c, worker_addr_*).
+	 */
+	uint32_t	addr_conns[ST_ADDR_ROWS][ST_ADDR_BUCKETS];
 };
 
 struct st_proxy {
@@ -65,6 +76,7 @@ struct st_master {
 	uint64_t	restarts_authd;
 	uint64_t	restarts_proxy;
 	uint64_t	workers;		/* configured */
+	uint8_t		addr_key[16];		/* SipHash key for addr_conns */
 };
 
 struct st_segment {

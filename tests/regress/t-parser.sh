@@ -77,14 +77,17 @@ PY
 )
 check "idle connection without a request is closed without a response" [ "$out" = "b''" ]
 
-# Connections per worker: at the limit the worker stops accepting; the
-# next client waits in the backlog and is served once a slot frees.
+# Connections per worker: at the limit the worker stops accepting when
+# every connection is busy; the next client waits in the backlog and is
+# served once a slot frees.  When one of them never said a word, it is
+# closed to make room instead.
 pw_stop
 pw_start WORKERS=1 MAX_CONNECTIONS=2 || { fail "portwingd starts (limit)"; exit 1; }
 out=$(python3 - "$PW_PORT" <<'PY'
 import socket, sys, time
 port = int(sys.argv[1])
 a = socket.create_connection(("127.0.0.1", port)); b = socket.create_connection(("127.0.0.1", port))
+a.sendall(b"GET /health HTTP/1.1\r\nHo"); b.sendall(b"GET /health HTTP/1.1\r\nHo")
 time.sleep(0.3)
 c = socket.create_connection(("127.0.0.1", port), timeout=1)
 c.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -99,6 +102,24 @@ print(waited, data.split(b"\r\n")[0].decode())
 PY
 )
 check "MAX_CONNECTIONS: third client waits, then is served ($out)" [ "$out" = "waited HTTP/1.1 200 OK" ]
+out=$(python3 - "$PW_PORT" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+a = socket.create_connection(("127.0.0.1", port), timeout=3)
+time.sleep(0.1)
+b = socket.create_connection(("127.0.0.1", port)); b.sendall(b"GET /health HTTP/1.1\r\nHo")
+time.sleep(0.3)
+c = socket.create_connection(("127.0.0.1", port), timeout=1)
+c.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+try:
+    got = c.recv(100).split(b"\r\n")[0].decode()
+except socket.timeout:
+    got = "waited"
+print(got, "|", repr(a.recv(100)))
+PY
+)
+check "MAX_CONNECTIONS: a silent connection is shed for a new client ($out)" \
+    [ "$out" = "HTTP/1.1 200 OK | b''" ]
 check "the limit is logged" grep -q 'connection limit (2) reached' "$PW_LOG"
 
 # Still serving after all that.
