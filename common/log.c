@@ -91,20 +91,21 @@ log_level_name(int level)
 }
 
 /*
- * Make an untrusted string safe to log: printable ASCII passes, everything
- * else becomes \xNN, and the result is cut at the buffer size.
+ * Printable ASCII passes, everything else becomes \xNN (with quotes, '\\'
+ * and '"' too), and the result is cut at the buffer size.
  */
-const char *
-log_vis(char *dst, size_t dsz, const char *src, size_t n)
+static void
+vis_bytes(char *dst, size_t dsz, const char *src, size_t n, int quotes)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t	i, o = 0;
 
 	if (dsz == 0)
-		return dst;
+		return;
 	for (i = 0; i < n && src[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)src[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
+		if (c >= 0x20 && c < 0x7f &&
+		    (!quotes || (c != '\\' && c != '"'))) {
 			if (o + 1 >= dsz)
 				break;
 			dst[o++] = (char)c;
@@ -118,6 +119,13 @@ log_vis(char *dst, size_t dsz, const char *src, size_t n)
 		}
 	}
 	dst[o] = '\0';
+}
+
+/* Make an untrusted string safe to log (quotes and backslashes as \xNN). */
+const char *
+log_vis(char *dst, size_t dsz, const char *src, size_t n)
+{
+	vis_bytes(dst, dsz, src, n, 1);
 	return dst;
 }
 
@@ -135,31 +143,6 @@ json_escape(char *dst, size_t dsz, const char *src)
 			o += (size_t)snprintf(dst + o, dsz - o, "\\u%04x", c);
 		} else
 			dst[o++] = (char)c;
-	}
-	dst[o] = '\0';
-}
-
-/* Control characters and non-ASCII bytes of a child's message as \xNN. */
-static void
-log_sanitize(char *dst, size_t dsz, const char *src, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t	i, o = 0;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)src[i];
-		if (c >= 0x20 && c < 0x7f) {
-			if (o + 1 >= dsz)
-				break;
-			dst[o++] = (char)c;
-		} else {
-			if (o + 4 >= dsz)
-				break;
-			dst[o++] = '\\';
-			dst[o++] = 'x';
-			dst[o++] = hex[c >> 4];
-			dst[o++] = hex[c & 15];
-		}
 	}
 	dst[o] = '\0';
 }
@@ -269,7 +252,8 @@ log_relay(const char *proc, long pid, int level, const char *msg, size_t n)
 
 	if (level < LOG_LVL_ERROR || level > LOG_LVL_DEBUG || level > log_level)
 		return;
-	log_sanitize(vis, sizeof(vis), msg, n);
+	/* A child's message: control and non-ASCII bytes as \xNN. */
+	vis_bytes(vis, sizeof(vis), msg, n, 0);
 	log_line(proc, pid, level, vis);
 }
 
