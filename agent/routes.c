@@ -4,7 +4,8 @@
  * Two tables: public routes answer without authentication (liveness and
  * readiness), private routes after authd said yes.  A path that belongs to
  * a route but arrives with another method gets 405 and never reaches
- * Docker; any other path under /_portwing/ gets 404.  Everything else is
+ * Docker; any other path under /_portwing/ gets 404.  /_lookout/... is
+ * an alias of /_portwing/... (Lookout v0.2).  Everything else is
  * the Docker proxy's.  Routes match on the percent-decoded path.
  */
 #include "pwbuild.h"
@@ -120,6 +121,7 @@ lookup(const struct route *t, size_t n, struct conn *c, int *status)
 	c->allowbuf[0] = '\0';
 	http_percent_decode(c->req.path, strlen(c->req.path), path,
 	    sizeof(path));
+	http_path_alias(path, sizeof(path));
 	for (i = 0; i < n; i++) {
 		if (!path_match(t[i].path, path))
 			continue;
@@ -162,7 +164,8 @@ routes_lookup_private(struct conn *c, int *status)
 		return fn;
 	http_percent_decode(c->req.path, strlen(c->req.path), path,
 	    sizeof(path));
-	/* Our namespace never falls through to Docker. */
+	http_path_alias(path, sizeof(path));
+	/* Our namespace (and /_lookout/) never falls through to Docker. */
 	if (strncmp(path, "/_portwing/", 11) == 0 ||
 	    strcmp(path, "/_portwing") == 0)
 		*status = 404;
