@@ -65,6 +65,7 @@ static const struct route public_routes[] = {
 	{ "/ready", "GET", route_ready, 0 },
 	{ "/_portwing/health", "GET", route_ready, 0 },
 	{ "/api/portwing/enroll", "POST", route_enroll, ROUTE_ENROLL },
+	{ "/api/lookout/enroll", "POST", route_enroll, ROUTE_ENROLL },	/* v0.2 */
 };
 
 /* After authentication: the Drydock adapter and observability (4.1, 7, 8). */

@@ -48,7 +48,7 @@ k = pwsign.new_key(d + "/k.pem")
 open(d + "/authorized_keys", "w").write(pwsign.line(k, "lookout client") + "\n")
 PY
 chmod 600 "$PW_TMP/authorized_keys"
-pw_start AUTHORIZED_KEYS="$PW_TMP/authorized_keys" ||
+pw_start AUTHORIZED_KEYS="$PW_TMP/authorized_keys" ENROLLMENT_TOKEN=lookout-enroll-1 ||
     { fail "portwingd starts with token and keys"; exit 1; }
 
 st() { curl -s -m 10 -o /dev/null -w '%{http_code}' "$@"; }
@@ -77,6 +77,25 @@ check "an unknown /_lookout/ path is 404, not Docker's" \
     [ "$(st -H "X-Lookout-Token: $PW_TOKEN" "$(pw_url /_lookout/nope)")" = 404 ]
 check "POST /_lookout/metrics: 405" \
     [ "$(st -X POST -H "X-Lookout-Token: $PW_TOKEN" "$(pw_url /_lookout/metrics)")" = 405 ]
+
+# Enrollment at Lookout's path: the key works at once, signed Lookout-style.
+out=$($PY - "$PW_PORT" "$PW_TMP" <<'PY'
+import base64, http.client, json, sys, pwsign
+port, d = int(sys.argv[1]), sys.argv[2]
+k = pwsign.new_key(d + "/enrolled.pem")
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+c.request("POST", "/api/lookout/enroll", body=json.dumps({
+    "enrollment_token": "lookout-enroll-1",
+    "public_key": base64.b64encode(pwsign.raw_pub(k)).decode()}),
+    headers={"Content-Type": "application/json"})
+r = c.getresponse()
+body = json.loads(r.read())
+st, reason, _ = pwsign.send(port, "GET", "/_ping",
+                            pwsign.headers(k, "GET", "/_ping", prefix="X-Lookout-"))
+print(r.status, body.get("key_id") == pwsign.key_id(k), st)
+PY
+)
+check "POST /api/lookout/enroll enrolls a key that then signs ($out)" [ "$out" = "200 True 200" ]
 
 # Signatures with the X-Lookout-* names over the same canonical bytes.
 out=$($PY - "$PW_PORT" "$PW_TMP" <<'PY'
