@@ -48,7 +48,9 @@ k = pwsign.new_key(d + "/k.pem")
 open(d + "/authorized_keys", "w").write(pwsign.line(k, "lookout client") + "\n")
 PY
 chmod 600 "$PW_TMP/authorized_keys"
-pw_start AUTHORIZED_KEYS="$PW_TMP/authorized_keys" ENROLLMENT_TOKEN=lookout-enroll-1 ||
+# Burned enrollment tokens are remembered across restarts: a fresh one.
+etok=lo-enroll-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
+pw_start AUTHORIZED_KEYS="$PW_TMP/authorized_keys" ENROLLMENT_TOKEN="$etok" ||
     { fail "portwingd starts with token and keys"; exit 1; }
 
 st() { curl -s -m 10 -o /dev/null -w '%{http_code}' "$@"; }
@@ -79,13 +81,13 @@ check "POST /_lookout/metrics: 405" \
     [ "$(st -X POST -H "X-Lookout-Token: $PW_TOKEN" "$(pw_url /_lookout/metrics)")" = 405 ]
 
 # Enrollment at Lookout's path: the key works at once, signed Lookout-style.
-out=$($PY - "$PW_PORT" "$PW_TMP" <<'PY'
+out=$($PY - "$PW_PORT" "$PW_TMP" "$etok" <<'PY'
 import base64, http.client, json, sys, pwsign
 port, d = int(sys.argv[1]), sys.argv[2]
 k = pwsign.new_key(d + "/enrolled.pem")
 c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
 c.request("POST", "/api/lookout/enroll", body=json.dumps({
-    "enrollment_token": "lookout-enroll-1",
+    "enrollment_token": sys.argv[3],
     "public_key": base64.b64encode(pwsign.raw_pub(k)).decode()}),
     headers={"Content-Type": "application/json"})
 r = c.getresponse()
@@ -167,6 +169,11 @@ for i in range(150):
     c.close()
 PY
 tok_hex=$(printf '%s' "$PW_TOKEN" | od -An -tx1 | tr -d ' \n')
+# A stream keeps its request head for as long as it lasts: hold one open.
+curl -s -N -m 30 -H "X-Lookout-Token: $PW_TOKEN" "$(pw_url /v1.41/events)" \
+    >/dev/null 2>&1 &
+ev=$!
+sleep 1
 if pw_sanitized; then
 	skip "memory scan (sanitizer build)"
 else
@@ -175,6 +182,9 @@ else
 		n=$(python3 "$here/memscan.py" "$p" "$tok_hex")
 		total=$((total + n))
 	done
-	check "no copy of the X-Lookout-Token in any worker or the proxy ($total)" [ "$total" = 0 ]
+	check "no copy of the X-Lookout-Token in any worker or the proxy, a stream open ($total)" \
+	    [ "$total" = 0 ]
 fi
+check "the stream was still open during the scan" kill -0 $ev
+kill $ev 2>/dev/null
 pw_done
