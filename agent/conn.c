@@ -196,6 +196,7 @@ conn_spool_free(struct conn *c)
 	}
 	c->spool_len = c->spool_off = 0;
 	c->is_signed = 0;
+	c->lookout = 0;
 }
 
 static void
@@ -463,7 +464,9 @@ conn_text_error(struct conn *c, int status, const char *text,
 
 	snprintf(extra, sizeof(extra), "X-Content-Type-Options: nosniff\r\n");
 	if (reason != NULL && *reason != '\0') {
-		pw_strlcat(extra, "X-Portwing-Reason: ", sizeof(extra));
+		/* Named in the dialect the client authenticated with. */
+		pw_strlcat(extra, c->lookout ? "X-Lookout-Reason: " :
+		    "X-Portwing-Reason: ", sizeof(extra));
 		pw_strlcat(extra, reason, sizeof(extra));
 		pw_strlcat(extra, "\r\n", sizeof(extra));
 	}
@@ -556,8 +559,17 @@ conn_read_head(struct conn *c)
 		return;
 	}
 	{
-		const struct http_hdr *sig = http_header(&c->req,
-		    "X-Portwing-Signature");
+		const struct http_hdr *sig;
+		int dialect = worker_auth_dialect(c);
+
+		if (dialect == -1) {
+			c->keepalive = 0;
+			conn_text_error(c, 400, "request mixes X-Portwing-* "
+			    "and X-Lookout-* signature headers", NULL);
+			return;
+		}
+		sig = http_header(&c->req, dialect ?
+		    "X-Lookout-Signature" : "X-Portwing-Signature");
 		if (w->cfg.keys && sig != NULL && sig->vlen > 0) {
 			conn_spool_start(c);
 			return;

@@ -4,7 +4,8 @@
  * Two tables: public routes answer without authentication (liveness and
  * readiness), private routes after authd said yes.  A path that belongs to
  * a route but arrives with another method gets 405 and never reaches
- * Docker; any other path under /_portwing/ gets 404.  Everything else is
+ * Docker; any other path under /_portwing/ gets 404.  /_lookout/... is
+ * an alias of /_portwing/... (Lookout v0.2).  Everything else is
  * the Docker proxy's.  Routes match on the percent-decoded path.
  */
 #include "pwbuild.h"
@@ -64,6 +65,7 @@ static const struct route public_routes[] = {
 	{ "/ready", "GET", route_ready, 0 },
 	{ "/_portwing/health", "GET", route_ready, 0 },
 	{ "/api/portwing/enroll", "POST", route_enroll, ROUTE_ENROLL },
+	{ "/api/lookout/enroll", "POST", route_enroll, ROUTE_ENROLL },	/* v0.2 */
 };
 
 /* After authentication: the Drydock adapter and observability (4.1, 7, 8). */
@@ -120,6 +122,7 @@ lookup(const struct route *t, size_t n, struct conn *c, int *status)
 	c->allowbuf[0] = '\0';
 	http_percent_decode(c->req.path, strlen(c->req.path), path,
 	    sizeof(path));
+	http_path_alias(path, sizeof(path));
 	for (i = 0; i < n; i++) {
 		if (!path_match(t[i].path, path))
 			continue;
@@ -162,7 +165,8 @@ routes_lookup_private(struct conn *c, int *status)
 		return fn;
 	http_percent_decode(c->req.path, strlen(c->req.path), path,
 	    sizeof(path));
-	/* Our namespace never falls through to Docker. */
+	http_path_alias(path, sizeof(path));
+	/* Our namespace (and /_lookout/) never falls through to Docker. */
 	if (strncmp(path, "/_portwing/", 11) == 0 ||
 	    strcmp(path, "/_portwing") == 0)
 		*status = 404;

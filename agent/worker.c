@@ -689,7 +689,7 @@ worker_wipe_credentials(struct conn *c)
 {
 	static const char *const cred[] = {
 		"Authorization", "Proxy-Authorization", "X-Portwing-Token",
-		"X-Dd-Agent-Secret", "X-API-Key",
+		"X-Lookout-Token", "X-Dd-Agent-Secret", "X-API-Key",
 	};
 	struct http_hdr	*h;
 	size_t		 i;
@@ -706,6 +706,40 @@ worker_wipe_credentials(struct conn *c)
 	}
 }
 
+static const char *const pw_sighdr[] = {
+	"X-Portwing-Key-ID", "X-Portwing-Timestamp", "X-Portwing-Nonce",
+	"X-Portwing-Signature", "X-Portwing-Signature-Version",
+};
+/* Lookout v0.2 (Portwing's earlier name): same values, same order. */
+static const char *const lo_sighdr[] = {
+	"X-Lookout-Key-ID", "X-Lookout-Timestamp", "X-Lookout-Nonce",
+	"X-Lookout-Signature", "X-Lookout-Signature-Version",
+};
+
+/*
+ * Which signature headers does the request use: 0 X-Portwing-* (or
+ * none), 1 X-Lookout-*, -1 both (refused: half of one set and half of
+ * the other must not be read as one signature).  Sets c->lookout when
+ * any X-Lookout-* credential header is present, for the reason header.
+ */
+int
+worker_auth_dialect(struct conn *c)
+{
+	size_t	i;
+	int	pw = 0, lo = 0;
+
+	for (i = 0; i < nitems(pw_sighdr); i++) {
+		if (http_header(&c->req, pw_sighdr[i]) != NULL)
+			pw = 1;
+		if (http_header(&c->req, lo_sighdr[i]) != NULL)
+			lo = 1;
+	}
+	c->lookout = lo || http_header(&c->req, "X-Lookout-Token") != NULL;
+	if (pw && lo)
+		return -1;
+	return lo;
+}
+
 /*
  * Ask authd about the current request.  The worker sends what the client
  * presented; authd decides.  Returns -1 when authd is unreachable.
@@ -713,13 +747,11 @@ worker_wipe_credentials(struct conn *c)
 int
 worker_auth_request(struct conn *c)
 {
-	static const char *const sighdr[] = {
-		"X-Portwing-Key-ID", "X-Portwing-Timestamp", "X-Portwing-Nonce",
-		"X-Portwing-Signature", "X-Portwing-Signature-Version",
-	};
 	static const char *const tokhdr[] = {
-		"X-Portwing-Token", "X-Dd-Agent-Secret", "X-API-Key",
+		"X-Portwing-Token", "X-Lookout-Token", "X-Dd-Agent-Secret",
+		"X-API-Key",
 	};
+	const char *const	*sighdr;
 	struct worker		*w = c->w;
 	struct ipc_wr		 wr;
 	const struct http_hdr	*h;
@@ -729,7 +761,12 @@ worker_auth_request(struct conn *c)
 
 	if (w->authd == NULL)
 		return -1;
-	/* Token precedence (reference 6.2), then dockeragent's X-API-Key. */
+	/* conn.c refused a request mixing the two signature dialects. */
+	sighdr = worker_auth_dialect(c) == 1 ? lo_sighdr : pw_sighdr;
+	/*
+	 * Token precedence (reference 6.2), X-Lookout-Token ranking with
+	 * X-Portwing-Token (its earlier name), then dockeragent's X-API-Key.
+	 */
 	if ((h = http_header(&c->req, "Authorization")) != NULL &&
 	    h->vlen > 7 && strncasecmp(h->value, "Bearer ", 7) == 0) {
 		tok = h->value + 7;
@@ -755,7 +792,7 @@ worker_auth_request(struct conn *c)
 	ipc_wr_strn(&wr, v, vl > 1000 ? 1000 : vl);
 	v = header_value(c, "X-Real-IP", &vl);
 	ipc_wr_strn(&wr, v, vl > 63 ? 63 : vl);
-	for (i = 0; i < nitems(sighdr); i++) {
+	for (i = 0; i < nitems(pw_sighdr); i++) {
 		v = header_value(c, sighdr[i], &vl);
 		ipc_wr_strn(&wr, v, vl > 120 ? 0 : vl);
 	}

@@ -101,6 +101,7 @@ struct conn {
 	void			*spool_md;	/* EVP_MD_CTX while spooling */
 	uint8_t			 digest[32];
 	int			 is_signed;
+	int			 lookout;	/* used X-Lookout-* auth headers */
 	int			 linger;	/* closing: dropping client input */
 	uint64_t		 lingered;	/* bytes dropped so far */
 
@@ -158,6 +159,7 @@ int	worker_main(unsigned);
 void	worker_conn_closed(struct worker *);
 void	worker_addr_release(struct conn *);
 int	worker_auth_request(struct conn *);
+int	worker_auth_dialect(struct conn *);
 int	worker_enroll_request(struct conn *);
 int	worker_new_stream(struct worker *);
 void	worker_audit(struct conn *, int);

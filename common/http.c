@@ -7,6 +7,7 @@
 #include "pwbuild.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -479,12 +480,30 @@ http_header_forwardable(const char *name)
 	};
 	size_t	i;
 
-	if (strncasecmp(name, "X-Portwing-", 11) == 0)
+	/* X-Lookout-*: Portwing's earlier name, same credentials. */
+	if (strncasecmp(name, "X-Portwing-", 11) == 0 ||
+	    strncasecmp(name, "X-Lookout-", 10) == 0)
 		return 0;
 	for (i = 0; i < nitems(drop); i++)
 		if (strcasecmp(name, drop[i]) == 0)
 			return 0;
 	return 1;
+}
+
+/*
+ * Lookout v0.2 (Portwing's earlier name) served /_lookout/...: map a
+ * decoded path onto /_portwing/... in place, so both answer the same.
+ */
+void
+http_path_alias(char *path, size_t size)
+{
+	char	tmp[HTTP_MAX_REQLINE];
+
+	if (strncmp(path, "/_lookout", 9) != 0 ||
+	    (path[9] != '\0' && path[9] != '/'))
+		return;
+	snprintf(tmp, sizeof(tmp), "/_portwing%s", path + 9);
+	pw_strlcpy(path, tmp, size);
 }
 
 const char *

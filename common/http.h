@@ -87,6 +87,7 @@ int	 http_valid_target(const char *, size_t);
 size_t	 http_percent_decode(const char *, size_t, char *, size_t);
 const char *http_reason(int);
 int	 http_header_forwardable(const char *);
+void	 http_path_alias(char *, size_t);
 
 /* Chunked transfer-coding decoder, resumable across reads. */
 struct http_chunked {

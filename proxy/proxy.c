@@ -1775,6 +1775,7 @@ dd_request(struct preq *r, const char *method, const char *target)
 	pw_strlcpy(raw, target, sizeof(raw));
 	raw[strcspn(raw, "?")] = '\0';
 	http_percent_decode(raw, strlen(raw), path, sizeof(path));
+	http_path_alias(path, sizeof(path));	/* /_lookout/ (v0.2) */
 	query = query ? query + 1 : "";
 	if (strcmp(method, "GET") == 0 && (strcmp(path, "/metrics") == 0 ||
 	    strcmp(path, "/_portwing/metrics") == 0)) {

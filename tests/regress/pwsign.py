@@ -42,24 +42,26 @@ def key_id(k):
 
 
 def headers(k, method, target, body=b"", ts=None, nonce=None, version="2",
-            canon_override=None):
+            canon_override=None, prefix="X-Portwing-"):
+    """prefix "X-Lookout-" gives Lookout v0.2's header names (same bytes)."""
     ts = str(int(time.time())) if ts is None else ts
     nonce = os.urandom(16).hex() if nonce is None else nonce
     canon = canon_override or "\n".join(
         [method, target, hashlib.sha256(body).hexdigest(), ts, nonce])
     sig = base64.urlsafe_b64encode(k.sign(canon.encode())).rstrip(b"=").decode()
-    h = {"X-Portwing-Key-ID": key_id(k), "X-Portwing-Timestamp": ts,
-         "X-Portwing-Nonce": nonce, "X-Portwing-Signature": sig}
+    h = {prefix + "Key-ID": key_id(k), prefix + "Timestamp": ts,
+         prefix + "Nonce": nonce, prefix + "Signature": sig}
     if version:
-        h["X-Portwing-Signature-Version"] = version
+        h[prefix + "Signature-Version"] = version
     return h
 
 
-def send(port, method, target, hdrs, body=b"", source=None):
+def send(port, method, target, hdrs, body=b"", source=None,
+         reason_header="X-Portwing-Reason"):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=20,
                                    source_address=(source, 0) if source else None)
     c.request(method, target, body=body if body else None, headers=hdrs)
     r = c.getresponse()
     data = r.read()
     c.close()
-    return r.status, r.getheader("X-Portwing-Reason"), data
+    return r.status, r.getheader(reason_header), data

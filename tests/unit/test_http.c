@@ -300,6 +300,30 @@ START_TEST(test_forwardable)
 	ck_assert(!http_header_forwardable("Host"));
 	ck_assert(http_header_forwardable("Content-Type"));
 	ck_assert(http_header_forwardable("X-Registry-Auth"));
+	ck_assert(!http_header_forwardable("X-Lookout-Token"));
+	ck_assert(!http_header_forwardable("x-lookout-signature"));
+}
+END_TEST
+
+START_TEST(test_path_alias)
+{
+	static const char *const c[][2] = {
+		{ "/_lookout/metrics", "/_portwing/metrics" },
+		{ "/_lookout/audit/export", "/_portwing/audit/export" },
+		{ "/_lookout", "/_portwing" },
+		{ "/_lookout/", "/_portwing/" },
+		{ "/_lookoutx/info", "/_lookoutx/info" },
+		{ "/x/_lookout/info", "/x/_lookout/info" },
+		{ "/_portwing/info", "/_portwing/info" },
+	};
+	char	p[64];
+	size_t	i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		snprintf(p, sizeof(p), "%s", c[i][0]);
+		http_path_alias(p, sizeof(p));
+		ck_assert_str_eq(p, c[i][1]);
+	}
 }
 END_TEST
 
@@ -321,6 +345,7 @@ main(void)
 	tcase_add_test(tc, test_chunked_ok);
 	tcase_add_test(tc, test_chunked_bad);
 	tcase_add_test(tc, test_forwardable);
+	tcase_add_test(tc, test_path_alias);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
