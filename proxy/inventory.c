@@ -62,6 +62,7 @@ struct ctr {
 	int			 busy;		/* an inspection is running */
 	int			 again;		/* inspect again when it ends */
 	int			 hidden;	/* inspected, not listed */
+	int			 running;	/* for /metrics, listed or not */
 	json_t			*pend;		/* inspection awaiting its image */
 };
 
@@ -689,7 +690,8 @@ inspect_end(struct ctr *c, int status, json_t *in, const char *err)
 			ctr_remove(c, 1);
 			return;		/* c is freed */
 		}
-	} else if (in != NULL && is_listed(in)) {
+	} else if (in != NULL && (c->running = jbool(json_object_get(in,
+	    "State"), "Running"), is_listed(in))) {
 		const char *img = jstr(in, "Image");
 		c->hidden = 0;
 		ctr_update(c, build_model(in, img, json_object_get(inv.images,
@@ -1110,7 +1112,10 @@ inventory_init(struct event_base *base, const struct pw_config *cfg)
 	inv_refresh(0, 0);
 }
 
-/* Containers known now, and how many run (for /metrics); -1: not ready. */
+/*
+ * Containers known now, and how many run (for /metrics), whether or not
+ * Drydock's settings list them; -1: not ready.
+ */
 int
 inventory_counts(int *running)
 {
@@ -1121,10 +1126,10 @@ inventory_counts(int *running)
 	if (!inventory_ready())
 		return -1;
 	TAILQ_FOREACH(c, &inv.ctrs, entry) {
-		if (c->model == NULL)
+		if (c->model == NULL && !c->hidden)
 			continue;
 		total++;
-		if (strcmp(jstr(c->model, "status"), "running") == 0)
+		if (c->running)
 			(*running)++;
 	}
 	return total;
