@@ -337,7 +337,7 @@ check "WATCHBYDEFAULT=false: only the dd.watch=true ones ($n)" \
 pw_stop
 unset DD_WATCHER_DOCKER_WATCHBYDEFAULT
 out=$(env -i PATH="$PATH" TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" \
-    DD_WATCHER_DOCKER_WATCHALL=maybe "$PW_BUILD/portwingd" -n 2>&1); rc=$?
+    DD_WATCHER_DOCKER_WATCHALL=maybe "${PW_DAEMON:-$PW_BUILD/portwingd}" -n 2>&1); rc=$?
 check "DD_WATCHER_DOCKER_WATCHALL=maybe refuses to start ($out)" \
     bash -c "[ $rc = 1 ] && echo \"\$1\" | grep -q 'DD_WATCHER_DOCKER_WATCHALL'" _ "$out"
 pw_done
