@@ -15,16 +15,17 @@ D() { pw_docker_direct "$@"; }
 
 ctrs="pwm-tap1 pwm-tap2 pwm-plain pwm-labels pwm-ports pwm-net pwm-mounts
     pwm-healthy pwm-unhealthy pwm-created pwm-stopped pwm-env pwm-reg
-    pwm-notag pwm-hub pwm-nowatch pwm-optin"
+    pwm-notag pwm-hub pwm-nowatch pwm-optin pwm-pushed"
 imgs="localhost:5000/team/app:1.2 localhost:5000/team/app:latest pwtest/lib-app:v2"
-tap_pid=
+tap_pid= reg_pid= pushed=
 cleanup() {
 	pw_stop
+	[ -n "$reg_pid" ] && kill "$reg_pid" 2>/dev/null && wait "$reg_pid" 2>/dev/null
 	[ -n "$tap_pid" ] && kill "$tap_pid" 2>/dev/null && wait "$tap_pid" 2>/dev/null
 	D rm -f -v $ctrs >/dev/null 2>&1
 	D network rm pwm-net >/dev/null 2>&1
 	D volume rm pwm-vol >/dev/null 2>&1
-	D rmi $imgs >/dev/null 2>&1
+	D rmi $imgs $pushed >/dev/null 2>&1
 }
 trap cleanup EXIT
 cleanup
@@ -336,6 +337,38 @@ check "WATCHBYDEFAULT=false: only the dd.watch=true ones ($n)" \
     [ "$n" = "pwm-labels pwm-optin" ]
 pw_stop
 unset DD_WATCHER_DOCKER_WATCHBYDEFAULT
+
+# ---- 4. An image with RepoDigests: pushed, under two repositories, to a
+# registry on loopback (miniregistry.py), so no network is needed.
+$PY "$here/miniregistry.py" "$PW_TMP/reg.port" &
+reg_pid=$!
+for i in $(seq 1 50); do [ -s "$PW_TMP/reg.port" ] && break; sleep 0.1; done
+rp=$(cat "$PW_TMP/reg.port" 2>/dev/null)
+ref1=127.0.0.1:$rp/dd/pushed:1.0 ref2=127.0.0.1:$rp/other/copy:2.0
+pushed="$ref1 $ref2"
+D commit -c 'LABEL pwm.pushed=1' pwm-env "$ref1" >/dev/null &&
+    D tag "$ref1" "$ref2" &&
+    D push -q "$ref1" >/dev/null 2>&1 && D push -q "$ref2" >/dev/null 2>&1
+rds=$(D image inspect -f '{{range .RepoDigests}}{{.}} {{end}}' "$ref1")
+check "the pushed image has two RepoDigests ($rds)" [ "$(echo $rds | wc -w)" -eq 2 ]
+D run -d --name pwm-pushed "$ref1" sleep 300 >/dev/null
+pw_start DD_POLL_INTERVAL=3600 AGENT_NAME="$agent_name" || { fail "portwingd starts"; exit 1; }
+check "inventory ready (pushed image)" wait_inventory
+TAP_PREFIX="pushed: " tap_run $PY "$here/ddmodel.py" compare "$DOCKER_SOCK" "$agent_name" "$PW_PORT" "$PW_TOKEN" 8
+mine=$(echo $rds | tr ' ' '\n' | grep "/dd/pushed@" | sed 's/.*@//')
+pw_curl "$(pw_url /api/containers)" >"$PW_TMP/list2.json"
+tap_run $PY - "$PW_TMP/list2.json" "$mine" <<'PY'
+import json, sys
+by = {c["name"]: c for c in json.load(open(sys.argv[1]))}
+img = by.get("pwm-pushed", {}).get("image", {})
+d = img.get("digest", {})
+ok = (img.get("isLocalImage") is False and d.get("repoDigests") == [sys.argv[2]]
+      and d.get("repo") == sys.argv[2] and d.get("value") == sys.argv[2])
+print(("ok - " if ok else "not ok - ") + "pushed image: isLocalImage false, "
+      "repoDigests only its own repository's digest, repo = value = it" +
+      ("" if ok else ": got " + json.dumps(img)))
+PY
+pw_stop
 out=$(env -i PATH="$PATH" TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" \
     DD_WATCHER_DOCKER_WATCHALL=maybe "${PW_DAEMON:-$PW_BUILD/portwingd}" -n 2>&1); rc=$?
 check "DD_WATCHER_DOCKER_WATCHALL=maybe refuses to start ($out)" \
