@@ -63,6 +63,7 @@ struct ctr {
 	int			 again;		/* inspect again when it ends */
 	int			 hidden;	/* inspected, not listed */
 	int			 running;	/* for /metrics, listed or not */
+	int			 inref;		/* inspected for the running refresh */
 	json_t			*pend;		/* inspection awaiting its image */
 };
 
@@ -678,17 +679,25 @@ refresh_done(void)
 static void
 inspect_end(struct ctr *c, int status, json_t *in, const char *err)
 {
-	int		 in_refresh = c->seen == 2;
+	int		 in_refresh = c->inref;
 
 	c->busy = 0;
-	if (in_refresh)
-		c->seen = 1;
+	c->inref = 0;
 	if (status == 404) {
 		/* Gone between the list (or the event) and now. */
 		c->seen = 0;
 		if (!in_refresh) {
 			ctr_remove(c, 1);
 			return;		/* c is freed */
+		}
+	} else if (c->seen == 0) {
+		/*
+		 * Destroyed (or no longer listed) while it was being inspected:
+		 * the answer is stale.  A refresh removes it when it ends.
+		 */
+		if (!in_refresh) {
+			ctr_remove(c, 1);
+			return;
 		}
 	} else if (in != NULL && (c->running = jbool(json_object_get(in,
 	    "State"), "Running"), is_listed(in))) {
@@ -832,7 +841,7 @@ list_done(void *arg, int status, struct evbuffer *body, const char *err)
 			c->again = 1;
 			continue;
 		}
-		c->seen = 2;		/* inspected as part of this refresh */
+		c->inref = 1;		/* inspected as part of this refresh */
 		inv.pending++;
 		inv_inspect(c);
 	}
