@@ -1072,6 +1072,9 @@ master_sigterm(evutil_socket_t sig, short ev, void *arg)
 		else if (c->pid > 0)
 			kill(c->pid, SIGTERM);
 	}
+	/* The proxy ends its event streams at once (DESIGN: Drydock). */
+	if (m.proxy.chan != NULL)
+		ipc_send(m.proxy.chan, IPC_M_SHUTDOWN, 0, 0, NULL, 0, -1);
 	if (m.authd.respawn != NULL)
 		evtimer_del(m.authd.respawn);
 	if (m.proxy.respawn != NULL)

@@ -103,6 +103,12 @@ const struct cfg_info cfg_table[CK_COUNT] = {
 	    "(default /var/lib/portwing)" },
 	[CK_DD_POLL_INTERVAL] = { "DD_POLL_INTERVAL", ROLE_PROXY, 0, 0,
 	    "seconds between full container inventory refreshes (default 300)" },
+	[CK_DD_WATCHBYDEFAULT] = { "DD_WATCHER_DOCKER_WATCHBYDEFAULT",
+	    ROLE_PROXY, 0, 0, "list containers without a dd.watch label "
+	    "(default true, as Drydock's docker watcher)" },
+	[CK_DD_WATCHALL] = { "DD_WATCHER_DOCKER_WATCHALL", ROLE_PROXY, 0, 0,
+	    "list stopped and created containers too, not only running ones "
+	    "(default false, as Drydock's docker watcher)" },
 	[CK_ADAPTER] = { "ADAPTER", ROLE_WORKER | ROLE_PROXY, 0, 0,
 	    "controller adapter: drydock (the default and only one so far)" },
 	[CK_SSE_QUEUE_LIMIT] = { "SSE_QUEUE_LIMIT", ROLE_PROXY, 0, 0,
@@ -728,6 +734,12 @@ config_validate(struct pw_config *c, char *err, size_t errsz)
 	else if (parse_int(c, CK_AUDIT_BUFFER_SIZE, 256, 1, 1000000,
 	    &c->audit_buffer, err, errsz) == -1)
 		return -1;
+	if (parse_bool(c, CK_DD_WATCHALL, &c->dd_watch_all, err, errsz) == -1 ||
+	    parse_bool(c, CK_DD_WATCHBYDEFAULT, &c->dd_watch_default, err,
+	    errsz) == -1)
+		return -1;
+	if (c->val[CK_DD_WATCHBYDEFAULT] == NULL)
+		c->dd_watch_default = 1;
 	if (parse_bool(c, CK_SKIP_DF_COLLECTION, &c->skip_df, err,
 	    errsz) == -1 || parse_int(c, CK_METRICS_INTERVAL, 15, 1, 3600,
 	    &c->metrics_interval, err, errsz) == -1)

@@ -60,6 +60,8 @@ enum cfg_key {
 	CK_TRUSTED_PROXIES,
 	CK_STATE_DIR,
 	CK_DD_POLL_INTERVAL,
+	CK_DD_WATCHBYDEFAULT,
+	CK_DD_WATCHALL,
 	CK_ADAPTER,
 	CK_SSE_QUEUE_LIMIT,
 	CK_AUDIT_LOG,
@@ -119,6 +121,8 @@ struct pw_config {
 	int	 ntrusted;
 	char	 state_dir[1024];
 	int	 dd_poll;
+	int	 dd_watch_default;	/* unlabelled containers listed */
+	int	 dd_watch_all;		/* not only running ones */
 	int	 sse_queue;
 	int	 audit_buffer;		/* ring capacity, 0: off */
 	int	 skip_df;

@@ -22,10 +22,12 @@
 
 #include <sys/queue.h>
 
+#include <ctype.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <event2/buffer.h>
@@ -59,6 +61,10 @@ struct ctr {
 	int			 seen;		/* in the current list */
 	int			 busy;		/* an inspection is running */
 	int			 again;		/* inspect again when it ends */
+	int			 hidden;	/* inspected, not listed */
+	int			 running;	/* for /metrics, listed or not */
+	int			 inref;		/* inspected for the running refresh */
+	json_t			*pend;		/* inspection awaiting its image */
 };
 
 struct sub {
@@ -100,6 +106,7 @@ static struct {
 	int			 cpus;
 	double			 memory_gb;
 	char			*list_cache;
+	json_t			*images;	/* image ID -> image inspect */
 } inv;
 
 static void	inv_refresh(int, int);
@@ -171,6 +178,11 @@ parse_image_ref(const char *ref, char *registry, size_t rsz, char *name,
 static const char *
 derive_status(json_t *state)
 {
+	const char	*st = jstr(state, "Status");
+
+	/* Docker's own word, which Drydock's watcher passes on ("exited"). */
+	if (*st != '\0')
+		return st;
 	if (jbool(state, "Running"))
 		return "running";
 	if (jbool(state, "Paused"))
@@ -181,7 +193,109 @@ derive_status(json_t *state)
 		return "dead";
 	if (strcmp(jstr(state, "Status"), "created") == 0)
 		return "created";
-	return "stopped";
+	return "exited";
+}
+
+/* Drydock's watcher: dd.watch decides, else the watch-by-default setting;
+ * without watch-all only running containers (Docker's default list). */
+static int
+is_listed(json_t *in)
+{
+	json_t		*labels = json_object_get(json_object_get(in, "Config"),
+	    "Labels");
+	const char	*w = jlabel(json_is_object(labels) ? labels : NULL,
+	    "dd.watch");
+
+	if (!inv.cfg->dd_watch_all &&
+	    !jbool(json_object_get(in, "State"), "Running"))
+		return 0;
+	if (*w != '\0')
+		return strcasecmp(w, "true") == 0;
+	return inv.cfg->dd_watch_default;
+}
+
+/*
+ * The digests of RepoDigests ("repo@sha256:..."), those of the container's
+ * own repository first-and-only when any match, as Drydock orders them.
+ */
+static json_t *
+repo_digests(json_t *img, const char *registry, const char *name)
+{
+	json_t		*all = json_array(), *mine = json_array(), *e;
+	char		 cand[4][800], repo[600];
+	const char	*rd, *at;
+	size_t		 i, j, nc = 0;
+
+	if (strcmp(registry, "docker.io") == 0) {
+		const char *bare = strncmp(name, "library/", 8) == 0 ?
+		    name + 8 : name;
+		snprintf(cand[nc++], sizeof(cand[0]), "%s", bare);
+		snprintf(cand[nc++], sizeof(cand[0]), "docker.io/%s", bare);
+		if (strchr(bare, '/') == NULL) {
+			snprintf(cand[nc++], sizeof(cand[0]), "library/%s", bare);
+			snprintf(cand[nc++], sizeof(cand[0]),
+			    "docker.io/library/%s", bare);
+		}
+	} else
+		snprintf(cand[nc++], sizeof(cand[0]), "%s/%s", registry, name);
+	json_array_foreach(json_object_get(img, "RepoDigests"), i, e) {
+		rd = json_string_value(e);
+		if (rd == NULL || (at = strchr(rd, '@')) == NULL || at == rd ||
+		    at[1] == '\0')
+			continue;
+		snprintf(repo, sizeof(repo), "%.*s", (int)(at - rd), rd);
+		for (j = 0; repo[j] != '\0'; j++)
+			repo[j] = (char)tolower((unsigned char)repo[j]);
+		json_array_append_new(all, json_string(at + 1));
+		for (j = 0; j < nc; j++)
+			if (strcasecmp(repo, cand[j]) == 0) {
+				json_array_append_new(mine, json_string(at + 1));
+				break;
+			}
+	}
+	if (json_array_size(mine) > 0) {
+		json_decref(all);
+		return mine;
+	}
+	json_decref(mine);
+	return all;
+}
+
+/* dd.link.template with Drydock's variables; semver is never claimed here,
+ * so major/minor/patch/prerelease are empty, as Drydock renders them then. */
+static char *
+render_link(const char *tmpl, const char *tag)
+{
+	struct evbuffer	*b = evbuffer_new();
+	const char	*p = tmpl, *end;
+	char		 key[64], *out;
+	size_t		 n;
+
+	while (*p != '\0') {
+		if (p[0] == '$' && p[1] == '{' && (end = strchr(p + 2, '}')) !=
+		    NULL && (size_t)(end - p - 2) < sizeof(key)) {
+			snprintf(key, sizeof(key), "%.*s", (int)(end - p - 2),
+			    p + 2);
+			for (n = 0; key[n] != '\0' && (isalnum((unsigned char)
+			    key[n]) || key[n] == '_'); n++)
+				;
+			if (key[n] == '\0' && n > 0) {
+				if (strcmp(key, "raw") == 0 ||
+				    strcmp(key, "original") == 0 ||
+				    strcmp(key, "transformed") == 0)
+					evbuffer_add(b, tag, strlen(tag));
+				p = end + 1;
+				continue;
+			}
+		}
+		evbuffer_add(b, p, 1);
+		p++;
+	}
+	n = evbuffer_get_length(b);
+	out = xcalloc(1, n + 1);
+	evbuffer_remove(b, out, n);
+	evbuffer_free(b);
+	return out;
 }
 
 static void
@@ -195,7 +309,7 @@ set_label_field(json_t *m, json_t *labels, const char *label, const char *key)
 
 /* The Drydock wire container for one `docker inspect` answer. */
 static json_t *
-build_model(json_t *in, const char *image_id)
+build_model(json_t *in, const char *image_id, json_t *img)
 {
 	json_t		*m, *labels, *image, *details, *env, *vols, *e, *mt;
 	const char	*name, *v, *health, *started;
@@ -220,18 +334,41 @@ build_model(json_t *in, const char *image_id)
 	if (strcmp(health, "starting") == 0 || strcmp(health, "healthy") == 0 ||
 	    strcmp(health, "unhealthy") == 0)
 		json_object_set_new(m, "health", json_string(health));
-	v = jlabel(labels, "dd.watch");
-	json_object_set_new(m, "watcher", json_string(*v ? v : "docker"));
+	/* The watcher this agent serves (as /api/watchers names it). */
+	json_object_set_new(m, "watcher", json_string("docker"));
 	json_object_set_new(m, "agent", json_string(inv.cfg->agent_name));
 	parse_image_ref(jstr(in, "Config.Image"), registry, sizeof(registry),
 	    iname, sizeof(iname), tag, sizeof(tag));
-	image = json_pack("{s:s, s:{s:s, s:s}, s:s, s:{s:s, s:b}, s:{s:b}, "
+	image = json_pack("{s:s, s:{s:s, s:s}, s:s, s:{s:s, s:b}, s:{}, "
 	    "s:s, s:s}", "id", image_id, "registry", "name", "unknown", "url",
 	    registry, "name", iname, "tag", "value", tag, "semver", 0,
-	    "digest", "watch", 0, "architecture", dd_arch(), "os", "linux");
-	if (*jstr(in, "Created") != '\0')
-		json_object_set_new(image, "created", json_string(jstr(in,
-		    "Created")));
+	    "digest", "architecture", *jstr(img, "Architecture") ?
+	    jstr(img, "Architecture") : dd_arch(), "os", *jstr(img, "Os") ?
+	    jstr(img, "Os") : "linux");
+	/* digest.watch: dd.watch.digest, else on for any real tag. */
+	v = jlabel(labels, "dd.watch.digest");
+	details = json_object_get(image, "digest");
+	json_object_set_new(details, "watch", json_boolean(*v ?
+	    strcasecmp(v, "true") == 0 : strcmp(tag, "unknown") != 0));
+	if (img != NULL) {
+		json_t *rds = repo_digests(img, registry, iname);
+		if (json_array_size(rds) > 0) {
+			json_t *first = json_array_get(rds, 0);
+			json_object_set(details, "repo", first);
+			json_object_set(details, "value", first);
+			json_object_set_new(details, "repoDigests", rds);
+		} else
+			json_decref(rds);
+		/* Drydock skips the registry for an image with no digest. */
+		json_object_set_new(image, "isLocalImage", json_boolean(
+		    json_object_get(details, "repo") == NULL));
+		if (*jstr(img, "Variant") != '\0')
+			json_object_set_new(image, "variant",
+			    json_string(jstr(img, "Variant")));
+		if (*jstr(img, "Created") != '\0')
+			json_object_set_new(image, "created",
+			    json_string(jstr(img, "Created")));
+	}
 	json_object_set_new(m, "image", image);
 	json_object_set_new(m, "updateAvailable", json_false());
 	json_object_set_new(m, "updateKind", json_pack("{s:s}", "kind",
@@ -241,6 +378,13 @@ build_model(json_t *in, const char *image_id)
 	set_label_field(m, labels, "dd.tag.include", "includeTags");
 	set_label_field(m, labels, "dd.tag.exclude", "excludeTags");
 	set_label_field(m, labels, "dd.tag.transform", "transformTags");
+	set_label_field(m, labels, "dd.tag.family", "tagFamily");
+	set_label_field(m, labels, "dd.link.template", "linkTemplate");
+	if (*(v = jlabel(labels, "dd.link.template")) != '\0') {
+		char *link = render_link(v, tag);
+		json_object_set_new(m, "link", json_string(link));
+		free(link);
+	}
 	env = json_array();
 	json_array_foreach(json_object_get(json_object_get(in, "Config"), "Env"),
 	    i, e) {
@@ -283,6 +427,7 @@ static void
 ctr_free(struct ctr *c)
 {
 	json_decref(c->model);
+	json_decref(c->pend);
 	free(c->text);
 	free(c);
 }
@@ -499,6 +644,23 @@ refresh_done(void)
 		if (!c->seen && !c->busy)
 			ctr_remove(c, emit);
 	}
+	/* Forget images no listed container uses any more. */
+	{
+		const char	*id;
+		json_t		*v;
+		void		*tmp;
+		int		 used;
+
+		json_object_foreach_safe(inv.images, tmp, id, v) {
+			used = 0;
+			TAILQ_FOREACH(c, &inv.ctrs, entry)
+				if (c->model != NULL && strcmp(jstr(c->model,
+				    "image.id"), id) == 0)
+					used = 1;
+			if (!used)
+				json_object_del(inv.images, id);
+		}
+	}
 	inv.refreshing = 0;
 	if (!inv.ready)
 		become_ready();
@@ -513,16 +675,14 @@ refresh_done(void)
 	}
 }
 
+/* An inspection (and its image's) is over: in is the answer, or NULL. */
 static void
-inspect_done(void *arg, int status, struct evbuffer *body, const char *err)
+inspect_end(struct ctr *c, int status, json_t *in, const char *err)
 {
-	struct ctr	*c = arg;
-	json_t		*in;
-	int		 in_refresh = c->seen == 2;
+	int		 in_refresh = c->inref;
 
 	c->busy = 0;
-	if (in_refresh)
-		c->seen = 1;
+	c->inref = 0;
 	if (status == 404) {
 		/* Gone between the list (or the event) and now. */
 		c->seen = 0;
@@ -530,12 +690,33 @@ inspect_done(void *arg, int status, struct evbuffer *body, const char *err)
 			ctr_remove(c, 1);
 			return;		/* c is freed */
 		}
-	} else if (status == 200 && body != NULL &&
-	    (in = json_loadb((const char *)evbuffer_pullup(body, -1),
-	    evbuffer_get_length(body), 0, NULL)) != NULL) {
+	} else if (c->seen == 0) {
+		/*
+		 * Destroyed (or no longer listed) while it was being inspected:
+		 * the answer is stale.  A refresh removes it when it ends.
+		 */
+		if (!in_refresh) {
+			ctr_remove(c, 1);
+			return;
+		}
+	} else if (in != NULL && (c->running = jbool(json_object_get(in,
+	    "State"), "Running"), is_listed(in))) {
 		const char *img = jstr(in, "Image");
-		ctr_update(c, build_model(in, img), inv.ready);
-		json_decref(in);
+		c->hidden = 0;
+		ctr_update(c, build_model(in, img, json_object_get(inv.images,
+		    img)), inv.ready);
+	} else if (in != NULL) {
+		/* Not listed (dd.watch, watch-all): to subscribers, removed. */
+		c->hidden = 1;
+		if (c->model != NULL) {
+			if (inv.ready)
+				emit_removed(c);
+			json_decref(c->model);
+			c->model = NULL;
+			free(c->text);
+			c->text = NULL;
+			cache_dirty();
+		}
 	} else
 		log_warnx("inspecting container %.12s: %s", c->id,
 		    err ? err : "unexpected answer");
@@ -545,6 +726,59 @@ inspect_done(void *arg, int status, struct evbuffer *body, const char *err)
 	}
 	if (in_refresh && --inv.pending == 0)
 		refresh_done();
+}
+
+static void
+image_done(void *arg, int status, struct evbuffer *body, const char *err)
+{
+	struct ctr	*c = arg;
+	json_t		*in = c->pend, *img;
+
+	c->pend = NULL;
+	if (status == 200 && body != NULL && (img = json_loadb((const char *)
+	    evbuffer_pullup(body, -1), evbuffer_get_length(body), 0,
+	    NULL)) != NULL) {
+		/* Keep only what the model uses. */
+		json_object_set_new(inv.images, jstr(in, "Image"), json_pack(
+		    "{s:O*, s:O*, s:O*, s:O*, s:O*}", "Created",
+		    json_object_get(img, "Created"), "RepoDigests",
+		    json_object_get(img, "RepoDigests"), "Architecture",
+		    json_object_get(img, "Architecture"), "Os",
+		    json_object_get(img, "Os"), "Variant",
+		    json_object_get(img, "Variant")));
+		json_decref(img);
+	} else
+		log_warnx("inspecting image %.19s: %s", jstr(in, "Image"),
+		    err ? err : "unexpected answer");
+	inspect_end(c, 200, in, NULL);
+	json_decref(in);
+}
+
+static void
+inspect_done(void *arg, int status, struct evbuffer *body, const char *err)
+{
+	struct ctr	*c = arg;
+	json_t		*in = NULL;
+	const char	*img;
+	char		 target[200];
+
+	if (status == 200 && body != NULL)
+		in = json_loadb((const char *)evbuffer_pullup(body, -1),
+		    evbuffer_get_length(body), 0, NULL);
+	img = jstr(in, "Image");
+	if (in != NULL && is_listed(in) && json_object_get(inv.images,
+	    img) == NULL && strncmp(img, "sha256:", 7) == 0 &&
+	    dclient_hex_id(img + 7)) {
+		/* Each image is inspected once, then served from the cache. */
+		c->pend = in;
+		snprintf(target, sizeof(target), "/images/%s/json", img);
+		if (dclient_request("GET", target, inv.cfg->request_timeout,
+		    INV_INSPECT_MAX, NULL, image_done, c) != NULL)
+			return;
+		c->pend = NULL;
+	}
+	inspect_end(c, status, in, err);
+	json_decref(in);
 }
 
 static void
@@ -600,14 +834,14 @@ list_done(void *arg, int status, struct evbuffer *body, const char *err)
 			TAILQ_INSERT_TAIL(&inv.ctrs, c, entry);
 		}
 		c->seen = 1;
-		if (c->model != NULL && strcmp(c->key, key) == 0)
+		if ((c->model != NULL || c->hidden) && strcmp(c->key, key) == 0)
 			continue;
 		pw_strlcpy(c->key, key, sizeof(c->key));
 		if (c->busy) {
 			c->again = 1;
 			continue;
 		}
-		c->seen = 2;		/* inspected as part of this refresh */
+		c->inref = 1;		/* inspected as part of this refresh */
 		inv.pending++;
 		inv_inspect(c);
 	}
@@ -831,6 +1065,19 @@ inventory_unsubscribe(struct sub *s)
 		}
 }
 
+/* Shutdown begins: every subscriber's stream is ended through end(). */
+void
+inventory_end_subscribers(void (*end)(void *))
+{
+	struct sub	*s;
+
+	while ((s = TAILQ_FIRST(&inv.subs)) != NULL) {
+		TAILQ_REMOVE(&inv.subs, s, entry);
+		end(s->arg);
+		free(s);
+	}
+}
+
 /* Before the sandbox: host facts for dd:ack. */
 void
 inventory_preinit(void)
@@ -864,6 +1111,7 @@ inventory_init(struct event_base *base, const struct pw_config *cfg)
 	TAILQ_INIT(&inv.subs);
 	TAILQ_INIT(&inv.waiters);
 	inv.evline = evbuffer_new();
+	inv.images = json_object();
 	inv.backoff = INV_BACKOFF_MIN;
 	inv.retry = evtimer_new(base, events_retry, NULL);
 	inv.relist = evtimer_new(base, inv_poll, NULL);
@@ -873,7 +1121,10 @@ inventory_init(struct event_base *base, const struct pw_config *cfg)
 	inv_refresh(0, 0);
 }
 
-/* Containers known now, and how many run (for /metrics); -1: not ready. */
+/*
+ * Containers known now, and how many run (for /metrics), whether or not
+ * Drydock's settings list them; -1: not ready.
+ */
 int
 inventory_counts(int *running)
 {
@@ -884,10 +1135,10 @@ inventory_counts(int *running)
 	if (!inventory_ready())
 		return -1;
 	TAILQ_FOREACH(c, &inv.ctrs, entry) {
-		if (c->model == NULL)
+		if (c->model == NULL && !c->hidden)
 			continue;
 		total++;
-		if (strcmp(jstr(c->model, "status"), "running") == 0)
+		if (c->running)
 			(*running)++;
 	}
 	return total;

@@ -143,6 +143,7 @@ static struct {
 	struct approval_replay	 replay;
 	uint32_t		 next_id;
 	int			 hijacked;
+	int			 draining;	/* the agent is stopping */
 } px;
 
 static const struct ipc_perm perms_master[] = {
@@ -1589,12 +1590,28 @@ dd_sse_drop(void *arg)
 	preq_abort(r);
 }
 
+/* Draining: end the event stream cleanly so the controller reconnects. */
+static void
+dd_sse_end(void *arg)
+{
+	struct preq	*r = arg;
+
+	r->sub = NULL;
+	send_frame(r, FRAME_END, NULL, 0);
+	preq_finish(r);
+}
+
 /* GET /api/events: the inventory's feed, for as long as the client stays. */
 static void
 dd_events(struct preq *r)
 {
-	struct evbuffer	*lines = evbuffer_new();
+	struct evbuffer	*lines;
 
+	if (px.draining) {
+		preq_error(r, 503, "the agent is shutting down");
+		return;
+	}
+	lines = evbuffer_new();
 	r->state = PR_LOCAL;
 	r->streaming = 1;
 	evbuffer_add_printf(lines, "Content-Type: text/event-stream\r\n"
@@ -2038,7 +2055,13 @@ proxy_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		    "before are refused");
 		break;
 	case IPC_M_SHUTDOWN:
-		event_base_loopexit(px.base, NULL);
+		/*
+		 * The agent has begun to drain: end the event streams now,
+		 * which would otherwise hold it until the drain timeout; the
+		 * master's SIGTERM ends the proxy once the workers are gone.
+		 */
+		px.draining = 1;
+		inventory_end_subscribers(dd_sse_end);
 		break;
 	default:
 		fatalx("unexpected message 0x%04x from master", m->hdr.type);

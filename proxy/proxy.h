@@ -59,6 +59,7 @@ void	 inventory_forget_waiter(void *);
 struct sub *inventory_subscribe(void *, sse_send, sse_drop);
 void	 inventory_unsubscribe(struct sub *);
 int	 inventory_counts(int *);
+void	 inventory_end_subscribers(void (*)(void *));
 
 /* dclient.c: the proxy's own Docker calls. */
 struct dreq;

@@ -96,15 +96,15 @@ cid = step("create", ["create", "--name", tag, image, "sleep", "1000"],
 step("start", ["start", tag],
      [("dd:container-updated", {"status": "running", "name": tag})], cid)
 step("stop", ["stop", "-t", "0", tag],
-     [("dd:container-updated", {"status": "stopped"})], cid)
+     [("dd:container-updated", {"status": "exited"})], cid)
 step("rename", ["rename", tag, tag + "-b"],
-     [("dd:container-updated", {"status": "stopped", "name": tag + "-b"})],
+     [("dd:container-updated", {"status": "exited", "name": tag + "-b"})],
      cid)
 step("start again", ["start", tag + "-b"],
      [("dd:container-updated", {"status": "running", "name": tag + "-b"})],
      cid)
 step("kill", ["kill", tag + "-b"],
-     [("dd:container-updated", {"status": "stopped"})], cid)
+     [("dd:container-updated", {"status": "exited"})], cid)
 step("remove", ["rm", tag + "-b"],
      [("dd:container-removed", {"id": cid, "name": tag + "-b"})], cid)
 rm = [e for _, e in for_ctr(a, cid) if e["type"] == "dd:container-removed"]
@@ -144,7 +144,7 @@ for name, c in (("A", a), ("B", b)):
           "created meanwhile" % name, got)
     st = [e["data"].get("status") for _, e in for_ctr(c, r_id, mark[c])]
     check("client %s: the container the restart stopped is reported "
-          "stopped (%s)" % (name, st), st[-1:] == ["stopped"], repr(st))
+          "exited (%s)" % (name, st), st[-1:] == ["exited"], repr(st))
 step("after the restart, events flow again", ["start", tag + "-m"],
      [("dd:container-updated", {"status": "running"})], m_id)
 check("no snapshot was sent during the restart (nothing to prune)",

@@ -297,8 +297,8 @@ def run_sse(e):
         check("dd:ack version is the agent's", d.get("version") ==
               os.environ.get("PW_VERSION"), "%r" % d.get("version"))
     # A change: one added, then one removed, each shaped as the reference.
-    r = docker("create", "--name", "pwr-sse", IMAGE, "sleep", "60")
-    check("a container for the SSE changes is created", r.returncode == 0,
+    r = docker("run", "-d", "--name", "pwr-sse", IMAGE, "sleep", "60")
+    check("a container for the SSE changes is started (listed by default)", r.returncode == 0,
           r.stderr)
     expect_event(c, ev, "dd:container-added")
     docker("rm", "-f", "pwr-sse")

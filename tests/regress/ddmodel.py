@@ -78,6 +78,10 @@ def parse_image_ref(ref):
 
 
 def derive_status(state):
+    # Docker's own state word, as Drydock's docker watcher reports it
+    # (a stopped container is "exited").
+    if state.get("Status"):
+        return state["Status"]
     if state.get("Running"):
         return "running"
     if state.get("Paused"):
@@ -88,10 +92,56 @@ def derive_status(state):
         return "dead"
     if state.get("Status") == "created":
         return "created"
-    return "stopped"
+    return "exited"
 
 
-def derive(inspect, list_entry, agent_name):
+def env_bool(name, default):
+    v = os.environ.get(name, "")
+    return default if v == "" else v.lower() == "true"
+
+
+def listed(inspect):
+    """Drydock's docker watcher: without WATCHALL only running containers;
+    a dd.watch label decides, else WATCHBYDEFAULT (default true)."""
+    state = inspect.get("State") or {}
+    labels = (inspect.get("Config") or {}).get("Labels") or {}
+    if not env_bool("DD_WATCHER_DOCKER_WATCHALL", False) and \
+            not state.get("Running"):
+        return False
+    if labels.get("dd.watch"):
+        return labels["dd.watch"].lower() == "true"
+    return env_bool("DD_WATCHER_DOCKER_WATCHBYDEFAULT", True)
+
+
+def repo_digests(img, registry, name):
+    """The digests of RepoDigests; only those of the container's own
+    repository when any match (Docker Hub spellings count as one)."""
+    if registry == "docker.io":
+        bare = name[8:] if name.startswith("library/") else name
+        cands = {bare, "docker.io/" + bare}
+        if "/" not in bare:
+            cands |= {"library/" + bare, "docker.io/library/" + bare}
+    else:
+        cands = {registry + "/" + name}
+    every, mine = [], []
+    for rd in img.get("RepoDigests") or []:
+        repo, sep, dig = rd.partition("@")
+        if not sep or not repo or not dig:
+            continue
+        every.append(dig)
+        if repo.lower() in cands:
+            mine.append(dig)
+    return mine or every
+
+
+def render_link(template, tag):
+    import re
+    vals = {"raw": tag, "original": tag, "transformed": tag}
+    return re.sub(r"\$\{(\w+)\}", lambda m: vals.get(m.group(1), ""),
+                  template)
+
+
+def derive(inspect, list_entry, agent_name, img):
     """One container in the Drydock wire model (reference 8.1, 8.2)."""
     cfg = inspect.get("Config") or {}
     state = inspect.get("State") or {}
@@ -107,26 +157,38 @@ def derive(inspect, list_entry, agent_name):
     health = (state.get("Health") or {}).get("Status", "")
     if health in ("starting", "healthy", "unhealthy"):
         o["health"] = health
-    o["watcher"] = labels.get("dd.watch") or "docker"
+    o["watcher"] = "docker"     # the watcher the agent serves
     o["agent"] = agent_name
     registry, iname, tag = parse_image_ref(cfg.get("Image", ""))
     image = {"id": list_entry.get("ImageID", ""),
              "registry": {"name": "unknown", "url": registry},
              "name": iname,
              "tag": {"value": tag, "semver": False},
-             "digest": {"watch": False},
-             "architecture": go_arch(),
-             "os": "linux"}
-    if inspect.get("Created"):
-        image["created"] = inspect["Created"]
+             "digest": {},
+             "architecture": img.get("Architecture") or go_arch(),
+             "os": img.get("Os") or "linux"}
+    wd = labels.get("dd.watch.digest")
+    image["digest"]["watch"] = wd.lower() == "true" if wd else tag != "unknown"
+    rds = repo_digests(img, registry, iname)
+    if rds:
+        image["digest"].update(repo=rds[0], value=rds[0], repoDigests=rds)
+    image["isLocalImage"] = not rds
+    if img.get("Variant"):
+        image["variant"] = img["Variant"]
+    if img.get("Created"):
+        image["created"] = img["Created"]
     o["image"] = image
     o["updateAvailable"] = False
     o["updateKind"] = {"kind": "unknown"}
     for label, key in (("dd.tag.include", "includeTags"),
                        ("dd.tag.exclude", "excludeTags"),
-                       ("dd.tag.transform", "transformTags")):
+                       ("dd.tag.transform", "transformTags"),
+                       ("dd.tag.family", "tagFamily"),
+                       ("dd.link.template", "linkTemplate")):
         if labels.get(label):
             o[key] = labels[label]
+    if labels.get("dd.link.template"):
+        o["link"] = render_link(labels["dd.link.template"], tag)
     if labels:
         o["labels"] = dict(labels)
     volumes = []
@@ -153,7 +215,10 @@ def expected(sock, agent_name):
             ins = docker_get(sock, "/containers/%s/json" % entry["Id"])
         except RuntimeError:
             continue            # removed between list and inspect
-        out.append(derive(ins, entry, agent_name))
+        if not listed(ins):
+            continue
+        img = docker_get(sock, "/images/%s/json" % ins["Image"])
+        out.append(derive(ins, entry, agent_name, img))
     return out
 
 

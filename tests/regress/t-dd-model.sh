@@ -5,7 +5,9 @@
 # reference text), container by container, for containers covering every
 # derivation rule; and the inventory is served from memory: no Docker
 # call per request (seen through a tap on the Docker socket, dtap.py),
-# yet a container created behind the agent's back shows up within 2 s.
+# yet a container started behind the agent's back shows up within 2 s;
+# what is listed follows Drydock's watcher (dd.watch, WATCHBYDEFAULT,
+# WATCHALL), and image details come from the image, inspected once.
 . "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 PY=/usr/bin/python3
@@ -13,16 +15,17 @@ D() { pw_docker_direct "$@"; }
 
 ctrs="pwm-tap1 pwm-tap2 pwm-plain pwm-labels pwm-ports pwm-net pwm-mounts
     pwm-healthy pwm-unhealthy pwm-created pwm-stopped pwm-env pwm-reg
-    pwm-notag pwm-hub"
+    pwm-notag pwm-hub pwm-nowatch pwm-optin pwm-pushed"
 imgs="localhost:5000/team/app:1.2 localhost:5000/team/app:latest pwtest/lib-app:v2"
-tap_pid=
+tap_pid= reg_pid= pushed=
 cleanup() {
 	pw_stop
+	[ -n "$reg_pid" ] && kill "$reg_pid" 2>/dev/null && wait "$reg_pid" 2>/dev/null
 	[ -n "$tap_pid" ] && kill "$tap_pid" 2>/dev/null && wait "$tap_pid" 2>/dev/null
 	D rm -f -v $ctrs >/dev/null 2>&1
 	D network rm pwm-net >/dev/null 2>&1
 	D volume rm pwm-vol >/dev/null 2>&1
-	D rmi $imgs >/dev/null 2>&1
+	D rmi $imgs $pushed >/dev/null 2>&1
 }
 trap cleanup EXIT
 cleanup
@@ -74,7 +77,7 @@ new=$(tail -n +$((n0 + 1)) "$tap_log" | grep -E '/containers/' | head -3 | tr '\
 check "no container request at all to Docker during them (${new:-none})" [ -z "$new" ]
 echo "# requests seen by the tap during the 20 GETs: $((n1 - n0))"
 t0=$(now_ms)
-tap2=$(D create --name pwm-tap2 "$PW_IMAGE" true)
+tap2=$(D run -d --name pwm-tap2 "$PW_IMAGE" sleep 300)
 seen=0
 while [ $(($(now_ms) - t0)) -lt 2000 ]; do
 	if pw_curl "$(pw_url /api/containers)" | grep -q "\"$tap2\""; then
@@ -82,7 +85,7 @@ while [ $(($(now_ms) - t0)) -lt 2000 ]; do
 	fi
 	sleep 0.05
 done
-check "a container created on dockerd appears in /api/containers within 2 s ($(($(now_ms) - t0)) ms)" \
+check "a container started on dockerd appears in /api/containers within 2 s ($(($(now_ms) - t0)) ms)" \
     [ $seen -eq 1 ]
 D rm -f pwm-tap2 >/dev/null
 gone=0
@@ -91,6 +94,9 @@ for i in $(seq 1 40); do
 	sleep 0.05
 done
 check "and leaves it within 2 s of its removal" [ $gone -eq 1 ]
+img_id=$(D image inspect -f '{{.Id}}' "$PW_IMAGE")
+ni=$(grep -Ec "^GET [^ ]*/images/$img_id/json" "$tap_log")
+check "the image both containers share was inspected once ($ni)" [ "$ni" -eq 1 ]
 pw_stop
 kill "$tap_pid" 2>/dev/null; wait "$tap_pid" 2>/dev/null; tap_pid=
 D rm -f pwm-tap1 >/dev/null
@@ -107,7 +113,9 @@ D run -d --name pwm-labels -l 'dd.display.name=Web front end' \
     -l dd.display.icon=mdi:web -l dd.watch=true \
     -l 'dd.tag.include=^\d+\.\d+\.\d+$' -l 'dd.tag.exclude=^.*-rc\d*$' \
     -l 'dd.tag.transform=^v(.*) => $1' -l com.example.team=blue \
-    -l 'com.example.expr=a=b' -l dd.group=front $R >/dev/null
+    -l 'com.example.expr=a=b' -l dd.group=front \
+    -l 'dd.link.template=https://example.com/r/${original}/v${major}${nope}' \
+    -l dd.watch.digest=false -l dd.tag.family=loose $R >/dev/null
 hp=$(pw_free_port)
 D run -d --name pwm-ports -p "127.0.0.1:$hp:80" -p "$hp:81/udp" --expose 9000 $R >/dev/null ||
     fail "a container with published ports starts"
@@ -139,9 +147,15 @@ done
 check "health checks settled (pwm-healthy, pwm-unhealthy: $hs)" [ "$hs" = "healthy unhealthy " ]
 
 agent_name="pwm-agent-$$"
-pw_start DD_POLL_INTERVAL=3600 AGENT_NAME="$agent_name" || { fail "portwingd starts"; exit 1; }
+# WATCHALL: created and exited containers are listed too.
+export DD_WATCHER_DOCKER_WATCHALL=true
+pw_start DD_POLL_INTERVAL=3600 AGENT_NAME="$agent_name" \
+    DD_WATCHER_DOCKER_WATCHALL=true || { fail "portwingd starts"; exit 1; }
 check "inventory ready" wait_inventory
 tap_run $PY "$here/ddmodel.py" compare "$DOCKER_SOCK" "$agent_name" "$PW_PORT" "$PW_TOKEN" 8
+img_created=$(D image inspect -f '{{.Created}}' "$PW_IMAGE")
+img_digests=$(D image inspect -f '{{len .RepoDigests}}' "$PW_IMAGE")
+plain_created=$(D inspect -f '{{.Created}}' pwm-plain)
 
 # The same facts again, spelled out rather than derived, so that the
 # derivation above cannot agree with the agent on a shared mistake.
@@ -150,10 +164,12 @@ x86_64) goarch=amd64 ;; aarch64) goarch=arm64 ;; armv7l | armv6l) goarch=arm ;;
 i?86) goarch=386 ;; *) goarch=$(uname -m) ;;
 esac
 pw_curl "$(pw_url /api/containers)" >"$PW_TMP/list.json"
-tap_run $PY - "$PW_TMP/list.json" "$agent_name" "$goarch" "$PW_TMP" "$hp" <<'PY'
+tap_run $PY - "$PW_TMP/list.json" "$agent_name" "$goarch" "$PW_TMP" "$hp" \
+    "$img_created" "$img_digests" "$plain_created" <<'PY'
 import json, sys
 lst = json.load(open(sys.argv[1]))
 agent, goarch, tmp = sys.argv[2], sys.argv[3], sys.argv[4]
+img_created, img_digests, plain_created = sys.argv[6], int(sys.argv[7]), sys.argv[8]
 by = {c["name"]: c for c in lst}
 def check(desc, cond, got=None):
     print(("ok - " if cond else "not ok - ") + desc +
@@ -182,10 +198,10 @@ check("plain: displayName = name, watcher docker, no labels/icon/health",
           ("labels", "displayIcon", "health", "includeTags")),
       by.get("pwm-plain"))
 want = {"displayName": "Web front end", "displayIcon": "mdi:web",
-        "watcher": "true", "includeTags": r"^\d+\.\d+\.\d+$",
+        "watcher": "docker", "includeTags": r"^\d+\.\d+\.\d+$",
         "excludeTags": r"^.*-rc\d*$", "transformTags": "^v(.*) => $1"}
-check("dd.* labels: displayName, displayIcon, watcher \"true\", include/"
-      "exclude/transformTags", {k: g("pwm-labels", k) for k in want} == want,
+check("dd.* labels: displayName, displayIcon, watcher \"docker\" (not dd.watch's "
+      "value), include/exclude/transformTags", {k: g("pwm-labels", k) for k in want} == want,
       {k: g("pwm-labels", k) for k in want})
 check("labels: all of them, dd.* and others, values verbatim",
       g("pwm-labels", "labels") == {
@@ -193,7 +209,9 @@ check("labels: all of them, dd.* and others, values verbatim",
           "dd.watch": "true", "dd.tag.include": r"^\d+\.\d+\.\d+$",
           "dd.tag.exclude": r"^.*-rc\d*$", "dd.tag.transform": "^v(.*) => $1",
           "com.example.team": "blue", "com.example.expr": "a=b",
-          "dd.group": "front"}, g("pwm-labels", "labels"))
+          "dd.group": "front",
+          "dd.link.template": "https://example.com/r/${original}/v${major}${nope}",
+          "dd.watch.digest": "false", "dd.tag.family": "loose"}, g("pwm-labels", "labels"))
 check("published ports: details.ports is still []",
       g("pwm-ports", "details", "ports") == [] and g("pwm-ports", "status") == "running",
       g("pwm-ports", "details"))
@@ -218,8 +236,37 @@ check("never started: status created, startedAt 0001-01-01T00:00:00Z",
       [g("pwm-created", "status"), g("pwm-created", "details")])
 check("running: status running", g("pwm-plain", "status") == "running",
       g("pwm-plain", "status"))
-check("exited: status stopped", g("pwm-stopped", "status") == "stopped",
-      g("pwm-stopped", "status"))
+check("exited: status exited, Drydock's word",
+      g("pwm-stopped", "status") == "exited", g("pwm-stopped", "status"))
+check("every container's watcher is docker", lst and all(
+    c.get("watcher") == "docker" for c in lst),
+    sorted(set(c.get("watcher") for c in lst)))
+check("dd.link.template: linkTemplate verbatim, link rendered with the tag "
+      "(no semver: major empty, unknown variable empty)",
+      g("pwm-labels", "linkTemplate") ==
+      "https://example.com/r/${original}/v${major}${nope}" and
+      g("pwm-labels", "link") == "https://example.com/r/latest/v",
+      [g("pwm-labels", "linkTemplate"), g("pwm-labels", "link")])
+check("no dd.link.template: no link, no linkTemplate",
+      g("pwm-plain", "link") == "<absent>" and
+      g("pwm-plain", "linkTemplate") == "<absent>", by.get("pwm-plain"))
+check("dd.watch.digest=false: digest.watch false",
+      g("pwm-labels", "image", "digest", "watch") is False,
+      g("pwm-labels", "image", "digest"))
+check("no dd.watch.digest, a real tag: digest.watch true (Drydock's default)",
+      g("pwm-plain", "image", "digest", "watch") is True,
+      g("pwm-plain", "image", "digest"))
+check("dd.tag.family: tagFamily", g("pwm-labels", "tagFamily") == "loose",
+      g("pwm-labels", "tagFamily"))
+check("image.created is the image's creation time (%s), not the "
+      "container's (%s)" % (img_created, plain_created),
+      g("pwm-plain", "image", "created") == img_created and
+      img_created != plain_created, g("pwm-plain", "image", "created"))
+if img_digests == 0:
+    check("a local image (no RepoDigests): isLocalImage true, no repoDigests",
+          g("pwm-plain", "image", "isLocalImage") is True and
+          g("pwm-plain", "image", "digest", "repoDigests") == "<absent>",
+          g("pwm-plain", "image"))
 env = g("pwm-env", "details", "env")
 check("env split at the first '='", isinstance(env, list) and
       {"key": "A", "value": "b=c"} in env and {"key": "EMPTY", "value": ""} in env and
@@ -250,4 +297,80 @@ PY
 D stop -t 0 pwm-plain pwm-healthy >/dev/null
 D start pwm-stopped >/dev/null 2>&1
 TAP_PREFIX="after stop/start: " tap_run $PY "$here/ddmodel.py" compare "$DOCKER_SOCK" "$agent_name" "$PW_PORT" "$PW_TOKEN" 8
+pw_stop
+
+# ---- 3. Which containers are listed, as Drydock's docker watcher lists
+# them: by default only running ones, dd.watch=false hidden, unlabelled
+# ones listed; WATCHBYDEFAULT=false lists only dd.watch=true ones.
+unset DD_WATCHER_DOCKER_WATCHALL
+D run -d --name pwm-nowatch -l dd.watch=false $R >/dev/null
+D run -d --name pwm-optin -l dd.watch=TRUE $R >/dev/null
+names() { pw_curl "$(pw_url /api/containers)" | $PY -c \
+    'import json,sys; print(" ".join(sorted(c["name"] for c in json.load(sys.stdin))))'; }
+has() { case " $1 " in *" $2 "*) return 0 ;; esac; return 1; }
+pw_start DD_POLL_INTERVAL=3600 AGENT_NAME="$agent_name" || { fail "portwingd starts"; exit 1; }
+check "inventory ready (defaults)" wait_inventory
+TAP_PREFIX="defaults: " tap_run $PY "$here/ddmodel.py" compare "$DOCKER_SOCK" "$agent_name" "$PW_PORT" "$PW_TOKEN" 8
+n=$(names)
+check "defaults: running unlabelled and dd.watch=TRUE listed ($n)" \
+    bash -c 'case " $1 " in *" pwm-env "*" pwm-optin "*) exit 0 ;; esac; exit 1' _ "$n"
+for x in pwm-nowatch pwm-created pwm-stopped pwm-hub; do
+	check "defaults: $x (dd.watch=false or not running) not listed" \
+	    bash -c 'case " $1 " in *" $2 "*) exit 1 ;; esac' _ "$n" "$x"
+done
+D stop -t 0 pwm-optin >/dev/null
+gone=0
+for i in $(seq 1 40); do has "$(names)" pwm-optin || { gone=1; break; }; sleep 0.05; done
+check "defaults: a container that stops leaves the list within 2 s" [ $gone -eq 1 ]
+D start pwm-optin >/dev/null
+back=0
+for i in $(seq 1 40); do has "$(names)" pwm-optin && { back=1; break; }; sleep 0.05; done
+check "defaults: and comes back within 2 s of its start" [ $back -eq 1 ]
+pw_stop
+export DD_WATCHER_DOCKER_WATCHBYDEFAULT=false
+pw_start DD_POLL_INTERVAL=3600 AGENT_NAME="$agent_name" \
+    DD_WATCHER_DOCKER_WATCHBYDEFAULT=false || { fail "portwingd starts"; exit 1; }
+check "inventory ready (WATCHBYDEFAULT=false)" wait_inventory
+TAP_PREFIX="WATCHBYDEFAULT=false: " tap_run $PY "$here/ddmodel.py" compare "$DOCKER_SOCK" "$agent_name" "$PW_PORT" "$PW_TOKEN" 8
+n=$(names)
+check "WATCHBYDEFAULT=false: only the dd.watch=true ones ($n)" \
+    [ "$n" = "pwm-labels pwm-optin" ]
+pw_stop
+unset DD_WATCHER_DOCKER_WATCHBYDEFAULT
+
+# ---- 4. An image with RepoDigests: pushed, under two repositories, to a
+# registry on loopback (miniregistry.py), so no network is needed.
+$PY "$here/miniregistry.py" "$PW_TMP/reg.port" &
+reg_pid=$!
+for i in $(seq 1 50); do [ -s "$PW_TMP/reg.port" ] && break; sleep 0.1; done
+rp=$(cat "$PW_TMP/reg.port" 2>/dev/null)
+ref1=127.0.0.1:$rp/dd/pushed:1.0 ref2=127.0.0.1:$rp/other/copy:2.0
+pushed="$ref1 $ref2"
+D commit -c 'LABEL pwm.pushed=1' pwm-env "$ref1" >/dev/null &&
+    D tag "$ref1" "$ref2" &&
+    D push -q "$ref1" >/dev/null 2>&1 && D push -q "$ref2" >/dev/null 2>&1
+rds=$(D image inspect -f '{{range .RepoDigests}}{{.}} {{end}}' "$ref1")
+check "the pushed image has two RepoDigests ($rds)" [ "$(echo $rds | wc -w)" -eq 2 ]
+D run -d --name pwm-pushed "$ref1" sleep 300 >/dev/null
+pw_start DD_POLL_INTERVAL=3600 AGENT_NAME="$agent_name" || { fail "portwingd starts"; exit 1; }
+check "inventory ready (pushed image)" wait_inventory
+TAP_PREFIX="pushed: " tap_run $PY "$here/ddmodel.py" compare "$DOCKER_SOCK" "$agent_name" "$PW_PORT" "$PW_TOKEN" 8
+mine=$(echo $rds | tr ' ' '\n' | grep "/dd/pushed@" | sed 's/.*@//')
+pw_curl "$(pw_url /api/containers)" >"$PW_TMP/list2.json"
+tap_run $PY - "$PW_TMP/list2.json" "$mine" <<'PY'
+import json, sys
+by = {c["name"]: c for c in json.load(open(sys.argv[1]))}
+img = by.get("pwm-pushed", {}).get("image", {})
+d = img.get("digest", {})
+ok = (img.get("isLocalImage") is False and d.get("repoDigests") == [sys.argv[2]]
+      and d.get("repo") == sys.argv[2] and d.get("value") == sys.argv[2])
+print(("ok - " if ok else "not ok - ") + "pushed image: isLocalImage false, "
+      "repoDigests only its own repository's digest, repo = value = it" +
+      ("" if ok else ": got " + json.dumps(img)))
+PY
+pw_stop
+out=$(env -i PATH="$PATH" TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" \
+    DD_WATCHER_DOCKER_WATCHALL=maybe "${PW_DAEMON:-$PW_BUILD/portwingd}" -n 2>&1); rc=$?
+check "DD_WATCHER_DOCKER_WATCHALL=maybe refuses to start ($out)" \
+    bash -c "[ $rc = 1 ] && echo \"\$1\" | grep -q 'DD_WATCHER_DOCKER_WATCHALL'" _ "$out"
 pw_done
