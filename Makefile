@@ -6,16 +6,29 @@ BUILD ?= build
 CONFIGURE_FLAGS ?=
 SUBMAKE = $(MAKE) --no-print-directory -C $(BUILD)
 
-.PHONY: all check check-unit run bench install clean distclean fuzz lint
+.PHONY: all check check-unit unit-deps run bench install clean distclean fuzz lint
 
 all: $(BUILD)/Makefile
 	@$(SUBMAKE) all
 
 check: $(BUILD)/Makefile
+	@$(MAKE) --no-print-directory unit-deps
 	@$(SUBMAKE) check
 
 check-unit: $(BUILD)/Makefile
+	@$(MAKE) --no-print-directory unit-deps
 	@$(SUBMAKE) check-unit
+
+# build/ configured before the check library was installed (`make run`
+# first, then install-deps.sh --test) builds no unit test: configure it
+# again, with the options it was given, once the library is there.
+# Without the library, build/Makefile's check fails loudly instead.
+unit-deps:
+	@if grep -q "^HAVE_CHECK_TRUE='#'" $(BUILD)/config.log 2>/dev/null && \
+	    pkg-config --exists 'check >= 0.15' 2>/dev/null; then \
+		echo "check is installed now: configuring $(BUILD)/ again for the unit tests"; \
+		cd $(BUILD) && ./config.status --recheck && ./config.status; \
+	fi
 
 run: $(BUILD)/Makefile
 	@$(SUBMAKE) all

@@ -87,6 +87,12 @@ main(int argc, char **argv)
 {
 	log_init("portwing", LOG_LVL_WARN, 0);
 	if (argc < 2) {
+		/* Portwing's single binary ran the agent with no arguments. */
+		fprintf(stderr, "portwing: no command given.  This is the "
+		    "command-line tool; the agent is portwingd: run "
+		    "\"portwingd\" to start it\n(Portwing's \"portwing\" "
+		    "with no arguments started the agent; here portwingd "
+		    "does).\n");
 		usage(stderr);
 		return 2;
 	}

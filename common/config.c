@@ -133,6 +133,56 @@ const struct cfg_info cfg_table[CK_COUNT] = {
 	[CK__ENROLL] = { "_ENROLL", ROLE_WORKER | ROLE_AUTHD, 0, 1, NULL },
 };
 
+/*
+ * Portwing settings that select features portwing does not have yet.  They
+ * are refused, never ignored: an edge-mode Portwing configuration
+ * (DRYDOCK_URL with TOKEN) would otherwise open an authenticated Docker API
+ * on an inbound port where Portwing opens none.  A non-empty value from the
+ * file or the environment stops the start naming the setting; when a
+ * feature is built its settings move to cfg_table.  FORCE_COLOR keeps
+ * Portwing's banner coloured off a terminal; portwingd draws the banner
+ * only on a terminal (elsewhere one log line), so it changes nothing.  Many
+ * shells and CI systems export it for every program, so the environment's
+ * is ignored; the file, which is portwing's own, refuses it.
+ */
+static const struct {
+	const char	*name;
+	const char	*why;
+	int		 env_ignored;
+} cfg_refused[] = {
+	{ "DRYDOCK_URL", "edge mode (an outbound connection to the "
+	    "controller) is not implemented; portwing only serves an inbound "
+	    "port", 0 },
+	{ "PRIVATE_KEY_FILE", "it signs edge mode's hello, and edge mode is "
+	    "not implemented", 0 },
+	{ "CA_CERT", "it verifies the controller in edge mode, which is not "
+	    "implemented (TLS_CERT/TLS_KEY serve HTTPS)", 0 },
+	{ "TLS_SKIP_VERIFY", "it concerns edge mode, which is not "
+	    "implemented", 0 },
+	{ "HEARTBEAT_INTERVAL", "it concerns edge mode, which is not "
+	    "implemented", 0 },
+	{ "RECONNECT_DELAY", "it concerns edge mode, which is not "
+	    "implemented", 0 },
+	{ "MAX_RECONNECT_DELAY", "it concerns edge mode, which is not "
+	    "implemented", 0 },
+	{ "WELCOME_TIMEOUT", "it concerns edge mode, which is not "
+	    "implemented", 0 },
+	{ "STACKS_DIR", "compose stack deployment is not implemented", 0 },
+	{ "FORCE_COLOR", "portwing draws its banner only on a terminal "
+	    "(elsewhere one log line), so there is nothing to colour", 1 },
+};
+
+static int
+refused_lookup(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(cfg_refused) / sizeof(cfg_refused[0]); i++)
+		if (strcmp(cfg_refused[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
 static const char *const docker_candidates[] = {
 	"/var/run/docker.sock",
 	"$HOME/.docker/run/docker.sock",
@@ -237,7 +287,7 @@ config_read_stream(struct pw_config *c, FILE *fp, const char *path,
 {
 	char	 line[8192], src[48], *p, *eq, *key, *val;
 	size_t	 vl;
-	int	 lineno = 0, k, seen[CK_COUNT];
+	int	 lineno = 0, k, r, seen[CK_COUNT];
 
 	memset(seen, 0, sizeof(seen));
 	while (fgets(line, sizeof(line), fp) != NULL) {
@@ -263,6 +313,14 @@ config_read_stream(struct pw_config *c, FILE *fp, const char *path,
 			val++;
 		}
 		k = config_key_lookup(key);
+		r = k < 0 ? refused_lookup(key) : -1;
+		if (r >= 0 && *val != '\0') {
+			return errf(err, errsz, "%s:%d: %s is not supported "
+			    "yet: %s; remove it", path, lineno, key,
+			    cfg_refused[r].why);
+		}
+		if (r >= 0)
+			continue;
 		if (k < 0 || cfg_table[k].internal) {
 			return errf(err, errsz, "%s:%d: unknown setting \"%s\"",
 			    path, lineno, key);
@@ -341,6 +399,15 @@ config_read_env(struct pw_config *c, char *err, size_t errsz)
 	const char	*v;
 	int		 k;
 
+	for (k = 0; k < (int)(sizeof(cfg_refused) / sizeof(cfg_refused[0]));
+	    k++) {
+		if (cfg_refused[k].env_ignored)
+			continue;
+		if ((v = getenv(cfg_refused[k].name)) != NULL && *v != '\0')
+			return errf(err, errsz, "environment: %s is not "
+			    "supported yet: %s; unset it", cfg_refused[k].name,
+			    cfg_refused[k].why);
+	}
 	drop_overridden_groups(c);
 	for (k = 0; k < CK_COUNT; k++) {
 		if (cfg_table[k].internal)

@@ -68,6 +68,42 @@ check "the environment wins over the file (1 worker)" [ "$(pw_children worker | 
 check "environment token wins" [ "$(curl -s -H 'Authorization: Bearer env-token' "$(pw_url /_ping)")" = OK ]
 pw_stop
 
+# Portwing settings for features portwing does not have yet stop the
+# start, naming the setting, from the environment and from the file, and
+# portwingd -n and check-config say the same (issue 10, item 8).
+for k in DRYDOCK_URL PRIVATE_KEY_FILE CA_CERT TLS_SKIP_VERIFY HEARTBEAT_INTERVAL \
+    RECONNECT_DELAY MAX_RECONNECT_DELAY WELCOME_TIMEOUT STACKS_DIR; do
+	out=$(run PORT=$port TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" "$k=1" "$PW_BUILD/portwingd" -n); rc=$?
+	out2=$(run PORT=$port TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" "$k=1" "$PW_BUILD/portwing" check-config); rc2=$?
+	check "environment $k: portwingd -n and check-config refuse it, naming it ($rc, $rc2)" \
+	    bash -c "[ $rc = 1 ] && [ $rc2 = 1 ] && echo \"\$1\" | grep -q 'environment: $k is not supported yet' && [ \"\${1#portwingd: }\" = \"\${2#portwing: }\" ]" _ "$out" "$out2"
+	printf 'TOKEN=x\nDOCKER_SOCKET=%s\n%s=1\n' "$DOCKER_SOCK" "$k" >"$d/refused.conf"
+	out=$(run "$PW_BUILD/portwingd" -n -f "$d/refused.conf"); rc=$?
+	out2=$(run "$PW_BUILD/portwing" check-config -f "$d/refused.conf"); rc2=$?
+	check "file $k: portwingd -n and check-config refuse it at its line ($rc, $rc2)" \
+	    bash -c "[ $rc = 1 ] && [ $rc2 = 1 ] && echo \"\$1\" | grep -q 'refused.conf:3: $k is not supported yet' && [ \"\${1#portwingd: }\" = \"\${2#portwing: }\" ]" _ "$out" "$out2"
+done
+# The edge-mode configuration of Portwing's README: no port may open.
+out=$(run PORT=$port TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" DRYDOCK_URL=https://drydock.example.com timeout 3 "$PW_BUILD/portwingd"); rc=$?
+check "DRYDOCK_URL with TOKEN: portwingd exits 1 without listening (rc=$rc)" \
+    bash -c "[ $rc = 1 ] && ! echo \"\$1\" | grep -q ready" _ "$out"
+check "  and nothing listens on the port" bash -c "! curl -s -m 1 http://127.0.0.1:$port/_ping >/dev/null"
+# Empty values select nothing (Portwing: edge mode needs a non-empty URL).
+out=$(run PORT=$port TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" DRYDOCK_URL= "$PW_BUILD/portwingd" -n); rc=$?
+check "an empty DRYDOCK_URL is accepted (rc=$rc)" [ $rc = 0 ]
+# FORCE_COLOR changes nothing here: ignored from the environment, where
+# shells and CI export it, refused in portwing's own file.
+out=$(run PORT=$port TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" FORCE_COLOR=1 "$PW_BUILD/portwingd" -n); rc=$?
+check "FORCE_COLOR in the environment is accepted (rc=$rc)" [ $rc = 0 ]
+printf 'TOKEN=x\nFORCE_COLOR=1\n' >"$d/color.conf"
+out=$(run "$PW_BUILD/portwing" check-config -f "$d/color.conf"); rc=$?
+check "FORCE_COLOR in the file is refused by name (rc=$rc)" \
+    bash -c "[ $rc = 1 ] && echo \"\$1\" | grep -q 'color.conf:2: FORCE_COLOR'" _ "$out"
+# portwing with no arguments points a Portwing user at portwingd.
+out=$(run "$PW_BUILD/portwing"); rc=$?
+check "portwing with no arguments says the agent is portwingd (rc=$rc)" \
+    bash -c "[ $rc = 2 ] && echo \"\$1\" | grep -q 'the agent is portwingd'" _ "$out"
+
 # AUDIT_BUFFER_SIZE <= 0 turns the ring off, as in the reference.
 out=$(run PORT=$port TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" AUDIT_BUFFER_SIZE=-1 "$PW_BUILD/portwingd" -n); rc=$?
 check "AUDIT_BUFFER_SIZE=-1 is accepted (the ring is off) (rc=$rc)" [ $rc = 0 ]
