@@ -14,6 +14,30 @@ import time
 SMUGGLED = b"GET /health HTTP/1.1\r\nHost: smuggled\r\n\r\n"
 
 
+def read_until_quiet(s, quiet, res):
+    """Everything the agent sends until it is quiet for `quiet` seconds or
+    ends the connection; notes a reset or a close (for TLS, an EOF without
+    close_notify counts as a close)."""
+    data = b""
+    s.settimeout(quiet)
+    while True:
+        try:
+            c = s.recv(65536)
+        except socket.timeout:
+            break
+        except ConnectionResetError:
+            res["reset"] = True
+            break
+        except ssl.SSLError:
+            res["closed"] = True
+            break
+        if not c:
+            res["closed"] = True
+            break
+        data += c
+    return data
+
+
 def probe(port, head, body=SMUGGLED, source=None, quiet=3.0, extra=b"",
           before=0.0, tls=False):
     """Send head + body (+ extra, in the background), collect the answer.
@@ -44,20 +68,7 @@ def probe(port, head, body=SMUGGLED, source=None, quiet=3.0, extra=b"",
     if before:
         time.sleep(before)
     t.start()
-    data = b""
-    s.settimeout(quiet)
-    while True:
-        try:
-            c = s.recv(65536)
-        except socket.timeout:
-            break
-        except ConnectionResetError:
-            res["reset"] = True
-            break
-        if not c:
-            res["closed"] = True
-            break
-        data += c
+    data = read_until_quiet(s, quiet, res)
     t.join(5)
     s.close()
     res["data"] = data
@@ -79,23 +90,7 @@ def tls_probe(raw, wire, extra, quiet, res):
         res["reset"] = True
     except OSError:
         pass
-    data = b""
-    s.settimeout(quiet)
-    while True:
-        try:
-            c = s.recv(65536)
-        except socket.timeout:
-            break
-        except ConnectionResetError:
-            res["reset"] = True
-            break
-        except ssl.SSLError:
-            res["closed"] = True	# EOF without close_notify
-            break
-        if not c:
-            res["closed"] = True
-            break
-        data += c
+    data = read_until_quiet(s, quiet, res)
     s.close()
     res["data"] = data
     res["statuses"] = statuses(data)
