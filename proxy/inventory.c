@@ -196,17 +196,24 @@ derive_status(json_t *state)
 	return "exited";
 }
 
-/* Drydock's watcher: dd.watch decides, else the watch-by-default setting;
- * without watch-all only running containers (Docker's default list). */
+/*
+ * Drydock's watcher: dd.watch decides, else the watch-by-default setting;
+ * without watch-all only running containers (Docker's default list).
+ * keep: the container is listed now and this is not a poll cycle.  Like
+ * Drydock's watcher, which only updates the status of a container it
+ * holds when it stops and drops it at its next scheduled watch, a listed
+ * container that stops stays listed (as exited) until the next poll, so
+ * the controller can start it again.
+ */
 static int
-is_listed(json_t *in)
+is_listed(json_t *in, int keep)
 {
 	json_t		*labels = json_object_get(json_object_get(in, "Config"),
 	    "Labels");
 	const char	*w = jlabel(json_is_object(labels) ? labels : NULL,
 	    "dd.watch");
 
-	if (!inv.cfg->dd_watch_all &&
+	if (!inv.cfg->dd_watch_all && !keep &&
 	    !jbool(json_object_get(in, "State"), "Running"))
 		return 0;
 	if (*w != '\0')
@@ -261,15 +268,66 @@ repo_digests(json_t *img, const char *registry, const char *name)
 	return all;
 }
 
-/* dd.link.template with Drydock's variables; semver is never claimed here,
- * so major/minor/patch/prerelease are empty, as Drydock renders them then. */
+/*
+ * A tag as Drydock's version parser reads it, when it reads one: strict
+ * "x.y.z[-pre]" (with a leading v or =), else node-semver's coerce(): the
+ * first run of 1 to 16 digits standing alone, with up to two ".digits"
+ * after it (missing parts are 0, no prerelease).  ver[] gets major,
+ * minor, patch; pre the first prerelease identifier or "".
+ */
+static int
+tag_version(const char *tag, char ver[3][24], char *pre, size_t presz)
+{
+	const char	*p = tag, *q;
+	int		 i, n;
+
+	*pre = '\0';
+	for (i = 0; i < 3; i++)
+		snprintf(ver[i], sizeof(ver[i]), "0");
+	while (*p != '\0') {
+		if (!isdigit((unsigned char)*p)) {
+			p++;
+			continue;
+		}
+		for (q = p; isdigit((unsigned char)*q); q++)
+			;
+		if (q - p > 16) {
+			p = q;
+			continue;
+		}
+		for (i = 0; i < 3; i++) {
+			snprintf(ver[i], sizeof(ver[i]), "%.*s", (int)(q - p), p);
+			if (i == 2 || q[0] != '.' || !isdigit((unsigned char)q[1]))
+				break;
+			for (p = q + 1, n = 0; isdigit((unsigned char)p[n]); n++)
+				;
+			if (n > 16)
+				break;
+			q = p + n;
+		}
+		/* A prerelease only when the whole tag is x.y.z-pre. */
+		if (i == 2 && *q == '-' && (tag[0] == 'v' || tag[0] == '=' ||
+		    isdigit((unsigned char)tag[0])) &&
+		    strspn(tag + (isdigit((unsigned char)tag[0]) ? 0 : 1),
+		    "0123456789.") == (size_t)(q - tag -
+		    (isdigit((unsigned char)tag[0]) ? 0 : 1)))
+			snprintf(pre, presz, "%.*s", (int)strcspn(q + 1, ".+"),
+			    q + 1);
+		return 1;
+	}
+	return 0;
+}
+
+/* dd.link.template with Drydock's variables: the tag, and its version
+ * parts when the tag is a version. */
 static char *
 render_link(const char *tmpl, const char *tag)
 {
 	struct evbuffer	*b = evbuffer_new();
-	const char	*p = tmpl, *end;
-	char		 key[64], *out;
+	const char	*p = tmpl, *end, *val;
+	char		 key[64], ver[3][24], pre[64], *out;
 	size_t		 n;
+	int		 isver = tag_version(tag, ver, pre, sizeof(pre));
 
 	while (*p != '\0') {
 		if (p[0] == '$' && p[1] == '{' && (end = strchr(p + 2, '}')) !=
@@ -280,10 +338,20 @@ render_link(const char *tmpl, const char *tag)
 			    key[n]) || key[n] == '_'); n++)
 				;
 			if (key[n] == '\0' && n > 0) {
+				val = "";
 				if (strcmp(key, "raw") == 0 ||
 				    strcmp(key, "original") == 0 ||
 				    strcmp(key, "transformed") == 0)
-					evbuffer_add(b, tag, strlen(tag));
+					val = tag;
+				else if (isver && strcmp(key, "major") == 0)
+					val = ver[0];
+				else if (isver && strcmp(key, "minor") == 0)
+					val = ver[1];
+				else if (isver && strcmp(key, "patch") == 0)
+					val = ver[2];
+				else if (isver && strcmp(key, "prerelease") == 0)
+					val = pre;
+				evbuffer_add(b, val, strlen(val));
 				p = end + 1;
 				continue;
 			}
@@ -298,13 +366,25 @@ render_link(const char *tmpl, const char *tag)
 	return out;
 }
 
+/* key = the label's value, else dflt (JSON null when NULL), as Drydock's
+ * watcher sets every label-driven field, present or not. */
 static void
-set_label_field(json_t *m, json_t *labels, const char *label, const char *key)
+set_label_field(json_t *m, json_t *labels, const char *label, const char *key,
+    const char *dflt)
 {
 	const char	*v = jlabel(labels, label);
 
-	if (*v != '\0')
-		json_object_set_new(m, key, json_string(v));
+	json_object_set_new(m, key, *v != '\0' ? json_string(v) :
+	    dflt != NULL ? json_string(dflt) : json_null());
+}
+
+/* Whether Drydock takes a tag for a version (tag_version()). */
+static int
+tag_is_semver(const char *tag)
+{
+	char	ver[3][24], pre[8];
+
+	return tag_version(tag, ver, pre, sizeof(pre));
 }
 
 /* The Drydock wire container for one `docker inspect` answer. */
@@ -327,7 +407,9 @@ build_model(json_t *in, const char *image_id, json_t *img)
 	json_object_set_new(m, "name", json_string(name));
 	v = jlabel(labels, "dd.display.name");
 	json_object_set_new(m, "displayName", json_string(*v ? v : name));
-	set_label_field(m, labels, "dd.display.icon", "displayIcon");
+	v = jlabel(labels, "dd.display.icon");
+	json_object_set_new(m, "displayIcon", json_string(*v ? v :
+	    "mdi:docker"));
 	json_object_set_new(m, "status", json_string(derive_status(
 	    json_object_get(in, "State"))));
 	health = jstr(in, "State.Health.Status");
@@ -339,9 +421,10 @@ build_model(json_t *in, const char *image_id, json_t *img)
 	json_object_set_new(m, "agent", json_string(inv.cfg->agent_name));
 	parse_image_ref(jstr(in, "Config.Image"), registry, sizeof(registry),
 	    iname, sizeof(iname), tag, sizeof(tag));
-	image = json_pack("{s:s, s:{s:s, s:s}, s:s, s:{s:s, s:b}, s:{}, "
+	image = json_pack("{s:s, s:{s:s, s:s, s:n}, s:s, s:{s:s, s:b}, s:{}, "
 	    "s:s, s:s}", "id", image_id, "registry", "name", "unknown", "url",
-	    registry, "name", iname, "tag", "value", tag, "semver", 0,
+	    registry, "lookupImage", "name", iname, "tag", "value", tag,
+	    "semver", tag_is_semver(tag),
 	    "digest", "architecture", *jstr(img, "Architecture") ?
 	    jstr(img, "Architecture") : dd_arch(), "os", *jstr(img, "Os") ?
 	    jstr(img, "Os") : "linux");
@@ -362,9 +445,16 @@ build_model(json_t *in, const char *image_id, json_t *img)
 		/* Drydock skips the registry for an image with no digest. */
 		json_object_set_new(image, "isLocalImage", json_boolean(
 		    json_object_get(details, "repo") == NULL));
-		if (*jstr(img, "Variant") != '\0')
-			json_object_set_new(image, "variant",
-			    json_string(jstr(img, "Variant")));
+		json_object_set_new(image, "variant", *jstr(img, "Variant") ?
+		    json_string(jstr(img, "Variant")) : json_null());
+		/* The OCI version label, the image's, else the container's. */
+		v = jlabel(json_object_get(img, "Labels"),
+		    "org.opencontainers.image.version");
+		if (json_object_get(json_object_get(img, "Labels"),
+		    "org.opencontainers.image.version") == NULL)
+			v = jlabel(labels, "org.opencontainers.image.version");
+		json_object_set_new(image, "softwareVersion", *v ?
+		    json_string(v) : json_null());
 		if (*jstr(img, "Created") != '\0')
 			json_object_set_new(image, "created",
 			    json_string(jstr(img, "Created")));
@@ -373,13 +463,31 @@ build_model(json_t *in, const char *image_id, json_t *img)
 	json_object_set_new(m, "updateAvailable", json_false());
 	json_object_set_new(m, "updateKind", json_pack("{s:s}", "kind",
 	    "unknown"));
-	if (labels != NULL && json_object_size(labels) > 0)
-		json_object_set(m, "labels", labels);
-	set_label_field(m, labels, "dd.tag.include", "includeTags");
-	set_label_field(m, labels, "dd.tag.exclude", "excludeTags");
-	set_label_field(m, labels, "dd.tag.transform", "transformTags");
-	set_label_field(m, labels, "dd.tag.family", "tagFamily");
-	set_label_field(m, labels, "dd.link.template", "linkTemplate");
+	json_object_set_new(m, "labels", labels != NULL ? json_deep_copy(
+	    labels) : json_object());
+	set_label_field(m, labels, "dd.tag.include", "includeTags", NULL);
+	set_label_field(m, labels, "dd.tag.exclude", "excludeTags", NULL);
+	set_label_field(m, labels, "dd.tag.transform", "transformTags", NULL);
+	set_label_field(m, labels, "dd.tag.family", "tagFamily", "strict");
+	set_label_field(m, labels, "dd.link.template", "linkTemplate", NULL);
+	set_label_field(m, labels, "dd.port.label", "portLabel", NULL);
+	/* dd.tag.pin.info: "false" turns the pin hint off; on otherwise. */
+	v = jlabel(labels, "dd.tag.pin.info");
+	json_object_set_new(m, "tagPinInfo", json_boolean(strcasecmp(v,
+	    "false") != 0));
+	/*
+	 * Trigger routing (dd.action.*, dd.notification.*) and the source
+	 * repository are the controller's to resolve from `labels`; the
+	 * fields exist, empty, as in a container of Drydock's own watcher.
+	 */
+	json_object_set_new(m, "actionTriggerInclude", json_null());
+	json_object_set_new(m, "actionTriggerExclude", json_null());
+	json_object_set_new(m, "notificationTriggerInclude", json_null());
+	json_object_set_new(m, "notificationTriggerExclude", json_null());
+	json_object_set_new(m, "actionTriggerAuto", json_null());
+	json_object_set_new(m, "triggerInclude", json_null());
+	json_object_set_new(m, "triggerExclude", json_null());
+	json_object_set_new(m, "sourceRepo", json_null());
 	if (*(v = jlabel(labels, "dd.link.template")) != '\0') {
 		char *link = render_link(v, tag);
 		json_object_set_new(m, "link", json_string(link));
@@ -675,6 +783,13 @@ refresh_done(void)
 	}
 }
 
+/* A listed container stays listed when it stops, until a poll cycle. */
+static int
+ctr_keep(struct ctr *c, int in_refresh)
+{
+	return c->model != NULL && !(in_refresh && inv.refresh_snapshot);
+}
+
 /* An inspection (and its image's) is over: in is the answer, or NULL. */
 static void
 inspect_end(struct ctr *c, int status, json_t *in, const char *err)
@@ -700,7 +815,7 @@ inspect_end(struct ctr *c, int status, json_t *in, const char *err)
 			return;
 		}
 	} else if (in != NULL && (c->running = jbool(json_object_get(in,
-	    "State"), "Running"), is_listed(in))) {
+	    "State"), "Running"), is_listed(in, ctr_keep(c, in_refresh)))) {
 		const char *img = jstr(in, "Image");
 		c->hidden = 0;
 		ctr_update(c, build_model(in, img, json_object_get(inv.images,
@@ -740,12 +855,13 @@ image_done(void *arg, int status, struct evbuffer *body, const char *err)
 	    NULL)) != NULL) {
 		/* Keep only what the model uses. */
 		json_object_set_new(inv.images, jstr(in, "Image"), json_pack(
-		    "{s:O*, s:O*, s:O*, s:O*, s:O*}", "Created",
+		    "{s:O*, s:O*, s:O*, s:O*, s:O*, s:O*}", "Created",
 		    json_object_get(img, "Created"), "RepoDigests",
 		    json_object_get(img, "RepoDigests"), "Architecture",
 		    json_object_get(img, "Architecture"), "Os",
 		    json_object_get(img, "Os"), "Variant",
-		    json_object_get(img, "Variant")));
+		    json_object_get(img, "Variant"), "Labels",
+		    json_object_get(json_object_get(img, "Config"), "Labels")));
 		json_decref(img);
 	} else
 		log_warnx("inspecting image %.19s: %s", jstr(in, "Image"),
@@ -766,7 +882,8 @@ inspect_done(void *arg, int status, struct evbuffer *body, const char *err)
 		in = json_loadb((const char *)evbuffer_pullup(body, -1),
 		    evbuffer_get_length(body), 0, NULL);
 	img = jstr(in, "Image");
-	if (in != NULL && is_listed(in) && json_object_get(inv.images,
+	if (in != NULL && is_listed(in, ctr_keep(c, c->inref)) &&
+	    json_object_get(inv.images,
 	    img) == NULL && strncmp(img, "sha256:", 7) == 0 &&
 	    dclient_hex_id(img + 7)) {
 		/* Each image is inspected once, then served from the cache. */
@@ -834,7 +951,14 @@ list_done(void *arg, int status, struct evbuffer *body, const char *err)
 			TAILQ_INSERT_TAIL(&inv.ctrs, c, entry);
 		}
 		c->seen = 1;
-		if ((c->model != NULL || c->hidden) && strcmp(c->key, key) == 0)
+		/*
+		 * Unchanged: nothing to do, except on a poll cycle for a listed
+		 * container that no longer runs (kept listed since it stopped).
+		 */
+		if ((c->model != NULL || c->hidden) && strcmp(c->key, key) == 0 &&
+		    !(inv.refresh_snapshot && c->model != NULL &&
+		    !inv.cfg->dd_watch_all &&
+		    strcmp(jstr(item, "State"), "running") != 0))
 			continue;
 		pw_strlcpy(c->key, key, sizeof(c->key));
 		if (c->busy) {

@@ -134,11 +134,31 @@ def repo_digests(img, registry, name):
     return mine or every
 
 
+def tag_version(tag):
+    """Drydock's version reading of a tag: node-semver's coerce() (the
+    first run of 1 to 16 digits standing alone, up to two .digits after
+    it), the prerelease only from a whole x.y.z-pre tag; None if none."""
+    import re
+    m = re.search(r"(?:^|\D)(\d{1,16})(?:\.(\d{1,16}))?(?:\.(\d{1,16}))?(?:$|\D)",
+                  tag)
+    if not m:
+        return None
+    full = re.fullmatch(r"[v=]?\d+\.\d+\.\d+-([^.+]*)[.+]?.*", tag)
+    return {"major": m.group(1), "minor": m.group(2) or "0",
+            "patch": m.group(3) or "0",
+            "prerelease": full.group(1) if full else ""}
+
+
 def render_link(template, tag):
     import re
     vals = {"raw": tag, "original": tag, "transformed": tag}
+    vals.update(tag_version(tag) or {})
     return re.sub(r"\$\{(\w+)\}", lambda m: vals.get(m.group(1), ""),
                   template)
+
+
+def is_semver(tag):
+    return tag_version(tag) is not None
 
 
 def derive(inspect, list_entry, agent_name, img):
@@ -151,8 +171,7 @@ def derive(inspect, list_entry, agent_name, img):
         name = name[1:]
     o = {"id": inspect["Id"], "name": name,
          "displayName": labels.get("dd.display.name") or name}
-    if labels.get("dd.display.icon"):
-        o["displayIcon"] = labels["dd.display.icon"]
+    o["displayIcon"] = labels.get("dd.display.icon") or "mdi:docker"
     o["status"] = derive_status(state)
     health = (state.get("Health") or {}).get("Status", "")
     if health in ("starting", "healthy", "unhealthy"):
@@ -161,9 +180,10 @@ def derive(inspect, list_entry, agent_name, img):
     o["agent"] = agent_name
     registry, iname, tag = parse_image_ref(cfg.get("Image", ""))
     image = {"id": list_entry.get("ImageID", ""),
-             "registry": {"name": "unknown", "url": registry},
+             "registry": {"name": "unknown", "url": registry,
+                          "lookupImage": None},
              "name": iname,
-             "tag": {"value": tag, "semver": False},
+             "tag": {"value": tag, "semver": is_semver(tag)},
              "digest": {},
              "architecture": img.get("Architecture") or go_arch(),
              "os": img.get("Os") or "linux"}
@@ -173,24 +193,33 @@ def derive(inspect, list_entry, agent_name, img):
     if rds:
         image["digest"].update(repo=rds[0], value=rds[0], repoDigests=rds)
     image["isLocalImage"] = not rds
-    if img.get("Variant"):
-        image["variant"] = img["Variant"]
+    image["variant"] = img.get("Variant") or None
+    ilabels = (img.get("Config") or {}).get("Labels") or {}
+    oci = "org.opencontainers.image.version"
+    image["softwareVersion"] = (ilabels[oci] if oci in ilabels
+                                else labels.get(oci)) or None
     if img.get("Created"):
         image["created"] = img["Created"]
     o["image"] = image
     o["updateAvailable"] = False
     o["updateKind"] = {"kind": "unknown"}
-    for label, key in (("dd.tag.include", "includeTags"),
-                       ("dd.tag.exclude", "excludeTags"),
-                       ("dd.tag.transform", "transformTags"),
-                       ("dd.tag.family", "tagFamily"),
-                       ("dd.link.template", "linkTemplate")):
-        if labels.get(label):
-            o[key] = labels[label]
+    # Drydock's watcher sets every label-driven field, null when unset.
+    for label, key, dflt in (("dd.tag.include", "includeTags", None),
+                             ("dd.tag.exclude", "excludeTags", None),
+                             ("dd.tag.transform", "transformTags", None),
+                             ("dd.tag.family", "tagFamily", "strict"),
+                             ("dd.link.template", "linkTemplate", None),
+                             ("dd.port.label", "portLabel", None)):
+        o[key] = labels.get(label) or dflt
+    o["tagPinInfo"] = (labels.get("dd.tag.pin.info") or "").lower() != "false"
+    for key in ("actionTriggerInclude", "actionTriggerExclude",
+                "notificationTriggerInclude", "notificationTriggerExclude",
+                "actionTriggerAuto", "triggerInclude", "triggerExclude",
+                "sourceRepo"):
+        o[key] = None
     if labels.get("dd.link.template"):
         o["link"] = render_link(labels["dd.link.template"], tag)
-    if labels:
-        o["labels"] = dict(labels)
+    o["labels"] = dict(labels)
     volumes = []
     for m in inspect.get("Mounts") or []:
         v = "%s:%s" % (m.get("Source", ""), m.get("Destination", ""))

@@ -15,7 +15,7 @@ D() { pw_docker_direct "$@"; }
 
 ctrs="pwm-tap1 pwm-tap2 pwm-plain pwm-labels pwm-ports pwm-net pwm-mounts
     pwm-healthy pwm-unhealthy pwm-created pwm-stopped pwm-env pwm-reg
-    pwm-notag pwm-hub pwm-nowatch pwm-optin pwm-pushed"
+    pwm-notag pwm-hub pwm-nowatch pwm-optin pwm-pushed pwm-late"
 imgs="localhost:5000/team/app:1.2 localhost:5000/team/app:latest pwtest/lib-app:v2"
 tap_pid= reg_pid= pushed=
 cleanup() {
@@ -137,7 +137,8 @@ D run -d --name pwm-env -e 'A=b=c' -e 'EMPTY=' -e 'URL=http://h/?q=1&r==2' \
     -e 'SPACES=x y  z' $R >/dev/null
 D run -d --name pwm-reg localhost:5000/team/app:1.2 sleep 300 >/dev/null
 D run -d --name pwm-notag localhost:5000/team/app sleep 300 >/dev/null
-D create --name pwm-hub pwtest/lib-app:v2 true >/dev/null
+D create --name pwm-hub -l 'dd.link.template=https://x/${major}.${minor}.${patch}-${prerelease}/${original}' \
+    pwtest/lib-app:v2 true >/dev/null
 hs=
 for i in $(seq 1 100); do
 	hs=$(D inspect -f '{{.State.Health.Status}}' pwm-healthy pwm-unhealthy | tr '\n' ' ')
@@ -191,11 +192,18 @@ check("image.architecture is uname -m in Go's spelling (%s), os linux" % goarch,
       sorted(set(c["image"].get("architecture") for c in lst)))
 check("no leading slash in any name", lst and all(
     not c["name"].startswith("/") for c in lst), [c["name"] for c in lst])
-check("plain: displayName = name, watcher docker, no labels/icon/health",
+check("plain: displayName = name, watcher docker, Drydock's defaults for "
+      "the label fields (empty labels, mdi:docker icon, strict family, pin "
+      "info on, null tag filters), no health",
       g("pwm-plain", "displayName") == "pwm-plain" and
       g("pwm-plain", "watcher") == "docker" and
-      all(k not in by.get("pwm-plain", {}) for k in
-          ("labels", "displayIcon", "health", "includeTags")),
+      g("pwm-plain", "labels") == {} and
+      g("pwm-plain", "displayIcon") == "mdi:docker" and
+      g("pwm-plain", "tagFamily") == "strict" and
+      g("pwm-plain", "tagPinInfo") is True and
+      all(g("pwm-plain", k) is None for k in
+          ("includeTags", "excludeTags", "transformTags", "portLabel")) and
+      "health" not in by.get("pwm-plain", {}),
       by.get("pwm-plain"))
 want = {"displayName": "Web front end", "displayIcon": "mdi:web",
         "watcher": "docker", "includeTags": r"^\d+\.\d+\.\d+$",
@@ -247,9 +255,14 @@ check("dd.link.template: linkTemplate verbatim, link rendered with the tag "
       "https://example.com/r/${original}/v${major}${nope}" and
       g("pwm-labels", "link") == "https://example.com/r/latest/v",
       [g("pwm-labels", "linkTemplate"), g("pwm-labels", "link")])
-check("no dd.link.template: no link, no linkTemplate",
+check("dd.link.template with a version tag (v2): semver true, link with "
+      "major 2, minor and patch 0, no prerelease",
+      g("pwm-hub", "image", "tag", "semver") is True and
+      g("pwm-hub", "link") == "https://x/2.0.0-/v2",
+      [g("pwm-hub", "image", "tag"), g("pwm-hub", "link")])
+check("no dd.link.template: no link, linkTemplate null",
       g("pwm-plain", "link") == "<absent>" and
-      g("pwm-plain", "linkTemplate") == "<absent>", by.get("pwm-plain"))
+      g("pwm-plain", "linkTemplate") is None, by.get("pwm-plain"))
 check("dd.watch.digest=false: digest.watch false",
       g("pwm-labels", "image", "digest", "watch") is False,
       g("pwm-labels", "image", "digest"))
@@ -276,8 +289,8 @@ check("env split at the first '='", isinstance(env, list) and
 check("registry host:port and tag: localhost:5000 / team/app / 1.2",
       [g("pwm-reg", "image", "registry"), g("pwm-reg", "image", "name"),
        g("pwm-reg", "image", "tag")] ==
-      [{"name": "unknown", "url": "localhost:5000"}, "team/app",
-       {"value": "1.2", "semver": False}], g("pwm-reg", "image"))
+      [{"name": "unknown", "url": "localhost:5000", "lookupImage": None},
+       "team/app", {"value": "1.2", "semver": True}], g("pwm-reg", "image"))
 check("registry host:port, no tag: localhost:5000 / team/app / latest",
       [g("pwm-notag", "image", "registry", "url"), g("pwm-notag", "image", "name"),
        g("pwm-notag", "image", "tag", "value")] ==
@@ -318,14 +331,34 @@ for x in pwm-nowatch pwm-created pwm-stopped pwm-hub; do
 	check "defaults: $x (dd.watch=false or not running) not listed" \
 	    bash -c 'case " $1 " in *" $2 "*) exit 1 ;; esac' _ "$n" "$x"
 done
+# A listed container that stops stays listed, as exited, until the next
+# poll (Drydock's watcher keeps it until its next scheduled watch), so
+# the controller can start it again; a container that starts is listed
+# at once.
+status_of() { pw_curl "$(pw_url /api/containers)" | $PY -c \
+    'import json,sys; print(" ".join(c["status"] for c in json.load(sys.stdin) if c["name"] == sys.argv[1]))' "$1"; }
+D stop -t 0 pwm-optin >/dev/null
+st=
+for i in $(seq 1 40); do st=$(status_of pwm-optin); [ "$st" = exited ] && break; sleep 0.05; done
+check "defaults: a listed container that stops stays listed, exited, within 2 s ($st)" \
+    [ "$st" = exited ]
+D start pwm-optin >/dev/null
+for i in $(seq 1 40); do st=$(status_of pwm-optin); [ "$st" = running ] && break; sleep 0.05; done
+check "defaults: and is running again within 2 s of its start ($st)" [ "$st" = running ]
+D run -d --name pwm-late $R >/dev/null
+back=0
+for i in $(seq 1 40); do has "$(names)" pwm-late && { back=1; break; }; sleep 0.05; done
+check "defaults: a new container is listed within 2 s of its start" [ $back -eq 1 ]
+D rm -f pwm-late >/dev/null
+pw_stop
+# The next poll drops it: a 1 s poll interval.
+pw_start DD_POLL_INTERVAL=1 AGENT_NAME="$agent_name" || { fail "portwingd starts"; exit 1; }
+check "inventory ready (1 s poll)" wait_inventory
 D stop -t 0 pwm-optin >/dev/null
 gone=0
-for i in $(seq 1 40); do has "$(names)" pwm-optin || { gone=1; break; }; sleep 0.05; done
-check "defaults: a container that stops leaves the list within 2 s" [ $gone -eq 1 ]
+for i in $(seq 1 80); do has "$(names)" pwm-optin || { gone=1; break; }; sleep 0.05; done
+check "defaults: a stopped container leaves the list at the next poll (1 s)" [ $gone -eq 1 ]
 D start pwm-optin >/dev/null
-back=0
-for i in $(seq 1 40); do has "$(names)" pwm-optin && { back=1; break; }; sleep 0.05; done
-check "defaults: and comes back within 2 s of its start" [ $back -eq 1 ]
 pw_stop
 export DD_WATCHER_DOCKER_WATCHBYDEFAULT=false
 pw_start DD_POLL_INTERVAL=3600 AGENT_NAME="$agent_name" \
