@@ -366,16 +366,18 @@ render_link(const char *tmpl, const char *tag)
 	return out;
 }
 
-/* key = the label's value, else dflt (JSON null when NULL), as Drydock's
- * watcher sets every label-driven field, present or not. */
+/* key = the label's value, else dflt, else no key: Drydock's container
+ * schema takes a string or nothing, never null. */
 static void
 set_label_field(json_t *m, json_t *labels, const char *label, const char *key,
     const char *dflt)
 {
 	const char	*v = jlabel(labels, label);
 
-	json_object_set_new(m, key, *v != '\0' ? json_string(v) :
-	    dflt != NULL ? json_string(dflt) : json_null());
+	if (*v == '\0')
+		v = dflt;
+	if (v != NULL)
+		json_object_set_new(m, key, json_string(v));
 }
 
 /* Whether Drydock takes a tag for a version (tag_version()). */
@@ -421,9 +423,9 @@ build_model(json_t *in, const char *image_id, json_t *img)
 	json_object_set_new(m, "agent", json_string(inv.cfg->agent_name));
 	parse_image_ref(jstr(in, "Config.Image"), registry, sizeof(registry),
 	    iname, sizeof(iname), tag, sizeof(tag));
-	image = json_pack("{s:s, s:{s:s, s:s, s:n}, s:s, s:{s:s, s:b}, s:{}, "
+	image = json_pack("{s:s, s:{s:s, s:s}, s:s, s:{s:s, s:b}, s:{}, "
 	    "s:s, s:s}", "id", image_id, "registry", "name", "unknown", "url",
-	    registry, "lookupImage", "name", iname, "tag", "value", tag,
+	    registry, "name", iname, "tag", "value", tag,
 	    "semver", tag_is_semver(tag),
 	    "digest", "architecture", *jstr(img, "Architecture") ?
 	    jstr(img, "Architecture") : dd_arch(), "os", *jstr(img, "Os") ?
@@ -445,16 +447,18 @@ build_model(json_t *in, const char *image_id, json_t *img)
 		/* Drydock skips the registry for an image with no digest. */
 		json_object_set_new(image, "isLocalImage", json_boolean(
 		    json_object_get(details, "repo") == NULL));
-		json_object_set_new(image, "variant", *jstr(img, "Variant") ?
-		    json_string(jstr(img, "Variant")) : json_null());
+		if (*jstr(img, "Variant") != '\0')
+			json_object_set_new(image, "variant",
+			    json_string(jstr(img, "Variant")));
 		/* The OCI version label, the image's, else the container's. */
 		v = jlabel(json_object_get(img, "Labels"),
 		    "org.opencontainers.image.version");
 		if (json_object_get(json_object_get(img, "Labels"),
 		    "org.opencontainers.image.version") == NULL)
 			v = jlabel(labels, "org.opencontainers.image.version");
-		json_object_set_new(image, "softwareVersion", *v ?
-		    json_string(v) : json_null());
+		if (*v != '\0')
+			json_object_set_new(image, "softwareVersion",
+			    json_string(v));
 		if (*jstr(img, "Created") != '\0')
 			json_object_set_new(image, "created",
 			    json_string(jstr(img, "Created")));
@@ -475,19 +479,7 @@ build_model(json_t *in, const char *image_id, json_t *img)
 	v = jlabel(labels, "dd.tag.pin.info");
 	json_object_set_new(m, "tagPinInfo", json_boolean(strcasecmp(v,
 	    "false") != 0));
-	/*
-	 * Trigger routing (dd.action.*, dd.notification.*) and the source
-	 * repository are the controller's to resolve from `labels`; the
-	 * fields exist, empty, as in a container of Drydock's own watcher.
-	 */
-	json_object_set_new(m, "actionTriggerInclude", json_null());
-	json_object_set_new(m, "actionTriggerExclude", json_null());
-	json_object_set_new(m, "notificationTriggerInclude", json_null());
-	json_object_set_new(m, "notificationTriggerExclude", json_null());
-	json_object_set_new(m, "actionTriggerAuto", json_null());
-	json_object_set_new(m, "triggerInclude", json_null());
-	json_object_set_new(m, "triggerExclude", json_null());
-	json_object_set_new(m, "sourceRepo", json_null());
+
 	if (*(v = jlabel(labels, "dd.link.template")) != '\0') {
 		char *link = render_link(v, tag);
 		json_object_set_new(m, "link", json_string(link));

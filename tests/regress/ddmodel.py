@@ -180,8 +180,7 @@ def derive(inspect, list_entry, agent_name, img):
     o["agent"] = agent_name
     registry, iname, tag = parse_image_ref(cfg.get("Image", ""))
     image = {"id": list_entry.get("ImageID", ""),
-             "registry": {"name": "unknown", "url": registry,
-                          "lookupImage": None},
+             "registry": {"name": "unknown", "url": registry},
              "name": iname,
              "tag": {"value": tag, "semver": is_semver(tag)},
              "digest": {},
@@ -193,30 +192,29 @@ def derive(inspect, list_entry, agent_name, img):
     if rds:
         image["digest"].update(repo=rds[0], value=rds[0], repoDigests=rds)
     image["isLocalImage"] = not rds
-    image["variant"] = img.get("Variant") or None
+    if img.get("Variant"):
+        image["variant"] = img["Variant"]
     ilabels = (img.get("Config") or {}).get("Labels") or {}
     oci = "org.opencontainers.image.version"
-    image["softwareVersion"] = (ilabels[oci] if oci in ilabels
-                                else labels.get(oci)) or None
+    sv = ilabels[oci] if oci in ilabels else labels.get(oci)
+    if sv:
+        image["softwareVersion"] = sv
     if img.get("Created"):
         image["created"] = img["Created"]
     o["image"] = image
     o["updateAvailable"] = False
     o["updateKind"] = {"kind": "unknown"}
-    # Drydock's watcher sets every label-driven field, null when unset.
+    # Label-driven fields: the label, else Drydock's default, else no key
+    # (its container schema refuses null).
     for label, key, dflt in (("dd.tag.include", "includeTags", None),
                              ("dd.tag.exclude", "excludeTags", None),
                              ("dd.tag.transform", "transformTags", None),
                              ("dd.tag.family", "tagFamily", "strict"),
                              ("dd.link.template", "linkTemplate", None),
                              ("dd.port.label", "portLabel", None)):
-        o[key] = labels.get(label) or dflt
+        if labels.get(label) or dflt:
+            o[key] = labels.get(label) or dflt
     o["tagPinInfo"] = (labels.get("dd.tag.pin.info") or "").lower() != "false"
-    for key in ("actionTriggerInclude", "actionTriggerExclude",
-                "notificationTriggerInclude", "notificationTriggerExclude",
-                "actionTriggerAuto", "triggerInclude", "triggerExclude",
-                "sourceRepo"):
-        o[key] = None
     if labels.get("dd.link.template"):
         o["link"] = render_link(labels["dd.link.template"], tag)
     o["labels"] = dict(labels)

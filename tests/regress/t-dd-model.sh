@@ -194,14 +194,14 @@ check("no leading slash in any name", lst and all(
     not c["name"].startswith("/") for c in lst), [c["name"] for c in lst])
 check("plain: displayName = name, watcher docker, Drydock's defaults for "
       "the label fields (empty labels, mdi:docker icon, strict family, pin "
-      "info on, null tag filters), no health",
+      "info on), no tag filters, no health",
       g("pwm-plain", "displayName") == "pwm-plain" and
       g("pwm-plain", "watcher") == "docker" and
       g("pwm-plain", "labels") == {} and
       g("pwm-plain", "displayIcon") == "mdi:docker" and
       g("pwm-plain", "tagFamily") == "strict" and
       g("pwm-plain", "tagPinInfo") is True and
-      all(g("pwm-plain", k) is None for k in
+      all(k not in by.get("pwm-plain", {}) for k in
           ("includeTags", "excludeTags", "transformTags", "portLabel")) and
       "health" not in by.get("pwm-plain", {}),
       by.get("pwm-plain"))
@@ -260,9 +260,12 @@ check("dd.link.template with a version tag (v2): semver true, link with "
       g("pwm-hub", "image", "tag", "semver") is True and
       g("pwm-hub", "link") == "https://x/2.0.0-/v2",
       [g("pwm-hub", "image", "tag"), g("pwm-hub", "link")])
-check("no dd.link.template: no link, linkTemplate null",
+check("no dd.link.template: no link, no linkTemplate",
       g("pwm-plain", "link") == "<absent>" and
-      g("pwm-plain", "linkTemplate") is None, by.get("pwm-plain"))
+      g("pwm-plain", "linkTemplate") == "<absent>", by.get("pwm-plain"))
+check("no field is null (Drydock's container schema refuses null)",
+      "null" not in json.dumps([{k: v for k, v in c.items() if k != "labels"}
+                                for c in lst]), lst)
 check("dd.watch.digest=false: digest.watch false",
       g("pwm-labels", "image", "digest", "watch") is False,
       g("pwm-labels", "image", "digest"))
@@ -289,7 +292,7 @@ check("env split at the first '='", isinstance(env, list) and
 check("registry host:port and tag: localhost:5000 / team/app / 1.2",
       [g("pwm-reg", "image", "registry"), g("pwm-reg", "image", "name"),
        g("pwm-reg", "image", "tag")] ==
-      [{"name": "unknown", "url": "localhost:5000", "lookupImage": None},
+      [{"name": "unknown", "url": "localhost:5000"},
        "team/app", {"value": "1.2", "semver": True}], g("pwm-reg", "image"))
 check("registry host:port, no tag: localhost:5000 / team/app / latest",
       [g("pwm-notag", "image", "registry", "url"), g("pwm-notag", "image", "name"),
