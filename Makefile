@@ -7,6 +7,7 @@ CONFIGURE_FLAGS ?=
 SUBMAKE = $(MAKE) --no-print-directory -C $(BUILD)
 
 .PHONY: all check check-unit unit-deps run bench install clean distclean fuzz lint
+.PHONY: deb rpm
 
 all: $(BUILD)/Makefile
 	@$(SUBMAKE) all
@@ -43,6 +44,14 @@ install: $(BUILD)/Makefile
 
 lint: $(BUILD)/Makefile
 	@$(SUBMAKE) lint
+
+# Packages from the current tree (packaging/): build/pkg/*.deb and
+# build/rpm/RPMS/*/*.rpm.  Neither needs build/ configured.
+deb:
+	@./packaging/build-deb.sh
+
+rpm:
+	@./packaging/build-rpm.sh
 
 fuzz:
 	@./tests/fuzz/run.sh

@@ -2,6 +2,8 @@
 # install-deps.sh: install what portwing needs on Debian 12 (run as root).
 #   ./contrib/install-deps.sh          build and run dependencies
 #   ./contrib/install-deps.sh --test   also everything the test suite uses
+#   ./contrib/install-deps.sh --package  also what make deb and make rpm
+#                                      use (--test includes it)
 # Installs only what is missing; safe to run again.
 set -eu
 
@@ -15,6 +17,9 @@ libclang-rt-14-dev prometheus"
 
 want="$build_pkgs $run_pkgs"
 [ "${1:-}" = "--test" ] && want="$want $test_pkgs"
+# make deb, make rpm (packaging/): debhelper, lintian, rpmbuild, rpmlint.
+pkg_pkgs="debhelper dpkg-dev fakeroot lintian rpm rpmlint libsystemd-dev"
+case "${1:-}" in --test|--package) want="$want $pkg_pkgs" ;; esac
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps.sh: run as root (apt-get)" >&2
