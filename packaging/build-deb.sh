@@ -22,17 +22,7 @@ for t in dpkg-buildpackage dh; do
 done
 
 rm -rf "$out"
-mkdir -p "$src"
-if git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-	# Files deleted in the work tree but still tracked are skipped.
-	(cd "$top" && git ls-files -z --cached --others --exclude-standard |
-	    xargs -0 sh -c 'for f; do [ -e "$f" ] || [ -L "$f" ] && printf "%s\0" "$f"; done' sh |
-	    tar --null -T - -cf -) | tar -C "$src" -xf -
-else
-	(cd "$top" && tar --exclude=./build --exclude='./build-*' \
-	    --exclude=./autom4te.cache --exclude=./.git -cf - .) |
-	    tar -C "$src" -xf -
-fi
+"$top/packaging/copy-tree.sh" "$top" "$src"
 cp -a "$src/packaging/debian" "$src/debian"
 
 (cd "$src" && dpkg-buildpackage -us -uc -b)
