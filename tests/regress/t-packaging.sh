@@ -61,6 +61,23 @@ out=$(run TOKEN_FILE="$d/token" "$sbin" -n -f "$d/bad.conf"); rc=$?
 check "a broken copy fails the same check (rc=$rc)" \
     bash -c "[ $rc = 1 ] && echo \"\$1\" | grep -q BOGUS_SETTING" _ "$out"
 
+# Every setting the daemon knows (common/config.c's table, internal ones
+# aside) is described in portwing.conf(5) and listed in the shipped file.
+settings=$(sed -n 's/^	\[CK_[A-Z_]*\] = { "\([A-Z][A-Z_]*\)".*/\1/p' "$src/common/config.c")
+check "config.c's settings table was read ($(echo $settings | wc -w) settings)" [ "$(echo $settings | wc -w)" -ge 40 ]
+missing_man= missing_conf=
+for k in $settings; do
+	grep -qE "^\.It Ev (.*[ ,])?$k( ,|\$| )" "$src/man/portwing.conf.5" || missing_man="$missing_man $k"
+	grep -qE "^#?$k=" "$conf" || missing_conf="$missing_conf $k"
+done
+check "portwing.conf(5) describes every setting${missing_man:+ (missing:$missing_man)}" [ -z "$missing_man" ]
+check "the shipped portwing.conf lists every setting${missing_conf:+ (missing:$missing_conf)}" [ -z "$missing_conf" ]
+if command -v mandoc >/dev/null 2>&1; then
+	out=$(mandoc -Tlint "$src/man/portwing.conf.5" "$src/man/portwingd.8" "$src/man/portwing.1" 2>&1); rc=$?
+	check "mandoc -Tlint: the three manual pages are clean (rc=$rc)" bash -c "[ $rc = 0 ] && [ -z \"\$1\" ]" _ "$out"
+	[ -z "$out" ] || echo "$out" | sed 's/^/#   /'
+fi
+
 # The units.  systemd-analyze verify checks the executables and the
 # Documentation= man pages too: point ExecStart at the DESTDIR copy and
 # man at DESTDIR's pages (ExecReload's /bin/kill is the host's).
