@@ -78,6 +78,7 @@ struct child {
 	int		 bad_ticks;	/* ticks without an answer, across
 					   restarts, until it answers */
 	int		 killed;	/* killed for not answering */
+	int		 listening;	/* a worker that has the listener */
 };
 
 struct dconn {
@@ -817,12 +818,41 @@ master_announce(void)
 	sdn_ready(status);
 }
 
+/*
+ * At start the listener goes to the workers only once authd, the proxy
+ * and keyd (with TLS) are ready and wired to them, so the first
+ * connection (one that socket activation queued before the daemon
+ * started, say) is answered, not refused with 503 or a failed handshake.
+ * After that a worker gets it as soon as it is ready, as before: one
+ * restarted while authd is down fails closed like the others.
+ */
+static void
+master_give_listener(struct child *w)
+{
+	static int	peers_were_up;
+	uint32_t	tls = m.cfg.tls;
+	int		fd;
+
+	if (!peers_were_up) {
+		if (!m.authd.ready || !m.proxy.ready ||
+		    (m.cfg.tls && !m.keyd.ready))
+			return;
+		peers_were_up = 1;
+	}
+	if (w->listening || !w->ready || w->chan == NULL || m.listen_fd == -1)
+		return;
+	if ((fd = dup(m.listen_fd)) == -1)
+		fatal("dup listener");
+	ipc_send(w->chan, IPC_M_LISTENER, 0, 0, &tls, sizeof(tls), fd);
+	w->listening = 1;
+}
+
 static void
 master_child_ready(struct child *c, struct ipc_msg *msg)
 {
 	struct ipc_rd	rd;
-	uint32_t	v, tls = m.cfg.tls;
-	int		i, fd;
+	uint32_t	v;
+	int		i;
 	char		name[32];
 
 	ipc_rd_init(&rd, msg);
@@ -845,9 +875,7 @@ master_child_ready(struct child *c, struct ipc_msg *msg)
 		if (m.cfg.tls)
 			master_link(c, &m.keyd);
 		master_send_tls(c);
-		if ((fd = dup(m.listen_fd)) == -1)
-			fatal("dup listener");
-		ipc_send(c->chan, IPC_M_LISTENER, 0, 0, &tls, sizeof(tls), fd);
+		master_give_listener(c);
 		break;
 	case PROC_KEYD:
 		master_send_tls_key();
@@ -865,6 +893,9 @@ master_child_ready(struct child *c, struct ipc_msg *msg)
 	default:
 		break;
 	}
+	if (c->role != PROC_WORKER)
+		for (i = 0; i < m.cfg.workers; i++)
+			master_give_listener(&m.workers[i]);
 	master_announce();
 	master_status_update();
 }
@@ -1212,7 +1243,7 @@ master_spawn(struct child *c)
 	c->gen = ++m.gen;
 	c->ready = 0;
 	c->probe_out = c->await = 0;
-	c->answered = c->killed = 0;
+	c->answered = c->killed = c->listening = 0;
 	c->log_ms[0] = c->log_ms[1] = 0;
 	c->log_dropped = c->log_lost = 0;
 	c->started_ms = pw_now_ms();
