@@ -1,9 +1,11 @@
 /*
  * ipc_msg.h: every message portwing processes exchange, in one place.
  *
- * Bump IPC_PROTOCOL_VERSION on any change to a type or payload.  Children
- * are always the same binary as the master (fork + exec of /proc/self/exe),
- * and the master refuses a child whose READY names another version.
+ * Bump IPC_PROTOCOL_VERSION on any change to an existing type or payload.
+ * Children are always the same binary as the master (fork + exec of
+ * /proc/self/exe), and the master refuses a child whose READY names
+ * another version.  A new type alone (IPC_M_PING, IPC_C_PONG,
+ * IPC_P_DOCKER_STATE) is known to both sides of that one binary.
  *
  * Numbering: the high byte is the channel, the low byte the message; each
  * comment says who sends it to whom and what the payload holds (in the
