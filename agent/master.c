@@ -713,6 +713,8 @@ master_reload_done(const char *late)
 		evtimer_del(m.reload_timer);
 	if (late != NULL)
 		log_warnx("reload: %s", late);
+	if (m.stopping)
+		return;		/* STOPPING=1 was sent: no READY=1 after it */
 	master_status_line(status, sizeof(status));
 	sdn_ready(status);
 }
