@@ -104,6 +104,7 @@ static const struct ipc_perm kd_perms_master[] = {
 	{ IPC_M_WORKER_CHAN, 0, 0, 1 },
 	{ IPC_M_SHUTDOWN, 0, 0, 0 },
 	{ IPC_M_RELOAD, 4, IPC_MAX_CONFIG, 0 },
+	{ IPC_M_PING, 0, 0, 0 },
 };
 
 static const struct ipc_perm kd_perms_worker[] = {
@@ -331,6 +332,9 @@ keyd_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 	case IPC_M_SHUTDOWN:
 		exit(0);
 	case IPC_M_RELOAD:
+		break;
+	case IPC_M_PING:
+		ipc_send(kd.master, IPC_C_PONG, 0, m->hdr.id, NULL, 0, -1);
 		break;
 	default:
 		fatalx("unexpected message 0x%04x from master", m->hdr.type);

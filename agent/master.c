@@ -40,6 +40,7 @@
 #include "authd/authd.h"
 #include "banner.h"
 #include "keyfile.h"
+#include "sdnotify.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -49,6 +50,8 @@
 #define SHUTDOWN_GRACE_S	10
 #define LOG_BURST		200	/* lines a child may log at once */
 #define LOG_RATE		100	/* lines per second after a burst */
+#define STATUS_EVERY_S		5	/* systemd STATUS= refresh, when changed */
+#define RELOAD_CONFIRM_S	5	/* children confirm a reload within this */
 
 struct child {
 	enum proc_role	 role;
@@ -67,6 +70,15 @@ struct child {
 	uint32_t	 log_dropped;	/* over the rate, not yet reported */
 	uint32_t	 log_lost;	/* lost in the child (channel full) */
 	struct event	*log_timer;	/* reports log_dropped */
+	/* Liveness probes (IPC_M_PING), for the watchdog and reloads. */
+	uint32_t	 probe_out;	/* the probe it owes, 0: none */
+	uint64_t	 probe_ms;	/* when that probe was sent */
+	uint32_t	 await;		/* the reload's probe, 0: none owed */
+	int		 answered;	/* since the last watchdog tick */
+	int		 bad_ticks;	/* ticks without an answer, across
+					   restarts, until it answers */
+	int		 killed;	/* killed for not answering */
+	int		 listening;	/* a worker that has the listener */
 };
 
 struct dconn {
@@ -94,6 +106,18 @@ static struct {
 	uint32_t		 gen;
 	int			 stopping;
 	int			 announced;
+	/* systemd (agent/sdnotify.c) */
+	char			 listen_desc[80];	/* address served */
+	int			 activated;	/* socket from systemd */
+	int			 docker;	/* -1 unchecked, 0 down, 1 up */
+	uint32_t		 probe_seq;
+	int			 reloading;	/* waiting for confirmations */
+	struct event		*reload_timer;
+	char			 reload_note[300];	/* last reload refused */
+	struct event		*status_timer;
+	struct event		*wd_timer;
+	uint64_t		 wd_tick_ms;
+	int			 wd_held;	/* pings withheld */
 	struct event		*stop_timer;
 	char			*keys_text;	/* validated authorized_keys */
 	size_t			 keys_len;
@@ -116,6 +140,7 @@ static const struct ipc_perm perms_worker[] = {
 	{ IPC_C_READY, 4, 4, 0 },
 	{ IPC_C_RELOADED, 4, 4, 0 },
 	{ IPC_C_LOG, 12, 12 + LOG_MSG_MAX, 0 },
+	{ IPC_C_PONG, 0, 0, 0 },
 };
 
 static const struct ipc_perm perms_authd[] = {
@@ -123,17 +148,21 @@ static const struct ipc_perm perms_authd[] = {
 	{ IPC_C_RELOADED, 4, 4, 0 },
 	{ IPC_A_ENROLL_ADD, 8, 512, 0 },
 	{ IPC_C_LOG, 12, 12 + LOG_MSG_MAX, 0 },
+	{ IPC_C_PONG, 0, 0, 0 },
 };
 
 static const struct ipc_perm perms_keyd[] = {
 	{ IPC_C_READY, 4, 4, 0 },
 	{ IPC_C_LOG, 12, 12 + LOG_MSG_MAX, 0 },
+	{ IPC_C_PONG, 0, 0, 0 },
 };
 
 static const struct ipc_perm perms_proxy[] = {
 	{ IPC_C_READY, 4, 4, 0 },
 	{ IPC_P_DOCKER_REQ, 0, 0, 0 },
+	{ IPC_P_DOCKER_STATE, 4, 4, 0 },
 	{ IPC_C_LOG, 12, 12 + LOG_MSG_MAX, 0 },
+	{ IPC_C_PONG, 0, 0, 0 },
 };
 
 static void	master_spawn(struct child *);
@@ -141,6 +170,8 @@ static void	master_child_msg(struct ipc_chan *, struct ipc_msg *, void *);
 static void	master_child_closed(struct ipc_chan *, void *);
 static void	master_check_stopped(void);
 static void	master_send_keys(void);
+static void	master_status_update(void);
+static void	master_reload_check(void);
 
 static const char *
 child_name(struct child *c, char *buf, size_t sz)
@@ -507,31 +538,323 @@ master_send_tls_key(void)
 	ipc_wr_free(&wr);
 }
 
+/* ---- systemd: status, liveness probes, watchdog ---- */
+
+/* The i-th child (authd, proxy, keyd, then the workers), or NULL. */
+static struct child *
+child_at(int i)
+{
+	if (i == 0)
+		return &m.authd;
+	if (i == 1)
+		return &m.proxy;
+	if (i == 2)
+		return m.cfg.tls ? &m.keyd : NULL;
+	if (i - 3 < m.cfg.workers)
+		return &m.workers[i - 3];
+	return NULL;
+}
+#define NCHILDREN	(3 + m.cfg.workers)
+
+/* One line for `systemctl status`: workers, Docker, requests served. */
+static void
+master_status_line(char *buf, size_t sz)
+{
+	unsigned long long	served = 0;
+	int			i, ready = 0;
+
+	for (i = 0; i < m.cfg.workers; i++) {
+		served += ST_GET(pw_stats->worker[i].count);
+		ready += m.workers[i].ready;
+	}
+	snprintf(buf, sz, "%d/%d workers, Docker %s, %llu requests served%s%s",
+	    ready, m.cfg.workers, m.docker == 1 ? "reachable" : m.docker == 0 ?
+	    "unreachable" : "not checked yet", served, *m.reload_note ? "; " :
+	    "", m.reload_note);
+}
+
+static void
+master_status_update(void)
+{
+	char	status[512];
+
+	if (!sdn_enabled() || m.stopping)
+		return;
+	master_status_line(status, sizeof(status));
+	sdn_status(status);
+}
+
+static void
+status_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	master_status_update();
+}
+
+/* Ask a child to answer from its event loop (IPC_C_PONG). */
+static uint32_t
+master_probe(struct child *c, uint32_t seq)
+{
+	if (c->chan == NULL || !c->ready || c->killed)
+		return 0;
+	ipc_send(c->chan, IPC_M_PING, 0, seq, NULL, 0, -1);
+	if (c->probe_out == 0) {
+		c->probe_out = seq;
+		c->probe_ms = pw_now_ms();
+	}
+	return seq;
+}
+
+static void
+master_pong(struct child *c, struct ipc_msg *msg)
+{
+	uint32_t	id = msg->hdr.id;
+
+	if (id == 0 || id > m.probe_seq) {
+		char name[32];
+		log_warnx("%s: answer to a probe never sent; killing it",
+		    child_name(c, name, sizeof(name)));
+		kill(c->pid, SIGKILL);
+		return;
+	}
+	c->answered = 1;
+	if (c->probe_out != 0 && id >= c->probe_out)
+		c->probe_out = 0;
+	if (c->await != 0 && id >= c->await) {
+		c->await = 0;
+		master_reload_check();
+	}
+}
+
+/*
+ * The watchdog, every half WATCHDOG_USEC.  A child that answered a probe
+ * since the last tick is well.  One that still owes the probe sent at
+ * the last tick is wedged: the master kills it, and the respawn is the
+ * recovery.  A child gets one tick to recover (killed, restarted, not yet
+ * asked); a second tick without an answer from that slot, whatever its
+ * incarnation, withholds WATCHDOG=1, so systemd acts when the master
+ * cannot bring a child back.  Dead children waiting for their back-off
+ * and children that never said READY count as not answering.
+ */
+static void
+watchdog_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct child	*c, *worst = NULL;
+	uint64_t	 now = pw_now_ms();
+	char		 name[32];
+	int		 i;
+
+	if (m.stopping) {
+		sdn_watchdog();		/* draining, bounded by stop_timer */
+		return;
+	}
+	m.probe_seq++;
+	for (i = 0; i < NCHILDREN; i++) {
+		if ((c = child_at(i)) == NULL)
+			continue;
+		if (c->answered)
+			c->bad_ticks = 0;
+		else if (c->probe_out != 0 && !c->killed &&
+		    now - c->probe_ms >= m.wd_tick_ms / 2) {
+			c->bad_ticks++;
+			child_name(c, name, sizeof(name));
+#ifdef PW_TEST_HOOKS
+			if (getenv("PW_TEST_NO_RECOVER") != NULL) {
+				log_warnx("%s (pid %ld) has not answered a "
+				    "liveness probe for %llu ms (test build: "
+				    "not killing it)", name, (long)c->pid,
+				    (unsigned long long)(now - c->probe_ms));
+				goto judged;
+			}
+#endif
+			log_warnx("%s (pid %ld) has not answered a liveness "
+			    "probe for %llu ms; killing it", name, (long)c->pid,
+			    (unsigned long long)(now - c->probe_ms));
+			c->killed = 1;
+			kill(c->pid, SIGKILL);
+		} else if (c->probe_out != 0 || (!c->ready && (c->pid <= 0 ||
+		    now - c->started_ms >= m.wd_tick_ms)))
+			c->bad_ticks++;
+#ifdef PW_TEST_HOOKS
+ judged:
+#endif
+		c->answered = 0;
+		(void)master_probe(c, m.probe_seq);
+		if (c->bad_ticks > 1 && (worst == NULL ||
+		    c->bad_ticks > worst->bad_ticks))
+			worst = c;
+	}
+	if (worst == NULL) {
+		if (m.wd_held)
+			log_info("watchdog: every child answers again; "
+			    "pinging systemd");
+		m.wd_held = 0;
+		sdn_watchdog();
+		return;
+	}
+	if (!m.wd_held)
+		log_warnx("watchdog: %s has not answered for %d ticks of %llu "
+		    "ms; no longer pinging systemd", child_name(worst, name,
+		    sizeof(name)), worst->bad_ticks,
+		    (unsigned long long)m.wd_tick_ms);
+	m.wd_held = 1;
+}
+
+/* ---- systemd: reload ---- */
+
+static void
+master_reload_done(const char *late)
+{
+	char	status[512];
+
+	if (!m.reloading)
+		return;
+	m.reloading = 0;
+	if (m.reload_timer != NULL)
+		evtimer_del(m.reload_timer);
+	if (late != NULL)
+		log_warnx("reload: %s", late);
+	if (m.stopping)
+		return;		/* STOPPING=1 was sent: no READY=1 after it */
+	master_status_line(status, sizeof(status));
+	sdn_ready(status);
+}
+
+/* Every child that got the reload's probe has answered it (or died). */
+static void
+master_reload_check(void)
+{
+	struct child	*c;
+	int		 i;
+
+	if (!m.reloading)
+		return;
+	for (i = 0; i < NCHILDREN; i++)
+		if ((c = child_at(i)) != NULL && c->await != 0)
+			return;
+	master_reload_done(NULL);
+}
+
+static void
+reload_timeout_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	char	why[128];
+
+	snprintf(why, sizeof(why), "a child did not confirm it within %d s; "
+	    "telling systemd it is done", RELOAD_CONFIRM_S);
+	master_reload_done(why);
+}
+
+/*
+ * SIGHUP began: RELOADING=1 (only once READY=1 was sent: before that the
+ * reload is part of the start).  It ends with master_reload_end.
+ */
+static void
+master_reload_begin(void)
+{
+	if (!m.announced)
+		return;
+	m.reloading = 1;
+	sdn_reloading();
+}
+
+/*
+ * The reload was applied or refused; note (or NULL) is what STATUS= says
+ * of it until the next reload.  Applied: probe every ready child after
+ * the messages that carry the reload; a channel keeps its order, so the
+ * answers say the children have the new settings, and READY=1 follows
+ * them.  Refused: READY=1 now, with the reason in STATUS=.
+ */
+static void
+master_reload_end(int applied, const char *note)
+{
+	struct timeval	 tv = { RELOAD_CONFIRM_S, 0 };
+	struct child	*c;
+	int		 i;
+
+	if (note != NULL)
+		pw_strlcpy(m.reload_note, note, sizeof(m.reload_note));
+	else
+		m.reload_note[0] = '\0';
+	if (!m.reloading) {
+		master_status_update();
+		return;
+	}
+	if (!applied) {
+		master_reload_done(NULL);
+		return;
+	}
+	m.probe_seq++;
+	for (i = 0; i < NCHILDREN; i++)
+		if ((c = child_at(i)) != NULL)
+			c->await = master_probe(c, m.probe_seq);
+	if (m.reload_timer == NULL)
+		m.reload_timer = evtimer_new(m.base, reload_timeout_cb, NULL);
+	evtimer_add(m.reload_timer, &tv);
+	master_reload_check();
+}
+
 static void
 master_announce(void)
 {
 	int	i;
 
-	if (m.announced || !m.authd.ready || !m.proxy.ready ||
-	    (m.cfg.tls && !m.keyd.ready))
+	char	status[512];
+
+	/*
+	 * Ready means serving: the listener is open (before any child was
+	 * started), every child said READY, and the proxy has made its
+	 * first Docker call, so the status says whether Docker answers.
+	 */
+	if (m.announced || m.stopping || !m.authd.ready || !m.proxy.ready ||
+	    (m.cfg.tls && !m.keyd.ready) || m.docker == -1)
 		return;
 	for (i = 0; i < m.cfg.workers; i++)
 		if (!m.workers[i].ready)
 			return;
 	m.announced = 1;
-	log_info("ready: listening on %s%s%s:%d (%s), %d worker(s), docker %s",
-	    strchr(m.cfg.bind, ':') ? "[" : "", m.cfg.bind,
-	    strchr(m.cfg.bind, ':') ? "]" : "", m.cfg.port,
-	    m.cfg.tls ? "HTTPS" : "HTTP", m.cfg.workers,
+	log_info("ready: listening on %s (%s%s), %d worker(s), docker %s",
+	    m.listen_desc, m.cfg.tls ? "HTTPS" : "HTTP",
+	    m.activated ? ", socket activation" : "", m.cfg.workers,
 	    m.cfg.val[CK__DOCKER]);
+	master_status_line(status, sizeof(status));
+	sdn_ready(status);
+}
+
+/*
+ * At start the listener goes to the workers only once authd, the proxy
+ * and keyd (with TLS) are ready and wired to them, so the first
+ * connection (one that socket activation queued before the daemon
+ * started, say) is answered, not refused with 503 or a failed handshake.
+ * After that a worker gets it as soon as it is ready, as before: one
+ * restarted while authd is down fails closed like the others.
+ */
+static void
+master_give_listener(struct child *w)
+{
+	static int	peers_were_up;
+	uint32_t	tls = m.cfg.tls;
+	int		fd;
+
+	if (!peers_were_up) {
+		if (!m.authd.ready || !m.proxy.ready ||
+		    (m.cfg.tls && !m.keyd.ready))
+			return;
+		peers_were_up = 1;
+	}
+	if (w->listening || !w->ready || w->chan == NULL || m.listen_fd == -1)
+		return;
+	if ((fd = dup(m.listen_fd)) == -1)
+		fatal("dup listener");
+	ipc_send(w->chan, IPC_M_LISTENER, 0, 0, &tls, sizeof(tls), fd);
+	w->listening = 1;
 }
 
 static void
 master_child_ready(struct child *c, struct ipc_msg *msg)
 {
 	struct ipc_rd	rd;
-	uint32_t	v, tls = m.cfg.tls;
-	int		i, fd;
+	uint32_t	v;
+	int		i;
 	char		name[32];
 
 	ipc_rd_init(&rd, msg);
@@ -554,9 +877,7 @@ master_child_ready(struct child *c, struct ipc_msg *msg)
 		if (m.cfg.tls)
 			master_link(c, &m.keyd);
 		master_send_tls(c);
-		if ((fd = dup(m.listen_fd)) == -1)
-			fatal("dup listener");
-		ipc_send(c->chan, IPC_M_LISTENER, 0, 0, &tls, sizeof(tls), fd);
+		master_give_listener(c);
 		break;
 	case PROC_KEYD:
 		master_send_tls_key();
@@ -574,7 +895,11 @@ master_child_ready(struct child *c, struct ipc_msg *msg)
 	default:
 		break;
 	}
+	if (c->role != PROC_WORKER)
+		for (i = 0; i < m.cfg.workers; i++)
+			master_give_listener(&m.workers[i]);
 	master_announce();
+	master_status_update();
 }
 
 /* ---- authorized keys and enrollment ---- */
@@ -609,7 +934,7 @@ log_key_changes(const struct keyset *old, const struct keyset *new)
 
 /* Read authorized_keys again; on any error keep the running set. */
 static int
-master_reload_keys(void)
+master_reload_keys(char *why, size_t whysz)
 {
 	struct keyset	 ks;
 	char		*text, err[512];
@@ -620,6 +945,9 @@ master_reload_keys(void)
 	if (keyfile_load(m.cfg.keys_path, &text, &len, &ks, err,
 	    sizeof(err)) == -1) {
 		log_warnx("keeping the running authorized keys: %s", err);
+		if (why != NULL)
+			snprintf(why, whysz, "last reload kept the previous "
+			    "authorized keys (%.200s)", err);
 		return -1;
 	}
 	log_key_changes(&m.keys, &ks);
@@ -669,7 +997,7 @@ master_enroll(struct child *c, struct ipc_msg *msg)
 			    "configuration", m.cfg.state_dir, strerror(be));
 		log_info("enrolled key %s into %s", keyid, m.cfg.keys_path);
 		config_clear(&m.cfg, CK_ENROLLMENT_TOKEN);
-		(void)master_reload_keys();
+		(void)master_reload_keys(NULL, 0);
 	}
 	ipc_send(c->chan, IPC_M_ENROLL_DONE, 0, msg->hdr.id, &e, sizeof(e), -1);
 }
@@ -780,10 +1108,47 @@ master_child_msg(struct ipc_chan *ch, struct ipc_msg *msg, void *arg)
 	case IPC_C_LOG:
 		master_child_log(c, msg);
 		break;
-	case IPC_C_RELOADED:
-		log_debug("%s applied the reload",
-		    child_name(c, name, sizeof(name)));
+	case IPC_C_RELOADED: {
+		struct ipc_rd	rd;
+		uint32_t	rc;
+
+		ipc_rd_init(&rd, msg);
+		rc = ipc_rd_u32(&rd);
+		if (ipc_rd_end(&rd) == -1)
+			rc = 1;
+		if (rc != 0) {
+			/* authd keeps the credentials it had. */
+			log_warnx("%s refused the reload",
+			    child_name(c, name, sizeof(name)));
+			pw_strlcpy(m.reload_note, "last reload refused by "
+			    "authd, previous credentials kept (see the log)",
+			    sizeof(m.reload_note));
+		} else
+			log_debug("%s applied the reload",
+			    child_name(c, name, sizeof(name)));
 		break;
+	}
+	case IPC_C_PONG:
+		master_pong(c, msg);
+		break;
+	case IPC_P_DOCKER_STATE: {
+		struct ipc_rd	rd;
+		uint32_t	up;
+
+		ipc_rd_init(&rd, msg);
+		up = ipc_rd_u32(&rd);
+		if (c->role != PROC_PROXY || ipc_rd_end(&rd) == -1 || up > 1) {
+			kill(c->pid, SIGKILL);
+			break;
+		}
+		if (m.docker != -1 && m.docker != (int)up)
+			log_info("Docker %s", up ? "answers again" :
+			    "cannot be reached");
+		m.docker = (int)up;
+		master_announce();
+		master_status_update();
+		break;
+	}
 	case IPC_A_ENROLL_ADD:
 		master_enroll(c, msg);
 		break;
@@ -879,6 +1244,8 @@ master_spawn(struct child *c)
 		fatal("socketpair");
 	c->gen = ++m.gen;
 	c->ready = 0;
+	c->probe_out = c->await = 0;
+	c->answered = c->killed = c->listening = 0;
 	c->log_ms[0] = c->log_ms[1] = 0;
 	c->log_dropped = c->log_lost = 0;
 	c->started_ms = pw_now_ms();
@@ -948,10 +1315,16 @@ master_reaped(struct child *c, int status)
 		    WEXITSTATUS(status));
 	c->pid = 0;
 	c->ready = 0;
+	c->probe_out = 0;
 	if (c->chan != NULL) {
 		ipc_chan_free(c->chan);
 		c->chan = NULL;
 	}
+	if (c->await != 0) {
+		c->await = 0;		/* the new one gets the new settings */
+		master_reload_check();
+	}
+	master_status_update();
 	if (m.stopping) {
 		log_debug("%s %s", name, how);
 		master_check_stopped();
@@ -1061,6 +1434,12 @@ master_sigterm(evutil_socket_t sig, short ev, void *arg)
 	m.stopping = 1;
 	log_info("received signal %d: finishing in-flight requests (up to "
 	    "%d s)", (int)sig, SHUTDOWN_GRACE_S);
+	{
+		char status[128];
+		snprintf(status, sizeof(status), "stopping: finishing in-flight "
+		    "requests (up to %d s)", SHUTDOWN_GRACE_S);
+		sdn_stopping(status);
+	}
 	close(m.listen_fd);
 	m.listen_fd = -1;
 	for (i = 0; i < m.cfg.workers; i++) {
@@ -1089,15 +1468,26 @@ master_sigterm(evutil_socket_t sig, short ev, void *arg)
 /* ---- reload ---- */
 
 static void
+master_reload_refused(const char *err)
+{
+	char	note[sizeof(m.reload_note)];
+
+	snprintf(note, sizeof(note), "last reload refused, previous "
+	    "configuration kept (%.220s)", err);
+	master_reload_end(0, note);
+}
+
+static void
 master_sighup(evutil_socket_t sig, short ev, void *arg)
 {
 	struct pw_config	 next;
-	char			 err[512], *cert, *key, *kv;
+	char			 err[512], *cert, *key, *kv, kerr[300];
 	size_t			 certlen = 0, keylen = 0;
 	int			 i;
 
 	if (m.stopping)
 		return;
+	master_reload_begin();
 	log_info("SIGHUP: re-reading credential, key and TLS files");
 	if (m.audit_is_file) {
 		int fd, f;
@@ -1114,10 +1504,12 @@ master_sighup(evutil_socket_t sig, short ev, void *arg)
 			    m.cfg.val[CK_AUDIT_LOG]);
 		}
 	}
-	(void)master_reload_keys();
+	kerr[0] = '\0';
+	(void)master_reload_keys(kerr, sizeof(kerr));
 	if (config_reload_secrets(&m.cfg, &next, err, sizeof(err)) == -1) {
 		log_warnx("reload failed, keeping the running configuration: "
 		    "%s", err);
+		master_reload_refused(err);
 		return;
 	}
 	if (tls_load_files(&next, &cert, &certlen, &key, &keylen, err,
@@ -1125,6 +1517,7 @@ master_sighup(evutil_socket_t sig, short ev, void *arg)
 		log_warnx("reload failed, keeping the running configuration: "
 		    "%s", err);
 		config_free(&next);
+		master_reload_refused(err);
 		return;
 	}
 	/* Both parts are good: switch over. */
@@ -1157,6 +1550,7 @@ master_sighup(evutil_socket_t sig, short ev, void *arg)
 		freezero_str(kv);
 	}
 	log_info("configuration reloaded");
+	master_reload_end(1, kerr[0] != '\0' ? kerr : NULL);
 }
 
 /* ---- start-up ---- */
@@ -1196,6 +1590,37 @@ open_listener(char *err, size_t errsz)
 		return -1;
 	}
 	return fd;
+}
+
+/* "ADDR:PORT" of the socket served, for the ready line. */
+static void
+listen_describe(int fd)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		sl = sizeof(ss);
+	char			host[INET6_ADDRSTRLEN];
+	int			port = 0;
+
+	memset(&ss, 0, sizeof(ss));
+	host[0] = '\0';
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+			inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+			port = ntohs(s6->sin6_port);
+		} else if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+			port = ntohs(s4->sin_port);
+		}
+	}
+	snprintf(m.listen_desc, sizeof(m.listen_desc), "%s%s%s:%d",
+	    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
+	    port);
+	if (m.activated && port != m.cfg.port)
+		log_warnx("the socket from systemd is on port %d, not PORT "
+		    "%d: serving on the socket systemd passed", port,
+		    m.cfg.port);
 }
 
 static void
@@ -1330,10 +1755,24 @@ master_run(int argc, char **argv)
 		return 1;
 	}
 	ST_SET(pw_stats->master.workers, (uint64_t)m.cfg.workers);
-	if ((m.listen_fd = open_listener(err, sizeof(err))) == -1) {
+	sdn_init();
+	m.docker = -1;
+	/* A socket from systemd (socket activation) replaces the bind. */
+	switch (sdn_listen_fd(&m.listen_fd, err, sizeof(err))) {
+	case -1:
 		fprintf(stderr, "portwingd: %s\n", err);
 		return 1;
+	case 1:
+		m.activated = 1;
+		break;
+	default:
+		if ((m.listen_fd = open_listener(err, sizeof(err))) == -1) {
+			fprintf(stderr, "portwingd: %s\n", err);
+			return 1;
+		}
+		break;
 	}
+	listen_describe(m.listen_fd);
 	signal(SIGPIPE, SIG_IGN);
 	proc_title("portwingd: master");
 	m.base = pw_event_base();
@@ -1345,6 +1784,24 @@ master_run(int argc, char **argv)
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
 	evsignal_add(ev_hup, NULL);
+	if (sdn_enabled()) {
+		struct timeval tv = { STATUS_EVERY_S, 0 };
+		m.status_timer = event_new(m.base, -1, EV_PERSIST, status_cb,
+		    NULL);
+		evtimer_add(m.status_timer, &tv);
+	}
+	if (sdn_watchdog_usec() > 0) {
+		/* Half the interval, as sd_watchdog_enabled(3) advises. */
+		uint64_t half = sdn_watchdog_usec() / 2;
+		struct timeval tv = { (time_t)(half / 1000000),
+		    (suseconds_t)(half % 1000000) };
+		m.wd_tick_ms = half / 1000 ? half / 1000 : 1;
+		m.wd_timer = event_new(m.base, -1, EV_PERSIST, watchdog_cb,
+		    NULL);
+		evtimer_add(m.wd_timer, &tv);
+		log_info("systemd watchdog: pinging every %llu ms while every "
+		    "child answers", (unsigned long long)m.wd_tick_ms);
+	}
 
 	banner("standard", m.cfg.val[CK_ADAPTER] ? m.cfg.val[CK_ADAPTER] :
 	    "drydock", m.cfg.workers, m.cfg.val[CK__DOCKER]);

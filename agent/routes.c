@@ -51,6 +51,7 @@ static void	route_test_connect(struct conn *);
 static void	route_test_keyd(struct conn *);
 static void	route_test_log(struct conn *);
 static void	route_test_logflood(struct conn *);
+static void	route_test_wedge(struct conn *);
 #endif
 
 static const struct route public_routes[] = {
@@ -60,6 +61,7 @@ static const struct route public_routes[] = {
 	{ "/__test/keyd", "GET", route_test_keyd, 0 },
 	{ "/__test/log", "GET", route_test_log, 0 },
 	{ "/__test/logflood", "GET", route_test_logflood, 0 },
+	{ "/__test/wedge", "GET", route_test_wedge, 0 },
 #endif
 	{ "/health", "GET", route_health, 0 },
 	{ "/ready", "GET", route_ready, 0 },
@@ -247,6 +249,17 @@ route_ready(struct conn *c)
 }
 
 #ifdef PW_TEST_HOOKS
+/*
+ * Test-build-only: a wedged worker.  Its event loop never runs again, so
+ * it answers neither clients nor the master's liveness probes.
+ */
+static void
+route_test_wedge(struct conn *c)
+{
+	for (;;)
+		sleep(1);
+}
+
 /*
  * Test-build-only: behave like a compromised worker and try what the
  * sandbox forbids.  The process must die before answering.

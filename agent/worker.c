@@ -44,6 +44,7 @@ static const struct ipc_perm perms_master[] = {
 	{ IPC_M_PROXY_CHAN, 0, 0, 1 },
 	{ IPC_M_SHUTDOWN, 0, 0, 0 },
 	{ IPC_M_RELOAD, 4, IPC_MAX_CONFIG, 0 },
+	{ IPC_M_PING, 0, 0, 0 },
 };
 
 static const struct ipc_perm perms_authd[] = {
@@ -522,6 +523,10 @@ worker_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		break;
 	case IPC_M_RELOAD:
 		/* Nothing in a worker's table changes without a restart yet. */
+		break;
+	case IPC_M_PING:
+		ipc_send(w->master, IPC_C_PONG, w->slot, m->hdr.id, NULL, 0,
+		    -1);
 		break;
 	default:
 		fatalx("unexpected message 0x%04x from master", m->hdr.type);

@@ -73,6 +73,7 @@ static const struct ipc_perm perms_master[] = {
 	{ IPC_M_WORKER_CHAN, 0, 0, 1 },
 	{ IPC_M_SHUTDOWN, 0, 0, 0 },
 	{ IPC_M_RELOAD, 4, IPC_MAX_CONFIG, 0 },
+	{ IPC_M_PING, 0, 0, 0 },
 	{ IPC_M_KEYS, 4, IPC_MAX_KEYS, 0 },
 	{ IPC_M_ENROLL_DONE, 4, 4, 0 },
 	{ IPC_M_AUDIT_CHAN, 0, 0, 1 },
@@ -742,6 +743,9 @@ authd_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		break;
 	case IPC_M_SHUTDOWN:
 		event_base_loopexit(authd.base, NULL);
+		break;
+	case IPC_M_PING:
+		ipc_send(authd.master, IPC_C_PONG, 0, m->hdr.id, NULL, 0, -1);
 		break;
 	default:
 		fatalx("unexpected message 0x%04x from master", m->hdr.type);

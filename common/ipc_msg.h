@@ -1,9 +1,11 @@
 /*
  * ipc_msg.h: every message portwing processes exchange, in one place.
  *
- * Bump IPC_PROTOCOL_VERSION on any change to a type or payload.  Children
- * are always the same binary as the master (fork + exec of /proc/self/exe),
- * and the master refuses a child whose READY names another version.
+ * Bump IPC_PROTOCOL_VERSION on any change to an existing type or payload.
+ * Children are always the same binary as the master (fork + exec of
+ * /proc/self/exe), and the master refuses a child whose READY names
+ * another version.  A new type alone (IPC_M_PING, IPC_C_PONG,
+ * IPC_P_DOCKER_STATE) is known to both sides of that one binary.
  *
  * Numbering: the high byte is the channel, the low byte the message; each
  * comment says who sends it to whom and what the payload holds (in the
@@ -48,6 +50,11 @@ enum ipc_type {
 					   before this one, str message (at most
 					   LOG_MSG_MAX).  The master writes it under
 					   the child's name */
+	IPC_M_PING = 0x0107,		/* master -> child: empty; hdr.id = probe
+					   number.  Liveness (systemd watchdog) and
+					   the end of a reload */
+	IPC_C_PONG = 0x0185,		/* child -> master: empty; hdr.id echoed,
+					   from the child's event loop */
 
 	/* master -> worker (0x02xx) */
 	IPC_M_LISTENER = 0x0201,	/* fd: a listening socket; u32 is_tls */
@@ -70,6 +77,9 @@ enum ipc_type {
 					   the authd -> proxy audit channel */
 	IPC_P_DOCKER_REQ = 0x0381,	/* proxy -> master: hdr.id = request id;
 					   empty. Asks for one connected Docker fd */
+	IPC_P_DOCKER_STATE = 0x0382,	/* proxy -> master: u32 1 Docker answered,
+					   0 it could not be reached; the first
+					   check after start, then each change */
 
 	/* worker <-> authd (0x04xx) */
 	IPC_W_AUTH_REQ = 0x0401,	/* worker -> authd: see authd/authd.h */

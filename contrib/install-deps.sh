@@ -9,11 +9,12 @@ set -eu
 
 build_pkgs="build-essential autoconf automake pkg-config libevent-dev
 libssl-dev libargon2-dev libjansson-dev libwebsockets-dev
-libcurl4-openssl-dev libseccomp-dev"
+libcurl4-openssl-dev libseccomp-dev
+libsystemd-dev"
 run_pkgs="docker.io busybox-static"
 test_pkgs="check curl python3 python3-cryptography python3-argon2 strace
 iproute2 procps openssl mandoc haproxy wrk docker-compose tmux clang
-libclang-rt-14-dev prometheus"
+libclang-rt-14-dev prometheus systemd"
 
 want="$build_pkgs $run_pkgs"
 [ "${1:-}" = "--test" ] && want="$want $test_pkgs"

@@ -73,6 +73,9 @@ dreq_finish(struct dreq *d, int status, const char *err)
 	struct evbuffer	*body = d->body;
 
 	d->body = NULL;
+	/* No answer at all, or a stream (events) that Docker ended. */
+	if (err != NULL && (!d->headed || d->data != NULL))
+		proxy_docker_seen(0);
 	if (err == NULL && d->up != NULL && d->keepalive && d->mode != BODY_EOF) {
 		upstream_release(d->up);
 		d->up = NULL;
@@ -167,6 +170,7 @@ dc_readcb(struct bufferevent *bev, void *arg)
 		}
 		d->headed = 1;
 		d->status = h.status;
+		proxy_docker_seen(1);
 		if (d->data != NULL) {
 			/* Streams: say the head arrived (data NULL). */
 			d->busy++;

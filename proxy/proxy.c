@@ -154,6 +154,7 @@ static const struct ipc_perm perms_master[] = {
 	{ IPC_M_SHUTDOWN, 0, 0, 0 },
 	{ IPC_M_RELOAD, 4, IPC_MAX_CONFIG, 0 },
 	{ IPC_M_APPROVAL_KEY, 32, 32, 0 },
+	{ IPC_M_PING, 0, 0, 0 },
 };
 
 static const struct ipc_perm perms_worker[] = {
@@ -1993,6 +1994,23 @@ dd_response_end(struct preq *r)
 
 /* ---- channels ---- */
 
+/*
+ * Docker's state as the proxy's own calls find it, for the master's
+ * readiness notice and its status line (agent/sdnotify.c): the first
+ * answer or failure after start, then each change.
+ */
+void
+proxy_docker_seen(int up)
+{
+	static int	state = -1;
+	uint32_t	v = up ? 1 : 0;
+
+	if (state == (int)v || px.master == NULL)
+		return;
+	state = (int)v;
+	ipc_send(px.master, IPC_P_DOCKER_STATE, 0, 0, &v, sizeof(v), -1);
+}
+
 static void
 proxy_worker_closed(struct ipc_chan *ch, void *arg)
 {
@@ -2062,6 +2080,9 @@ proxy_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		 */
 		px.draining = 1;
 		inventory_end_subscribers(dd_sse_end);
+		break;
+	case IPC_M_PING:
+		ipc_send(px.master, IPC_C_PONG, 0, m->hdr.id, NULL, 0, -1);
 		break;
 	default:
 		fatalx("unexpected message 0x%04x from master", m->hdr.type);

@@ -73,6 +73,10 @@ void	 dclient_cancel(struct dreq *);
 int	 dclient_status(const struct dreq *);
 int	 dclient_hex_id(const char *);
 
+/* proxy.c: what the proxy's own Docker calls say of Docker (1 answered,
+   0 unreachable); the master hears of the first and of each change. */
+void	 proxy_docker_seen(int);
+
 /* audit.c: the audit trail (ring, sink, hash chain, export). */
 struct audit_rec;
 struct audit_counters {
