@@ -127,4 +127,18 @@ for drop in $CAPS; do
 		check "without $drop: no /health ($(health))" [ "$(health)" != 200 ]
 	fi
 done
+# The compose example asks for the same options.
+cf=$top/contrib/image/docker-compose.yml
+if command -v docker-compose >/dev/null 2>&1; then
+	(cd "$top/contrib/image" && docker-compose config) >"$PW_TMP/compose.txt" 2>&1
+	check "contrib/image/docker-compose.yml is valid" [ $? -eq 0 ]
+else
+	skip "docker-compose not installed"
+fi
+for c in $CAPS; do
+	check "the compose example adds $c" grep -q "^ *- $c\$" "$cf"
+done
+check "the compose example drops ALL, is read-only, no-new-privileges" \
+    grep -q 'read_only: true' "$cf" && grep -q -- '- ALL' "$cf" &&
+    grep -q 'no-new-privileges:true' "$cf"
 pw_done
