@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/package/lib.sh: helpers for the package and image tests.
 # Source after tests/regress/lib.sh.
 #
@@ -63,7 +64,7 @@ pkg_rootfs() {
 # pkg_import TAG INCLUDE [CHANGE...]: the cached root as image TAG in
 # the test dockerd (imported once; the tarball's key is in a label).
 pkg_import() {
-	local tag=$1 inc=$2 tar c
+	local tag=$1 inc=$2 tar
 	shift 2
 	tar=$(pkg_rootfs "$inc") || return 1
 	if [ "$(docker -H "unix://$DOCKER_SOCK" image inspect -f \

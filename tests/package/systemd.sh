@@ -174,7 +174,6 @@ grep -E '^ *Status:' "$PW_TMP/status.txt" | sed 's/^ */#   | /'
 echo "$new" | g sh -c "cat >$tokfile"
 
 # ---- stop ends every process within TimeoutStopSec ----
-timeout_us=$(g systemctl show -p TimeoutStopUSec --value portwing)
 limit=$(g systemctl show -p TimeoutStopUSec portwing | sed 's/.*=//')
 check "logs -f still open before the stop" kill -0 "$logs_pid"
 t0=$(now)
@@ -192,7 +191,6 @@ check "systemctl stop: within TimeoutStopSec ($took s, $limit)" \
 check "the port is closed after the stop" [ "$(code "$new" /_ping)" = 000 ]
 kill "$logs_pid" 2>/dev/null
 logs_pid=
-: "$timeout_us"
 
 # ---- socket activation ----
 g systemctl start portwing.socket
