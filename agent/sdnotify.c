@@ -199,8 +199,12 @@ sdn_listen_fd(int *fdp, char *err, size_t errsz)
 	char	why[160];
 	int	n, fd, fl;
 
-	/* 1: LISTEN_* are removed, so no child could ever see them. */
-	if ((n = sd_listen_fds(1)) < 0) {
+	/*
+	 * LISTEN_* stay in the master's environment (unsetting them would
+	 * drop strings proc_title_init copied); children never see them, as
+	 * they are started with a clean environment (proc_spawn).
+	 */
+	if ((n = sd_listen_fds(0)) < 0) {
 		snprintf(err, errsz, "socket activation: cannot read "
 		    "LISTEN_FDS/LISTEN_PID: %s", strerror(-n));
 		return -1;

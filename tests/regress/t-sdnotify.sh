@@ -2,7 +2,8 @@
 # t-sdnotify.sh: systemd's notify protocol, seen from a NOTIFY_SOCKET of
 # our own (sdnotify_recv.py).  READY=1 only when a client is served (the
 # receiver probes the agent the moment READY=1 arrives) and after the
-# first Docker check; RELOADING=1 with MONOTONIC_USEC then READY=1 around
+# first Docker check (a Docker that never answers holds it back until
+# REQUEST_TIMEOUT); RELOADING=1 with MONOTONIC_USEC then READY=1 around
 # SIGHUP, the new token working by then; a refused reload keeps the old
 # token and says why in STATUS=; STATUS= counts requests; STOPPING=1 on
 # SIGTERM.  Then the watchdog: WATCHDOG=1 every half WATCHDOG_USEC while
@@ -139,6 +140,35 @@ r=$(grep -m1 'READY=1' "$out2")
 check "without Docker READY=1 says Docker is unreachable, not unchecked ($r)" \
     bash -c "grep -q 'Docker unreachable' <<<'$r'"
 pw_stop
+
+# A Docker that accepts and never answers: READY=1 waits for the first
+# call to end (REQUEST_TIMEOUT), then says Docker is unreachable.
+silent=$PW_TMP/silent-docker.sock
+python3 - "$silent" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(64)
+held = []
+while True:
+    c, _ = s.accept(); held.append(c)
+PY
+silent_pid=$!
+for _ in $(seq 1 50); do [ -S "$silent" ] && break; sleep 0.1; done
+out5=$PW_TMP/notify5.out; : >"$out5"
+recv_start "$out5"
+t0=$(python3 -c 'import time; print("%.6f" % time.clock_gettime(time.CLOCK_MONOTONIC))')
+pw_start NOTIFY_SOCKET="$nsock" DOCKER_SOCKET="$silent" REQUEST_TIMEOUT=2 ||
+    fail "portwingd starts with a silent Docker"
+wait_for "$out5" 'READY=1' 50
+r=$(grep -m1 'READY=1' "$out5")
+set -- $r
+check "a silent Docker holds READY=1 back until the first call timed out ($r, start at $t0)" \
+    python3 -c "import sys; sys.exit(not ($1 - $t0 >= 1.9))"
+check "and READY=1 then says Docker is unreachable" \
+    bash -c "grep -q 'Docker unreachable' <<<'$r'"
+check "STATUS= before READY=1 said Docker was not checked yet" \
+    grep -q 'STATUS=2/2 workers, Docker not checked yet' "$out5"
+pw_stop
+kill $silent_pid 2>/dev/null
 
 # ---- the watchdog ----
 hooks=$PW_BUILD/portwingd-hooks
