@@ -8,6 +8,7 @@ SUBMAKE = $(MAKE) --no-print-directory -C $(BUILD)
 
 .PHONY: all check check-unit unit-deps run bench install clean distclean fuzz lint
 .PHONY: deb rpm
+.PHONY: package-test image image-test
 
 all: $(BUILD)/Makefile
 	@$(SUBMAKE) all
@@ -52,6 +53,18 @@ deb:
 
 rpm:
 	@./packaging/build-rpm.sh
+
+# The .deb installed into a booted Debian 12 guest, and the container
+# image built offline from it (tests/package/run.sh, contrib/image/).
+# Root, debootstrap and the Debian mirror; neither needs build/ configured.
+package-test:
+	@./tests/package/run.sh
+
+image:
+	@./contrib/image/build.sh
+
+image-test:
+	@./tests/package/run.sh image
 
 fuzz:
 	@./tests/fuzz/run.sh

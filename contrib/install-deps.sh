@@ -21,6 +21,8 @@ want="$build_pkgs $run_pkgs"
 # make deb, make rpm (packaging/): debhelper, lintian, rpmbuild, rpmlint.
 pkg_pkgs="debhelper dpkg-dev fakeroot lintian rpm rpmlint libsystemd-dev"
 case "${1:-}" in --test|--package) want="$want $pkg_pkgs" ;; esac
+# make package-test and make image: debootstrap for the Debian 12 roots.
+[ "${1:-}" = "--test" ] && want="$want debootstrap"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps.sh: run as root (apt-get)" >&2
