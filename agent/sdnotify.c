@@ -95,14 +95,21 @@ sdn_watchdog_usec(void)
 	return sdn.enabled ? sdn.watchdog_usec : 0;
 }
 
-void
-sdn_ready(const char *status)
+/* A state word (READY=1, STOPPING=1) with the status line that goes with it. */
+static void
+notify_state(const char *word, const char *status)
 {
 	char	buf[STATUS_MAX + 32];
 
 	status_clean(status, sdn.status, sizeof(sdn.status));
-	snprintf(buf, sizeof(buf), "READY=1\nSTATUS=%s", sdn.status);
+	snprintf(buf, sizeof(buf), "%s\nSTATUS=%s", word, sdn.status);
 	notify(buf);
+}
+
+void
+sdn_ready(const char *status)
+{
+	notify_state("READY=1", status);
 }
 
 void
@@ -121,11 +128,7 @@ sdn_reloading(void)
 void
 sdn_stopping(const char *status)
 {
-	char	buf[STATUS_MAX + 32];
-
-	status_clean(status, sdn.status, sizeof(sdn.status));
-	snprintf(buf, sizeof(buf), "STOPPING=1\nSTATUS=%s", sdn.status);
-	notify(buf);
+	notify_state("STOPPING=1", status);
 }
 
 void
