@@ -62,9 +62,13 @@ python3 "$here/connflood.py" flood "$PW_PORT" 127.0.0.2 4000 14 \
 FL_PID=$!
 sleep 3
 tap_run python3 "$here/connflood.py" ping "$PW_PORT" "$PW_TOKEN" 8
-n=$(ss -Htn state established "( sport = :$PW_PORT )" dst 127.0.0.2 | wc -l)
-echo "# connections from 127.0.0.2 open in the agent: $n"
-check "the flooding address holds about its 64 connections ($n)" [ "$n" -le 80 ]
+# Count the sockets a portwingd process holds: connections still in the
+# kernel's accept queue are established too, but nobody has accepted them
+# yet, and how many sit there depends on the machine's load.
+n=$(ss -Htnp state established "( sport = :$PW_PORT )" dst 127.0.0.2 | grep -c 'users:' || true)
+q=$(ss -Htn state established "( sport = :$PW_PORT )" dst 127.0.0.2 | wc -l)
+echo "# connections from 127.0.0.2 held by the agent: $n (established in all, queue included: $q)"
+check "the flooding address holds about its 64 connections ($n)" [ "$n" -ge 1 -a "$n" -le 80 ]
 wait "$FL_PID"
 FL_PID=
 sed 's/^/# /' "$PW_TMP/flood.out"
