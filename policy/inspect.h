@@ -1,0 +1,142 @@
+/*
+ * inspect.h: request-body inspection (§5 of the policy reference).  The
+ * functions here parse JSON sent by clients, so they run only in the
+ * policy process (policyd), never in a process that holds Docker
+ * connections or key material.  Object keys are matched the way Go's
+ * encoding/json binds them (case-insensitive, with Go's Unicode folding),
+ * and an object that holds two keys which fold to the same name is
+ * refused: Docker would take the last, a reader of the first could be
+ * fooled.
+ */
+#ifndef PW_INSPECT_H
+#define PW_INSPECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <yaml.h>
+
+struct pol_strlist {
+	char	**v;
+	size_t	  n;
+};
+
+/* exec.allowed_commands: argv templates, each token a glob. */
+struct pol_argv {
+	char	**tok;
+	size_t	  n;
+};
+
+/*
+ * request_body settings.  Every field defaults to the safe value
+ * (pol_body_init); names follow the YAML keys.
+ */
+struct pol_body {
+	/* request_body.container_create */
+	int			allow_privileged;
+	int			allow_host_network;
+	int			allow_host_pid;
+	int			allow_host_ipc;
+	int			allow_host_userns;
+	int			allow_host_cgroupns;
+	int			restrict_namespace_sharing;
+	struct pol_strlist	allowed_namespace_sharing_containers;
+	int			deny_namespace_path_mode;
+	int			allow_sysctls;
+	struct pol_strlist	allowed_runtimes;
+	int			allow_device_requests;
+	int			allow_device_cgroup_rules;
+	struct pol_strlist	allowed_device_cgroup_rules;
+	int			allow_all_devices;
+	struct pol_strlist	allowed_devices;
+	struct pol_strlist	allowed_bind_mounts;
+	int			allow_tmpfs_privileged_options;
+	int			allow_all_capabilities;
+	struct pol_strlist	allowed_capabilities;
+	int			deny_unconfined_seccomp;
+	struct pol_strlist	allowed_seccomp_profiles;
+	int			deny_unconfined_apparmor;
+	struct pol_strlist	allowed_apparmor_profiles;
+	int			deny_selinux_disable;
+	int			deny_selinux_label_override;
+	int			deny_unconfined_system_paths;
+	int			require_no_new_privileges;
+	int			require_non_root_user;
+	int			require_readonly_rootfs;
+	int			require_drop_all_capabilities;
+	int			require_memory_limit;
+	int			require_cpu_limit;
+	int			require_cpu_limit_hard;
+	int			require_pids_limit;
+	struct pol_strlist	required_labels;
+	/* request_body.network */
+	int			allow_endpoint_config;
+	int			ep_allow_static_addressing;
+	int			ep_allow_link_local_ips;
+	int			ep_allow_mac_pinning;
+	int			ep_allow_gw_priority;
+	int			ep_allow_aliases;
+	/* request_body.exec */
+	int			exec_allow_privileged;
+	int			exec_allow_root_user;
+	struct pol_argv		*exec_allowed_commands;
+	size_t			 exec_nallowed_commands;
+	struct pol_strlist	exec_allowed_env_vars;
+	struct pol_strlist	exec_denied_env_vars;
+	struct pol_strlist	exec_allowed_env_values;
+	/* request_body.image_pull */
+	int			allow_imports;
+	int			allow_all_registries;
+	int			allow_official;
+	struct pol_strlist	allowed_registries;
+};
+
+void	pol_body_init(struct pol_body *);
+void	pol_body_free(struct pol_body *);
+/*
+ * Load a request_body mapping (libyaml document API) over the defaults.
+ * Keys of sockguard's schema that portwing does not inspect are accepted
+ * and listed in *ignored (a NULL-terminated array the caller frees with
+ * pol_strv_free) so the loader can warn; any other key, a wrong type or
+ * a malformed entry fails with err naming the dotted key under prefix
+ * and the line ("request_body.container_create.allowed_bind_mounts[0]
+ * (line 12): must be an absolute path").
+ */
+int	pol_body_load(struct pol_body *, yaml_document_t *, yaml_node_t *,
+	    const char *, char ***, char *, size_t);
+void	pol_strv_free(char **);
+
+/* Which inspector a request goes to, by method and normalised path. */
+enum pol_insp {
+	PI_NONE = 0,		/* no body inspection */
+	PI_CONTAINER_CREATE,	/* POST /containers/create, cap 1 MiB */
+	PI_CONTAINER_UPDATE,	/* POST /containers/{id}/update, 1 MiB */
+	PI_EXEC_CREATE,		/* POST /containers/{id}/exec, 64 KiB */
+	PI_EXEC_START,		/* POST /exec/{id}/start, 64 KiB */
+	PI_IMAGES_CREATE,	/* POST /images/create: query and X-Registry-Auth */
+	PI_NETWORK_CONNECT,	/* POST /networks/{id}/connect, 1 MiB */
+	PI_BLIND		/* a body-sensitive write portwing does not
+				   inspect: refused unless insecure_allow_
+				   body_blind_writes (§5.10) */
+};
+
+enum pol_insp	pol_inspector_for(const char *, const char *);
+size_t		pol_inspector_cap(enum pol_insp);
+const char     *pol_inspector_name(enum pol_insp);
+
+struct pol_verdict {
+	int	status;		/* 0: allowed; else 400, 403 or 413 */
+	char	reason[256];	/* static text: never echoes a body value */
+};
+
+/*
+ * Inspect one request.  npath is the normalised path, query the raw
+ * query (may be NULL), regauth the X-Registry-Auth header (may be NULL),
+ * body/len the exact bytes Docker would receive.  blind_ack is the
+ * policy's insecure_allow_body_blind_writes.
+ */
+void	pol_inspect(const struct pol_body *, enum pol_insp, const char *,
+	    const char *, const char *, const uint8_t *, size_t, int,
+	    struct pol_verdict *);
+
+#endif

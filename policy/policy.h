@@ -1,0 +1,172 @@
+/*
+ * policy.h: the request policy (sockguard's rule engine and schema, see
+ * DESIGN.md "The policy engine").  A policy is loaded from a YAML file, a
+ * bundled preset or Tecnativa-style environment variables, then used
+ * read-only: policy_decide() is a pure function of the active rule set,
+ * the method and the normalised path.
+ */
+#ifndef PW_POLICY_H
+#define PW_POLICY_H
+
+#include <sys/types.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cidr.h"
+#include "inspect.h"
+
+#define POL_NAME_MAX	64
+#define POL_PATH_MAX	8192
+#define POL_FILE_MAX	(1024 * 1024)	/* a policy file larger than this is refused */
+
+/* Standard methods are bits; anything else is kept as an upper-cased word. */
+#define POL_M_GET	0x001
+#define POL_M_HEAD	0x002
+#define POL_M_POST	0x004
+#define POL_M_PUT	0x008
+#define POL_M_DELETE	0x010
+#define POL_M_PATCH	0x020
+#define POL_M_OPTIONS	0x040
+#define POL_M_CONNECT	0x080
+#define POL_M_TRACE	0x100
+
+struct pol_glob;			/* a compiled path pattern (engine.c) */
+
+struct pol_rule {
+	uint32_t	  methods;	/* POL_M_* */
+	int		  any_method;	/* "*" in the method list */
+	char		**xmethods;	/* other words, NULL-terminated, or NULL */
+	char		 *methods_text;	/* the method list as written */
+	char		 *path;		/* the pattern as written */
+	struct pol_glob	 *glob;
+	int		  allow;
+	char		 *reason;	/* NULL when none was given */
+};
+
+struct pol_ruleset {
+	struct pol_rule	*v;
+	size_t		 n;
+};
+
+enum pol_mode { POL_ENFORCE = 0, POL_WARN, POL_AUDIT };
+
+struct pol_profile {
+	char			name[POL_NAME_MAX];
+	enum pol_mode		mode;
+	struct pol_ruleset	rules;
+	struct pol_body		body;	/* request_body of this profile */
+};
+
+/* clients.source_ip_profiles[]: the first whose network holds the address. */
+struct pol_src_profile {
+	struct cidr	*nets;
+	int		 nnets;
+	char		 profile[POL_NAME_MAX];
+};
+
+/* clients.unix_peer_profiles[]: uids or gids (a PID alone is refused). */
+struct pol_peer_profile {
+	uid_t		*uids;
+	size_t		 nuids;
+	gid_t		*gids;
+	size_t		 ngids;
+	char		 profile[POL_NAME_MAX];
+};
+
+struct policy {
+	char			 source[256];	/* file path, "preset NAME", "environment" */
+	int			 compat;	/* rules made from Tecnativa variables */
+	struct pol_ruleset	 rules;		/* root rules */
+	struct pol_body		 body;		/* root request_body */
+	int			 deny_verbose;	/* response.deny_verbosity: verbose */
+	int			 ack_body_blind;	/* insecure_allow_body_blind_writes */
+	int			 ack_read_exfil;	/* insecure_allow_read_exfiltration */
+	struct pol_profile	*profiles;
+	size_t			 nprofiles;
+	char			 default_profile[POL_NAME_MAX];
+	struct pol_src_profile	*src;
+	size_t			 nsrc;
+	struct pol_peer_profile	*peer;
+	size_t			 npeer;
+	char			**warnings;	/* non-fatal findings, NULL-terminated */
+	size_t			 nwarnings;
+};
+
+/*
+ * Loading.  Each returns NULL on failure with a one-line message in err
+ * that names the file, the dotted key and the YAML line where there is
+ * one ("policy.yaml:12: rules[3].match.path: ...").  Every loader runs the
+ * startup probes (missing acknowledgements) before it succeeds.
+ */
+struct policy	*policy_load_file(const char *, char *, size_t);
+struct policy	*policy_load_text(const char *, const char *, size_t, char *,
+		    size_t);
+struct policy	*policy_load_preset(const char *, char *, size_t);
+/*
+ * The Tecnativa / LinuxServer variables (§4 of the reference) in an
+ * envp-style array.  Returns NULL with err[0] == '\0' when none is set.
+ */
+struct policy	*policy_from_env(char *const *, char *, size_t);
+/* POLICY=NAME-or-path and POLICY_FILE=path, as portwingd resolves them. */
+struct policy	*policy_resolve(const char *, char *, size_t);
+void		 policy_free(struct policy *);
+
+/* Bundled presets, compiled in (policy/presets/*.yaml). */
+const char	*policy_preset_text(const char *, size_t *);
+const char *const *policy_preset_names(void);
+
+/*
+ * Normalisation (§3.2).  in is the path as it arrived, still
+ * percent-encoded, without the query.  It is decoded exactly once (an
+ * invalid escape or an encoded NUL fails), cleaned like Go's path.Clean,
+ * and one leading version prefix (/v1, /v1.45, /v1.45.99) is removed into
+ * vprefix.  Returns 0, or -1 with *why set.
+ */
+int		 policy_normalize(const char *, size_t, char *, size_t,
+		    char *, size_t, const char **);
+/*
+ * What Docker receives: vprefix + npath, re-percent-encoded (%, ?, #,
+ * space, controls, bytes >= 0x80), then "?" query when there is one.
+ */
+char		*policy_forward_target(const char *, const char *,
+		    const char *);
+
+struct pol_glob	*pol_glob_compile(const char *, char *, size_t);
+int		 pol_glob_match(const struct pol_glob *, const char *);
+void		 pol_glob_free(struct pol_glob *);
+
+struct pol_decision {
+	int		 allow;
+	int		 rule;		/* 0-based index in the set, -1: none matched */
+	const char	*reason;	/* the rule's reason, or "no matching allow rule" */
+	const char	*reason_code;	/* matched_allow_rule, matched_deny_rule,
+					   no_matching_allow_rule */
+};
+
+void		 policy_decide(const struct pol_ruleset *, const char *,
+		    const char *, struct pol_decision *);
+
+/*
+ * The profile for a request: a name bound by authd (authorized_keys
+ * policy="NAME", TOKEN_POLICY), else unix peer credentials (peer != 0),
+ * else the source address, else default_profile; NULL means the root
+ * rules.  *unresolved is set when a name was given that the policy does
+ * not define (the request is then refused).
+ */
+const struct pol_profile *policy_select(const struct policy *, const char *,
+		    const char *, int, uid_t, gid_t, int *);
+
+/* The active rule set and body settings for a profile (NULL: root). */
+const struct pol_ruleset *policy_rules(const struct policy *,
+		    const struct pol_profile *);
+const struct pol_body	*policy_body(const struct policy *,
+		    const struct pol_profile *);
+
+/*
+ * The 403 body of §3.5, with its trailing newline: minimal, or verbose
+ * with method, path (secrets redacted) and reason.  Caller frees.
+ */
+char		*policy_deny_body(const struct policy *, const char *,
+		    const char *, const char *);
+
+#endif
