@@ -243,7 +243,7 @@ token_derived(void *arg, int ok)
 
 	limiter_release(p->ip);
 	if (ok)
-		approve(p, "token", NULL, NULL);
+		approve(p, "token", authd.cfg.val[CK_TOKEN_POLICY], NULL);
 	else
 		deny(p, "bad_token", "");
 	pending_free(p);
@@ -261,7 +261,7 @@ verify_token(struct pending *p, const char *tok, size_t toklen)
 	}
 	if (token_verify_fast(tok, toklen, &slow)) {
 		limiter_release(p->ip);
-		approve(p, "token", NULL, NULL);
+		approve(p, "token", authd.cfg.val[CK_TOKEN_POLICY], NULL);
 		pending_free(p);
 		return;
 	}

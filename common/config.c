@@ -126,6 +126,13 @@ const struct cfg_info cfg_table[CK_COUNT] = {
 	    "(default 15)" },
 	[CK_DOCKER_ROOT] = { "DOCKER_ROOT", 0, 0, 0,
 	    "the Docker data root, for disk metrics (default /var/lib/docker)" },
+	[CK_POLICY] = { "POLICY", ROLE_PROXY, 0, 0,
+	    "request policy: a bundled preset's name (portwing, readonly, ...) "
+	    "or a sockguard-style YAML file (unset: no policy)" },
+	[CK_POLICY_FILE] = { "POLICY_FILE", ROLE_PROXY, 0, 0,
+	    "a sockguard-style YAML policy file (alternative to POLICY)" },
+	[CK_TOKEN_POLICY] = { "TOKEN_POLICY", ROLE_AUTHD, 0, 0,
+	    "the policy profile requests authenticated by the token get" },
 	[CK__DOCKER] = { "_DOCKER", ROLE_PROXY, 0, 1, NULL },
 	[CK__APPROVAL_KEY] = { "_APPROVAL_KEY", ROLE_AUTHD | ROLE_PROXY, 1, 1, NULL },
 	[CK__STARTED] = { "_STARTED", ROLE_ALL, 0, 1, NULL },
@@ -792,6 +799,29 @@ config_validate(struct pw_config *c, char *err, size_t errsz)
 	    strcasecmp(c->val[CK_ADAPTER], "drydock") != 0)
 		return errf(err, errsz, "ADAPTER=\"%s\" (%s): only drydock is "
 		    "available", c->val[CK_ADAPTER], c->src[CK_ADAPTER]);
+	if (c->val[CK_POLICY] != NULL && c->val[CK_POLICY_FILE] != NULL)
+		return errf(err, errsz, "POLICY (%s) and POLICY_FILE (%s): set "
+		    "one of them, not both", c->src[CK_POLICY],
+		    c->src[CK_POLICY_FILE]);
+	if (c->val[CK_POLICY] != NULL && *c->val[CK_POLICY] == '\0')
+		return errf(err, errsz, "POLICY (%s): empty; name a preset or "
+		    "a file, or leave it unset", c->src[CK_POLICY]);
+	if (c->val[CK_POLICY_FILE] != NULL && *c->val[CK_POLICY_FILE] != '/')
+		return errf(err, errsz, "POLICY_FILE=\"%s\" (%s): must be an "
+		    "absolute path", c->val[CK_POLICY_FILE],
+		    c->src[CK_POLICY_FILE]);
+	if (c->val[CK_TOKEN_POLICY] != NULL) {
+		const char *t = c->val[CK_TOKEN_POLICY];
+		size_t i, n = strlen(t);
+		for (i = 0; i < n; i++)
+			if (!isalnum((unsigned char)t[i]) && t[i] != '-' &&
+			    t[i] != '_' && t[i] != '.')
+				break;
+		if (n == 0 || n >= 64 || i != n)
+			return errf(err, errsz, "TOKEN_POLICY=\"%s\" (%s): a "
+			    "profile name of letters, digits, '-', '_' and '.' "
+			    "(at most 63)", t, c->src[CK_TOKEN_POLICY]);
+	}
 	if (parse_int(c, CK_SSE_QUEUE_LIMIT, 4 * 1024 * 1024, 4096,
 	    1024 * 1024 * 1024, &c->sse_queue, err, errsz) == -1)
 		return -1;
