@@ -12,6 +12,7 @@
 #include "pwbuild.h"
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -95,6 +96,7 @@ static struct {
 	int			 conf_required;
 	struct privdrop		 pd;
 	int			 listen_fd;
+	int			 filter_fd;	/* LISTEN_SOCKET, -1: none */
 	char			*tls_cert;
 	size_t			 tls_cert_len;
 	char			*tls_key;
@@ -888,6 +890,13 @@ master_give_listener(struct child *w)
 	if ((fd = dup(m.listen_fd)) == -1)
 		fatal("dup listener");
 	ipc_send(w->chan, IPC_M_LISTENER, 0, 0, &tls, sizeof(tls), fd);
+	if (m.filter_fd != -1) {
+		uint32_t kind = 2;	/* the filter's unix socket */
+		if ((fd = dup(m.filter_fd)) == -1)
+			fatal("dup listener");
+		ipc_send(w->chan, IPC_M_LISTENER, 0, 0, &kind, sizeof(kind),
+		    fd);
+	}
 	w->listening = 1;
 }
 
@@ -1461,6 +1470,8 @@ master_check_stopped(void)
 		kill(m.policyd.pid, SIGTERM);
 	if (m.authd.pid <= 0 && m.proxy.pid <= 0 && m.keyd.pid <= 0 &&
 	    m.policyd.pid <= 0) {
+		if (m.filter_fd != -1)
+			(void)unlink(m.cfg.val[CK_LISTEN_SOCKET]);
 		log_info("stopped");
 		event_base_loopexit(m.base, NULL);
 	}
@@ -1505,6 +1516,8 @@ master_sigterm(evutil_socket_t sig, short ev, void *arg)
 	}
 	close(m.listen_fd);
 	m.listen_fd = -1;
+	if (m.filter_fd != -1)
+		close(m.filter_fd);	/* the path goes when the last child has */
 	for (i = 0; i < m.cfg.workers; i++) {
 		struct child *c = &m.workers[i];
 		if (c->respawn != NULL)
@@ -1677,6 +1690,79 @@ open_listener(char *err, size_t errsz)
 	    listen(fd, 1024) == -1) {
 		snprintf(err, errsz, "cannot listen on %s port %d: %s",
 		    m.cfg.bind, m.cfg.port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * LISTEN_SOCKET: the filter's unix socket, created with its final mode
+ * (under a umask, so there is no moment with wider permissions), then
+ * given its owner.  An existing path is replaced only when it is a socket
+ * nobody listens on (connect refused), and only if it is still the same
+ * inode when it is removed; anything else refuses to start.
+ */
+static int
+open_filter_socket(char *err, size_t errsz)
+{
+	const char		*path = m.cfg.val[CK_LISTEN_SOCKET];
+	const char		*ms = m.cfg.val[CK_LISTEN_SOCKET_MODE];
+	struct sockaddr_un	 sun;
+	struct stat		 st, st2;
+	mode_t			 mode = ms != NULL && strcmp(ms, "0660") == 0 ?
+				    0660 : 0600, old;
+	long long		 uid = 0, gid = 0;
+	int			 fd, probe, rc;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	pw_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	if (m.cfg.val[CK_LISTEN_SOCKET_UID] != NULL)
+		(void)pw_strtonum(m.cfg.val[CK_LISTEN_SOCKET_UID], 0,
+		    0x7fffffff, &uid);
+	if (m.cfg.val[CK_LISTEN_SOCKET_GID] != NULL)
+		(void)pw_strtonum(m.cfg.val[CK_LISTEN_SOCKET_GID], 0,
+		    0x7fffffff, &gid);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errsz, "LISTEN_SOCKET %s exists and is "
+			    "not a socket; refusing to remove it", path);
+			return -1;
+		}
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		rc = probe == -1 ? -1 : connect(probe, (struct sockaddr *)&sun,
+		    sizeof(sun));
+		if (rc == 0 || errno != ECONNREFUSED) {
+			snprintf(err, errsz, "LISTEN_SOCKET %s: %s; refusing to "
+			    "take it over", path, rc == 0 ? "another process "
+			    "is listening on it" : strerror(errno));
+			if (probe != -1)
+				close(probe);
+			return -1;
+		}
+		close(probe);
+		if (lstat(path, &st2) == -1 || st2.st_ino != st.st_ino ||
+		    st2.st_dev != st.st_dev || unlink(path) == -1) {
+			snprintf(err, errsz, "LISTEN_SOCKET %s changed while it "
+			    "was checked; refusing to remove it", path);
+			return -1;
+		}
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		snprintf(err, errsz, "socket: %s", strerror(errno));
+		return -1;
+	}
+	old = umask(~mode & 0777);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (rc == -1 || chown(path, (uid_t)uid, (gid_t)gid) == -1 ||
+	    chmod(path, mode) == -1 || listen(fd, 1024) == -1) {
+		snprintf(err, errsz, "LISTEN_SOCKET %s: %s", path,
+		    strerror(errno));
+		if (rc == 0)
+			(void)unlink(path);
 		close(fd);
 		return -1;
 	}
@@ -1873,6 +1959,12 @@ master_run(int argc, char **argv)
 		break;
 	}
 	listen_describe(m.listen_fd);
+	m.filter_fd = -1;
+	if (m.cfg.val[CK_LISTEN_SOCKET] != NULL &&
+	    (m.filter_fd = open_filter_socket(err, sizeof(err))) == -1) {
+		fprintf(stderr, "portwingd: %s\n", err);
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	proc_title("portwingd: master");
 	m.base = pw_event_base();

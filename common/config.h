@@ -73,6 +73,10 @@ enum cfg_key {
 	CK_POLICY,
 	CK_POLICY_FILE,
 	CK_TOKEN_POLICY,
+	CK_LISTEN_SOCKET,
+	CK_LISTEN_SOCKET_MODE,
+	CK_LISTEN_SOCKET_UID,
+	CK_LISTEN_SOCKET_GID,
 	/* Internal: derived by the master, never read from env or file. */
 	CK__DOCKER,
 	CK__APPROVAL_KEY,

@@ -15,6 +15,7 @@
 #include <sys/queue.h>
 
 #include <ctype.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,7 +217,8 @@ pgate_judge(struct pgate_req *g, const char *method, const char *target,
 	char			*npath;
 	const char		*nwhy = NULL;
 	size_t			 i;
-	int			 unresolved = 0;
+	unsigned		 uid = 0, gid = 0;
+	int			 unresolved = 0, peer = 0;
 
 	*fwd = NULL;
 	*body = NULL;
@@ -251,8 +253,12 @@ pgate_judge(struct pgate_req *g, const char *method, const char *target,
 		pgate_count(g, 1);
 		return PG_DENY;
 	}
+	/* The filter socket's clients: authd read their credentials. */
+	if (sscanf(ap->actor, "unix:uid=%u,gid=%u", &uid, &gid) == 2)
+		peer = 1;
 	prof = policy_select(pg.pol, ap->policy[0] ? ap->policy : NULL,
-	    ap->actor, 0, 0, 0, &unresolved);
+	    peer ? NULL : ap->actor, peer, (uid_t)uid, (gid_t)gid,
+	    &unresolved);
 	if (prof != NULL)
 		pw_strlcpy(g->profile, prof->name, sizeof(g->profile));
 	if (unresolved) {

@@ -564,6 +564,36 @@ preq_timeout(evutil_socket_t fd, short ev, void *arg)
 	preq_error(r, 504, msg);
 }
 
+/*
+ * A body held for judging (signed or inspected) that stops arriving for
+ * SPOOL_STALL_S: refused, and the worker closes the connection (the rest
+ * of the body is unread).  Nothing of it was sent to Docker.
+ */
+#define SPOOL_STALL_S	30
+
+static void
+spool_stalled(evutil_socket_t fd, short ev, void *arg)
+{
+	struct preq	*r = arg;
+
+	log_warnx("worker %u: %s %s: the request body stalled for %d s; "
+	    "refused", r->ps->slot, r->method, r->path, SPOOL_STALL_S);
+	r->audit = 0;
+	proxy_denied(r, r->actor, r->target ? r->target : r->path,
+	    "request body stalled");
+	preq_error(r, 408, "request body not received in time");
+}
+
+static void
+spool_arm(struct preq *r)
+{
+	struct timeval	tv = { SPOOL_STALL_S, 0 };
+
+	if (r->timer == NULL)
+		r->timer = evtimer_new(px.base, spool_stalled, r);
+	evtimer_add(r->timer, &tv);
+}
+
 /* ---- request intake ---- */
 
 /*
@@ -986,6 +1016,7 @@ preq_spool_start(struct preq *r)
 		return 0;
 	}
 	r->state = PR_SPOOL;
+	spool_arm(r);
 	return 0;
 }
 
@@ -1013,6 +1044,11 @@ spool_body(struct preq *r, struct evbuffer *in)
 			r->body_left -= fh.len;
 		if (fh.type == FRAME_END) {
 			r->req_done = 1;
+			if (r->timer != NULL) {
+				/* preq_dispatch arms the request's own timer. */
+				event_free(r->timer);
+				r->timer = NULL;
+			}
 			EVP_DigestFinal_ex(r->md, got, &glen);
 			if (r->signed_body && !body_matches(r, got, 1))
 				return 0;
@@ -1040,6 +1076,7 @@ spool_body(struct preq *r, struct evbuffer *in)
 		if (r->spool_len + fh.len > (uint64_t)px.cfg.signed_body_limit)
 			return -1;
 		p = evbuffer_pullup(in, fh.len);
+		spool_arm(r);
 		EVP_DigestUpdate(r->md, p, fh.len);
 		if (write(r->spool_fd, p, fh.len) != (ssize_t)fh.len) {
 			log_warn("spooling a signed body");
