@@ -111,7 +111,7 @@ struct policy	*policy_from_env(char *const *, char *, size_t);
 struct policy	*policy_resolve(const char *, char *, size_t);
 void		 policy_free(struct policy *);
 
-/* Bundled presets, compiled in (policy/presets/*.yaml). */
+/* Bundled presets, compiled in (policy/presets/NAME.yaml). */
 const char	*policy_preset_text(const char *, size_t *);
 const char *const *policy_preset_names(void);
 
