@@ -181,8 +181,9 @@ policy_test(int argc, char **argv)
 		    r->allow ? "allow" : "deny", r->methods_text, r->path);
 	} else
 		printf("rule: none\n");
-	printf("reason: %s\nreason_code: %s\n", d.reason != NULL ? d.reason :
-	    "", d.reason_code);
+	if (d.reason != NULL)
+		printf("reason: %s\n", d.reason);
+	printf("reason_code: %s\n", d.reason_code);
 	pi = pol_inspector_for(method, npath);
 	if (d.allow && pi != PI_NONE && argc - next == 4)
 		printf("body: inspected by policyd (%s)\n",
