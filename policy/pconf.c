@@ -72,6 +72,9 @@ ascii_casecmp(const char *a, const char *b)
 }
 
 #define POL_KEY_MAX	256	/* a dotted key in a message */
+#define POL_MAP_MAX	256	/* keys in one mapping */
+#define POL_RULES_MAX	4096	/* rules in one list */
+#define POL_LIST_MAX	1024	/* profiles, selectors, networks, ids */
 
 /* A dotted key; a long one is cut, it only appears in messages. */
 static void
@@ -172,6 +175,9 @@ check_map(struct lctx *c, yaml_node_t *n, const char *key)
 
 	if (n == NULL || n->type != YAML_MAPPING_NODE)
 		return lerr(c, n, key, "must be a mapping");
+	if (n->data.mapping.pairs.top - n->data.mapping.pairs.start >
+	    POL_MAP_MAX)
+		return lerr(c, n, key, "more than %d keys", POL_MAP_MAX);
 	for (a = n->data.mapping.pairs.start; a < n->data.mapping.pairs.top;
 	    a++) {
 		if ((ka = scalar(node(c, a->key))) == NULL)
@@ -318,7 +324,11 @@ load_rule(struct lctx *c, yaml_node_t *n, const char *key,
 		rs->n--;
 		return lerr(c, n, key, "%s", msg);
 	}
-	if (pol_version_prefix_len(path) > 0)
+	if (path[0] != '/')
+		pol_warn(c->p, "%s:%lu: %s.match.path: %s does not start with "
+		    "'/' and never matches", c->file,
+		    (unsigned long)n->start_mark.line + 1, key, path);
+	else if (pol_version_prefix_len(path) > 0)
 		pol_warn(c->p, "%s:%lu: %s.match.path: %s starts with an API "
 		    "version prefix and never matches (rules see paths "
 		    "without it)", c->file,
@@ -340,6 +350,8 @@ load_rules(struct lctx *c, yaml_node_t *n, const char *key,
 		    "out for the default rules)");
 	if (n->type != YAML_SEQUENCE_NODE)
 		return lerr(c, n, key, "must be a list of rules");
+	if (seq_len(n) > POL_RULES_MAX)
+		return lerr(c, n, key, "more than %d rules", POL_RULES_MAX);
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
 	    it++) {
 		keyf(sub, sizeof(sub), "%s: rule %d", key, ++i);
@@ -522,6 +534,8 @@ load_profiles(struct lctx *c, yaml_node_t *n, const char *key)
 		return 0;
 	if (n->type != YAML_SEQUENCE_NODE)
 		return lerr(c, n, key, "must be a list");
+	if (seq_len(n) > POL_LIST_MAX)
+		return lerr(c, n, key, "more than %d entries", POL_LIST_MAX);
 	p->profiles = xcalloc((size_t)seq_len(n) + 1, sizeof(*p->profiles));
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
 	    it++) {
@@ -551,6 +565,8 @@ load_cidrs(struct lctx *c, yaml_node_t *n, const char *key,
 
 	if (n->type != YAML_SEQUENCE_NODE || seq_len(n) == 0)
 		return lerr(c, n, key, "must be a non-empty list of networks");
+	if (seq_len(n) > POL_LIST_MAX)
+		return lerr(c, n, key, "more than %d entries", POL_LIST_MAX);
 	sp->nets = xcalloc((size_t)seq_len(n), sizeof(*sp->nets));
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
 	    it++) {
@@ -580,6 +596,8 @@ load_src_profiles(struct lctx *c, yaml_node_t *n, const char *key)
 		return 0;
 	if (n->type != YAML_SEQUENCE_NODE)
 		return lerr(c, n, key, "must be a list");
+	if (seq_len(n) > POL_LIST_MAX)
+		return lerr(c, n, key, "more than %d entries", POL_LIST_MAX);
 	p->src = xcalloc((size_t)seq_len(n) + 1, sizeof(*p->src));
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
 	    it++) {
@@ -622,6 +640,8 @@ load_ids(struct lctx *c, yaml_node_t *n, const char *key, uint32_t **out,
 		return 0;
 	if (n->type != YAML_SEQUENCE_NODE)
 		return lerr(c, n, key, "must be a list of numbers");
+	if (seq_len(n) > POL_LIST_MAX)
+		return lerr(c, n, key, "more than %d entries", POL_LIST_MAX);
 	*out = xcalloc((size_t)seq_len(n) + 1, sizeof(**out));
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
 	    it++) {
@@ -653,6 +673,8 @@ load_peer_profiles(struct lctx *c, yaml_node_t *n, const char *key)
 		return 0;
 	if (n->type != YAML_SEQUENCE_NODE)
 		return lerr(c, n, key, "must be a list");
+	if (seq_len(n) > POL_LIST_MAX)
+		return lerr(c, n, key, "more than %d entries", POL_LIST_MAX);
 	p->peer = xcalloc((size_t)seq_len(n) + 1, sizeof(*p->peer));
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
 	    it++) {
@@ -844,8 +866,9 @@ static int
 parse_doc(struct lctx *c, const char *text, size_t len)
 {
 	yaml_parser_t	 parser;
+	yaml_document_t	 extra;
 	yaml_node_t	*root;
-	int		 rc = -1;
+	int		 rc = -1, more;
 
 	if (!yaml_parser_initialize(&parser))
 		abort();
@@ -857,7 +880,19 @@ parse_doc(struct lctx *c, const char *text, size_t len)
 		yaml_parser_delete(&parser);
 		return -1;
 	}
+	/* One document: a second one would be ignored, so refuse it. */
+	more = yaml_parser_load(&parser, &extra);
+	if (more) {
+		more = yaml_document_get_root_node(&extra) != NULL;
+		yaml_document_delete(&extra);
+	}
 	yaml_parser_delete(&parser);
+	if (more) {
+		snprintf(c->err, c->errlen, "%s: more than one YAML document",
+		    c->file);
+		yaml_document_delete(c->doc);
+		return -1;
+	}
 	root = yaml_document_get_root_node(c->doc);
 	if (root == NULL || is_null(root))
 		rc = 0;

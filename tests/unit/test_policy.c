@@ -497,6 +497,7 @@ START_TEST(test_load_errors)
 	    "  source_ip_profiles:\n    - profile: a\n      cidrs: [10.0.0.0/33]\n",
 	    "not a network");
 	load_fails("rules: [\n", "YAML");
+	load_fails("response: {}\n---\nrules: []\n", "more than one YAML");
 }
 END_TEST
 
@@ -528,6 +529,10 @@ START_TEST(test_load_warnings)
 	ck_assert(!has_warning(p, "clients.container_labels: not implemented "
 	    "by portwing, ignored (sockguard"));
 	ck_assert_ptr_null(p->warnings[p->nwarnings]);
+	policy_free(p);
+	p = load("rules:\n  - match: { method: GET, path: containers }\n"
+	    "    action: allow\n");
+	ck_assert(has_warning(p, "never matches"));
 	policy_free(p);
 }
 END_TEST
