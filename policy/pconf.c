@@ -1089,14 +1089,14 @@ probe_set(const struct policy *p, const char *where,
 #define ADMITS(m, u)	(policy_decide(rs, (m), (u), &d), d.allow)
 	for (i = 0; i < nitems(probe_buildkit); i++)
 		if (ADMITS(probe_buildkit[i][0], probe_buildkit[i][1])) {
-			snprintf(err, errlen, "%s: %s admits %s %s: BuildKit "
+			snprintf(err, errlen, "%s: %s admit %s %s: BuildKit "
 			    "mediation is not implemented by portwing", p->source,
 			    where, probe_buildkit[i][0], probe_buildkit[i][1]);
 			return -1;
 		}
 	for (i = 0; !p->ack_read_exfil && i < nitems(probe_exfil); i++)
 		if (ADMITS(probe_exfil[i][0], probe_exfil[i][1])) {
-			snprintf(err, errlen, "%s: %s admits %s %s, which can "
+			snprintf(err, errlen, "%s: %s admit %s %s, which can "
 			    "read container data out; set "
 			    "insecure_allow_read_exfiltration: true to accept",
 			    p->source, where, probe_exfil[i][0],
@@ -1108,7 +1108,7 @@ probe_set(const struct policy *p, const char *where,
 	for (i = 0; b->exec_nallowed_commands == 0 && i < nitems(probe_exec);
 	    i++)
 		if (ADMITS(probe_exec[i][0], probe_exec[i][1])) {
-			snprintf(err, errlen, "%s: %s admits %s %s without "
+			snprintf(err, errlen, "%s: %s admit %s %s without "
 			    "request_body.exec.allowed_commands; set "
 			    "insecure_allow_body_blind_writes: true to accept",
 			    p->source, where, probe_exec[i][0], probe_exec[i][1]);
@@ -1120,7 +1120,7 @@ probe_set(const struct policy *p, const char *where,
 		pi = pol_inspector_for(probe_writes[i][0], probe_writes[i][1]);
 		if (pi != PI_BLIND)
 			continue;
-		snprintf(err, errlen, "%s: %s admits %s %s, whose body portwing "
+		snprintf(err, errlen, "%s: %s admit %s %s, whose body portwing "
 		    "does not inspect; set insecure_allow_body_blind_writes: "
 		    "true to accept", p->source, where, probe_writes[i][0],
 		    probe_writes[i][1]);
@@ -1140,7 +1140,7 @@ pol_probe(const struct policy *p, char *err, size_t errlen)
 	if (probe_set(p, "rules", &p->rules, &p->body, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < p->nprofiles; i++) {
-		snprintf(where, sizeof(where), "profile %s",
+		snprintf(where, sizeof(where), "profile %s rules",
 		    p->profiles[i].name);
 		if (probe_set(p, where, &p->profiles[i].rules,
 		    &p->profiles[i].body, err, errlen) == -1)

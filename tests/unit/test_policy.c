@@ -635,12 +635,12 @@ START_TEST(test_probes)
 	/* Profiles are probed too, with the global acknowledgements. */
 	load_fails("clients:\n  profiles:\n    - name: x\n      rules:\n"
 	    "        - match: { method: GET, path: /images/get }\n"
-	    "          action: allow\n", "profile x admits GET /images/get");
+	    "          action: allow\n", "profile x rules admit GET /images/get");
 	/* An allowlist in the root body does not cover a profile. */
 	load_fails("request_body:\n  exec:\n    allowed_commands: [[ls]]\n"
 	    "clients:\n  profiles:\n    - name: x\n      rules:\n"
 	    "        - match: { method: POST, path: /exec/*/start }\n"
-	    "          action: allow\n", "profile x admits POST");
+	    "          action: allow\n", "profile x rules admit POST");
 	/* A deny before the broad allow keeps the probe out. */
 	p = load("rules:\n  - match: { method: GET, path: /containers/*/logs }\n"
 	    "    action: deny\n"
