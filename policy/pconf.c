@@ -274,7 +274,7 @@ load_rule(struct lctx *c, yaml_node_t *n, const char *key,
 		k = node(c, pr->key);
 		v = node(c, pr->value);
 		ks = scalar(k);
-		keyf(sub, sizeof(sub), "%s.%s", key, ks);
+		keyf(sub, sizeof(sub), "%s: %s", key, ks);
 		if (!ascii_casecmp(ks, "match")) {
 			if (check_map(c, v, sub) == -1)
 				return -1;
@@ -295,7 +295,7 @@ load_rule(struct lctx *c, yaml_node_t *n, const char *key,
 		k = node(c, pr->key);
 		v = node(c, pr->value);
 		ks = scalar(k);
-		keyf(sub, sizeof(sub), "%s.match.%s", key, ks);
+		keyf(sub, sizeof(sub), "%s: match.%s", key, ks);
 		if (!ascii_casecmp(ks, "method")) {
 			if (get_string(c, v, sub, &method) == -1)
 				return -1;
@@ -325,11 +325,11 @@ load_rule(struct lctx *c, yaml_node_t *n, const char *key,
 		return lerr(c, n, key, "%s", msg);
 	}
 	if (path[0] != '/')
-		pol_warn(c->p, "%s:%lu: %s.match.path: %s does not start with "
+		pol_warn(c->p, "%s:%lu: %s: match.path: %s does not start with "
 		    "'/' and never matches", c->file,
 		    (unsigned long)n->start_mark.line + 1, key, path);
 	else if (pol_version_prefix_len(path) > 0)
-		pol_warn(c->p, "%s:%lu: %s.match.path: %s starts with an API "
+		pol_warn(c->p, "%s:%lu: %s: match.path: %s starts with an API "
 		    "version prefix and never matches (rules see paths "
 		    "without it)", c->file,
 		    (unsigned long)n->start_mark.line + 1, key, path);

@@ -95,7 +95,8 @@ struct policy {
 /*
  * Loading.  Each returns NULL on failure with a one-line message in err
  * that names the file, the dotted key and the YAML line where there is
- * one ("policy.yaml:12: rules[3].match.path: ...").  Every loader runs the
+ * one ("policy.yaml:12: rules: rule 3: match.path: ...", rules
+ * numbered from 1 as sockguard does).  Every loader runs the
  * startup probes (missing acknowledgements) before it succeeds.
  */
 struct policy	*policy_load_file(const char *, char *, size_t);

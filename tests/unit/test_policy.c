@@ -467,7 +467,7 @@ START_TEST(test_load_errors)
 	load_fails("rules:\n  - match: { method: \" , \", path: /a }\n"
 	    "    action: allow\n", "method");
 	load_fails("rules:\n  - match: { method: GET, path: /a, host: x }\n"
-	    "    action: allow\n", "rules: rule 1.match.host: unknown key");
+	    "    action: allow\n", "rules: rule 1: match.host: unknown key");
 	load_fails("response:\n  deny_verbosity: loud\n", "minimal or verbose");
 	load_fails("rules: {}\n", "list of rules");
 	load_fails("insecure_allow_read_exfiltration: maybe\n", "true or false");
