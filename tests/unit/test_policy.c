@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 #include "policy.h"
@@ -537,6 +538,43 @@ START_TEST(test_load_warnings)
 }
 END_TEST
 
+START_TEST(test_load_file)
+{
+	struct policy	*p;
+	char		 path[] = "/tmp/test_policy.XXXXXX", err[512], *big;
+	FILE		*fp;
+	int		 fd;
+
+	ck_assert_int_ne(fd = mkstemp(path), -1);
+	ck_assert_ptr_nonnull(fp = fdopen(fd, "w"));
+	fputs(p1_yaml, fp);
+	fclose(fp);
+	p = policy_load_file(path, err, sizeof(err));
+	ck_assert_msg(p != NULL, "%s", err);
+	ck_assert_str_eq(p->source, path);
+	ck_assert_int_eq(judge(&p->rules, "GET", "/containers/json"), 1);
+	policy_free(p);
+	p = policy_resolve(path, err, sizeof(err));
+	ck_assert_msg(p != NULL, "%s", err);
+	ck_assert_int_eq(p->compat, 0);
+	policy_free(p);
+	/* Larger than POL_FILE_MAX: refused before parsing. */
+	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
+	big = xcalloc(1, POL_FILE_MAX + 2);
+	memset(big, '#', POL_FILE_MAX + 1);
+	fputs(big, fp);
+	fclose(fp);
+	free(big);
+	ck_assert_ptr_null(policy_load_file(path, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "larger than"));
+	unlink(path);
+	ck_assert_ptr_null(policy_load_file(path, err, sizeof(err)));
+	ck_assert_ptr_null(policy_load_text("t", "a: 1\0", 5, err,
+	    sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "NUL"));
+}
+END_TEST
+
 static const char profiles_yaml[] =
     "clients:\n"
     "  default_profile: base\n"
@@ -958,6 +996,7 @@ policy_suite(void)
 	tcase_add_test(tc, test_load_defaults);
 	tcase_add_test(tc, test_load_errors);
 	tcase_add_test(tc, test_load_warnings);
+	tcase_add_test(tc, test_load_file);
 	tcase_add_test(tc, test_select);
 	tcase_add_test(tc, test_probes);
 	tcase_add_test(tc, test_compat);
