@@ -22,12 +22,14 @@
 static void
 policy_usage(void)
 {
+	const char *const	*n;
+
 	fprintf(stderr,
 	    "usage: portwing policy check file|preset\n"
 	    "       portwing policy test [-profile name] file|preset method "
 	    "path [body]\n"
 	    "presets:");
-	for (const char *const *n = policy_preset_names(); *n != NULL; n++)
+	for (n = policy_preset_names(); *n != NULL; n++)
 		fprintf(stderr, " %s", *n);
 	fprintf(stderr, "\n");
 }
@@ -110,11 +112,10 @@ policy_check(int argc, char **argv)
 static int
 policy_test(int argc, char **argv)
 {
-	const struct cli_opt		 opts[] = {
+	struct cli_opt			 opts[] = {
 		{ "profile", CLI_OPT_STR, NULL },
 		{ NULL, 0, NULL },
 	};
-	struct cli_opt			 o[2];
 	const struct pol_profile	*pr = NULL;
 	const struct pol_rule		*r;
 	struct pol_decision		 d;
@@ -123,11 +124,12 @@ policy_test(int argc, char **argv)
 	char				*method, *raw, *fwd, *s;
 	char				 npath[POL_PATH_MAX], vp[64];
 	enum pol_insp			 pi;
+	size_t				 i;
 	int				 next, rc;
 
-	memcpy(o, opts, sizeof(o));
-	o[0].dst = &profile;
-	if ((rc = cli_parse_opts("policy test", argc, argv, o, &next)) != 0) {
+	opts[0].dst = &profile;
+	if ((rc = cli_parse_opts("policy test", argc, argv, opts,
+	    &next)) != 0) {
 		if (rc == 1)
 			policy_usage();
 		return 2;
@@ -139,7 +141,7 @@ policy_test(int argc, char **argv)
 	if ((p = load(argv[next])) == NULL)
 		return 2;
 	if (profile != NULL) {
-		for (size_t i = 0; i < p->nprofiles; i++)
+		for (i = 0; i < p->nprofiles; i++)
 			if (strcmp(p->profiles[i].name, profile) == 0)
 				pr = &p->profiles[i];
 		if (pr == NULL) {
@@ -181,8 +183,9 @@ policy_test(int argc, char **argv)
 		    r->allow ? "allow" : "deny", r->methods_text, r->path);
 	} else
 		printf("rule: none\n");
-	printf("reason: %s\nreason_code: %s\n", d.reason != NULL ? d.reason :
-	    "", d.reason_code);
+	if (d.reason != NULL)
+		printf("reason: %s\n", d.reason);
+	printf("reason_code: %s\n", d.reason_code);
 	pi = pol_inspector_for(method, npath);
 	if (d.allow && pi != PI_NONE && argc - next == 4)
 		printf("body: inspected by policyd (%s)\n",

@@ -72,6 +72,9 @@ ascii_casecmp(const char *a, const char *b)
 }
 
 #define POL_KEY_MAX	256	/* a dotted key in a message */
+#define POL_MAP_MAX	256	/* keys in one mapping */
+#define POL_RULES_MAX	4096	/* rules in one list */
+#define POL_LIST_MAX	1024	/* profiles, selectors, networks, ids */
 
 /* A dotted key; a long one is cut, it only appears in messages. */
 static void
@@ -172,6 +175,9 @@ check_map(struct lctx *c, yaml_node_t *n, const char *key)
 
 	if (n == NULL || n->type != YAML_MAPPING_NODE)
 		return lerr(c, n, key, "must be a mapping");
+	if (n->data.mapping.pairs.top - n->data.mapping.pairs.start >
+	    POL_MAP_MAX)
+		return lerr(c, n, key, "more than %d keys", POL_MAP_MAX);
 	for (a = n->data.mapping.pairs.start; a < n->data.mapping.pairs.top;
 	    a++) {
 		if ((ka = scalar(node(c, a->key))) == NULL)
@@ -268,7 +274,7 @@ load_rule(struct lctx *c, yaml_node_t *n, const char *key,
 		k = node(c, pr->key);
 		v = node(c, pr->value);
 		ks = scalar(k);
-		keyf(sub, sizeof(sub), "%s.%s", key, ks);
+		keyf(sub, sizeof(sub), "%s: %s", key, ks);
 		if (!ascii_casecmp(ks, "match")) {
 			if (check_map(c, v, sub) == -1)
 				return -1;
@@ -289,7 +295,7 @@ load_rule(struct lctx *c, yaml_node_t *n, const char *key,
 		k = node(c, pr->key);
 		v = node(c, pr->value);
 		ks = scalar(k);
-		keyf(sub, sizeof(sub), "%s.match.%s", key, ks);
+		keyf(sub, sizeof(sub), "%s: match.%s", key, ks);
 		if (!ascii_casecmp(ks, "method")) {
 			if (get_string(c, v, sub, &method) == -1)
 				return -1;
@@ -318,8 +324,12 @@ load_rule(struct lctx *c, yaml_node_t *n, const char *key,
 		rs->n--;
 		return lerr(c, n, key, "%s", msg);
 	}
-	if (pol_version_prefix_len(path) > 0)
-		pol_warn(c->p, "%s:%lu: %s.match.path: %s starts with an API "
+	if (path[0] != '/')
+		pol_warn(c->p, "%s:%lu: %s: match.path: %s does not start with "
+		    "'/' and never matches", c->file,
+		    (unsigned long)n->start_mark.line + 1, key, path);
+	else if (pol_version_prefix_len(path) > 0)
+		pol_warn(c->p, "%s:%lu: %s: match.path: %s starts with an API "
 		    "version prefix and never matches (rules see paths "
 		    "without it)", c->file,
 		    (unsigned long)n->start_mark.line + 1, key, path);
@@ -340,6 +350,8 @@ load_rules(struct lctx *c, yaml_node_t *n, const char *key,
 		    "out for the default rules)");
 	if (n->type != YAML_SEQUENCE_NODE)
 		return lerr(c, n, key, "must be a list of rules");
+	if (seq_len(n) > POL_RULES_MAX)
+		return lerr(c, n, key, "more than %d rules", POL_RULES_MAX);
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
 	    it++) {
 		keyf(sub, sizeof(sub), "%s: rule %d", key, ++i);
@@ -522,6 +534,8 @@ load_profiles(struct lctx *c, yaml_node_t *n, const char *key)
 		return 0;
 	if (n->type != YAML_SEQUENCE_NODE)
 		return lerr(c, n, key, "must be a list");
+	if (seq_len(n) > POL_LIST_MAX)
+		return lerr(c, n, key, "more than %d entries", POL_LIST_MAX);
 	p->profiles = xcalloc((size_t)seq_len(n) + 1, sizeof(*p->profiles));
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
 	    it++) {
@@ -551,6 +565,8 @@ load_cidrs(struct lctx *c, yaml_node_t *n, const char *key,
 
 	if (n->type != YAML_SEQUENCE_NODE || seq_len(n) == 0)
 		return lerr(c, n, key, "must be a non-empty list of networks");
+	if (seq_len(n) > POL_LIST_MAX)
+		return lerr(c, n, key, "more than %d entries", POL_LIST_MAX);
 	sp->nets = xcalloc((size_t)seq_len(n), sizeof(*sp->nets));
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
 	    it++) {
@@ -580,6 +596,8 @@ load_src_profiles(struct lctx *c, yaml_node_t *n, const char *key)
 		return 0;
 	if (n->type != YAML_SEQUENCE_NODE)
 		return lerr(c, n, key, "must be a list");
+	if (seq_len(n) > POL_LIST_MAX)
+		return lerr(c, n, key, "more than %d entries", POL_LIST_MAX);
 	p->src = xcalloc((size_t)seq_len(n) + 1, sizeof(*p->src));
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
 	    it++) {
@@ -622,6 +640,8 @@ load_ids(struct lctx *c, yaml_node_t *n, const char *key, uint32_t **out,
 		return 0;
 	if (n->type != YAML_SEQUENCE_NODE)
 		return lerr(c, n, key, "must be a list of numbers");
+	if (seq_len(n) > POL_LIST_MAX)
+		return lerr(c, n, key, "more than %d entries", POL_LIST_MAX);
 	*out = xcalloc((size_t)seq_len(n) + 1, sizeof(**out));
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
 	    it++) {
@@ -653,6 +673,8 @@ load_peer_profiles(struct lctx *c, yaml_node_t *n, const char *key)
 		return 0;
 	if (n->type != YAML_SEQUENCE_NODE)
 		return lerr(c, n, key, "must be a list");
+	if (seq_len(n) > POL_LIST_MAX)
+		return lerr(c, n, key, "more than %d entries", POL_LIST_MAX);
 	p->peer = xcalloc((size_t)seq_len(n) + 1, sizeof(*p->peer));
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
 	    it++) {
@@ -844,8 +866,9 @@ static int
 parse_doc(struct lctx *c, const char *text, size_t len)
 {
 	yaml_parser_t	 parser;
+	yaml_document_t	 extra;
 	yaml_node_t	*root;
-	int		 rc = -1;
+	int		 rc = -1, more;
 
 	if (!yaml_parser_initialize(&parser))
 		abort();
@@ -857,7 +880,19 @@ parse_doc(struct lctx *c, const char *text, size_t len)
 		yaml_parser_delete(&parser);
 		return -1;
 	}
+	/* One document: a second one would be ignored, so refuse it. */
+	more = yaml_parser_load(&parser, &extra);
+	if (more) {
+		more = yaml_document_get_root_node(&extra) != NULL;
+		yaml_document_delete(&extra);
+	}
 	yaml_parser_delete(&parser);
+	if (more) {
+		snprintf(c->err, c->errlen, "%s: more than one YAML document",
+		    c->file);
+		yaml_document_delete(c->doc);
+		return -1;
+	}
 	root = yaml_document_get_root_node(c->doc);
 	if (root == NULL || is_null(root))
 		rc = 0;
@@ -1054,14 +1089,14 @@ probe_set(const struct policy *p, const char *where,
 #define ADMITS(m, u)	(policy_decide(rs, (m), (u), &d), d.allow)
 	for (i = 0; i < nitems(probe_buildkit); i++)
 		if (ADMITS(probe_buildkit[i][0], probe_buildkit[i][1])) {
-			snprintf(err, errlen, "%s: %s admits %s %s: BuildKit "
+			snprintf(err, errlen, "%s: %s admit %s %s: BuildKit "
 			    "mediation is not implemented by portwing", p->source,
 			    where, probe_buildkit[i][0], probe_buildkit[i][1]);
 			return -1;
 		}
 	for (i = 0; !p->ack_read_exfil && i < nitems(probe_exfil); i++)
 		if (ADMITS(probe_exfil[i][0], probe_exfil[i][1])) {
-			snprintf(err, errlen, "%s: %s admits %s %s, which can "
+			snprintf(err, errlen, "%s: %s admit %s %s, which can "
 			    "read container data out; set "
 			    "insecure_allow_read_exfiltration: true to accept",
 			    p->source, where, probe_exfil[i][0],
@@ -1073,7 +1108,7 @@ probe_set(const struct policy *p, const char *where,
 	for (i = 0; b->exec_nallowed_commands == 0 && i < nitems(probe_exec);
 	    i++)
 		if (ADMITS(probe_exec[i][0], probe_exec[i][1])) {
-			snprintf(err, errlen, "%s: %s admits %s %s without "
+			snprintf(err, errlen, "%s: %s admit %s %s without "
 			    "request_body.exec.allowed_commands; set "
 			    "insecure_allow_body_blind_writes: true to accept",
 			    p->source, where, probe_exec[i][0], probe_exec[i][1]);
@@ -1085,7 +1120,7 @@ probe_set(const struct policy *p, const char *where,
 		pi = pol_inspector_for(probe_writes[i][0], probe_writes[i][1]);
 		if (pi != PI_BLIND)
 			continue;
-		snprintf(err, errlen, "%s: %s admits %s %s, whose body portwing "
+		snprintf(err, errlen, "%s: %s admit %s %s, whose body portwing "
 		    "does not inspect; set insecure_allow_body_blind_writes: "
 		    "true to accept", p->source, where, probe_writes[i][0],
 		    probe_writes[i][1]);
@@ -1105,7 +1140,7 @@ pol_probe(const struct policy *p, char *err, size_t errlen)
 	if (probe_set(p, "rules", &p->rules, &p->body, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < p->nprofiles; i++) {
-		snprintf(where, sizeof(where), "profile %s",
+		snprintf(where, sizeof(where), "profile %s rules",
 		    p->profiles[i].name);
 		if (probe_set(p, where, &p->profiles[i].rules,
 		    &p->profiles[i].body, err, errlen) == -1)
