@@ -1871,9 +1871,15 @@ master_run(int argc, char **argv)
 	if (check_only) {
 		if (verbose)
 			config_dump(&m.cfg, stdout);
-		if (m.pol != NULL)
+		if (m.pol != NULL) {
+			size_t w;
+			for (w = 0; m.pol->warnings != NULL &&
+			    m.pol->warnings[w] != NULL; w++)
+				printf("policy %s: warning: %s\n", m.pol->source,
+				    m.pol->warnings[w]);
 			printf("policy %s: %zu root rule(s), %zu profile(s)\n",
 			    m.pol->source, m.pol->rules.n, m.pol->nprofiles);
+		}
 		printf("configuration OK\n");
 		return 0;
 	}

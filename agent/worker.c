@@ -491,10 +491,10 @@ worker_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 	switch (m->hdr.type) {
 	case IPC_M_LISTENER:
 		ipc_rd_init(&rd, m);
-		tls = ipc_rd_u32(&rd);
-		if (ipc_rd_end(&rd) == -1)
+		tls = ipc_rd_u32(&rd);	/* 0 plain, 1 TLS, 2 the filter socket */
+		if (ipc_rd_end(&rd) == -1 || tls > 2)
 			fatalx("malformed listener message");
-		worker_add_listener(w, m->fd, tls != 0);
+		worker_add_listener(w, m->fd, (int)tls);
 		break;
 	case IPC_M_TLS:
 		worker_tls_update(w, m);

@@ -126,10 +126,10 @@ const struct cfg_info cfg_table[CK_COUNT] = {
 	    "(default 15)" },
 	[CK_DOCKER_ROOT] = { "DOCKER_ROOT", 0, 0, 0,
 	    "the Docker data root, for disk metrics (default /var/lib/docker)" },
-	[CK_POLICY] = { "POLICY", ROLE_PROXY, 0, 0,
+	[CK_POLICY] = { "POLICY", ROLE_PROXY | ROLE_AUTHD, 0, 0,
 	    "request policy: a bundled preset's name (portwing, readonly, ...) "
 	    "or a sockguard-style YAML file (unset: no policy)" },
-	[CK_POLICY_FILE] = { "POLICY_FILE", ROLE_PROXY, 0, 0,
+	[CK_POLICY_FILE] = { "POLICY_FILE", ROLE_PROXY | ROLE_AUTHD, 0, 0,
 	    "a sockguard-style YAML policy file (alternative to POLICY)" },
 	[CK_TOKEN_POLICY] = { "TOKEN_POLICY", ROLE_AUTHD, 0, 0,
 	    "the policy profile requests authenticated by the token get" },

@@ -184,11 +184,9 @@ def decision(pw, preset, method, path):
 
 def main():
     pw = sys.argv[1]
-    names = subprocess.run([pw, "policy", "list"], capture_output=True,
-                           text=True).stdout.split()
     for preset, (allow, deny) in PRESETS.items():
-        if names and preset not in names:
-            check("preset %s is bundled" % preset, False, names)
+        rc, out = decision(pw, preset, "GET", "/_ping")
+        if not check("preset %s is bundled" % preset, rc in (0, 1), out):
             continue
         bad = []
         n = 0

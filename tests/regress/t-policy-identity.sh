@@ -62,7 +62,7 @@ pw_start WORKERS=1 DOCKER_SOCKET="$tap_sock" POLICY_FILE="$PW_TMP/policy.yaml" \
     { fail "portwingd starts with three profiles"; exit 1; }
 
 tap_run python3 - "$PW_PORT" "$PW_TOKEN" "$PW_TMP" "$PW_IMAGE" "$tap_log" <<'PY'
-import http.client, json, sys, time, pwsign
+import http.client, json, re, sys, time, pwsign
 from tap import check
 port, tok, d, image, taplog = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 keys = {"reader": pwsign.load(d + "/ro.pem"), "deployer": pwsign.load(d + "/rw.pem")}
@@ -82,8 +82,7 @@ def call(who, method, path, body=b""):
     data = r.read()
     time.sleep(0.1)
     seen = [l for l in open(taplog).read().splitlines()
-            if ("pwid=%d" % n[0]) in l.split("pwid=")[-1][:len(str(n[0])) + 5]
-            and l.split("pwid=")[-1].split("&")[0].split(" ")[0] == str(n[0])]
+            if re.search(r"pwid=%d(\D|$)" % n[0], l)]
     return r.status, data, len(seen)
 body = json.dumps({"Image": image, "Cmd": ["true"]}).encode()
 for round_ in range(2):
