@@ -284,7 +284,7 @@ trim_to(const char *s, char *buf, size_t bufsz)
 		n--;
 	if (n >= bufsz)
 		n = bufsz - 1;
-	memcpy(buf, s, n);
+	memmove(buf, s, n);
 	buf[n] = '\0';
 	return buf;
 }
@@ -1410,6 +1410,8 @@ pol_query_get(const char *q, const char *key, char *out, size_t outsz)
 	size_t		 n;
 
 	out[0] = '\0';
+	if (*q == '?')
+		q++;
 	for (p = q; p != NULL && *p != '\0'; p = amp == NULL ? NULL : amp + 1) {
 		amp = strchr(p, '&');
 		n = amp == NULL ? strlen(p) : (size_t)(amp - p);
@@ -1630,6 +1632,30 @@ inspect_images_create(struct insp *in, const char *query, const char *regauth)
 }
 
 /* ---- entry ---- */
+
+/*
+ * Go's ParseForm, which dockerd calls before reading query parameters,
+ * also reads an application/x-www-form-urlencoded POST body into the
+ * same form, and body values come first: a pull whose query names an
+ * allowed image could carry another fromImage in its body.  For an
+ * endpoint judged by its query such a body is refused.
+ */
+int
+pol_query_body_refused(enum pol_insp insp, const char *ctype)
+{
+	char	buf[128];
+	size_t	n;
+
+	if (insp != PI_IMAGES_CREATE || ctype == NULL)
+		return 0;
+	n = strcspn(ctype, ";");
+	if (n >= sizeof(buf))
+		return 0;
+	memcpy(buf, ctype, n);
+	buf[n] = '\0';
+	return strcasecmp(trim_to(buf, buf, sizeof(buf)),
+	    "application/x-www-form-urlencoded") == 0;
+}
 
 void
 pol_inspect(const struct pol_body *b, enum pol_insp insp, const char *npath,

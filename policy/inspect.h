@@ -130,6 +130,15 @@ struct pol_verdict {
 };
 
 /*
+ * 1 when a request to a query-inspected endpoint (images/create) must be
+ * refused (403) for its Content-Type: dockerd's form parsing would read
+ * parameters from an application/x-www-form-urlencoded body before the
+ * query the policy checked.  The argument is the Content-Type header,
+ * NULL when absent.
+ */
+int	pol_query_body_refused(enum pol_insp, const char *);
+
+/*
  * Inspect one request.  npath is the normalised path, query the raw
  * query (may be NULL), regauth the X-Registry-Auth header (may be NULL),
  * body/len the exact bytes Docker would receive.  blind_ack is the

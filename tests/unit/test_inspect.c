@@ -829,6 +829,15 @@ START_TEST(test_helpers)
 	    sizeof(buf)), 1);
 	ck_assert_str_eq(buf, "x y!");
 	ck_assert_int_eq(pol_query_get("a=1", "b", buf, sizeof(buf)), 0);
+	ck_assert_int_eq(pol_query_get("?b=2", "b", buf, sizeof(buf)), 1);
+	ck_assert_str_eq(buf, "2");
+	ck_assert_int_eq(pol_query_body_refused(PI_IMAGES_CREATE,
+	    " Application/X-WWW-Form-Urlencoded ; charset=utf-8"), 1);
+	ck_assert_int_eq(pol_query_body_refused(PI_IMAGES_CREATE,
+	    "application/x-tar"), 0);
+	ck_assert_int_eq(pol_query_body_refused(PI_IMAGES_CREATE, NULL), 0);
+	ck_assert_int_eq(pol_query_body_refused(PI_CONTAINER_CREATE,
+	    "application/x-www-form-urlencoded"), 0);
 	ck_assert_int_eq(gj_key_is("Ho\xc5\xbftconfig", "HostConfig"), 1);
 	ck_assert_int_eq(gj_key_is("HostConfi", "HostConfig"), 0);
 	ck_assert_int_eq(gj_key_is("H\xc3\xb6stConfig", "HostConfig"), 0);
