@@ -297,16 +297,17 @@ is_blank(const char *s)
 	return *s == '\0';
 }
 
-/* A mode string equal to word once trimmed, ignoring case. */
+/* s equal to word once trimmed, ignoring case (any length of blanks). */
 static int
-mode_is(const char *mode, const char *word)
+mode_is(const char *s, const char *word)
 {
-	char	buf[64];
+	size_t	n = strlen(word);
 
-	if (strlen(mode) >= sizeof(buf) + 64)
+	while (is_space((unsigned char)*s))
+		s++;
+	if (strncasecmp(s, word, n) != 0)
 		return 0;
-	return strcasecmp(trim_to(mode, buf, sizeof(buf)), word) == 0 &&
-	    strlen(buf) == strlen(word);
+	return is_blank(s + n);
 }
 
 static int
@@ -437,6 +438,9 @@ check_endpoint(struct insp *in, json_t *ep)
 	size_t		 i;
 	int		 stat = 0;
 
+	/* allow_endpoint_config admits the whole EndpointSettings. */
+	if (b->allow_endpoint_config)
+		return 0;
 	if (rd_obj(in, ep, "IPAMConfig", &ipam) == -1)
 		return -1;
 	if (ipam != NULL) {
@@ -448,9 +452,7 @@ check_endpoint(struct insp *in, json_t *ep)
 		stat |= *s != '\0';
 		if (rd_strarr(in, ipam, "LinkLocalIPs", &a) == -1)
 			return -1;
-		if (b->allow_endpoint_config)
-			;
-		else if (a != NULL && json_array_size(a) > 0 &&
+		if (a != NULL && json_array_size(a) > 0 &&
 		    !b->ep_allow_link_local_ips)
 			return deny(in, 403,
 			    "link-local IP addresses in endpoint config are not allowed");
@@ -465,31 +467,31 @@ check_endpoint(struct insp *in, json_t *ep)
 			return -1;
 		stat |= n != 0;
 	}
-	if (!b->allow_endpoint_config && stat && !b->ep_allow_static_addressing)
+	if (stat && !b->ep_allow_static_addressing)
 		return deny(in, 403,
 		    "static IP addressing in endpoint config is not allowed");
 	if (rd_str(in, ep, "MacAddress", &s) == -1)
 		return -1;
-	if (!b->allow_endpoint_config && *s != '\0' && !b->ep_allow_mac_pinning)
+	if (*s != '\0' && !b->ep_allow_mac_pinning)
 		return deny(in, 403,
 		    "MAC address in endpoint config is not allowed");
 	if (rd_int(in, ep, "GwPriority", &n) == -1)
 		return -1;
-	if (!b->allow_endpoint_config && n != 0 && !b->ep_allow_gw_priority)
+	if (n != 0 && !b->ep_allow_gw_priority)
 		return deny(in, 403,
 		    "gateway priority in endpoint config is not allowed");
 	if (rd_strarr(in, ep, "Links", &a) == -1)
 		return -1;
-	if (!b->allow_endpoint_config && a != NULL && json_array_size(a) > 0)
+	if (a != NULL && json_array_size(a) > 0)
 		return deny(in, 403, "links in endpoint config are not allowed");
 	if (rd_obj(in, ep, "DriverOpts", &a) == -1)
 		return -1;
-	if (!b->allow_endpoint_config && a != NULL && json_object_size(a) > 0)
+	if (a != NULL && json_object_size(a) > 0)
 		return deny(in, 403,
 		    "driver options in endpoint config are not allowed");
 	if (rd_strarr(in, ep, "Aliases", &a) == -1)
 		return -1;
-	if (!b->allow_endpoint_config && a != NULL && json_array_size(a) > 0 &&
+	if (a != NULL && json_array_size(a) > 0 &&
 	    !b->ep_allow_aliases)
 		return deny(in, 403, "aliases in endpoint config are not allowed");
 	return 0;
@@ -845,14 +847,11 @@ cc_tmpfs_opts(struct insp *in, json_t *m)
 		    is_blank(elem_str(o, 0)))
 			return deny(in, 403, "malformed tmpfs option");
 		name = elem_str(o, 0);
-		if (strlen(name) >= sizeof(buf))
-			continue;
-		trim_to(name, buf, sizeof(buf));
-		if ((strcasecmp(buf, "exec") == 0 || strcasecmp(buf, "dev") == 0 ||
-		    strcasecmp(buf, "suid") == 0) &&
+		if ((mode_is(name, "exec") || mode_is(name, "dev") ||
+		    mode_is(name, "suid")) &&
 		    !in->b->allow_tmpfs_privileged_options)
 			return denyf(in, "tmpfs option ",
-			    buf, " is not allowed");
+			    trim_to(name, buf, sizeof(buf)), " is not allowed");
 	}
 	return 0;
 }
@@ -1281,7 +1280,7 @@ argv_allowed(const struct pol_body *b, char **argv, size_t argc)
 		if (t->n != argc)
 			continue;
 		for (j = 0; j < argc; j++)
-			if (fnmatch(t->tok[j], argv[j], 0) != 0)
+			if (fnmatch(t->tok[j], argv[j], FNM_PATHNAME) != 0)
 				break;
 		if (j == argc)
 			return 1;

@@ -201,6 +201,11 @@ static const struct icase cases[] = {
 	{ "40 tmpfs exec", CC, NULL, "{\"HostConfig\":{\"Mounts\":"
 	    "[{\"Type\":\"tmpfs\",\"TmpfsOptions\":{\"Options\":[[\"exec\"]]}}]}}",
 	    403, "tmpfs option exec" },
+	{ "40 tmpfs exec padded", CC, NULL, "{\"HostConfig\":{\"Mounts\":"
+	    "[{\"Type\":\"tmpfs\",\"TmpfsOptions\":{\"Options\":[[\" SUID "
+	    "                                                                 "
+	    "                                                              \"]]}}]}}",
+	    403, "tmpfs option SUID" },
 	{ "40 tmpfs exec allowed", CC,
 	    "container_create: {allow_tmpfs_privileged_options: true}",
 	    "{\"HostConfig\":{\"Mounts\":[{\"Type\":\"tmpfs\",\"TmpfsOptions\":"
@@ -235,6 +240,11 @@ static const struct icase cases[] = {
 	    403, "host network" },
 	{ "42 network allowed", CC, "container_create: {allow_host_network: yes}",
 	    "{\"HostConfig\":{\"NetworkMode\":\"host\"}}", 0, NULL },
+	{ "42 network padded", CC, NULL, "{\"HostConfig\":{\"NetworkMode\":"
+	    "\"host                                                          "
+	    "                                                                 "
+	    "                                                              \"}}",
+	    403, "host network" },
 	{ "42 pid", CC, NULL, "{\"HostConfig\":{\"PidMode\":\"host\"}}", 403,
 	    "PID" },
 	{ "42 ipc", CC, NULL, "{\"HostConfig\":{\"IpcMode\":\"host\"}}", 403,
@@ -470,6 +480,9 @@ static const struct icase cases[] = {
 	    "{\"User\":\"app\",\"cmd\":[\"node\",\"dist/run.js\"]}", 0, NULL },
 	{ "exec string cmd", PI_EXEC_CREATE, EXEC_OK,
 	    "{\"User\":\"app\",\"Cmd\":\" node  dist/run.js \"}", 0, NULL },
+	{ "exec glob slash", PI_EXEC_CREATE, EXEC_OK,
+	    "{\"User\":\"app\",\"Cmd\":[\"node\",\"dist/../../x.js\"]}", 403,
+	    "allowed_commands" },
 	{ "exec unlisted", PI_EXEC_CREATE, EXEC_OK,
 	    "{\"User\":\"app\",\"Cmd\":[\"node\",\"evil.sh\"]}", 403,
 	    "allowed_commands" },
