@@ -455,7 +455,8 @@ check_endpoint(struct insp *in, json_t *ep)
 		if (a != NULL && json_array_size(a) > 0 &&
 		    !b->ep_allow_link_local_ips)
 			return deny(in, 403,
-			    "link-local IP addresses in endpoint config are not allowed");
+			    "link-local IP addresses in endpoint config "
+			    "are not allowed");
 	}
 	for (i = 0; i < nitems(legacy_str); i++) {
 		if (rd_str(in, ep, legacy_str[i], &s) == -1)
@@ -483,7 +484,8 @@ check_endpoint(struct insp *in, json_t *ep)
 	if (rd_strarr(in, ep, "Links", &a) == -1)
 		return -1;
 	if (a != NULL && json_array_size(a) > 0)
-		return deny(in, 403, "links in endpoint config are not allowed");
+		return deny(in, 403,
+		    "links in endpoint config are not allowed");
 	if (rd_obj(in, ep, "DriverOpts", &a) == -1)
 		return -1;
 	if (a != NULL && json_object_size(a) > 0)
@@ -493,7 +495,8 @@ check_endpoint(struct insp *in, json_t *ep)
 		return -1;
 	if (a != NULL && json_array_size(a) > 0 &&
 	    !b->ep_allow_aliases)
-		return deny(in, 403, "aliases in endpoint config are not allowed");
+		return deny(in, 403,
+		    "aliases in endpoint config are not allowed");
 	return 0;
 }
 
@@ -541,7 +544,8 @@ pol_cgrule_parse(const char *s, struct cgrule *r)
 	if (n == 0 || n > 3)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if (strchr("rwm", s[i]) == NULL || strchr(r->perms, s[i]) != NULL)
+		if (strchr("rwm", s[i]) == NULL ||
+		    strchr(r->perms, s[i]) != NULL)
 			return -1;
 		r->perms[i] = s[i];
 	}
@@ -603,14 +607,17 @@ check_devices(struct insp *in, json_t *hc)
 	}
 	if (rd_strarr(in, hc, "DeviceCgroupRules", &a) == -1)
 		return -1;
-	if (a != NULL && json_array_size(a) > 0 && !b->allow_device_cgroup_rules) {
+	if (a != NULL && json_array_size(a) > 0 &&
+	    !b->allow_device_cgroup_rules) {
 		for (i = 0; i < json_array_size(a); i++) {
 			if (pol_cgrule_parse(elem_str(a, i), &r) == -1)
 				return deny(in, 403,
 				    "malformed device cgroup rule");
-			if (!cgrule_allowed(&b->allowed_device_cgroup_rules, &r))
+			if (!cgrule_allowed(&b->allowed_device_cgroup_rules,
+			    &r))
 				return denyf(in, "device cgroup rule ",
-			    elem_str(a, i), " is not in allowed_device_cgroup_rules");
+			    elem_str(a, i),
+			    " is not in allowed_device_cgroup_rules");
 		}
 	}
 	if (rd_arr(in, hc, "Devices", &a) == -1)
@@ -704,7 +711,8 @@ cc_ns_sharing(struct insp *in, json_t *hc)
 		return -1;
 	trim_to(s, buf, sizeof(buf));
 	if (b->deny_namespace_path_mode && strncasecmp(buf, "ns:", 3) == 0)
-		return deny(in, 403, "namespace path network mode is not allowed");
+		return deny(in, 403,
+		    "namespace path network mode is not allowed");
 	return 0;
 }
 
@@ -734,7 +742,7 @@ cc_fixed(struct insp *in, json_t *hc)
 		if (a != NULL && json_array_size(a) > 0)
 			return deny(in, 403, list_reasons[i]);
 		if (i == 0) {
-			/* Row order: UTSMode and CgroupParent follow VolumesFrom. */
+			/* Rows 13-14 come between VolumesFrom and GroupAdd. */
 			if (rd_str(in, hc, "UTSMode", &s) == -1)
 				return -1;
 			if (mode_is(s, "host"))
@@ -1038,7 +1046,8 @@ cc_secopt(struct insp *in, json_t *hc, int *nnp)
 	if (!seen_seccomp && b->allowed_seccomp_profiles.n > 0 &&
 	    !list_has(&b->allowed_seccomp_profiles, "default"))
 		return deny(in, 403,
-		    "the default seccomp profile is not in allowed_seccomp_profiles");
+		    "the default seccomp profile is not in "
+		    "allowed_seccomp_profiles");
 	if (!seen_apparmor && b->allowed_apparmor_profiles.n > 0 &&
 	    !list_has(&b->allowed_apparmor_profiles, "default") &&
 	    !list_has(&b->allowed_apparmor_profiles, "docker-default") &&
@@ -1203,7 +1212,8 @@ env_check(struct insp *in, const char *entry)
 	if (list_has(&b->exec_denied_env_vars, name))
 		return denyf(in, "environment variable ",
 			    name, " is denied");
-	if (b->exec_allowed_env_vars.n == 0 && b->exec_allowed_env_values.n == 0)
+	if (b->exec_allowed_env_vars.n == 0 &&
+	    b->exec_allowed_env_values.n == 0)
 		return 0;
 	/* A variable with pinned values may carry only those. */
 	for (i = 0; i < b->exec_allowed_env_values.n; i++) {
@@ -1472,7 +1482,8 @@ pol_image_registry(const char *ref, char *reg, size_t regsz, int *official)
 	rest = buf;
 	if ((slash = strchr(buf, '/')) != NULL) {
 		*slash = '\0';
-		if (strpbrk(buf, ".:") != NULL || strcasecmp(buf, "localhost") == 0)
+		if (strpbrk(buf, ".:") != NULL ||
+		    strcasecmp(buf, "localhost") == 0)
 			dom = 1;
 		for (i = 0; buf[i] != '\0'; i++)
 			if (isupper((unsigned char)buf[i]))
@@ -1613,10 +1624,12 @@ inspect_images_create(struct insp *in, const char *query, const char *regauth)
 	int			 r, official;
 
 	if (query != NULL) {
-		if ((r = pol_query_get(query, "fromSrc", val, sizeof(val))) == -1)
+		if ((r = pol_query_get(query, "fromSrc", val,
+		    sizeof(val))) == -1)
 			return deny(in, 403, "malformed query");
 		if (r == 1 && *val != '\0' && !b->allow_imports)
-			return deny(in, 403, "image import (fromSrc) is not allowed");
+			return deny(in, 403,
+			    "image import (fromSrc) is not allowed");
 		if ((r = pol_query_get(query, "fromImage", val,
 		    sizeof(val))) == -1)
 			return deny(in, 403, "malformed query");
@@ -1674,7 +1687,8 @@ pol_inspect(const struct pol_body *b, enum pol_insp insp, const char *npath,
 	case PI_BLIND:
 		if (!blind_ack)
 			deny(&in, 403, "request body of this endpoint is not "
-			    "inspected (insecure_allow_body_blind_writes is off)");
+			    "inspected (insecure_allow_body_blind_writes "
+			    "is off)");
 		return;
 	case PI_IMAGES_CREATE:
 		inspect_images_create(&in, query, regauth);
@@ -1695,7 +1709,7 @@ pol_inspect(const struct pol_body *b, enum pol_insp insp, const char *npath,
 		return;
 	}
 	if (len == 0)
-		return;		/* Docker refuses an empty body itself. */
+		return;		/* Docker refuses it itself. */
 	if ((r = gj_decode(body, len, &top)) != GJ_DEC_OK) {
 		deny(&in, r == GJ_DEC_DUP ? 400 : 403,
 		    r == GJ_DEC_DUP ? R_DUP : R_MALFORMED);
