@@ -1187,11 +1187,73 @@ inspect_container_create(struct insp *in, json_t *top)
 	return rc;
 }
 
-/* POST /containers/{id}/update: the device rows of create. */
+/*
+ * POST /containers/{id}/update.  Fields are looked for where a client
+ * may put them (the top, HostConfig, Resources, HostConfig.Resources),
+ * whatever Docker makes of them: a field that is present, even null,
+ * is a change.  Each group is refused unless its knob allows it.
+ */
+static const char *const upd_privileged[] = { "Privileged", NULL };
+static const char *const upd_devices[] = {
+	"Devices", "DeviceCgroupRules", "DeviceRequests", NULL
+};
+static const char *const upd_caps[] = {
+	"CapAdd", "CapDrop", "Capabilities", "NoNewPrivileges", "SecurityOpt",
+	NULL
+};
+static const char *const upd_restart[] = { "RestartPolicy", NULL };
+static const char *const upd_resources[] = {
+	"BlkioDeviceReadBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteBps",
+	"BlkioDeviceWriteIOps", "BlkioWeight", "BlkioWeightDevice",
+	"CgroupParent", "CgroupnsMode", "CpuCount", "CpuPercent", "CpuPeriod",
+	"CpuQuota", "CpuRealtimePeriod", "CpuRealtimeRuntime", "CpuShares",
+	"CpusetCpus", "CpusetMems", "IOMaximumBandwidth", "IOMaximumIOps",
+	"KernelMemory", "KernelMemoryTCP", "Memory", "MemoryReservation",
+	"MemorySwap", "MemorySwappiness", "NanoCpus", "OomKillDisable",
+	"PidsLimit", "Resources", "Ulimits", NULL
+};
+
+static int
+upd_has(json_t *const *objs, size_t n, const char *const *fields)
+{
+	size_t	i, j;
+
+	for (i = 0; i < n; i++)
+		for (j = 0; fields[j] != NULL; j++)
+			if (gj_get(objs[i], fields[j]) != NULL)
+				return 1;
+	return 0;
+}
+
 static int
 inspect_container_update(struct insp *in, json_t *top)
 {
-	return check_devices(in, top);
+	const struct pol_body	*b = in->b;
+	json_t			*objs[4], *hc, *res;
+	size_t			 n = 0;
+
+	objs[n++] = top;
+	hc = gj_get(top, "HostConfig");
+	if (json_is_object(hc))
+		objs[n++] = hc;
+	res = gj_get(top, "Resources");
+	if (json_is_object(res))
+		objs[n++] = res;
+	res = json_is_object(hc) ? gj_get(hc, "Resources") : NULL;
+	if (json_is_object(res))
+		objs[n++] = res;
+	if (!b->upd_allow_privileged && upd_has(objs, n, upd_privileged))
+		return deny(in, 403, "privileged mode changes are not allowed");
+	if (!b->upd_allow_devices && upd_has(objs, n, upd_devices))
+		return deny(in, 403, "device changes are not allowed");
+	if (!b->upd_allow_capabilities && upd_has(objs, n, upd_caps))
+		return deny(in, 403, "capability changes are not allowed");
+	if (!b->upd_allow_restart_policy && upd_has(objs, n, upd_restart))
+		return deny(in, 403, "restart policy changes are not allowed");
+	if (!b->upd_allow_resource_updates && upd_has(objs, n, upd_resources))
+		return deny(in, 403,
+		    "resource control changes are not allowed");
+	return 0;
 }
 
 /* ---- exec ---- */

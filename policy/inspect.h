@@ -69,6 +69,12 @@ struct pol_body {
 	int			require_cpu_limit_hard;
 	int			require_pids_limit;
 	struct pol_strlist	required_labels;
+	/* request_body.container_update */
+	int			upd_allow_privileged;
+	int			upd_allow_devices;
+	int			upd_allow_capabilities;
+	int			upd_allow_restart_policy;
+	int			upd_allow_resource_updates;
 	/* request_body.network */
 	int			allow_endpoint_config;
 	int			ep_allow_static_addressing;

@@ -90,6 +90,15 @@ static const struct pb_key pb_container_create[] = {
 	{ NULL, PB_BOOL, 0 }
 };
 
+static const struct pb_key pb_container_update[] = {
+	{ "allow_privileged", PB_BOOL, B(upd_allow_privileged) },
+	{ "allow_devices", PB_BOOL, B(upd_allow_devices) },
+	{ "allow_capabilities", PB_BOOL, B(upd_allow_capabilities) },
+	{ "allow_restart_policy", PB_BOOL, B(upd_allow_restart_policy) },
+	{ "allow_resource_updates", PB_BOOL, B(upd_allow_resource_updates) },
+	{ NULL, PB_BOOL, 0 }
+};
+
 static const struct pb_key pb_endpoint_config[] = {
 	{ "allow_static_addressing", PB_BOOL, B(ep_allow_static_addressing) },
 	{ "allow_link_local_ips", PB_BOOL, B(ep_allow_link_local_ips) },
@@ -122,7 +131,7 @@ static const struct pb_key pb_image_pull[] = {
 /* Subsections of sockguard's request_body that portwing does not inspect. */
 static const char *const pb_unimplemented[] = {
 	"build", "volume", "secret", "config", "service", "swarm", "node",
-	"plugin", "container_update", "archive", "image_load", "libpod",
+	"plugin", "archive", "image_load", "libpod",
 	"buildkit", "image_trust", "network_create", "network_disconnect",
 	"image_push",
 };
@@ -583,6 +592,9 @@ pol_body_load(struct pol_body *b, yaml_document_t *doc, yaml_node_t *map,
 		if (strcasecmp(name, "container_create") == 0) {
 			pb_join(key, sizeof(key), prefix, "container_create");
 			r = pb_section(&c, key, v, pb_container_create, NULL);
+		} else if (strcasecmp(name, "container_update") == 0) {
+			pb_join(key, sizeof(key), prefix, "container_update");
+			r = pb_section(&c, key, v, pb_container_update, NULL);
 		} else if (strcasecmp(name, "network") == 0) {
 			pb_join(key, sizeof(key), prefix, "network");
 			r = pb_network(&c, key, v);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
@@ -30,6 +31,16 @@
 #ifndef SPEED_LIMIT_US
 #define SPEED_LIMIT_US	100
 #endif
+
+/* This thread's CPU time in microseconds: other load does not count. */
+static uint64_t
+cpu_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
 
 /* Load a request_body mapping written as YAML; 0 or -1 (err filled). */
 static int
@@ -446,11 +457,33 @@ static const struct icase cases[] = {
 	    "{\"Labels\":{\"owner\":\" \"}}", 403, "required label" },
 	{ "labels ok", CC, "container_create: {required_labels: [owner]}",
 	    "{\"labels\":{\"owner\":\"team\"}}", 0, NULL },
-	/* Container update: the device rows. */
+	/* Container update: each group refused unless its knob allows it. */
 	{ "update devices", PI_CONTAINER_UPDATE, NULL,
-	    "{\"Devices\":[{\"PathOnHost\":\"/dev/mem\"}]}", 403, "/dev/mem" },
-	{ "update memory", PI_CONTAINER_UPDATE, NULL, "{\"Memory\":1048576}", 0,
-	    NULL },
+	    "{\"Devices\":[{\"PathOnHost\":\"/dev/mem\"}]}", 403,
+	    "device changes" },
+	{ "update devices allowed", PI_CONTAINER_UPDATE,
+	    "container_update: {allow_devices: true}",
+	    "{\"devicerequests\":null}", 0, NULL },
+	{ "update memory", PI_CONTAINER_UPDATE, NULL, "{\"Memory\":1048576}",
+	    403, "resource control" },
+	{ "update memory allowed", PI_CONTAINER_UPDATE,
+	    "container_update: {allow_resource_updates: true}",
+	    "{\"Memory\":1048576,\"PidsLimit\":10}", 0, NULL },
+	{ "update nested", PI_CONTAINER_UPDATE,
+	    "container_update: {allow_resource_updates: true}",
+	    "{\"HostConfig\":{\"Resources\":{\"capadd\":[\"ALL\"]}}}", 403,
+	    "capability changes" },
+	{ "update privileged", PI_CONTAINER_UPDATE, NULL,
+	    "{\"hostconfig\":{\"Privileged\":false}}", 403, "privileged mode" },
+	{ "update restart", PI_CONTAINER_UPDATE, NULL,
+	    "{\"RestartPolicy\":{\"Name\":\"always\"}}", 403, "restart policy" },
+	{ "update restart allowed", PI_CONTAINER_UPDATE,
+	    "container_update: {allow_restart_policy: true}",
+	    "{\"RestartPolicy\":{\"Name\":\"always\"}}", 0, NULL },
+	{ "update empty", PI_CONTAINER_UPDATE, NULL, "{}", 0, NULL },
+	{ "update dup", PI_CONTAINER_UPDATE,
+	    "container_update: {allow_resource_updates: true}",
+	    "{\"Memory\":1,\"memory\":2}", 400, "duplicate" },
 	/* Network connect: the endpoint gate. */
 	{ "connect static", PI_NETWORK_CONNECT, NULL, "{\"Container\":\"c\","
 	    "\"EndpointConfig\":{\"IPAMConfig\":{\"IPv6Address\":\"fd00::5\"}}}",
@@ -906,7 +939,11 @@ START_TEST(test_load)
 	    "  allowed_commands: [[node, 'dist/*.js'], [ls]]\n"
 	    "image_pull: {allowed_registries: [Index.Docker.IO, ghcr.io]}\n"
 	    "build: {allow_remote_context: true}\n"
-	    "swarm: {}\n", &ign, err, sizeof(err)), 0);
+	    "swarm: {}\n"
+	    "container_update: {allow_restart_policy: true}\n",
+	    &ign, err, sizeof(err)), 0);
+	ck_assert_int_eq(b.upd_allow_restart_policy, 1);
+	ck_assert_int_eq(b.upd_allow_devices, 0);
 	ck_assert_int_eq(b.allow_privileged, 1);
 	ck_assert_uint_eq(b.allowed_bind_mounts.n, 2);
 	ck_assert_str_eq(b.allowed_bind_mounts.v[0], "/srv/data");
@@ -965,6 +1002,8 @@ static const struct lcase load_errors[] = {
 	{ "exec: {allowed_commands: [ls]}", "allowed_commands[0]" },
 	{ "exec: {allowed_commands: [[]]}", "must be a non-empty argv list" },
 	{ "exec: {allow_root: true}", "request_body.exec.allow_root" },
+	{ "container_update: {allow_everything: true}",
+	    "request_body.container_update.allow_everything (line 1)" },
 	{ "containers_create: {}", "request_body.containers_create (line 1)" },
 	{ "exec: {allow_privileged: true, Allow_Privileged: false}",
 	    "key given twice" },
@@ -1037,16 +1076,16 @@ START_TEST(test_speed)
 	    "  require_cpu_limit_hard: true\n"
 	    "  require_pids_limit: true\n"
 	    "  required_labels: [owner]\n");
-	/* The best of several rounds: the machine may be shared. */
+	/* The best of several rounds, in CPU time: the machine may be shared. */
 	for (round = 0; round < 10; round++) {
-		t0 = pw_now_us();
+		t0 = cpu_us();
 		for (i = 0; i < n; i++) {
 			pol_inspect(&b, PI_CONTAINER_CREATE,
 			    "/containers/create", NULL, NULL,
 			    (const uint8_t *)body, sizeof(body) - 1, 0, &v);
 			ck_assert_msg(v.status == 0, "%s", v.reason);
 		}
-		us = (pw_now_us() - t0) / (uint64_t)n;
+		us = (cpu_us() - t0) / (uint64_t)n;
 		if (us < best)
 			best = us;
 	}
