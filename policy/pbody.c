@@ -93,6 +93,7 @@ static const struct pb_key pb_container_create[] = {
 static const struct pb_key pb_container_update[] = {
 	{ "allow_privileged", PB_BOOL, B(upd_allow_privileged) },
 	{ "allow_devices", PB_BOOL, B(upd_allow_devices) },
+	{ "allow_all_devices", PB_BOOL, B(upd_allow_devices) },
 	{ "allow_capabilities", PB_BOOL, B(upd_allow_capabilities) },
 	{ "allow_restart_policy", PB_BOOL, B(upd_allow_restart_policy) },
 	{ "allow_resource_updates", PB_BOOL, B(upd_allow_resource_updates) },
@@ -131,9 +132,19 @@ static const struct pb_key pb_image_pull[] = {
 /* Subsections of sockguard's request_body that portwing does not inspect. */
 static const char *const pb_unimplemented[] = {
 	"build", "volume", "secret", "config", "service", "swarm", "node",
-	"plugin", "archive", "image_load", "libpod",
-	"buildkit", "image_trust", "network_create", "network_disconnect",
-	"image_push",
+	"plugin", "archive", "container_archive", "image_load", "libpod",
+	"buildkit", "image_trust", "image_push", "libpod_network",
+	"libpod_container_create", "libpod_volume", "libpod_secret",
+	"libpod_pod",
+};
+
+/* request_body.network keys for network create and disconnect. */
+static const char *const pb_network_unimplemented[] = {
+	"allow_custom_drivers", "allow_swarm_scope", "allow_ingress",
+	"allow_attachable", "allow_config_only", "allow_config_from",
+	"allow_custom_ipam_drivers", "allow_custom_ipam_config",
+	"allow_ipam_options", "allow_driver_options", "allow_disconnect_force",
+	"allow_disable_ipv4",
 };
 
 struct pb_ctx {
@@ -508,6 +519,17 @@ pb_section(struct pb_ctx *c, const char *prefix, yaml_node_t *map,
 }
 
 static int
+pb_in(const char *const *v, size_t n, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (strcasecmp(v[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static int
 pb_network(struct pb_ctx *c, const char *prefix, yaml_node_t *map)
 {
 	yaml_node_pair_t	*p;
@@ -534,6 +556,10 @@ pb_network(struct pb_ctx *c, const char *prefix, yaml_node_t *map)
 			    &nep) == -1)
 				return -1;
 			epnode = pb_node(c, p->key);
+		} else if (pb_in(pb_network_unimplemented,
+		    nitems(pb_network_unimplemented), name)) {
+			pb_join(key, sizeof(key), prefix, name);
+			pb_ignore(c, key);
 		} else {
 			pb_join(key, sizeof(key), prefix, name);
 			return pb_err(c, key, pb_node(c, p->key), "unknown key");
@@ -547,16 +573,6 @@ pb_network(struct pb_ctx *c, const char *prefix, yaml_node_t *map)
 	return 0;
 }
 
-static int
-pb_unimpl(const char *name)
-{
-	size_t	i;
-
-	for (i = 0; i < nitems(pb_unimplemented); i++)
-		if (strcasecmp(pb_unimplemented[i], name) == 0)
-			return 1;
-	return 0;
-}
 
 int
 pol_body_load(struct pol_body *b, yaml_document_t *doc, yaml_node_t *map,
@@ -604,7 +620,8 @@ pol_body_load(struct pol_body *b, yaml_document_t *doc, yaml_node_t *map,
 		} else if (strcasecmp(name, "image_pull") == 0) {
 			pb_join(key, sizeof(key), prefix, "image_pull");
 			r = pb_section(&c, key, v, pb_image_pull, NULL);
-		} else if (pb_unimpl(name)) {
+		} else if (pb_in(pb_unimplemented, nitems(pb_unimplemented),
+		    name)) {
 			pb_ignore(&c, key);
 			r = 0;
 		} else

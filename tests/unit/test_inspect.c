@@ -935,12 +935,14 @@ START_TEST(test_load)
 	    "  allowed_device_requests: [{driver: nvidia}]\n"
 	    "network:\n"
 	    "  endpoint_config: {allow_aliases: 0, allow_mac_pinning: true}\n"
+	    "  allow_ingress: true\n"
 	    "exec:\n"
 	    "  allowed_commands: [[node, 'dist/*.js'], [ls]]\n"
 	    "image_pull: {allowed_registries: [Index.Docker.IO, ghcr.io]}\n"
 	    "build: {allow_remote_context: true}\n"
 	    "swarm: {}\n"
-	    "container_update: {allow_restart_policy: true}\n",
+	    "container_update: {allow_restart_policy: true}\n"
+	    "container_archive: {allowed_paths: [/tmp]}\n",
 	    &ign, err, sizeof(err)), 0);
 	ck_assert_int_eq(b.upd_allow_restart_policy, 1);
 	ck_assert_int_eq(b.upd_allow_devices, 0);
@@ -959,9 +961,11 @@ START_TEST(test_load)
 	ck_assert_ptr_nonnull(ign);
 	ck_assert_str_eq(ign[0],
 	    "request_body.container_create.allowed_device_requests");
-	ck_assert_str_eq(ign[1], "request_body.build");
-	ck_assert_str_eq(ign[2], "request_body.swarm");
-	ck_assert_ptr_null(ign[3]);
+	ck_assert_str_eq(ign[1], "request_body.network.allow_ingress");
+	ck_assert_str_eq(ign[2], "request_body.build");
+	ck_assert_str_eq(ign[3], "request_body.swarm");
+	ck_assert_str_eq(ign[4], "request_body.container_archive");
+	ck_assert_ptr_null(ign[5]);
 	pol_strv_free(ign);
 	pol_body_free(&b);
 	ck_assert_int_eq(b.allowed_bind_mounts.n, 0);
