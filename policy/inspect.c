@@ -1755,8 +1755,8 @@ pol_inspect(const struct pol_body *b, enum pol_insp insp, const char *npath,
 	case PI_IMAGES_CREATE:
 		inspect_images_create(&in, query, regauth);
 		return;
-	case PI_EXEC_CREATE:
 	case PI_EXEC_START:
+		/* The start of an exec no allowlist could have admitted. */
 		if (b->exec_nallowed_commands == 0 && !blind_ack) {
 			deny(&in, 403, "no commands are allowlisted");
 			return;
@@ -1772,6 +1772,11 @@ pol_inspect(const struct pol_body *b, enum pol_insp insp, const char *npath,
 	}
 	if (len == 0)
 		return;		/* Docker refuses it itself. */
+	if (insp == PI_EXEC_CREATE && b->exec_nallowed_commands == 0 &&
+	    !blind_ack) {
+		deny(&in, 403, "no commands are allowlisted");
+		return;
+	}
 	if ((r = gj_decode(body, len, &top)) != GJ_DEC_OK) {
 		deny(&in, r == GJ_DEC_DUP ? 400 : 403,
 		    r == GJ_DEC_DUP ? R_DUP : R_MALFORMED);

@@ -162,8 +162,8 @@ int	pol_query_body_refused(enum pol_insp, const char *);
  * (body may be NULL when len is 0).  blind_ack is the policy's
  * insecure_allow_body_blind_writes: it lets PI_BLIND through and lifts
  * only the exec argv allowlist (privileged, root and env still apply).
- * An empty body is allowed (Docker refuses it itself), except that exec
- * create and start are refused while no command is allowlisted and
+ * An empty body is allowed (Docker refuses it itself), except at exec
+ * start, refused whatever its body while no command is allowlisted and
  * blind_ack is off.  At PI_EXEC_START only the start body (Detach, Tty)
  * is checked: this process cannot fetch the stored exec from Docker, so
  * sockguard's re-check at start is not done.  Statuses: 0 allowed, 400

@@ -539,6 +539,9 @@ static const struct icase cases[] = {
 	    "{\"User\":\"app\",\"Cmd\":[\"ls\"],\"CMD\":[\"sh\"]}", 400,
 	    "duplicate" },
 	{ "exec empty body", PI_EXEC_CREATE, EXEC_OK, "", 0, NULL },
+	{ "exec empty no allowlist", PI_EXEC_CREATE, NULL, "", 0, NULL },
+	{ "exec start empty no allowlist", PI_EXEC_START, NULL, "", 403,
+	    "no commands" },
 	{ "exec denied env", PI_EXEC_CREATE,
 	    "exec: {allowed_commands: [[ls]], denied_env_vars: [LD_PRELOAD]}",
 	    "{\"User\":\"app\",\"Cmd\":[\"ls\"],\"Env\":"
