@@ -1070,16 +1070,14 @@ pol_cap_norm(const char *in, char *out, size_t outsz)
 	pw_strlcpy(out, strncmp(tmp, "CAP_", 4) == 0 ? tmp + 4 : tmp, outsz);
 }
 
-/* Rows 30-32. */
+/* Rows 30-31. */
 static int
-cc_caps_rails(struct insp *in, json_t *top, json_t *hc, int nnp)
+cc_caps(struct insp *in, json_t *hc)
 {
 	const struct pol_body	*b = in->b;
 	json_t			*a;
-	const char		*s;
 	char			 cap[128];
 	size_t			 i;
-	int			 ro, all;
 
 	if (rd_strarr(in, hc, "MaskedPaths", &a) == -1)
 		return -1;
@@ -1100,6 +1098,20 @@ cc_caps_rails(struct insp *in, json_t *top, json_t *hc, int nnp)
 			return denyf(in, "capability ",
 			    cap, " is not in allowed_capabilities");
 	}
+	return 0;
+}
+
+/* Row 32: the rails. */
+static int
+cc_rails(struct insp *in, json_t *top, json_t *hc, int nnp)
+{
+	const struct pol_body	*b = in->b;
+	json_t			*a;
+	const char		*s;
+	char			 cap[128];
+	size_t			 i;
+	int			 ro, all;
+
 	if (b->require_no_new_privileges && !nnp)
 		return deny(in, 403, "no-new-privileges is required");
 	if (rd_str(in, top, "User", &s) == -1)
@@ -1162,6 +1174,31 @@ cc_resources_labels(struct insp *in, json_t *top, json_t *hc)
 	return 0;
 }
 
+/*
+ * The checks of rows 3-31 that a host config at the top of the body
+ * must also pass.  Docker up to 24 (Debian 12 ships 20.10) embeds a
+ * deprecated HostConfig in its create wrapper: without a "HostConfig"
+ * object the top-level fields are the host config, with one some still
+ * merge in.  Newer daemons ignore them.  Checking them costs a normal
+ * body nothing (the keys are absent) and closes that door.
+ */
+static int
+cc_top_hostconfig(struct insp *in, json_t *top)
+{
+	int	nnp;
+
+	if (cc_host_modes(in, top) == -1 || cc_ns_sharing(in, top) == -1 ||
+	    cc_fixed(in, top) == -1 || check_devices(in, top) == -1 ||
+	    cc_binds(in, top) == -1 || cc_mounts(in, top) == -1 ||
+	    cc_caps(in, top) == -1)
+		return -1;
+	/* The absence rules of SecurityOpt speak of the real host config. */
+	if (gj_get(top, "SecurityOpt") != NULL &&
+	    cc_secopt(in, top, &nnp) == -1)
+		return -1;
+	return 0;
+}
+
 static int
 inspect_container_create(struct insp *in, json_t *top)
 {
@@ -1178,7 +1215,8 @@ inspect_container_create(struct insp *in, json_t *top)
 	    cc_fixed(in, hc) == -1 || check_devices(in, hc) == -1 ||
 	    cc_binds(in, hc) == -1 || cc_mounts(in, hc) == -1 ||
 	    cc_network(in, top) == -1 || cc_secopt(in, hc, &nnp) == -1 ||
-	    cc_caps_rails(in, top, hc, nnp) == -1 ||
+	    cc_caps(in, hc) == -1 || cc_top_hostconfig(in, top) == -1 ||
+	    cc_rails(in, top, hc, nnp) == -1 ||
 	    cc_resources_labels(in, top, hc) == -1)
 		goto out;
 	rc = 0;

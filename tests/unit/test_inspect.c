@@ -142,8 +142,24 @@ static const struct icase cases[] = {
 	    403, "malformed" },
 	{ "28 trailing junk", CC, NULL, "{} x", 403, "malformed" },
 	{ "not json", CC, NULL, "{\"HostConfig\":", 403, "malformed" },
-	/* 29: what binds nothing is allowed. */
-	{ "29 top privileged", CC, NULL, "{\"Privileged\":true}", 0, NULL },
+	/*
+	 * 29: what binds nothing is allowed.  Stricter than sockguard:
+	 * host config fields at the top are checked too (Docker up to 24
+	 * reads them as the host config when "HostConfig" is absent).
+	 */
+	{ "29 top privileged", CC, NULL, "{\"Privileged\":true}", 403,
+	    "privileged" },
+	{ "29 top privileged false", CC, NULL, "{\"Privileged\":false}", 0,
+	    NULL },
+	{ "legacy top binds", CC, NULL, "{\"HostConfig\":{},"
+	    "\"Binds\":[\"/:/host\"]}", 403, "bind mount source /" },
+	{ "legacy top caps", CC, NULL, "{\"capadd\":[\"SYS_ADMIN\"]}", 403,
+	    "SYS_ADMIN" },
+	{ "legacy top seccomp", CC,
+	    "container_create: {allowed_seccomp_profiles: [default]}",
+	    "{\"SecurityOpt\":[\"seccomp=unconfined\"]}", 403, "seccomp" },
+	{ "legacy top memory", CC, "container_create: {require_memory_limit: true}",
+	    "{\"Memory\":1048576}", 403, "memory limit" },
 	{ "29 empty", CC, NULL, "{}", 0, NULL },
 	{ "29 null hostconfig", CC, NULL, "{\"HostConfig\":null}", 0, NULL },
 	{ "29 image", CC, NULL, "{\"Image\":\"nginx\"}", 0, NULL },
