@@ -1505,6 +1505,22 @@ qs_unescape(const char *s, size_t n, char *out, size_t outsz)
 	return 0;
 }
 
+/* Every '%' of s[0..n) starts a valid escape. */
+static int
+qs_escapes_ok(const char *s, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] != '%')
+			continue;
+		if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+			return 0;
+		i += 2;
+	}
+	return 1;
+}
+
 /*
  * The first value of key in a raw query.  1 found, 0 absent, -1 when the
  * query is one Go's parser would refuse (bad escape, ';') or a value is
@@ -1537,10 +1553,8 @@ pol_query_get(const char *q, const char *key, char *out, size_t outsz)
 		}
 		if (strcmp(k, key) != 0 || found) {
 			/* Still refuse what Go would refuse. */
-			char	tmp[QUERY_VAL_MAX];
-
-			if (eq != NULL && qs_unescape(eq + 1,
-			    n - (size_t)(eq - p) - 1, tmp, sizeof(tmp)) == -1)
+			if (eq != NULL && !qs_escapes_ok(eq + 1,
+			    n - (size_t)(eq - p) - 1))
 				return -1;
 			continue;
 		}

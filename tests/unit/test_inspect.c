@@ -880,7 +880,7 @@ START_TEST(test_helpers)
 		{ "./a", "a" }, { "a/..", "." }, { "/a/b/../../..", "/" },
 		{ "../../x", "../../x" }, { "/..a/b", "/..a/b" },
 	};
-	char	buf[64], reg[64];
+	char	buf[64], reg[64], *long_q;
 	int	off;
 	size_t	i;
 
@@ -905,6 +905,14 @@ START_TEST(test_helpers)
 	    sizeof(buf)), 1);
 	ck_assert_str_eq(buf, "x y!");
 	ck_assert_int_eq(pol_query_get("a=1", "b", buf, sizeof(buf)), 0);
+	ck_assert_int_eq(pol_query_get("a=%4", "b", buf, sizeof(buf)), -1);
+	ck_assert_int_eq(pol_query_get("b=1&b=%zz", "b", buf, sizeof(buf)), -1);
+	long_q = xmalloc(10000);
+	memset(long_q, 'x', 9999);
+	memcpy(long_q, "changes=", 8);
+	long_q[9999] = '\0';
+	ck_assert_int_eq(pol_query_get(long_q, "b", buf, sizeof(buf)), 0);
+	free(long_q);
 	ck_assert_int_eq(pol_query_get("?b=2", "b", buf, sizeof(buf)), 1);
 	ck_assert_str_eq(buf, "2");
 	ck_assert_int_eq(pol_query_body_refused(PI_IMAGES_CREATE,
