@@ -399,21 +399,23 @@ path_allowed(const struct pol_strlist *l, const char *p)
 int
 pol_user_is_root(const char *user)
 {
-	char		 buf[256], *p, *c;
+	const char	*p, *e;
 
-	if (strlen(user) >= sizeof(buf))
-		return 0;
-	trim_to(user, buf, sizeof(buf));
-	if ((c = strchr(buf, ':')) != NULL)
-		*c = '\0';
-	p = trim_to(buf, buf, sizeof(buf));
-	if (*p == '\0' || strcasecmp(p, "root") == 0)
+	for (p = user; is_space((unsigned char)*p); p++)
+		;
+	for (e = p; *e != '\0' && *e != ':'; e++)
+		;
+	while (e > p && is_space((unsigned char)e[-1]))
+		e--;
+	if (e == p)
+		return 1;
+	if ((size_t)(e - p) == 4 && strncasecmp(p, "root", 4) == 0)
 		return 1;
 	if (*p == '+' || *p == '-')
 		p++;
-	if (*p == '\0')
+	if (p == e)
 		return 0;
-	for (; *p != '\0'; p++)
+	for (; p < e; p++)
 		if (*p != '0')
 			return 0;
 	return 1;

@@ -893,6 +893,16 @@ START_TEST(test_helpers)
 	ck_assert_int_eq(pol_user_is_root("+0"), 1);
 	ck_assert_int_eq(pol_user_is_root("10"), 0);
 	ck_assert_int_eq(pol_user_is_root("rooter"), 0);
+	ck_assert_int_eq(pol_user_is_root(" : "), 1);
+	ck_assert_int_eq(pol_user_is_root(":1000"), 1);
+	ck_assert_int_eq(pol_user_is_root("-"), 0);
+	ck_assert_int_eq(pol_user_is_root("1000:0"), 0);
+	long_q = xmalloc(1000);
+	memset(long_q, ' ', 999);
+	long_q[0] = '0';
+	long_q[999] = '\0';
+	ck_assert_int_eq(pol_user_is_root(long_q), 1);
+	free(long_q);
 	pol_image_registry("ghcr.io/o/r:1@sha256:ab", reg, sizeof(reg), &off);
 	ck_assert_str_eq(reg, "ghcr.io");
 	ck_assert_int_eq(off, 0);
