@@ -310,6 +310,21 @@ mode_is(const char *s, const char *word)
 	return is_blank(s + n);
 }
 
+/* s[0..n) equal to word once trimmed, ignoring case. */
+static int
+span_is(const char *s, size_t n, const char *word)
+{
+	size_t	wn = strlen(word);
+
+	while (n > 0 && is_space((unsigned char)*s)) {
+		s++;
+		n--;
+	}
+	while (n > 0 && is_space((unsigned char)s[n - 1]))
+		n--;
+	return n == wn && strncasecmp(s, word, n) == 0;
+}
+
 static int
 list_has(const struct pol_strlist *l, const char *s)
 {
@@ -765,7 +780,12 @@ cc_fixed(struct insp *in, json_t *hc)
 	return 0;
 }
 
-/* Row 21: bind sources of Binds and of Mounts of type bind. */
+static int	cc_local_volume(struct insp *, json_t *);
+
+/*
+ * Row 21: bind sources of Binds, of Mounts of type bind, and the host
+ * paths of local volumes mounted at create.
+ */
 static int
 cc_binds(struct insp *in, json_t *hc)
 {
@@ -801,6 +821,8 @@ cc_binds(struct insp *in, json_t *hc)
 			return malformed(in);
 		if (rd_str(in, e, "Type", &s) == -1)
 			return -1;
+		if (mode_is(s, "volume") && cc_local_volume(in, e) == -1)
+			return -1;
 		if (!mode_is(s, "bind"))
 			continue;
 		if (rd_str(in, e, "Source", &s) == -1)
@@ -814,6 +836,148 @@ cc_binds(struct insp *in, json_t *hc)
 			    clean, " is not in allowed_bind_mounts");
 	}
 	return 0;
+}
+
+/*
+ * A volume mount can reach the host too: the built-in "local" driver
+ * hands its type, o and device options to mount(2), so type none or
+ * o=bind with a device binds any host path, and a disk filesystem type
+ * over a /dev node mounts the host's own storage.  Both go through
+ * allowed_bind_mounts, like a bind.  Option keys are matched in any
+ * case (all spellings are checked); other drivers are left alone.
+ */
+struct localvol {
+	int		 bind;		/* type none/bind, or o has bind/rbind */
+	int		 hostfs;	/* a type other than network or tmpfs */
+	int		 ntypes;
+};
+
+static int
+lv_type(struct localvol *lv, const char *v)
+{
+	static const char *const remote[] = {
+		"nfs", "nfs4", "cifs", "smb3", "tmpfs",
+	};
+	size_t	i;
+
+	lv->ntypes++;
+	if (mode_is(v, "none") || mode_is(v, "bind"))
+		lv->bind = 1;
+	for (i = 0; i < nitems(remote); i++)
+		if (mode_is(v, remote[i]))
+			return 0;
+	lv->hostfs = 1;
+	return 0;
+}
+
+/* One device path: as a bind source, and as a /dev node to mount. */
+static int
+lv_device(struct insp *in, const struct localvol *lv, const char *dev)
+{
+	char	buf[4096], clean[4096];
+
+	while (is_space((unsigned char)*dev))
+		dev++;
+	if (*dev == '\0')
+		return 0;
+	if (strlen(dev) + 2 > sizeof(buf))
+		return deny(in, 403, "volume device path too long");
+	trim_to(dev, buf + 1, sizeof(buf) - 1);
+	if (lv->bind) {
+		if (buf[1] != '/')
+			return denyf(in, "bind mount source ", buf + 1,
+			    " is not in allowed_bind_mounts");
+		if (pol_path_clean(buf + 1, clean, sizeof(clean)) == -1 ||
+		    !path_allowed(&in->b->allowed_bind_mounts, clean))
+			return denyf(in, "bind mount source ", clean,
+			    " is not in allowed_bind_mounts");
+	}
+	if (!lv->hostfs && lv->ntypes > 0)
+		return 0;
+	/* mount(2) resolves a relative device from the daemon's "/". */
+	buf[0] = '/';
+	if (pol_path_clean(buf[1] == '/' ? buf + 1 : buf, clean,
+	    sizeof(clean)) == -1)
+		return deny(in, 403, "volume device path too long");
+	if ((strcmp(clean, "/dev") == 0 || strncmp(clean, "/dev/", 5) == 0) &&
+	    !path_allowed(&in->b->allowed_bind_mounts, clean))
+		return denyf(in, "local volume device ", clean,
+		    " is not in allowed_bind_mounts");
+	return 0;
+}
+
+/* Each "device" option, and each device= token of each "o" option. */
+static int
+lv_devices(struct insp *in, const struct localvol *lv, json_t *opts)
+{
+	const char	*k, *v, *tok, *end, *eq;
+	json_t		*e;
+	char		 dev[4096];
+	size_t		 n;
+
+	json_object_foreach(opts, k, e) {
+		v = json_string_value(e);
+		if (mode_is(k, "device") && lv_device(in, lv, v) == -1)
+			return -1;
+		if (!mode_is(k, "o"))
+			continue;
+		for (tok = v; *tok != '\0'; tok = *end ? end + 1 : end) {
+			end = tok + strcspn(tok, ",");
+			n = (size_t)(end - tok);
+			if ((eq = memchr(tok, '=', n)) == NULL ||
+			    !span_is(tok, (size_t)(eq - tok), "device"))
+				continue;
+			if (n >= sizeof(dev))
+				return deny(in, 403,
+				    "volume device path too long");
+			memcpy(dev, eq + 1, (size_t)(end - eq - 1));
+			dev[end - eq - 1] = '\0';
+			if (lv_device(in, lv, dev) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+cc_local_volume(struct insp *in, json_t *m)
+{
+	struct localvol	 lv;
+	json_t		*vo, *dc, *opts, *e;
+	const char	*name, *k, *v, *tok, *end;
+	size_t		 n;
+
+	memset(&lv, 0, sizeof(lv));
+	if (rd_obj(in, m, "VolumeOptions", &vo) == -1)
+		return -1;
+	if (vo == NULL)
+		return 0;
+	if (rd_obj(in, vo, "DriverConfig", &dc) == -1)
+		return -1;
+	if (dc == NULL)
+		return 0;
+	if (rd_str(in, dc, "Name", &name) == -1 ||
+	    rd_obj(in, dc, "Options", &opts) == -1)
+		return -1;
+	if (opts == NULL || json_object_size(opts) == 0 ||
+	    !(is_blank(name) || mode_is(name, "local")))
+		return 0;
+	json_object_foreach(opts, k, e) {
+		if (!json_is_string(e))
+			return malformed(in);
+		v = json_string_value(e);
+		if (mode_is(k, "type"))
+			lv_type(&lv, v);
+		if (!mode_is(k, "o"))
+			continue;
+		for (tok = v; *tok != '\0'; tok = *end ? end + 1 : end) {
+			end = tok + strcspn(tok, ",");
+			n = (size_t)(end - tok);
+			if (span_is(tok, n, "bind") || span_is(tok, n, "rbind"))
+				lv.bind = 1;
+		}
+	}
+	return lv_devices(in, &lv, opts);
 }
 
 /* Row 24: a subpath must stay inside its volume or image. */

@@ -209,6 +209,58 @@ static const struct icase cases[] = {
 	    "{\"HostConfig\":{\"Binds\":[\"myvol:/data\",\"/anon\"]}}", 0, NULL },
 	{ "36 slash allows all", CC, "container_create: {allowed_bind_mounts: [/]}",
 	    "{\"HostConfig\":{\"Binds\":[\"/etc:/x\"]}}", 0, NULL },
+	/* Local volumes that bind or mount host storage. */
+	{ "local volume bind", CC, NULL, "{\"HostConfig\":{\"Mounts\":[{"
+	    "\"Type\":\"volume\",\"Target\":\"/h\",\"VolumeOptions\":"
+	    "{\"DriverConfig\":{\"Name\":\"local\",\"Options\":{\"type\":"
+	    "\"none\",\"o\":\"bind\",\"device\":\"/etc\"}}}}]}}", 403,
+	    "bind mount source /etc" },
+	{ "local volume rbind upper", CC,
+	    "container_create: {allowed_bind_mounts: [/srv]}",
+	    "{\"HostConfig\":{\"Mounts\":[{"
+	    "\"Type\":\"volume\",\"VolumeOptions\":{\"DriverConfig\":"
+	    "{\"Options\":{\"O\":\"ro, RBIND\",\"Device\":\"/srv/../root\"}}}}]}}",
+	    403, "bind mount source /root" },
+	{ "local volume allowed", CC,
+	    "container_create: {allowed_bind_mounts: [/srv]}",
+	    "{\"HostConfig\":{\"Mounts\":[{"
+	    "\"Type\":\"volume\",\"VolumeOptions\":{\"DriverConfig\":"
+	    "{\"Name\":\"local\",\"Options\":{\"type\":\"none\",\"o\":\"bind\","
+	    "\"device\":\"/srv/data\"}}}}]}}", 0, NULL },
+	{ "local volume both keys", CC,
+	    "container_create: {allowed_bind_mounts: [/srv]}",
+	    "{\"HostConfig\":{\"Mounts\":[{"
+	    "\"Type\":\"volume\",\"VolumeOptions\":{\"DriverConfig\":"
+	    "{\"Options\":{\"type\":\"none\",\"o\":\"bind\","
+	    "\"device\":\"/srv/data\",\"DEVICE\":\"/\"}}}}]}}", 403,
+	    "bind mount source /" },
+	{ "local volume relative", CC, NULL, "{\"HostConfig\":{\"Mounts\":[{"
+	    "\"Type\":\"volume\",\"VolumeOptions\":{\"DriverConfig\":"
+	    "{\"Options\":{\"o\":\"bind\",\"device\":\"etc\"}}}}]}}", 403,
+	    "bind mount source etc" },
+	{ "local volume disk", CC, NULL, "{\"HostConfig\":{\"Mounts\":[{"
+	    "\"Type\":\"volume\",\"VolumeOptions\":{\"DriverConfig\":"
+	    "{\"Options\":{\"type\":\"ext4\",\"device\":\"dev/sda1\"}}}}]}}",
+	    403, "local volume device /dev/sda1" },
+	{ "local volume o device", CC, NULL, "{\"HostConfig\":{\"Mounts\":[{"
+	    "\"Type\":\"volume\",\"VolumeOptions\":{\"DriverConfig\":"
+	    "{\"Options\":{\"type\":\"btrfs\",\"o\":\"device=/dev/sdb\"}}}}]}}",
+	    403, "/dev/sdb" },
+	{ "local volume nfs", CC, NULL, "{\"HostConfig\":{\"Mounts\":[{"
+	    "\"Type\":\"volume\",\"VolumeOptions\":{\"DriverConfig\":"
+	    "{\"Options\":{\"type\":\"nfs\",\"o\":\"addr=bind.example.com\","
+	    "\"device\":\":/exports\"}}}}]}}", 0, NULL },
+	{ "local volume tmpfs", CC, NULL, "{\"HostConfig\":{\"Mounts\":[{"
+	    "\"Type\":\"volume\",\"VolumeOptions\":{\"DriverConfig\":"
+	    "{\"Options\":{\"type\":\"tmpfs\",\"device\":\"tmpfs\","
+	    "\"o\":\"size=64m\"}}}}]}}", 0, NULL },
+	{ "other volume driver", CC, NULL, "{\"HostConfig\":{\"Mounts\":[{"
+	    "\"Type\":\"volume\",\"VolumeOptions\":{\"DriverConfig\":"
+	    "{\"Name\":\"rexray\",\"Options\":{\"o\":\"bind\","
+	    "\"device\":\"/etc\"}}}}]}}", 0, NULL },
+	{ "local volume option type", CC, NULL, "{\"HostConfig\":{\"Mounts\":[{"
+	    "\"Type\":\"volume\",\"VolumeOptions\":{\"DriverConfig\":"
+	    "{\"Options\":{\"o\":5}}}}]}}", 403, "malformed" },
 	/* 38-40: mounts. */
 	{ "38 mount bind", CC, NULL, "{\"HostConfig\":{\"Mounts\":"
 	    "[{\"Type\":\"bind\",\"Source\":\"/etc\",\"Target\":\"/x\"}]}}",
