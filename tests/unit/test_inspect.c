@@ -1222,7 +1222,17 @@ START_TEST(test_wide_object)
 	pol_inspect(&b, PI_CONTAINER_CREATE, "/containers/create", NULL, NULL,
 	    (const uint8_t *)buf, len, 0, &v);
 	ck_assert_int_eq(v.status, 400);
-	ck_assert_uint_lt(pw_now_us() - t0, 2000000);
+	/* The same keys at the top, where host config fields are sought. */
+	len = 0;
+	len += (size_t)snprintf(buf + len, cap - len, "{");
+	for (i = 0; i < n; i++)
+		len += (size_t)snprintf(buf + len, cap - len, "%s\"k%07d\":0",
+		    i ? "," : "", i);
+	len += (size_t)snprintf(buf + len, cap - len, "}");
+	pol_inspect(&b, PI_CONTAINER_CREATE, "/containers/create", NULL, NULL,
+	    (const uint8_t *)buf, len, 0, &v);
+	ck_assert_int_eq(v.status, 0);
+	ck_assert_uint_lt(pw_now_us() - t0, 3000000);
 	free(buf);
 }
 END_TEST
