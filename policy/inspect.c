@@ -11,6 +11,14 @@
  * values or registry credentials; bind sources, device paths, capability
  * and variable names may appear, made printable and truncated.
  *
+ * Stricter than sockguard 1.7.4, on purpose: two keys that fold equal
+ * are refused (400) wherever a struct is decoded; host config fields at
+ * the top of a create body are checked like HostConfig's (Docker up to
+ * 24 reads them); local volumes mounted at create go through
+ * allowed_bind_mounts when they bind a host path or mount a /dev node;
+ * argv globs do not let '*' cross '/'; an images/create request with a
+ * form body is refused (pol_query_body_refused).
+ *
  * What the process cannot do: at POST /exec/{id}/start sockguard fetches
  * the stored exec (GET /exec/{id}/json) and checks it again.  The policy
  * process holds no Docker connection, so only the start body (Detach,
