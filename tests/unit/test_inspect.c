@@ -1061,6 +1061,45 @@ START_TEST(test_load)
 }
 END_TEST
 
+/* No list for ignored names, no prefix, an empty mapping, a reload. */
+START_TEST(test_load_edges)
+{
+	yaml_parser_t	 p;
+	yaml_document_t	 doc;
+	struct pol_body	 b;
+	char		 err[256];
+	static const char y[] =
+	    "build: {}\nexec: {allowed_commands: [[a], [b]]}\n";
+
+	ck_assert_int_eq(load_yaml(&b, "{}", NULL, err, sizeof(err)), 0);
+	pol_body_free(&b);
+	ck_assert_int_eq(load_yaml(&b, "~", NULL, err, sizeof(err)), 0);
+	pol_body_free(&b);
+	pol_body_init(&b);
+	yaml_parser_initialize(&p);
+	yaml_parser_set_input_string(&p, (const unsigned char *)y,
+	    sizeof(y) - 1);
+	ck_assert_int_eq(yaml_parser_load(&p, &doc), 1);
+	ck_assert_int_eq(pol_body_load(&b, &doc,
+	    yaml_document_get_root_node(&doc), NULL, NULL, err,
+	    sizeof(err)), 0);
+	/* Loading again replaces the lists instead of appending. */
+	ck_assert_int_eq(pol_body_load(&b, &doc,
+	    yaml_document_get_root_node(&doc), NULL, NULL, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(b.exec_nallowed_commands, 2);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&p);
+	pol_body_free(&b);
+	ck_assert_uint_eq(b.exec_nallowed_commands, 0);
+	ck_assert_int_eq(b.allow_official, 1);
+	ck_assert_int_eq(load_yaml(&b, "exec: {allow_root_user: true}\n"
+	    "bogus: 1\n", NULL, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "request_body.bogus (line 2): unknown key");
+	pol_body_free(&b);
+}
+END_TEST
+
 struct lcase {
 	const char	*yaml;
 	const char	*err;
@@ -1253,6 +1292,7 @@ main(void)
 	tcase_add_test(tc, test_regauth);
 	tcase_add_test(tc, test_helpers);
 	tcase_add_test(tc, test_load);
+	tcase_add_test(tc, test_load_edges);
 	tcase_add_loop_test(tc, test_load_errors, 0, (int)nitems(load_errors));
 	tcase_add_test(tc, test_speed);
 	tcase_add_test(tc, test_wide_object);
