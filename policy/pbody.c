@@ -467,7 +467,7 @@ pb_mapping(struct pb_ctx *c, const char *prefix, yaml_node_t *n, int *empty)
 
 static int
 pb_section(struct pb_ctx *c, const char *prefix, yaml_node_t *map,
-    const struct pb_key *keys, int *nkeys)
+    const struct pb_key *keys)
 {
 	yaml_node_pair_t	*p;
 	const struct pb_key	*k;
@@ -476,8 +476,6 @@ pb_section(struct pb_ctx *c, const char *prefix, yaml_node_t *map,
 	char			 key[512];
 	int			 empty;
 
-	if (nkeys != NULL)
-		*nkeys = 0;
 	if (pb_mapping(c, prefix, map, &empty) == -1)
 		return -1;
 	if (empty)
@@ -492,8 +490,6 @@ pb_section(struct pb_ctx *c, const char *prefix, yaml_node_t *map,
 				break;
 		if (k->name == NULL)
 			return pb_err(c, key, pb_node(c, p->key), "unknown key");
-		if (nkeys != NULL)
-			(*nkeys)++;
 		pb_join(key, sizeof(key), prefix, k->name);
 		switch (k->kind) {
 		case PB_BOOL:
@@ -536,7 +532,7 @@ pb_network(struct pb_ctx *c, const char *prefix, yaml_node_t *map)
 	yaml_node_t		*v, *epnode = NULL;
 	const char		*name;
 	char			 key[512];
-	int			 empty, nep = 0;
+	int			 empty;
 
 	if (pb_mapping(c, prefix, map, &empty) == -1)
 		return -1;
@@ -552,10 +548,10 @@ pb_network(struct pb_ctx *c, const char *prefix, yaml_node_t *map)
 				return -1;
 		} else if (strcasecmp(name, "endpoint_config") == 0) {
 			pb_join(key, sizeof(key), prefix, "endpoint_config");
-			if (pb_section(c, key, v, pb_endpoint_config,
-			    &nep) == -1)
+			if (pb_section(c, key, v, pb_endpoint_config) == -1)
 				return -1;
-			epnode = pb_node(c, p->key);
+			if (!pb_is_null(v))
+				epnode = pb_node(c, p->key);
 		} else if (pb_in(pb_network_unimplemented,
 		    nitems(pb_network_unimplemented), name)) {
 			pb_join(key, sizeof(key), prefix, name);
@@ -565,7 +561,8 @@ pb_network(struct pb_ctx *c, const char *prefix, yaml_node_t *map)
 			return pb_err(c, key, pb_node(c, p->key), "unknown key");
 		}
 	}
-	if (c->b->allow_endpoint_config && nep > 0) {
+	/* Even an empty block: which of the two governs would be a guess. */
+	if (c->b->allow_endpoint_config && epnode != NULL) {
 		pb_join(key, sizeof(key), prefix, "endpoint_config");
 		return pb_err(c, key, epnode, "cannot be set together with "
 		    "allow_endpoint_config: true");
@@ -607,19 +604,19 @@ pol_body_load(struct pol_body *b, yaml_document_t *doc, yaml_node_t *map,
 		pb_join(key, sizeof(key), prefix, name);
 		if (strcasecmp(name, "container_create") == 0) {
 			pb_join(key, sizeof(key), prefix, "container_create");
-			r = pb_section(&c, key, v, pb_container_create, NULL);
+			r = pb_section(&c, key, v, pb_container_create);
 		} else if (strcasecmp(name, "container_update") == 0) {
 			pb_join(key, sizeof(key), prefix, "container_update");
-			r = pb_section(&c, key, v, pb_container_update, NULL);
+			r = pb_section(&c, key, v, pb_container_update);
 		} else if (strcasecmp(name, "network") == 0) {
 			pb_join(key, sizeof(key), prefix, "network");
 			r = pb_network(&c, key, v);
 		} else if (strcasecmp(name, "exec") == 0) {
 			pb_join(key, sizeof(key), prefix, "exec");
-			r = pb_section(&c, key, v, pb_exec, NULL);
+			r = pb_section(&c, key, v, pb_exec);
 		} else if (strcasecmp(name, "image_pull") == 0) {
 			pb_join(key, sizeof(key), prefix, "image_pull");
-			r = pb_section(&c, key, v, pb_image_pull, NULL);
+			r = pb_section(&c, key, v, pb_image_pull);
 		} else if (pb_in(pb_unimplemented, nitems(pb_unimplemented),
 		    name)) {
 			pb_ignore(&c, key);

@@ -1127,6 +1127,8 @@ static const struct lcase load_errors[] = {
 	{ "network:\n  allow_endpoint_config: true\n  endpoint_config:\n"
 	    "    allow_aliases: true\n",
 	    "request_body.network.endpoint_config (line 3): cannot be set" },
+	{ "network: {endpoint_config: {}, allow_endpoint_config: yes}",
+	    "request_body.network.endpoint_config (line 1): cannot be set" },
 	{ "network: {endpoint_config: {allow_everything: true}}",
 	    "request_body.network.endpoint_config.allow_everything" },
 	{ "network: {allow_network_create: true}",
