@@ -11,6 +11,14 @@
  * values or registry credentials; bind sources, device paths, capability
  * and variable names may appear, made printable and truncated.
  *
+ * Stricter than sockguard 1.7.4, on purpose: two keys that fold equal
+ * are refused (400) wherever a struct is decoded; host config fields at
+ * the top of a create body are checked like HostConfig's (Docker up to
+ * 24 reads them); local volumes mounted at create go through
+ * allowed_bind_mounts when they bind a host path or mount a /dev node;
+ * argv globs do not let '*' cross '/'; an images/create request with a
+ * form body is refused (pol_query_body_refused).
+ *
  * What the process cannot do: at POST /exec/{id}/start sockguard fetches
  * the stored exec (GET /exec/{id}/json) and checks it again.  The policy
  * process holds no Docker connection, so only the start body (Detach,
@@ -284,7 +292,7 @@ trim_to(const char *s, char *buf, size_t bufsz)
 		n--;
 	if (n >= bufsz)
 		n = bufsz - 1;
-	memcpy(buf, s, n);
+	memmove(buf, s, n);
 	buf[n] = '\0';
 	return buf;
 }
@@ -297,16 +305,32 @@ is_blank(const char *s)
 	return *s == '\0';
 }
 
-/* A mode string equal to word once trimmed, ignoring case. */
+/* s equal to word once trimmed, ignoring case (any length of blanks). */
 static int
-mode_is(const char *mode, const char *word)
+mode_is(const char *s, const char *word)
 {
-	char	buf[64];
+	size_t	n = strlen(word);
 
-	if (strlen(mode) >= sizeof(buf) + 64)
+	while (is_space((unsigned char)*s))
+		s++;
+	if (strncasecmp(s, word, n) != 0)
 		return 0;
-	return strcasecmp(trim_to(mode, buf, sizeof(buf)), word) == 0 &&
-	    strlen(buf) == strlen(word);
+	return is_blank(s + n);
+}
+
+/* s[0..n) equal to word once trimmed, ignoring case. */
+static int
+span_is(const char *s, size_t n, const char *word)
+{
+	size_t	wn = strlen(word);
+
+	while (n > 0 && is_space((unsigned char)*s)) {
+		s++;
+		n--;
+	}
+	while (n > 0 && is_space((unsigned char)s[n - 1]))
+		n--;
+	return n == wn && strncasecmp(s, word, n) == 0;
 }
 
 static int
@@ -398,21 +422,23 @@ path_allowed(const struct pol_strlist *l, const char *p)
 int
 pol_user_is_root(const char *user)
 {
-	char		 buf[256], *p, *c;
+	const char	*p, *e;
 
-	if (strlen(user) >= sizeof(buf))
-		return 0;
-	trim_to(user, buf, sizeof(buf));
-	if ((c = strchr(buf, ':')) != NULL)
-		*c = '\0';
-	p = trim_to(buf, buf, sizeof(buf));
-	if (*p == '\0' || strcasecmp(p, "root") == 0)
+	for (p = user; is_space((unsigned char)*p); p++)
+		;
+	for (e = p; *e != '\0' && *e != ':'; e++)
+		;
+	while (e > p && is_space((unsigned char)e[-1]))
+		e--;
+	if (e == p)
+		return 1;
+	if ((size_t)(e - p) == 4 && strncasecmp(p, "root", 4) == 0)
 		return 1;
 	if (*p == '+' || *p == '-')
 		p++;
-	if (*p == '\0')
+	if (p == e)
 		return 0;
-	for (; *p != '\0'; p++)
+	for (; p < e; p++)
 		if (*p != '0')
 			return 0;
 	return 1;
@@ -437,6 +463,9 @@ check_endpoint(struct insp *in, json_t *ep)
 	size_t		 i;
 	int		 stat = 0;
 
+	/* allow_endpoint_config admits the whole EndpointSettings. */
+	if (b->allow_endpoint_config)
+		return 0;
 	if (rd_obj(in, ep, "IPAMConfig", &ipam) == -1)
 		return -1;
 	if (ipam != NULL) {
@@ -448,12 +477,11 @@ check_endpoint(struct insp *in, json_t *ep)
 		stat |= *s != '\0';
 		if (rd_strarr(in, ipam, "LinkLocalIPs", &a) == -1)
 			return -1;
-		if (b->allow_endpoint_config)
-			;
-		else if (a != NULL && json_array_size(a) > 0 &&
+		if (a != NULL && json_array_size(a) > 0 &&
 		    !b->ep_allow_link_local_ips)
 			return deny(in, 403,
-			    "link-local IP addresses in endpoint config are not allowed");
+			    "link-local IP addresses in endpoint config "
+			    "are not allowed");
 	}
 	for (i = 0; i < nitems(legacy_str); i++) {
 		if (rd_str(in, ep, legacy_str[i], &s) == -1)
@@ -465,33 +493,35 @@ check_endpoint(struct insp *in, json_t *ep)
 			return -1;
 		stat |= n != 0;
 	}
-	if (!b->allow_endpoint_config && stat && !b->ep_allow_static_addressing)
+	if (stat && !b->ep_allow_static_addressing)
 		return deny(in, 403,
 		    "static IP addressing in endpoint config is not allowed");
 	if (rd_str(in, ep, "MacAddress", &s) == -1)
 		return -1;
-	if (!b->allow_endpoint_config && *s != '\0' && !b->ep_allow_mac_pinning)
+	if (*s != '\0' && !b->ep_allow_mac_pinning)
 		return deny(in, 403,
 		    "MAC address in endpoint config is not allowed");
 	if (rd_int(in, ep, "GwPriority", &n) == -1)
 		return -1;
-	if (!b->allow_endpoint_config && n != 0 && !b->ep_allow_gw_priority)
+	if (n != 0 && !b->ep_allow_gw_priority)
 		return deny(in, 403,
 		    "gateway priority in endpoint config is not allowed");
 	if (rd_strarr(in, ep, "Links", &a) == -1)
 		return -1;
-	if (!b->allow_endpoint_config && a != NULL && json_array_size(a) > 0)
-		return deny(in, 403, "links in endpoint config are not allowed");
+	if (a != NULL && json_array_size(a) > 0)
+		return deny(in, 403,
+		    "links in endpoint config are not allowed");
 	if (rd_obj(in, ep, "DriverOpts", &a) == -1)
 		return -1;
-	if (!b->allow_endpoint_config && a != NULL && json_object_size(a) > 0)
+	if (a != NULL && json_object_size(a) > 0)
 		return deny(in, 403,
 		    "driver options in endpoint config are not allowed");
 	if (rd_strarr(in, ep, "Aliases", &a) == -1)
 		return -1;
-	if (!b->allow_endpoint_config && a != NULL && json_array_size(a) > 0 &&
+	if (a != NULL && json_array_size(a) > 0 &&
 	    !b->ep_allow_aliases)
-		return deny(in, 403, "aliases in endpoint config are not allowed");
+		return deny(in, 403,
+		    "aliases in endpoint config are not allowed");
 	return 0;
 }
 
@@ -539,7 +569,8 @@ pol_cgrule_parse(const char *s, struct cgrule *r)
 	if (n == 0 || n > 3)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if (strchr("rwm", s[i]) == NULL || strchr(r->perms, s[i]) != NULL)
+		if (strchr("rwm", s[i]) == NULL ||
+		    strchr(r->perms, s[i]) != NULL)
 			return -1;
 		r->perms[i] = s[i];
 	}
@@ -601,14 +632,17 @@ check_devices(struct insp *in, json_t *hc)
 	}
 	if (rd_strarr(in, hc, "DeviceCgroupRules", &a) == -1)
 		return -1;
-	if (a != NULL && json_array_size(a) > 0 && !b->allow_device_cgroup_rules) {
+	if (a != NULL && json_array_size(a) > 0 &&
+	    !b->allow_device_cgroup_rules) {
 		for (i = 0; i < json_array_size(a); i++) {
 			if (pol_cgrule_parse(elem_str(a, i), &r) == -1)
 				return deny(in, 403,
 				    "malformed device cgroup rule");
-			if (!cgrule_allowed(&b->allowed_device_cgroup_rules, &r))
+			if (!cgrule_allowed(&b->allowed_device_cgroup_rules,
+			    &r))
 				return denyf(in, "device cgroup rule ",
-			    elem_str(a, i), " is not in allowed_device_cgroup_rules");
+			    elem_str(a, i),
+			    " is not in allowed_device_cgroup_rules");
 		}
 	}
 	if (rd_arr(in, hc, "Devices", &a) == -1)
@@ -702,7 +736,8 @@ cc_ns_sharing(struct insp *in, json_t *hc)
 		return -1;
 	trim_to(s, buf, sizeof(buf));
 	if (b->deny_namespace_path_mode && strncasecmp(buf, "ns:", 3) == 0)
-		return deny(in, 403, "namespace path network mode is not allowed");
+		return deny(in, 403,
+		    "namespace path network mode is not allowed");
 	return 0;
 }
 
@@ -732,7 +767,7 @@ cc_fixed(struct insp *in, json_t *hc)
 		if (a != NULL && json_array_size(a) > 0)
 			return deny(in, 403, list_reasons[i]);
 		if (i == 0) {
-			/* Row order: UTSMode and CgroupParent follow VolumesFrom. */
+			/* Rows 13-14 come between VolumesFrom and GroupAdd. */
 			if (rd_str(in, hc, "UTSMode", &s) == -1)
 				return -1;
 			if (mode_is(s, "host"))
@@ -753,7 +788,12 @@ cc_fixed(struct insp *in, json_t *hc)
 	return 0;
 }
 
-/* Row 21: bind sources of Binds and of Mounts of type bind. */
+static int	cc_local_volume(struct insp *, json_t *);
+
+/*
+ * Row 21: bind sources of Binds, of Mounts of type bind, and the host
+ * paths of local volumes mounted at create.
+ */
 static int
 cc_binds(struct insp *in, json_t *hc)
 {
@@ -789,6 +829,8 @@ cc_binds(struct insp *in, json_t *hc)
 			return malformed(in);
 		if (rd_str(in, e, "Type", &s) == -1)
 			return -1;
+		if (mode_is(s, "volume") && cc_local_volume(in, e) == -1)
+			return -1;
 		if (!mode_is(s, "bind"))
 			continue;
 		if (rd_str(in, e, "Source", &s) == -1)
@@ -802,6 +844,148 @@ cc_binds(struct insp *in, json_t *hc)
 			    clean, " is not in allowed_bind_mounts");
 	}
 	return 0;
+}
+
+/*
+ * A volume mount can reach the host too: the built-in "local" driver
+ * hands its type, o and device options to mount(2), so type none or
+ * o=bind with a device binds any host path, and a disk filesystem type
+ * over a /dev node mounts the host's own storage.  Both go through
+ * allowed_bind_mounts, like a bind.  Option keys are matched in any
+ * case (all spellings are checked); other drivers are left alone.
+ */
+struct localvol {
+	int		 bind;		/* type none/bind, or o has bind/rbind */
+	int		 hostfs;	/* a type other than network or tmpfs */
+	int		 ntypes;
+};
+
+static int
+lv_type(struct localvol *lv, const char *v)
+{
+	static const char *const remote[] = {
+		"nfs", "nfs4", "cifs", "smb3", "tmpfs",
+	};
+	size_t	i;
+
+	lv->ntypes++;
+	if (mode_is(v, "none") || mode_is(v, "bind"))
+		lv->bind = 1;
+	for (i = 0; i < nitems(remote); i++)
+		if (mode_is(v, remote[i]))
+			return 0;
+	lv->hostfs = 1;
+	return 0;
+}
+
+/* One device path: as a bind source, and as a /dev node to mount. */
+static int
+lv_device(struct insp *in, const struct localvol *lv, const char *dev)
+{
+	char	buf[4096], clean[4096];
+
+	while (is_space((unsigned char)*dev))
+		dev++;
+	if (*dev == '\0')
+		return 0;
+	if (strlen(dev) + 2 > sizeof(buf))
+		return deny(in, 403, "volume device path too long");
+	trim_to(dev, buf + 1, sizeof(buf) - 1);
+	if (lv->bind) {
+		if (buf[1] != '/')
+			return denyf(in, "bind mount source ", buf + 1,
+			    " is not in allowed_bind_mounts");
+		if (pol_path_clean(buf + 1, clean, sizeof(clean)) == -1 ||
+		    !path_allowed(&in->b->allowed_bind_mounts, clean))
+			return denyf(in, "bind mount source ", clean,
+			    " is not in allowed_bind_mounts");
+	}
+	if (!lv->hostfs && lv->ntypes > 0)
+		return 0;
+	/* mount(2) resolves a relative device from the daemon's "/". */
+	buf[0] = '/';
+	if (pol_path_clean(buf[1] == '/' ? buf + 1 : buf, clean,
+	    sizeof(clean)) == -1)
+		return deny(in, 403, "volume device path too long");
+	if ((strcmp(clean, "/dev") == 0 || strncmp(clean, "/dev/", 5) == 0) &&
+	    !path_allowed(&in->b->allowed_bind_mounts, clean))
+		return denyf(in, "local volume device ", clean,
+		    " is not in allowed_bind_mounts");
+	return 0;
+}
+
+/* Each "device" option, and each device= token of each "o" option. */
+static int
+lv_devices(struct insp *in, const struct localvol *lv, json_t *opts)
+{
+	const char	*k, *v, *tok, *end, *eq;
+	json_t		*e;
+	char		 dev[4096];
+	size_t		 n;
+
+	json_object_foreach(opts, k, e) {
+		v = json_string_value(e);
+		if (mode_is(k, "device") && lv_device(in, lv, v) == -1)
+			return -1;
+		if (!mode_is(k, "o"))
+			continue;
+		for (tok = v; *tok != '\0'; tok = *end ? end + 1 : end) {
+			end = tok + strcspn(tok, ",");
+			n = (size_t)(end - tok);
+			if ((eq = memchr(tok, '=', n)) == NULL ||
+			    !span_is(tok, (size_t)(eq - tok), "device"))
+				continue;
+			if (n >= sizeof(dev))
+				return deny(in, 403,
+				    "volume device path too long");
+			memcpy(dev, eq + 1, (size_t)(end - eq - 1));
+			dev[end - eq - 1] = '\0';
+			if (lv_device(in, lv, dev) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+cc_local_volume(struct insp *in, json_t *m)
+{
+	struct localvol	 lv;
+	json_t		*vo, *dc, *opts, *e;
+	const char	*name, *k, *v, *tok, *end;
+	size_t		 n;
+
+	memset(&lv, 0, sizeof(lv));
+	if (rd_obj(in, m, "VolumeOptions", &vo) == -1)
+		return -1;
+	if (vo == NULL)
+		return 0;
+	if (rd_obj(in, vo, "DriverConfig", &dc) == -1)
+		return -1;
+	if (dc == NULL)
+		return 0;
+	if (rd_str(in, dc, "Name", &name) == -1 ||
+	    rd_obj(in, dc, "Options", &opts) == -1)
+		return -1;
+	if (opts == NULL || json_object_size(opts) == 0 ||
+	    !(is_blank(name) || mode_is(name, "local")))
+		return 0;
+	json_object_foreach(opts, k, e) {
+		if (!json_is_string(e))
+			return malformed(in);
+		v = json_string_value(e);
+		if (mode_is(k, "type"))
+			lv_type(&lv, v);
+		if (!mode_is(k, "o"))
+			continue;
+		for (tok = v; *tok != '\0'; tok = *end ? end + 1 : end) {
+			end = tok + strcspn(tok, ",");
+			n = (size_t)(end - tok);
+			if (span_is(tok, n, "bind") || span_is(tok, n, "rbind"))
+				lv.bind = 1;
+		}
+	}
+	return lv_devices(in, &lv, opts);
 }
 
 /* Row 24: a subpath must stay inside its volume or image. */
@@ -845,14 +1029,11 @@ cc_tmpfs_opts(struct insp *in, json_t *m)
 		    is_blank(elem_str(o, 0)))
 			return deny(in, 403, "malformed tmpfs option");
 		name = elem_str(o, 0);
-		if (strlen(name) >= sizeof(buf))
-			continue;
-		trim_to(name, buf, sizeof(buf));
-		if ((strcasecmp(buf, "exec") == 0 || strcasecmp(buf, "dev") == 0 ||
-		    strcasecmp(buf, "suid") == 0) &&
+		if ((mode_is(name, "exec") || mode_is(name, "dev") ||
+		    mode_is(name, "suid")) &&
 		    !in->b->allow_tmpfs_privileged_options)
 			return denyf(in, "tmpfs option ",
-			    buf, " is not allowed");
+			    trim_to(name, buf, sizeof(buf)), " is not allowed");
 	}
 	return 0;
 }
@@ -1039,7 +1220,8 @@ cc_secopt(struct insp *in, json_t *hc, int *nnp)
 	if (!seen_seccomp && b->allowed_seccomp_profiles.n > 0 &&
 	    !list_has(&b->allowed_seccomp_profiles, "default"))
 		return deny(in, 403,
-		    "the default seccomp profile is not in allowed_seccomp_profiles");
+		    "the default seccomp profile is not in "
+		    "allowed_seccomp_profiles");
 	if (!seen_apparmor && b->allowed_apparmor_profiles.n > 0 &&
 	    !list_has(&b->allowed_apparmor_profiles, "default") &&
 	    !list_has(&b->allowed_apparmor_profiles, "docker-default") &&
@@ -1062,16 +1244,14 @@ pol_cap_norm(const char *in, char *out, size_t outsz)
 	pw_strlcpy(out, strncmp(tmp, "CAP_", 4) == 0 ? tmp + 4 : tmp, outsz);
 }
 
-/* Rows 30-32. */
+/* Rows 30-31. */
 static int
-cc_caps_rails(struct insp *in, json_t *top, json_t *hc, int nnp)
+cc_caps(struct insp *in, json_t *hc)
 {
 	const struct pol_body	*b = in->b;
 	json_t			*a;
-	const char		*s;
 	char			 cap[128];
 	size_t			 i;
-	int			 ro, all;
 
 	if (rd_strarr(in, hc, "MaskedPaths", &a) == -1)
 		return -1;
@@ -1092,6 +1272,20 @@ cc_caps_rails(struct insp *in, json_t *top, json_t *hc, int nnp)
 			return denyf(in, "capability ",
 			    cap, " is not in allowed_capabilities");
 	}
+	return 0;
+}
+
+/* Row 32: the rails. */
+static int
+cc_rails(struct insp *in, json_t *top, json_t *hc, int nnp)
+{
+	const struct pol_body	*b = in->b;
+	json_t			*a;
+	const char		*s;
+	char			 cap[128];
+	size_t			 i;
+	int			 ro, all;
+
 	if (b->require_no_new_privileges && !nnp)
 		return deny(in, 403, "no-new-privileges is required");
 	if (rd_str(in, top, "User", &s) == -1)
@@ -1154,6 +1348,31 @@ cc_resources_labels(struct insp *in, json_t *top, json_t *hc)
 	return 0;
 }
 
+/*
+ * The checks of rows 3-31 that a host config at the top of the body
+ * must also pass.  Docker up to 24 (Debian 12 ships 20.10) embeds a
+ * deprecated HostConfig in its create wrapper: without a "HostConfig"
+ * object the top-level fields are the host config, with one some still
+ * merge in.  Newer daemons ignore them.  Checking them costs a normal
+ * body nothing (the keys are absent) and closes that door.
+ */
+static int
+cc_top_hostconfig(struct insp *in, json_t *top)
+{
+	int	nnp;
+
+	if (cc_host_modes(in, top) == -1 || cc_ns_sharing(in, top) == -1 ||
+	    cc_fixed(in, top) == -1 || check_devices(in, top) == -1 ||
+	    cc_binds(in, top) == -1 || cc_mounts(in, top) == -1 ||
+	    cc_caps(in, top) == -1)
+		return -1;
+	/* The absence rules of SecurityOpt speak of the real host config. */
+	if (gj_get(top, "SecurityOpt") != NULL &&
+	    cc_secopt(in, top, &nnp) == -1)
+		return -1;
+	return 0;
+}
+
 static int
 inspect_container_create(struct insp *in, json_t *top)
 {
@@ -1170,7 +1389,8 @@ inspect_container_create(struct insp *in, json_t *top)
 	    cc_fixed(in, hc) == -1 || check_devices(in, hc) == -1 ||
 	    cc_binds(in, hc) == -1 || cc_mounts(in, hc) == -1 ||
 	    cc_network(in, top) == -1 || cc_secopt(in, hc, &nnp) == -1 ||
-	    cc_caps_rails(in, top, hc, nnp) == -1 ||
+	    cc_caps(in, hc) == -1 || cc_top_hostconfig(in, top) == -1 ||
+	    cc_rails(in, top, hc, nnp) == -1 ||
 	    cc_resources_labels(in, top, hc) == -1)
 		goto out;
 	rc = 0;
@@ -1179,11 +1399,73 @@ inspect_container_create(struct insp *in, json_t *top)
 	return rc;
 }
 
-/* POST /containers/{id}/update: the device rows of create. */
+/*
+ * POST /containers/{id}/update.  Fields are looked for where a client
+ * may put them (the top, HostConfig, Resources, HostConfig.Resources),
+ * whatever Docker makes of them: a field that is present, even null,
+ * is a change.  Each group is refused unless its knob allows it.
+ */
+static const char *const upd_privileged[] = { "Privileged", NULL };
+static const char *const upd_devices[] = {
+	"Devices", "DeviceCgroupRules", "DeviceRequests", NULL
+};
+static const char *const upd_caps[] = {
+	"CapAdd", "CapDrop", "Capabilities", "NoNewPrivileges", "SecurityOpt",
+	NULL
+};
+static const char *const upd_restart[] = { "RestartPolicy", NULL };
+static const char *const upd_resources[] = {
+	"BlkioDeviceReadBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteBps",
+	"BlkioDeviceWriteIOps", "BlkioWeight", "BlkioWeightDevice",
+	"CgroupParent", "CgroupnsMode", "CpuCount", "CpuPercent", "CpuPeriod",
+	"CpuQuota", "CpuRealtimePeriod", "CpuRealtimeRuntime", "CpuShares",
+	"CpusetCpus", "CpusetMems", "IOMaximumBandwidth", "IOMaximumIOps",
+	"KernelMemory", "KernelMemoryTCP", "Memory", "MemoryReservation",
+	"MemorySwap", "MemorySwappiness", "NanoCpus", "OomKillDisable",
+	"PidsLimit", "Resources", "Ulimits", NULL
+};
+
+static int
+upd_has(json_t *const *objs, size_t n, const char *const *fields)
+{
+	size_t	i, j;
+
+	for (i = 0; i < n; i++)
+		for (j = 0; fields[j] != NULL; j++)
+			if (gj_get(objs[i], fields[j]) != NULL)
+				return 1;
+	return 0;
+}
+
 static int
 inspect_container_update(struct insp *in, json_t *top)
 {
-	return check_devices(in, top);
+	const struct pol_body	*b = in->b;
+	json_t			*objs[4], *hc, *res;
+	size_t			 n = 0;
+
+	objs[n++] = top;
+	hc = gj_get(top, "HostConfig");
+	if (json_is_object(hc))
+		objs[n++] = hc;
+	res = gj_get(top, "Resources");
+	if (json_is_object(res))
+		objs[n++] = res;
+	res = json_is_object(hc) ? gj_get(hc, "Resources") : NULL;
+	if (json_is_object(res))
+		objs[n++] = res;
+	if (!b->upd_allow_privileged && upd_has(objs, n, upd_privileged))
+		return deny(in, 403, "privileged mode changes are not allowed");
+	if (!b->upd_allow_devices && upd_has(objs, n, upd_devices))
+		return deny(in, 403, "device changes are not allowed");
+	if (!b->upd_allow_capabilities && upd_has(objs, n, upd_caps))
+		return deny(in, 403, "capability changes are not allowed");
+	if (!b->upd_allow_restart_policy && upd_has(objs, n, upd_restart))
+		return deny(in, 403, "restart policy changes are not allowed");
+	if (!b->upd_allow_resource_updates && upd_has(objs, n, upd_resources))
+		return deny(in, 403,
+		    "resource control changes are not allowed");
+	return 0;
 }
 
 /* ---- exec ---- */
@@ -1204,7 +1486,8 @@ env_check(struct insp *in, const char *entry)
 	if (list_has(&b->exec_denied_env_vars, name))
 		return denyf(in, "environment variable ",
 			    name, " is denied");
-	if (b->exec_allowed_env_vars.n == 0 && b->exec_allowed_env_values.n == 0)
+	if (b->exec_allowed_env_vars.n == 0 &&
+	    b->exec_allowed_env_values.n == 0)
 		return 0;
 	/* A variable with pinned values may carry only those. */
 	for (i = 0; i < b->exec_allowed_env_values.n; i++) {
@@ -1281,7 +1564,7 @@ argv_allowed(const struct pol_body *b, char **argv, size_t argc)
 		if (t->n != argc)
 			continue;
 		for (j = 0; j < argc; j++)
-			if (fnmatch(t->tok[j], argv[j], 0) != 0)
+			if (fnmatch(t->tok[j], argv[j], FNM_PATHNAME) != 0)
 				break;
 		if (j == argc)
 			return 1;
@@ -1396,6 +1679,22 @@ qs_unescape(const char *s, size_t n, char *out, size_t outsz)
 	return 0;
 }
 
+/* Every '%' of s[0..n) starts a valid escape. */
+static int
+qs_escapes_ok(const char *s, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] != '%')
+			continue;
+		if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+			return 0;
+		i += 2;
+	}
+	return 1;
+}
+
 /*
  * The first value of key in a raw query.  1 found, 0 absent, -1 when the
  * query is one Go's parser would refuse (bad escape, ';') or a value is
@@ -1410,6 +1709,8 @@ pol_query_get(const char *q, const char *key, char *out, size_t outsz)
 	size_t		 n;
 
 	out[0] = '\0';
+	if (*q == '?')
+		q++;
 	for (p = q; p != NULL && *p != '\0'; p = amp == NULL ? NULL : amp + 1) {
 		amp = strchr(p, '&');
 		n = amp == NULL ? strlen(p) : (size_t)(amp - p);
@@ -1426,10 +1727,8 @@ pol_query_get(const char *q, const char *key, char *out, size_t outsz)
 		}
 		if (strcmp(k, key) != 0 || found) {
 			/* Still refuse what Go would refuse. */
-			char	tmp[QUERY_VAL_MAX];
-
-			if (eq != NULL && qs_unescape(eq + 1,
-			    n - (size_t)(eq - p) - 1, tmp, sizeof(tmp)) == -1)
+			if (eq != NULL && !qs_escapes_ok(eq + 1,
+			    n - (size_t)(eq - p) - 1))
 				return -1;
 			continue;
 		}
@@ -1471,7 +1770,8 @@ pol_image_registry(const char *ref, char *reg, size_t regsz, int *official)
 	rest = buf;
 	if ((slash = strchr(buf, '/')) != NULL) {
 		*slash = '\0';
-		if (strpbrk(buf, ".:") != NULL || strcasecmp(buf, "localhost") == 0)
+		if (strpbrk(buf, ".:") != NULL ||
+		    strcasecmp(buf, "localhost") == 0)
 			dom = 1;
 		for (i = 0; buf[i] != '\0'; i++)
 			if (isupper((unsigned char)buf[i]))
@@ -1612,10 +1912,12 @@ inspect_images_create(struct insp *in, const char *query, const char *regauth)
 	int			 r, official;
 
 	if (query != NULL) {
-		if ((r = pol_query_get(query, "fromSrc", val, sizeof(val))) == -1)
+		if ((r = pol_query_get(query, "fromSrc", val,
+		    sizeof(val))) == -1)
 			return deny(in, 403, "malformed query");
 		if (r == 1 && *val != '\0' && !b->allow_imports)
-			return deny(in, 403, "image import (fromSrc) is not allowed");
+			return deny(in, 403,
+			    "image import (fromSrc) is not allowed");
 		if ((r = pol_query_get(query, "fromImage", val,
 		    sizeof(val))) == -1)
 			return deny(in, 403, "malformed query");
@@ -1630,6 +1932,30 @@ inspect_images_create(struct insp *in, const char *query, const char *regauth)
 }
 
 /* ---- entry ---- */
+
+/*
+ * Go's ParseForm, which dockerd calls before reading query parameters,
+ * also reads an application/x-www-form-urlencoded POST body into the
+ * same form, and body values come first: a pull whose query names an
+ * allowed image could carry another fromImage in its body.  For an
+ * endpoint judged by its query such a body is refused.
+ */
+int
+pol_query_body_refused(enum pol_insp insp, const char *ctype)
+{
+	char	buf[128];
+	size_t	n;
+
+	if (insp != PI_IMAGES_CREATE || ctype == NULL)
+		return 0;
+	n = strcspn(ctype, ";");
+	if (n >= sizeof(buf))
+		return 0;
+	memcpy(buf, ctype, n);
+	buf[n] = '\0';
+	return strcasecmp(trim_to(buf, buf, sizeof(buf)),
+	    "application/x-www-form-urlencoded") == 0;
+}
 
 void
 pol_inspect(const struct pol_body *b, enum pol_insp insp, const char *npath,
@@ -1649,13 +1975,14 @@ pol_inspect(const struct pol_body *b, enum pol_insp insp, const char *npath,
 	case PI_BLIND:
 		if (!blind_ack)
 			deny(&in, 403, "request body of this endpoint is not "
-			    "inspected (insecure_allow_body_blind_writes is off)");
+			    "inspected (insecure_allow_body_blind_writes "
+			    "is off)");
 		return;
 	case PI_IMAGES_CREATE:
 		inspect_images_create(&in, query, regauth);
 		return;
-	case PI_EXEC_CREATE:
 	case PI_EXEC_START:
+		/* The start of an exec no allowlist could have admitted. */
 		if (b->exec_nallowed_commands == 0 && !blind_ack) {
 			deny(&in, 403, "no commands are allowlisted");
 			return;
@@ -1670,7 +1997,12 @@ pol_inspect(const struct pol_body *b, enum pol_insp insp, const char *npath,
 		return;
 	}
 	if (len == 0)
-		return;		/* Docker refuses an empty body itself. */
+		return;		/* Docker refuses it itself. */
+	if (insp == PI_EXEC_CREATE && b->exec_nallowed_commands == 0 &&
+	    !blind_ack) {
+		deny(&in, 403, "no commands are allowlisted");
+		return;
+	}
 	if ((r = gj_decode(body, len, &top)) != GJ_DEC_OK) {
 		deny(&in, r == GJ_DEC_DUP ? 400 : 403,
 		    r == GJ_DEC_DUP ? R_DUP : R_MALFORMED);

@@ -90,6 +90,16 @@ static const struct pb_key pb_container_create[] = {
 	{ NULL, PB_BOOL, 0 }
 };
 
+static const struct pb_key pb_container_update[] = {
+	{ "allow_privileged", PB_BOOL, B(upd_allow_privileged) },
+	{ "allow_devices", PB_BOOL, B(upd_allow_devices) },
+	{ "allow_all_devices", PB_BOOL, B(upd_allow_devices) },
+	{ "allow_capabilities", PB_BOOL, B(upd_allow_capabilities) },
+	{ "allow_restart_policy", PB_BOOL, B(upd_allow_restart_policy) },
+	{ "allow_resource_updates", PB_BOOL, B(upd_allow_resource_updates) },
+	{ NULL, PB_BOOL, 0 }
+};
+
 static const struct pb_key pb_endpoint_config[] = {
 	{ "allow_static_addressing", PB_BOOL, B(ep_allow_static_addressing) },
 	{ "allow_link_local_ips", PB_BOOL, B(ep_allow_link_local_ips) },
@@ -122,9 +132,19 @@ static const struct pb_key pb_image_pull[] = {
 /* Subsections of sockguard's request_body that portwing does not inspect. */
 static const char *const pb_unimplemented[] = {
 	"build", "volume", "secret", "config", "service", "swarm", "node",
-	"plugin", "container_update", "archive", "image_load", "libpod",
-	"buildkit", "image_trust", "network_create", "network_disconnect",
-	"image_push",
+	"plugin", "archive", "container_archive", "image_load", "libpod",
+	"buildkit", "image_trust", "image_push", "libpod_network",
+	"libpod_container_create", "libpod_volume", "libpod_secret",
+	"libpod_pod",
+};
+
+/* request_body.network keys for network create and disconnect. */
+static const char *const pb_network_unimplemented[] = {
+	"allow_custom_drivers", "allow_swarm_scope", "allow_ingress",
+	"allow_attachable", "allow_config_only", "allow_config_from",
+	"allow_custom_ipam_drivers", "allow_custom_ipam_config",
+	"allow_ipam_options", "allow_driver_options", "allow_disconnect_force",
+	"allow_disable_ipv4",
 };
 
 struct pb_ctx {
@@ -447,7 +467,7 @@ pb_mapping(struct pb_ctx *c, const char *prefix, yaml_node_t *n, int *empty)
 
 static int
 pb_section(struct pb_ctx *c, const char *prefix, yaml_node_t *map,
-    const struct pb_key *keys, int *nkeys)
+    const struct pb_key *keys)
 {
 	yaml_node_pair_t	*p;
 	const struct pb_key	*k;
@@ -456,8 +476,6 @@ pb_section(struct pb_ctx *c, const char *prefix, yaml_node_t *map,
 	char			 key[512];
 	int			 empty;
 
-	if (nkeys != NULL)
-		*nkeys = 0;
 	if (pb_mapping(c, prefix, map, &empty) == -1)
 		return -1;
 	if (empty)
@@ -472,8 +490,6 @@ pb_section(struct pb_ctx *c, const char *prefix, yaml_node_t *map,
 				break;
 		if (k->name == NULL)
 			return pb_err(c, key, pb_node(c, p->key), "unknown key");
-		if (nkeys != NULL)
-			(*nkeys)++;
 		pb_join(key, sizeof(key), prefix, k->name);
 		switch (k->kind) {
 		case PB_BOOL:
@@ -499,13 +515,24 @@ pb_section(struct pb_ctx *c, const char *prefix, yaml_node_t *map,
 }
 
 static int
+pb_in(const char *const *v, size_t n, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (strcasecmp(v[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static int
 pb_network(struct pb_ctx *c, const char *prefix, yaml_node_t *map)
 {
 	yaml_node_pair_t	*p;
 	yaml_node_t		*v, *epnode = NULL;
 	const char		*name;
 	char			 key[512];
-	int			 empty, nep = 0;
+	int			 empty;
 
 	if (pb_mapping(c, prefix, map, &empty) == -1)
 		return -1;
@@ -521,16 +548,21 @@ pb_network(struct pb_ctx *c, const char *prefix, yaml_node_t *map)
 				return -1;
 		} else if (strcasecmp(name, "endpoint_config") == 0) {
 			pb_join(key, sizeof(key), prefix, "endpoint_config");
-			if (pb_section(c, key, v, pb_endpoint_config,
-			    &nep) == -1)
+			if (pb_section(c, key, v, pb_endpoint_config) == -1)
 				return -1;
-			epnode = pb_node(c, p->key);
+			if (!pb_is_null(v))
+				epnode = pb_node(c, p->key);
+		} else if (pb_in(pb_network_unimplemented,
+		    nitems(pb_network_unimplemented), name)) {
+			pb_join(key, sizeof(key), prefix, name);
+			pb_ignore(c, key);
 		} else {
 			pb_join(key, sizeof(key), prefix, name);
 			return pb_err(c, key, pb_node(c, p->key), "unknown key");
 		}
 	}
-	if (c->b->allow_endpoint_config && nep > 0) {
+	/* Even an empty block: which of the two governs would be a guess. */
+	if (c->b->allow_endpoint_config && epnode != NULL) {
 		pb_join(key, sizeof(key), prefix, "endpoint_config");
 		return pb_err(c, key, epnode, "cannot be set together with "
 		    "allow_endpoint_config: true");
@@ -538,16 +570,6 @@ pb_network(struct pb_ctx *c, const char *prefix, yaml_node_t *map)
 	return 0;
 }
 
-static int
-pb_unimpl(const char *name)
-{
-	size_t	i;
-
-	for (i = 0; i < nitems(pb_unimplemented); i++)
-		if (strcasecmp(pb_unimplemented[i], name) == 0)
-			return 1;
-	return 0;
-}
 
 int
 pol_body_load(struct pol_body *b, yaml_document_t *doc, yaml_node_t *map,
@@ -582,17 +604,21 @@ pol_body_load(struct pol_body *b, yaml_document_t *doc, yaml_node_t *map,
 		pb_join(key, sizeof(key), prefix, name);
 		if (strcasecmp(name, "container_create") == 0) {
 			pb_join(key, sizeof(key), prefix, "container_create");
-			r = pb_section(&c, key, v, pb_container_create, NULL);
+			r = pb_section(&c, key, v, pb_container_create);
+		} else if (strcasecmp(name, "container_update") == 0) {
+			pb_join(key, sizeof(key), prefix, "container_update");
+			r = pb_section(&c, key, v, pb_container_update);
 		} else if (strcasecmp(name, "network") == 0) {
 			pb_join(key, sizeof(key), prefix, "network");
 			r = pb_network(&c, key, v);
 		} else if (strcasecmp(name, "exec") == 0) {
 			pb_join(key, sizeof(key), prefix, "exec");
-			r = pb_section(&c, key, v, pb_exec, NULL);
+			r = pb_section(&c, key, v, pb_exec);
 		} else if (strcasecmp(name, "image_pull") == 0) {
 			pb_join(key, sizeof(key), prefix, "image_pull");
-			r = pb_section(&c, key, v, pb_image_pull, NULL);
-		} else if (pb_unimpl(name)) {
+			r = pb_section(&c, key, v, pb_image_pull);
+		} else if (pb_in(pb_unimplemented, nitems(pb_unimplemented),
+		    name)) {
 			pb_ignore(&c, key);
 			r = 0;
 		} else
