@@ -71,13 +71,13 @@ static const struct insp_route insp_routes[] = {
 	{ "POST", "/libpod/exec/*/start", PI_EXEC_START },
 	{ "POST", "/images/create", PI_IMAGES_CREATE },
 	{ "POST", "/networks/*/connect", PI_NETWORK_CONNECT },
+	{ "POST", "/volumes/create", PI_VOLUME_CREATE },
+	{ "POST", "/networks/create", PI_NETWORK_CREATE },
+	{ "POST", "/networks/*/disconnect", PI_NETWORK_DISCONNECT },
 	/* §5.1's inspected writes that portwing does not inspect. */
 	{ "PUT", "/containers/*/archive", PI_BLIND },
 	{ "POST", "/images/load", PI_BLIND },
 	{ "POST", "/build", PI_BLIND },
-	{ "POST", "/volumes/create", PI_BLIND },
-	{ "POST", "/networks/create", PI_BLIND },
-	{ "POST", "/networks/*/disconnect", PI_BLIND },
 	{ "POST", "/secrets/create", PI_BLIND },
 	{ "POST", "/configs/create", PI_BLIND },
 	{ "POST", "/services/create", PI_BLIND },
@@ -151,6 +151,9 @@ pol_inspector_cap(enum pol_insp insp)
 	case PI_CONTAINER_CREATE:
 	case PI_CONTAINER_UPDATE:
 	case PI_NETWORK_CONNECT:
+	case PI_VOLUME_CREATE:
+	case PI_NETWORK_CREATE:
+	case PI_NETWORK_DISCONNECT:
 		return MIB;
 	case PI_EXEC_CREATE:
 	case PI_EXEC_START:
@@ -181,6 +184,12 @@ pol_inspector_name(enum pol_insp insp)
 		return "image_pull";
 	case PI_NETWORK_CONNECT:
 		return "network_connect";
+	case PI_VOLUME_CREATE:
+		return "volume_create";
+	case PI_NETWORK_CREATE:
+		return "network_create";
+	case PI_NETWORK_DISCONNECT:
+		return "network_disconnect";
 	case PI_BLIND:
 		return "body_blind";
 	}
@@ -1638,6 +1647,126 @@ inspect_network_connect(struct insp *in, json_t *top)
 	return check_endpoint(in, ep);
 }
 
+/*
+ * Volume and network writes compose makes.  No knob opens these (yet):
+ * what is refused is what reaches the host from a volume or network
+ * definition.  POST /volumes/create: only the local driver, without
+ * driver options (type=none,o=bind,device=/ is a bind mount of the
+ * host's root by another name; nfs, cifs and devices likewise), and no
+ * cluster volume.
+ */
+static int
+inspect_volume_create(struct insp *in, json_t *top)
+{
+	const char	*s = NULL;
+	json_t		*o = NULL;
+
+	if (rd_str(in, top, "Driver", &s) == -1)
+		return -1;
+	if (s != NULL && *s != '\0' && strcmp(s, "local") != 0)
+		return denyf(in, "volume driver ", s, " is not allowed (local "
+		    "only)");
+	if (rd_obj(in, top, "DriverOpts", &o) == -1)
+		return -1;
+	if (o != NULL && json_object_size(o) > 0)
+		return deny(in, 403, "volume driver options are not allowed "
+		    "(they can mount host paths and devices)");
+	if (rd_obj(in, top, "ClusterVolumeSpec", &o) == -1)
+		return -1;
+	if (o != NULL)
+		return deny(in, 403, "cluster volumes are not allowed");
+	if (rd_obj(in, top, "Labels", &o) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * POST /networks/create: a local bridge network.  Other drivers (host,
+ * macvlan, ipvlan, overlay, plugins) reach the host's interfaces or the
+ * swarm; driver options can rename or reuse a host bridge; custom IPAM
+ * (subnets, gateways, options) can shadow the host's routes; ingress and
+ * config-only networks are swarm plumbing; EnableIPv4 false is refused as
+ * sockguard does.
+ */
+static int
+inspect_network_create(struct insp *in, json_t *top)
+{
+	const char	*s = NULL;
+	json_t		*o = NULL, *ipam = NULL, *a = NULL;
+	int		 x;
+
+	if (rd_str(in, top, "Driver", &s) == -1)
+		return -1;
+	if (s != NULL && *s != '\0' && strcmp(s, "bridge") != 0)
+		return denyf(in, "network driver ", s, " is not allowed (bridge "
+		    "only)");
+	s = NULL;
+	if (rd_str(in, top, "Scope", &s) == -1)
+		return -1;
+	if (s != NULL && *s != '\0' && strcmp(s, "local") != 0)
+		return denyf(in, "network scope ", s, " is not allowed");
+	x = 0;
+	if (rd_bool(in, top, "Ingress", &x) == -1)
+		return -1;
+	if (x)
+		return deny(in, 403, "ingress networks are not allowed");
+	x = 0;
+	if (rd_bool(in, top, "ConfigOnly", &x) == -1)
+		return -1;
+	if (x)
+		return deny(in, 403, "config-only networks are not allowed");
+	if (rd_obj(in, top, "ConfigFrom", &o) == -1)
+		return -1;
+	if (o != NULL && json_object_size(o) > 0)
+		return deny(in, 403, "networks made from a config network are "
+		    "not allowed");
+	x = 0;
+	if (rd_bool(in, top, "EnableIPv4", &x) == -1)
+		return -1;
+	if (!x && gj_get(top, "EnableIPv4") != NULL &&
+	    !json_is_null(gj_get(top, "EnableIPv4")))
+		return deny(in, 403, "EnableIPv4 false is not allowed");
+	o = NULL;
+	if (rd_obj(in, top, "Options", &o) == -1)
+		return -1;
+	if (o != NULL && json_object_size(o) > 0)
+		return deny(in, 403, "network driver options are not allowed");
+	if (rd_obj(in, top, "IPAM", &ipam) == -1)
+		return -1;
+	if (ipam == NULL)
+		return 0;
+	s = NULL;
+	if (rd_str(in, ipam, "Driver", &s) == -1)
+		return -1;
+	if (s != NULL && *s != '\0' && strcmp(s, "default") != 0)
+		return denyf(in, "IPAM driver ", s, " is not allowed");
+	o = NULL;
+	if (rd_obj(in, ipam, "Options", &o) == -1 ||
+	    rd_arr(in, ipam, "Config", &a) == -1)
+		return -1;
+	if ((o != NULL && json_object_size(o) > 0) ||
+	    (a != NULL && json_array_size(a) > 0))
+		return deny(in, 403, "custom IPAM (subnets, gateways, options) "
+		    "is not allowed");
+	return 0;
+}
+
+/* POST /networks/{id}/disconnect: Force is refused. */
+static int
+inspect_network_disconnect(struct insp *in, json_t *top)
+{
+	const char	*s;
+	int		 x = 0;
+
+	if (rd_str(in, top, "Container", &s) == -1 ||
+	    rd_bool(in, top, "Force", &x) == -1)
+		return -1;
+	if (x)
+		return deny(in, 403, "forced network disconnects are not "
+		    "allowed");
+	return 0;
+}
+
 /* ---- image pull ---- */
 
 static int
@@ -2032,6 +2161,15 @@ pol_inspect(const struct pol_body *b, enum pol_insp insp, const char *npath,
 		break;
 	case PI_NETWORK_CONNECT:
 		inspect_network_connect(&in, top);
+		break;
+	case PI_VOLUME_CREATE:
+		inspect_volume_create(&in, top);
+		break;
+	case PI_NETWORK_CREATE:
+		inspect_network_create(&in, top);
+		break;
+	case PI_NETWORK_DISCONNECT:
+		inspect_network_disconnect(&in, top);
 		break;
 	default:
 		break;

@@ -124,7 +124,10 @@ enum pol_insp {
 	PI_EXEC_CREATE,		/* POST /containers/{id}/exec, 64 KiB */
 	PI_EXEC_START,		/* POST /exec/{id}/start, 64 KiB */
 	PI_IMAGES_CREATE,	/* POST /images/create: query and X-Registry-Auth */
-	PI_NETWORK_CONNECT,	/* POST /networks/{id}/connect, 1 MiB */
+	PI_NETWORK_CONNECT,
+	PI_VOLUME_CREATE,	/* POST /volumes/create, 1 MiB */
+	PI_NETWORK_CREATE,	/* POST /networks/create, 1 MiB */
+	PI_NETWORK_DISCONNECT,	/* POST /networks/{id}/disconnect, 1 MiB */	/* POST /networks/{id}/connect, 1 MiB */
 	PI_BLIND		/* a body-sensitive write portwing does not
 				   inspect: refused unless insecure_allow_
 				   body_blind_writes (§5.10) */

@@ -670,6 +670,7 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len)
 	const char	*why, *name, *val;
 	char		 method[HTTP_METHOD_BUF], client[64], upg[64], nbuf[257];
 	char		*target = NULL, *q, *regauth = NULL, *fwd = NULL;
+	char		 ctype[128] = "";
 	uint64_t	 clen;
 	size_t		 nl, vl;
 	uint32_t	 more = 0;
@@ -729,6 +730,10 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len)
 		if (strcasecmp(nbuf, "X-Registry-Auth") == 0 && regauth == NULL &&
 		    vl <= 8 * 1024)
 			regauth = xstrndup(val, vl);
+		if (strcasecmp(nbuf, "Content-Type") == 0 && vl < sizeof(ctype)) {
+			memcpy(ctype, val, vl);
+			ctype[vl] = '\0';
+		}
 		evbuffer_add(r->head, name, nl);
 		evbuffer_add(r->head, ": ", 2);
 		evbuffer_add(r->head, val, vl);
@@ -783,7 +788,31 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len)
 			free(pbody);
 			return 0;
 		case PG_INSPECT:
-			if (r->body_mode == REQ_BODY_LENGTH &&
+			if (pol_query_body_refused((enum pol_insp)r->g.insp,
+			    ctype)) {
+				/*
+				 * A form body Docker would read parameters
+				 * from, ahead of the query that was judged.
+				 */
+				pw_strlcpy(r->principal, ap.principal,
+				    sizeof(r->principal));
+				ST_ADD(pw_stats->proxy.decision[
+				    STD_DENIED_POLICY], 1);
+				pgate_count(&r->g, 1);
+				proxy_denied(r, ap.actor, target, "a form body "
+				    "on an inspected query");
+				pbody = pgate_deny_body(method, target,
+				    "form body refused");
+				free(target);
+				free(fwd);
+				if (regauth != NULL)
+					freezero_str(regauth);
+				respond_local(r, 403, PGATE_CTYPE, pbody,
+				    strlen(pbody));
+				free(pbody);
+				return 0;
+			}
+			if (r->g.cap > 0 && r->body_mode == REQ_BODY_LENGTH &&
 			    clen > (uint64_t)r->g.cap) {
 				pw_strlcpy(r->principal, ap.principal,
 				    sizeof(r->principal));
@@ -883,8 +912,13 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len)
 			return 0;
 	}
 	if (r->g.insp != 0 && r->g.npath != NULL) {
-		/* Inspected: held whole, then judged by policyd. */
-		if (r->body_mode != REQ_BODY_NONE)
+		/*
+		 * Inspected: held whole, then judged by policyd.  An
+		 * inspector that reads only the query and headers (image
+		 * pull: the body is an import's tarball) is asked first and
+		 * the body is then relayed as usual.
+		 */
+		if (r->body_mode != REQ_BODY_NONE && r->g.cap > 0)
 			return preq_spool_start(r);
 		r->spool_fd = memfd_create("pw-proxy-body", MFD_CLOEXEC |
 		    MFD_ALLOW_SEALING);
@@ -966,8 +1000,14 @@ preq_verdict(void *arg, int status, const char *reason)
 		pgate_count(&r->g, 0);
 		if (r->req_done)	/* spooled: sent with its length */
 			r->body_mode = REQ_BODY_LENGTH;
+		else if (r->spool_fd != -1) {
+			/* Nothing was held: the body follows as usual. */
+			close(r->spool_fd);
+			r->spool_fd = -1;
+		}
 		r->state = PR_EXCHANGE;
-		preq_dispatch(r, r->spool_len);
+		bufferevent_enable(r->ps->bev, EV_READ);
+		preq_dispatch(r, r->req_done ? r->spool_len : r->clen);
 		return;
 	}
 	log_info("policy: denied %s %s for %s%s%s: %s", r->method, r->path,

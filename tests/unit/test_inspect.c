@@ -720,13 +720,13 @@ START_TEST(test_dispatch)
 		{ "POST", "/exec/abc/resize", PI_NONE },
 		{ "POST", "/images/create", PI_IMAGES_CREATE },
 		{ "POST", "/networks/n1/connect", PI_NETWORK_CONNECT },
-		{ "POST", "/networks/n1/disconnect", PI_BLIND },
-		{ "POST", "/networks/create", PI_BLIND },
+		{ "POST", "/networks/n1/disconnect", PI_NETWORK_DISCONNECT },
+		{ "POST", "/networks/create", PI_NETWORK_CREATE },
 		{ "PUT", "/containers/abc/archive", PI_BLIND },
 		{ "GET", "/containers/abc/archive", PI_NONE },
 		{ "POST", "/build", PI_BLIND },
 		{ "POST", "/images/load", PI_BLIND },
-		{ "POST", "/volumes/create", PI_BLIND },
+		{ "POST", "/volumes/create", PI_VOLUME_CREATE },
 		{ "POST", "/secrets/create", PI_BLIND },
 		{ "POST", "/configs/create", PI_BLIND },
 		{ "POST", "/services/create", PI_BLIND },
@@ -776,6 +776,66 @@ START_TEST(test_dispatch)
 	pol_inspect(&b, PI_EXEC_CREATE, "/containers/c/exec", NULL, NULL,
 	    (const uint8_t *)ok, strlen(ok), 0, &v);
 	ck_assert_int_eq(v.status, 403);
+}
+END_TEST
+
+
+/* Volume and network writes (compose): what reaches the host is refused. */
+struct vcase {
+	enum pol_insp	 insp;
+	const char	*body;
+	int		 status;
+};
+
+static const struct vcase vn_cases[] = {
+	{ PI_VOLUME_CREATE, "{\"Name\":\"v\",\"Driver\":\"local\","
+	    "\"DriverOpts\":{},\"Labels\":{\"com.docker.compose.project\":\"p\"}}", 0 },
+	{ PI_VOLUME_CREATE, "{\"Name\":\"v\"}", 0 },
+	{ PI_VOLUME_CREATE, "{\"Name\":\"v\",\"DriverOpts\":{\"type\":\"none\","
+	    "\"o\":\"bind\",\"device\":\"/\"}}", 403 },
+	{ PI_VOLUME_CREATE, "{\"Name\":\"v\",\"driveropts\":{\"type\":\"nfs\"}}", 403 },
+	{ PI_VOLUME_CREATE, "{\"Name\":\"v\",\"Driver\":\"rexray\"}", 403 },
+	{ PI_VOLUME_CREATE, "{\"Name\":\"v\",\"ClusterVolumeSpec\":{}}", 403 },
+	{ PI_VOLUME_CREATE, "{\"Name\":\"v\",\"DriverOpts\":[]}", 403 },
+	{ PI_VOLUME_CREATE, "{\"Driver\":\"local\",\"driver\":\"x\"}", 400 },
+	{ PI_NETWORK_CREATE, "{\"Name\":\"n\",\"CheckDuplicate\":true,"
+	    "\"Driver\":\"bridge\",\"Internal\":false,\"Attachable\":false,"
+	    "\"Ingress\":false,\"IPAM\":{\"Driver\":\"default\",\"Config\":[],"
+	    "\"Options\":{}},\"EnableIPv6\":false,\"Options\":{},\"Labels\":{}}", 0 },
+	{ PI_NETWORK_CREATE, "{\"Name\":\"n\"}", 0 },
+	{ PI_NETWORK_CREATE, "{\"Name\":\"n\",\"Driver\":\"macvlan\"}", 403 },
+	{ PI_NETWORK_CREATE, "{\"Name\":\"n\",\"Driver\":\"host\"}", 403 },
+	{ PI_NETWORK_CREATE, "{\"Name\":\"n\",\"Ingress\":true}", 403 },
+	{ PI_NETWORK_CREATE, "{\"Name\":\"n\",\"ConfigOnly\":true}", 403 },
+	{ PI_NETWORK_CREATE, "{\"Name\":\"n\",\"ConfigFrom\":{\"Network\":\"c\"}}", 403 },
+	{ PI_NETWORK_CREATE, "{\"Name\":\"n\",\"Scope\":\"swarm\"}", 403 },
+	{ PI_NETWORK_CREATE, "{\"Name\":\"n\",\"EnableIPv4\":false}", 403 },
+	{ PI_NETWORK_CREATE, "{\"Name\":\"n\",\"Options\":{"
+	    "\"com.docker.network.bridge.name\":\"docker0\"}}", 403 },
+	{ PI_NETWORK_CREATE, "{\"Name\":\"n\",\"IPAM\":{\"Config\":[{"
+	    "\"Subnet\":\"10.0.0.0/8\"}]}}", 403 },
+	{ PI_NETWORK_CREATE, "{\"Name\":\"n\",\"IPAM\":{\"Driver\":\"x\"}}", 403 },
+	{ PI_NETWORK_CREATE, "{\"Name\":\"n\",\"Ingress\":\"yes\"}", 403 },
+	{ PI_NETWORK_DISCONNECT, "{\"Container\":\"c\"}", 0 },
+	{ PI_NETWORK_DISCONNECT, "{\"Container\":\"c\",\"Force\":false}", 0 },
+	{ PI_NETWORK_DISCONNECT, "{\"Container\":\"c\",\"force\":true}", 403 },
+};
+
+START_TEST(test_volume_network)
+{
+	struct pol_body		b;
+	struct pol_verdict	v;
+	size_t			i;
+
+	pol_body_init(&b);
+	for (i = 0; i < nitems(vn_cases); i++) {
+		pol_inspect(&b, vn_cases[i].insp, "/x", NULL, NULL,
+		    (const uint8_t *)vn_cases[i].body, strlen(vn_cases[i].body),
+		    0, &v);
+		ck_assert_msg(v.status == vn_cases[i].status, "%s: %d (%s)",
+		    vn_cases[i].body, v.status, v.reason);
+	}
+	pol_body_free(&b);
 }
 END_TEST
 
@@ -1290,6 +1350,7 @@ main(void)
 	tcase_add_loop_test(tc, test_cases, 0, (int)nitems(cases));
 	tcase_add_test(tc, test_caps);
 	tcase_add_test(tc, test_dispatch);
+	tcase_add_test(tc, test_volume_network);
 	tcase_add_loop_test(tc, test_pull, 0, (int)nitems(pull_cases));
 	tcase_add_test(tc, test_regauth);
 	tcase_add_test(tc, test_helpers);
