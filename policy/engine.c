@@ -328,8 +328,8 @@ pct_decode(const char *in, size_t len, char *out, size_t outsz, size_t *olen,
  * index): collapse '/', drop ".", resolve ".." without climbing above the
  * root, drop a trailing '/'.  An empty result is ".".
  */
-static size_t
-path_clean(char *p, size_t n)
+size_t
+policy_path_clean(char *p, size_t n)
 {
 	size_t	r = 0, w = 0, dotdot = 0;
 	int	rooted;
@@ -421,7 +421,7 @@ policy_normalize(const char *in, size_t len, char *npath, size_t npathsz,
 		npath[1] = '\0';
 		return 0;
 	}
-	n = path_clean(npath, n);
+	n = policy_path_clean(npath, n);
 	if ((v = pol_version_prefix_len(npath)) > 0) {
 		if ((size_t)v >= vprefixsz) {
 			*why = "version prefix too long";

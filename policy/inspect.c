@@ -38,6 +38,7 @@
 #include "gojson.h"
 #include "inspect.h"
 #include "inspect_int.h"
+#include "policy.h"
 #include "util.h"
 
 #define KIB		1024
@@ -361,49 +362,12 @@ list_has(const struct pol_strlist *l, const char *s)
 int
 pol_path_clean(const char *in, char *out, size_t outsz)
 {
-	size_t	r = 0, w = 0, dotdot, n = strlen(in);
-	int	rooted = n > 0 && in[0] == '/';
+	size_t	n = strlen(in);
 
 	if (outsz < n + 2)
 		return -1;
-	if (n == 0) {
-		pw_strlcpy(out, ".", outsz);
-		return 0;
-	}
-	if (rooted) {
-		out[w++] = '/';
-		r = 1;
-	}
-	dotdot = w;
-	while (r < n) {
-		if (in[r] == '/')
-			r++;
-		else if (in[r] == '.' && (r + 1 == n || in[r + 1] == '/'))
-			r++;
-		else if (in[r] == '.' && in[r + 1] == '.' &&
-		    (r + 2 == n || in[r + 2] == '/')) {
-			r += 2;
-			if (w > dotdot) {
-				w--;
-				while (w > dotdot && out[w] != '/')
-					w--;
-			} else if (!rooted) {
-				if (w > 0)
-					out[w++] = '/';
-				out[w++] = '.';
-				out[w++] = '.';
-				dotdot = w;
-			}
-		} else {
-			if ((rooted && w != 1) || (!rooted && w != 0))
-				out[w++] = '/';
-			for (; r < n && in[r] != '/'; r++)
-				out[w++] = in[r];
-		}
-	}
-	if (w == 0)
-		out[w++] = '.';
-	out[w] = '\0';
+	memcpy(out, in, n + 1);
+	(void)policy_path_clean(out, n);
 	return 0;
 }
 

@@ -206,35 +206,35 @@ policy_msg_send(struct ipc_chan *ch, uint32_t gen, const struct policy_spec *s)
 	return 0;
 }
 
-/* Read all of a sealed memfd (the receiver checks the seals). */
-static char *
-read_sealed(int fd, size_t want, char *err, size_t errsz)
+/*
+ * All of a memfd another process sealed: it must be sealed against
+ * writing, growing and shrinking and hold exactly len bytes, so what is
+ * read here is what the sender keeps (and, for a body, sends on).  A
+ * NUL is added after the bytes.  NULL when the seals or size are wrong.
+ */
+char *
+pol_memfd_read(int fd, size_t len)
 {
 	struct stat	 st;
 	char		*buf;
 	size_t		 got = 0;
 	ssize_t		 n;
 	int		 seals;
+	const int	 want = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW;
 
 	seals = fcntl(fd, F_GET_SEALS);
-	if (seals == -1 || (seals & (F_SEAL_WRITE | F_SEAL_SHRINK)) !=
-	    (F_SEAL_WRITE | F_SEAL_SHRINK) || fstat(fd, &st) == -1 ||
-	    (size_t)st.st_size != want) {
-		snprintf(err, errsz, "policy memfd is not sealed or has the "
-		    "wrong size");
+	if (seals == -1 || (seals & want) != want || fstat(fd, &st) == -1 ||
+	    (uint64_t)st.st_size != (uint64_t)len)
 		return NULL;
-	}
-	buf = xmalloc(want + 1);
-	while (got < want) {
-		if ((n = pread(fd, buf + got, want - got, (off_t)got)) <= 0) {
-			snprintf(err, errsz, "reading the policy memfd: %s",
-			    n == 0 ? "short" : strerror(errno));
+	buf = xmalloc(len + 1);
+	while (got < len) {
+		if ((n = pread(fd, buf + got, len - got, (off_t)got)) <= 0) {
 			free(buf);
 			return NULL;
 		}
 		got += (size_t)n;
 	}
-	buf[want] = '\0';
+	buf[len] = '\0';
 	return buf;
 }
 
@@ -264,8 +264,11 @@ policy_msg_load(const struct ipc_msg *m, uint32_t *gen, char *err, size_t errsz)
 		snprintf(err, errsz, "policy message too large");
 		return NULL;
 	}
-	if ((all = read_sealed(m->fd, (size_t)ylen + elen, err, errsz)) == NULL)
+	if ((all = pol_memfd_read(m->fd, (size_t)ylen + elen)) == NULL) {
+		snprintf(err, errsz, "the policy memfd is not sealed or has "
+		    "the wrong size");
 		return NULL;
+	}
 	p = load_parts(source, has_yaml ? all : NULL, ylen, all + ylen, elen,
 	    err, errsz);
 	free(all);

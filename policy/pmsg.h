@@ -37,6 +37,7 @@ int		 policy_msg_send(struct ipc_chan *, uint32_t,
 		    const struct policy_spec *);
 struct policy	*policy_msg_load(const struct ipc_msg *, uint32_t *, char *,
 		    size_t);
+char		*pol_memfd_read(int, size_t);
 /* The variables policy_from_env reads (Tecnativa, LinuxServer). */
 int		 policy_compat_name(const char *);
 

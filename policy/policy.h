@@ -139,6 +139,8 @@ int		 policy_normalize(const char *, size_t, char *, size_t,
  */
 char		*policy_forward_target(const char *, const char *,
 		    const char *);
+/* Go's path.Clean in place on p[0..n) (p has room for n + 2); new length. */
+size_t		 policy_path_clean(char *, size_t);
 
 struct pol_glob	*pol_glob_compile(const char *, char *, size_t);
 int		 pol_glob_match(const struct pol_glob *, const char *);

@@ -69,37 +69,6 @@ answer(uint32_t id, uint32_t gen, int status, const char *reason,
 	ipc_wr_free(&wr);
 }
 
-/*
- * The body, read whole from a memfd the proxy sealed: sealed so that
- * what was judged here is what the proxy sends (it sends from the same
- * descriptor).
- */
-static uint8_t *
-body_read(int fd, uint64_t len)
-{
-	struct stat	 st;
-	uint8_t		*buf;
-	size_t		 got = 0;
-	ssize_t		 n;
-	int		 seals;
-
-	seals = fcntl(fd, F_GET_SEALS);
-	if (seals == -1 || (seals & (F_SEAL_WRITE | F_SEAL_SHRINK |
-	    F_SEAL_GROW)) != (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW) ||
-	    fstat(fd, &st) == -1 || (uint64_t)st.st_size != len)
-		return NULL;
-	buf = xmalloc(len + 1);
-	while (got < len) {
-		if ((n = pread(fd, buf + got, len - got, (off_t)got)) <= 0) {
-			free(buf);
-			return NULL;
-		}
-		got += (size_t)n;
-	}
-	buf[len] = '\0';
-	return buf;
-}
-
 static void
 inspect(struct ipc_msg *m)
 {
@@ -142,7 +111,7 @@ inspect(struct ipc_msg *m)
 		answer(m->hdr.id, gen, 413, "request body too large", digest);
 		goto out;
 	}
-	if ((body = body_read(m->fd, len)) == NULL) {
+	if ((body = (uint8_t *)pol_memfd_read(m->fd, (size_t)len)) == NULL) {
 		log_warnx("request %u: the body memfd is not sealed or is "
 		    "short", m->hdr.id);
 		answer(m->hdr.id, gen, 403, "unable to inspect the request "
