@@ -312,6 +312,33 @@ master_link(struct child *w, struct child *peer)
 }
 
 /*
+ * TOKEN_POLICY must name a profile of the policy (and needs one): a
+ * misspelt name would refuse every token request at run time.
+ */
+static int
+master_policy_names(const struct pw_config *c, const struct policy *p,
+    char *err, size_t errsz)
+{
+	const char	*t = c->val[CK_TOKEN_POLICY];
+	int		 unresolved = 0;
+
+	if (t == NULL)
+		return 0;
+	if (p == NULL) {
+		snprintf(err, errsz, "TOKEN_POLICY=%s needs a policy (POLICY "
+		    "or POLICY_FILE)", t);
+		return -1;
+	}
+	(void)policy_select(p, t, NULL, 0, 0, 0, &unresolved);
+	if (unresolved) {
+		snprintf(err, errsz, "TOKEN_POLICY=%s: the policy %s has no "
+		    "profile of that name", t, p->source);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * The policy goes to the proxy (rules) and policyd (bodies); the two get
  * a channel of their own when both are ready.
  */
@@ -1603,7 +1630,12 @@ master_sighup(evutil_socket_t sig, short ev, void *arg)
 		struct policy_spec	 ns;
 		struct policy		*np;
 		if (policy_spec_resolve(&next, &ns, &np, err,
-		    sizeof(err)) != 1) {
+		    sizeof(err)) != 1 || master_policy_names(&next, np, err,
+		    sizeof(err)) == -1) {
+			if (np != NULL) {
+				policy_spec_free(&ns);
+				policy_free(np);
+			}
 			log_warnx("reload failed, keeping the running "
 			    "configuration and policy: policy: %s", err);
 			config_free(&next);
@@ -1863,6 +1895,7 @@ master_run(int argc, char **argv)
 		return 1;
 	}
 	if (policy_spec_resolve(&m.cfg, &m.pspec, &m.pol, err,
+	    sizeof(err)) == -1 || master_policy_names(&m.cfg, m.pol, err,
 	    sizeof(err)) == -1) {
 		fprintf(stderr, "portwingd: policy: %s\n", err);
 		return 1;

@@ -549,7 +549,6 @@ SKIPPED = {
     "63": "ownership labels are not implemented",
     "64": "clients.allowed_cidrs is not implemented",
     "65": "mTLS client profiles are not implemented",
-    "72": "checked by t-policy-cases.sh (a 30 s stall)",
 }
 
 RUNNERS = {"p1": run_p1, "p1w": run_p1w, "pc": run_pc, "pcr": run_pcr, "all": run_all,
