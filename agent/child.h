@@ -26,6 +26,7 @@ int	worker_run(struct child_boot *);
 int	authd_run(struct child_boot *);
 int	proxy_run(struct child_boot *);
 int	keyd_run(struct child_boot *);
+int	policyd_run(struct child_boot *);
 int	master_run(int, char **);
 
 #endif

@@ -83,4 +83,7 @@ int	 cli_connect(int, char **);
 /* cli_audit.c */
 int	 cli_audit_verify(int, char **);
 
+/* cli_policy.c */
+int	 cli_policy(int, char **);
+
 #endif

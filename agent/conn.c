@@ -142,7 +142,10 @@ conn_new(struct worker *w, int fd, struct sockaddr *sa, int tls)
 	c->idx = i;
 	c->spool_fd = -1;
 	w->table[i] = c;
-	c->tls = tls;
+	c->tls = tls == 1;
+	c->filter = tls == 2;	/* the filter's unix socket (LISTEN_SOCKET) */
+	c->fd = fd;
+	tls = tls == 1;
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
 		    c->peer, sizeof(c->peer));

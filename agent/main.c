@@ -40,6 +40,8 @@ main(int argc, char **argv)
 			return proxy_run(&boot);
 		case PROC_KEYD:
 			return keyd_run(&boot);
+		case PROC_POLICYD:
+			return policyd_run(&boot);
 		}
 		return 2;
 	}

@@ -12,6 +12,7 @@
 #include "pwbuild.h"
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -40,6 +41,7 @@
 #include "authd/authd.h"
 #include "banner.h"
 #include "keyfile.h"
+#include "pmsg.h"
 #include "sdnotify.h"
 #include "stats.h"
 #include "worker.h"
@@ -94,6 +96,7 @@ static struct {
 	int			 conf_required;
 	struct privdrop		 pd;
 	int			 listen_fd;
+	int			 filter_fd;	/* LISTEN_SOCKET, -1: none */
 	char			*tls_cert;
 	size_t			 tls_cert_len;
 	char			*tls_key;
@@ -102,6 +105,10 @@ static struct {
 	struct child		 authd;
 	struct child		 proxy;
 	struct child		 keyd;		/* with TLS only */
+	struct child		 policyd;	/* with a policy only */
+	struct policy_spec	 pspec;		/* the policy in force */
+	struct policy		*pol;		/* NULL: none configured */
+	uint32_t		 pol_gen;
 	uint32_t		 tls_gen;	/* pairs a certificate with its key */
 	uint32_t		 gen;
 	int			 stopping;
@@ -152,6 +159,12 @@ static const struct ipc_perm perms_authd[] = {
 };
 
 static const struct ipc_perm perms_keyd[] = {
+	{ IPC_C_READY, 4, 4, 0 },
+	{ IPC_C_LOG, 12, 12 + LOG_MSG_MAX, 0 },
+	{ IPC_C_PONG, 0, 0, 0 },
+};
+
+static const struct ipc_perm perms_policyd[] = {
 	{ IPC_C_READY, 4, 4, 0 },
 	{ IPC_C_LOG, 12, 12 + LOG_MSG_MAX, 0 },
 	{ IPC_C_PONG, 0, 0, 0 },
@@ -296,6 +309,60 @@ master_link(struct child *w, struct child *peer)
 	    peer->role == PROC_KEYD ? IPC_M_KEYD_CHAN : IPC_M_PROXY_CHAN, 0, 0,
 	    NULL, 0, sv[0]);
 	ipc_send(peer->chan, IPC_M_WORKER_CHAN, w->slot, 0, NULL, 0, sv[1]);
+}
+
+/*
+ * TOKEN_POLICY must name a profile of the policy (and needs one): a
+ * misspelt name would refuse every token request at run time.
+ */
+static int
+master_policy_names(const struct pw_config *c, const struct policy *p,
+    char *err, size_t errsz)
+{
+	const char	*t = c->val[CK_TOKEN_POLICY];
+	int		 unresolved = 0;
+
+	if (t == NULL)
+		return 0;
+	if (p == NULL) {
+		snprintf(err, errsz, "TOKEN_POLICY=%s needs a policy (POLICY "
+		    "or POLICY_FILE)", t);
+		return -1;
+	}
+	(void)policy_select(p, t, NULL, 0, 0, 0, &unresolved);
+	if (unresolved) {
+		snprintf(err, errsz, "TOKEN_POLICY=%s: the policy %s has no "
+		    "profile of that name", t, p->source);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The policy goes to the proxy (rules) and policyd (bodies); the two get
+ * a channel of their own when both are ready.
+ */
+static void
+master_send_policy(struct child *c)
+{
+	if (m.pol != NULL && c->ready && c->chan != NULL)
+		policy_msg_send(c->chan, m.pol_gen, &m.pspec);
+}
+
+static void
+master_link_policy(void)
+{
+	int	sv[2];
+
+	if (m.pol == NULL || !m.policyd.ready || !m.proxy.ready ||
+	    m.policyd.chan == NULL || m.proxy.chan == NULL)
+		return;
+	if (ipc_socketpair(sv) == -1) {
+		log_warn("socketpair");
+		return;
+	}
+	ipc_send(m.proxy.chan, IPC_M_POLICY_CHAN, 0, 0, NULL, 0, sv[0]);
+	ipc_send(m.policyd.chan, IPC_M_POLICY_CHAN, 0, 0, NULL, 0, sv[1]);
 }
 
 /* authd's audit records go straight to the proxy, on their own channel. */
@@ -540,7 +607,7 @@ master_send_tls_key(void)
 
 /* ---- systemd: status, liveness probes, watchdog ---- */
 
-/* The i-th child (authd, proxy, keyd, then the workers), or NULL. */
+/* The i-th child (authd, proxy, keyd, policyd, then the workers), or NULL. */
 static struct child *
 child_at(int i)
 {
@@ -550,11 +617,13 @@ child_at(int i)
 		return &m.proxy;
 	if (i == 2)
 		return m.cfg.tls ? &m.keyd : NULL;
-	if (i - 3 < m.cfg.workers)
-		return &m.workers[i - 3];
+	if (i == 3)
+		return m.pol != NULL ? &m.policyd : NULL;
+	if (i - 4 < m.cfg.workers)
+		return &m.workers[i - 4];
 	return NULL;
 }
-#define NCHILDREN	(3 + m.cfg.workers)
+#define NCHILDREN	(4 + m.cfg.workers)
 
 /* One line for `systemctl status`: workers, Docker, requests served. */
 static void
@@ -806,7 +875,8 @@ master_announce(void)
 	 * first Docker call, so the status says whether Docker answers.
 	 */
 	if (m.announced || m.stopping || !m.authd.ready || !m.proxy.ready ||
-	    (m.cfg.tls && !m.keyd.ready) || m.docker == -1)
+	    (m.cfg.tls && !m.keyd.ready) || (m.pol != NULL &&
+	    !m.policyd.ready) || m.docker == -1)
 		return;
 	for (i = 0; i < m.cfg.workers; i++)
 		if (!m.workers[i].ready)
@@ -837,7 +907,8 @@ master_give_listener(struct child *w)
 
 	if (!peers_were_up) {
 		if (!m.authd.ready || !m.proxy.ready ||
-		    (m.cfg.tls && !m.keyd.ready))
+		    (m.cfg.tls && !m.keyd.ready) ||
+		    (m.pol != NULL && !m.policyd.ready))
 			return;
 		peers_were_up = 1;
 	}
@@ -846,6 +917,13 @@ master_give_listener(struct child *w)
 	if ((fd = dup(m.listen_fd)) == -1)
 		fatal("dup listener");
 	ipc_send(w->chan, IPC_M_LISTENER, 0, 0, &tls, sizeof(tls), fd);
+	if (m.filter_fd != -1) {
+		uint32_t kind = 2;	/* the filter's unix socket */
+		if ((fd = dup(m.filter_fd)) == -1)
+			fatal("dup listener");
+		ipc_send(w->chan, IPC_M_LISTENER, 0, 0, &kind, sizeof(kind),
+		    fd);
+	}
 	w->listening = 1;
 }
 
@@ -884,10 +962,19 @@ master_child_ready(struct child *c, struct ipc_msg *msg)
 		for (i = 0; i < m.cfg.workers; i++)
 			master_link(&m.workers[i], c);
 		break;
+	case PROC_POLICYD:
+		master_send_policy(c);
+		master_link_policy();
+		break;
 	case PROC_AUTHD:
 		master_send_keys();
 		/* FALLTHROUGH */
 	case PROC_PROXY:
+		if (c->role == PROC_PROXY) {
+			/* The policy first: the proxy judges every request. */
+			master_send_policy(c);
+			master_link_policy();
+		}
 		for (i = 0; i < m.cfg.workers; i++)
 			master_link(&m.workers[i], c);
 		master_link_audit();
@@ -1191,7 +1278,8 @@ master_send_config(struct child *c)
 	struct ipc_wr	 wr;
 	unsigned	 role = c->role == PROC_WORKER ? ROLE_WORKER :
 			    c->role == PROC_AUTHD ? ROLE_AUTHD :
-			    c->role == PROC_KEYD ? ROLE_KEYD : ROLE_PROXY;
+			    c->role == PROC_KEYD ? ROLE_KEYD :
+			    c->role == PROC_POLICYD ? ROLE_POLICYD : ROLE_PROXY;
 	char		*kv;
 
 	kv = config_to_kv(&m.cfg, role);
@@ -1265,6 +1353,10 @@ master_spawn(struct child *c)
 		perms = perms_keyd;
 		nperms = nitems(perms_keyd);
 		break;
+	case PROC_POLICYD:
+		perms = perms_policyd;
+		nperms = nitems(perms_policyd);
+		break;
 	default:
 		perms = perms_proxy;
 		nperms = nitems(perms_proxy);
@@ -1293,6 +1385,8 @@ child_by_pid(pid_t pid)
 		return &m.proxy;
 	if (m.keyd.pid == pid)
 		return &m.keyd;
+	if (m.policyd.pid == pid)
+		return &m.policyd;
 	for (i = 0; i < m.cfg.workers; i++)
 		if (m.workers[i].pid == pid)
 			return &m.workers[i];
@@ -1399,7 +1493,12 @@ master_check_stopped(void)
 		kill(m.proxy.pid, SIGTERM);
 	if (m.keyd.pid > 0)
 		kill(m.keyd.pid, SIGTERM);
-	if (m.authd.pid <= 0 && m.proxy.pid <= 0 && m.keyd.pid <= 0) {
+	if (m.policyd.pid > 0)
+		kill(m.policyd.pid, SIGTERM);
+	if (m.authd.pid <= 0 && m.proxy.pid <= 0 && m.keyd.pid <= 0 &&
+	    m.policyd.pid <= 0) {
+		if (m.filter_fd != -1)
+			(void)unlink(m.cfg.val[CK_LISTEN_SOCKET]);
 		log_info("stopped");
 		event_base_loopexit(m.base, NULL);
 	}
@@ -1420,6 +1519,8 @@ master_stop_timeout(evutil_socket_t fd, short ev, void *arg)
 		kill(m.proxy.pid, SIGKILL);
 	if (m.keyd.pid > 0)
 		kill(m.keyd.pid, SIGKILL);
+	if (m.policyd.pid > 0)
+		kill(m.policyd.pid, SIGKILL);
 	event_base_loopexit(m.base, NULL);
 }
 
@@ -1442,6 +1543,8 @@ master_sigterm(evutil_socket_t sig, short ev, void *arg)
 	}
 	close(m.listen_fd);
 	m.listen_fd = -1;
+	if (m.filter_fd != -1)
+		close(m.filter_fd);	/* the path goes when the last child has */
 	for (i = 0; i < m.cfg.workers; i++) {
 		struct child *c = &m.workers[i];
 		if (c->respawn != NULL)
@@ -1460,6 +1563,8 @@ master_sigterm(evutil_socket_t sig, short ev, void *arg)
 		evtimer_del(m.proxy.respawn);
 	if (m.keyd.respawn != NULL)
 		evtimer_del(m.keyd.respawn);
+	if (m.policyd.respawn != NULL)
+		evtimer_del(m.policyd.respawn);
 	m.stop_timer = evtimer_new(m.base, master_stop_timeout, NULL);
 	evtimer_add(m.stop_timer, &tv);
 	master_check_stopped();
@@ -1519,6 +1624,37 @@ master_sighup(evutil_socket_t sig, short ev, void *arg)
 		config_free(&next);
 		master_reload_refused(err);
 		return;
+	}
+	if (m.pol != NULL) {
+		/* The policy file is read again; a bad one changes nothing. */
+		struct policy_spec	 ns;
+		struct policy		*np;
+		if (policy_spec_resolve(&next, &ns, &np, err,
+		    sizeof(err)) != 1 || master_policy_names(&next, np, err,
+		    sizeof(err)) == -1) {
+			if (np != NULL) {
+				policy_spec_free(&ns);
+				policy_free(np);
+			}
+			log_warnx("reload failed, keeping the running "
+			    "configuration and policy: policy: %s", err);
+			config_free(&next);
+			if (cert != NULL) {
+				free(cert);
+				freezero(key, keylen);
+			}
+			master_reload_refused(err);
+			return;
+		}
+		policy_spec_free(&m.pspec);
+		policy_free(m.pol);
+		m.pspec = ns;
+		m.pol = np;
+		m.pol_gen++;
+		master_send_policy(&m.proxy);
+		master_send_policy(&m.policyd);
+		log_info("policy %s loaded (generation %u)", m.pol->source,
+		    m.pol_gen);
 	}
 	/* Both parts are good: switch over. */
 	config_free(&m.cfg);
@@ -1586,6 +1722,79 @@ open_listener(char *err, size_t errsz)
 	    listen(fd, 1024) == -1) {
 		snprintf(err, errsz, "cannot listen on %s port %d: %s",
 		    m.cfg.bind, m.cfg.port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * LISTEN_SOCKET: the filter's unix socket, created with its final mode
+ * (under a umask, so there is no moment with wider permissions), then
+ * given its owner.  An existing path is replaced only when it is a socket
+ * nobody listens on (connect refused), and only if it is still the same
+ * inode when it is removed; anything else refuses to start.
+ */
+static int
+open_filter_socket(char *err, size_t errsz)
+{
+	const char		*path = m.cfg.val[CK_LISTEN_SOCKET];
+	const char		*ms = m.cfg.val[CK_LISTEN_SOCKET_MODE];
+	struct sockaddr_un	 sun;
+	struct stat		 st, st2;
+	mode_t			 mode = ms != NULL && strcmp(ms, "0660") == 0 ?
+				    0660 : 0600, old;
+	long long		 uid = 0, gid = 0;
+	int			 fd, probe, rc;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	pw_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	if (m.cfg.val[CK_LISTEN_SOCKET_UID] != NULL)
+		(void)pw_strtonum(m.cfg.val[CK_LISTEN_SOCKET_UID], 0,
+		    0x7fffffff, &uid);
+	if (m.cfg.val[CK_LISTEN_SOCKET_GID] != NULL)
+		(void)pw_strtonum(m.cfg.val[CK_LISTEN_SOCKET_GID], 0,
+		    0x7fffffff, &gid);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errsz, "LISTEN_SOCKET %s exists and is "
+			    "not a socket; refusing to remove it", path);
+			return -1;
+		}
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		rc = probe == -1 ? -1 : connect(probe, (struct sockaddr *)&sun,
+		    sizeof(sun));
+		if (rc == 0 || errno != ECONNREFUSED) {
+			snprintf(err, errsz, "LISTEN_SOCKET %s: %s; refusing to "
+			    "take it over", path, rc == 0 ? "another process "
+			    "is listening on it" : strerror(errno));
+			if (probe != -1)
+				close(probe);
+			return -1;
+		}
+		close(probe);
+		if (lstat(path, &st2) == -1 || st2.st_ino != st.st_ino ||
+		    st2.st_dev != st.st_dev || unlink(path) == -1) {
+			snprintf(err, errsz, "LISTEN_SOCKET %s changed while it "
+			    "was checked; refusing to remove it", path);
+			return -1;
+		}
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		snprintf(err, errsz, "socket: %s", strerror(errno));
+		return -1;
+	}
+	old = umask(~mode & 0777);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (rc == -1 || chown(path, (uid_t)uid, (gid_t)gid) == -1 ||
+	    chmod(path, mode) == -1 || listen(fd, 1024) == -1) {
+		snprintf(err, errsz, "LISTEN_SOCKET %s: %s", path,
+		    strerror(errno));
+		if (rc == 0)
+			(void)unlink(path);
 		close(fd);
 		return -1;
 	}
@@ -1685,9 +1894,25 @@ master_run(int argc, char **argv)
 		fprintf(stderr, "portwingd: %s\n", err);
 		return 1;
 	}
+	if (policy_spec_resolve(&m.cfg, &m.pspec, &m.pol, err,
+	    sizeof(err)) == -1 || master_policy_names(&m.cfg, m.pol, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "portwingd: policy: %s\n", err);
+		return 1;
+	}
+	m.pol_gen = 1;
 	if (check_only) {
 		if (verbose)
 			config_dump(&m.cfg, stdout);
+		if (m.pol != NULL) {
+			size_t w;
+			for (w = 0; m.pol->warnings != NULL &&
+			    m.pol->warnings[w] != NULL; w++)
+				printf("policy %s: warning: %s\n", m.pol->source,
+				    m.pol->warnings[w]);
+			printf("policy %s: %zu root rule(s), %zu profile(s)\n",
+			    m.pol->source, m.pol->rules.n, m.pol->nprofiles);
+		}
 		printf("configuration OK\n");
 		return 0;
 	}
@@ -1773,6 +1998,12 @@ master_run(int argc, char **argv)
 		break;
 	}
 	listen_describe(m.listen_fd);
+	m.filter_fd = -1;
+	if (m.cfg.val[CK_LISTEN_SOCKET] != NULL &&
+	    (m.filter_fd = open_filter_socket(err, sizeof(err))) == -1) {
+		fprintf(stderr, "portwingd: %s\n", err);
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	proc_title("portwingd: master");
 	m.base = pw_event_base();
@@ -1808,11 +2039,23 @@ master_run(int argc, char **argv)
 	m.authd.role = PROC_AUTHD;
 	m.proxy.role = PROC_PROXY;
 	m.keyd.role = PROC_KEYD;
+	m.policyd.role = PROC_POLICYD;
 	m.tls_gen = 1;
+	if (m.pol != NULL) {
+		size_t w;
+		for (w = 0; m.pol->warnings != NULL && m.pol->warnings[w] != NULL;
+		    w++)
+			log_warnx("policy %s: %s", m.pol->source,
+			    m.pol->warnings[w]);
+		log_info("policy %s: %zu root rule(s), %zu profile(s)",
+		    m.pol->source, m.pol->rules.n, m.pol->nprofiles);
+	}
 	master_spawn(&m.authd);
 	master_spawn(&m.proxy);
 	if (m.cfg.tls)
 		master_spawn(&m.keyd);
+	if (m.pol != NULL)
+		master_spawn(&m.policyd);
 	for (i = 0; i < m.cfg.workers; i++) {
 		m.workers[i].role = PROC_WORKER;
 		m.workers[i].slot = (unsigned)i;

@@ -2,7 +2,8 @@
  * portwing.c: the command-line tool.  Subcommands:
  *   portwing version
  *   portwing check-config [-v] [-f FILE]
- *   portwing hash-token, keygen, request, connect, audit-verify (cli_*.c)
+ *   portwing hash-token, keygen, request, connect, audit-verify, policy
+ *   (cli_*.c)
  */
 #include "pwbuild.h"
 
@@ -32,7 +33,10 @@ usage(FILE *fp)
 	    "       portwing connect -k keyfile -L socket [-cacert file] "
 	    "[-insecure]\n"
 	    "                [-max-body bytes] http[s]://host:port\n"
-	    "       portwing audit-verify file\n");
+	    "       portwing audit-verify file\n"
+	    "       portwing policy check file|preset\n"
+	    "       portwing policy test [-profile name] file|preset method "
+	    "path [body]\n");
 }
 
 static int
@@ -113,6 +117,8 @@ main(int argc, char **argv)
 		return cli_connect(argc - 1, argv + 1);
 	if (strcmp(argv[1], "audit-verify") == 0)
 		return cli_audit_verify(argc - 1, argv + 1);
+	if (strcmp(argv[1], "policy") == 0)
+		return cli_policy(argc - 1, argv + 1);
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
 		return 0;

@@ -371,7 +371,7 @@ worker_accept(struct evconnlistener *l, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
-	if (tls && w->tls == NULL) {
+	if (tls == 1 && w->tls == NULL) {
 		log_warnx("TLS listener but no TLS context yet; dropping");
 		close(fd);
 		return;
@@ -491,10 +491,10 @@ worker_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 	switch (m->hdr.type) {
 	case IPC_M_LISTENER:
 		ipc_rd_init(&rd, m);
-		tls = ipc_rd_u32(&rd);
-		if (ipc_rd_end(&rd) == -1)
+		tls = ipc_rd_u32(&rd);	/* 0 plain, 1 TLS, 2 the filter socket */
+		if (ipc_rd_end(&rd) == -1 || tls > 2)
 			fatalx("malformed listener message");
-		worker_add_listener(w, m->fd, tls != 0);
+		worker_add_listener(w, m->fd, (int)tls);
 		break;
 	case IPC_M_TLS:
 		worker_tls_update(w, m);
@@ -785,7 +785,8 @@ worker_auth_request(struct conn *c)
 		tok = header_value(c, tokhdr[i], &toklen);
 	new_reqid(c);
 	ipc_wr_init(&wr);
-	ipc_wr_u32(&wr, c->is_signed ? AUTHF_SIGNED : 0);
+	ipc_wr_u32(&wr, (c->is_signed ? AUTHF_SIGNED : 0) |
+	    (c->filter ? AUTHF_PEER : 0));
 	ipc_wr_str(&wr, c->peer);
 	ipc_wr_str(&wr, c->req.method);
 	ipc_wr_str(&wr, c->req.target);
@@ -802,8 +803,12 @@ worker_auth_request(struct conn *c)
 		ipc_wr_strn(&wr, v, vl > 120 ? 0 : vl);
 	}
 	ipc_wr_bytes(&wr, c->digest, sizeof(c->digest));
+	/*
+	 * The filter socket's clients are known by their peer credentials,
+	 * which authd reads itself from the connection (SO_PEERCRED).
+	 */
 	rv = ipc_send(w->authd, IPC_W_AUTH_REQ, w->slot, c->reqid, wr.buf,
-	    wr.len, -1);
+	    wr.len, c->filter ? dup(c->fd) : -1);
 	ipc_wr_free(&wr);
 	worker_wipe_credentials(c);
 	return rv;
@@ -910,6 +915,10 @@ worker_proxy_request(struct conn *c, int flags, int body_mode)
 				c->approval = saved;
 			else if (strcmp(th->value, "other-worker") == 0)
 				c->approval.worker ^= 1;
+			else if (strncmp(th->value, "policy=", 7) == 0)
+				/* claim another policy profile */
+				pw_strlcpy(c->approval.policy, th->value + 7,
+				    sizeof(c->approval.policy));
 		}
 		if (!(flags & PXF_PING))	/* readiness carries none */
 			saved = stash ? real : c->approval;

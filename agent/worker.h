@@ -62,6 +62,8 @@ struct conn {
 	uint32_t		 reqid;
 	struct bufferevent	*bev;		/* client, TLS or plain */
 	int			 tls;
+	int			 filter;	/* from LISTEN_SOCKET */
+	int			 fd;		/* the client socket */
 	char			 peer[INET6_ADDRSTRLEN];
 	enum conn_state		 state;
 	struct event		*timer;

@@ -13,6 +13,9 @@
  */
 #include "pwbuild.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,7 +84,7 @@ static const struct ipc_perm perms_master[] = {
 };
 
 static const struct ipc_perm perms_worker[] = {
-	{ IPC_W_AUTH_REQ, 20, IPC_MAX_AUTH, 0 },
+	{ IPC_W_AUTH_REQ, 20, IPC_MAX_AUTH, IPC_FD_OPTIONAL },
 	{ IPC_W_ENROLL_REQ, 8, ENROLL_BODY_MAX + 128, 0 },
 };
 
@@ -184,6 +187,41 @@ approve(struct pending *p, const char *principal, const char *policy,
 }
 
 static void	pending_free(struct pending *);
+static void	deny(struct pending *, const char *, const char *);
+
+/*
+ * A request from the filter socket (LISTEN_SOCKET): it needs no token.
+ * The worker hands over the client's connection and authd reads the
+ * peer's credentials from it, after checking that it is a connection
+ * accepted on that very socket: a worker cannot make one up (a
+ * socketpair of its own has no such name), so the principal is the
+ * connected process's uid, never a value the worker wrote.
+ */
+static void
+filter_peer(struct pending *p, int fd)
+{
+	struct sockaddr_un	sun;
+	struct ucred		cr;
+	socklen_t		sl = sizeof(sun), cl = sizeof(cr);
+	const char		*path = authd.cfg.val[CK_LISTEN_SOCKET];
+	char			principal[64];
+
+	memset(&sun, 0, sizeof(sun));
+	if (path == NULL || getsockname(fd, (struct sockaddr *)&sun, &sl) ==
+	    -1 || sun.sun_family != AF_UNIX ||
+	    strncmp(sun.sun_path, path, sizeof(sun.sun_path)) != 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == -1 ||
+	    cl != sizeof(cr)) {
+		log_warnx("worker %u sent a connection that is not from the "
+		    "filter socket; refused", p->slot);
+		deny(p, "no_credentials", "no credentials");
+		return;
+	}
+	snprintf(p->ip, sizeof(p->ip), "unix:uid=%u,gid=%u", (unsigned)cr.uid,
+	    (unsigned)cr.gid);
+	snprintf(principal, sizeof(principal), "unix:%u", (unsigned)cr.uid);
+	approve(p, principal, NULL, NULL);
+}
 
 /*
  * 429: the audit record (with which limit: address-limit, key-limit,
@@ -243,7 +281,7 @@ token_derived(void *arg, int ok)
 
 	limiter_release(p->ip);
 	if (ok)
-		approve(p, "token", NULL, NULL);
+		approve(p, "token", authd.cfg.val[CK_TOKEN_POLICY], NULL);
 	else
 		deny(p, "bad_token", "");
 	pending_free(p);
@@ -261,7 +299,7 @@ verify_token(struct pending *p, const char *tok, size_t toklen)
 	}
 	if (token_verify_fast(tok, toklen, &slow)) {
 		limiter_release(p->ip);
-		approve(p, "token", NULL, NULL);
+		approve(p, "token", authd.cfg.val[CK_TOKEN_POLICY], NULL);
 		pending_free(p);
 		return;
 	}
@@ -324,12 +362,23 @@ authd_answer_verify(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 	ipc_rd_str(&rd, ver, sizeof(ver));
 	ipc_rd_bytes(&rd, digest, sizeof(digest));
 	if (p->target == NULL || tok == NULL || ipc_rd_end(&rd) == -1 ||
-	    (flags & ~AUTHF_SIGNED) || !http_valid_method(p->method)) {
+	    (flags & ~(AUTHF_SIGNED | AUTHF_PEER)) ||
+	    !http_valid_method(p->method) ||
+	    ((flags & AUTHF_PEER) != 0) != (m->fd != -1)) {
 		log_warnx("malformed request from worker %u; dropping it",
 		    p->slot);
+		if (m->fd != -1)
+			close(m->fd);
 		authd.workers[p->slot] = NULL;
 		pending_free(p);
 		ipc_chan_free(ch);
+		return;
+	}
+	if (flags & AUTHF_PEER) {
+		/* The filter socket: who is connected, read by authd itself. */
+		filter_peer(p, m->fd);
+		close(m->fd);
+		pending_free(p);
 		return;
 	}
 	client_address(peer, xff, xri, authd.cfg.trusted, authd.cfg.ntrusted,

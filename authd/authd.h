@@ -34,6 +34,8 @@
 #define AUTHD_MAX_TOKEN		4096
 
 #define AUTHF_SIGNED		0x01	/* X-Portwing-Signature present */
+#define AUTHF_PEER		0x02	/* from LISTEN_SOCKET: fd = the client's
+					   connection, for its peer credentials */
 
 /*
  * The refusal of a token request that also carried signature headers

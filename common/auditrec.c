@@ -85,6 +85,15 @@ audit_rec_get(struct ipc_rd *rd, struct audit_rec *r)
 	return 0;
 }
 
+/* Which rule of which profile decided (when a policy is in force). */
+void
+audit_rec_policy(struct audit_rec *r, const char *profile, int rule)
+{
+	r->has_rule = 1;
+	r->rule = rule;
+	pw_strlcpy(r->profile, profile ? profile : "", sizeof(r->profile));
+}
+
 /*
  * Who the record is about: an approval's (or a claimed) principal, and
  * for a key principal its key ID as well.

@@ -27,9 +27,13 @@ struct audit_rec {
 	char		container[AUDIT_PATH_MAX];
 	char		exec_id[128];
 	char		key_id[64];
-	char		reason[64];
+	char		reason[192];
 	char		principal[80];	/* "key:ID", "token", "anonymous",
 					   "none", "enrollment-token" */
+	/* The policy's decision (the proxy's own records only). */
+	int		has_rule;
+	int		rule;		/* matched rule, -1: none */
+	char		profile[64];	/* "": the root rules */
 };
 
 struct ipc_wr;
@@ -40,6 +44,7 @@ void	audit_rec_init(struct audit_rec *, const char *, const char *,
 void	audit_rec_put(struct ipc_wr *, const struct audit_rec *);
 int	audit_rec_get(struct ipc_rd *, struct audit_rec *);
 void	audit_rec_principal(struct audit_rec *, const char *);
+void	audit_rec_policy(struct audit_rec *, const char *, int);
 void	audit_time(uint64_t, char *, size_t);
 
 #endif

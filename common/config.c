@@ -126,6 +126,23 @@ const struct cfg_info cfg_table[CK_COUNT] = {
 	    "(default 15)" },
 	[CK_DOCKER_ROOT] = { "DOCKER_ROOT", 0, 0, 0,
 	    "the Docker data root, for disk metrics (default /var/lib/docker)" },
+	[CK_POLICY] = { "POLICY", ROLE_PROXY | ROLE_AUTHD, 0, 0,
+	    "request policy: a bundled preset's name (portwing, readonly, ...) "
+	    "or a sockguard-style YAML file (unset: no policy)" },
+	[CK_POLICY_FILE] = { "POLICY_FILE", ROLE_PROXY | ROLE_AUTHD, 0, 0,
+	    "a sockguard-style YAML policy file (alternative to POLICY)" },
+	[CK_TOKEN_POLICY] = { "TOKEN_POLICY", ROLE_AUTHD, 0, 0,
+	    "the policy profile requests authenticated by the token get" },
+	[CK_LISTEN_SOCKET] = { "LISTEN_SOCKET", ROLE_AUTHD, 0, 0,
+	    "filter mode: also serve this unix socket, where clients need no "
+	    "token and the policy decides by their peer credentials" },
+	[CK_LISTEN_SOCKET_MODE] = { "LISTEN_SOCKET_MODE", 0, 0, 0,
+	    "permissions of LISTEN_SOCKET: 0600 (default) or 0660 (then "
+	    "LISTEN_SOCKET_GID is required)" },
+	[CK_LISTEN_SOCKET_UID] = { "LISTEN_SOCKET_UID", 0, 0, 0,
+	    "owner of LISTEN_SOCKET (default: root)" },
+	[CK_LISTEN_SOCKET_GID] = { "LISTEN_SOCKET_GID", 0, 0, 0,
+	    "group of LISTEN_SOCKET (default: root)" },
 	[CK__DOCKER] = { "_DOCKER", ROLE_PROXY, 0, 1, NULL },
 	[CK__APPROVAL_KEY] = { "_APPROVAL_KEY", ROLE_AUTHD | ROLE_PROXY, 1, 1, NULL },
 	[CK__STARTED] = { "_STARTED", ROLE_ALL, 0, 1, NULL },
@@ -792,6 +809,60 @@ config_validate(struct pw_config *c, char *err, size_t errsz)
 	    strcasecmp(c->val[CK_ADAPTER], "drydock") != 0)
 		return errf(err, errsz, "ADAPTER=\"%s\" (%s): only drydock is "
 		    "available", c->val[CK_ADAPTER], c->src[CK_ADAPTER]);
+	if (c->val[CK_POLICY] != NULL && c->val[CK_POLICY_FILE] != NULL)
+		return errf(err, errsz, "POLICY (%s) and POLICY_FILE (%s): set "
+		    "one of them, not both", c->src[CK_POLICY],
+		    c->src[CK_POLICY_FILE]);
+	if (c->val[CK_POLICY] != NULL && *c->val[CK_POLICY] == '\0')
+		return errf(err, errsz, "POLICY (%s): empty; name a preset or "
+		    "a file, or leave it unset", c->src[CK_POLICY]);
+	if (c->val[CK_POLICY_FILE] != NULL && *c->val[CK_POLICY_FILE] != '/')
+		return errf(err, errsz, "POLICY_FILE=\"%s\" (%s): must be an "
+		    "absolute path", c->val[CK_POLICY_FILE],
+		    c->src[CK_POLICY_FILE]);
+	if (c->val[CK_LISTEN_SOCKET] != NULL) {
+		const char *ls = c->val[CK_LISTEN_SOCKET];
+		const char *mode = c->val[CK_LISTEN_SOCKET_MODE];
+		long long v;
+		if (*ls != '/' || strlen(ls) >= 100)
+			return errf(err, errsz, "LISTEN_SOCKET=\"%s\" (%s): must "
+			    "be an absolute path shorter than 100 bytes", ls,
+			    c->src[CK_LISTEN_SOCKET]);
+		if (c->val[CK_POLICY] == NULL && c->val[CK_POLICY_FILE] == NULL)
+			return errf(err, errsz, "LISTEN_SOCKET (%s) needs a "
+			    "policy (POLICY or POLICY_FILE): its clients need no "
+			    "token, the policy is all that stands before Docker",
+			    c->src[CK_LISTEN_SOCKET]);
+		if (mode != NULL && strcmp(mode, "0600") != 0 &&
+		    strcmp(mode, "0660") != 0)
+			return errf(err, errsz, "LISTEN_SOCKET_MODE=\"%s\" (%s): "
+			    "must be 0600 or 0660", mode,
+			    c->src[CK_LISTEN_SOCKET_MODE]);
+		if (mode != NULL && strcmp(mode, "0660") == 0 &&
+		    c->val[CK_LISTEN_SOCKET_GID] == NULL)
+			return errf(err, errsz, "LISTEN_SOCKET_MODE=0660 (%s) "
+			    "needs LISTEN_SOCKET_GID: the group that may connect",
+			    c->src[CK_LISTEN_SOCKET_MODE]);
+		if ((c->val[CK_LISTEN_SOCKET_UID] != NULL &&
+		    pw_strtonum(c->val[CK_LISTEN_SOCKET_UID], 0, 0x7fffffff,
+		    &v) == -1) || (c->val[CK_LISTEN_SOCKET_GID] != NULL &&
+		    pw_strtonum(c->val[CK_LISTEN_SOCKET_GID], 0, 0x7fffffff,
+		    &v) == -1))
+			return errf(err, errsz, "LISTEN_SOCKET_UID and "
+			    "LISTEN_SOCKET_GID must be numeric ids");
+	}
+	if (c->val[CK_TOKEN_POLICY] != NULL) {
+		const char *t = c->val[CK_TOKEN_POLICY];
+		size_t i, n = strlen(t);
+		for (i = 0; i < n; i++)
+			if (!isalnum((unsigned char)t[i]) && t[i] != '-' &&
+			    t[i] != '_' && t[i] != '.')
+				break;
+		if (n == 0 || n >= 64 || i != n)
+			return errf(err, errsz, "TOKEN_POLICY=\"%s\" (%s): a "
+			    "profile name of letters, digits, '-', '_' and '.' "
+			    "(at most 63)", t, c->src[CK_TOKEN_POLICY]);
+	}
 	if (parse_int(c, CK_SSE_QUEUE_LIMIT, 4 * 1024 * 1024, 4096,
 	    1024 * 1024 * 1024, &c->sse_queue, err, errsz) == -1)
 		return -1;

@@ -20,7 +20,8 @@
 #define ROLE_AUTHD	0x04
 #define ROLE_PROXY	0x08
 #define ROLE_KEYD	0x10
-#define ROLE_ALL	0x1f
+#define ROLE_POLICYD	0x20
+#define ROLE_ALL	0x3f
 
 enum cfg_key {
 	CK_PORT,
@@ -69,6 +70,13 @@ enum cfg_key {
 	CK_SKIP_DF_COLLECTION,
 	CK_METRICS_INTERVAL,
 	CK_DOCKER_ROOT,
+	CK_POLICY,
+	CK_POLICY_FILE,
+	CK_TOKEN_POLICY,
+	CK_LISTEN_SOCKET,
+	CK_LISTEN_SOCKET_MODE,
+	CK_LISTEN_SOCKET_UID,
+	CK_LISTEN_SOCKET_GID,
 	/* Internal: derived by the master, never read from env or file. */
 	CK__DOCKER,
 	CK__APPROVAL_KEY,

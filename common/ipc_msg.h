@@ -15,7 +15,7 @@
 #ifndef PW_IPC_MSG_H
 #define PW_IPC_MSG_H
 
-#define IPC_PROTOCOL_VERSION	6
+#define IPC_PROTOCOL_VERSION	7
 
 #define IPC_MAX_CONFIG		(64 * 1024)
 #define IPC_MAX_TLS		(256 * 1024)
@@ -55,6 +55,11 @@ enum ipc_type {
 					   the end of a reload */
 	IPC_C_PONG = 0x0185,		/* child -> master: empty; hdr.id echoed,
 					   from the child's event loop */
+	IPC_M_POLICY = 0x0109,		/* master -> proxy, policyd: fd = a sealed
+					   memfd holding the policy YAML then the
+					   compatibility variables (NAME=value\n);
+					   u32 policy generation, str source,
+					   u32 YAML length, u32 variables length */
 
 	/* master -> worker (0x02xx) */
 	IPC_M_LISTENER = 0x0201,	/* fd: a listening socket; u32 is_tls */
@@ -75,6 +80,8 @@ enum ipc_type {
 					   Docker data root, the audit sink) */
 	IPC_M_AUDIT_CHAN = 0x0304,	/* master -> authd, proxy: fd: their end of
 					   the authd -> proxy audit channel */
+	IPC_M_POLICY_CHAN = 0x0305,	/* master -> proxy, policyd: fd: their end
+					   of the proxy <-> policyd channel */
 	IPC_P_DOCKER_REQ = 0x0381,	/* proxy -> master: hdr.id = request id;
 					   empty. Asks for one connected Docker fd */
 	IPC_P_DOCKER_STATE = 0x0382,	/* proxy -> master: u32 1 Docker answered,
@@ -107,6 +114,21 @@ enum ipc_type {
 	IPC_K_SIG = 0x0781,		/* keyd -> worker: hdr.id echoed;
 					   u32 KEYD_OK or KEYD_E_*, u32 length,
 					   signature (binary: not a str) */
+
+	/* proxy <-> policyd (0x08xx) */
+	IPC_P_INSPECT = 0x0801,		/* proxy -> policyd: hdr.id = request id;
+					   fd = a sealed memfd holding the body
+					   exactly as Docker would receive it;
+					   u32 policy generation, str profile ("":
+					   the root settings), u32 POL inspector
+					   (policy/inspect.h), str method, str
+					   normalised path, str query, str
+					   X-Registry-Auth, u64 body length */
+	IPC_D_VERDICT = 0x0881,		/* policyd -> proxy: hdr.id echoed;
+					   u32 policy generation, u32 status (0
+					   allowed, else 400/403/413/503), str
+					   reason, 32 bytes SHA-256 of the bytes
+					   judged */
 };
 
 /* Signature schemes in IPC_W_SIGN: the ones TLS 1.2 and 1.3 use. */
@@ -137,6 +159,7 @@ enum obs_file {
 };
 
 #define IPC_MAX_AUDIT		(8 * 1024)
+#define IPC_MAX_INSPECT		(24 * 1024)	/* IPC_P_INSPECT without its body */
 
 /* Verdicts in IPC_A_AUTH_ANS. */
 enum auth_verdict {

@@ -28,7 +28,7 @@
 extern char **environ;
 
 static const char *const role_names[PROC_NROLES] = {
-	"master", "worker", "authd", "proxy", "keyd"
+	"master", "worker", "authd", "proxy", "keyd", "policyd"
 };
 
 static char	*title_base;

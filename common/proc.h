@@ -13,6 +13,7 @@ enum proc_role {
 	PROC_AUTHD,
 	PROC_PROXY,
 	PROC_KEYD,
+	PROC_POLICYD,
 	PROC_NROLES
 };
 

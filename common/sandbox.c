@@ -54,6 +54,14 @@ static const char *const sc_authd[] = {
  * the audit sink (ftruncate cuts a torn line) and samples host figures
  * from descriptors the master opened (fstatfs on the Docker data root).
  */
+/*
+ * policyd reads the bodies the proxy hands it (sealed memfds) and answers;
+ * it parses client JSON, so it may do nothing else.
+ */
+static const char *const sc_policyd[] = {
+	"pread64",
+};
+
 static const char *const sc_proxy[] = {
 	"pread64", "splice", "sendfile", "socketpair", "memfd_create",
 	"pwrite64", "ftruncate", "fstatfs",
@@ -126,6 +134,9 @@ sandbox_apply(enum proc_role role)
 		break;
 	case PROC_KEYD:
 		allow_list(ctx, sc_keyd, nitems(sc_keyd));
+		break;
+	case PROC_POLICYD:
+		allow_list(ctx, sc_policyd, nitems(sc_policyd));
 		break;
 	default:
 		fatalx("sandbox: no filter for role %d", role);

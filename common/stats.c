@@ -28,7 +28,7 @@ const char *const st_reason_names[STR_COUNT] = {
 
 const char *const st_decision_names[STD_COUNT] = {
 	"allowed", "denied_approval", "denied_body", "upstream_error",
-	"hijack_limit",
+	"hijack_limit", "denied_policy",
 };
 
 const double st_bucket_bounds[ST_NBUCKETS] = {

@@ -46,6 +46,7 @@ enum st_decision {
 				   body framed other than declared */
 	STD_UPSTREAM_ERROR,	/* Docker unreachable or timed out */
 	STD_HIJACK_LIMIT,	/* MAX_HIJACKED reached */
+	STD_DENIED_POLICY,	/* refused by the policy (rules or body) */
 	STD_COUNT
 };
 

@@ -69,6 +69,12 @@ struct pol_body {
 	int			require_cpu_limit_hard;
 	int			require_pids_limit;
 	struct pol_strlist	required_labels;
+	/* request_body.container_update */
+	int			upd_allow_privileged;
+	int			upd_allow_devices;
+	int			upd_allow_capabilities;
+	int			upd_allow_restart_policy;
+	int			upd_allow_resource_updates;
 	/* request_body.network */
 	int			allow_endpoint_config;
 	int			ep_allow_static_addressing;
@@ -100,7 +106,11 @@ void	pol_body_free(struct pol_body *);
  * pol_strv_free) so the loader can warn; any other key, a wrong type or
  * a malformed entry fails with err naming the dotted key under prefix
  * and the line ("request_body.container_create.allowed_bind_mounts[0]
- * (line 12): must be an absolute path").
+ * (line 12): must be an absolute path").  prefix is the dotted name of
+ * the mapping (NULL: "request_body"); *ignored may already hold names
+ * from an earlier call and is appended to (ignored may be NULL).  On
+ * error the struct may be partly loaded: free it with pol_body_free.
+ * Calling it again over a loaded struct replaces the lists it names.
  */
 int	pol_body_load(struct pol_body *, yaml_document_t *, yaml_node_t *,
 	    const char *, char ***, char *, size_t);
@@ -114,12 +124,22 @@ enum pol_insp {
 	PI_EXEC_CREATE,		/* POST /containers/{id}/exec, 64 KiB */
 	PI_EXEC_START,		/* POST /exec/{id}/start, 64 KiB */
 	PI_IMAGES_CREATE,	/* POST /images/create: query and X-Registry-Auth */
-	PI_NETWORK_CONNECT,	/* POST /networks/{id}/connect, 1 MiB */
+	PI_NETWORK_CONNECT,
+	PI_VOLUME_CREATE,	/* POST /volumes/create, 1 MiB */
+	PI_NETWORK_CREATE,	/* POST /networks/create, 1 MiB */
+	PI_NETWORK_DISCONNECT,	/* POST /networks/{id}/disconnect, 1 MiB */	/* POST /networks/{id}/connect, 1 MiB */
 	PI_BLIND		/* a body-sensitive write portwing does not
 				   inspect: refused unless insecure_allow_
 				   body_blind_writes (§5.10) */
 };
 
+/*
+ * pol_inspector_cap: the most body bytes the caller buffers for the
+ * inspector; a longer body is a 413 (pol_inspect says so when given
+ * len = cap + 1).  0: the body is not read at all (PI_NONE, PI_BLIND,
+ * and PI_IMAGES_CREATE, whose body may be an image tarball and which
+ * is judged by its query and X-Registry-Auth).
+ */
 enum pol_insp	pol_inspector_for(const char *, const char *);
 size_t		pol_inspector_cap(enum pol_insp);
 const char     *pol_inspector_name(enum pol_insp);
@@ -130,10 +150,27 @@ struct pol_verdict {
 };
 
 /*
+ * 1 when a request to a query-inspected endpoint (images/create) must be
+ * refused (403) for its Content-Type: dockerd's form parsing would read
+ * parameters from an application/x-www-form-urlencoded body before the
+ * query the policy checked.  The argument is the Content-Type header,
+ * NULL when absent.
+ */
+int	pol_query_body_refused(enum pol_insp, const char *);
+
+/*
  * Inspect one request.  npath is the normalised path, query the raw
- * query (may be NULL), regauth the X-Registry-Auth header (may be NULL),
- * body/len the exact bytes Docker would receive.  blind_ack is the
- * policy's insecure_allow_body_blind_writes.
+ * query without the '?' (may be NULL), regauth the X-Registry-Auth
+ * header (may be NULL), body/len the exact bytes Docker would receive
+ * (body may be NULL when len is 0).  blind_ack is the policy's
+ * insecure_allow_body_blind_writes: it lets PI_BLIND through and lifts
+ * only the exec argv allowlist (privileged, root and env still apply).
+ * An empty body is allowed (Docker refuses it itself), except at exec
+ * start, refused whatever its body while no command is allowlisted and
+ * blind_ack is off.  At PI_EXEC_START only the start body (Detach, Tty)
+ * is checked: this process cannot fetch the stored exec from Docker, so
+ * sockguard's re-check at start is not done.  Statuses: 0 allowed, 400
+ * duplicate keys that fold equal, 403 denied or malformed, 413 too large.
  */
 void	pol_inspect(const struct pol_body *, enum pol_insp, const char *,
 	    const char *, const char *, const uint8_t *, size_t, int,

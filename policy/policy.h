@@ -95,7 +95,8 @@ struct policy {
 /*
  * Loading.  Each returns NULL on failure with a one-line message in err
  * that names the file, the dotted key and the YAML line where there is
- * one ("policy.yaml:12: rules[3].match.path: ...").  Every loader runs the
+ * one ("policy.yaml:12: rules: rule 3: match.path: ...", rules
+ * numbered from 1 as sockguard does).  Every loader runs the
  * startup probes (missing acknowledgements) before it succeeds.
  */
 struct policy	*policy_load_file(const char *, char *, size_t);
@@ -107,11 +108,19 @@ struct policy	*policy_load_preset(const char *, char *, size_t);
  * envp-style array.  Returns NULL with err[0] == '\0' when none is set.
  */
 struct policy	*policy_from_env(char *const *, char *, size_t);
-/* POLICY=NAME-or-path and POLICY_FILE=path, as portwingd resolves them. */
+/*
+ * POLICY=NAME-or-path and POLICY_FILE=path, as portwingd resolves them:
+ * a spec without '/' names a preset, anything else is a file, NULL or ""
+ * means the default rules.  When the loaded rules are exactly the
+ * defaults and a Tecnativa variable is set in the process environment,
+ * the rules are replaced by the variables' (compat = 1), as sockguard
+ * does; SOCKGUARD_INSECURE_ALLOW_READ_EXFILTRATION and
+ * SOCKGUARD_INSECURE_ALLOW_BODY_BLIND_WRITES are then honoured too.
+ */
 struct policy	*policy_resolve(const char *, char *, size_t);
 void		 policy_free(struct policy *);
 
-/* Bundled presets, compiled in (policy/presets/*.yaml). */
+/* Bundled presets, compiled in (policy/presets/NAME.yaml). */
 const char	*policy_preset_text(const char *, size_t *);
 const char *const *policy_preset_names(void);
 
@@ -130,6 +139,8 @@ int		 policy_normalize(const char *, size_t, char *, size_t,
  */
 char		*policy_forward_target(const char *, const char *,
 		    const char *);
+/* Go's path.Clean in place on p[0..n) (p has room for n + 2); new length. */
+size_t		 policy_path_clean(char *, size_t);
 
 struct pol_glob	*pol_glob_compile(const char *, char *, size_t);
 int		 pol_glob_match(const struct pol_glob *, const char *);
@@ -138,11 +149,20 @@ void		 pol_glob_free(struct pol_glob *);
 struct pol_decision {
 	int		 allow;
 	int		 rule;		/* 0-based index in the set, -1: none matched */
-	const char	*reason;	/* the rule's reason, or "no matching allow rule" */
+	const char	*reason;	/* the matched rule's reason (NULL when it
+					   has none), or "no matching allow rule"
+					   when no rule matched */
 	const char	*reason_code;	/* matched_allow_rule, matched_deny_rule,
 					   no_matching_allow_rule */
 };
 
+/*
+ * (rules, method, normalised path, out).  The method is compared
+ * upper-cased (ASCII): callers should forward and dispatch inspectors on
+ * the upper-cased method too.  Allocates nothing; patterns without a
+ * star compare bytes, "/prefix/" + two stars compares a prefix, the rest
+ * run a linear-time automaton.
+ */
 void		 policy_decide(const struct pol_ruleset *, const char *,
 		    const char *, struct pol_decision *);
 
@@ -151,7 +171,10 @@ void		 policy_decide(const struct pol_ruleset *, const char *,
  * policy="NAME", TOKEN_POLICY), else unix peer credentials (peer != 0),
  * else the source address, else default_profile; NULL means the root
  * rules.  *unresolved is set when a name was given that the policy does
- * not define (the request is then refused).
+ * not define (the request is then refused).  Arguments: policy, bound
+ * name (or NULL), source address (or NULL), peer (1: a unix caller, its
+ * uid and gid follow; an entry with both uids and gids needs both to
+ * match), uid, gid, unresolved.
  */
 const struct pol_profile *policy_select(const struct policy *, const char *,
 		    const char *, int, uid_t, gid_t, int *);
@@ -164,7 +187,9 @@ const struct pol_body	*policy_body(const struct policy *,
 
 /*
  * The 403 body of §3.5, with its trailing newline: minimal, or verbose
- * with method, path (secrets redacted) and reason.  Caller frees.
+ * with method, path (secrets redacted) and reason.  Arguments: policy
+ * (NULL: minimal), method, the path as received (percent-encoded, no
+ * query), reason (NULL or "" omitted).  Caller frees.
  */
 char		*policy_deny_body(const struct policy *, const char *,
 		    const char *, const char *);

@@ -290,14 +290,15 @@ static char *
 sink_line(const struct audit_rec *r, const char *ts, int san)
 {
 	json_t	*o = NULL;
-	char	 shape[48], *line;
+	char	 shape[64], *line;
 	int	 ev_api = strcmp(r->event, "api_request") == 0, i, temp = 0;
 	int	 fresh = 0;
 	int	 st = ev_api || r->status != 0;
 	int	 du = ev_api || r->has_duration;
 
-	snprintf(shape, sizeof(shape), "%s/%d%d%d%d%d", r->event, st, du,
-	    *r->reason != '\0', *r->key_id != '\0', *r->principal != '\0');
+	snprintf(shape, sizeof(shape), "%s/%d%d%d%d%d%d%d", r->event, st, du,
+	    *r->reason != '\0', *r->key_id != '\0', *r->principal != '\0',
+	    r->has_rule, *r->profile != '\0');
 	for (i = 0; i < au.nshapes && o == NULL; i++)
 		if (strcmp(au.shapes[i].shape, shape) == 0)
 			o = au.shapes[i].o;
@@ -344,6 +345,11 @@ sink_line(const struct audit_rec *r, const char *ts, int san)
 		put_str(o, "principal", r->principal, san);
 	if (*r->key_id != '\0' && strcmp(r->event, "enrollment") != 0)
 		put_str(o, "key_id", r->key_id, san);
+	/* The policy's decision: which profile, which rule (-1: none). */
+	if (*r->profile != '\0')
+		put_str(o, "profile", r->profile, san);
+	if (r->has_rule)
+		put_int(o, "rule", r->rule);
 	line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
 	    JSON_REAL_PRECISION(12));
 	if (temp)
@@ -357,7 +363,7 @@ needs_sanitising(const struct audit_rec *r)
 {
 	const char *const v[] = { r->actor, r->method, r->path, r->outcome,
 	    r->operation, r->stack, r->container, r->exec_id, r->key_id,
-	    r->reason, r->principal };
+	    r->reason, r->principal, r->profile };
 	size_t	i;
 
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
@@ -376,7 +382,8 @@ ring_at(uint64_t seq)
 {
 	static const char *const order[] = { "actor", "method", "path",
 	    "outcome", "status", "duration_ms", "operation", "stack",
-	    "container", "exec_id", "key_id", "reason", "principal" };
+	    "container", "exec_id", "key_id", "reason", "principal",
+	    "profile", "rule" };
 	json_t		*in, *o = json_object(), *v;
 	size_t		 i;
 
@@ -388,7 +395,8 @@ ring_at(uint64_t seq)
 		v = json_object_get(in, order[i]);
 		if (v == NULL || (json_is_string(v) &&
 		    *json_string_value(v) == '\0') ||
-		    (json_is_number(v) && json_number_value(v) == 0))
+		    (json_is_number(v) && json_number_value(v) == 0 &&
+		    strcmp(order[i], "rule") != 0))
 			continue;
 		json_object_set(o, order[i], v);
 	}

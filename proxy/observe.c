@@ -35,6 +35,7 @@
 #include "ipc_msg.h"
 #include "log.h"
 #include "proxy.h"
+#include "pgate.h"
 #include "stats.h"
 #include "util.h"
 
@@ -648,6 +649,7 @@ render(void)
 	http_block(b);
 	audit_block(b);
 	portwing_block(b);
+	pgate_metrics(b);
 	return b;
 }
 

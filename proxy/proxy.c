@@ -38,6 +38,7 @@
 #include "drydock.h"
 #include "auditrec.h"
 #include "proxy.h"
+#include "pgate.h"
 #include "stats.h"
 #include "pwcrypto.h"
 #include "util.h"
@@ -51,7 +52,8 @@ enum {
 enum preq_state {
 	PR_WAIT_CONN,		/* waiting for a Docker connection */
 	PR_EXCHANGE,		/* request sent / response being relayed */
-	PR_SPOOL,		/* signed body: held and hashed before sending */
+	PR_SPOOL,		/* body held (signed or inspected) before sending */
+	PR_INSPECT,		/* body with policyd, waiting for its verdict */
 	PR_LOCAL,		/* answered by the proxy itself (Drydock routes) */
 	PR_UPGRADED,		/* raw relay after 101 */
 	PR_FLUSH,		/* response done; flushing to the worker */
@@ -115,6 +117,10 @@ struct preq {
 	EVP_MD_CTX		*md;
 	uint64_t		 spool_len;
 	uint8_t			 want[32];
+	int			 signed_body;	/* want[] is the approved digest */
+	/* The policy: what the gate decided (pgate.h). */
+	struct pgate_req	 g;
+	int			 judged;	/* the gate ran: audit says how */
 	/* Readiness probes waiting for the one /_ping in flight. */
 	TAILQ_ENTRY(preq)	 ping_entry;
 	int			 ping_wait;
@@ -155,6 +161,8 @@ static const struct ipc_perm perms_master[] = {
 	{ IPC_M_RELOAD, 4, IPC_MAX_CONFIG, 0 },
 	{ IPC_M_APPROVAL_KEY, 32, 32, 0 },
 	{ IPC_M_PING, 0, 0, 0 },
+	{ IPC_M_POLICY, 12, 12 + 256, 1 },
+	{ IPC_M_POLICY_CHAN, 0, 0, 1 },
 };
 
 static const struct ipc_perm perms_worker[] = {
@@ -188,6 +196,7 @@ static void	send_head(struct preq *, int, uint32_t, uint64_t,
 static void	send_frame(struct preq *, uint32_t, const void *, size_t);
 static int	body_matches(struct preq *, const uint8_t *, int);
 static int	preq_spool_start(struct preq *);
+static void	preq_ask_policyd(struct preq *, const uint8_t[32]);
 static const char *frame_misfit(struct preq *, const struct frame_hdr *);
 static void	body_violation(struct preq *, const char *);
 static void	proxy_worker_closed(struct ipc_chan *, void *);
@@ -347,6 +356,8 @@ preq_audit(struct preq *r)
 	audit_rec_init(&rec, "api_request", r->actor, r->method, r->target,
 	    "allowed");
 	audit_rec_principal(&rec, r->principal);
+	if (r->judged)
+		audit_rec_policy(&rec, r->g.profile, r->g.rule);
 	rec.status = r->sent_status ? r->sent_status : 200;
 	rec.has_duration = 1;
 	rec.duration_ms = (double)(pw_now_us() - r->t0_us) / 1000.0;
@@ -394,6 +405,8 @@ proxy_denied(struct preq *r, const char *actor, const char *target,
 	    "denied");
 	/* Before the approval checked out, nobody is known. */
 	audit_rec_principal(&rec, *r->principal ? r->principal : "none");
+	if (r->judged)
+		audit_rec_policy(&rec, r->g.profile, r->g.rule);
 	pw_strlcpy(rec.reason, why, sizeof(rec.reason));
 	audit_add(&rec);
 }
@@ -516,6 +529,7 @@ preq_free(struct preq *r)
 	if (r->spool_fd != -1)
 		close(r->spool_fd);
 	EVP_MD_CTX_free(r->md);
+	pgate_free(&r->g);
 	if (r->wait != NULL)
 		upstream_cancel(r->wait);
 	if (r->counted_hijack) {
@@ -548,6 +562,36 @@ preq_timeout(evutil_socket_t fd, short ev, void *arg)
 	snprintf(msg, sizeof(msg), "Docker Engine did not answer within %d s "
 	    "(REQUEST_TIMEOUT)", px.cfg.request_timeout);
 	preq_error(r, 504, msg);
+}
+
+/*
+ * A body held for judging (signed or inspected) that stops arriving for
+ * SPOOL_STALL_S: refused, and the worker closes the connection (the rest
+ * of the body is unread).  Nothing of it was sent to Docker.
+ */
+#define SPOOL_STALL_S	30
+
+static void
+spool_stalled(evutil_socket_t fd, short ev, void *arg)
+{
+	struct preq	*r = arg;
+
+	log_warnx("worker %u: %s %s: the request body stalled for %d s; "
+	    "refused", r->ps->slot, r->method, r->path, SPOOL_STALL_S);
+	r->audit = 0;
+	proxy_denied(r, r->actor, r->target ? r->target : r->path,
+	    "request body stalled");
+	preq_error(r, 408, "request body not received in time");
+}
+
+static void
+spool_arm(struct preq *r)
+{
+	struct timeval	tv = { SPOOL_STALL_S, 0 };
+
+	if (r->timer == NULL)
+		r->timer = evtimer_new(px.base, spool_stalled, r);
+	evtimer_add(r->timer, &tv);
 }
 
 /* ---- request intake ---- */
@@ -625,7 +669,8 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len)
 	struct preq	*r;
 	const char	*why, *name, *val;
 	char		 method[HTTP_METHOD_BUF], client[64], upg[64], nbuf[257];
-	char		*target = NULL, *q;
+	char		*target = NULL, *q, *regauth = NULL, *fwd = NULL;
+	char		 ctype[128] = "";
 	uint64_t	 clen;
 	size_t		 nl, vl;
 	uint32_t	 more = 0;
@@ -668,9 +713,7 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len)
 		if (r->body_mode != REQ_BODY_NONE)
 			bad = 1;
 	}
-	if (!bad)
-		evbuffer_add_printf(r->head, "%s %s HTTP/1.1\r\nHost: docker\r\n",
-		    method, target);
+	/* The request line is written once the policy has judged it. */
 	while (!bad && (more = ipc_rd_u32(&rd)) == 1) {
 		name = ipc_rd_strp(&rd, &nl, 256);
 		val = ipc_rd_strp(&rd, &vl, HTTP_MAX_HEAD);
@@ -684,6 +727,13 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len)
 		if ((r->flags & (PXF_PING | PXF_DD)) ||
 		    !http_header_forwardable(nbuf))
 			continue;
+		if (strcasecmp(nbuf, "X-Registry-Auth") == 0 && regauth == NULL &&
+		    vl <= 8 * 1024)
+			regauth = xstrndup(val, vl);
+		if (strcasecmp(nbuf, "Content-Type") == 0 && vl < sizeof(ctype)) {
+			memcpy(ctype, val, vl);
+			ctype[vl] = '\0';
+		}
 		evbuffer_add(r->head, name, nl);
 		evbuffer_add(r->head, ": ", 2);
 		evbuffer_add(r->head, val, vl);
@@ -693,6 +743,8 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len)
 		log_warnx("worker %u sent a malformed request; dropping the "
 		    "stream", ps->slot);
 		free(target);
+		if (regauth != NULL)
+			freezero_str(regauth);
 		return -1;
 	}
 	pw_strlcpy(r->method, method, sizeof(r->method));
@@ -707,9 +759,91 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len)
 		ST_ADD(pw_stats->proxy.decision[STD_DENIED_APPROVAL], 1);
 		proxy_denied(r, client, target, why);
 		free(target);
+		if (regauth != NULL)
+			freezero_str(regauth);
 		preq_error(r, 403, "request not approved by authd");
 		return 0;
 	}
+	if (!(r->flags & (PXF_PING | PXF_DD)) && pgate_active()) {
+		/* The policy: rules here, bodies in policyd (pgate.c). */
+		char	 pwhy[300], *pbody;
+		int	 pst;
+
+		r->judged = 1;
+		switch (pgate_judge(&r->g, method, target, &ap, regauth, &fwd,
+		    &pst, &pbody, pwhy, sizeof(pwhy))) {
+		case PG_DENY:
+			log_info("policy: denied %s %s for %s%s%s (rule %d): %s",
+			    method, r->path, ap.principal, r->g.profile[0] ?
+			    ", profile " : "", r->g.profile, r->g.rule, pwhy);
+			pw_strlcpy(r->principal, ap.principal,
+			    sizeof(r->principal));
+			ST_ADD(pw_stats->proxy.decision[STD_DENIED_POLICY], 1);
+			proxy_denied(r, ap.actor, target, pwhy);
+			free(target);
+			if (regauth != NULL)
+				freezero_str(regauth);
+			respond_local(r, pst, PGATE_CTYPE, pbody,
+			    strlen(pbody));
+			free(pbody);
+			return 0;
+		case PG_INSPECT:
+			if (pol_query_body_refused((enum pol_insp)r->g.insp,
+			    ctype)) {
+				/*
+				 * A form body Docker would read parameters
+				 * from, ahead of the query that was judged.
+				 */
+				pw_strlcpy(r->principal, ap.principal,
+				    sizeof(r->principal));
+				ST_ADD(pw_stats->proxy.decision[
+				    STD_DENIED_POLICY], 1);
+				pgate_count(&r->g, 1);
+				proxy_denied(r, ap.actor, target, "a form body "
+				    "on an inspected query");
+				pbody = pgate_deny_body(method, target,
+				    "form body refused");
+				free(target);
+				free(fwd);
+				if (regauth != NULL)
+					freezero_str(regauth);
+				respond_local(r, 403, PGATE_CTYPE, pbody,
+				    strlen(pbody));
+				free(pbody);
+				return 0;
+			}
+			if (r->g.cap > 0 && r->body_mode == REQ_BODY_LENGTH &&
+			    clen > (uint64_t)r->g.cap) {
+				pw_strlcpy(r->principal, ap.principal,
+				    sizeof(r->principal));
+				ST_ADD(pw_stats->proxy.decision[
+				    STD_DENIED_POLICY], 1);
+				pgate_count(&r->g, 1);
+				proxy_denied(r, ap.actor, target, "request body "
+				    "too large for inspection");
+				free(target);
+				free(fwd);
+				if (regauth != NULL)
+					freezero_str(regauth);
+				preq_error(r, 413, "request body too large");
+				return 0;
+			}
+			break;
+		case PG_FORWARD:
+			break;
+		}
+	}
+	if (regauth != NULL)
+		freezero_str(regauth);
+	if (!(r->flags & PXF_DD)) {
+		/* Docker gets the judged form of the path (or the original). */
+		struct evbuffer *line = evbuffer_new();
+		evbuffer_add_printf(line, "%s %s HTTP/1.1\r\nHost: docker\r\n",
+		    method, fwd != NULL ? fwd : target);
+		evbuffer_prepend_buffer(r->head, line);
+		evbuffer_free(line);
+	}
+	free(fwd);
 	if (!(r->flags & PXF_PING)) {
 		/* Approved: the actor is authd's, bound by the MAC. */
 		ST_ADD(pw_stats->proxy.decision[STD_ALLOWED], 1);
@@ -771,10 +905,34 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len)
 	if ((ap.flags & APPROVAL_F_BODY) && !(r->flags & PXF_PING)) {
 		/* Signed: the body is judged before a byte goes to Docker. */
 		memcpy(r->want, ap.body_digest, sizeof(r->want));
+		r->signed_body = 1;
 		if (r->body_mode != REQ_BODY_NONE)
 			return preq_spool_start(r);
 		if (!body_matches(r, NULL, 0))
 			return 0;
+	}
+	if (r->g.insp != 0 && r->g.npath != NULL) {
+		/*
+		 * Inspected: held whole, then judged by policyd.  An
+		 * inspector that reads only the query and headers (image
+		 * pull: the body is an import's tarball) is asked first and
+		 * the body is then relayed as usual.
+		 */
+		if (r->body_mode != REQ_BODY_NONE && r->g.cap > 0)
+			return preq_spool_start(r);
+		r->spool_fd = memfd_create("pw-proxy-body", MFD_CLOEXEC |
+		    MFD_ALLOW_SEALING);
+		if (r->spool_fd == -1) {
+			log_warn("memfd for an inspected body");
+			preq_error(r, 500, "cannot hold the request body");
+			return 0;
+		}
+		{
+			uint8_t	empty[32];
+			pwc_sha256("", 0, empty);
+			preq_ask_policyd(r, empty);
+		}
+		return 0;
 	}
 	preq_dispatch(r, clen);
 	return 0;
@@ -831,10 +989,66 @@ body_matches(struct preq *r, const uint8_t *got, int have)
 	return 0;
 }
 
+/* policyd's answer on an inspected body (pgate_inspect). */
+static void
+preq_verdict(void *arg, int status, const char *reason)
+{
+	struct preq	*r = arg;
+
+	r->g.asked = 0;
+	if (status == 0) {
+		pgate_count(&r->g, 0);
+		if (r->req_done)	/* spooled: sent with its length */
+			r->body_mode = REQ_BODY_LENGTH;
+		else if (r->spool_fd != -1) {
+			/* Nothing was held: the body follows as usual. */
+			close(r->spool_fd);
+			r->spool_fd = -1;
+		}
+		r->state = PR_EXCHANGE;
+		bufferevent_enable(r->ps->bev, EV_READ);
+		preq_dispatch(r, r->req_done ? r->spool_len : r->clen);
+		return;
+	}
+	log_info("policy: denied %s %s for %s%s%s: %s", r->method, r->path,
+	    r->principal, r->g.profile[0] ? ", profile " : "", r->g.profile,
+	    reason);
+	pgate_count(&r->g, 1);
+	ST_ADD(pw_stats->proxy.decision[STD_DENIED_POLICY], 1);
+	r->audit = 0;
+	proxy_denied(r, r->actor, r->target ? r->target : r->path, reason);
+	if (status == 403) {
+		/* The deny body of the policy's verbosity (§3.5). */
+		char *b = pgate_deny_body(r->method, r->target ? r->target :
+		    r->path, reason);
+		respond_local(r, status, PGATE_CTYPE, b, strlen(b));
+		free(b);
+		return;
+	}
+	preq_error(r, status, reason);
+}
+
+static void
+preq_ask_policyd(struct preq *r, const uint8_t digest[32])
+{
+	r->state = PR_INSPECT;
+	bufferevent_disable(r->ps->bev, EV_READ);
+	if (pgate_inspect(&r->g, r->method, r->spool_fd, r->spool_len, digest,
+	    preq_verdict, r) == -1) {
+		log_warnx("policy: cannot ask policyd about %s %s; refused",
+		    r->method, r->path);
+		bufferevent_enable(r->ps->bev, EV_READ);
+		r->state = PR_EXCHANGE;
+		preq_error(r, 503, "the policy process is unavailable; try "
+		    "again");
+	}
+}
+
 static int
 preq_spool_start(struct preq *r)
 {
-	if ((r->spool_fd = memfd_create("pw-proxy-body", MFD_CLOEXEC)) == -1 ||
+	if ((r->spool_fd = memfd_create("pw-proxy-body", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1 ||
 	    (r->md = EVP_MD_CTX_new()) == NULL ||
 	    !EVP_DigestInit_ex(r->md, EVP_sha256(), NULL)) {
 		log_warn("memfd for a signed body");
@@ -842,6 +1056,7 @@ preq_spool_start(struct preq *r)
 		return 0;
 	}
 	r->state = PR_SPOOL;
+	spool_arm(r);
 	return 0;
 }
 
@@ -869,17 +1084,39 @@ spool_body(struct preq *r, struct evbuffer *in)
 			r->body_left -= fh.len;
 		if (fh.type == FRAME_END) {
 			r->req_done = 1;
+			if (r->timer != NULL) {
+				/* preq_dispatch arms the request's own timer. */
+				event_free(r->timer);
+				r->timer = NULL;
+			}
 			EVP_DigestFinal_ex(r->md, got, &glen);
-			if (!body_matches(r, got, 1))
+			if (r->signed_body && !body_matches(r, got, 1))
 				return 0;
+			if (r->g.npath != NULL) {
+				preq_ask_policyd(r, got);
+				return 0;
+			}
 			r->body_mode = REQ_BODY_LENGTH;
 			r->state = PR_EXCHANGE;
 			preq_dispatch(r, r->spool_len);
 			return 0;
 		}
+		if (r->g.npath != NULL &&
+		    r->spool_len + fh.len > (uint64_t)r->g.cap) {
+			/* Chunked, or longer than declared: 413 at once. */
+			pgate_count(&r->g, 1);
+			ST_ADD(pw_stats->proxy.decision[STD_DENIED_POLICY], 1);
+			r->audit = 0;
+			proxy_denied(r, r->actor, r->target ? r->target :
+			    r->path, "request body too large for inspection");
+			evbuffer_drain(in, fh.len);
+			preq_error(r, 413, "request body too large");
+			return 0;
+		}
 		if (r->spool_len + fh.len > (uint64_t)px.cfg.signed_body_limit)
 			return -1;
 		p = evbuffer_pullup(in, fh.len);
+		spool_arm(r);
 		EVP_DigestUpdate(r->md, p, fh.len);
 		if (write(r->spool_fd, p, fh.len) != (ssize_t)fh.len) {
 			log_warn("spooling a signed body");
@@ -1119,6 +1356,7 @@ stream_readcb(struct bufferevent *bev, void *arg)
 		}
 		switch (r->state) {
 		case PR_WAIT_CONN:
+		case PR_INSPECT:
 			return;
 		case PR_LOCAL:
 			/* Nothing to relay: read the worker's END and wait. */
@@ -2057,6 +2295,14 @@ proxy_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		m->fd = -1;
 		break;
 	}
+	case IPC_M_POLICY:
+		pgate_policy_msg(m);
+		m->fd = -1;
+		break;
+	case IPC_M_POLICY_CHAN:
+		pgate_chan(m->fd);
+		m->fd = -1;
+		break;
 	case IPC_M_AUDIT_CHAN:
 		if (px.authd != NULL)
 			ipc_chan_free(px.authd);
@@ -2126,6 +2372,8 @@ proxy_run(struct child_boot *b)
 	observe_preinit();
 	audit_init(px.base, &px.cfg);
 	observe_init(px.base, &px.cfg);
+	pgate_init(px.base, px.cfg.val[CK_POLICY] != NULL ||
+	    px.cfg.val[CK_POLICY_FILE] != NULL);
 
 	child_sandbox(PROC_PROXY, b);
 

@@ -490,6 +490,60 @@ for t in no-sink file-sink no-sink file-sink; do
 done
 PW_PID=$main_pid PW_PORT=$main_port PW_LOG=$main_log
 
+# ------------------------------------------------ policy gate overhead
+#
+# The same agent without a policy and with POLICY=portwing (the bundled
+# preset: 30 rules, verbose denies), alternated twice and averaged:
+# GET /_ping and GET /containers/json with wrk (targets >= 0.95 of
+# policy-off), and the latency of POST /containers/create with a body
+# policyd inspects (an image that does not exist, so Docker answers 404
+# at once and nothing is created; target: p50 within 1 ms of policy-off).
+create_p50() {
+	python3 - "$1" "$2" "${BENCH_CREATES:-2000}" <<'PY'
+import http.client, sys, time
+port, tok, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+body = ('{"Image":"pwbench-none:latest","Cmd":["true"],"Env":["A=1"],'
+        '"HostConfig":{"Binds":[],"Memory":0,"RestartPolicy":{"Name":"no"}},'
+        '"Labels":{"a":"b"}}').encode()
+h = {"Authorization": "Bearer " + tok, "Content-Type": "application/json"}
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+lat = []
+for i in range(n + 50):
+    t = time.perf_counter()
+    c.request("POST", "/containers/create", body=body, headers=h)
+    r = c.getresponse(); r.read()
+    if r.status != 404:
+        sys.exit("create answered %d" % r.status)
+    if i >= 50:
+        lat.append(time.perf_counter() - t)
+lat.sort()
+print("%.4f %.4f" % (lat[len(lat) // 2] * 1000, lat[int(len(lat) * 0.99)] * 1000))
+PY
+}
+: >"$STATE/policy.txt"
+for t in policy-off policy-on policy-off policy-on; do
+	if [ $t = policy-on ]; then
+		pw_start WORKERS=$WORKERS POLICY=portwing ||
+		    die "portwingd with POLICY=portwing did not start"
+	else
+		pw_start WORKERS=$WORKERS || die "portwingd did not start"
+	fi
+	FAKE_PW_PID=$PW_PID
+	for path in /_ping /containers/json; do
+		url=http://127.0.0.1:$PW_PORT$path
+		say "policy: GET $path, $t"
+		wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" -H "Authorization: Bearer $PW_TOKEN" "$url" >/dev/null 2>&1
+		wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency \
+		    -H "Authorization: Bearer $PW_TOKEN" "$url" >"$STATE/wrk-policy-$t.txt" 2>&1
+		printf '%s\t%s\t%s\t%s\n' "policy GET $path" "$t" \
+		    "$(parse_wrk "$STATE/wrk-policy-$t.txt")" - >>"$STATE/results.tsv"
+	done
+	say "policy: POST /containers/create (inspected body), $t"
+	echo "$t $(create_p50 "$PW_PORT" "$PW_TOKEN" || echo - -)" >>"$STATE/policy.txt"
+	kill_wait "$FAKE_PW_PID"; wait "$FAKE_PW_PID" 2>/dev/null; FAKE_PW_PID=
+done
+PW_PID=$main_pid PW_PORT=$main_port PW_LOG=$main_log
+
 # ------------------------------------------------ docker cp of 1 GiB out
 CP_MB=${BENCH_CP_MB:-1024}
 say "docker cp: ${CP_MB} MiB out of a container, through portwing and direct"
@@ -678,6 +732,18 @@ for wl in workloads:
                                                    f(s[t + "_vs_token"]["p99"], ".2f")))
         summary.append(s)
         continue
+    if wl.startswith("policy"):
+        def pmean(t, k):
+            v = [x[k] for x in rows if x["workload"] == wl and x["target"] == t and x[k] is not None]
+            return sum(v) / len(v) if v else None
+        s = {"workload": wl, "policy_on_vs_off": {
+            "req_per_sec": ratio(pmean("policy-on", "requests_per_sec"), pmean("policy-off", "requests_per_sec")),
+            "p99": ratio(pmean("policy-on", "p99_ms"), pmean("policy-off", "p99_ms"))}}
+        summary.append(s)
+        print("%s: policy-on/policy-off req/s %s (target >= 0.95), p99 %s"
+              % (wl, f(s["policy_on_vs_off"]["req_per_sec"], ".2f"),
+                 f(s["policy_on_vs_off"]["p99"], ".2f")))
+        continue
     if wl.startswith("audit"):
         def mean(t, k):
             v = [x[k] for x in rows if x["workload"] == wl and x["target"] == t and x[k] is not None]
@@ -762,6 +828,24 @@ if os.path.exists(ddf):
     print("drydock: %s containers listed; inventory ready %s ms after start; "
           "one GET /api/containers alone: %.1f ms (%s bytes)"
           % (count, build_ms, dd["single_request_ms"], nbytes))
+pc = None
+pcf = os.path.join(state, "policy.txt")
+if os.path.exists(pcf):
+    acc = {}
+    for line in open(pcf):
+        t, p50, p99 = line.split()
+        if p50 != "-":
+            acc.setdefault(t, []).append((float(p50), float(p99)))
+    if acc.get("policy-on") and acc.get("policy-off"):
+        m = {t: (sum(a for a, _ in v) / len(v), sum(b for _, b in v) / len(v))
+             for t, v in acc.items()}
+        pc = {"create_p50_ms": {t: round(v[0], 3) for t, v in m.items()},
+              "create_p99_ms": {t: round(v[1], 3) for t, v in m.items()},
+              "create_p50_delta_ms": round(m["policy-on"][0] - m["policy-off"][0], 3)}
+        print("policy POST /containers/create (inspected body): p50 %.3f ms on, "
+              "%.3f ms off, delta %+.3f ms (target < 1 ms); p99 %.3f / %.3f ms"
+              % (m["policy-on"][0], m["policy-off"][0], pc["create_p50_delta_ms"],
+                 m["policy-on"][1], m["policy-off"][1]))
 hs = None
 hsf = os.path.join(state, "handshake.txt")
 if os.path.exists(hsf):
@@ -782,6 +866,7 @@ if os.path.exists(hsf):
                  f(v["ratio_vs_baseline"]["per_sec"], ".2f"),
                  f(v["ratio_vs_baseline"]["agent_cpu_us"], ".2f"))))
 doc = {
+    "policy_create": pc,
     "tls_handshakes_per_sec": hs,
     "drydock_inventory": dd,
     "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

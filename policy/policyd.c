@@ -1,0 +1,239 @@
+/*
+ * policyd.c: the policy process.  It judges request bodies (container
+ * create, exec, image pull, ...) for the proxy, so that JSON written by
+ * clients is parsed by a process that holds no Docker connection, no key
+ * and no client socket, and may do nothing but read the memfds it is
+ * handed and answer.  The proxy matches method and path itself (no body
+ * is parsed for that) and asks policyd only about bodies.
+ *
+ * Each verdict names the policy generation it was made under and the
+ * SHA-256 of the bytes it read; the proxy forwards a body only on a
+ * verdict that matches both (DESIGN.md, "The policy engine").
+ */
+#include "pwbuild.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "child.h"
+#include "inspect.h"
+#include "ipc.h"
+#include "log.h"
+#include "pmsg.h"
+#include "policy.h"
+#include "pwcrypto.h"
+#include "sandbox.h"
+#include "util.h"
+
+static struct {
+	struct event_base	*base;
+	struct ipc_chan		*master;
+	struct ipc_chan		*proxy;
+	struct policy		*pol;
+	uint32_t		 gen;
+	uint64_t		 judged;
+} pd;
+
+static const struct ipc_perm pd_perms_master[] = {
+	{ IPC_M_POLICY, 12, 12 + 256, 1 },
+	{ IPC_M_POLICY_CHAN, 0, 0, 1 },
+	{ IPC_M_SHUTDOWN, 0, 0, 0 },
+	{ IPC_M_RELOAD, 4, IPC_MAX_CONFIG, 0 },
+	{ IPC_M_PING, 0, 0, 0 },
+};
+
+static const struct ipc_perm pd_perms_proxy[] = {
+	{ IPC_P_INSPECT, 28, IPC_MAX_INSPECT, 1 },
+};
+
+static void
+answer(uint32_t id, uint32_t gen, int status, const char *reason,
+    const uint8_t digest[32])
+{
+	struct ipc_wr	wr;
+
+	ipc_wr_init(&wr);
+	ipc_wr_u32(&wr, gen);
+	ipc_wr_u32(&wr, (uint32_t)status);
+	ipc_wr_str(&wr, reason);
+	ipc_wr_bytes(&wr, digest, 32);
+	ipc_send(pd.proxy, IPC_D_VERDICT, 0, id, wr.buf, wr.len, -1);
+	ipc_wr_free(&wr);
+}
+
+static void
+inspect(struct ipc_msg *m)
+{
+	struct ipc_rd		 rd;
+	struct pol_verdict	 v;
+	const struct pol_profile *prof = NULL;
+	char			 profile[POL_NAME_MAX], method[32];
+	char			*npath, *query, *regauth;
+	uint8_t			*body = NULL, digest[32];
+	uint32_t		 gen, insp;
+	uint64_t		 len;
+	int			 unresolved = 0;
+
+	ipc_rd_init(&rd, m);
+	gen = ipc_rd_u32(&rd);
+	ipc_rd_str(&rd, profile, sizeof(profile));
+	insp = ipc_rd_u32(&rd);
+	ipc_rd_str(&rd, method, sizeof(method));
+	npath = ipc_rd_strdup(&rd, POL_PATH_MAX);
+	query = ipc_rd_strdup(&rd, 16 * 1024);
+	regauth = ipc_rd_strdup(&rd, 8 * 1024 + 1);
+	len = ipc_rd_u64(&rd);
+	memset(digest, 0, sizeof(digest));
+	if (npath == NULL || query == NULL || regauth == NULL ||
+	    ipc_rd_end(&rd) == -1 || insp > PI_BLIND ||
+	    len > 1024 * 1024 * 1024) {
+		log_warnx("proxy sent a malformed inspection request; "
+		    "dropping the channel");
+		ipc_chan_free(pd.proxy);
+		pd.proxy = NULL;
+		goto out;
+	}
+	if (pd.pol == NULL || gen != pd.gen) {
+		/* A reload is on its way to one of us: the client may retry. */
+		answer(m->hdr.id, pd.gen, 503, "the policy is being reloaded; "
+		    "try again", digest);
+		goto out;
+	}
+	if (len > pol_inspector_cap((enum pol_insp)insp)) {
+		answer(m->hdr.id, gen, 413, "request body too large", digest);
+		goto out;
+	}
+	if ((body = (uint8_t *)pol_memfd_read(m->fd, (size_t)len)) == NULL) {
+		log_warnx("request %u: the body memfd is not sealed or is "
+		    "short", m->hdr.id);
+		answer(m->hdr.id, gen, 403, "unable to inspect the request "
+		    "body", digest);
+		goto out;
+	}
+	pwc_sha256(body, (size_t)len, digest);
+	if (profile[0] != '\0') {
+		prof = policy_select(pd.pol, profile, NULL, 0, 0, 0,
+		    &unresolved);
+		if (unresolved || prof == NULL) {
+			answer(m->hdr.id, gen, 403, "client policy profile "
+			    "unresolved", digest);
+			goto out;
+		}
+	}
+	pol_inspect(policy_body(pd.pol, prof), (enum pol_insp)insp, npath,
+	    query[0] ? query : NULL, regauth[0] ? regauth : NULL, body,
+	    (size_t)len, pd.pol->ack_body_blind, &v);
+	pd.judged++;
+	log_debug("request %u: %s %s (%s): %s%s%s", m->hdr.id, method, npath,
+	    pol_inspector_name((enum pol_insp)insp),
+	    v.status == 0 ? "allowed" : "refused", v.status ? ": " : "",
+	    v.status ? v.reason : "");
+	answer(m->hdr.id, gen, v.status, v.reason, digest);
+out:
+	free(body);
+	free(npath);
+	free(query);
+	if (regauth != NULL)
+		freezero_str(regauth);
+	if (m->fd != -1)
+		close(m->fd);
+}
+
+static void
+pd_proxy_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
+{
+	if (m->hdr.type == IPC_P_INSPECT)
+		inspect(m);
+	else if (m->fd != -1)
+		close(m->fd);
+}
+
+static void
+pd_proxy_closed(struct ipc_chan *ch, void *arg)
+{
+	if (pd.proxy == ch)
+		pd.proxy = NULL;
+	ipc_chan_free(ch);
+}
+
+static void
+pd_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
+{
+	struct policy	*p;
+	char		 err[512];
+	uint32_t	 gen;
+
+	switch (m->hdr.type) {
+	case IPC_M_POLICY:
+		p = policy_msg_load(m, &gen, err, sizeof(err));
+		close(m->fd);
+		if (p == NULL)
+			/* The master loaded the same text: this cannot be. */
+			fatalx("policy from master: %s", err);
+		policy_free(pd.pol);
+		pd.pol = p;
+		pd.gen = gen;
+		log_debug("policy generation %u from %s", gen, p->source);
+		break;
+	case IPC_M_POLICY_CHAN:
+		if (pd.proxy != NULL)
+			ipc_chan_free(pd.proxy);
+		pd.proxy = ipc_chan_new(pd.base, m->fd, "proxy", pd_perms_proxy,
+		    nitems(pd_perms_proxy), pd_proxy_msg, pd_proxy_closed, NULL);
+		break;
+	case IPC_M_SHUTDOWN:
+		exit(0);
+	case IPC_M_RELOAD:
+		break;
+	case IPC_M_PING:
+		ipc_send(pd.master, IPC_C_PONG, 0, m->hdr.id, NULL, 0, -1);
+		break;
+	default:
+		fatalx("unexpected message 0x%04x from master", m->hdr.type);
+	}
+}
+
+static void
+pd_master_closed(struct ipc_chan *ch, void *arg)
+{
+	log_warnx("master went away; exiting");
+	exit(0);
+}
+
+static void
+pd_signal(evutil_socket_t sig, short ev, void *arg)
+{
+	exit(0);
+}
+
+int
+policyd_run(struct child_boot *b)
+{
+	struct event	*ev_term;
+	uint32_t	 v = IPC_PROTOCOL_VERSION;
+
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	pd.base = pw_event_base();
+	ev_term = evsignal_new(pd.base, SIGTERM, pd_signal, NULL);
+	evsignal_add(ev_term, NULL);
+
+	child_sandbox(PROC_POLICYD, b);
+
+	pd.master = ipc_chan_new(pd.base, PROC_IPC_FD, "master",
+	    pd_perms_master, nitems(pd_perms_master), pd_master_msg,
+	    pd_master_closed, NULL);
+	ipc_send(pd.master, IPC_C_READY, 0, 0, &v, sizeof(v), -1);
+	log_debug("ready (generation %u)", b->gen);
+	event_base_dispatch(pd.base);
+	return 0;
+}

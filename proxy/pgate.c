@@ -1,0 +1,469 @@
+/*
+ * pgate.c: the proxy's policy gate (see pgate.h and DESIGN.md, "The
+ * policy engine").
+ *
+ * The rules are a pure function of the profile, the method and the
+ * normalised path, so they are applied here, where the request Docker
+ * receives is formed: the path judged is the path forwarded.  The profile
+ * comes from the approval, whose MAC binds what authd authenticated, so a
+ * worker cannot pick it.  Bodies are never parsed here: an endpoint with
+ * an inspector has its body spooled into a memfd, sealed, and judged by
+ * policyd; the proxy then sends that same memfd.
+ */
+#include "pwbuild.h"
+
+#include <sys/queue.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "inspect.h"
+#include "ipc.h"
+#include "log.h"
+#include "pgate.h"
+#include "pmsg.h"
+#include "pwcrypto.h"
+#include "util.h"
+
+#define PGATE_TIMEOUT_S		10
+#define PGATE_MAX_COUNTERS	512
+
+struct pending {
+	TAILQ_ENTRY(pending)	 entry;
+	uint32_t		 id;
+	uint32_t		 gen;
+	uint8_t			 digest[32];
+	pgate_cb		 cb;
+	void			*arg;
+	struct event		*timer;
+};
+
+static struct {
+	struct event_base	*base;
+	int			 expected;	/* a policy is configured */
+	struct policy		*pol;
+	uint32_t		 gen;
+	struct ipc_chan		*chan;		/* to policyd */
+	uint32_t		 seq;
+	TAILQ_HEAD(, pending)	 pending;
+	struct counter {
+		char		 profile[POL_NAME_MAX];
+		int		 rule;
+		int		 outcome;
+		uint64_t	 n;
+	}			 ctr[PGATE_MAX_COUNTERS];
+	int			 nctr;
+	uint64_t		 ctr_lost;
+} pg;
+
+static const struct ipc_perm perms_policyd[] = {
+	{ IPC_D_VERDICT, 4 + 4 + 4 + 32, 4 + 4 + 4 + 256 + 32, 0 },
+};
+
+void
+pgate_init(struct event_base *base, int expected)
+{
+	pg.base = base;
+	pg.expected = expected;
+	TAILQ_INIT(&pg.pending);
+}
+
+/*
+ * With a policy configured every request goes through the gate, even
+ * before the policy has arrived (it is then refused: fail closed).
+ */
+int
+pgate_active(void)
+{
+	return pg.expected || pg.pol != NULL;
+}
+
+void
+pgate_policy_msg(struct ipc_msg *m)
+{
+	struct policy	*p;
+	char		 err[512];
+	uint32_t	 gen;
+
+	p = policy_msg_load(m, &gen, err, sizeof(err));
+	close(m->fd);
+	if (p == NULL)
+		fatalx("policy from master: %s", err);
+	policy_free(pg.pol);
+	pg.pol = p;
+	pg.gen = gen;
+	log_info("policy %s in force (generation %u, %zu root rule(s), %zu "
+	    "profile(s))", p->source, gen, p->rules.n, p->nprofiles);
+}
+
+static void
+pending_end(struct pending *pe, int status, const char *reason)
+{
+	TAILQ_REMOVE(&pg.pending, pe, entry);
+	if (pe->timer != NULL)
+		event_free(pe->timer);
+	pe->cb(pe->arg, status, reason);
+	free(pe);
+}
+
+static void
+pending_fail_all(const char *why)
+{
+	struct pending	*pe;
+
+	while ((pe = TAILQ_FIRST(&pg.pending)) != NULL)
+		pending_end(pe, 503, why);
+}
+
+static void
+verdict_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
+{
+	struct ipc_rd	 rd;
+	struct pending	*pe;
+	char		 reason[257];
+	uint8_t		 digest[32];
+	uint32_t	 gen, status;
+
+	ipc_rd_init(&rd, m);
+	gen = ipc_rd_u32(&rd);
+	status = ipc_rd_u32(&rd);
+	ipc_rd_str(&rd, reason, sizeof(reason));
+	ipc_rd_bytes(&rd, digest, sizeof(digest));
+	if (ipc_rd_end(&rd) == -1 || (status != 0 && (status < 400 ||
+	    status > 599))) {
+		log_warnx("policyd sent a malformed verdict; dropping its "
+		    "channel");
+		ipc_chan_free(pg.chan);
+		pg.chan = NULL;
+		pending_fail_all("the policy process is unavailable");
+		return;
+	}
+	TAILQ_FOREACH(pe, &pg.pending, entry)
+		if (pe->id == m->hdr.id)
+			break;
+	if (pe == NULL)
+		return;		/* the request is gone */
+	if (status == 0 && (gen != pe->gen ||
+	    !pw_ct_equal(digest, pe->digest, sizeof(digest)))) {
+		log_error("policyd's verdict on request %u does not match the "
+		    "body or the policy it was asked about; refused",
+		    m->hdr.id);
+		pending_end(pe, 403, "the verdict does not match the request");
+		return;
+	}
+	pending_end(pe, (int)status, reason);
+}
+
+static void
+chan_closed(struct ipc_chan *ch, void *arg)
+{
+	if (pg.chan == ch)
+		pg.chan = NULL;
+	ipc_chan_free(ch);
+	pending_fail_all("the policy process is unavailable");
+}
+
+void
+pgate_chan(int fd)
+{
+	if (pg.chan != NULL) {
+		ipc_chan_free(pg.chan);
+		pending_fail_all("the policy process restarted");
+	}
+	pg.chan = ipc_chan_new(pg.base, fd, "policyd", perms_policyd,
+	    nitems(perms_policyd), verdict_msg, chan_closed, NULL);
+}
+
+/* Split "path?query" (query may be absent). */
+static void
+split_target(const char *target, char **path, char **query)
+{
+	const char	*q = strchr(target, '?');
+
+	if (q == NULL) {
+		*path = xstrdup(target);
+		*query = NULL;
+	} else {
+		*path = xstrndup(target, (size_t)(q - target));
+		*query = xstrdup(q + 1);
+	}
+}
+
+static char *
+message_body(const char *msg)
+{
+	char	*b;
+
+	if (asprintf(&b, "{\"message\":\"%s\"}\n", msg) == -1)
+		fatal("asprintf");
+	return b;
+}
+
+enum pgate_verdict
+pgate_judge(struct pgate_req *g, const char *method, const char *target,
+    const struct approval *ap, const char *regauth, char **fwd, int *status,
+    char **body, char *why, size_t whysz)
+{
+	const struct pol_profile *prof;
+	struct pol_decision	 d;
+	char			 m[32], vprefix[32], *path = NULL, *query = NULL;
+	char			*npath;
+	const char		*nwhy = NULL;
+	size_t			 i;
+	unsigned		 uid = 0, gid = 0;
+	int			 unresolved = 0, peer = 0;
+
+	*fwd = NULL;
+	*body = NULL;
+	*status = 0;
+	why[0] = '\0';
+	if (pg.pol == NULL) {
+		if (!pg.expected)
+			return PG_FORWARD;
+		snprintf(why, whysz, "the policy has not been loaded yet");
+		*status = 503;
+		*body = message_body("the policy is not loaded yet; try again");
+		return PG_DENY;
+	}
+	g->gen = pg.gen;
+	g->rule = -1;
+	g->insp = PI_NONE;
+	/* Methods are judged upper-cased, like sockguard's rules. */
+	for (i = 0; method[i] != '\0' && i < sizeof(m) - 1; i++)
+		m[i] = (char)toupper((unsigned char)method[i]);
+	m[i] = '\0';
+	split_target(target, &path, &query);
+	npath = xmalloc(POL_PATH_MAX);
+	if (policy_normalize(path, strlen(path), npath, POL_PATH_MAX, vprefix,
+	    sizeof(vprefix), &nwhy) == -1) {
+		snprintf(why, whysz, "path cannot be normalised: %s",
+		    nwhy != NULL ? nwhy : "invalid");
+		*status = 403;
+		*body = policy_deny_body(pg.pol, method, path, why);
+		free(npath);
+		free(path);
+		free(query);
+		pgate_count(g, 1);
+		return PG_DENY;
+	}
+	/* The filter socket's clients: authd read their credentials. */
+	if (sscanf(ap->actor, "unix:uid=%u,gid=%u", &uid, &gid) == 2)
+		peer = 1;
+	prof = policy_select(pg.pol, ap->policy[0] ? ap->policy : NULL,
+	    peer ? NULL : ap->actor, peer, (uid_t)uid, (gid_t)gid,
+	    &unresolved);
+	if (prof != NULL)
+		pw_strlcpy(g->profile, prof->name, sizeof(g->profile));
+	if (unresolved) {
+		snprintf(why, whysz, "client policy profile \"%s\" is not "
+		    "defined", ap->policy);
+		*status = 403;
+		*body = message_body("client policy profile unresolved");
+		free(npath);
+		free(path);
+		free(query);
+		pgate_count(g, 1);
+		return PG_DENY;
+	}
+	policy_decide(policy_rules(pg.pol, prof), m, npath, &d);
+	g->rule = d.rule;
+	if (!d.allow) {
+		snprintf(why, whysz, "%s", d.reason);
+		if (prof != NULL && prof->mode != POL_ENFORCE) {
+			log_warnx("policy profile %s (%s mode) would deny %s "
+			    "%s: %s", prof->name, prof->mode == POL_WARN ?
+			    "warn" : "audit", m, path, d.reason);
+			pgate_count(g, 2);
+		} else {
+			*status = 403;
+			*body = policy_deny_body(pg.pol, method, path,
+			    d.reason);
+			free(npath);
+			free(path);
+			free(query);
+			pgate_count(g, 1);
+			return PG_DENY;
+		}
+	}
+	g->insp = pol_inspector_for(m, npath);
+	if (g->insp == PI_BLIND && !pg.pol->ack_body_blind) {
+		snprintf(why, whysz, "portwing cannot inspect the body of %s "
+		    "%s and insecure_allow_body_blind_writes is off", m, npath);
+		*status = 403;
+		*body = policy_deny_body(pg.pol, method, path,
+		    "request body cannot be inspected");
+		free(npath);
+		free(path);
+		free(query);
+		pgate_count(g, 1);
+		return PG_DENY;
+	}
+	*fwd = policy_forward_target(vprefix, npath, query);
+	free(path);
+	if (g->insp == PI_NONE || g->insp == PI_BLIND) {
+		free(npath);
+		free(query);
+		if (d.allow)
+			pgate_count(g, 0);
+		return PG_FORWARD;
+	}
+	g->npath = npath;
+	g->query = query;
+	g->regauth = regauth != NULL ? xstrdup(regauth) : NULL;
+	g->cap = pol_inspector_cap((enum pol_insp)g->insp);
+	return PG_INSPECT;
+}
+
+static void
+pending_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	pending_end(arg, 503, "the policy process did not answer in time");
+}
+
+/*
+ * Seal fd (the spooled body, len bytes hashing to digest) and ask
+ * policyd.  cb(arg, status, reason) comes later, never from here; -1 when
+ * policyd cannot be asked.
+ */
+int
+pgate_inspect(struct pgate_req *g, const char *method, int fd, uint64_t len,
+    const uint8_t digest[32], pgate_cb cb, void *arg)
+{
+	struct ipc_wr	 wr;
+	struct pending	*pe;
+	struct timeval	 tv = { PGATE_TIMEOUT_S, 0 };
+	int		 dfd;
+
+	if (pg.chan == NULL || pg.pol == NULL || g->gen != pg.gen)
+		return -1;
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE) == -1) {
+		log_warn("sealing a request body");
+		return -1;
+	}
+	if ((dfd = dup(fd)) == -1) {
+		log_warn("dup");
+		return -1;
+	}
+	pe = xcalloc(1, sizeof(*pe));
+	pe->id = ++pg.seq ? pg.seq : ++pg.seq;
+	pe->gen = g->gen;
+	memcpy(pe->digest, digest, sizeof(pe->digest));
+	pe->cb = cb;
+	pe->arg = arg;
+	pe->timer = evtimer_new(pg.base, pending_timeout, pe);
+	evtimer_add(pe->timer, &tv);
+	TAILQ_INSERT_TAIL(&pg.pending, pe, entry);
+	g->asked = pe->id;
+	ipc_wr_init(&wr);
+	ipc_wr_u32(&wr, g->gen);
+	ipc_wr_str(&wr, g->profile);
+	ipc_wr_u32(&wr, (uint32_t)g->insp);
+	ipc_wr_str(&wr, method);
+	ipc_wr_str(&wr, g->npath);
+	ipc_wr_str(&wr, g->query != NULL ? g->query : "");
+	ipc_wr_str(&wr, g->regauth != NULL ? g->regauth : "");
+	ipc_wr_u64(&wr, len);
+	ipc_send(pg.chan, IPC_P_INSPECT, 0, pe->id, wr.buf, wr.len, dfd);
+	ipc_wr_free(&wr);
+	return 0;
+}
+
+/* The request went away while policyd judged it: drop the callback. */
+void
+pgate_forget(struct pgate_req *g)
+{
+	struct pending	*pe;
+
+	if (g->asked == 0)
+		return;
+	TAILQ_FOREACH(pe, &pg.pending, entry)
+		if (pe->id == g->asked) {
+			TAILQ_REMOVE(&pg.pending, pe, entry);
+			if (pe->timer != NULL)
+				event_free(pe->timer);
+			free(pe);
+			break;
+		}
+	g->asked = 0;
+}
+
+void
+pgate_free(struct pgate_req *g)
+{
+	pgate_forget(g);
+	free(g->npath);
+	free(g->query);
+	if (g->regauth != NULL)
+		freezero_str(g->regauth);
+	g->npath = g->query = g->regauth = NULL;
+}
+
+/* outcome: 0 allowed, 1 denied, 2 would have been denied (warn/audit). */
+void
+pgate_count(const struct pgate_req *g, int outcome)
+{
+	int	i;
+
+	for (i = 0; i < pg.nctr; i++)
+		if (pg.ctr[i].rule == g->rule && pg.ctr[i].outcome == outcome &&
+		    strcmp(pg.ctr[i].profile, g->profile) == 0) {
+			pg.ctr[i].n++;
+			return;
+		}
+	if (pg.nctr == PGATE_MAX_COUNTERS) {
+		pg.ctr_lost++;
+		return;
+	}
+	pw_strlcpy(pg.ctr[pg.nctr].profile, g->profile,
+	    sizeof(pg.ctr[0].profile));
+	pg.ctr[pg.nctr].rule = g->rule;
+	pg.ctr[pg.nctr].outcome = outcome;
+	pg.ctr[pg.nctr].n = 1;
+	pg.nctr++;
+}
+
+/* A 403 of the policy's verbosity; the target's query is not echoed. */
+char *
+pgate_deny_body(const char *method, const char *target, const char *reason)
+{
+	char	*path, *body;
+	size_t	 n = strcspn(target, "?");
+
+	if (pg.pol == NULL)
+		return message_body("request denied by sockguard policy");
+	path = xstrndup(target, n);
+	body = policy_deny_body(pg.pol, method, path, reason);
+	free(path);
+	return body;
+}
+
+void
+pgate_metrics(struct evbuffer *b)
+{
+	static const char *const outcome[] = { "allow", "deny", "would_deny" };
+	int	i;
+
+	if (pg.pol == NULL)
+		return;
+	evbuffer_add_printf(b, "# HELP portwing_policy_decisions_total Policy "
+	    "decisions, by profile (\"\" for the root rules), matched rule "
+	    "(-1: none) and outcome.\n# TYPE portwing_policy_decisions_total "
+	    "counter\n");
+	for (i = 0; i < pg.nctr; i++)
+		evbuffer_add_printf(b, "portwing_policy_decisions_total{profile="
+		    "\"%s\",rule=\"%d\",outcome=\"%s\"} %llu\n",
+		    pg.ctr[i].profile, pg.ctr[i].rule,
+		    outcome[pg.ctr[i].outcome],
+		    (unsigned long long)pg.ctr[i].n);
+	evbuffer_add_printf(b, "# HELP portwing_policy_generation The policy "
+	    "generation in force.\n# TYPE portwing_policy_generation gauge\n"
+	    "portwing_policy_generation %u\n", pg.gen);
+}

@@ -1,0 +1,140 @@
+/*
+ * fuzz_inspect.c: libFuzzer harness for request-body inspection
+ * (policy/inspect.c, policy/gojson.c) and the request_body loader
+ * (policy/pbody.c).
+ *
+ * The first byte selects what runs:
+ *   bit 7 set    the rest is YAML, loaded as a request_body mapping
+ *   bits 0-2     the inspector (PI_NONE .. PI_BLIND)
+ *   bit 3        a permissive policy (allowlists, knobs on) instead of
+ *                the defaults, so the deeper checks run
+ *   bit 4        insecure_allow_body_blind_writes
+ * For images/create the rest is "query\nX-Registry-Auth"; otherwise it
+ * is the body, passed with its exact length (NUL bytes included).
+ */
+#include "pwbuild.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "inspect.h"
+#include "util.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static const char permissive[] =
+    "container_create:\n"
+    "  restrict_namespace_sharing: true\n"
+    "  allowed_namespace_sharing_containers: [db]\n"
+    "  deny_namespace_path_mode: true\n"
+    "  allowed_runtimes: [runc, runsc]\n"
+    "  allowed_device_cgroup_rules: ['c 1:* rw', 'b *:* m']\n"
+    "  allowed_devices: [/dev/fuse, /dev/snd]\n"
+    "  allowed_bind_mounts: [/srv/data, /var/run/docker.sock]\n"
+    "  allowed_capabilities: [NET_ADMIN, chown]\n"
+    "  deny_unconfined_seccomp: true\n"
+    "  allowed_seccomp_profiles: [default, strict]\n"
+    "  deny_unconfined_apparmor: true\n"
+    "  allowed_apparmor_profiles: [docker-default]\n"
+    "  deny_selinux_disable: true\n"
+    "  deny_selinux_label_override: true\n"
+    "  deny_unconfined_system_paths: true\n"
+    "  require_no_new_privileges: true\n"
+    "  require_non_root_user: true\n"
+    "  require_readonly_rootfs: true\n"
+    "  require_drop_all_capabilities: true\n"
+    "  require_memory_limit: true\n"
+    "  require_cpu_limit: true\n"
+    "  require_pids_limit: true\n"
+    "  required_labels: [owner]\n"
+    "network:\n"
+    "  endpoint_config: {allow_static_addressing: true, allow_aliases: false}\n"
+    "exec:\n"
+    "  allowed_commands: [[sh, -c, 'echo *'], [ls]]\n"
+    "  allowed_env_vars: [A, B]\n"
+    "  denied_env_vars: [LD_PRELOAD]\n"
+    "  allowed_env_values: ['A=1']\n"
+    "image_pull:\n"
+    "  allowed_registries: [ghcr.io, localhost:5000]\n";
+
+static int
+load(struct pol_body *b, const char *text, size_t len)
+{
+	yaml_parser_t	 p;
+	yaml_document_t	 doc;
+	yaml_node_t	*root;
+	char		 err[512], **ign = NULL;
+	int		 rc = -1;
+
+	pol_body_init(b);
+	yaml_parser_initialize(&p);
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	if (yaml_parser_load(&p, &doc)) {
+		if ((root = yaml_document_get_root_node(&doc)) != NULL)
+			rc = pol_body_load(b, &doc, root, "request_body", &ign,
+			    err, sizeof(err));
+		yaml_document_delete(&doc);
+	}
+	yaml_parser_delete(&p);
+	pol_strv_free(ign);
+	return rc;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct pol_body	 lax;
+	static int		 ready;
+	struct pol_body		 strict, *b;
+	struct pol_verdict	 v;
+	enum pol_insp		 insp;
+	char			*text, *nl;
+	uint8_t			 sel;
+
+	if (size == 0 || size > 2 * 1024 * 1024)
+		return 0;
+	if (!ready) {
+		if (load(&lax, permissive, sizeof(permissive) - 1) == -1)
+			abort();
+		ready = 1;
+	}
+	sel = data[0];
+	data++;
+	size--;
+	if (sel & 0x80) {
+		if (load(&strict, (const char *)data, size) == 0 &&
+		    strict.allowed_bind_mounts.n > 0 &&
+		    strict.allowed_bind_mounts.v[0][0] != '/')
+			abort();
+		pol_body_free(&strict);
+		return 0;
+	}
+	pol_body_init(&strict);
+	b = (sel & 0x08) ? &lax : &strict;
+	insp = (enum pol_insp)(sel & 0x07);
+	if (insp > PI_BLIND)
+		insp = PI_CONTAINER_CREATE;
+	if (insp == PI_IMAGES_CREATE) {
+		text = xmalloc(size + 1);
+		memcpy(text, data, size);
+		text[size] = '\0';
+		nl = strchr(text, '\n');
+		if (nl != NULL)
+			*nl++ = '\0';
+		pol_inspect(b, insp, "/images/create", text, nl, NULL, 0,
+		    (sel & 0x10) != 0, &v);
+		free(text);
+	} else
+		pol_inspect(b, insp, "/x", NULL, NULL, data, size,
+		    (sel & 0x10) != 0, &v);
+	/* A verdict is allowed, or a status with a reason. */
+	if (v.status != 0 && v.status != 400 && v.status != 403 &&
+	    v.status != 413)
+		abort();
+	if ((v.status == 0) != (v.reason[0] == '\0'))
+		abort();
+	return 0;
+}

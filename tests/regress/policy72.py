@@ -1,0 +1,581 @@
+"""policy72.py: the acceptance cases of the policy reference's last section
+(sockguard's published bypasses and fixes, numbered 1 to 72), against a
+real dockerd through portwing, with a tap (dtap.py) on the Docker socket.
+
+    policy72.py yaml GROUP             print the policy of a case group
+    policy72.py groups                 print the group names
+    policy72.py run GROUP PORT TOKEN TAPLOG IMAGE DOCKER_SOCK
+                                       run the cases of GROUP (TAP lines)
+
+Every request carries a marker in its query (pwcase=N.k).  A denied case
+passes only when no request line with its marker reached Docker; an
+allowed case only when one did, in the form expected, and Docker's own
+answer came back.  Cases that need a feature portwing does not have
+(ownership labels, image trust, build and plugin inspection, ...) are
+reported as skipped with the reason; load-time cases are checked with
+`portwing policy check` by t-policy-cases.sh.
+"""
+import json
+import socket
+import sys
+import time
+
+from tap import ok, fail, check
+
+# ---- the policies -------------------------------------------------------
+
+ACKS = """insecure_allow_read_exfiltration: true
+insecure_allow_body_blind_writes: true
+"""
+
+GROUPS = {
+    # P1 of the reference: allow GET /containers/json, default deny.
+    "p1": """rules:
+  - match: { method: GET, path: "/containers/json" }
+    action: allow
+  - match: { method: "*", path: "/**" }
+    action: deny
+    reason: no matching allow rule
+""",
+    # P1 and an inspect rule, for case 15.
+    "p1w": """rules:
+  - match: { method: GET, path: "/containers/json" }
+    action: allow
+  - match: { method: GET, path: "/containers/*/json" }
+    action: allow
+""",
+    # PC: container create with the default body policy, two bind roots.
+    "pc": """rules:
+  - match: { method: POST, path: "/containers/create" }
+    action: allow
+  - match: { method: GET, path: "/containers/json" }
+    action: allow
+request_body:
+  container_create:
+    allowed_bind_mounts: ["/srv/containers", "/srv/data"]
+""",
+    # PC with the hardening rails of 46 and 47.
+    "pcr": """rules:
+  - match: { method: POST, path: "/containers/create" }
+    action: allow
+request_body:
+  container_create:
+    require_non_root_user: true
+    deny_unconfined_system_paths: true
+""",
+    # Almost everything, for the framing cases that want one request.
+    "all": ACKS + """rules:
+  - match: { method: "*", path: "/containers/**" }
+    action: allow
+  - match: { method: "*", path: "/_ping" }
+    action: allow
+""",
+    # Exec create with an argv allowlist, no root.
+    "exec": """rules:
+  - match: { method: POST, path: "/containers/*/exec" }
+    action: allow
+request_body:
+  exec:
+    allowed_commands:
+      - ["echo", "*"]
+""",
+}
+
+# ---- talking to the agent ------------------------------------------------
+
+
+class Agent:
+    def __init__(self, port, token, taplog):
+        self.port = port
+        self.token = token
+        self.taplog = taplog
+        self.created = []
+
+    def raw(self, data, wait=5.0):
+        """Send bytes on a new connection; everything until close/quiet."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=wait)
+        try:
+            s.sendall(data)
+        except OSError:
+            pass
+        out = b""
+        s.settimeout(wait)
+        try:
+            while True:
+                c = s.recv(65536)
+                if not c:
+                    break
+                out += c
+        except (socket.timeout, ConnectionResetError):
+            pass
+        s.close()
+        return out
+
+    def req(self, method, path, body=None, headers=None):
+        """One request (Connection: close); (status, head text, body)."""
+        h = "%s %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n" \
+            "Connection: close\r\n" % (method, path, self.token)
+        for k, v in (headers or {}).items():
+            h += "%s: %s\r\n" % (k, v)
+        b = b""
+        if body is not None:
+            b = body if isinstance(body, bytes) else body.encode()
+            h += "Content-Type: application/json\r\n"
+            h += "Content-Length: %d\r\n" % len(b)
+        data = self.raw(h.encode("latin-1") + b"\r\n" + b)
+        return parse(data)
+
+    def tapped(self, marker):
+        """Request lines Docker received that carry marker."""
+        time.sleep(0.15)
+        try:
+            with open(self.taplog) as f:
+                lines = f.read().splitlines()
+        except FileNotFoundError:
+            lines = []
+        return [l for l in lines if marker in l]
+
+
+def docker_delete(sock, path):
+    """DELETE straight on the Docker socket (clean-up, not under test)."""
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(20)
+    try:
+        s.connect(sock)
+        s.sendall(("DELETE %s HTTP/1.1\r\nHost: docker\r\n"
+                   "Connection: close\r\n\r\n" % path).encode())
+        while s.recv(65536):
+            pass
+    except OSError:
+        pass
+    s.close()
+
+
+def parse(data):
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    try:
+        status = int(lines[0].split()[1])
+    except (IndexError, ValueError):
+        status = 0
+    return status, "\r\n".join(lines[1:]), body
+
+
+def mark(path, tag):
+    return path + ("&" if "?" in path else "?") + "pwcase=" + tag
+
+# ---- case helpers ---------------------------------------------------------
+
+
+def denied(a, n, method, path, body=None, want=(403,), headers=None,
+           what=None):
+    """The request is refused with one of want and nothing reaches Docker."""
+    tag = str(n)
+    st, head, b = a.req(method, mark(path, tag), body, headers)
+    hits = a.tapped("pwcase=" + tag + " ") + a.tapped("pwcase=" + tag + "&")
+    hits += [l for l in a.tapped("pwcase=" + tag) if l.endswith(tag)]
+    desc = "case %s: %s %s%s -> %s, nothing reached Docker" % (
+        n.split(".")[0], method, path,
+        (" " + what) if what else "", "/".join(map(str, want)))
+    check(desc, st in want and not hits,
+          "got %d %r, Docker saw %r" % (st, b[:120], hits))
+    return st, b
+
+
+def allowed(a, n, method, path, body=None, want_fwd=None, want=None,
+            headers=None, what=None):
+    """Docker received the request (as want_fwd, when given) and its answer
+    came back (status in want, when given)."""
+    tag = str(n)
+    st, head, b = a.req(method, mark(path, tag), body, headers)
+    if st == 201:
+        try:
+            a.created.append(json.loads(b)["Id"])
+        except (ValueError, KeyError):
+            pass
+    hits = a.tapped("pwcase=" + tag)
+    hits = [l for l in hits if l.split("pwcase=")[1].split("&")[0]
+            .split(" ")[0] == tag]
+    fwd_ok = True
+    if want_fwd is not None:
+        fwd_ok = any(l.split(" ")[1].startswith(want_fwd + "?") or
+                     l.split(" ")[1].startswith(want_fwd + "&")
+                     for l in hits)
+    desc = "case %s: %s %s%s reaches Docker%s" % (
+        n.split(".")[0], method, path, (" " + what) if what else "",
+        (" as " + want_fwd) if want_fwd else "")
+    check(desc, len(hits) == 1 and fwd_ok and (want is None or st in want)
+          and st != 0,
+          "got %d %r, Docker saw %r" % (st, b[:160], hits))
+    return st, b
+
+
+def skipped(n, why):
+    print("ok - # SKIP case %s: %s" % (n, why), flush=True)
+
+
+def create_body(image, hostconfig=None, extra=None):
+    d = {"Image": image}
+    if hostconfig is not None:
+        d["HostConfig"] = hostconfig
+    if extra:
+        d.update(extra)
+    return json.dumps(d)
+
+# ---- the groups -----------------------------------------------------------
+
+
+def run_p1(a, image):
+    # 1: one version prefix is stripped.
+    for i, p in enumerate(["/v1.45/containers/json", "/v1/containers/json",
+                           "/v01.45/containers/json", "/v0/containers/json",
+                           "/v1.45.99/containers/json"]):
+        allowed(a, "1.%d" % i, "GET", p, want=(200, 400, 404))
+    # 2: not a prefix, or a second one.
+    for i, p in enumerate(["/V1.45/containers/json", "/v/containers/json",
+                           "/v1.45.99.1/containers/json",
+                           "/v1.45/v1.46/containers/json"]):
+        denied(a, "2.%d" % i, "GET", p)
+    # 3: Clean semantics; Docker gets the list endpoint.
+    for i, p in enumerate(["/containers/json/", "//containers/json",
+                           "/containers//json", "///containers/json",
+                           "/./containers/json", "/containers/./json",
+                           "/containers/json/../json",
+                           "/containers/create/../json",
+                           "/containers/json/../../../containers/json"]):
+        allowed(a, "3.%d" % i, "GET", p, want_fwd="/containers/json",
+                want=(200,))
+    # 4: dot-dot escalation.
+    denied(a, "4.0", "GET", "/containers/json/../create")
+    denied(a, "4.1", "POST", "/containers/json/../create", "{}")
+    denied(a, "4.2", "POST", "/containers/json/../../exec/abc/start", "{}")
+    # 5: case-sensitive.
+    denied(a, "5.0", "GET", "/Containers/json")
+    denied(a, "5.1", "GET", "/containers/JSON")
+    # 6: literal bytes, no parameter stripping, backslash not a separator.
+    for i, p in enumerate(["/containers/json;ignore=1", "/containers;x/json",
+                           "/containers/json%00", "/containers/json%20",
+                           "/containers/json%09", "/containers/json%0a",
+                           "/containers/json%0d", "/containers%5cjson"]):
+        denied(a, "6.%d" % i, "GET", p)
+    # 7: a single decode.
+    allowed(a, "7.0", "GET", "/containers/%6a%73%6f%6e",
+            want_fwd="/containers/json", want=(200,))
+    allowed(a, "7.1", "GET", "/containers%2Fjson",
+            want_fwd="/containers/json", want=(200,))
+    # 8: no second decode.
+    denied(a, "8.0", "GET", "/containers/%256a%2573%256f%256e")
+    denied(a, "8.1", "GET", "/containers/%252e/json", want=(403,))
+    # 9: encoded dot segments resolved after the decode.
+    denied(a, "9.0", "POST", "/containers/json/%2e%2e/create", "{}")
+    allowed(a, "9.1", "GET", "/containers/create/%2e%2e/json",
+            want_fwd="/containers/json", want=(200,))
+    # 10: the query is not matched; the method is.
+    allowed(a, "10.0", "GET", "/containers/json?all=1", want=(200,))
+    denied(a, "10.1", "POST", "/containers/json", "{}")
+    # 70: admin paths are only paths here: denied, never forwarded.
+    denied(a, "70.0", "GET", "/admin/validate/")
+    denied(a, "70.1", "GET", "//admin//validate")
+    # 16-22: framing; the worker refuses before anything is judged.
+    A = ("Authorization: Bearer %s\r\n" % a.token).encode()
+    framing = [
+        ("16", b"POST /containers/json HTTP/1.1\r\nHost: x\r\n" + A +
+         b"Content-Length: 3\r\nContent-Length: 4\r\n\r\nabcd"),
+        ("17", b"POST /containers/json HTTP/1.1\r\nHost: x\r\n" + A +
+         b"Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+         b"3\r\nabc\r\n0\r\n\r\n"),
+        ("19", b"GET /containers/json/x?pwcase=19 HTTP/1.1\r\nHost: x\r\n" +
+         A + b"\r\nGET /images/json?pwcase=19 HTTP/1.1\r\nHost: x\r\n" + A +
+         b"\r\n"),
+        ("20", b"GET /containers/json?pwcase=20 HTTP/1.1\nHost: x\n" +
+         A.replace(b"\r\n", b"\n") + b"\n"),
+        ("21", b"POST /containers/json?pwcase=21 HTTP/1.1\r\nHost: x\r\n" +
+         A + b"Content-Length: -1\r\n\r\n"),
+        ("22", b"POST /containers/json?pwcase=22 HTTP/1.1\r\nHost: x\r\n" +
+         A + b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+         b"GET /containers/json?pwcase=22b HTTP/1.1\r\nHost: x\r\n" + A +
+         b"\r\n"),
+    ]
+    for n, data in framing:
+        out = a.raw(data, wait=3)
+        statuses = [int(l.split()[1]) for l in
+                    out.decode("latin-1").split("\r\n")
+                    if l.startswith("HTTP/1.")]
+        hits = a.tapped("pwcase=" + n)
+        check("case %s: malformed or smuggling framing: no request "
+              "reached Docker (statuses %s)" % (n, statuses),
+              not hits and all(s >= 400 for s in statuses), hits)
+    # 71: CR/LF in an untrusted string is never written raw to the log.
+    denied(a, "71", "GET", "/containers/x%0d%0aforged:%20record/json")
+
+
+def run_p1w(a, image):
+    # 15: a decoded '?' is re-encoded when forwarded.
+    allowed(a, "15", "GET", "/containers/abc%3Fx/json",
+            want_fwd="/containers/abc%3Fx/json", want=(404,))
+    # 8, again: a double-encoded dot stays a literal segment for Docker.
+    allowed(a, "8.2", "GET", "/containers/%252e/json",
+            want_fwd="/containers/%252e/json", want=(404,),
+            what="(under /containers/*/json)")
+
+
+def run_pc(a, image):
+    priv = create_body(image, {"Privileged": True})
+    # 11: the inspector is found from the normalised path.
+    denied(a, "11.0", "POST", "/v1.45//containers/./create", priv)
+    denied(a, "11.1", "POST", "/containers%2Fcreate", priv)
+    # 14: a lowercase method is judged (and inspected) as POST.
+    st, b = denied(a, "14", "post", "/containers/create", priv,
+                   want=(400, 403, 405))
+    # 24: key case and escapes fold like Go's encoding/json.
+    for i, body in enumerate([
+            '{"Image":"%s","HostConfig":{"privileged":true}}' % image,
+            '{"Image":"%s","HostConfig":{"PRIVILEGED":true}}' % image,
+            '{"Image":"%s","HostConfig":{"\\u0050rivileged":true}}' % image,
+            '{"Image":"%s","hostconfig":{"Privileged":true}}' % image,
+            '{ "Image" : "%s" , "HostConfig" : { "Privileged" :\n true } }'
+            % image]):
+        denied(a, "24.%d" % i, "POST", "/containers/create", body,
+               want=(400, 403))
+    # 25 and 26: duplicates (portwing refuses them all: stricter).
+    for i, body in enumerate([
+            '{"Image":"%s","HostConfig":{"Privileged":false,'
+            '"Privileged":true}}' % image,
+            '{"Image":"%s","HostConfig":{"Privileged":false},'
+            '"HostConfig":{"Privileged":true}}' % image,
+            '{"Image":"%s","HostConfig":{"Privileged":true,'
+            '"Privileged":false}}' % image]):
+        denied(a, "%s.%d" % ("26" if i == 2 else "25", i), "POST",
+               "/containers/create", body, want=(400, 403))
+    # 27: wrong types are malformed.
+    for i, v in enumerate(['"true"', "1"]):
+        denied(a, "27.%d" % i, "POST", "/containers/create",
+               '{"Image":"%s","HostConfig":{"Privileged":%s}}' % (image, v))
+    # 28: trailing data.
+    denied(a, "28", "POST", "/containers/create",
+           '{"HostConfig":{}}{"HostConfig":{"Privileged":true}}',
+           want=(400, 403))
+    # 29: harmless bodies pass and Docker answers.  A top-level
+    # "Privileged":true is refused here (stricter than sockguard): the
+    # engine of Debian 12 (20.10) still reads host-config fields at the
+    # top level when HostConfig is absent.
+    denied(a, "29.4", "POST", "/containers/create",
+           '{"Image":"%s","Privileged":true}' % image,
+           what="(top-level: stricter than sockguard)")
+    for i, body in enumerate([
+            '{"Image":"%s","Privileged":false}' % image,
+            '{"Image":"%s"}' % image,
+            '{"Image":"%s","HostConfig":null}' % image]):
+        allowed(a, "29.%d" % i, "POST", "/containers/create", body,
+                want=(201,))
+    allowed(a, "29.3", "POST", "/containers/create", "{}", want=(400,),
+            what="(empty object: Docker's own 400)")
+    # 30: Go folds U+017F and U+212A like ASCII.
+    denied(a, "30.0", "POST", "/containers/create",
+           '{"Image":"%s","Ho\u017ftConfig":{"Privileged":true}}' % image,
+           want=(400, 403))
+    denied(a, "30.1", "POST", "/containers/create",
+           '{"Image":"%s","HostConfig":{"Networ\u212aMode":"host"}}' % image,
+           want=(400, 403))
+    # 35: over the 1 MiB cap, with a length and chunked.
+    big = '{"Image":"%s","Labels":{"x":"%s"}}' % (image, "a" * (1 << 20))
+    denied(a, "35.0", "POST", "/containers/create", big, want=(413,))
+    tag = "35.1"
+    h = ("POST /containers/create?pwcase=%s HTTP/1.1\r\nHost: x\r\n"
+         "Authorization: Bearer %s\r\nTransfer-Encoding: chunked\r\n"
+         "Connection: close\r\n\r\n" % (tag, a.token)).encode()
+    chunk = big.encode()
+    data = h + b"%x\r\n" % len(chunk) + chunk + b"\r\n0\r\n\r\n"
+    st, _, b = parse(a.raw(data))
+    check("case 35: a chunked body over 1 MiB -> 413, nothing reached "
+          "Docker", st == 413 and not a.tapped("pwcase=" + tag),
+          (st, b[:100]))
+    # 36, 37: bind sources against the allowlist.
+    for i, binds in enumerate([["/:/host"], ["/var/run/docker.sock:/s"],
+                               ["/srv/containers/../../etc:/x"],
+                               ["/srv/database:/x"]]):
+        denied(a, "%s.%d" % ("37" if i == 3 else "36", i), "POST",
+               "/containers/create", create_body(image, {"Binds": binds}))
+    allowed(a, "37.4", "POST", "/containers/create",
+            create_body(image, {"Binds": ["/srv/data/sub:/x"]}),
+            want=(201, 400, 404, 500))
+    allowed(a, "37.5", "POST", "/containers/create",
+            create_body(image, {"Binds": ["myvol-pw:/data"]}), want=(201,))
+    # 38, 39: bind mounts by Mounts, unknown mount types.
+    for i, mt in enumerate([{"Type": "bind", "Source": "/etc",
+                             "Target": "/x"},
+                            {"Type": "BIND", "Source": "/etc",
+                             "Target": "/x"}]):
+        denied(a, "38.%d" % i, "POST", "/containers/create",
+               create_body(image, {"Mounts": [mt]}))
+    for i, t in enumerate(["npipe", "cluster", ""]):
+        denied(a, "39.%d" % i, "POST", "/containers/create",
+               create_body(image, {"Mounts": [{"Type": t, "Source": "x",
+                                               "Target": "/x"}]}))
+    # 40: subpaths that escape, tmpfs options that grant.
+    denied(a, "40.0", "POST", "/containers/create", create_body(image, {
+        "Mounts": [{"Type": "volume", "Source": "v", "Target": "/x",
+                    "VolumeOptions": {"Subpath": "../x"}}]}))
+    denied(a, "40.1", "POST", "/containers/create", create_body(image, {
+        "Mounts": [{"Type": "volume", "Source": "v", "Target": "/x",
+                    "VolumeOptions": {"Subpath": "/x"}}]}))
+    denied(a, "40.2", "POST", "/containers/create", create_body(image, {
+        "Mounts": [{"Type": "tmpfs", "Target": "/x",
+                    "TmpfsOptions": {"Options": [["exec"]]}}]}))
+    # 41: always denied.
+    for i, hc in enumerate([{"VolumesFrom": ["x"]}, {"UTSMode": "host"},
+                            {"CgroupParent": "/x"}, {"GroupAdd": ["0"]},
+                            {"ExtraHosts": ["a:1.2.3.4"]}]):
+        denied(a, "41.%d" % i, "POST", "/containers/create",
+               create_body(image, hc))
+    # 42: host namespaces.
+    for i, hc in enumerate([{"NetworkMode": " HOST "}, {"PidMode": "host"},
+                            {"IpcMode": "host"}, {"UsernsMode": "host"},
+                            {"CgroupnsMode": "host"}]):
+        denied(a, "42.%d" % i, "POST", "/containers/create",
+               create_body(image, hc))
+    # 43, 44: runtimes, sysctls, capabilities, devices.
+    for i, hc in enumerate([
+            {"Runtime": "runsc"}, {"Sysctls": {"net.ipv4.ip_forward": "1"}},
+            {"CapAdd": ["CAP_SYS_ADMIN"]}, {"CapAdd": ["sys_admin"]},
+            {"Devices": [{"PathOnHost": "/dev/sda",
+                          "PathInContainer": "/dev/sda",
+                          "CgroupPermissions": "rwm"}]},
+            {"DeviceRequests": [{"Driver": "nvidia", "Count": -1}]},
+            {"DeviceCgroupRules": ["c 1:3 mr"]}]):
+        denied(a, "%s.%d" % ("43" if i == 0 else "44", i), "POST",
+               "/containers/create", create_body(image, hc))
+    # 45: endpoint settings at create time (Aliases pass).
+    for i, ep in enumerate([
+            {"IPAMConfig": {"IPv4Address": "10.0.0.5"}},
+            {"MacAddress": "02:42:ac:11:00:02"}, {"Links": ["a:b"]},
+            {"DriverOpts": {"a": "b"}}, {"GwPriority": 10}]):
+        denied(a, "45.%d" % i, "POST", "/containers/create", create_body(
+            image, None, {"NetworkingConfig": {"EndpointsConfig": {
+                "pwnet": ep}}}))
+    denied(a, "45.5", "POST", "/containers/create",
+           create_body(image, None, {"MacAddress": "02:42:ac:11:00:02"}))
+    allowed(a, "45.6", "POST", "/containers/create", create_body(
+        image, None, {"NetworkingConfig": {"EndpointsConfig": {
+            "none": {"Aliases": ["a"]}}}}), want=(201, 400, 404))
+
+
+def run_pcr(a, image):
+    for i, user in enumerate(["", "0", "00", "0000:5", "ROOT"]):
+        denied(a, "46.%d" % i, "POST", "/containers/create",
+               create_body(image, None, {"User": user}))
+    allowed(a, "46.5", "POST", "/containers/create",
+            create_body(image, None, {"User": "1000"}), want=(201,))
+    for i, k in enumerate(["MaskedPaths", "ReadonlyPaths"]):
+        denied(a, "47.%d" % i, "POST", "/containers/create",
+               create_body(image, {k: []}, {"User": "1000"}))
+
+
+def run_all(a, image):
+    A = ("Authorization: Bearer %s\r\n" % a.token).encode()
+    # 18: a request inside a body is body: exactly one request at Docker.
+    inner = b"DELETE /containers/pw-victim?pwcase=18b HTTP/1.1\r\nHost: x\r\n\r\n"
+    data = (b"POST /containers/pw-none/wait?pwcase=18 HTTP/1.1\r\nHost: x\r\n"
+            + A + b"Content-Length: %d\r\nConnection: close\r\n\r\n"
+            % len(inner) + inner)
+    st, _, b = parse(a.raw(data))
+    check("case 18: a request inside a Content-Length body stays body: "
+          "one request at Docker (%d)" % st,
+          len(a.tapped("pwcase=18")) == 1 and not a.tapped("pwcase=18b"),
+          a.tapped("pwcase=18"))
+    # 23: chunked body, then a trailing request on a closing connection.
+    data = (b"POST /containers/pw-none/wait?pwcase=23 HTTP/1.1\r\nHost: x\r\n"
+            + A + b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            b"5\r\nhello\r\n0\r\n\r\n"
+            b"DELETE /containers/pw-victim?pwcase=23b HTTP/1.1\r\n"
+            b"Host: x\r\n\r\n")
+    st, _, b = parse(a.raw(data))
+    check("case 23: chunked body forwarded once, the trailing request "
+          "never (%d)" % st,
+          len(a.tapped("pwcase=23")) == 1 and not a.tapped("pwcase=23b"),
+          a.tapped("pwcase=23"))
+    # 66: a non-101 answer to an attach carries no upgrade headers.
+    st, head, b = a.req("POST", mark("/containers/pw-none/attach?stream=1",
+                                     "66"),
+                        headers={"Upgrade": "tcp", "Connection": "Upgrade"})
+    hl = head.lower()
+    check("case 66: attach answered %d without Connection/Upgrade/"
+          "Keep-Alive: upgrade" % st, st == 404 and "upgrade" not in hl and
+          "keep-alive" not in hl, head)
+
+
+def run_exec(a, image):
+    for i, user in enumerate(["", "0", "00"]):
+        denied(a, "50.%d" % i, "POST", "/containers/pw-none/exec",
+               json.dumps({"Cmd": ["echo", "hi"], "User": user}))
+    for i, body in enumerate(['{"Cmd": 5, "User": "1000"}',
+                              '{"User": "1000"}',
+                              '{"Cmd": null, "User": "1000"}',
+                              '{"Cmd": [], "User": "1000"}',
+                              '{"Cmd": ["echo", 1], "User": "1000"}',
+                              'not json']):
+        denied(a, "51.%d" % i, "POST", "/containers/pw-none/exec", body,
+               want=(400, 403))
+    allowed(a, "51.6", "POST", "/containers/pw-none/exec",
+            json.dumps({"Cmd": ["echo", "hi"], "User": "1000"}),
+            want=(404,), what="(allowlisted argv: Docker's 404)")
+    denied(a, "51.7", "POST", "/containers/pw-none/exec",
+           json.dumps({"Cmd": ["sh", "-c", "id"], "User": "1000"}),
+           what="(argv not allowlisted)")
+
+
+SKIPPED = {
+    "31": "ownership labels are not implemented",
+    "32": "ownership labels are not implemented",
+    "33": "image trust (cosign) is not implemented",
+    "34": "ownership label stamping is not implemented (bodies are "
+          "forwarded byte for byte, so large integers are never rewritten)",
+    "48": "image trust (cosign) is not implemented",
+    "52": "exec start does not re-fetch the stored exec",
+    "53": "build contexts are not inspected (POST /build needs the "
+          "body-blind acknowledgement)",
+    "54": "build contexts are not inspected",
+    "55": "build contexts are not inspected",
+    "56": "service bodies are not inspected (body-blind acknowledgement "
+          "needed)",
+    "57": "plugin bodies are not inspected (body-blind acknowledgement "
+          "needed)",
+    "58": "swarm bodies are not inspected (body-blind acknowledgement "
+          "needed)",
+    "59": "ownership labels are not implemented",
+    "60": "ownership labels are not implemented",
+    "61": "ownership labels are not implemented",
+    "62": "ownership labels are not implemented",
+    "63": "ownership labels are not implemented",
+    "64": "clients.allowed_cidrs is not implemented",
+    "65": "mTLS client profiles are not implemented",
+}
+
+RUNNERS = {"p1": run_p1, "p1w": run_p1w, "pc": run_pc, "pcr": run_pcr, "all": run_all,
+           "exec": run_exec}
+
+
+def main():
+    if sys.argv[1] == "groups":
+        print(" ".join(GROUPS))
+        return 0
+    if sys.argv[1] == "yaml":
+        sys.stdout.write(GROUPS[sys.argv[2]])
+        return 0
+    if sys.argv[1] == "skipped":
+        for n in sorted(SKIPPED, key=int):
+            print("ok - # SKIP case %s: %s" % (n, SKIPPED[n]))
+        return 0
+    group, port, token, taplog, image, dsock = sys.argv[2:8]
+    a = Agent(int(port), token, taplog)
+    try:
+        RUNNERS[group](a, image)
+    finally:
+        for cid in a.created:
+            docker_delete(dsock, "/containers/%s?force=1&v=1" % cid)
+    import tap
+    return 1 if tap.nfail else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
