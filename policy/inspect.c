@@ -156,6 +156,8 @@ pol_inspector_cap(enum pol_insp insp)
 	case PI_NETWORK_CREATE:
 	case PI_NETWORK_DISCONNECT:
 		return MIB;
+	case PI_EXEC_STORED:
+		return 8 * MIB;
 	case PI_EXEC_CREATE:
 	case PI_EXEC_START:
 		return 64 * KIB;
@@ -191,6 +193,8 @@ pol_inspector_name(enum pol_insp insp)
 		return "network_create";
 	case PI_NETWORK_DISCONNECT:
 		return "network_disconnect";
+	case PI_EXEC_STORED:
+		return "exec_stored";
 	case PI_BLIND:
 		return "body_blind";
 	}
@@ -1582,9 +1586,55 @@ inspect_exec_create(struct insp *in, json_t *top, int blind_ack)
 }
 
 /*
- * POST /exec/{id}/start: only the start body is here (Detach, Tty).  The
- * stored exec cannot be fetched again from this process; see the file
- * head.
+ * The exec a start is about to run, as Docker stores it (GET
+ * /exec/{id}/json, fetched by the proxy after the start body passed):
+ * ProcessConfig's privileged, user, entrypoint and arguments are judged
+ * again, so an exec created around the policy (or before it, or under
+ * another profile) is not started.  Its environment is not in that
+ * answer, so env rules apply at create only.
+ */
+static int
+inspect_exec_stored(struct insp *in, json_t *top, int blind_ack)
+{
+	const struct pol_body	*b = in->b;
+	json_t			*pc, *args;
+	const char		*user = NULL, *ep = NULL;
+	char			**argv;
+	size_t			  argc = 0, i, n;
+	int			  priv = 0, rc = 0;
+
+	if (rd_obj(in, top, "ProcessConfig", &pc) == -1)
+		return -1;
+	if (pc == NULL)
+		return deny(in, 403, "the stored exec has no process to judge");
+	if (rd_bool(in, pc, "privileged", &priv) == -1 ||
+	    rd_str(in, pc, "user", &user) == -1 ||
+	    rd_str(in, pc, "entrypoint", &ep) == -1 ||
+	    rd_strarr(in, pc, "arguments", &args) == -1)
+		return -1;
+	if (priv && !b->exec_allow_privileged)
+		return deny(in, 403, "privileged exec is not allowed");
+	if (!b->exec_allow_root_user && pol_user_is_root(user))
+		return deny(in, 403, "exec as root is not allowed");
+	if (b->exec_nallowed_commands == 0 && blind_ack)
+		return 0;
+	n = args != NULL ? json_array_size(args) : 0;
+	argv = xcalloc(n + 1, sizeof(*argv));
+	if (ep != NULL && *ep != '\0')
+		argv[argc++] = xstrdup(ep);
+	for (i = 0; i < n; i++)
+		argv[argc++] = xstrdup(elem_str(args, i));
+	if (argc == 0 || !argv_allowed(b, argv, argc))
+		rc = deny(in, 403, "exec command is not in allowed_commands");
+	for (i = 0; i < argc; i++)
+		free(argv[i]);
+	free(argv);
+	return rc;
+}
+
+/*
+ * POST /exec/{id}/start: the start body (Detach, Tty) is judged here;
+ * the stored exec follows as PI_EXEC_STORED.
  */
 static int
 inspect_exec_start(struct insp *in, json_t *top)
@@ -2074,6 +2124,13 @@ pol_inspect(const struct pol_body *b, enum pol_insp insp, const char *npath,
 	case PI_IMAGES_CREATE:
 		inspect_images_create(&in, query, regauth);
 		return;
+	case PI_EXEC_STORED:
+		if (len == 0) {
+			deny(&in, 403, "the stored exec has no process to "
+			    "judge");
+			return;
+		}
+		break;
 	case PI_EXEC_START:
 		/* The start of an exec no allowlist could have admitted. */
 		if (b->exec_nallowed_commands == 0 && !blind_ack) {
@@ -2134,6 +2191,9 @@ pol_inspect(const struct pol_body *b, enum pol_insp insp, const char *npath,
 		break;
 	case PI_NETWORK_DISCONNECT:
 		inspect_network_disconnect(&in, top);
+		break;
+	case PI_EXEC_STORED:
+		inspect_exec_stored(&in, top, blind_ack);
 		break;
 	default:
 		break;

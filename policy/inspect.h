@@ -127,7 +127,10 @@ enum pol_insp {
 	PI_NETWORK_CONNECT,
 	PI_VOLUME_CREATE,	/* POST /volumes/create, 1 MiB */
 	PI_NETWORK_CREATE,	/* POST /networks/create, 1 MiB */
-	PI_NETWORK_DISCONNECT,	/* POST /networks/{id}/disconnect, 1 MiB */	/* POST /networks/{id}/connect, 1 MiB */
+	PI_NETWORK_DISCONNECT,	/* POST /networks/{id}/disconnect, 1 MiB */
+	PI_EXEC_STORED,		/* the exec a start would run, as Docker's
+				   GET /exec/{id}/json tells it (8 MiB):
+				   never chosen by pol_inspector_for */	/* POST /networks/{id}/connect, 1 MiB */
 	PI_BLIND		/* a body-sensitive write portwing does not
 				   inspect: refused unless insecure_allow_
 				   body_blind_writes (§5.10) */
