@@ -1662,9 +1662,9 @@ inspect_network_connect(struct insp *in, json_t *top)
 }
 
 /*
- * Volume and network writes compose makes.  No knob opens these (yet):
- * what is refused is what reaches the host from a volume or network
- * definition.  POST /volumes/create: only the local driver, without
+ * Volume and network writes compose makes.  By default what is refused
+ * is what reaches the host from a volume or network definition; each has
+ * sockguard's knob (request_body.volume, request_body.network).  POST /volumes/create: only the local driver, without
  * driver options (type=none,o=bind,device=/ is a bind mount of the
  * host's root by another name; nfs, cifs and devices likewise), and no
  * cluster volume.
@@ -1677,12 +1677,14 @@ inspect_volume_create(struct insp *in, json_t *top)
 
 	if (rd_str(in, top, "Driver", &s) == -1)
 		return -1;
-	if (s != NULL && *s != '\0' && strcmp(s, "local") != 0)
+	if (s != NULL && *s != '\0' && strcmp(s, "local") != 0 &&
+	    !in->b->vol_allow_custom_drivers)
 		return denyf(in, "volume driver ", s, " is not allowed (local "
 		    "only)");
 	if (rd_obj(in, top, "DriverOpts", &o) == -1)
 		return -1;
-	if (o != NULL && json_object_size(o) > 0)
+	if (o != NULL && json_object_size(o) > 0 &&
+	    !in->b->vol_allow_driver_opts)
 		return deny(in, 403, "volume driver options are not allowed "
 		    "(they can mount host paths and devices)");
 	if (rd_obj(in, top, "ClusterVolumeSpec", &o) == -1)
@@ -1705,45 +1707,54 @@ inspect_volume_create(struct insp *in, json_t *top)
 static int
 inspect_network_create(struct insp *in, json_t *top)
 {
+	const struct pol_body	*b = in->b;
 	const char	*s = NULL;
 	json_t		*o = NULL, *ipam = NULL, *a = NULL;
 	int		 x;
 
 	if (rd_str(in, top, "Driver", &s) == -1)
 		return -1;
-	if (s != NULL && *s != '\0' && strcmp(s, "bridge") != 0)
+	if (s != NULL && *s != '\0' && strcmp(s, "bridge") != 0 &&
+	    !b->net_allow_custom_drivers)
 		return denyf(in, "network driver ", s, " is not allowed (bridge "
 		    "only)");
 	s = NULL;
 	if (rd_str(in, top, "Scope", &s) == -1)
 		return -1;
-	if (s != NULL && *s != '\0' && strcmp(s, "local") != 0)
+	if (s != NULL && *s != '\0' && strcmp(s, "local") != 0 &&
+	    !b->net_allow_swarm_scope)
 		return denyf(in, "network scope ", s, " is not allowed");
 	x = 0;
 	if (rd_bool(in, top, "Ingress", &x) == -1)
 		return -1;
-	if (x)
+	if (x && !b->net_allow_ingress)
 		return deny(in, 403, "ingress networks are not allowed");
+	x = 0;
+	if (rd_bool(in, top, "Attachable", &x) == -1)
+		return -1;
+	if (x && !b->net_allow_attachable)
+		return deny(in, 403, "attachable networks are not allowed");
 	x = 0;
 	if (rd_bool(in, top, "ConfigOnly", &x) == -1)
 		return -1;
-	if (x)
+	if (x && !b->net_allow_config_only)
 		return deny(in, 403, "config-only networks are not allowed");
 	if (rd_obj(in, top, "ConfigFrom", &o) == -1)
 		return -1;
-	if (o != NULL && json_object_size(o) > 0)
+	if (o != NULL && json_object_size(o) > 0 && !b->net_allow_config_from)
 		return deny(in, 403, "networks made from a config network are "
 		    "not allowed");
 	x = 0;
 	if (rd_bool(in, top, "EnableIPv4", &x) == -1)
 		return -1;
 	if (!x && gj_get(top, "EnableIPv4") != NULL &&
-	    !json_is_null(gj_get(top, "EnableIPv4")))
+	    !json_is_null(gj_get(top, "EnableIPv4")) &&
+	    !b->net_allow_disable_ipv4)
 		return deny(in, 403, "EnableIPv4 false is not allowed");
 	o = NULL;
 	if (rd_obj(in, top, "Options", &o) == -1)
 		return -1;
-	if (o != NULL && json_object_size(o) > 0)
+	if (o != NULL && json_object_size(o) > 0 && !b->net_allow_driver_options)
 		return deny(in, 403, "network driver options are not allowed");
 	if (rd_obj(in, top, "IPAM", &ipam) == -1)
 		return -1;
@@ -1752,16 +1763,19 @@ inspect_network_create(struct insp *in, json_t *top)
 	s = NULL;
 	if (rd_str(in, ipam, "Driver", &s) == -1)
 		return -1;
-	if (s != NULL && *s != '\0' && strcmp(s, "default") != 0)
+	if (s != NULL && *s != '\0' && strcmp(s, "default") != 0 &&
+	    !b->net_allow_custom_ipam_drivers)
 		return denyf(in, "IPAM driver ", s, " is not allowed");
 	o = NULL;
 	if (rd_obj(in, ipam, "Options", &o) == -1 ||
 	    rd_arr(in, ipam, "Config", &a) == -1)
 		return -1;
-	if ((o != NULL && json_object_size(o) > 0) ||
-	    (a != NULL && json_array_size(a) > 0))
-		return deny(in, 403, "custom IPAM (subnets, gateways, options) "
-		    "is not allowed");
+	if (o != NULL && json_object_size(o) > 0 && !b->net_allow_ipam_options)
+		return deny(in, 403, "IPAM options are not allowed");
+	if (a != NULL && json_array_size(a) > 0 &&
+	    !b->net_allow_custom_ipam_config)
+		return deny(in, 403, "custom IPAM configuration (subnets, "
+		    "gateways) is not allowed");
 	return 0;
 }
 
@@ -1775,7 +1789,7 @@ inspect_network_disconnect(struct insp *in, json_t *top)
 	if (rd_str(in, top, "Container", &s) == -1 ||
 	    rd_bool(in, top, "Force", &x) == -1)
 		return -1;
-	if (x)
+	if (x && !in->b->net_allow_disconnect_force)
 		return deny(in, 403, "forced network disconnects are not "
 		    "allowed");
 	return 0;

@@ -82,6 +82,22 @@ struct pol_body {
 	int			ep_allow_mac_pinning;
 	int			ep_allow_gw_priority;
 	int			ep_allow_aliases;
+	/* request_body.volume (POST /volumes/create) */
+	int			vol_allow_custom_drivers;
+	int			vol_allow_driver_opts;
+	/* request_body.network: network create and disconnect */
+	int			net_allow_custom_drivers;
+	int			net_allow_swarm_scope;
+	int			net_allow_ingress;
+	int			net_allow_attachable;
+	int			net_allow_config_only;
+	int			net_allow_config_from;
+	int			net_allow_custom_ipam_drivers;
+	int			net_allow_custom_ipam_config;
+	int			net_allow_ipam_options;
+	int			net_allow_driver_options;
+	int			net_allow_disconnect_force;
+	int			net_allow_disable_ipv4;
 	/* request_body.exec */
 	int			exec_allow_privileged;
 	int			exec_allow_root_user;
