@@ -787,8 +787,15 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len)
 			free(target);
 			if (regauth != NULL)
 				freezero_str(regauth);
-			respond_local(r, pst, PGATE_CTYPE, pbody,
-			    strlen(pbody));
+			if (pst == 429 && r->g.retry_after > 0) {
+				char hl[160];
+				snprintf(hl, sizeof(hl), PGATE_CTYPE
+				    "Retry-After: %d\r\n", r->g.retry_after);
+				respond_local(r, pst, hl, pbody,
+				    strlen(pbody));
+			} else
+				respond_local(r, pst, PGATE_CTYPE, pbody,
+				    strlen(pbody));
 			free(pbody);
 			return 0;
 		case PG_INSPECT:
