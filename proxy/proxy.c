@@ -163,7 +163,7 @@ static const struct ipc_perm perms_master[] = {
 	{ IPC_M_RELOAD, 4, IPC_MAX_CONFIG, 0 },
 	{ IPC_M_APPROVAL_KEY, 32, 32, 0 },
 	{ IPC_M_PING, 0, 0, 0 },
-	{ IPC_M_POLICY, 12, 12 + 256, 1 },
+	{ IPC_M_POLICY, 16, 16 + 256, 1 },
 	{ IPC_M_POLICY_CHAN, 0, 0, 1 },
 };
 
