@@ -1710,10 +1710,12 @@ inspect_network_create(struct insp *in, json_t *top)
 	const struct pol_body	*b = in->b;
 	const char	*s = NULL;
 	json_t		*o = NULL, *ipam = NULL, *a = NULL;
-	int		 x;
+	int		 x, local_bridge = 1;
 
 	if (rd_str(in, top, "Driver", &s) == -1)
 		return -1;
+	if (s != NULL && *s != '\0' && strcmp(s, "bridge") != 0)
+		local_bridge = 0;
 	if (s != NULL && *s != '\0' && strcmp(s, "bridge") != 0 &&
 	    !b->net_allow_custom_drivers)
 		return denyf(in, "network driver ", s, " is not allowed (bridge "
@@ -1721,9 +1723,12 @@ inspect_network_create(struct insp *in, json_t *top)
 	s = NULL;
 	if (rd_str(in, top, "Scope", &s) == -1)
 		return -1;
-	if (s != NULL && *s != '\0' && strcmp(s, "local") != 0 &&
-	    !b->net_allow_swarm_scope)
-		return denyf(in, "network scope ", s, " is not allowed");
+	if (s != NULL && *s != '\0' && strcmp(s, "local") != 0) {
+		local_bridge = 0;
+		if (!b->net_allow_swarm_scope)
+			return denyf(in, "network scope ", s, " is not "
+			    "allowed");
+	}
 	x = 0;
 	if (rd_bool(in, top, "Ingress", &x) == -1)
 		return -1;
@@ -1732,7 +1737,13 @@ inspect_network_create(struct insp *in, json_t *top)
 	x = 0;
 	if (rd_bool(in, top, "Attachable", &x) == -1)
 		return -1;
-	if (x && !b->net_allow_attachable)
+	/*
+	 * Attachable means something only for swarm-scoped networks (manual
+	 * attachment of standalone containers): on a local bridge it changes
+	 * nothing, and docker-compose v1 sets it there, so only the others
+	 * need allow_attachable (sockguard refuses it on any network).
+	 */
+	if (x && !local_bridge && !b->net_allow_attachable)
 		return deny(in, 403, "attachable networks are not allowed");
 	x = 0;
 	if (rd_bool(in, top, "ConfigOnly", &x) == -1)

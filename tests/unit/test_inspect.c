@@ -823,7 +823,9 @@ static const struct vcase vn_cases[] = {
 
 START_TEST(test_volume_network)
 {
-	static const char	att[] = "{\"Name\":\"n\",\"Attachable\":true}";
+	static const char	att[] = "{\"Name\":\"n\",\"Driver\":\"overlay\","
+				    "\"Attachable\":true}";
+	static const char	attb[] = "{\"Name\":\"n\",\"Attachable\":true}";
 	static const char	opts[] = "{\"Name\":\"v\",\"DriverOpts\":"
 				    "{\"type\":\"tmpfs\"}}";
 	struct pol_body		b;
@@ -838,7 +840,12 @@ START_TEST(test_volume_network)
 		ck_assert_msg(v.status == vn_cases[i].status, "%s: %d (%s)",
 		    vn_cases[i].body, v.status, v.reason);
 	}
+	/* Attachable on a local bridge changes nothing: allowed. */
+	pol_inspect(&b, PI_NETWORK_CREATE, "/x", NULL, NULL,
+	    (const uint8_t *)attb, strlen(attb), 0, &v);
+	ck_assert_int_eq(v.status, 0);
 	/* The knobs open what they name, and only that. */
+	b.net_allow_custom_drivers = 1;
 	pol_inspect(&b, PI_NETWORK_CREATE, "/x", NULL, NULL,
 	    (const uint8_t *)att, strlen(att), 0, &v);
 	ck_assert_int_eq(v.status, 403);
