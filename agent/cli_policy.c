@@ -25,7 +25,8 @@ policy_usage(void)
 	const char *const	*n;
 
 	fprintf(stderr,
-	    "usage: portwing policy check file|preset\n"
+	    "usage: portwing policy list\n"
+	    "       portwing policy check file|preset\n"
 	    "       portwing policy test [-profile name] file|preset method "
 	    "path [body]\n"
 	    "presets:");
@@ -201,6 +202,13 @@ policy_test(int argc, char **argv)
 int
 cli_policy(int argc, char **argv)
 {
+	const char *const	*n;
+
+	if (argc == 2 && strcmp(argv[1], "list") == 0) {
+		for (n = policy_preset_names(); *n != NULL; n++)
+			printf("%s\n", *n);
+		return 0;
+	}
 	if (argc >= 2 && strcmp(argv[1], "check") == 0)
 		return policy_check(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "test") == 0)

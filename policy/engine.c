@@ -661,6 +661,20 @@ rule_method_matches(const struct pol_rule *r, uint32_t bit, const char *m)
  * judged, upper-cased too (§10.1 case 14), so inspectors and Docker see
  * the same word the rules saw.
  */
+double
+policy_cost(const struct pol_profile *pf, const char *method,
+    const char *npath)
+{
+	uint32_t	bit = method_bit(method);
+	size_t		i;
+
+	for (i = 0; pf != NULL && i < pf->ncosts; i++)
+		if (rule_method_matches(&pf->costs[i].match, bit, method) &&
+		    pol_glob_match(pf->costs[i].match.glob, npath))
+			return pf->costs[i].cost;
+	return 1.0;
+}
+
 void
 policy_decide(const struct pol_ruleset *rs, const char *method,
     const char *npath, struct pol_decision *d)
@@ -913,7 +927,7 @@ pol_warn(struct policy *p, const char *fmt, ...)
 void
 policy_free(struct policy *p)
 {
-	size_t	i;
+	size_t	i, j;
 
 	if (p == NULL)
 		return;
@@ -922,6 +936,9 @@ policy_free(struct policy *p)
 	for (i = 0; i < p->nprofiles; i++) {
 		pol_ruleset_free(&p->profiles[i].rules);
 		pol_body_free(&p->profiles[i].body);
+		for (j = 0; j < p->profiles[i].ncosts; j++)
+			pol_rule_free(&p->profiles[i].costs[j].match);
+		free(p->profiles[i].costs);
 	}
 	free(p->profiles);
 	for (i = 0; i < p->nsrc; i++)

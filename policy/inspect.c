@@ -156,6 +156,8 @@ pol_inspector_cap(enum pol_insp insp)
 	case PI_NETWORK_CREATE:
 	case PI_NETWORK_DISCONNECT:
 		return MIB;
+	case PI_EXEC_STORED:
+		return 8 * MIB;
 	case PI_EXEC_CREATE:
 	case PI_EXEC_START:
 		return 64 * KIB;
@@ -191,6 +193,8 @@ pol_inspector_name(enum pol_insp insp)
 		return "network_create";
 	case PI_NETWORK_DISCONNECT:
 		return "network_disconnect";
+	case PI_EXEC_STORED:
+		return "exec_stored";
 	case PI_BLIND:
 		return "body_blind";
 	}
@@ -1582,9 +1586,55 @@ inspect_exec_create(struct insp *in, json_t *top, int blind_ack)
 }
 
 /*
- * POST /exec/{id}/start: only the start body is here (Detach, Tty).  The
- * stored exec cannot be fetched again from this process; see the file
- * head.
+ * The exec a start is about to run, as Docker stores it (GET
+ * /exec/{id}/json, fetched by the proxy after the start body passed):
+ * ProcessConfig's privileged, user, entrypoint and arguments are judged
+ * again, so an exec created around the policy (or before it, or under
+ * another profile) is not started.  Its environment is not in that
+ * answer, so env rules apply at create only.
+ */
+static int
+inspect_exec_stored(struct insp *in, json_t *top, int blind_ack)
+{
+	const struct pol_body	*b = in->b;
+	json_t			*pc, *args;
+	const char		*user = NULL, *ep = NULL;
+	char			**argv;
+	size_t			  argc = 0, i, n;
+	int			  priv = 0, rc = 0;
+
+	if (rd_obj(in, top, "ProcessConfig", &pc) == -1)
+		return -1;
+	if (pc == NULL)
+		return deny(in, 403, "the stored exec has no process to judge");
+	if (rd_bool(in, pc, "privileged", &priv) == -1 ||
+	    rd_str(in, pc, "user", &user) == -1 ||
+	    rd_str(in, pc, "entrypoint", &ep) == -1 ||
+	    rd_strarr(in, pc, "arguments", &args) == -1)
+		return -1;
+	if (priv && !b->exec_allow_privileged)
+		return deny(in, 403, "privileged exec is not allowed");
+	if (!b->exec_allow_root_user && pol_user_is_root(user))
+		return deny(in, 403, "exec as root is not allowed");
+	if (b->exec_nallowed_commands == 0 && blind_ack)
+		return 0;
+	n = args != NULL ? json_array_size(args) : 0;
+	argv = xcalloc(n + 1, sizeof(*argv));
+	if (ep != NULL && *ep != '\0')
+		argv[argc++] = xstrdup(ep);
+	for (i = 0; i < n; i++)
+		argv[argc++] = xstrdup(elem_str(args, i));
+	if (argc == 0 || !argv_allowed(b, argv, argc))
+		rc = deny(in, 403, "exec command is not in allowed_commands");
+	for (i = 0; i < argc; i++)
+		free(argv[i]);
+	free(argv);
+	return rc;
+}
+
+/*
+ * POST /exec/{id}/start: the start body (Detach, Tty) is judged here;
+ * the stored exec follows as PI_EXEC_STORED.
  */
 static int
 inspect_exec_start(struct insp *in, json_t *top)
@@ -1612,9 +1662,9 @@ inspect_network_connect(struct insp *in, json_t *top)
 }
 
 /*
- * Volume and network writes compose makes.  No knob opens these (yet):
- * what is refused is what reaches the host from a volume or network
- * definition.  POST /volumes/create: only the local driver, without
+ * Volume and network writes compose makes.  By default what is refused
+ * is what reaches the host from a volume or network definition; each has
+ * sockguard's knob (request_body.volume, request_body.network).  POST /volumes/create: only the local driver, without
  * driver options (type=none,o=bind,device=/ is a bind mount of the
  * host's root by another name; nfs, cifs and devices likewise), and no
  * cluster volume.
@@ -1627,12 +1677,14 @@ inspect_volume_create(struct insp *in, json_t *top)
 
 	if (rd_str(in, top, "Driver", &s) == -1)
 		return -1;
-	if (s != NULL && *s != '\0' && strcmp(s, "local") != 0)
+	if (s != NULL && *s != '\0' && strcmp(s, "local") != 0 &&
+	    !in->b->vol_allow_custom_drivers)
 		return denyf(in, "volume driver ", s, " is not allowed (local "
 		    "only)");
 	if (rd_obj(in, top, "DriverOpts", &o) == -1)
 		return -1;
-	if (o != NULL && json_object_size(o) > 0)
+	if (o != NULL && json_object_size(o) > 0 &&
+	    !in->b->vol_allow_driver_opts)
 		return deny(in, 403, "volume driver options are not allowed "
 		    "(they can mount host paths and devices)");
 	if (rd_obj(in, top, "ClusterVolumeSpec", &o) == -1)
@@ -1655,45 +1707,65 @@ inspect_volume_create(struct insp *in, json_t *top)
 static int
 inspect_network_create(struct insp *in, json_t *top)
 {
+	const struct pol_body	*b = in->b;
 	const char	*s = NULL;
 	json_t		*o = NULL, *ipam = NULL, *a = NULL;
-	int		 x;
+	int		 x, local_bridge = 1;
 
 	if (rd_str(in, top, "Driver", &s) == -1)
 		return -1;
 	if (s != NULL && *s != '\0' && strcmp(s, "bridge") != 0)
+		local_bridge = 0;
+	if (s != NULL && *s != '\0' && strcmp(s, "bridge") != 0 &&
+	    !b->net_allow_custom_drivers)
 		return denyf(in, "network driver ", s, " is not allowed (bridge "
 		    "only)");
 	s = NULL;
 	if (rd_str(in, top, "Scope", &s) == -1)
 		return -1;
-	if (s != NULL && *s != '\0' && strcmp(s, "local") != 0)
-		return denyf(in, "network scope ", s, " is not allowed");
+	if (s != NULL && *s != '\0' && strcmp(s, "local") != 0) {
+		local_bridge = 0;
+		if (!b->net_allow_swarm_scope)
+			return denyf(in, "network scope ", s, " is not "
+			    "allowed");
+	}
 	x = 0;
 	if (rd_bool(in, top, "Ingress", &x) == -1)
 		return -1;
-	if (x)
+	if (x && !b->net_allow_ingress)
 		return deny(in, 403, "ingress networks are not allowed");
+	x = 0;
+	if (rd_bool(in, top, "Attachable", &x) == -1)
+		return -1;
+	/*
+	 * Attachable means something only for swarm-scoped networks (manual
+	 * attachment of standalone containers): on a local bridge it changes
+	 * nothing, and docker-compose v1 sets it there, so only the others
+	 * need allow_attachable (sockguard refuses it on any network).
+	 */
+	if (x && !local_bridge && !b->net_allow_attachable)
+		return deny(in, 403, "attachable networks are not allowed");
 	x = 0;
 	if (rd_bool(in, top, "ConfigOnly", &x) == -1)
 		return -1;
-	if (x)
+	if (x && !b->net_allow_config_only)
 		return deny(in, 403, "config-only networks are not allowed");
 	if (rd_obj(in, top, "ConfigFrom", &o) == -1)
 		return -1;
-	if (o != NULL && json_object_size(o) > 0)
+	if (o != NULL && json_object_size(o) > 0 && !b->net_allow_config_from)
 		return deny(in, 403, "networks made from a config network are "
 		    "not allowed");
 	x = 0;
 	if (rd_bool(in, top, "EnableIPv4", &x) == -1)
 		return -1;
 	if (!x && gj_get(top, "EnableIPv4") != NULL &&
-	    !json_is_null(gj_get(top, "EnableIPv4")))
+	    !json_is_null(gj_get(top, "EnableIPv4")) &&
+	    !b->net_allow_disable_ipv4)
 		return deny(in, 403, "EnableIPv4 false is not allowed");
 	o = NULL;
 	if (rd_obj(in, top, "Options", &o) == -1)
 		return -1;
-	if (o != NULL && json_object_size(o) > 0)
+	if (o != NULL && json_object_size(o) > 0 && !b->net_allow_driver_options)
 		return deny(in, 403, "network driver options are not allowed");
 	if (rd_obj(in, top, "IPAM", &ipam) == -1)
 		return -1;
@@ -1702,16 +1774,19 @@ inspect_network_create(struct insp *in, json_t *top)
 	s = NULL;
 	if (rd_str(in, ipam, "Driver", &s) == -1)
 		return -1;
-	if (s != NULL && *s != '\0' && strcmp(s, "default") != 0)
+	if (s != NULL && *s != '\0' && strcmp(s, "default") != 0 &&
+	    !b->net_allow_custom_ipam_drivers)
 		return denyf(in, "IPAM driver ", s, " is not allowed");
 	o = NULL;
 	if (rd_obj(in, ipam, "Options", &o) == -1 ||
 	    rd_arr(in, ipam, "Config", &a) == -1)
 		return -1;
-	if ((o != NULL && json_object_size(o) > 0) ||
-	    (a != NULL && json_array_size(a) > 0))
-		return deny(in, 403, "custom IPAM (subnets, gateways, options) "
-		    "is not allowed");
+	if (o != NULL && json_object_size(o) > 0 && !b->net_allow_ipam_options)
+		return deny(in, 403, "IPAM options are not allowed");
+	if (a != NULL && json_array_size(a) > 0 &&
+	    !b->net_allow_custom_ipam_config)
+		return deny(in, 403, "custom IPAM configuration (subnets, "
+		    "gateways) is not allowed");
 	return 0;
 }
 
@@ -1725,7 +1800,7 @@ inspect_network_disconnect(struct insp *in, json_t *top)
 	if (rd_str(in, top, "Container", &s) == -1 ||
 	    rd_bool(in, top, "Force", &x) == -1)
 		return -1;
-	if (x)
+	if (x && !in->b->net_allow_disconnect_force)
 		return deny(in, 403, "forced network disconnects are not "
 		    "allowed");
 	return 0;
@@ -2074,6 +2149,13 @@ pol_inspect(const struct pol_body *b, enum pol_insp insp, const char *npath,
 	case PI_IMAGES_CREATE:
 		inspect_images_create(&in, query, regauth);
 		return;
+	case PI_EXEC_STORED:
+		if (len == 0) {
+			deny(&in, 403, "the stored exec has no process to "
+			    "judge");
+			return;
+		}
+		break;
 	case PI_EXEC_START:
 		/* The start of an exec no allowlist could have admitted. */
 		if (b->exec_nallowed_commands == 0 && !blind_ack) {
@@ -2134,6 +2216,9 @@ pol_inspect(const struct pol_body *b, enum pol_insp insp, const char *npath,
 		break;
 	case PI_NETWORK_DISCONNECT:
 		inspect_network_disconnect(&in, top);
+		break;
+	case PI_EXEC_STORED:
+		inspect_exec_stored(&in, top, blind_ack);
 		break;
 	default:
 		break;

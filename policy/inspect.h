@@ -82,6 +82,22 @@ struct pol_body {
 	int			ep_allow_mac_pinning;
 	int			ep_allow_gw_priority;
 	int			ep_allow_aliases;
+	/* request_body.volume (POST /volumes/create) */
+	int			vol_allow_custom_drivers;
+	int			vol_allow_driver_opts;
+	/* request_body.network: network create and disconnect */
+	int			net_allow_custom_drivers;
+	int			net_allow_swarm_scope;
+	int			net_allow_ingress;
+	int			net_allow_attachable;
+	int			net_allow_config_only;
+	int			net_allow_config_from;
+	int			net_allow_custom_ipam_drivers;
+	int			net_allow_custom_ipam_config;
+	int			net_allow_ipam_options;
+	int			net_allow_driver_options;
+	int			net_allow_disconnect_force;
+	int			net_allow_disable_ipv4;
 	/* request_body.exec */
 	int			exec_allow_privileged;
 	int			exec_allow_root_user;
@@ -127,7 +143,10 @@ enum pol_insp {
 	PI_NETWORK_CONNECT,
 	PI_VOLUME_CREATE,	/* POST /volumes/create, 1 MiB */
 	PI_NETWORK_CREATE,	/* POST /networks/create, 1 MiB */
-	PI_NETWORK_DISCONNECT,	/* POST /networks/{id}/disconnect, 1 MiB */	/* POST /networks/{id}/connect, 1 MiB */
+	PI_NETWORK_DISCONNECT,	/* POST /networks/{id}/disconnect, 1 MiB */
+	PI_EXEC_STORED,		/* the exec a start would run, as Docker's
+				   GET /exec/{id}/json tells it (8 MiB):
+				   never chosen by pol_inspector_for */	/* POST /networks/{id}/connect, 1 MiB */
 	PI_BLIND		/* a body-sensitive write portwing does not
 				   inspect: refused unless insecure_allow_
 				   body_blind_writes (§5.10) */

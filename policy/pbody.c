@@ -127,25 +127,40 @@ static const struct pb_key pb_image_pull[] = {
 	{ NULL, PB_BOOL, 0 }
 };
 
+static const struct pb_key pb_volume[] = {
+	{ "allow_custom_drivers", PB_BOOL, B(vol_allow_custom_drivers) },
+	{ "allow_driver_opts", PB_BOOL, B(vol_allow_driver_opts) },
+	{ NULL, PB_BOOL, 0 }
+};
+
+/* request_body.network keys for network create and disconnect. */
+static const struct pb_key pb_network_create[] = {
+	{ "allow_custom_drivers", PB_BOOL, B(net_allow_custom_drivers) },
+	{ "allow_swarm_scope", PB_BOOL, B(net_allow_swarm_scope) },
+	{ "allow_ingress", PB_BOOL, B(net_allow_ingress) },
+	{ "allow_attachable", PB_BOOL, B(net_allow_attachable) },
+	{ "allow_config_only", PB_BOOL, B(net_allow_config_only) },
+	{ "allow_config_from", PB_BOOL, B(net_allow_config_from) },
+	{ "allow_custom_ipam_drivers", PB_BOOL, B(net_allow_custom_ipam_drivers) },
+	{ "allow_custom_ipam_config", PB_BOOL, B(net_allow_custom_ipam_config) },
+	{ "allow_ipam_options", PB_BOOL, B(net_allow_ipam_options) },
+	{ "allow_driver_options", PB_BOOL, B(net_allow_driver_options) },
+	{ "allow_disconnect_force", PB_BOOL, B(net_allow_disconnect_force) },
+	{ "allow_disable_ipv4", PB_BOOL, B(net_allow_disable_ipv4) },
+	{ NULL, PB_BOOL, 0 }
+};
+
 #undef B
 
 /* Subsections of sockguard's request_body that portwing does not inspect. */
 static const char *const pb_unimplemented[] = {
-	"build", "volume", "secret", "config", "service", "swarm", "node",
+	"build", "secret", "config", "service", "swarm", "node",
 	"plugin", "archive", "container_archive", "image_load", "libpod",
 	"buildkit", "image_trust", "image_push", "libpod_network",
 	"libpod_container_create", "libpod_volume", "libpod_secret",
 	"libpod_pod",
 };
 
-/* request_body.network keys for network create and disconnect. */
-static const char *const pb_network_unimplemented[] = {
-	"allow_custom_drivers", "allow_swarm_scope", "allow_ingress",
-	"allow_attachable", "allow_config_only", "allow_config_from",
-	"allow_custom_ipam_drivers", "allow_custom_ipam_config",
-	"allow_ipam_options", "allow_driver_options", "allow_disconnect_force",
-	"allow_disable_ipv4",
-};
 
 struct pb_ctx {
 	struct pol_body	 *b;
@@ -525,11 +540,22 @@ pb_in(const char *const *v, size_t n, const char *name)
 	return 0;
 }
 
+/* The key of a table, by name (case-insensitive, as Viper reads YAML). */
+static const struct pb_key *
+pb_find(const struct pb_key *t, const char *name)
+{
+	for (; t->name != NULL; t++)
+		if (strcasecmp(t->name, name) == 0)
+			return t;
+	return NULL;
+}
+
 static int
 pb_network(struct pb_ctx *c, const char *prefix, yaml_node_t *map)
 {
 	yaml_node_pair_t	*p;
 	yaml_node_t		*v, *epnode = NULL;
+	const struct pb_key	*k;
 	const char		*name;
 	char			 key[512];
 	int			 empty;
@@ -552,10 +578,11 @@ pb_network(struct pb_ctx *c, const char *prefix, yaml_node_t *map)
 				return -1;
 			if (!pb_is_null(v))
 				epnode = pb_node(c, p->key);
-		} else if (pb_in(pb_network_unimplemented,
-		    nitems(pb_network_unimplemented), name)) {
+		} else if ((k = pb_find(pb_network_create, name)) != NULL) {
 			pb_join(key, sizeof(key), prefix, name);
-			pb_ignore(c, key);
+			if (pb_bool(c, key, v, (int *)((char *)c->b +
+			    k->off)) == -1)
+				return -1;
 		} else {
 			pb_join(key, sizeof(key), prefix, name);
 			return pb_err(c, key, pb_node(c, p->key), "unknown key");
@@ -614,6 +641,9 @@ pol_body_load(struct pol_body *b, yaml_document_t *doc, yaml_node_t *map,
 		} else if (strcasecmp(name, "exec") == 0) {
 			pb_join(key, sizeof(key), prefix, "exec");
 			r = pb_section(&c, key, v, pb_exec);
+		} else if (strcasecmp(name, "volume") == 0) {
+			pb_join(key, sizeof(key), prefix, "volume");
+			r = pb_section(&c, key, v, pb_volume);
 		} else if (strcasecmp(name, "image_pull") == 0) {
 			pb_join(key, sizeof(key), prefix, "image_pull");
 			r = pb_section(&c, key, v, pb_image_pull);

@@ -32,6 +32,7 @@
 
 #include <sys/types.h>
 
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -467,6 +468,188 @@ copy_name(struct lctx *c, yaml_node_t *v, const char *key, char *dst)
 	return 0;
 }
 
+/* A positive number (YAML int or float), at most max. */
+static int
+get_number(struct lctx *c, yaml_node_t *n, const char *key, double max,
+    double *out)
+{
+	const char	*s = scalar(n);
+	char		*end;
+	double		 d;
+
+	if (s == NULL || *s == '\0')
+		return lerr(c, n, key, "must be a number");
+	errno = 0;
+	d = strtod(s, &end);
+	if (*end != '\0' || errno != 0 || !(d > 0) || d > max)
+		return lerr(c, n, key, "must be a number above 0 and at most "
+		    "%g", max);
+	*out = d;
+	return 0;
+}
+
+/* limits.rate.endpoint_costs[]: {path, methods, cost}. */
+static int
+load_costs(struct lctx *c, yaml_node_t *n, const char *key,
+    struct pol_profile *pf)
+{
+	yaml_node_item_t	*it, *mi;
+	yaml_node_pair_t	*pr;
+	yaml_node_t		*e, *k, *v;
+	const char		*ks, *path, *m;
+	char			 sub[POL_KEY_MAX], sub2[POL_KEY_MAX], msg[256];
+	char			 methods[256];
+	struct pol_cost		*pc;
+
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return lerr(c, n, key, "must be a list");
+	if (seq_len(n) > POL_LIST_MAX)
+		return lerr(c, n, key, "more than %d entries", POL_LIST_MAX);
+	pf->costs = xcalloc((size_t)seq_len(n) + 1, sizeof(*pf->costs));
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	    it++) {
+		e = node(c, *it);
+		keyf(sub, sizeof(sub), "%s[%zu]", key, pf->ncosts);
+		if (check_map(c, e, sub) == -1)
+			return -1;
+		pc = &pf->costs[pf->ncosts];
+		path = NULL;
+		methods[0] = '\0';
+		pc->cost = 0;
+		for (pr = e->data.mapping.pairs.start;
+		    pr < e->data.mapping.pairs.top; pr++) {
+			k = node(c, pr->key);
+			v = node(c, pr->value);
+			ks = scalar(k);
+			keyf(sub2, sizeof(sub2), "%s.%s", sub, ks);
+			if (!ascii_casecmp(ks, "path")) {
+				if (get_string(c, v, sub2, &path) == -1)
+					return -1;
+			} else if (!ascii_casecmp(ks, "cost")) {
+				if (get_number(c, v, sub2, 65535, &pc->cost) ==
+				    -1)
+					return -1;
+				if (pc->cost < 1)
+					return lerr(c, v, sub2, "must be at "
+					    "least 1");
+			} else if (!ascii_casecmp(ks, "methods")) {
+				if (is_null(v))
+					continue;
+				if (v->type != YAML_SEQUENCE_NODE)
+					return lerr(c, v, sub2, "must be a list");
+				for (mi = v->data.sequence.items.start;
+				    mi < v->data.sequence.items.top; mi++) {
+					if (get_string(c, node(c, *mi), sub2,
+					    &m) == -1)
+						return -1;
+					if (methods[0] != '\0')
+						pw_strlcat(methods, ",",
+						    sizeof(methods));
+					pw_strlcat(methods, m, sizeof(methods));
+				}
+			} else
+				return lerr(c, k, sub2, "unknown key");
+		}
+		if (path == NULL)
+			return lerr(c, e, sub, "path is required");
+		if (pc->cost == 0)
+			return lerr(c, e, sub, "cost is required");
+		if (pol_rule_init(&pc->match, methods[0] ? methods : "*", path,
+		    1, NULL, msg, sizeof(msg)) == -1)
+			return lerr(c, e, sub, "%s", msg);
+		pf->ncosts++;
+	}
+	return 0;
+}
+
+/*
+ * limits: rate {tokens_per_second, burst, endpoint_costs}, concurrency
+ * {max_inflight} (per client of the profile).  priority belongs to
+ * clients.global_concurrency, which portwing does not have: a warning.
+ */
+static int
+load_limits(struct lctx *c, yaml_node_t *n, const char *key,
+    struct pol_profile *pf)
+{
+	yaml_node_pair_t	*pr, *pr2;
+	yaml_node_t		*k, *v, *k2, *v2;
+	const char		*ks, *ks2;
+	char			 sub[POL_KEY_MAX], sub2[POL_KEY_MAX];
+	double			 d;
+	size_t			 i;
+
+	if (is_null(n))
+		return 0;
+	if (check_map(c, n, key) == -1)
+		return -1;
+	for (pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top;
+	    pr++) {
+		k = node(c, pr->key);
+		v = node(c, pr->value);
+		ks = scalar(k);
+		keyf(sub, sizeof(sub), "%s.%s", key, ks);
+		if (!ascii_casecmp(ks, "priority")) {
+			/* Only clients.global_concurrency reads it. */
+			ignored(c, sub, 0);
+			continue;
+		}
+		if (ascii_casecmp(ks, "rate") && ascii_casecmp(ks,
+		    "concurrency"))
+			return lerr(c, k, sub, "unknown key");
+		if (is_null(v))
+			continue;
+		if (check_map(c, v, sub) == -1)
+			return -1;
+		for (pr2 = v->data.mapping.pairs.start;
+		    pr2 < v->data.mapping.pairs.top; pr2++) {
+			k2 = node(c, pr2->key);
+			v2 = node(c, pr2->value);
+			ks2 = scalar(k2);
+			keyf(sub2, sizeof(sub2), "%s.%s", sub, ks2);
+			if (!ascii_casecmp(ks, "concurrency") &&
+			    !ascii_casecmp(ks2, "max_inflight")) {
+				if (get_number(c, v2, sub2, 1000000, &d) == -1)
+					return -1;
+				if (d != (double)(long)d)
+					return lerr(c, v2, sub2, "must be a "
+					    "whole number");
+				pf->max_inflight = (long)d;
+			} else if (!ascii_casecmp(ks, "rate") &&
+			    !ascii_casecmp(ks2, "tokens_per_second")) {
+				if (get_number(c, v2, sub2, 1e6,
+				    &pf->rate) == -1)
+					return -1;
+			} else if (!ascii_casecmp(ks, "rate") &&
+			    !ascii_casecmp(ks2, "burst")) {
+				if (get_number(c, v2, sub2, 65535,
+				    &pf->burst) == -1)
+					return -1;
+			} else if (!ascii_casecmp(ks, "rate") &&
+			    !ascii_casecmp(ks2, "endpoint_costs")) {
+				if (load_costs(c, v2, sub2, pf) == -1)
+					return -1;
+			} else
+				return lerr(c, k2, sub2, "unknown key");
+		}
+	}
+	if (pf->rate == 0 && (pf->burst > 0 || pf->ncosts > 0))
+		return lerr(c, n, key, "rate.tokens_per_second is required with "
+		    "burst or endpoint_costs");
+	if (pf->rate > 0 && pf->burst == 0)
+		pf->burst = pf->rate > 65535 ? 65535 : pf->rate;
+	if (pf->rate > 0 && pf->burst < pf->rate)
+		return lerr(c, n, key, "rate.burst (%g) is below "
+		    "rate.tokens_per_second (%g)", pf->burst, pf->rate);
+	for (i = 0; i < pf->ncosts; i++)
+		if (pf->costs[i].cost > pf->burst)
+			return lerr(c, n, key, "rate.endpoint_costs[%zu].cost "
+			    "(%g) is above the burst (%g): such a request could "
+			    "never pass", i, pf->costs[i].cost, pf->burst);
+	return 0;
+}
+
 static int
 load_profile(struct lctx *c, yaml_node_t *n, const char *key,
     struct pol_profile *pf)
@@ -511,7 +694,8 @@ load_profile(struct lctx *c, yaml_node_t *n, const char *key,
 			if (load_response(c, v, sub, 0) == -1)
 				return -1;
 		} else if (!ascii_casecmp(ks, "limits")) {
-			ignored(c, sub, !is_empty(v));
+			if (load_limits(c, v, sub, pf) == -1)
+				return -1;
 		} else
 			return lerr(c, k, sub, "unknown key");
 	}

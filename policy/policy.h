@@ -50,12 +50,28 @@ struct pol_ruleset {
 
 enum pol_mode { POL_ENFORCE = 0, POL_WARN, POL_AUDIT };
 
+/* limits.rate.endpoint_costs[]: the first that matches sets the cost. */
+struct pol_cost {
+	struct pol_rule		 match;	/* method list and path; allow unused */
+	double			 cost;
+};
+
 struct pol_profile {
 	char			name[POL_NAME_MAX];
 	enum pol_mode		mode;
 	struct pol_ruleset	rules;
 	struct pol_body		body;	/* request_body of this profile */
+	/* limits: a token bucket and an in-flight cap per client */
+	double			rate;	/* tokens per second, 0: no limit */
+	double			burst;
+	struct pol_cost		*costs;
+	size_t			 ncosts;
+	long			 max_inflight;	/* 0: no cap */
 };
+
+/* The token cost of a request under a profile's limits (1 unless listed). */
+double		 policy_cost(const struct pol_profile *, const char *,
+		    const char *);
 
 /* clients.source_ip_profiles[]: the first whose network holds the address. */
 struct pol_src_profile {

@@ -43,7 +43,7 @@ static struct {
 } pd;
 
 static const struct ipc_perm pd_perms_master[] = {
-	{ IPC_M_POLICY, 12, 12 + 256, 1 },
+	{ IPC_M_POLICY, 16, 16 + 256, 1 },
 	{ IPC_M_POLICY_CHAN, 0, 0, 1 },
 	{ IPC_M_SHUTDOWN, 0, 0, 0 },
 	{ IPC_M_RELOAD, 4, IPC_MAX_CONFIG, 0 },

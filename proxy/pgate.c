@@ -34,6 +34,21 @@
 
 #define PGATE_TIMEOUT_S		10
 #define PGATE_MAX_COUNTERS	512
+#define PGATE_MAX_CLIENTS	4096	/* rate and in-flight state kept */
+
+/*
+ * limits: a token bucket and an in-flight count per client of a profile
+ * (principal and address, as authd bound them).  Bounded: when the table
+ * is full, the least recently seen client with nothing in flight goes.
+ */
+struct client_limit {
+	char		 key[POL_NAME_MAX + APPROVAL_PRINCIPAL_MAX +
+			    APPROVAL_ACTOR_MAX + 3];
+	double		 tokens;
+	uint64_t	 at_ms;
+	long		 inflight;
+	int		 used;
+};
 
 struct pending {
 	TAILQ_ENTRY(pending)	 entry;
@@ -61,6 +76,7 @@ static struct {
 	}			 ctr[PGATE_MAX_COUNTERS];
 	int			 nctr;
 	uint64_t		 ctr_lost;
+	struct client_limit	 lim[PGATE_MAX_CLIENTS];
 } pg;
 
 static const struct ipc_perm perms_policyd[] = {
@@ -181,6 +197,91 @@ pgate_chan(int fd)
 	    nitems(perms_policyd), verdict_msg, chan_closed, NULL);
 }
 
+/*
+ * The client's entry, made on first use.  NULL only when every entry has
+ * a request in flight (the request is then refused like a full cap).
+ */
+static struct client_limit *
+limit_entry(const char *key)
+{
+	struct client_limit	*l, *free_ = NULL, *old = NULL;
+	int			 i;
+
+	for (i = 0; i < PGATE_MAX_CLIENTS; i++) {
+		l = &pg.lim[i];
+		if (l->used && strcmp(l->key, key) == 0)
+			return l;
+		if (!l->used) {
+			if (free_ == NULL)
+				free_ = l;
+		} else if (l->inflight == 0 && (old == NULL ||
+		    l->at_ms < old->at_ms))
+			old = l;
+	}
+	if ((l = free_ != NULL ? free_ : old) == NULL)
+		return NULL;
+	memset(l, 0, sizeof(*l));
+	l->used = 1;
+	l->tokens = -1;		/* full at first use */
+	pw_strlcpy(l->key, key, sizeof(l->key));
+	return l;
+}
+
+/*
+ * The profile's limits for this client: 0 and a slot held when admitted,
+ * else 429 with *why (and g->retry_after for the rate limit).  Like
+ * sockguard, this comes before the rules: refused probes spend tokens.
+ */
+static int
+limits_admit(struct pgate_req *g, const struct pol_profile *pf,
+    const struct approval *ap, const char *method, const char *npath,
+    const char **why)
+{
+	struct client_limit	*l;
+	char			 key[sizeof(l->key)];
+	uint64_t		 now = pw_now_ms();
+	double			 cost;
+
+	g->limit_slot = 0;
+	if (pf == NULL || (pf->rate <= 0 && pf->max_inflight <= 0))
+		return 0;
+	snprintf(key, sizeof(key), "%s|%s|%s", pf->name, ap->principal,
+	    ap->actor);
+	if ((l = limit_entry(key)) == NULL) {
+		*why = "concurrency_cap";
+		return -1;
+	}
+	if (pf->rate > 0) {
+		if (l->tokens < 0)
+			l->tokens = pf->burst;
+		else {
+			l->tokens += (double)(now - l->at_ms) * pf->rate /
+			    1000.0;
+			if (l->tokens > pf->burst)
+				l->tokens = pf->burst;
+		}
+		l->at_ms = now;
+		cost = policy_cost(pf, method, npath);
+		if (l->tokens < cost) {
+			g->retry_after = (int)((cost - l->tokens) / pf->rate +
+			    0.999);
+			if (g->retry_after < 1)
+				g->retry_after = 1;
+			*why = "rate_limit_exceeded";
+			return -1;
+		}
+		l->tokens -= cost;
+	}
+	l->at_ms = now;
+	if (pf->max_inflight > 0 && l->inflight >= pf->max_inflight) {
+		*why = "concurrency_cap";
+		return -1;
+	}
+	l->inflight++;
+	g->limit_slot = (int)(l - pg.lim) + 1;
+	return 0;
+}
+
 /* Split "path?query" (query may be absent). */
 static void
 split_target(const char *target, char **path, char **query)
@@ -271,6 +372,27 @@ pgate_judge(struct pgate_req *g, const char *method, const char *target,
 		free(query);
 		pgate_count(g, 1);
 		return PG_DENY;
+	}
+	{
+		const char *lwhy = NULL;
+		if (limits_admit(g, prof, ap, m, npath, &lwhy) == -1) {
+			snprintf(why, whysz, "%s (profile %s)", lwhy,
+			    prof->name);
+			*status = 429;
+			if (g->retry_after > 0) {
+				if (asprintf(body, "{\"reason\":\"%s\","
+				    "\"retry_after_seconds\":%d}\n", lwhy,
+				    g->retry_after) == -1)
+					fatal("asprintf");
+			} else if (asprintf(body, "{\"reason\":\"%s\"}\n",
+			    lwhy) == -1)
+				fatal("asprintf");
+			free(npath);
+			free(path);
+			free(query);
+			pgate_count(g, 1);
+			return PG_DENY;
+		}
 	}
 	policy_decide(policy_rules(pg.pol, prof), m, npath, &d);
 	g->rule = d.rule;
@@ -399,6 +521,10 @@ void
 pgate_free(struct pgate_req *g)
 {
 	pgate_forget(g);
+	if (g->limit_slot > 0 && g->limit_slot <= PGATE_MAX_CLIENTS &&
+	    pg.lim[g->limit_slot - 1].inflight > 0)
+		pg.lim[g->limit_slot - 1].inflight--;
+	g->limit_slot = 0;
 	free(g->npath);
 	free(g->query);
 	if (g->regauth != NULL)

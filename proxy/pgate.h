@@ -31,6 +31,8 @@ struct pgate_req {
 	char		*query;
 	char		*regauth;	/* X-Registry-Auth, for image pulls */
 	uint32_t	 asked;		/* inspection id in flight, 0: none */
+	int		 limit_slot;	/* in-flight slot held + 1, 0: none */
+	int		 retry_after;	/* seconds, with a 429 */
 };
 
 enum pgate_verdict {

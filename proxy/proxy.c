@@ -121,6 +121,8 @@ struct preq {
 	/* The policy: what the gate decided (pgate.h). */
 	struct pgate_req	 g;
 	int			 judged;	/* the gate ran: audit says how */
+	struct dreq		*xfetch;	/* GET /exec/{id}/json in flight */
+	int			 xstored;	/* the stored exec was judged */
 	/* Readiness probes waiting for the one /_ping in flight. */
 	TAILQ_ENTRY(preq)	 ping_entry;
 	int			 ping_wait;
@@ -161,7 +163,7 @@ static const struct ipc_perm perms_master[] = {
 	{ IPC_M_RELOAD, 4, IPC_MAX_CONFIG, 0 },
 	{ IPC_M_APPROVAL_KEY, 32, 32, 0 },
 	{ IPC_M_PING, 0, 0, 0 },
-	{ IPC_M_POLICY, 12, 12 + 256, 1 },
+	{ IPC_M_POLICY, 16, 16 + 256, 1 },
 	{ IPC_M_POLICY_CHAN, 0, 0, 1 },
 };
 
@@ -529,6 +531,8 @@ preq_free(struct preq *r)
 	if (r->spool_fd != -1)
 		close(r->spool_fd);
 	EVP_MD_CTX_free(r->md);
+	if (r->xfetch != NULL)
+		dclient_cancel(r->xfetch);
 	pgate_free(&r->g);
 	if (r->wait != NULL)
 		upstream_cancel(r->wait);
@@ -783,8 +787,15 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len)
 			free(target);
 			if (regauth != NULL)
 				freezero_str(regauth);
-			respond_local(r, pst, PGATE_CTYPE, pbody,
-			    strlen(pbody));
+			if (pst == 429 && r->g.retry_after > 0) {
+				char hl[160];
+				snprintf(hl, sizeof(hl), PGATE_CTYPE
+				    "Retry-After: %d\r\n", r->g.retry_after);
+				respond_local(r, pst, hl, pbody,
+				    strlen(pbody));
+			} else
+				respond_local(r, pst, PGATE_CTYPE, pbody,
+				    strlen(pbody));
 			free(pbody);
 			return 0;
 		case PG_INSPECT:
@@ -989,6 +1000,82 @@ body_matches(struct preq *r, const uint8_t *got, int have)
 	return 0;
 }
 
+static void	preq_verdict(void *, int, const char *);
+
+/*
+ * The stored exec, for policyd (PI_EXEC_STORED): Docker's answer is put
+ * in a sealed memfd of its own; the start body stays in the spool.
+ */
+static void
+exec_stored_done(void *arg, int status, struct evbuffer *body,
+    const char *err)
+{
+	struct preq	*r = arg;
+	uint8_t		 dg[32];
+	size_t		 n;
+	int		 fd;
+
+	r->xfetch = NULL;
+	if (status == 404) {
+		/* No such exec: Docker answers the start with its 404. */
+		preq_verdict(r, 0, "");
+		return;
+	}
+	if (status != 200 || body == NULL) {
+		log_warnx("policy: %s %s: the stored exec could not be read "
+		    "(%s)", r->method, r->path, err ? err : "bad answer");
+		preq_error(r, 502, "exec lookup for the policy failed");
+		return;
+	}
+	n = evbuffer_get_length(body);
+	fd = memfd_create("pw-proxy-exec", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd == -1 || write(fd, evbuffer_pullup(body, (ssize_t)n), n) !=
+	    (ssize_t)n) {
+		log_warn("memfd for a stored exec");
+		if (fd != -1)
+			close(fd);
+		preq_error(r, 500, "cannot hold the stored exec");
+		return;
+	}
+	pwc_sha256(evbuffer_pullup(body, (ssize_t)n), n, dg);
+	r->g.insp = PI_EXEC_STORED;
+	if (pgate_inspect(&r->g, r->method, fd, n, dg, preq_verdict,
+	    r) == -1) {
+		close(fd);
+		preq_error(r, 503, "the policy process is unavailable; try "
+		    "again");
+		return;
+	}
+	close(fd);
+}
+
+/* Fetch the exec a start names (after its body passed policyd). */
+static int
+exec_stored_fetch(struct preq *r)
+{
+	const char	*p = r->g.npath;
+	char		 id[128], target[160];
+	size_t		 n;
+
+	/* npath is /exec/{id}/start (or /libpod/exec/{id}/start). */
+	if (strncmp(p, "/libpod", 7) == 0)
+		p += 7;
+	if (strncmp(p, "/exec/", 6) != 0)
+		return -1;
+	p += 6;
+	n = strcspn(p, "/");
+	if (n == 0 || n >= sizeof(id) || strcmp(p + n, "/start") != 0 ||
+	    strspn(p, "0123456789abcdefABCDEF") < n)
+		return -1;
+	memcpy(id, p, n);
+	id[n] = '\0';
+	snprintf(target, sizeof(target), "/exec/%s/json", id);
+	r->xstored = 1;
+	r->xfetch = dclient_request("GET", target, px.cfg.request_timeout,
+	    8 * 1024 * 1024, NULL, exec_stored_done, r);
+	return 0;
+}
+
 /* policyd's answer on an inspected body (pgate_inspect). */
 static void
 preq_verdict(void *arg, int status, const char *reason)
@@ -996,6 +1083,14 @@ preq_verdict(void *arg, int status, const char *reason)
 	struct preq	*r = arg;
 
 	r->g.asked = 0;
+	if (status == 0 && r->g.insp == PI_EXEC_START && !r->xstored) {
+		/* The body passed; now the exec it would start (§5.8). */
+		if (exec_stored_fetch(r) == -1) {
+			/* Not an exec id: Docker refuses it (404). */
+			r->xstored = 1;
+		} else
+			return;
+	}
 	if (status == 0) {
 		pgate_count(&r->g, 0);
 		if (r->req_done)	/* spooled: sent with its length */

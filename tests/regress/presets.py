@@ -140,6 +140,18 @@ PRESETS = {
         ("GET", "/volumes/*"), ("GET", "/events")],
         [("POST", "/containers/*/exec"), ("GET", "/containers/*/logs"),
          ("POST", "/networks/create")]),
+    "portainer": ([
+        ("GET", "/_ping"), ("HEAD", "/_ping"), ("GET", "/version"),
+        ("GET", "/info"), ("GET", "/events"), ("POST", "/containers/create"),
+        ("DELETE", "/containers/*"), ("GET", "/containers/**"),
+        ("GET", "/images/**"), ("DELETE", "/images/**"),
+        ("POST", "/networks/create"), ("GET", "/volumes/**"),
+        ("POST", "/exec/*/start"), ("GET", "/system/**"), ("POST", "/build"),
+        ("POST", "/commit"), ("POST", "/auth"), ("GET", "/distribution/**"),
+        ("POST", "/swarm/init"), ("GET", "/services/**"),
+        ("GET", "/tasks/**"), ("GET", "/nodes/**"), ("GET", "/configs/**"),
+        ("GET", "/secrets/**"), ("GET", "/plugins/**")],
+        [("POST", "/tasks/x"), ("POST", "/session"), ("PUT", "/version")]),
     "github-actions-runner": ([
         ("GET", "/_ping"), ("HEAD", "/_ping"), ("GET", "/version"),
         ("GET", "/info"), ("GET", "/events"), ("GET", "/containers/json"),
@@ -184,6 +196,11 @@ def decision(pw, preset, method, path):
 
 def main():
     pw = sys.argv[1]
+    names = subprocess.run([pw, "policy", "list"], capture_output=True,
+                           text=True).stdout.split()
+    check("portwing policy list names every preset of the table (%d "
+          "bundled)" % len(names), set(PRESETS) <= set(names),
+          sorted(set(PRESETS) - set(names)))
     for preset, (allow, deny) in PRESETS.items():
         rc, out = decision(pw, preset, "GET", "/_ping")
         if not check("preset %s is bundled" % preset, rc in (0, 1), out):

@@ -823,6 +823,11 @@ static const struct vcase vn_cases[] = {
 
 START_TEST(test_volume_network)
 {
+	static const char	att[] = "{\"Name\":\"n\",\"Driver\":\"overlay\","
+				    "\"Attachable\":true}";
+	static const char	attb[] = "{\"Name\":\"n\",\"Attachable\":true}";
+	static const char	opts[] = "{\"Name\":\"v\",\"DriverOpts\":"
+				    "{\"type\":\"tmpfs\"}}";
 	struct pol_body		b;
 	struct pol_verdict	v;
 	size_t			i;
@@ -835,6 +840,26 @@ START_TEST(test_volume_network)
 		ck_assert_msg(v.status == vn_cases[i].status, "%s: %d (%s)",
 		    vn_cases[i].body, v.status, v.reason);
 	}
+	/* Attachable on a local bridge changes nothing: allowed. */
+	pol_inspect(&b, PI_NETWORK_CREATE, "/x", NULL, NULL,
+	    (const uint8_t *)attb, strlen(attb), 0, &v);
+	ck_assert_int_eq(v.status, 0);
+	/* The knobs open what they name, and only that. */
+	b.net_allow_custom_drivers = 1;
+	pol_inspect(&b, PI_NETWORK_CREATE, "/x", NULL, NULL,
+	    (const uint8_t *)att, strlen(att), 0, &v);
+	ck_assert_int_eq(v.status, 403);
+	b.net_allow_attachable = 1;
+	pol_inspect(&b, PI_NETWORK_CREATE, "/x", NULL, NULL,
+	    (const uint8_t *)att, strlen(att), 0, &v);
+	ck_assert_int_eq(v.status, 0);
+	pol_inspect(&b, PI_VOLUME_CREATE, "/x", NULL, NULL,
+	    (const uint8_t *)opts, strlen(opts), 0, &v);
+	ck_assert_int_eq(v.status, 403);
+	b.vol_allow_driver_opts = 1;
+	pol_inspect(&b, PI_VOLUME_CREATE, "/x", NULL, NULL,
+	    (const uint8_t *)opts, strlen(opts), 0, &v);
+	ck_assert_int_eq(v.status, 0);
 	pol_body_free(&b);
 }
 END_TEST
@@ -1110,11 +1135,11 @@ START_TEST(test_load)
 	ck_assert_ptr_nonnull(ign);
 	ck_assert_str_eq(ign[0],
 	    "request_body.container_create.allowed_device_requests");
-	ck_assert_str_eq(ign[1], "request_body.network.allow_ingress");
-	ck_assert_str_eq(ign[2], "request_body.build");
-	ck_assert_str_eq(ign[3], "request_body.swarm");
-	ck_assert_str_eq(ign[4], "request_body.container_archive");
-	ck_assert_ptr_null(ign[5]);
+	ck_assert_int_eq(b.net_allow_ingress, 1);
+	ck_assert_str_eq(ign[1], "request_body.build");
+	ck_assert_str_eq(ign[2], "request_body.swarm");
+	ck_assert_str_eq(ign[3], "request_body.container_archive");
+	ck_assert_ptr_null(ign[4]);
 	pol_strv_free(ign);
 	pol_body_free(&b);
 	ck_assert_int_eq(b.allowed_bind_mounts.n, 0);
