@@ -315,8 +315,8 @@ pgate_judge(struct pgate_req *g, const char *method, const char *target,
 	const struct pol_profile *prof;
 	struct pol_decision	 d;
 	char			 m[32], vprefix[32], *path = NULL, *query = NULL;
-	char			*npath;
-	const char		*nwhy = NULL;
+	char			 npath[POL_PATH_MAX];
+	const char		*nwhy = NULL, *lwhy = NULL;
 	size_t			 i;
 	unsigned		 uid = 0, gid = 0;
 	int			 unresolved = 0, peer = 0;
@@ -341,18 +341,13 @@ pgate_judge(struct pgate_req *g, const char *method, const char *target,
 		m[i] = (char)toupper((unsigned char)method[i]);
 	m[i] = '\0';
 	split_target(target, &path, &query);
-	npath = xmalloc(POL_PATH_MAX);
-	if (policy_normalize(path, strlen(path), npath, POL_PATH_MAX, vprefix,
+	if (policy_normalize(path, strlen(path), npath, sizeof(npath), vprefix,
 	    sizeof(vprefix), &nwhy) == -1) {
 		snprintf(why, whysz, "path cannot be normalised: %s",
 		    nwhy != NULL ? nwhy : "invalid");
 		*status = 403;
 		*body = policy_deny_body(pg.pol, method, path, why);
-		free(npath);
-		free(path);
-		free(query);
-		pgate_count(g, 1);
-		return PG_DENY;
+		goto deny;
 	}
 	/* The filter socket's clients: authd read their credentials. */
 	if (sscanf(ap->actor, "unix:uid=%u,gid=%u", &uid, &gid) == 2)
@@ -367,52 +362,31 @@ pgate_judge(struct pgate_req *g, const char *method, const char *target,
 		    "defined", ap->policy);
 		*status = 403;
 		*body = message_body("client policy profile unresolved");
-		free(npath);
-		free(path);
-		free(query);
-		pgate_count(g, 1);
-		return PG_DENY;
+		goto deny;
 	}
-	{
-		const char *lwhy = NULL;
-		if (limits_admit(g, prof, ap, m, npath, &lwhy) == -1) {
-			snprintf(why, whysz, "%s (profile %s)", lwhy,
-			    prof->name);
-			*status = 429;
-			if (g->retry_after > 0) {
-				if (asprintf(body, "{\"reason\":\"%s\","
-				    "\"retry_after_seconds\":%d}\n", lwhy,
-				    g->retry_after) == -1)
-					fatal("asprintf");
-			} else if (asprintf(body, "{\"reason\":\"%s\"}\n",
-			    lwhy) == -1)
-				fatal("asprintf");
-			free(npath);
-			free(path);
-			free(query);
-			pgate_count(g, 1);
-			return PG_DENY;
-		}
+	if (limits_admit(g, prof, ap, m, npath, &lwhy) == -1) {
+		snprintf(why, whysz, "%s (profile %s)", lwhy, prof->name);
+		*status = 429;
+		if ((g->retry_after > 0 ? asprintf(body, "{\"reason\":\"%s\","
+		    "\"retry_after_seconds\":%d}\n", lwhy, g->retry_after) :
+		    asprintf(body, "{\"reason\":\"%s\"}\n", lwhy)) == -1)
+			fatal("asprintf");
+		goto deny;
 	}
 	policy_decide(policy_rules(pg.pol, prof), m, npath, &d);
 	g->rule = d.rule;
 	if (!d.allow) {
 		snprintf(why, whysz, "%s", d.reason);
-		if (prof != NULL && prof->mode != POL_ENFORCE) {
-			log_warnx("policy profile %s (%s mode) would deny %s "
-			    "%s: %s", prof->name, prof->mode == POL_WARN ?
-			    "warn" : "audit", m, path, d.reason);
-			pgate_count(g, 2);
-		} else {
+		if (prof == NULL || prof->mode == POL_ENFORCE) {
 			*status = 403;
 			*body = policy_deny_body(pg.pol, method, path,
 			    d.reason);
-			free(npath);
-			free(path);
-			free(query);
-			pgate_count(g, 1);
-			return PG_DENY;
+			goto deny;
 		}
+		log_warnx("policy profile %s (%s mode) would deny %s %s: %s",
+		    prof->name, prof->mode == POL_WARN ? "warn" : "audit", m,
+		    path, d.reason);
+		pgate_count(g, 2);
 	}
 	g->insp = pol_inspector_for(m, npath);
 	if (g->insp == PI_BLIND && !pg.pol->ack_body_blind) {
@@ -421,26 +395,26 @@ pgate_judge(struct pgate_req *g, const char *method, const char *target,
 		*status = 403;
 		*body = policy_deny_body(pg.pol, method, path,
 		    "request body cannot be inspected");
-		free(npath);
-		free(path);
-		free(query);
-		pgate_count(g, 1);
-		return PG_DENY;
+		goto deny;
 	}
 	*fwd = policy_forward_target(vprefix, npath, query);
 	free(path);
 	if (g->insp == PI_NONE || g->insp == PI_BLIND) {
-		free(npath);
 		free(query);
 		if (d.allow)
 			pgate_count(g, 0);
 		return PG_FORWARD;
 	}
-	g->npath = npath;
+	g->npath = xstrdup(npath);
 	g->query = query;
 	g->regauth = regauth != NULL ? xstrdup(regauth) : NULL;
 	g->cap = pol_inspector_cap((enum pol_insp)g->insp);
 	return PG_INSPECT;
+deny:
+	free(path);
+	free(query);
+	pgate_count(g, 1);
+	return PG_DENY;
 }
 
 static void
