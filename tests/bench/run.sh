@@ -699,6 +699,11 @@ def find(wl, target):
     return next((x for x in rows if x["workload"] == wl and x["target"] == target), None)
 
 workloads = list(dict.fromkeys(x["workload"] for x in rows))
+
+def mean(wl, t, k):
+    """The mean of k over the alternated runs of one target of a workload."""
+    v = [x[k] for x in rows if x["workload"] == wl and x["target"] == t and x[k] is not None]
+    return sum(v) / len(v) if v else None
 for x in rows:
     hp = find(x["workload"], "haproxy")
     dr = (find(x["workload"], "direct") or find(x["workload"], "upstream") or
@@ -733,24 +738,20 @@ for wl in workloads:
         summary.append(s)
         continue
     if wl.startswith("policy"):
-        def pmean(t, k):
-            v = [x[k] for x in rows if x["workload"] == wl and x["target"] == t and x[k] is not None]
-            return sum(v) / len(v) if v else None
         s = {"workload": wl, "policy_on_vs_off": {
-            "req_per_sec": ratio(pmean("policy-on", "requests_per_sec"), pmean("policy-off", "requests_per_sec")),
-            "p99": ratio(pmean("policy-on", "p99_ms"), pmean("policy-off", "p99_ms"))}}
+            "req_per_sec": ratio(mean(wl, "policy-on", "requests_per_sec"),
+                                 mean(wl, "policy-off", "requests_per_sec")),
+            "p99": ratio(mean(wl, "policy-on", "p99_ms"), mean(wl, "policy-off", "p99_ms"))}}
         summary.append(s)
         print("%s: policy-on/policy-off req/s %s (target >= 0.95), p99 %s"
               % (wl, f(s["policy_on_vs_off"]["req_per_sec"], ".2f"),
                  f(s["policy_on_vs_off"]["p99"], ".2f")))
         continue
     if wl.startswith("audit"):
-        def mean(t, k):
-            v = [x[k] for x in rows if x["workload"] == wl and x["target"] == t and x[k] is not None]
-            return sum(v) / len(v) if v else None
         s = {"workload": wl, "file_sink_vs_no_sink": {
-            "req_per_sec": ratio(mean("file-sink", "requests_per_sec"), mean("no-sink", "requests_per_sec")),
-            "p99": ratio(mean("file-sink", "p99_ms"), mean("no-sink", "p99_ms"))}}
+            "req_per_sec": ratio(mean(wl, "file-sink", "requests_per_sec"),
+                                 mean(wl, "no-sink", "requests_per_sec")),
+            "p99": ratio(mean(wl, "file-sink", "p99_ms"), mean(wl, "no-sink", "p99_ms"))}}
         summary.append(s)
         print("%s: file-sink/no-sink req/s %s (target >= 0.90), p99 %s"
               % (wl, f(s["file_sink_vs_no_sink"]["req_per_sec"], ".2f"),
