@@ -124,6 +124,19 @@ enum ipc_type {
 					   (policy/inspect.h), str method, str
 					   normalised path, str query, str
 					   X-Registry-Auth, u64 body length */
+	IPC_P_OUTFD = 0x0802,		/* proxy -> policyd: hdr.id = the id of
+					   the IPC_P_INSPECT that follows; fd =
+					   an empty memfd (sealable) policyd
+					   writes the stamped body into; empty
+					   payload */
+	IPC_D_STAMPED = 0x0882,		/* policyd -> proxy: hdr.id echoed; a
+					   verdict on a body policyd rewrote
+					   into the IPC_P_OUTFD memfd: u32
+					   policy generation, u32 status, str
+					   reason, 32 bytes SHA-256 of the
+					   body read, 32 bytes SHA-256 of the
+					   bytes written (and judged), u64
+					   their length */
 	IPC_D_VERDICT = 0x0881,		/* policyd -> proxy: hdr.id echoed;
 					   u32 policy generation, u32 status (0
 					   allowed, else 400/403/413/503), str

@@ -56,10 +56,11 @@ static const char *const sc_authd[] = {
  */
 /*
  * policyd reads the bodies the proxy hands it (sealed memfds) and answers;
- * it parses client JSON, so it may do nothing else.
+ * it parses client JSON, so it may do nothing else.  pwrite64 writes a
+ * stamped body into the empty memfd the proxy hands it for that.
  */
 static const char *const sc_policyd[] = {
-	"pread64",
+	"pread64", "pwrite64",
 };
 
 static const char *const sc_proxy[] = {

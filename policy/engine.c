@@ -904,6 +904,8 @@ pol_new(const char *source)
 	p = xcalloc(1, sizeof(*p));
 	pw_strlcpy(p->source, source, sizeof(p->source));
 	pol_body_init(&p->body);
+	pw_strlcpy(p->owner_key, "com.sockguard.owner", sizeof(p->owner_key));
+	p->owner_unowned_images = 1;
 	p->warnings = xcalloc(1, sizeof(char *));
 	return p;
 }

@@ -16,7 +16,8 @@
  * that ignoring them weakens the policy the file describes.  Each gets a
  * warning that says so ("sockguard would enforce it"); the caller
  * decides whether such a policy may run:
- *	ownership.owner (non-empty): owner-label isolation
+ *	ownership (owner set): the parts of owner-label isolation not
+ *	    built (policy/owner.c stamps creates)
  *	clients.allowed_cidrs (non-empty): the source-address gate
  *	clients.container_labels.enabled (true): the label ACL
  *	clients.client_certificate_profiles (non-empty): mTLS identities
@@ -950,12 +951,76 @@ load_clients(struct lctx *c, yaml_node_t *n)
 
 /* ---- the top level ---- */
 
+/*
+ * ownership: a label value or key may not hold controls (they would
+ * reach Docker and the logs); a key may not hold '=' (the label filter
+ * "key=value" splits at the first one) nor be empty.
+ */
+static int
+owner_text(struct lctx *c, yaml_node_t *v, const char *key, char *dst,
+    int is_key)
+{
+	const char	*s;
+	size_t		 i;
+
+	if (get_string(c, v, key, &s) == -1)
+		return -1;
+	if (strlen(s) >= POL_OWNER_MAX)
+		return lerr(c, v, key, "longer than %d bytes",
+		    POL_OWNER_MAX - 1);
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f ||
+		    (is_key && (s[i] == '=' || s[i] == ' ')))
+			return lerr(c, v, key, is_key ? "must not contain "
+			    "'=', spaces or control characters" : "must not "
+			    "contain control characters");
+	if (is_key && *s == '\0')
+		return lerr(c, v, key, "must not be empty");
+	pw_strlcpy(dst, s, POL_OWNER_MAX);
+	return 0;
+}
+
 static int
 load_ownership(struct lctx *c, yaml_node_t *n)
 {
-	yaml_node_t	*o = map_get(c, n, "owner");
+	yaml_node_pair_t	*pr;
+	yaml_node_t		*k, *v;
+	const char		*ks;
+	char			 sub[POL_KEY_MAX];
+	int			 rc;
 
-	ignored(c, "ownership", o != NULL && !is_empty(o));
+	if (is_null(n))
+		return 0;
+	if (check_map(c, n, "ownership") == -1)
+		return -1;
+	for (pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top;
+	    pr++) {
+		k = node(c, pr->key);
+		v = node(c, pr->value);
+		ks = scalar(k);
+		keyf(sub, sizeof(sub), "ownership.%s", ks);
+		if (!ascii_casecmp(ks, "owner"))
+			rc = is_null(v) ? 0 : owner_text(c, v, sub,
+			    c->p->owner, 0);
+		else if (!ascii_casecmp(ks, "label_key"))
+			rc = is_null(v) ? 0 : owner_text(c, v, sub,
+			    c->p->owner_key, 1);
+		else if (!ascii_casecmp(ks, "allow_unowned_images"))
+			rc = get_bool(c, v, sub, &c->p->owner_unowned_images);
+		else if (!ascii_casecmp(ks,
+		    "allow_cross_owner_namespace_sharing"))
+			rc = get_bool(c, v, sub, &c->p->owner_ns_sharing);
+		else
+			return lerr(c, k, sub, "unknown key");
+		if (rc == -1)
+			return -1;
+	}
+	if (c->p->owner[0] != '\0')
+		pol_warn(c->p, "ownership: portwing stamps the owner label on "
+		    "container, network and volume creates only; filter "
+		    "injection on lists and the cross-owner checks on addressed "
+		    "resources are not implemented (sockguard would enforce "
+		    "them: this policy is weaker under portwing)");
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #define POL_NAME_MAX	64
 #define POL_PATH_MAX	8192
 #define POL_FILE_MAX	(1024 * 1024)	/* a policy file larger than this is refused */
+#define POL_OWNER_MAX	256	/* ownership.owner and .label_key, with NUL */
 
 /* Standard methods are bits; anything else is kept as an upper-cased word. */
 #define POL_M_GET	0x001
@@ -97,6 +98,11 @@ struct policy {
 	int			 deny_verbose;	/* response.deny_verbosity: verbose */
 	int			 ack_body_blind;	/* insecure_allow_body_blind_writes */
 	int			 ack_read_exfil;	/* insecure_allow_read_exfiltration */
+	/* ownership (global, policy/owner.c): owner[0] == '\0' is off */
+	char			 owner[POL_OWNER_MAX];
+	char			 owner_key[POL_OWNER_MAX];	/* label_key */
+	int			 owner_unowned_images;	/* allow_unowned_images */
+	int			 owner_ns_sharing;	/* allow_cross_owner_namespace_sharing */
 	struct pol_profile	*profiles;
 	size_t			 nprofiles;
 	char			 default_profile[POL_NAME_MAX];

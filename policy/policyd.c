@@ -27,6 +27,7 @@
 #include "inspect.h"
 #include "ipc.h"
 #include "log.h"
+#include "owner.h"
 #include "pmsg.h"
 #include "policy.h"
 #include "pwcrypto.h"
@@ -40,7 +41,9 @@ static struct {
 	struct policy		*pol;
 	uint32_t		 gen;
 	uint64_t		 judged;
-} pd;
+	int			 outfd;		/* IPC_P_OUTFD's memfd, -1: none */
+	uint32_t		 outid;		/* ... for this inspection id */
+} pd = { .outfd = -1 };
 
 static const struct ipc_perm pd_perms_master[] = {
 	{ IPC_M_POLICY, 16, 16 + 256, 1 },
@@ -52,6 +55,7 @@ static const struct ipc_perm pd_perms_master[] = {
 
 static const struct ipc_perm pd_perms_proxy[] = {
 	{ IPC_P_INSPECT, 28, IPC_MAX_INSPECT, 1 },
+	{ IPC_P_OUTFD, 0, 0, 1 },
 };
 
 static void
@@ -69,6 +73,83 @@ answer(uint32_t id, uint32_t gen, int status, const char *reason,
 	ipc_wr_free(&wr);
 }
 
+/* A verdict on a stamped body: both digests and the length written. */
+static void
+answer_stamped(uint32_t id, uint32_t gen, const uint8_t din[32],
+    const uint8_t dout[32], uint64_t outlen)
+{
+	struct ipc_wr	wr;
+
+	ipc_wr_init(&wr);
+	ipc_wr_u32(&wr, gen);
+	ipc_wr_u32(&wr, 0);
+	ipc_wr_str(&wr, "");
+	ipc_wr_bytes(&wr, din, 32);
+	ipc_wr_bytes(&wr, dout, 32);
+	ipc_wr_u64(&wr, outlen);
+	ipc_send(pd.proxy, IPC_D_STAMPED, 0, id, wr.buf, wr.len, -1);
+	ipc_wr_free(&wr);
+}
+
+/* All of buf into the (empty) memfd fd, from offset 0; -1 on failure. */
+static int
+write_all(int fd, const uint8_t *buf, size_t len)
+{
+	size_t	off = 0;
+	ssize_t	n;
+
+	while (off < len) {
+		if ((n = pwrite(fd, buf + off, len - off, (off_t)off)) <= 0)
+			return -1;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Ownership: stamp the body, judge the stamped bytes, write them into
+ * the memfd the proxy handed over and answer with both digests.
+ */
+static void
+inspect_stamped(struct ipc_msg *m, const struct pol_body *b, uint32_t gen,
+    enum pol_insp insp, const char *npath, const uint8_t *body, size_t len,
+    const uint8_t din[32], int outfd)
+{
+	struct pol_verdict	 v;
+	uint8_t			*out = NULL, dout[32];
+	size_t			 outlen = 0;
+
+	if (outfd == -1) {
+		log_warnx("request %u: no memfd for the stamped body",
+		    m->hdr.id);
+		answer(m->hdr.id, gen, 403, "unable to stamp the owner label",
+		    din);
+		return;
+	}
+	if (pol_owner_stamp(pd.pol->owner_key, pd.pol->owner, body, len, &out,
+	    &outlen, &v) != 0) {
+		answer(m->hdr.id, gen, v.status, v.reason, din);
+		return;
+	}
+	pol_inspect(b, insp, npath, NULL, NULL, out, outlen,
+	    pd.pol->ack_body_blind, &v);
+	pd.judged++;
+	log_debug("request %u: %s (%s, stamped): %s%s%s", m->hdr.id, npath,
+	    pol_inspector_name(insp), v.status == 0 ? "allowed" : "refused",
+	    v.status ? ": " : "", v.status ? v.reason : "");
+	if (v.status != 0)
+		answer(m->hdr.id, gen, v.status, v.reason, din);
+	else if (write_all(outfd, out, outlen) == -1) {
+		log_warn("request %u: writing the stamped body", m->hdr.id);
+		answer(m->hdr.id, gen, 403, "unable to stamp the owner label",
+		    din);
+	} else {
+		pwc_sha256(out, outlen, dout);
+		answer_stamped(m->hdr.id, gen, din, dout, outlen);
+	}
+	free(out);
+}
+
 static void
 inspect(struct ipc_msg *m)
 {
@@ -80,8 +161,16 @@ inspect(struct ipc_msg *m)
 	uint8_t			*body = NULL, digest[32];
 	uint32_t		 gen, insp;
 	uint64_t		 len;
-	int			 unresolved = 0;
+	int			 unresolved = 0, outfd = -1;
 
+	if (pd.outfd != -1) {
+		/* Handed over just before this request, or stale. */
+		if (pd.outid == m->hdr.id)
+			outfd = pd.outfd;
+		else
+			close(pd.outfd);
+		pd.outfd = -1;
+	}
 	ipc_rd_init(&rd, m);
 	gen = ipc_rd_u32(&rd);
 	ipc_rd_str(&rd, profile, sizeof(profile));
@@ -128,6 +217,12 @@ inspect(struct ipc_msg *m)
 			goto out;
 		}
 	}
+	if (pd.pol->owner[0] != '\0' && pol_owner_stamps((enum pol_insp)insp)) {
+		inspect_stamped(m, policy_body(pd.pol, prof),
+		    gen, (enum pol_insp)insp, npath, body, (size_t)len, digest,
+		    outfd);
+		goto out;
+	}
 	pol_inspect(policy_body(pd.pol, prof), (enum pol_insp)insp, npath,
 	    query[0] ? query : NULL, regauth[0] ? regauth : NULL, body,
 	    (size_t)len, pd.pol->ack_body_blind, &v);
@@ -145,6 +240,8 @@ out:
 		freezero_str(regauth);
 	if (m->fd != -1)
 		close(m->fd);
+	if (outfd != -1)
+		close(outfd);
 }
 
 static void
@@ -152,7 +249,12 @@ pd_proxy_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 {
 	if (m->hdr.type == IPC_P_INSPECT)
 		inspect(m);
-	else if (m->fd != -1)
+	else if (m->hdr.type == IPC_P_OUTFD) {
+		if (pd.outfd != -1)
+			close(pd.outfd);
+		pd.outfd = m->fd;
+		pd.outid = m->hdr.id;
+	} else if (m->fd != -1)
 		close(m->fd);
 }
 

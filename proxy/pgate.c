@@ -12,6 +12,7 @@
  */
 #include "pwbuild.h"
 
+#include <sys/mman.h>
 #include <sys/queue.h>
 
 #include <ctype.h>
@@ -27,6 +28,7 @@
 #include "inspect.h"
 #include "ipc.h"
 #include "log.h"
+#include "owner.h"
 #include "pgate.h"
 #include "pmsg.h"
 #include "pwcrypto.h"
@@ -55,6 +57,8 @@ struct pending {
 	uint32_t		 id;
 	uint32_t		 gen;
 	uint8_t			 digest[32];
+	int			 outfd;		/* for a stamped body, -1: none */
+	struct pgate_req	*g;
 	pgate_cb		 cb;
 	void			*arg;
 	struct event		*timer;
@@ -81,6 +85,8 @@ static struct {
 
 static const struct ipc_perm perms_policyd[] = {
 	{ IPC_D_VERDICT, 4 + 4 + 4 + 32, 4 + 4 + 4 + 256 + 32, 0 },
+	{ IPC_D_STAMPED, 4 + 4 + 4 + 32 + 32 + 8, 4 + 4 + 4 + 256 + 32 + 32 + 8,
+	    0 },
 };
 
 void
@@ -125,6 +131,8 @@ pending_end(struct pending *pe, int status, const char *reason)
 	TAILQ_REMOVE(&pg.pending, pe, entry);
 	if (pe->timer != NULL)
 		event_free(pe->timer);
+	if (pe->outfd != -1)
+		close(pe->outfd);
 	pe->cb(pe->arg, status, reason);
 	free(pe);
 }
@@ -144,15 +152,22 @@ verdict_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 	struct ipc_rd	 rd;
 	struct pending	*pe;
 	char		 reason[257];
-	uint8_t		 digest[32];
+	uint8_t		 digest[32], dout[32];
 	uint32_t	 gen, status;
+	uint64_t	 outlen = 0;
+	int		 stamped = m->hdr.type == IPC_D_STAMPED;
 
 	ipc_rd_init(&rd, m);
 	gen = ipc_rd_u32(&rd);
 	status = ipc_rd_u32(&rd);
 	ipc_rd_str(&rd, reason, sizeof(reason));
 	ipc_rd_bytes(&rd, digest, sizeof(digest));
-	if (ipc_rd_end(&rd) == -1 || (status != 0 && (status < 400 ||
+	if (stamped) {
+		ipc_rd_bytes(&rd, dout, sizeof(dout));
+		outlen = ipc_rd_u64(&rd);
+	}
+	if (ipc_rd_end(&rd) == -1 || (stamped && status != 0) ||
+	    (status != 0 && (status < 400 ||
 	    status > 599))) {
 		log_warnx("policyd sent a malformed verdict; dropping its "
 		    "channel");
@@ -173,6 +188,27 @@ verdict_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		    m->hdr.id);
 		pending_end(pe, 403, "the verdict does not match the request");
 		return;
+	}
+	if (status == 0 && (pe->outfd != -1) != stamped) {
+		/* A stamped body must come back stamped, and only then. */
+		log_error("policyd's verdict on request %u is %sstamped, "
+		    "unlike the request; refused", m->hdr.id, stamped ? "" :
+		    "not ");
+		pending_end(pe, 403, "the verdict does not match the request");
+		return;
+	}
+	if (stamped) {
+		if (powner_out_check(pe->outfd, outlen, dout) == -1) {
+			log_error("policyd's stamped body for request %u does "
+			    "not match its verdict; refused", m->hdr.id);
+			pending_end(pe, 403, "the verdict does not match the "
+			    "request");
+			return;
+		}
+		pe->g->has_out = 1;
+		pe->g->out_fd = pe->outfd;
+		pe->g->out_len = outlen;
+		pe->outfd = -1;
 	}
 	pending_end(pe, (int)status, reason);
 }
@@ -409,6 +445,8 @@ pgate_judge(struct pgate_req *g, const char *method, const char *target,
 	g->query = query;
 	g->regauth = regauth != NULL ? xstrdup(regauth) : NULL;
 	g->cap = pol_inspector_cap((enum pol_insp)g->insp);
+	g->stamp = pg.pol->owner[0] != '\0' &&
+	    pol_owner_stamps((enum pol_insp)g->insp);
 	return PG_INSPECT;
 deny:
 	free(path);
@@ -435,10 +473,20 @@ pgate_inspect(struct pgate_req *g, const char *method, int fd, uint64_t len,
 	struct ipc_wr	 wr;
 	struct pending	*pe;
 	struct timeval	 tv = { PGATE_TIMEOUT_S, 0 };
-	int		 dfd;
+	int		 dfd, ofd = -1, odup = -1;
 
 	if (pg.chan == NULL || pg.pol == NULL || g->gen != pg.gen)
 		return -1;
+	if (g->stamp && g->insp != PI_EXEC_STORED) {
+		/* policyd writes the stamped body here; we seal it later. */
+		if ((ofd = memfd_create("pw-proxy-stamped", MFD_CLOEXEC |
+		    MFD_ALLOW_SEALING)) == -1 || (odup = dup(ofd)) == -1) {
+			log_warn("memfd for a stamped body");
+			if (ofd != -1)
+				close(ofd);
+			return -1;
+		}
+	}
 	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
 	    F_SEAL_WRITE) == -1) {
 		log_warn("sealing a request body");
@@ -446,9 +494,15 @@ pgate_inspect(struct pgate_req *g, const char *method, int fd, uint64_t len,
 	}
 	if ((dfd = dup(fd)) == -1) {
 		log_warn("dup");
+		if (ofd != -1) {
+			close(ofd);
+			close(odup);
+		}
 		return -1;
 	}
 	pe = xcalloc(1, sizeof(*pe));
+	pe->outfd = ofd;
+	pe->g = g;
 	pe->id = ++pg.seq ? pg.seq : ++pg.seq;
 	pe->gen = g->gen;
 	memcpy(pe->digest, digest, sizeof(pe->digest));
@@ -458,6 +512,8 @@ pgate_inspect(struct pgate_req *g, const char *method, int fd, uint64_t len,
 	evtimer_add(pe->timer, &tv);
 	TAILQ_INSERT_TAIL(&pg.pending, pe, entry);
 	g->asked = pe->id;
+	if (odup != -1)
+		ipc_send(pg.chan, IPC_P_OUTFD, 0, pe->id, NULL, 0, odup);
 	ipc_wr_init(&wr);
 	ipc_wr_u32(&wr, g->gen);
 	ipc_wr_str(&wr, g->profile);
@@ -485,6 +541,8 @@ pgate_forget(struct pgate_req *g)
 			TAILQ_REMOVE(&pg.pending, pe, entry);
 			if (pe->timer != NULL)
 				event_free(pe->timer);
+			if (pe->outfd != -1)
+				close(pe->outfd);
 			free(pe);
 			break;
 		}
@@ -499,6 +557,9 @@ pgate_free(struct pgate_req *g)
 	    pg.lim[g->limit_slot - 1].inflight > 0)
 		pg.lim[g->limit_slot - 1].inflight--;
 	g->limit_slot = 0;
+	if (g->has_out)
+		close(g->out_fd);
+	g->has_out = 0;
 	free(g->npath);
 	free(g->query);
 	if (g->regauth != NULL)

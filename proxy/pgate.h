@@ -33,6 +33,11 @@ struct pgate_req {
 	uint32_t	 asked;		/* inspection id in flight, 0: none */
 	int		 limit_slot;	/* in-flight slot held + 1, 0: none */
 	int		 retry_after;	/* seconds, with a 429 */
+	/* ownership: policyd stamps the body into a memfd of ours */
+	int		 stamp;		/* this request's body is stamped */
+	int		 has_out;	/* out_fd holds the stamped body */
+	int		 out_fd;	/* sealed, hashed as policyd said */
+	uint64_t	 out_len;
 };
 
 enum pgate_verdict {
@@ -57,5 +62,8 @@ void	 pgate_free(struct pgate_req *);
 void	 pgate_count(const struct pgate_req *, int);
 void	 pgate_metrics(struct evbuffer *);
 char	*pgate_deny_body(const char *, const char *, const char *);
+
+/* powner.c: the stamped body policyd wrote (seal, size, digest). */
+int	 powner_out_check(int, uint64_t, const uint8_t[32]);
 
 #endif

@@ -1091,6 +1091,18 @@ preq_verdict(void *arg, int status, const char *reason)
 		} else
 			return;
 	}
+	if (status == 0 && r->g.has_out) {
+		/* Stamped by policyd: that body replaces the client's. */
+		if (!r->req_done) {
+			preq_error(r, 500, "cannot hold the request body");
+			return;
+		}
+		if (r->spool_fd != -1)
+			close(r->spool_fd);
+		r->spool_fd = r->g.out_fd;
+		r->spool_len = r->g.out_len;
+		r->g.has_out = 0;
+	}
 	if (status == 0) {
 		pgate_count(&r->g, 0);
 		if (r->req_done)	/* spooled: sent with its length */

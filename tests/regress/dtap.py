@@ -8,7 +8,10 @@ each request line ("METHOD TARGET") is appended to LOG, one per line, as
 soon as its head is complete.  Bodies are skipped by Content-Length or
 chunked framing.  After a request that asks for an upgrade, or one for an
 /events stream, that connection is only copied, no longer parsed.
-Runs until killed."""
+Bodies sent with a Content-Length (up to 1 MiB) are appended to LOG.bodies
+as "TARGET<TAB>base64 of the body", one per line, so a test can assert
+the exact bytes Docker received.  Runs until killed."""
+import base64
 import os
 import socket
 import sys
@@ -55,6 +58,8 @@ class RequestParser:
             parts = lines[0].split(" ")
             target = parts[1] if len(parts) > 1 else ""
             log_line(self.logpath, "%s %s" % (parts[0], target))
+            self.target = target
+            self.body = b""
             hdrs = {}
             for l in lines[1:]:
                 if ":" in l:
@@ -74,10 +79,14 @@ class RequestParser:
             return True
         if self.state == "body":
             k = min(self.left, len(self.buf))
+            if len(self.body) < 1024 * 1024:
+                self.body += self.buf[:k]
             self.buf = self.buf[k:]
             self.left -= k
             if self.left > 0:
                 return False
+            log_line(self.logpath + ".bodies", "%s\t%s" % (
+                self.target, base64.b64encode(self.body).decode()))
             self.end_request()
             return True
         if self.state == "chunk-size":

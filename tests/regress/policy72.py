@@ -83,6 +83,18 @@ request_body:
 """,
 }
 
+# Ownership (§6): every create is stamped with the owner label.
+GROUPS["own"] = """ownership:
+  owner: team-a
+rules:
+  - match: { method: POST, path: "/containers/create" }
+    action: allow
+  - match: { method: POST, path: "/volumes/create" }
+    action: allow
+  - match: { method: POST, path: "/networks/create" }
+    action: allow
+"""
+
 # ---- talking to the agent ------------------------------------------------
 
 
@@ -582,12 +594,101 @@ def run_exec(a, image):
            what="(argv not allowlisted)")
 
 
+def docker_body(a, tag):
+    """The body Docker received with the request marked tag (bytes)."""
+    import base64
+    time.sleep(0.15)
+    try:
+        with open(a.taplog + ".bodies") as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        return None
+    for l in lines:
+        target, _, b64 = l.partition("\t")
+        q = target.split("?", 1)[1] if "?" in target else ""
+        if "pwcase=" + tag in q.split("&"):
+            return base64.b64decode(b64)
+    return None
+
+
+def run_own(a, image):
+    key = "com.sockguard.owner"
+    # 31: two case variants of Labels (an owner spoof) are refused.
+    denied(a, "31", "POST", "/containers/create",
+           '{"Image":"%s","Labels":{},"labels":{"%s":"victim"}}'
+           % (image, key), want=(400,))
+    # 32: a whole-body reorder through a case variant of HostConfig.
+    denied(a, "32", "POST", "/containers/create",
+           '{"Image":"%s","HostConfig":{"Privileged":false},'
+           '"hostconfig":{"Privileged":true}}' % image, want=(400,))
+    # 6.1: an empty body, null, and Labels that is not an object.
+    denied(a, "31.1", "POST", "/containers/create", "", want=(400,),
+           what="(empty body)")
+    denied(a, "31.2", "POST", "/containers/create", "null", want=(400,),
+           what="(null body)")
+    denied(a, "31.3", "POST", "/containers/create",
+           '{"Image":"%s","Labels":["%s=team-a"]}' % (image, key),
+           want=(400,), what="(Labels an array)")
+    denied(a, "31.4", "POST", "/networks/create",
+           '{"Name":"pw-own-x","Labels":"x"}', want=(400,),
+           what="(Labels a string)")
+    # The stamped body: one canonical Labels, the client's owner label
+    # replaced, every other byte as sent (it was judged as stamped: a
+    # privileged create is still refused).
+    denied(a, "31.5", "POST", "/containers/create",
+           '{"Image":"%s","labels":{"%s":"team-a"},"HostConfig":'
+           '{"Privileged":true}}' % (image, key), what="(privileged)")
+    st, b = allowed(a, "31.6", "POST", "/containers/create",
+                    '{"Image":"%s", "labels" : {"a":"b","%s":"victim"},'
+                    '"Cmd":["true"]}' % (image, key), want=(201,))
+    got = docker_body(a, "31.6")
+    want = ('{"Image":"%s", "Labels":{"a":"b","%s":"team-a"},'
+            '"Cmd":["true"]}' % (image, key)).encode()
+    check("case 31: Docker received exactly the stamped body",
+          got == want, "Docker received %r" % got)
+    if st == 201:
+        cid = json.loads(b)["Id"]
+        _, ib = docker_call(a.dsock, "GET", "/containers/%s/json" % cid)
+        labels = json.loads(ib)["Config"]["Labels"]
+        check("case 31: the container carries the owner label only once, "
+              "as team-a", labels.get(key) == "team-a" and
+              labels.get("a") == "b", "labels %r" % labels)
+    # 34: integers above 2^53 keep their exact digits through stamping.
+    big = 9007199254740993
+    body = '{"Image":"%s","HostConfig":{"Memory":%d,"MemorySwap":-1}}' \
+        % (image, big)
+    st, b = allowed(a, "34", "POST", "/containers/create", body)
+    got = docker_body(a, "34")
+    want = ('{"Labels":{"%s":"team-a"},"Image":"%s","HostConfig":'
+            '{"Memory":%d,"MemorySwap":-1}}' % (key, image, big)).encode()
+    check("case 34: Docker received Memory=%d digit for digit" % big,
+          got == want, "Docker received %r" % got)
+    # Volumes and networks are stamped too.
+    st, b = allowed(a, "31.7", "POST", "/volumes/create",
+                    '{"Name":"pw-own-vol"}', want=(201,))
+    _, ib = docker_call(a.dsock, "GET", "/volumes/pw-own-vol")
+    try:
+        labels = json.loads(ib).get("Labels") or {}
+    except ValueError:
+        labels = {}
+    check("case 31: the volume carries the owner label", labels.get(key) ==
+          "team-a", "labels %r" % labels)
+    docker_delete(a.dsock, "/volumes/pw-own-vol")
+    st, b = allowed(a, "31.8", "POST", "/networks/create",
+                    '{"Name":"pw-own-net","Labels":{"%s":"victim"}}' % key,
+                    want=(201,))
+    _, ib = docker_call(a.dsock, "GET", "/networks/pw-own-net")
+    try:
+        labels = json.loads(ib).get("Labels") or {}
+    except ValueError:
+        labels = {}
+    check("case 31: the network carries the owner label, not the "
+          "client's", labels.get(key) == "team-a", "labels %r" % labels)
+    docker_delete(a.dsock, "/networks/pw-own-net")
+
+
 SKIPPED = {
-    "31": "ownership labels are not implemented",
-    "32": "ownership labels are not implemented",
     "33": "image trust (cosign) is not implemented",
-    "34": "ownership label stamping is not implemented (bodies are "
-          "forwarded byte for byte, so large integers are never rewritten)",
     "48": "image trust (cosign) is not implemented",
     "53": "build contexts are not inspected (POST /build needs the "
           "body-blind acknowledgement)",
@@ -609,7 +710,7 @@ SKIPPED = {
 }
 
 RUNNERS = {"p1": run_p1, "p1w": run_p1w, "pc": run_pc, "pcr": run_pcr, "all": run_all,
-           "exec": run_exec}
+           "exec": run_exec, "own": run_own}
 
 
 def main():

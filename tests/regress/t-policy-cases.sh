@@ -22,7 +22,7 @@ python3 "$here/dtap.py" "$tap_sock" "$DOCKER_SOCK" "$tap_log" &
 TAP_PID=$!
 for i in $(seq 1 50); do [ -S "$tap_sock" ] && break; sleep 0.1; done
 
-for g in $(python3 "$here/policy72.py" groups); do
+for g in ${PW_POLICY_GROUPS:-$(python3 "$here/policy72.py" groups)}; do
 	python3 "$here/policy72.py" yaml "$g" >"$PW_TMP/$g.yaml"
 	if ! pw_start WORKERS=1 DOCKER_SOCKET="$tap_sock" \
 	    POLICY_FILE="$PW_TMP/$g.yaml"; then

@@ -1,0 +1,33 @@
+/*
+ * owner.h: owner-label isolation (§6 of the policy reference), the
+ * policyd side.  A create body is stamped with the owner label before it
+ * is judged, so the inspectors judge, and Docker receives, the stamped
+ * bytes.  The body is not re-serialised: only the Labels member is
+ * rewritten, in place, so every other byte (numbers above 2^53 among
+ * them) reaches Docker exactly as the client wrote it.
+ */
+#ifndef PW_OWNER_H
+#define PW_OWNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "inspect.h"
+
+/* 1 when the inspector's endpoint is stamped with the owner label. */
+int	pol_owner_stamps(enum pol_insp);
+
+/*
+ * Stamp body (len bytes) with key=owner in its top-level Labels: every
+ * case variant of Labels becomes the one canonical "Labels" member (the
+ * inspectors refuse two keys that fold equal, so there is at most one),
+ * the client's value for key is replaced, and a body without Labels gets
+ * one.  On success 0 and *out (malloc'd, the caller frees) of *outlen
+ * bytes.  Otherwise the HTTP status (400 or 403) and v->reason say why:
+ * an empty or null body, a body that is not an object, Labels that is
+ * not an object of strings, keys that fold equal, malformed JSON.
+ */
+int	pol_owner_stamp(const char *, const char *, const uint8_t *, size_t,
+	    uint8_t **, size_t *, struct pol_verdict *);
+
+#endif
