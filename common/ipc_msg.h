@@ -137,6 +137,15 @@ enum ipc_type {
 					   body read, 32 bytes SHA-256 of the
 					   bytes written (and judged), u64
 					   their length */
+	IPC_P_FILTER = 0x0803,		/* proxy -> policyd: hdr.id = request id;
+					   the query of a list, prune or events
+					   call to re-write for the owner: u32
+					   policy generation, str normalised
+					   path, str query */
+	IPC_D_FILTER = 0x0883,		/* policyd -> proxy: hdr.id echoed; u32
+					   policy generation, u32 status (0 or
+					   400/503), str reason, str the query
+					   Docker receives */
 	IPC_D_VERDICT = 0x0881,		/* policyd -> proxy: hdr.id echoed;
 					   u32 policy generation, u32 status (0
 					   allowed, else 400/403/413/503), str
@@ -173,6 +182,7 @@ enum obs_file {
 
 #define IPC_MAX_AUDIT		(8 * 1024)
 #define IPC_MAX_INSPECT		(24 * 1024)	/* IPC_P_INSPECT without its body */
+#define IPC_MAX_OQUERY		(64 * 1024)	/* a query in IPC_P/D_FILTER */
 
 /* Verdicts in IPC_A_AUTH_ANS. */
 enum auth_verdict {

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "gojson.h"
+#include "log.h"
 #include "owner.h"
 #include "util.h"
 
@@ -233,5 +234,293 @@ out:
 	free(lt);
 	json_decref(nl);
 	json_decref(top);
+	return r;
+}
+
+/* ---- filter injection on lists, prunes and events (§6.2) ---- */
+
+static const char *const owner_filter_paths[] = {
+	"/events", "/containers/json", "/containers/prune", "/images/json",
+	"/images/prune", "/networks", "/networks/prune", "/volumes",
+	"/volumes/prune", "/services", "/tasks", "/secrets", "/configs",
+	"/nodes",
+};
+
+int
+pol_owner_filters(const char *npath)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(owner_filter_paths); i++)
+		if (strcmp(npath, owner_filter_paths[i]) == 0)
+			return 1;
+	return 0;
+}
+
+struct qpair {
+	char	*k;
+	char	*v;
+	size_t	 pos;		/* order of arrival: a stable sort */
+};
+
+static int
+hexv(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Go's QueryUnescape of s[0..n): '+' is a space; NULL on a bad escape. */
+static char *
+q_unescape(const char *s, size_t n)
+{
+	char	*o = xmalloc(n + 1);
+	size_t	 i, j = 0;
+	int	 h, l;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '%') {
+			if (i + 2 >= n) {
+				free(o);
+				return NULL;
+			}
+			if ((h = hexv((unsigned char)s[i + 1])) == -1 ||
+			    (l = hexv((unsigned char)s[i + 2])) == -1) {
+				free(o);
+				return NULL;
+			}
+			o[j++] = (char)(h << 4 | l);
+			i += 2;
+		} else if (s[i] == '+')
+			o[j++] = ' ';
+		else
+			o[j++] = s[i];
+	}
+	o[j] = '\0';
+	return o;
+}
+
+/* Go's QueryEscape, appended to the growing buffer *b (*len, *cap). */
+static void
+q_escape(char **b, size_t *len, size_t *cap, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned char	c;
+
+	for (; *s != '\0'; s++) {
+		if (*len + 4 > *cap) {
+			*cap = *cap * 2 + 64;
+			*b = xreallocarray(*b, *cap, 1);
+		}
+		c = (unsigned char)*s;
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		    c == '.' || c == '~')
+			(*b)[(*len)++] = (char)c;
+		else if (c == ' ')
+			(*b)[(*len)++] = '+';
+		else {
+			(*b)[(*len)++] = '%';
+			(*b)[(*len)++] = hex[c >> 4];
+			(*b)[(*len)++] = hex[c & 15];
+		}
+	}
+	(*b)[*len] = '\0';
+}
+
+static int
+qpair_cmp(const void *a, const void *b)
+{
+	const struct qpair	*x = a, *y = b;
+	int			 r;
+
+	if ((r = strcmp(x->k, y->k)) != 0)
+		return r;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static int
+strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * The client's filters (the first value) as a modern-form object with
+ * the label entry replaced; NULL and a 400 reason on a bad shape.
+ */
+static json_t *
+owner_filter_json(const char *key, const char *owner, const char *npath,
+    const char *fv, struct pol_verdict *v)
+{
+	json_t		*in = NULL, *out, *val, *e, *arr;
+	const char	*k, *lk, **keys;
+	char		*lab;
+	size_t		 i, n;
+
+	lk = strcmp(npath, "/nodes") == 0 ? "node.label" : "label";
+	out = json_object();
+	if (fv != NULL && *fv != '\0') {
+		if ((in = json_loads(fv, JSON_REJECT_DUPLICATES, NULL)) ==
+		    NULL || !json_is_object(in)) {
+			ov_deny(v, 400, "filters must be a JSON object");
+			goto bad;
+		}
+		json_object_foreach(in, k, val) {
+			arr = json_array();
+			if (json_is_array(val)) {
+				json_array_foreach(val, i, e) {
+					if (!json_is_string(e)) {
+						json_decref(arr);
+						goto shape;
+					}
+					json_array_append(arr, e);
+				}
+			} else if (json_is_object(val)) {
+				/* Legacy {"v":true}: the names, sorted. */
+				n = json_object_size(val);
+				keys = xcalloc(n + 1, sizeof(*keys));
+				i = 0;
+				{
+					const char	*vk;
+					json_t		*vv;
+
+					json_object_foreach(val, vk, vv) {
+						if (!json_is_boolean(vv)) {
+							free(keys);
+							json_decref(arr);
+							goto shape;
+						}
+						keys[i++] = vk;
+					}
+				}
+				qsort(keys, i, sizeof(*keys), strp_cmp);
+				for (n = 0; n < i; n++)
+					json_array_append_new(arr,
+					    json_string(keys[n]));
+				free(keys);
+			} else {
+				json_decref(arr);
+				goto shape;
+			}
+			json_object_set_new(out, k, arr);
+		}
+	}
+	if (asprintf(&lab, "%s=%s", key, owner) == -1)
+		fatal("asprintf");
+	arr = json_array();
+	json_array_append_new(arr, json_string(lab));
+	free(lab);
+	json_object_set_new(out, lk, arr);
+	json_decref(in);
+	return out;
+shape:
+	ov_deny(v, 400, "filters must map names to lists of strings (or "
+	    "to objects of booleans)");
+bad:
+	json_decref(in);
+	json_decref(out);
+	return NULL;
+}
+
+int
+pol_owner_filter(const char *key, const char *owner, const char *npath,
+    const char *query, char **outq, struct pol_verdict *v)
+{
+	struct qpair	*p = NULL;
+	json_t		*f = NULL;
+	const char	*s, *amp, *eq;
+	char		*fv = NULL, *fj = NULL, *b = NULL;
+	size_t		 np = 0, i, len = 0, cap = 0, klen;
+	int		 r = 0, have = 0;
+
+	memset(v, 0, sizeof(*v));
+	*outq = NULL;
+	/* url.ParseQuery: pairs split at '&', key and value unescaped. */
+	for (s = query != NULL ? query : ""; *s != '\0'; s = amp) {
+		if ((amp = strchr(s, '&')) == NULL)
+			amp = s + strlen(s);
+		klen = (size_t)(amp - s);
+		if (*amp == '&')
+			amp++;
+		if (klen == 0)
+			continue;
+		if (memchr(s, ';', klen) != NULL) {
+			r = ov_deny(v, 400, "a semicolon in the query");
+			goto out;
+		}
+		p = xreallocarray(p, np + 1, sizeof(*p));
+		eq = memchr(s, '=', klen);
+		p[np].k = q_unescape(s, eq != NULL ? (size_t)(eq - s) : klen);
+		p[np].v = eq != NULL ? q_unescape(eq + 1, klen -
+		    (size_t)(eq - s) - 1) : xstrdup("");
+		p[np].pos = np;
+		np++;
+		if (p[np - 1].k == NULL || p[np - 1].v == NULL) {
+			r = ov_deny(v, 400, "invalid escape in the query");
+			goto out;
+		}
+		if (!have && strcmp(p[np - 1].k, "filters") == 0) {
+			have = 1;
+			fv = p[np - 1].v;
+		}
+	}
+	if (fv != NULL && strlen(fv) > 64 * 1024) {
+		r = ov_deny(v, 400, "filters longer than 64 KiB");
+		goto out;
+	}
+	if ((f = owner_filter_json(key, owner, npath, fv, v)) == NULL) {
+		r = v->status;
+		goto out;
+	}
+	if ((fj = json_dumps(f, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+		r = ov_deny(v, 400, "filters cannot be encoded");
+		goto out;
+	}
+	/* url.Values.Encode: keys sorted, the one filters value replaced. */
+	p = xreallocarray(p, np + 1, sizeof(*p));
+	p[np].k = xstrdup("filters");
+	p[np].v = NULL;
+	p[np].pos = np;
+	np++;
+	qsort(p, np, sizeof(*p), qpair_cmp);
+	cap = 256;
+	b = xmalloc(cap);
+	b[0] = '\0';
+	for (i = 0; i < np; i++) {
+		if (strcmp(p[i].k, "filters") == 0 && p[i].v != NULL)
+			continue;	/* the client's */
+		if (len + 2 > cap) {
+			cap = cap * 2;
+			b = xreallocarray(b, cap, 1);
+		}
+		if (len > 0)
+			b[len++] = '&';
+		b[len] = '\0';
+		q_escape(&b, &len, &cap, p[i].k);
+		if (len + 2 > cap) {
+			cap = cap * 2;
+			b = xreallocarray(b, cap, 1);
+		}
+		b[len++] = '=';
+		b[len] = '\0';
+		q_escape(&b, &len, &cap, p[i].v != NULL ? p[i].v : fj);
+	}
+	*outq = b;
+	b = NULL;
+out:
+	for (i = 0; i < np; i++) {
+		free(p[i].k);
+		free(p[i].v);
+	}
+	free(p);
+	free(b);
+	free(fj);
+	json_decref(f);
 	return r;
 }

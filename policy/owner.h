@@ -30,4 +30,19 @@ int	pol_owner_stamps(enum pol_insp);
 int	pol_owner_stamp(const char *, const char *, const uint8_t *, size_t,
 	    uint8_t **, size_t *, struct pol_verdict *);
 
+/* 1 when the normalised path is a list, prune or events endpoint. */
+int	pol_owner_filters(const char *);
+
+/*
+ * The query Docker receives for such a path: the first filters value
+ * (modern {"k":["v"]} or legacy {"k":{"v":true}} form) re-encoded in the
+ * modern form with its label entry ("node.label" for /nodes) replaced by
+ * exactly ["key=owner"], and the whole query re-encoded like Go's
+ * url.Values.Encode (keys sorted).  0 and *out (malloc'd), or 400 and
+ * v->reason: a bad escape, a semicolon, filters longer than 64 KiB or of
+ * another shape.
+ */
+int	pol_owner_filter(const char *, const char *, const char *,
+	    const char *, char **, struct pol_verdict *);
+
 #endif

@@ -56,6 +56,7 @@ static const struct ipc_perm pd_perms_master[] = {
 static const struct ipc_perm pd_perms_proxy[] = {
 	{ IPC_P_INSPECT, 28, IPC_MAX_INSPECT, 1 },
 	{ IPC_P_OUTFD, 0, 0, 1 },
+	{ IPC_P_FILTER, 12, 12 + POL_PATH_MAX + IPC_MAX_OQUERY, 0 },
 };
 
 static void
@@ -244,11 +245,69 @@ out:
 		close(outfd);
 }
 
+/* Ownership: the owner's label filter in a list, prune or events query. */
+static void
+owner_filter(struct ipc_msg *m)
+{
+	struct ipc_rd		 rd;
+	struct ipc_wr		 wr;
+	struct pol_verdict	 v;
+	char			*npath, *query, *out = NULL;
+	uint32_t		 gen;
+
+	ipc_rd_init(&rd, m);
+	gen = ipc_rd_u32(&rd);
+	npath = ipc_rd_strdup(&rd, POL_PATH_MAX);
+	query = ipc_rd_strdup(&rd, IPC_MAX_OQUERY);
+	if (npath == NULL || query == NULL || ipc_rd_end(&rd) == -1) {
+		log_warnx("proxy sent a malformed filter request; dropping "
+		    "the channel");
+		ipc_chan_free(pd.proxy);
+		pd.proxy = NULL;
+		goto done;
+	}
+	memset(&v, 0, sizeof(v));
+	if (pd.pol == NULL || gen != pd.gen) {
+		v.status = 503;
+		pw_strlcpy(v.reason, "the policy is being reloaded; try again",
+		    sizeof(v.reason));
+	} else if (pd.pol->owner[0] == '\0' || !pol_owner_filters(npath)) {
+		v.status = 403;
+		pw_strlcpy(v.reason, "no owner filter for this path",
+		    sizeof(v.reason));
+	} else
+		(void)pol_owner_filter(pd.pol->owner_key, pd.pol->owner, npath,
+		    query, &out, &v);
+	if (out != NULL && strlen(out) >= IPC_MAX_OQUERY) {
+		free(out);
+		out = NULL;
+		v.status = 400;
+		pw_strlcpy(v.reason, "the filtered query is too long",
+		    sizeof(v.reason));
+	}
+	log_debug("request %u: %s filters: %s%s", m->hdr.id, npath,
+	    v.status ? "refused: " : "owner label set", v.status ? v.reason :
+	    "");
+	ipc_wr_init(&wr);
+	ipc_wr_u32(&wr, gen);
+	ipc_wr_u32(&wr, (uint32_t)v.status);
+	ipc_wr_str(&wr, v.reason);
+	ipc_wr_str(&wr, v.status == 0 && out != NULL ? out : "");
+	ipc_send(pd.proxy, IPC_D_FILTER, 0, m->hdr.id, wr.buf, wr.len, -1);
+	ipc_wr_free(&wr);
+done:
+	free(out);
+	free(npath);
+	free(query);
+}
+
 static void
 pd_proxy_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 {
 	if (m->hdr.type == IPC_P_INSPECT)
 		inspect(m);
+	else if (m->hdr.type == IPC_P_FILTER)
+		owner_filter(m);
 	else if (m->hdr.type == IPC_P_OUTFD) {
 		if (pd.outfd != -1)
 			close(pd.outfd);

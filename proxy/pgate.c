@@ -58,6 +58,7 @@ struct pending {
 	uint32_t		 gen;
 	uint8_t			 digest[32];
 	int			 outfd;		/* for a stamped body, -1: none */
+	int			 ofilter;	/* a filter query, not a body */
 	struct pgate_req	*g;
 	pgate_cb		 cb;
 	void			*arg;
@@ -87,6 +88,7 @@ static const struct ipc_perm perms_policyd[] = {
 	{ IPC_D_VERDICT, 4 + 4 + 4 + 32, 4 + 4 + 4 + 256 + 32, 0 },
 	{ IPC_D_STAMPED, 4 + 4 + 4 + 32 + 32 + 8, 4 + 4 + 4 + 256 + 32 + 32 + 8,
 	    0 },
+	{ IPC_D_FILTER, 4 + 4 + 4 + 4, 4 + 4 + 4 + 256 + 4 + IPC_MAX_OQUERY, 0 },
 };
 
 void
@@ -156,12 +158,19 @@ verdict_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 	uint32_t	 gen, status;
 	uint64_t	 outlen = 0;
 	int		 stamped = m->hdr.type == IPC_D_STAMPED;
+	int		 filter = m->hdr.type == IPC_D_FILTER;
+	char		*q = NULL;
 
 	ipc_rd_init(&rd, m);
 	gen = ipc_rd_u32(&rd);
 	status = ipc_rd_u32(&rd);
 	ipc_rd_str(&rd, reason, sizeof(reason));
-	ipc_rd_bytes(&rd, digest, sizeof(digest));
+	if (filter) {
+		memset(digest, 0, sizeof(digest));
+		if ((q = ipc_rd_strdup(&rd, IPC_MAX_OQUERY)) == NULL)
+			status = 1;	/* malformed, below */
+	} else
+		ipc_rd_bytes(&rd, digest, sizeof(digest));
 	if (stamped) {
 		ipc_rd_bytes(&rd, dout, sizeof(dout));
 		outlen = ipc_rd_u64(&rd);
@@ -171,6 +180,7 @@ verdict_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 	    status > 599))) {
 		log_warnx("policyd sent a malformed verdict; dropping its "
 		    "channel");
+		free(q);
 		ipc_chan_free(pg.chan);
 		pg.chan = NULL;
 		pending_fail_all("the policy process is unavailable");
@@ -179,8 +189,30 @@ verdict_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 	TAILQ_FOREACH(pe, &pg.pending, entry)
 		if (pe->id == m->hdr.id)
 			break;
-	if (pe == NULL)
+	if (pe == NULL) {
+		free(q);
 		return;		/* the request is gone */
+	}
+	if (filter || pe->ofilter) {
+		if (status == 0 && (!filter || !pe->ofilter || gen != pe->gen ||
+		    !powner_query_ok(q))) {
+			log_error("policyd's filter answer on request %u does "
+			    "not match the request or is not a valid query; "
+			    "refused", m->hdr.id);
+			free(q);
+			pending_end(pe, 403, "the verdict does not match the "
+			    "request");
+			return;
+		}
+		if (status == 0) {
+			free(pe->g->fwd_new);
+			pe->g->fwd_new = policy_forward_target(pe->g->vprefix,
+			    pe->g->npath, q);
+		}
+		free(q);
+		pending_end(pe, (int)status, reason);
+		return;
+	}
 	if (status == 0 && (gen != pe->gen ||
 	    !pw_ct_equal(digest, pe->digest, sizeof(digest)))) {
 		log_error("policyd's verdict on request %u does not match the "
@@ -435,6 +467,16 @@ pgate_judge(struct pgate_req *g, const char *method, const char *target,
 	}
 	*fwd = policy_forward_target(vprefix, npath, query);
 	free(path);
+	if (g->insp == PI_NONE && pg.pol->owner[0] != '\0' &&
+	    pol_owner_filters(npath)) {
+		/* The owner's label filter: policyd re-writes the query. */
+		g->ofilter = 1;
+		pw_strlcpy(g->vprefix, vprefix, sizeof(g->vprefix));
+		g->npath = xstrdup(npath);
+		g->query = query;
+		g->cap = 0;
+		return PG_INSPECT;
+	}
 	if (g->insp == PI_NONE || g->insp == PI_BLIND) {
 		free(query);
 		if (d.allow)
@@ -477,6 +519,28 @@ pgate_inspect(struct pgate_req *g, const char *method, int fd, uint64_t len,
 
 	if (pg.chan == NULL || pg.pol == NULL || g->gen != pg.gen)
 		return -1;
+	if (g->ofilter) {
+		/* Only the query: policyd re-writes its filters. */
+		pe = xcalloc(1, sizeof(*pe));
+		pe->id = ++pg.seq ? pg.seq : ++pg.seq;
+		pe->gen = g->gen;
+		pe->outfd = -1;
+		pe->ofilter = 1;
+		pe->g = g;
+		pe->cb = cb;
+		pe->arg = arg;
+		pe->timer = evtimer_new(pg.base, pending_timeout, pe);
+		evtimer_add(pe->timer, &tv);
+		TAILQ_INSERT_TAIL(&pg.pending, pe, entry);
+		g->asked = pe->id;
+		ipc_wr_init(&wr);
+		ipc_wr_u32(&wr, g->gen);
+		ipc_wr_str(&wr, g->npath);
+		ipc_wr_str(&wr, g->query != NULL ? g->query : "");
+		ipc_send(pg.chan, IPC_P_FILTER, 0, pe->id, wr.buf, wr.len, -1);
+		ipc_wr_free(&wr);
+		return 0;
+	}
 	if (g->stamp && g->insp != PI_EXEC_STORED) {
 		/* policyd writes the stamped body here; we seal it later. */
 		if ((ofd = memfd_create("pw-proxy-stamped", MFD_CLOEXEC |
@@ -560,6 +624,8 @@ pgate_free(struct pgate_req *g)
 	if (g->has_out)
 		close(g->out_fd);
 	g->has_out = 0;
+	free(g->fwd_new);
+	g->fwd_new = NULL;
 	free(g->npath);
 	free(g->query);
 	if (g->regauth != NULL)

@@ -38,6 +38,10 @@ struct pgate_req {
 	int		 has_out;	/* out_fd holds the stamped body */
 	int		 out_fd;	/* sealed, hashed as policyd said */
 	uint64_t	 out_len;
+	/* ownership: policyd re-writes a list's filters query */
+	int		 ofilter;	/* the query goes to policyd */
+	char		 vprefix[32];
+	char		*fwd_new;	/* the target Docker gets, from policyd */
 };
 
 enum pgate_verdict {
@@ -65,5 +69,7 @@ char	*pgate_deny_body(const char *, const char *, const char *);
 
 /* powner.c: the stamped body policyd wrote (seal, size, digest). */
 int	 powner_out_check(int, uint64_t, const uint8_t[32]);
+int	 powner_query_ok(const char *);
+int	 powner_set_target(struct evbuffer *, const char *, const char *);
 
 #endif

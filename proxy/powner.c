@@ -9,10 +9,14 @@
 
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+
+#include <event2/buffer.h>
 
 #include "log.h"
 #include "pgate.h"
@@ -52,4 +56,49 @@ powner_out_check(int fd, uint64_t len, const uint8_t digest[32])
 out:
 	free(buf);
 	return rc;
+}
+
+/*
+ * A query policyd wrote for Docker (filter injection) must be a plain
+ * query: RFC 3986 query characters and well-formed escapes, nothing that
+ * could end the request line or start a fragment.
+ */
+int
+powner_query_ok(const char *q)
+{
+	const unsigned char	*p;
+
+	if (q == NULL)
+		return 0;
+	for (p = (const unsigned char *)q; *p != '\0'; p++) {
+		if (*p == '%') {
+			if (!isxdigit(p[1]) || !isxdigit(p[2]))
+				return 0;
+			p += 2;
+			continue;
+		}
+		if (!isalnum(*p) && strchr("-._~!$&'()*+,;=:@/?", *p) == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+/* Replace the request line at the start of head ("METHOD target ..."). */
+int
+powner_set_target(struct evbuffer *head, const char *method,
+    const char *target)
+{
+	struct evbuffer_ptr	 e;
+	struct evbuffer		*line;
+
+	e = evbuffer_search(head, "\r\n", 2, NULL);
+	if (e.pos < 0)
+		return -1;
+	if ((line = evbuffer_new()) == NULL)
+		return -1;
+	evbuffer_drain(head, (size_t)e.pos + 2);
+	evbuffer_add_printf(line, "%s %s HTTP/1.1\r\n", method, target);
+	evbuffer_prepend_buffer(head, line);
+	evbuffer_free(line);
+	return 0;
 }

@@ -922,7 +922,7 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len)
 		if (!body_matches(r, NULL, 0))
 			return 0;
 	}
-	if (r->g.insp != 0 && r->g.npath != NULL) {
+	if ((r->g.insp != 0 || r->g.ofilter) && r->g.npath != NULL) {
 		/*
 		 * Inspected: held whole, then judged by policyd.  An
 		 * inspector that reads only the query and headers (image
@@ -1102,6 +1102,11 @@ preq_verdict(void *arg, int status, const char *reason)
 		r->spool_fd = r->g.out_fd;
 		r->spool_len = r->g.out_len;
 		r->g.has_out = 0;
+	}
+	if (status == 0 && r->g.fwd_new != NULL &&
+	    powner_set_target(r->head, r->method, r->g.fwd_new) == -1) {
+		preq_error(r, 500, "cannot form the request");
+		return;
 	}
 	if (status == 0) {
 		pgate_count(&r->g, 0);

@@ -93,6 +93,12 @@ rules:
     action: allow
   - match: { method: POST, path: "/networks/create" }
     action: allow
+  - match: { method: GET, path: "/containers/json" }
+    action: allow
+  - match: { method: GET, path: "/volumes" }
+    action: allow
+  - match: { method: POST, path: "/containers/prune" }
+    action: allow
 """
 
 # ---- talking to the agent ------------------------------------------------
@@ -646,8 +652,9 @@ def run_own(a, image):
             '"Cmd":["true"]}' % (image, key)).encode()
     check("case 31: Docker received exactly the stamped body",
           got == want, "Docker received %r" % got)
+    a.own_cid = None
     if st == 201:
-        cid = json.loads(b)["Id"]
+        cid = a.own_cid = json.loads(b)["Id"]
         _, ib = docker_call(a.dsock, "GET", "/containers/%s/json" % cid)
         labels = json.loads(ib)["Config"]["Labels"]
         check("case 31: the container carries the owner label only once, "
@@ -685,6 +692,74 @@ def run_own(a, image):
     check("case 31: the network carries the owner label, not the "
           "client's", labels.get(key) == "team-a", "labels %r" % labels)
     docker_delete(a.dsock, "/networks/pw-own-net")
+    run_own_filters(a, image, key)
+
+
+def run_own_filters(a, image, key):
+    from urllib.parse import quote_plus
+    own = '["%s=team-a"]' % key
+
+    def q(filters):
+        return quote_plus(filters, safe="")
+
+    def fwd(n, method, path, query, want_q, what, want=(200,)):
+        """Docker received exactly path?want_q&pwcase=n."""
+        st, head, b = a.req(method, mark(path + query, n))
+        hits = [l for l in a.tapped("pwcase=" + n)
+                if l.split("pwcase=")[1] == n]
+        exp = "%s %s?%s%spwcase=%s" % (method.upper(), path, want_q,
+                                       "&" if want_q else "", n)
+        check("case %s: %s %s (%s): Docker received %s" % (
+            n.split(".")[0], method, path, what, want_q),
+            st in want and hits == [exp],
+            "got %d %r, Docker saw %r, wanted %r" % (st, b[:120], hits,
+                                                     exp))
+        return st, b
+
+    # A container of another owner, made straight on the socket.
+    st, b = docker_call(a.dsock, "POST", "/containers/create?name=pw-own-"
+                        "victim", {"Image": image, "Labels": {key: "victim"}})
+    victim = json.loads(b).get("Id", "") if st == 201 else ""
+    check("case 59: set-up: another owner's container (%d %r)" % (
+        st, b[:80]), bool(victim))
+    # 59: the client's label filter is replaced, never appended to.
+    st, b = fwd("59", "GET", "/containers/json",
+                "?all=1&filters=" + q('{"label":["%s=victim"]}' % key),
+                "all=1&filters=" + q('{"label":%s}' % own),
+                "owner spoof")
+    try:
+        ids = [c["Id"] for c in json.loads(b)]
+    except (ValueError, KeyError, TypeError):
+        ids = None
+    check("case 59: the other owner's container is not listed, ours is",
+          ids is not None and victim and victim not in ids and
+          a.own_cid in ids, "ids %r" % ids)
+    fwd("59.1", "GET", "/containers/json",
+        "?filters=" + q('{"status":["created"],"label":["a=b"]}'),
+        "filters=" + q('{"label":%s,"status":["created"]}' % own),
+        "other keys kept")
+    fwd("59.2", "GET", "/volumes", "", "filters=" + q('{"label":%s}' % own),
+        "no filters: one added")
+    fwd("59.3", "POST", "/containers/prune", "?filters=" + q('{}'),
+        "filters=" + q('{"label":%s}' % own), "prune")
+    # 60: the legacy form is normalised (names sorted).
+    fwd("60", "GET", "/containers/json",
+        "?filters=" + q('{"label":{"x=y":true},"status":{"exited":true,'
+                        '"created":false}}'),
+        "filters=" + q('{"label":%s,"status":["created","exited"]}' % own),
+        "legacy form")
+    for i, f in enumerate(['{"label":"x"}', '{"label":[1]}', '[]', '{',
+                           '{"label":{"x":1}}']):
+        denied(a, "60.%d" % (i + 1), "GET",
+               "/containers/json?filters=" + q(f), want=(400,),
+               what="(filters %s)" % f)
+    st, head, b = a.req("GET", mark("/containers/json?filters=" + q(
+        '{"label":["%s"]}' % ("x" * 70000)), "60.9"))
+    check("case 60: GET /containers/json with filters > 64 KiB -> 400/414, "
+          "nothing reached Docker", st in (400, 414) and
+          not a.tapped("pwcase=60.9"), "got %d %r" % (st, b[:120]))
+    if victim:
+        docker_delete(a.dsock, "/containers/%s?force=1" % victim)
 
 
 SKIPPED = {
@@ -700,8 +775,6 @@ SKIPPED = {
           "needed)",
     "58": "swarm bodies are not inspected (body-blind acknowledgement "
           "needed)",
-    "59": "ownership labels are not implemented",
-    "60": "ownership labels are not implemented",
     "61": "ownership labels are not implemented",
     "62": "ownership labels are not implemented",
     "63": "ownership labels are not implemented",
