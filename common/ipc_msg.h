@@ -142,6 +142,14 @@ enum ipc_type {
 					   call to re-write for the owner: u32
 					   policy generation, str normalised
 					   path, str query */
+	IPC_P_OWNED = 0x0804,		/* proxy -> policyd: hdr.id = request id;
+					   fd = a sealed memfd holding Docker's
+					   inspect answer for the resource a
+					   request addresses; u32 policy
+					   generation, u32 owner kind
+					   (policy/owner.h), u32 claim (node or
+					   swarm update), u64 length; answered
+					   with IPC_D_VERDICT */
 	IPC_D_FILTER = 0x0883,		/* policyd -> proxy: hdr.id echoed; u32
 					   policy generation, u32 status (0 or
 					   400/503), str reason, str the query

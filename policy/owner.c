@@ -524,3 +524,175 @@ out:
 	json_decref(f);
 	return r;
 }
+
+/* ---- cross-owner checks on addressed resources (§6.3) ---- */
+
+static const char *const owner_kinds[] = {
+	"", "container", "image", "network", "volume", "service", "secret",
+	"config", "task", "node", "swarm",
+};
+
+const char *
+pol_owner_kind_name(int kind)
+{
+	if (kind <= OWK_NONE || kind >= (int)nitems(owner_kinds))
+		return "resource";
+	return owner_kinds[kind];
+}
+
+/* seg is the first segment after the prefix: one of the words? */
+static int
+seg_is(const char *seg, size_t n, const char *const *words)
+{
+	for (; *words != NULL; words++)
+		if (strlen(*words) == n && memcmp(seg, *words, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* path ends with "/" suffix: its length without it, else 0. */
+static size_t
+strip_suffix(const char *p, size_t n, const char *suffix)
+{
+	size_t	sl = strlen(suffix);
+
+	if (n > sl + 1 && p[n - sl - 1] == '/' &&
+	    memcmp(p + n - sl, suffix, sl) == 0)
+		return n - sl - 1;
+	return 0;
+}
+
+int
+pol_owner_target(const char *method, const char *npath, char *id,
+    size_t idsz, int *claim)
+{
+	static const char *const c_ex[] = { "create", "json", "prune", NULL };
+	static const char *const nv_ex[] = { "create", "prune", NULL };
+	static const char *const i_ex[] = { "json", "create", "search",
+	    "get", "load", "prune", NULL };
+	static const char *const s_ex[] = { "create", NULL };
+	static const char *const none[] = { NULL };
+	static const char *const i_sfx[] = { "json", "history", "push",
+	    "tag", "get", "attestations", NULL };
+	static const struct {
+		const char		*prefix;
+		int			 kind;
+		const char *const	*ex;
+	} t[] = {
+		{ "/containers/", OWK_CONTAINER, c_ex },
+		{ "/networks/", OWK_NETWORK, nv_ex },
+		{ "/volumes/", OWK_VOLUME, nv_ex },
+		{ "/images/", OWK_IMAGE, i_ex },
+		{ "/services/", OWK_SERVICE, s_ex },
+		{ "/secrets/", OWK_SECRET, s_ex },
+		{ "/configs/", OWK_CONFIG, s_ex },
+		{ "/tasks/", OWK_TASK, none },
+		{ "/nodes/", OWK_NODE, none },
+	};
+	const char	*p;
+	size_t		 i, j, n, m;
+
+	*claim = 0;
+	id[0] = '\0';
+	if (strcmp(npath, "/swarm") == 0 || strcmp(npath, "/swarm/update") ==
+	    0) {
+		*claim = strcmp(npath, "/swarm/update") == 0;
+		return OWK_SWARM;
+	}
+	for (i = 0; i < nitems(t); i++) {
+		if (strncmp(npath, t[i].prefix, strlen(t[i].prefix)) != 0)
+			continue;
+		p = npath + strlen(t[i].prefix);
+		n = strlen(p);
+		if (t[i].kind == OWK_IMAGE) {
+			/* Names may hold '/': strip a known trailing verb. */
+			if (seg_is(p, strcspn(p, "/"), t[i].ex))
+				return OWK_NONE;
+			for (j = 0; i_sfx[j] != NULL; j++)
+				if ((m = strip_suffix(p, n, i_sfx[j])) != 0) {
+					n = m;
+					break;
+				}
+		} else {
+			n = strcspn(p, "/");
+			if (seg_is(p, n, t[i].ex))
+				return OWK_NONE;
+			if (t[i].kind == OWK_NODE && strcmp(p + n, "/update") ==
+			    0)
+				*claim = 1;
+		}
+		if (n == 0 || n >= idsz)
+			return OWK_NONE;
+		memcpy(id, p, n);
+		id[n] = '\0';
+		(void)method;
+		return t[i].kind;
+	}
+	return OWK_NONE;
+}
+
+/* Docker's inspect path for a resource ("" when there is none). */
+void
+pol_owner_lookup_path(int kind, const char *id, char *out, size_t outsz)
+{
+	switch (kind) {
+	case OWK_CONTAINER:
+		snprintf(out, outsz, "/containers/%s/json", id);
+		break;
+	case OWK_IMAGE:
+		snprintf(out, outsz, "/images/%s/json", id);
+		break;
+	case OWK_SWARM:
+		snprintf(out, outsz, "/swarm");
+		break;
+	case OWK_NONE:
+		out[0] = '\0';
+		break;
+	default:
+		snprintf(out, outsz, "/%ss/%s", pol_owner_kind_name(kind), id);
+		break;
+	}
+}
+
+int
+pol_owner_judge(const char *key, const char *owner, int unowned_images,
+    int kind, int claim, const uint8_t *ans, size_t len,
+    struct pol_verdict *v)
+{
+	json_t		*top, *o = NULL, *lab;
+	const char	*val = NULL;
+	char		 msg[128];
+
+	memset(v, 0, sizeof(*v));
+	if ((top = json_loadb((const char *)ans, len, 0, NULL)) == NULL ||
+	    !json_is_object(top)) {
+		json_decref(top);
+		return ov_deny(v, 502, "owner_policy_lookup_failed");
+	}
+	switch (kind) {
+	case OWK_CONTAINER:
+	case OWK_IMAGE:
+		o = json_object_get(top, "Config");
+		break;
+	case OWK_NETWORK:
+	case OWK_VOLUME:
+	case OWK_TASK:
+		o = top;
+		break;
+	default:
+		o = json_object_get(top, "Spec");
+		break;
+	}
+	if (json_is_object(o) && json_is_object(lab = json_object_get(o,
+	    "Labels")) && json_is_string(json_object_get(lab, key)))
+		val = json_string_value(json_object_get(lab, key));
+	snprintf(msg, sizeof(msg), "owner policy denied access to %s",
+	    pol_owner_kind_name(kind));
+	if (val != NULL && *val != '\0') {
+		if (strcmp(val, owner) != 0)
+			ov_deny(v, 403, msg);
+	} else if (!(kind == OWK_IMAGE && unowned_images) && !claim)
+		ov_deny(v, 403, msg);
+	json_decref(top);
+	return v->status;
+}

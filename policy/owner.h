@@ -45,4 +45,29 @@ int	pol_owner_filters(const char *);
 int	pol_owner_filter(const char *, const char *, const char *,
 	    const char *, char **, struct pol_verdict *);
 
+/* Kinds of addressed resources (§6.3), on the wire in IPC_P_OWNED. */
+enum owner_kind {
+	OWK_NONE = 0, OWK_CONTAINER, OWK_IMAGE, OWK_NETWORK, OWK_VOLUME,
+	OWK_SERVICE, OWK_SECRET, OWK_CONFIG, OWK_TASK, OWK_NODE, OWK_SWARM,
+	OWK_MAX = OWK_SWARM
+};
+
+/*
+ * The resource a normalised path addresses: its kind (OWK_NONE: none)
+ * and name or id in id; *claim is 1 on node and swarm updates, which may
+ * claim an unlabeled resource.  No JSON: the proxy calls these.
+ */
+int	pol_owner_target(const char *, const char *, char *, size_t, int *);
+void	pol_owner_lookup_path(int, const char *, char *, size_t);
+const char *pol_owner_kind_name(int);
+
+/*
+ * Judge Docker's inspect answer for kind: 0 when its owner label is
+ * ours; 403 "owner policy denied access to KIND" for another owner, or
+ * for no label (except images with allow_unowned_images, and claims);
+ * 502 when the answer is not an inspect object.
+ */
+int	pol_owner_judge(const char *, const char *, int, int, int,
+	    const uint8_t *, size_t, struct pol_verdict *);
+
 #endif

@@ -57,6 +57,7 @@ static const struct ipc_perm pd_perms_proxy[] = {
 	{ IPC_P_INSPECT, 28, IPC_MAX_INSPECT, 1 },
 	{ IPC_P_OUTFD, 0, 0, 1 },
 	{ IPC_P_FILTER, 12, 12 + POL_PATH_MAX + IPC_MAX_OQUERY, 0 },
+	{ IPC_P_OWNED, 20, 20, 1 },
 };
 
 static void
@@ -301,6 +302,57 @@ done:
 	free(query);
 }
 
+/* Ownership: whose is the resource a request addresses? (§6.3) */
+static void
+owner_check(struct ipc_msg *m)
+{
+	struct ipc_rd		 rd;
+	struct pol_verdict	 v;
+	uint8_t			*ans = NULL, digest[32];
+	uint32_t		 gen, kind, claim;
+	uint64_t		 len;
+
+	ipc_rd_init(&rd, m);
+	gen = ipc_rd_u32(&rd);
+	kind = ipc_rd_u32(&rd);
+	claim = ipc_rd_u32(&rd);
+	len = ipc_rd_u64(&rd);
+	memset(digest, 0, sizeof(digest));
+	if (ipc_rd_end(&rd) == -1 || kind == OWK_NONE || kind > OWK_MAX ||
+	    len > 8 * 1024 * 1024) {
+		log_warnx("proxy sent a malformed owner check; dropping the "
+		    "channel");
+		ipc_chan_free(pd.proxy);
+		pd.proxy = NULL;
+		goto out;
+	}
+	if (pd.pol == NULL || gen != pd.gen) {
+		answer(m->hdr.id, pd.gen, 503, "the policy is being reloaded; "
+		    "try again", digest);
+		goto out;
+	}
+	if ((ans = (uint8_t *)pol_memfd_read(m->fd, (size_t)len)) == NULL) {
+		answer(m->hdr.id, gen, 502, "owner_policy_lookup_failed",
+		    digest);
+		goto out;
+	}
+	pwc_sha256(ans, (size_t)len, digest);
+	if (pd.pol->owner[0] == '\0')
+		answer(m->hdr.id, gen, 403, "no owner is configured", digest);
+	else {
+		(void)pol_owner_judge(pd.pol->owner_key, pd.pol->owner,
+		    pd.pol->owner_unowned_images, (int)kind, (int)claim, ans,
+		    (size_t)len, &v);
+		log_debug("request %u: owner of the %s: %s", m->hdr.id,
+		    pol_owner_kind_name((int)kind), v.status ? v.reason : "ours");
+		answer(m->hdr.id, gen, v.status, v.reason, digest);
+	}
+out:
+	free(ans);
+	if (m->fd != -1)
+		close(m->fd);
+}
+
 static void
 pd_proxy_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 {
@@ -308,6 +360,8 @@ pd_proxy_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		inspect(m);
 	else if (m->hdr.type == IPC_P_FILTER)
 		owner_filter(m);
+	else if (m->hdr.type == IPC_P_OWNED)
+		owner_check(m);
 	else if (m->hdr.type == IPC_P_OUTFD) {
 		if (pd.outfd != -1)
 			close(pd.outfd);

@@ -467,6 +467,15 @@ pgate_judge(struct pgate_req *g, const char *method, const char *target,
 	}
 	*fwd = policy_forward_target(vprefix, npath, query);
 	free(path);
+	if (pg.pol->owner[0] != '\0' && (g->okind = pol_owner_target(m,
+	    npath, g->oid, sizeof(g->oid), &g->oclaim)) != OWK_NONE &&
+	    (g->insp == PI_NONE || g->insp == PI_BLIND)) {
+		/* No body to judge, but the resource's owner to check. */
+		g->npath = xstrdup(npath);
+		g->query = query;
+		g->cap = 0;
+		return PG_INSPECT;
+	}
 	if (g->insp == PI_NONE && pg.pol->owner[0] != '\0' &&
 	    pol_owner_filters(npath)) {
 		/* The owner's label filter: policyd re-writes the query. */
@@ -541,7 +550,7 @@ pgate_inspect(struct pgate_req *g, const char *method, int fd, uint64_t len,
 		ipc_wr_free(&wr);
 		return 0;
 	}
-	if (g->stamp && g->insp != PI_EXEC_STORED) {
+	if (g->stamp && g->insp != PI_EXEC_STORED && !g->ophase) {
 		/* policyd writes the stamped body here; we seal it later. */
 		if ((ofd = memfd_create("pw-proxy-stamped", MFD_CLOEXEC |
 		    MFD_ALLOW_SEALING)) == -1 || (odup = dup(ofd)) == -1) {
@@ -579,6 +588,16 @@ pgate_inspect(struct pgate_req *g, const char *method, int fd, uint64_t len,
 	if (odup != -1)
 		ipc_send(pg.chan, IPC_P_OUTFD, 0, pe->id, NULL, 0, odup);
 	ipc_wr_init(&wr);
+	if (g->ophase) {
+		/* Docker's inspect answer, for the owner check. */
+		ipc_wr_u32(&wr, g->gen);
+		ipc_wr_u32(&wr, (uint32_t)g->okind);
+		ipc_wr_u32(&wr, (uint32_t)g->oclaim);
+		ipc_wr_u64(&wr, len);
+		ipc_send(pg.chan, IPC_P_OWNED, 0, pe->id, wr.buf, wr.len, dfd);
+		ipc_wr_free(&wr);
+		return 0;
+	}
 	ipc_wr_u32(&wr, g->gen);
 	ipc_wr_str(&wr, g->profile);
 	ipc_wr_u32(&wr, (uint32_t)g->insp);

@@ -42,6 +42,12 @@ struct pgate_req {
 	int		 ofilter;	/* the query goes to policyd */
 	char		 vprefix[32];
 	char		*fwd_new;	/* the target Docker gets, from policyd */
+	/* ownership: the resource the path addresses (policy/owner.h) */
+	int		 okind;		/* OWK_*, 0: none */
+	int		 oclaim;	/* node or swarm update */
+	int		 ochecked;	/* Docker was asked, policyd judged */
+	int		 ophase;	/* pgate_inspect sends Docker's answer */
+	char		 oid[POL_PATH_MAX];
 };
 
 enum pgate_verdict {

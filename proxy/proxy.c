@@ -39,6 +39,7 @@
 #include "auditrec.h"
 #include "proxy.h"
 #include "pgate.h"
+#include "owner.h"
 #include "stats.h"
 #include "pwcrypto.h"
 #include "util.h"
@@ -198,6 +199,7 @@ static void	send_head(struct preq *, int, uint32_t, uint64_t,
 static void	send_frame(struct preq *, uint32_t, const void *, size_t);
 static int	body_matches(struct preq *, const uint8_t *, int);
 static int	preq_spool_start(struct preq *);
+static void	preq_verdict(void *, int, const char *);
 static void	preq_ask_policyd(struct preq *, const uint8_t[32]);
 static const char *frame_misfit(struct preq *, const struct frame_hdr *);
 static void	body_violation(struct preq *, const char *);
@@ -922,6 +924,13 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len)
 		if (!body_matches(r, NULL, 0))
 			return 0;
 	}
+	if (r->g.insp == PI_NONE && r->g.okind != 0 && r->g.npath != NULL) {
+		/* Nothing for policyd to read yet: the owner check next. */
+		r->state = PR_INSPECT;
+		bufferevent_disable(r->ps->bev, EV_READ);
+		preq_verdict(r, 0, "");
+		return 0;
+	}
 	if ((r->g.insp != 0 || r->g.ofilter) && r->g.npath != NULL) {
 		/*
 		 * Inspected: held whole, then judged by policyd.  An
@@ -1000,7 +1009,69 @@ body_matches(struct preq *r, const uint8_t *got, int have)
 	return 0;
 }
 
-static void	preq_verdict(void *, int, const char *);
+/*
+ * Ownership (§6.3): Docker's own answer on the resource a request
+ * addresses, fresh each time (names and tags move), judged by policyd.
+ * Not found goes on to Docker, which answers 404.
+ */
+static void
+owner_lookup_done(void *arg, int status, struct evbuffer *body,
+    const char *err)
+{
+	struct preq	*r = arg;
+	uint8_t		 dg[32];
+	size_t		 n;
+	int		 fd;
+
+	r->xfetch = NULL;
+	r->g.ochecked = 1;
+	if (status == 404) {
+		preq_verdict(r, 0, "");
+		return;
+	}
+	if (status != 200 || body == NULL) {
+		log_warnx("policy: %s %s: the owner of the %s could not be "
+		    "read (%s)", r->method, r->path,
+		    pol_owner_kind_name(r->g.okind), err ? err : "bad answer");
+		preq_error(r, 502, "owner_policy_lookup_failed");
+		return;
+	}
+	n = evbuffer_get_length(body);
+	fd = memfd_create("pw-proxy-owner", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd == -1 || write(fd, evbuffer_pullup(body, (ssize_t)n), n) !=
+	    (ssize_t)n) {
+		log_warn("memfd for an owner lookup");
+		if (fd != -1)
+			close(fd);
+		preq_error(r, 500, "cannot hold the owner lookup");
+		return;
+	}
+	pwc_sha256(evbuffer_pullup(body, (ssize_t)n), n, dg);
+	r->g.ophase = 1;
+	if (pgate_inspect(&r->g, r->method, fd, n, dg, preq_verdict,
+	    r) == -1) {
+		close(fd);
+		preq_error(r, 503, "the policy process is unavailable; try "
+		    "again");
+		return;
+	}
+	close(fd);
+}
+
+static int
+owner_lookup(struct preq *r)
+{
+	char	 lp[POL_PATH_MAX + 16], *target;
+
+	pol_owner_lookup_path(r->g.okind, r->g.oid, lp, sizeof(lp));
+	if (lp[0] == '\0')
+		return -1;
+	target = policy_forward_target("", lp, NULL);
+	r->xfetch = dclient_request("GET", target, px.cfg.request_timeout,
+	    8 * 1024 * 1024, NULL, owner_lookup_done, r);
+	free(target);
+	return 0;
+}
 
 /*
  * The stored exec, for policyd (PI_EXEC_STORED): Docker's answer is put
@@ -1090,6 +1161,12 @@ preq_verdict(void *arg, int status, const char *reason)
 			r->xstored = 1;
 		} else
 			return;
+	}
+	if (status == 0 && r->g.okind != 0 && !r->g.ochecked) {
+		/* Allowed so far; now whose the addressed resource is. */
+		if (owner_lookup(r) == 0)
+			return;
+		r->g.ochecked = 1;
 	}
 	if (status == 0 && r->g.has_out) {
 		/* Stamped by policyd: that body replaces the client's. */

@@ -84,7 +84,7 @@ request_body:
 }
 
 # Ownership (§6): every create is stamped with the owner label.
-GROUPS["own"] = """ownership:
+GROUPS["own"] = ACKS + """ownership:
   owner: team-a
 rules:
   - match: { method: POST, path: "/containers/create" }
@@ -98,6 +98,10 @@ rules:
   - match: { method: GET, path: "/volumes" }
     action: allow
   - match: { method: POST, path: "/containers/prune" }
+    action: allow
+  - match: { method: GET, path: "/containers/*/json" }
+    action: allow
+  - match: { method: GET, path: "/images/**" }
     action: allow
 """
 
@@ -693,6 +697,51 @@ def run_own(a, image):
           "client's", labels.get(key) == "team-a", "labels %r" % labels)
     docker_delete(a.dsock, "/networks/pw-own-net")
     run_own_filters(a, image, key)
+    run_own_checks(a, image, key)
+
+
+def run_own_checks(a, image, key):
+    def mk(name, labels):
+        st, b = docker_call(a.dsock, "POST", "/containers/create?name=" +
+                            name, {"Image": image, "Labels": labels})
+        return json.loads(b).get("Id", "") if st == 201 else ""
+
+    for n in ("pw-own-foreign", "pw-own-bare", "pw-own-63"):
+        docker_delete(a.dsock, "/containers/%s?force=1" % n)
+    foreign = mk("pw-own-foreign", {key: "victim"})
+    bare = mk("pw-own-bare", {})
+    st, b = docker_call(a.dsock, "POST", "/commit?container=%s&repo="
+                        "pw-own-foreign&tag=1" % foreign,
+                        {"Labels": {key: "victim"}})
+    check("case 61: set-up: another owner's container and image (%d)" % st,
+          bool(foreign) and bool(bare) and st == 201, repr(b[:100]))
+    # 61: another owner's image, whatever the verb after its name.
+    for i, verb in enumerate(["get", "attestations", "json", "history"]):
+        denied(a, "61.%d" % i, "GET", "/images/pw-own-foreign:1/" + verb,
+               what="(another owner's image)")
+    allowed(a, "61.4", "GET", "/images/%s/json" % image, want=(200,),
+            what="(an unowned image: allow_unowned_images)")
+    denied(a, "61.5", "GET", "/containers/%s/json" % foreign,
+           what="(another owner's container)")
+    denied(a, "61.6", "GET", "/containers/pw-own-bare/json",
+           what="(an unlabeled container)")
+    allowed(a, "61.8", "GET", "/containers/pw-own-none/json", want=(404,),
+            what="(no such container: Docker answers)")
+    # 63: no positive caching: a name that changes owner is refused at
+    # once.
+    st, _, b = a.req("POST", "/containers/create?name=pw-own-63",
+                     '{"Image":"%s"}' % image)
+    check("case 63: set-up: our container pw-own-63 (%d)" % st, st == 201,
+          repr(b[:100]))
+    allowed(a, "63.0", "GET", "/containers/pw-own-63/json", want=(200,),
+            what="(ours)")
+    docker_delete(a.dsock, "/containers/pw-own-63?force=1")
+    mk("pw-own-63", {key: "victim"})
+    denied(a, "63.1", "GET", "/containers/pw-own-63/json",
+           what="(the same name, re-created by another owner)")
+    for n in ("pw-own-foreign", "pw-own-bare", "pw-own-63"):
+        docker_delete(a.dsock, "/containers/%s?force=1" % n)
+    docker_delete(a.dsock, "/images/pw-own-foreign:1?force=1")
 
 
 def run_own_filters(a, image, key):
@@ -775,9 +824,7 @@ SKIPPED = {
           "needed)",
     "58": "swarm bodies are not inspected (body-blind acknowledgement "
           "needed)",
-    "61": "ownership labels are not implemented",
     "62": "ownership labels are not implemented",
-    "63": "ownership labels are not implemented",
     "64": "clients.allowed_cidrs is not implemented",
     "65": "mTLS client profiles are not implemented",
 }
