@@ -150,6 +150,13 @@ enum ipc_type {
 					   (policy/owner.h), u32 claim (node or
 					   swarm update), u64 length; answered
 					   with IPC_D_VERDICT */
+	IPC_D_REFS = 0x0884,		/* policyd -> proxy: hdr.id echoed, sent
+					   just before the IPC_D_STAMPED of a
+					   container create: the resources its
+					   body refers to, for the proxy to look
+					   up: u32 count (at most 64), then each
+					   u32 owner kind, u32 flags
+					   (OWNER_REF_NS), str name or id */
 	IPC_D_FILTER = 0x0883,		/* policyd -> proxy: hdr.id echoed; u32
 					   policy generation, u32 status (0 or
 					   400/503), str reason, str the query

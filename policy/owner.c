@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -695,4 +696,136 @@ pol_owner_judge(const char *key, const char *owner, int unowned_images,
 		ov_deny(v, 403, msg);
 	json_decref(top);
 	return v->status;
+}
+
+/* ---- references inside create bodies (§6.4) ---- */
+
+static int
+ref_add(struct owner_ref *refs, size_t *n, int kind, int flags,
+    const char *id)
+{
+	size_t	i;
+
+	if (*id == '\0')
+		return 0;
+	if (strlen(id) >= sizeof(refs[0].id))
+		return -1;
+	for (i = 0; i < *n; i++)
+		if (refs[i].kind == kind && refs[i].flags == flags &&
+		    strcmp(refs[i].id, id) == 0)
+			return 0;
+	if (*n == OWNER_REFS_MAX)
+		return -1;
+	refs[*n].kind = kind;
+	refs[*n].flags = flags;
+	pw_strlcpy(refs[*n].id, id, sizeof(refs[0].id));
+	(*n)++;
+	return 0;
+}
+
+/* A network name Docker provides itself (never owned). */
+static int
+builtin_network(const char *s)
+{
+	static const char *const b[] = { "", "default", "bridge", "host",
+	    "none", "ingress", "docker_gwbridge", NULL };
+	size_t	i;
+
+	for (i = 0; b[i] != NULL; i++)
+		if (strcmp(s, b[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* "container:<ref>" (any case, spaces trimmed): the ref, else NULL. */
+static const char *
+ns_container(const char *s, char *buf, size_t bufsz)
+{
+	size_t	n;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (strncasecmp(s, "container:", 10) != 0)
+		return NULL;
+	s += 10;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	pw_strlcpy(buf, s, bufsz);
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+		buf[--n] = '\0';
+	return buf;
+}
+
+int
+pol_owner_refs(const uint8_t *body, size_t len, int ns_sharing,
+    struct owner_ref *refs, size_t *nrefs)
+{
+	static const char *const nsf[] = { "NetworkMode", "PidMode",
+	    "IpcMode", "UTSMode", "UsernsMode" };
+	json_t		*top = NULL, *hc, *a, *e, *nc, *ec, *ep;
+	const char	*s, *k;
+	char		 buf[OWNER_REF_MAX];
+	size_t		 i, n;
+	int		 rc = -1;
+
+	*nrefs = 0;
+	if (len == 0 || gj_decode(body, len, &top) != GJ_DEC_OK ||
+	    !json_is_object(top))
+		goto out;
+	if (gj_str(top, "Image", &s) == GJ_OK && ref_add(refs, nrefs,
+	    OWK_IMAGE, 0, s) == -1)
+		goto out;
+	if (gj_obj(top, "HostConfig", &hc) != GJ_OK)
+		hc = NULL;
+	if (hc != NULL && gj_arr(hc, "Binds", &a) == GJ_OK)
+		json_array_foreach(a, i, e) {
+			if (!json_is_string(e))
+				continue;
+			s = json_string_value(e);
+			n = strcspn(s, ":");
+			if (n == 0 || s[0] == '/' || s[n] != ':' ||
+			    n >= sizeof(buf))
+				continue;
+			memcpy(buf, s, n);
+			buf[n] = '\0';
+			if (ref_add(refs, nrefs, OWK_VOLUME, 0, buf) == -1)
+				goto out;
+		}
+	if (hc != NULL && gj_arr(hc, "Mounts", &a) == GJ_OK)
+		json_array_foreach(a, i, e) {
+			if (gj_str(e, "Type", &s) != GJ_OK ||
+			    strcasecmp(s, "volume") != 0 ||
+			    gj_str(e, "Source", &s) != GJ_OK)
+				continue;
+			if (ref_add(refs, nrefs, OWK_VOLUME, 0, s) == -1)
+				goto out;
+		}
+	for (i = 0; hc != NULL && i < nitems(nsf); i++) {
+		if (gj_str(hc, nsf[i], &s) != GJ_OK)
+			continue;
+		if (ns_container(s, buf, sizeof(buf)) != NULL) {
+			if (!ns_sharing && ref_add(refs, nrefs, OWK_CONTAINER,
+			    OWNER_REF_NS, buf) == -1)
+				goto out;
+		} else if (i == 0 && !builtin_network(s) &&
+		    strncasecmp(s, "ns:", 3) != 0 &&
+		    ref_add(refs, nrefs, OWK_NETWORK, 0, s) == -1)
+			goto out;
+	}
+	if (gj_obj(top, "NetworkingConfig", &nc) == GJ_OK &&
+	    gj_obj(nc, "EndpointsConfig", &ec) == GJ_OK)
+		json_object_foreach(ec, k, ep) {
+			if (!builtin_network(k) && ref_add(refs, nrefs,
+			    OWK_NETWORK, 0, k) == -1)
+				goto out;
+			if (json_is_object(ep) && gj_str(ep, "NetworkID", &s) ==
+			    GJ_OK && ref_add(refs, nrefs, OWK_NETWORK, 0, s) ==
+			    -1)
+				goto out;
+		}
+	rc = 0;
+out:
+	json_decref(top);
+	return rc;
 }

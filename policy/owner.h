@@ -70,4 +70,24 @@ const char *pol_owner_kind_name(int);
 int	pol_owner_judge(const char *, const char *, int, int, int,
 	    const uint8_t *, size_t, struct pol_verdict *);
 
+/*
+ * References inside a container create body (§6.4): Image, named
+ * volumes in Binds and Mounts, a custom NetworkMode, EndpointsConfig
+ * keys and NetworkIDs, and (unless allow_cross_owner_namespace_sharing)
+ * container:<ref> namespace targets, flagged OWNER_REF_NS: one of those
+ * that Docker does not know passes (Docker fails the create), any other
+ * unknown reference is refused.  -1 when the body does not decode or
+ * holds more than OWNER_REFS_MAX references.
+ */
+#define OWNER_REFS_MAX	64
+#define OWNER_REF_MAX	1024
+#define OWNER_REF_NS	0x1
+struct owner_ref {
+	int	kind;		/* OWK_* */
+	int	flags;		/* OWNER_REF_* */
+	char	id[OWNER_REF_MAX];
+};
+int	pol_owner_refs(const uint8_t *, size_t, int, struct owner_ref *,
+	    size_t *);
+
 #endif

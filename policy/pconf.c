@@ -1017,11 +1017,10 @@ load_ownership(struct lctx *c, yaml_node_t *n)
 	}
 	if (c->p->owner[0] != '\0')
 		pol_warn(c->p, "ownership: portwing stamps the owner label on "
-		    "container, network and volume creates, filters lists, "
-		    "prunes and events and checks the owner of addressed "
-		    "resources; exec ids, libpod paths and references inside "
-		    "create bodies are not checked (sockguard would check them: "
-		    "this policy is weaker under portwing)");
+		    "container, network and volume creates only (not secrets, "
+		    "configs, services, nodes, swarm, build) and does not check "
+		    "exec ids, libpod paths or service references (sockguard "
+		    "would: this policy is weaker under portwing)");
 	return 0;
 }
 

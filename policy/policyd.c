@@ -109,6 +109,36 @@ write_all(int fd, const uint8_t *buf, size_t len)
 }
 
 /*
+ * The references of a container create the proxy is to look up
+ * (IPC_D_REFS), ahead of the verdict; -1 when there are too many.
+ */
+static int
+send_refs(uint32_t id, enum pol_insp insp, const uint8_t *body, size_t len)
+{
+	static struct owner_ref	 refs[OWNER_REFS_MAX];
+	struct ipc_wr		 wr;
+	size_t			 n, i;
+
+	if (insp != PI_CONTAINER_CREATE)
+		return 0;
+	if (pol_owner_refs(body, len, pd.pol->owner_ns_sharing, refs,
+	    &n) == -1)
+		return -1;
+	if (n == 0)
+		return 0;
+	ipc_wr_init(&wr);
+	ipc_wr_u32(&wr, (uint32_t)n);
+	for (i = 0; i < n; i++) {
+		ipc_wr_u32(&wr, (uint32_t)refs[i].kind);
+		ipc_wr_u32(&wr, (uint32_t)refs[i].flags);
+		ipc_wr_str(&wr, refs[i].id);
+	}
+	ipc_send(pd.proxy, IPC_D_REFS, 0, id, wr.buf, wr.len, -1);
+	ipc_wr_free(&wr);
+	return 0;
+}
+
+/*
  * Ownership: stamp the body, judge the stamped bytes, write them into
  * the memfd the proxy handed over and answer with both digests.
  */
@@ -145,7 +175,10 @@ inspect_stamped(struct ipc_msg *m, const struct pol_body *b, uint32_t gen,
 		log_warn("request %u: writing the stamped body", m->hdr.id);
 		answer(m->hdr.id, gen, 403, "unable to stamp the owner label",
 		    din);
-	} else {
+	} else if (send_refs(m->hdr.id, insp, out, outlen) == -1)
+		answer(m->hdr.id, gen, 403, "too many references to other "
+		    "resources", din);
+	else {
 		pwc_sha256(out, outlen, dout);
 		answer_stamped(m->hdr.id, gen, din, dout, outlen);
 	}

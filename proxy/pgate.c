@@ -89,6 +89,7 @@ static const struct ipc_perm perms_policyd[] = {
 	{ IPC_D_STAMPED, 4 + 4 + 4 + 32 + 32 + 8, 4 + 4 + 4 + 256 + 32 + 32 + 8,
 	    0 },
 	{ IPC_D_FILTER, 4 + 4 + 4 + 4, 4 + 4 + 4 + 256 + 4 + IPC_MAX_OQUERY, 0 },
+	{ IPC_D_REFS, 4 + 12, 4 + OWNER_REFS_MAX * (12 + OWNER_REF_MAX), 0 },
 };
 
 void
@@ -148,6 +149,46 @@ pending_fail_all(const char *why)
 		pending_end(pe, 503, why);
 }
 
+/* IPC_D_REFS: what a create body refers to, kept for the proxy. */
+static int
+refs_msg(struct ipc_msg *m)
+{
+	struct ipc_rd		 rd;
+	struct pending		*pe;
+	struct owner_ref	*refs;
+	uint32_t		 n, i;
+
+	ipc_rd_init(&rd, m);
+	n = ipc_rd_u32(&rd);
+	if (n == 0 || n > OWNER_REFS_MAX)
+		return -1;
+	refs = xcalloc(n, sizeof(*refs));
+	for (i = 0; i < n; i++) {
+		refs[i].kind = (int)ipc_rd_u32(&rd);
+		refs[i].flags = (int)ipc_rd_u32(&rd);
+		ipc_rd_str(&rd, refs[i].id, sizeof(refs[i].id));
+		if (refs[i].kind <= OWK_NONE || refs[i].kind > OWK_MAX ||
+		    (refs[i].flags & ~OWNER_REF_NS) != 0 ||
+		    refs[i].id[0] == '\0')
+			break;
+	}
+	if (i < n || ipc_rd_end(&rd) == -1) {
+		free(refs);
+		return -1;
+	}
+	TAILQ_FOREACH(pe, &pg.pending, entry)
+		if (pe->id == m->hdr.id)
+			break;
+	if (pe == NULL || pe->g->refs != NULL || pe->outfd == -1) {
+		free(refs);
+		return pe == NULL ? 0 : -1;
+	}
+	pe->g->refs = refs;
+	pe->g->nrefs = n;
+	pe->g->refi = 0;
+	return 0;
+}
+
 static void
 verdict_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 {
@@ -160,6 +201,17 @@ verdict_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 	int		 stamped = m->hdr.type == IPC_D_STAMPED;
 	int		 filter = m->hdr.type == IPC_D_FILTER;
 	char		*q = NULL;
+
+	if (m->hdr.type == IPC_D_REFS) {
+		if (refs_msg(m) == -1) {
+			log_warnx("policyd sent malformed references; dropping "
+			    "its channel");
+			ipc_chan_free(pg.chan);
+			pg.chan = NULL;
+			pending_fail_all("the policy process is unavailable");
+		}
+		return;
+	}
 
 	ipc_rd_init(&rd, m);
 	gen = ipc_rd_u32(&rd);
@@ -591,8 +643,8 @@ pgate_inspect(struct pgate_req *g, const char *method, int fd, uint64_t len,
 	if (g->ophase) {
 		/* Docker's inspect answer, for the owner check. */
 		ipc_wr_u32(&wr, g->gen);
-		ipc_wr_u32(&wr, (uint32_t)g->okind);
-		ipc_wr_u32(&wr, (uint32_t)g->oclaim);
+		ipc_wr_u32(&wr, (uint32_t)g->ckind);
+		ipc_wr_u32(&wr, (uint32_t)g->cclaim);
 		ipc_wr_u64(&wr, len);
 		ipc_send(pg.chan, IPC_P_OWNED, 0, pe->id, wr.buf, wr.len, dfd);
 		ipc_wr_free(&wr);
@@ -645,6 +697,9 @@ pgate_free(struct pgate_req *g)
 	g->has_out = 0;
 	free(g->fwd_new);
 	g->fwd_new = NULL;
+	free(g->refs);
+	g->refs = NULL;
+	g->nrefs = g->refi = 0;
 	free(g->npath);
 	free(g->query);
 	if (g->regauth != NULL)

@@ -19,6 +19,7 @@
 struct event_base;
 struct evbuffer;
 struct ipc_msg;
+struct owner_ref;
 
 /* What the gate decided for one request, kept with it. */
 struct pgate_req {
@@ -48,6 +49,11 @@ struct pgate_req {
 	int		 ochecked;	/* Docker was asked, policyd judged */
 	int		 ophase;	/* pgate_inspect sends Docker's answer */
 	char		 oid[POL_PATH_MAX];
+	int		 ckind;		/* kind and claim sent in the ophase */
+	int		 cclaim;
+	struct owner_ref *refs;		/* what a create body refers to */
+	size_t		 nrefs;
+	size_t		 refi;		/* the next to look up */
 };
 
 enum pgate_verdict {

@@ -1024,10 +1024,30 @@ owner_lookup_done(void *arg, int status, struct evbuffer *body,
 	int		 fd;
 
 	r->xfetch = NULL;
-	r->g.ochecked = 1;
-	if (status == 404) {
-		preq_verdict(r, 0, "");
-		return;
+	if (!r->g.ochecked) {
+		/* The addressed resource. */
+		r->g.ochecked = 1;
+		r->g.ckind = r->g.okind;
+		r->g.cclaim = r->g.oclaim;
+		if (status == 404) {
+			preq_verdict(r, 0, "");
+			return;
+		}
+	} else {
+		/* A reference in a create body (refi already moved on). */
+		const struct owner_ref *ref = &r->g.refs[r->g.refi - 1];
+		char why[128];
+
+		r->g.ckind = ref->kind;
+		r->g.cclaim = 0;
+		if (status == 404) {
+			snprintf(why, sizeof(why), "owner policy could not "
+			    "resolve the %s", pol_owner_kind_name(ref->kind));
+			/* An unknown namespace target: Docker fails it. */
+			preq_verdict(r, (ref->flags & OWNER_REF_NS) ? 0 : 403,
+			    why);
+			return;
+		}
 	}
 	if (status != 200 || body == NULL) {
 		log_warnx("policy: %s %s: the owner of the %s could not be "
@@ -1063,7 +1083,13 @@ owner_lookup(struct preq *r)
 {
 	char	 lp[POL_PATH_MAX + 16], *target;
 
-	pol_owner_lookup_path(r->g.okind, r->g.oid, lp, sizeof(lp));
+	if (!r->g.ochecked)
+		pol_owner_lookup_path(r->g.okind, r->g.oid, lp, sizeof(lp));
+	else {
+		pol_owner_lookup_path(r->g.refs[r->g.refi].kind,
+		    r->g.refs[r->g.refi].id, lp, sizeof(lp));
+		r->g.refi++;
+	}
 	if (lp[0] == '\0')
 		return -1;
 	target = policy_forward_target("", lp, NULL);
@@ -1167,6 +1193,14 @@ preq_verdict(void *arg, int status, const char *reason)
 		if (owner_lookup(r) == 0)
 			return;
 		r->g.ochecked = 1;
+	}
+	if (status == 0 && r->g.refi < r->g.nrefs) {
+		/* Then each resource a create body refers to (§6.4). */
+		r->g.ochecked = 1;
+		if (owner_lookup(r) == 0)
+			return;
+		preq_error(r, 500, "cannot look up a reference");
+		return;
 	}
 	if (status == 0 && r->g.has_out) {
 		/* Stamped by policyd: that body replaces the client's. */

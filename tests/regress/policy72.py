@@ -700,6 +700,48 @@ def run_own(a, image):
     run_own_checks(a, image, key)
 
 
+def run_own_refs(a, image, key):
+    """62: what a create body refers to must be ours (or unowned images)."""
+    docker_call(a.dsock, "POST", "/volumes/create",
+                {"Name": "pw-own-vfor", "Labels": {key: "victim"}})
+    docker_call(a.dsock, "POST", "/networks/create",
+                {"Name": "pw-own-nfor", "Labels": {key: "victim"}})
+    st, _, b = a.req("POST", "/volumes/create", '{"Name":"pw-own-vmine"}')
+    check("case 62: set-up: our volume (%d)" % st, st == 201, repr(b[:80]))
+
+    def cb(hc=None, extra=None, img=image):
+        return create_body(img, hc, extra)
+    for n, body, what in [
+            ("62.0", cb(img="pw-own-foreign:1"), "another owner's image"),
+            ("62.1", cb(img="pw-own-nosuch:1"), "an unresolvable image"),
+            ("62.2", cb({"Binds": ["pw-own-vfor:/data"]}),
+             "another owner's volume in Binds"),
+            ("62.3", cb({"Mounts": [{"Type": "volume", "Source":
+                                     "pw-own-vnone", "Target": "/x"}]}),
+             "an unresolvable volume in Mounts"),
+            ("62.4", cb({"NetworkMode": "pw-own-nfor"}),
+             "another owner's network as NetworkMode"),
+            ("62.5", cb(extra={"NetworkingConfig": {"EndpointsConfig": {
+                "pw-own-nfor": {}}}}), "another owner's network endpoint"),
+            ("62.6", cb({"PidMode": "container:pw-own-foreign"}),
+             "another owner's container as pid namespace"),
+            ("62.7", cb({"IpcMode": "container:pw-own-bare"}),
+             "an unlabeled container as ipc namespace")]:
+        denied(a, n, "POST", "/containers/create", body, what="(%s)" % what)
+    allowed(a, "62.8", "POST", "/containers/create",
+            cb({"PidMode": "container:pw-own-nosuch"}),
+            what="(an unresolvable namespace target: Docker fails it)")
+    allowed(a, "62.9", "POST", "/containers/create",
+            cb({"Binds": ["pw-own-vmine:/data"]}, {"NetworkingConfig": {
+                "EndpointsConfig": {"bridge": {}}}}), want=(201,),
+            what="(our volume, the default bridge, an unowned image)")
+    for cid in list(a.created):
+        docker_delete(a.dsock, "/containers/%s?force=1" % cid)
+    for v in ("pw-own-vfor", "pw-own-vmine"):
+        docker_delete(a.dsock, "/volumes/" + v)
+    docker_delete(a.dsock, "/networks/pw-own-nfor")
+
+
 def run_own_checks(a, image, key):
     def mk(name, labels):
         st, b = docker_call(a.dsock, "POST", "/containers/create?name=" +
@@ -739,6 +781,7 @@ def run_own_checks(a, image, key):
     mk("pw-own-63", {key: "victim"})
     denied(a, "63.1", "GET", "/containers/pw-own-63/json",
            what="(the same name, re-created by another owner)")
+    run_own_refs(a, image, key)
     for n in ("pw-own-foreign", "pw-own-bare", "pw-own-63"):
         docker_delete(a.dsock, "/containers/%s?force=1" % n)
     docker_delete(a.dsock, "/images/pw-own-foreign:1?force=1")
@@ -824,7 +867,6 @@ SKIPPED = {
           "needed)",
     "58": "swarm bodies are not inspected (body-blind acknowledgement "
           "needed)",
-    "62": "ownership labels are not implemented",
     "64": "clients.allowed_cidrs is not implemented",
     "65": "mTLS client profiles are not implemented",
 }
