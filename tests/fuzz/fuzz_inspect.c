@@ -9,6 +9,11 @@
  *   bit 3        a permissive policy (allowlists, knobs on) instead of
  *                the defaults, so the deeper checks run
  *   bit 4        insecure_allow_body_blind_writes
+ *   bit 5        ownership (policy/owner.c) instead: the body is stamped
+ *                (the result must decode, keep its length bound and
+ *                carry the owner label once), its references listed, it
+ *                is judged as an inspect answer of kind (bits 0-2) + 1,
+ *                and as a query it goes through the filter rewrite
  * For images/create the rest is "query\nX-Registry-Auth"; otherwise it
  * is the body, passed with its exact length (NUL bytes included).
  */
@@ -20,7 +25,9 @@
 
 #include <yaml.h>
 
+#include "gojson.h"
 #include "inspect.h"
+#include "owner.h"
 #include "util.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -83,6 +90,43 @@ load(struct pol_body *b, const char *text, size_t len)
 	return rc;
 }
 
+static void
+fuzz_owner(uint8_t sel, const uint8_t *data, size_t size)
+{
+	static struct owner_ref	 refs[OWNER_REFS_MAX];
+	struct pol_verdict	 v;
+	json_t			*top, *lab;
+	uint8_t			*out;
+	char			*q, *oq;
+	size_t			 outlen, n;
+
+	if (pol_owner_stamp("com.sockguard.owner", "team-a", data, size, &out,
+	    &outlen, &v) == 0) {
+		if (gj_decode(out, outlen, &top) != GJ_DEC_OK)
+			abort();
+		if ((lab = gj_get(top, "Labels")) == NULL ||
+		    strcmp(json_string_value(json_object_get(lab,
+		    "com.sockguard.owner")), "team-a") != 0)
+			abort();
+		json_decref(top);
+		(void)pol_owner_refs(out, outlen, sel & 0x08, refs, &n);
+		free(out);
+	} else if (v.status != 400 && v.status != 403)
+		abort();
+	(void)pol_owner_judge("com.sockguard.owner", "team-a", sel & 0x10,
+	    (sel & 0x07) + 1, sel & 0x08, data, size, &v);
+	q = xmalloc(size + 1);
+	memcpy(q, data, size);
+	q[size] = '\0';
+	if (pol_owner_filter("com.sockguard.owner", "team-a",
+	    (sel & 1) ? "/nodes" : "/containers/json", q, &oq, &v) == 0) {
+		if (strpbrk(oq, " \r\n#") != NULL)
+			abort();
+		free(oq);
+	}
+	free(q);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -110,6 +154,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    strict.allowed_bind_mounts.v[0][0] != '/')
 			abort();
 		pol_body_free(&strict);
+		return 0;
+	}
+	if (sel & 0x20) {
+		fuzz_owner(sel, data, size);
 		return 0;
 	}
 	pol_body_init(&strict);
