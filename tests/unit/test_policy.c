@@ -499,6 +499,18 @@ START_TEST(test_load_errors)
 	    "not a network");
 	load_fails("rules: [\n", "YAML");
 	load_fails("response: {}\n---\nrules: []\n", "more than one YAML");
+	/* ownership: strict, the key named. */
+	load_fails("ownership:\n  ownr: x\n", "ownership.ownr");
+	load_fails("ownership:\n  owner: [x]\n", "ownership.owner");
+	load_fails("ownership:\n  owner: x\n  label_key: \"a=b\"\n",
+	    "ownership.label_key");
+	load_fails("ownership:\n  owner: x\n  label_key: \"\"\n",
+	    "ownership.label_key");
+	load_fails("ownership:\n  allow_unowned_images: maybe\n",
+	    "ownership.allow_unowned_images");
+	load_fails("ownership:\n  allow_cross_owner_namespace_sharing: 2\n",
+	    "ownership.allow_cross_owner_namespace_sharing");
+	load_fails("ownership: [a]\n", "ownership");
 }
 END_TEST
 
@@ -523,8 +535,11 @@ START_TEST(test_load_warnings)
 	    "by portwing, ignored (sockguard"));
 	ck_assert(has_warning(p, "response.redact_container_env: not "
 	    "implemented by portwing, ignored (sockguard would enforce"));
-	ck_assert(has_warning(p, "ownership: not implemented by portwing, "
-	    "ignored (sockguard would"));
+	ck_assert_str_eq(p->owner, "team-a");
+	ck_assert_str_eq(p->owner_key, "com.sockguard.owner");
+	ck_assert_int_eq(p->owner_unowned_images, 1);
+	ck_assert_int_eq(p->owner_ns_sharing, 0);
+	ck_assert(has_warning(p, "ownership: portwing stamps the owner label"));
 	ck_assert(has_warning(p, "clients.allowed_cidrs: not implemented by "
 	    "portwing, ignored (sockguard would"));
 	ck_assert(!has_warning(p, "clients.container_labels: not implemented "
