@@ -530,7 +530,7 @@ out:
 
 static const char *const owner_kinds[] = {
 	"", "container", "image", "network", "volume", "service", "secret",
-	"config", "task", "node", "swarm",
+	"config", "task", "node", "swarm", "exec",
 };
 
 const char *
@@ -589,6 +589,7 @@ pol_owner_target(const char *method, const char *npath, char *id,
 		{ "/configs/", OWK_CONFIG, s_ex },
 		{ "/tasks/", OWK_TASK, none },
 		{ "/nodes/", OWK_NODE, none },
+		{ "/exec/", OWK_EXEC, none },
 	};
 	const char	*p;
 	size_t		 i, j, n, m;
@@ -645,6 +646,9 @@ pol_owner_lookup_path(int kind, const char *id, char *out, size_t outsz)
 		break;
 	case OWK_SWARM:
 		snprintf(out, outsz, "/swarm");
+		break;
+	case OWK_EXEC:
+		snprintf(out, outsz, "/exec/%s/json", id);
 		break;
 	case OWK_NONE:
 		out[0] = '\0';
@@ -826,6 +830,27 @@ pol_owner_refs(const uint8_t *body, size_t len, int ns_sharing,
 		}
 	rc = 0;
 out:
+	json_decref(top);
+	return rc;
+}
+
+int
+pol_owner_exec_ref(const uint8_t *ans, size_t len, struct owner_ref *ref)
+{
+	json_t		*top;
+	const char	*cid;
+	int		 rc = -1;
+
+	if ((top = json_loadb((const char *)ans, len, 0, NULL)) == NULL)
+		return -1;
+	if (json_is_object(top) && (cid = json_string_value(
+	    json_object_get(top, "ContainerID"))) != NULL && *cid != '\0' &&
+	    strlen(cid) < sizeof(ref->id)) {
+		ref->kind = OWK_CONTAINER;
+		ref->flags = OWNER_REF_NS;
+		pw_strlcpy(ref->id, cid, sizeof(ref->id));
+		rc = 0;
+	}
 	json_decref(top);
 	return rc;
 }

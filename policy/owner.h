@@ -49,7 +49,8 @@ int	pol_owner_filter(const char *, const char *, const char *,
 enum owner_kind {
 	OWK_NONE = 0, OWK_CONTAINER, OWK_IMAGE, OWK_NETWORK, OWK_VOLUME,
 	OWK_SERVICE, OWK_SECRET, OWK_CONFIG, OWK_TASK, OWK_NODE, OWK_SWARM,
-	OWK_MAX = OWK_SWARM
+	OWK_EXEC,		/* judged by the container it runs in */
+	OWK_MAX = OWK_EXEC
 };
 
 /*
@@ -81,7 +82,7 @@ int	pol_owner_judge(const char *, const char *, int, int, int,
  */
 #define OWNER_REFS_MAX	64
 #define OWNER_REF_MAX	1024
-#define OWNER_REF_NS	0x1
+#define OWNER_REF_NS	0x1	/* one Docker does not know passes */
 struct owner_ref {
 	int	kind;		/* OWK_* */
 	int	flags;		/* OWNER_REF_* */
@@ -89,5 +90,11 @@ struct owner_ref {
 };
 int	pol_owner_refs(const uint8_t *, size_t, int, struct owner_ref *,
 	    size_t *);
+/*
+ * The container of an exec, from Docker's GET /exec/{id}/json answer,
+ * into ref (flagged OWNER_REF_NS: a container gone passes, Docker fails
+ * the call); -1 when the answer names none.
+ */
+int	pol_owner_exec_ref(const uint8_t *, size_t, struct owner_ref *);
 
 #endif

@@ -1019,8 +1019,8 @@ load_ownership(struct lctx *c, yaml_node_t *n)
 		pol_warn(c->p, "ownership: portwing stamps the owner label on "
 		    "container, network and volume creates only (not secrets, "
 		    "configs, services, nodes, swarm, build) and does not check "
-		    "exec ids, libpod paths or service references (sockguard "
-		    "would: this policy is weaker under portwing)");
+		    "libpod paths or service references (sockguard would: this "
+		    "policy is weaker under portwing)");
 	return 0;
 }
 

@@ -372,7 +372,25 @@ owner_check(struct ipc_msg *m)
 	pwc_sha256(ans, (size_t)len, digest);
 	if (pd.pol->owner[0] == '\0')
 		answer(m->hdr.id, gen, 403, "no owner is configured", digest);
-	else {
+	else if (kind == OWK_EXEC) {
+		/* An exec is judged by its container: the proxy asks next. */
+		struct owner_ref	ref;
+		struct ipc_wr		wr;
+
+		if (pol_owner_exec_ref(ans, (size_t)len, &ref) == -1) {
+			answer(m->hdr.id, gen, 502, "owner_policy_lookup_failed",
+			    digest);
+			goto out;
+		}
+		ipc_wr_init(&wr);
+		ipc_wr_u32(&wr, 1);
+		ipc_wr_u32(&wr, (uint32_t)ref.kind);
+		ipc_wr_u32(&wr, (uint32_t)ref.flags);
+		ipc_wr_str(&wr, ref.id);
+		ipc_send(pd.proxy, IPC_D_REFS, 0, m->hdr.id, wr.buf, wr.len, -1);
+		ipc_wr_free(&wr);
+		answer(m->hdr.id, gen, 0, "", digest);
+	} else {
 		(void)pol_owner_judge(pd.pol->owner_key, pd.pol->owner,
 		    pd.pol->owner_unowned_images, (int)kind, (int)claim, ans,
 		    (size_t)len, &v);

@@ -179,7 +179,9 @@ refs_msg(struct ipc_msg *m)
 	TAILQ_FOREACH(pe, &pg.pending, entry)
 		if (pe->id == m->hdr.id)
 			break;
-	if (pe == NULL || pe->g->refs != NULL || pe->outfd == -1) {
+	if (pe == NULL || pe->g->refs != NULL || (pe->outfd == -1 &&
+	    !(pe->g->ophase && pe->g->ckind == OWK_EXEC && n == 1 &&
+	    refs[0].kind == OWK_CONTAINER))) {
 		free(refs);
 		return pe == NULL ? 0 : -1;
 	}

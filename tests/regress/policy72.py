@@ -103,6 +103,8 @@ rules:
     action: allow
   - match: { method: GET, path: "/images/**" }
     action: allow
+  - match: { method: GET, path: "/exec/*/json" }
+    action: allow
 """
 
 # ---- talking to the agent ------------------------------------------------
@@ -769,6 +771,27 @@ def run_own_checks(a, image, key):
            what="(an unlabeled container)")
     allowed(a, "61.8", "GET", "/containers/pw-own-none/json", want=(404,),
             what="(no such container: Docker answers)")
+    # An exec is judged by the container it runs in.
+    def exec_in(cid):
+        docker_call(a.dsock, "POST", "/containers/%s/start" % cid)
+        st, b = docker_call(a.dsock, "POST", "/containers/%s/exec" % cid,
+                            {"Cmd": ["true"]})
+        return json.loads(b).get("Id", "") if st == 201 else ""
+    st, b = docker_call(a.dsock, "POST", "/containers/create?name="
+                        "pw-own-xfor", {"Image": image, "Cmd": ["sleep", "60"],
+                                        "Labels": {key: "victim"}})
+    xfor = exec_in(json.loads(b).get("Id", "")) if st == 201 else ""
+    st, _, b = a.req("POST", "/containers/create?name=pw-own-xmine",
+                     '{"Image":"%s","Cmd":["sleep","60"]}' % image)
+    xmine = exec_in(json.loads(b).get("Id", "")) if st == 201 else ""
+    check("case 61: set-up: an exec in each owner's container",
+          bool(xfor) and bool(xmine), "%r %r" % (xfor, xmine))
+    denied(a, "61.9", "GET", "/exec/%s/json" % xfor,
+           what="(an exec in another owner's container)")
+    allowed(a, "61.10", "GET", "/exec/%s/json" % xmine, want=(200,),
+            what="(an exec in our container)")
+    for n in ("pw-own-xfor", "pw-own-xmine"):
+        docker_delete(a.dsock, "/containers/%s?force=1" % n)
     # 63: no positive caching: a name that changes owner is refused at
     # once.
     st, _, b = a.req("POST", "/containers/create?name=pw-own-63",

@@ -171,6 +171,7 @@ START_TEST(test_target)
 		{ "/swarm", OWK_SWARM, "", 0 },
 		{ "/secrets/create", OWK_NONE, "", 0 },
 		{ "/tasks/t", OWK_TASK, "t", 0 },
+		{ "/exec/e1/start", OWK_EXEC, "e1", 0 },
 		{ "/_ping", OWK_NONE, "", 0 },
 	};
 	char	id[256], lp[300];
@@ -254,6 +255,14 @@ START_TEST(test_refs)
 	ck_assert_int_eq(pol_owner_refs((const uint8_t *)b, strlen(b), 1, r,
 	    &n), 0);
 	ck_assert_uint_eq(n, 6);
+	/* An exec: its container, which may be gone. */
+	ck_assert_int_eq(pol_owner_exec_ref((const uint8_t *)
+	    "{\"ContainerID\":\"c9\"}", 20, &r[0]), 0);
+	ck_assert_int_eq(r[0].kind, OWK_CONTAINER);
+	ck_assert_int_eq(r[0].flags, OWNER_REF_NS);
+	ck_assert_str_eq(r[0].id, "c9");
+	ck_assert_int_eq(pol_owner_exec_ref((const uint8_t *)"{}", 2, &r[0]),
+	    -1);
 }
 END_TEST
 
