@@ -105,6 +105,8 @@ rules:
     action: allow
   - match: { method: GET, path: "/exec/*/json" }
     action: allow
+  - match: { method: GET, path: "/events" }
+    action: allow
 """
 
 # ---- talking to the agent ------------------------------------------------
@@ -700,6 +702,15 @@ def run_own(a, image):
     docker_delete(a.dsock, "/networks/pw-own-net")
     run_own_filters(a, image, key)
     run_own_checks(a, image, key)
+    # Events too (the query re-encoded, keys sorted).  Last: the tap
+    # stops reading a Docker connection once it carried /events.
+    from urllib.parse import quote_plus
+    st, _, b = a.req("GET", "/events?until=1&since=1&pwcase=59.4")
+    hits = [l for l in a.tapped("pwcase=59.4")]
+    exp = "GET /events?filters=%s&pwcase=59.4&since=1&until=1" % \
+        quote_plus('{"label":["%s=team-a"]}' % key, safe="")
+    check("case 59: GET /events: Docker received the owner's filter",
+          st == 200 and hits == [exp], "got %d, Docker saw %r" % (st, hits))
 
 
 def run_own_refs(a, image, key):
