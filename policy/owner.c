@@ -101,8 +101,15 @@ static int
 key_is_labels(const uint8_t *b, size_t s, size_t e)
 {
 	json_t	*k;
+	char	 buf[64];
 	int	 r;
 
+	if (e - s < sizeof(buf) && memchr(b + s, '\\', e - s) == NULL) {
+		/* No escapes: the literal between the quotes is the key. */
+		memcpy(buf, b + s + 1, e - s - 2);
+		buf[e - s - 2] = '\0';
+		return gj_key_is(buf, "Labels");
+	}
 	if ((k = json_loadb((const char *)b + s, e - s, JSON_DECODE_ANY,
 	    NULL)) == NULL)
 		return -1;
