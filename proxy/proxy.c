@@ -1052,7 +1052,7 @@ owner_lookup_done(void *arg, int status, struct evbuffer *body,
 	if (status != 200 || body == NULL) {
 		log_warnx("policy: %s %s: the owner of the %s could not be "
 		    "read (%s)", r->method, r->path,
-		    pol_owner_kind_name(r->g.okind), err ? err : "bad answer");
+		    pol_owner_kind_name(r->g.ckind), err ? err : "bad answer");
 		preq_error(r, 502, "owner_policy_lookup_failed");
 		return;
 	}
