@@ -33,10 +33,24 @@ ov_deny(struct pol_verdict *v, int status, const char *reason)
 }
 
 int
-pol_owner_stamps(enum pol_insp insp)
+pol_owner_stamps(enum pol_insp insp, const char *npath)
 {
-	return insp == PI_CONTAINER_CREATE || insp == PI_NETWORK_CREATE ||
-	    insp == PI_VOLUME_CREATE;
+	if (insp == PI_CONTAINER_CREATE || insp == PI_NETWORK_CREATE ||
+	    insp == PI_VOLUME_CREATE)
+		return 1;
+	/* Body-blind writes (§5.10) that are stamped all the same. */
+	return insp == PI_BLIND && npath != NULL &&
+	    (strcmp(npath, "/secrets/create") == 0 ||
+	    strcmp(npath, "/configs/create") == 0);
+}
+
+size_t
+pol_owner_cap(enum pol_insp insp, const char *npath)
+{
+	size_t	cap = pol_inspector_cap(insp);
+
+	return cap == 0 && pol_owner_stamps(insp, npath) ? OWNER_BODY_MAX :
+	    cap;
 }
 
 static size_t

@@ -14,8 +14,15 @@
 
 #include "inspect.h"
 
-/* 1 when the inspector's endpoint is stamped with the owner label. */
-int	pol_owner_stamps(enum pol_insp);
+/*
+ * 1 when the endpoint (inspector, normalised path) is stamped with the
+ * owner label: container, network and volume creates, and the secret
+ * and config creates, whose bodies are otherwise not inspected.
+ * pol_owner_cap is the most body bytes held for it with ownership on.
+ */
+#define OWNER_BODY_MAX	(1024 * 1024)
+int	pol_owner_stamps(enum pol_insp, const char *);
+size_t	pol_owner_cap(enum pol_insp, const char *);
 
 /*
  * Stamp body (len bytes) with key=owner in its top-level Labels: every

@@ -1017,8 +1017,8 @@ load_ownership(struct lctx *c, yaml_node_t *n)
 	}
 	if (c->p->owner[0] != '\0')
 		pol_warn(c->p, "ownership: portwing stamps the owner label on "
-		    "container, network and volume creates only (not secrets, "
-		    "configs, services, nodes, swarm, build) and does not check "
+		    "container, network, volume, secret and config creates only "
+		    "(not services, nodes, swarm, build) and does not check "
 		    "libpod paths or service references (sockguard would: this "
 		    "policy is weaker under portwing)");
 	return 0;

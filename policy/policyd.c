@@ -231,7 +231,8 @@ inspect(struct ipc_msg *m)
 		    "try again", digest);
 		goto out;
 	}
-	if (len > pol_inspector_cap((enum pol_insp)insp)) {
+	if (len > (pd.pol->owner[0] != '\0' ? pol_owner_cap((enum pol_insp)insp,
+	    npath) : pol_inspector_cap((enum pol_insp)insp))) {
 		answer(m->hdr.id, gen, 413, "request body too large", digest);
 		goto out;
 	}
@@ -252,7 +253,8 @@ inspect(struct ipc_msg *m)
 			goto out;
 		}
 	}
-	if (pd.pol->owner[0] != '\0' && pol_owner_stamps((enum pol_insp)insp)) {
+	if (pd.pol->owner[0] != '\0' && pol_owner_stamps((enum pol_insp)insp,
+	    npath)) {
 		inspect_stamped(m, policy_body(pd.pol, prof),
 		    gen, (enum pol_insp)insp, npath, body, (size_t)len, digest,
 		    outfd);

@@ -540,7 +540,9 @@ pgate_judge(struct pgate_req *g, const char *method, const char *target,
 		g->cap = 0;
 		return PG_INSPECT;
 	}
-	if (g->insp == PI_NONE || g->insp == PI_BLIND) {
+	if ((g->insp == PI_NONE || g->insp == PI_BLIND) &&
+	    !(pg.pol->owner[0] != '\0' &&
+	    pol_owner_stamps((enum pol_insp)g->insp, npath))) {
 		free(query);
 		if (d.allow)
 			pgate_count(g, 0);
@@ -551,7 +553,9 @@ pgate_judge(struct pgate_req *g, const char *method, const char *target,
 	g->regauth = regauth != NULL ? xstrdup(regauth) : NULL;
 	g->cap = pol_inspector_cap((enum pol_insp)g->insp);
 	g->stamp = pg.pol->owner[0] != '\0' &&
-	    pol_owner_stamps((enum pol_insp)g->insp);
+	    pol_owner_stamps((enum pol_insp)g->insp, npath);
+	if (g->stamp)
+		g->cap = pol_owner_cap((enum pol_insp)g->insp, npath);
 	return PG_INSPECT;
 deny:
 	free(path);

@@ -107,6 +107,10 @@ rules:
     action: allow
   - match: { method: GET, path: "/events" }
     action: allow
+  - match: { method: POST, path: "/secrets/create" }
+    action: allow
+  - match: { method: POST, path: "/configs/create" }
+    action: allow
 """
 
 # ---- talking to the agent ------------------------------------------------
@@ -700,6 +704,17 @@ def run_own(a, image):
     check("case 31: the network carries the owner label, not the "
           "client's", labels.get(key) == "team-a", "labels %r" % labels)
     docker_delete(a.dsock, "/networks/pw-own-net")
+    # Secrets and configs (body-blind otherwise) are stamped too; this
+    # Docker is no swarm manager, so it answers 503 to what it received.
+    for n, path in (("31.9", "/secrets/create"), ("31.10",
+                                                  "/configs/create")):
+        allowed(a, n, "POST", path, '{"Name":"pw-own-s","Data":"eA==",'
+                '"Labels":{"%s":"victim"}}' % key)
+        got = docker_body(a, n)
+        want = ('{"Name":"pw-own-s","Data":"eA==","Labels":{"%s":'
+                '"team-a"}}' % key).encode()
+        check("case 31: Docker received exactly the stamped %s body" % path,
+              got == want, "Docker received %r" % got)
     run_own_filters(a, image, key)
     run_own_checks(a, image, key)
     # Events too (the query re-encoded, keys sorted).  Last: the tap

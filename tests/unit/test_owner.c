@@ -77,6 +77,14 @@ START_TEST(test_stamp)
 	ck_assert_int_eq(stamp("{\"Labels\":{\"a\":1}}", o, sizeof(o)), 400);
 	ck_assert_int_eq(stamp("{\"Labels\":{}}x", o, sizeof(o)), 403);
 	ck_assert_int_eq(stamp("{\"Labels\":{", o, sizeof(o)), 403);
+	/* Which endpoints are stamped, and how much body is held. */
+	ck_assert_int_eq(pol_owner_stamps(PI_CONTAINER_CREATE, "/x"), 1);
+	ck_assert_int_eq(pol_owner_stamps(PI_BLIND, "/secrets/create"), 1);
+	ck_assert_int_eq(pol_owner_stamps(PI_BLIND, "/build"), 0);
+	ck_assert_int_eq(pol_owner_stamps(PI_EXEC_CREATE, "/x"), 0);
+	ck_assert_uint_eq(pol_owner_cap(PI_BLIND, "/configs/create"),
+	    OWNER_BODY_MAX);
+	ck_assert_uint_eq(pol_owner_cap(PI_BLIND, "/build"), 0);
 }
 END_TEST
 
