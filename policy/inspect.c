@@ -79,17 +79,17 @@ static const struct insp_route insp_routes[] = {
 	{ "PUT", "/containers/*/archive", PI_BLIND },
 	{ "POST", "/images/load", PI_BLIND },
 	{ "POST", "/build", PI_BLIND },
-	{ "POST", "/secrets/create", PI_BLIND },
-	{ "POST", "/configs/create", PI_BLIND },
-	{ "POST", "/services/create", PI_BLIND },
-	{ "POST", "/services/*/update", PI_BLIND },
-	{ "POST", "/swarm/init", PI_BLIND },
-	{ "POST", "/swarm/join", PI_BLIND },
-	{ "POST", "/swarm/update", PI_BLIND },
-	{ "POST", "/swarm/unlock", PI_BLIND },
+	{ "POST", "/secrets/create", PI_SECRET_CREATE },
+	{ "POST", "/configs/create", PI_CONFIG_CREATE },
+	{ "POST", "/services/create", PI_SERVICE },
+	{ "POST", "/services/*/update", PI_SERVICE },
+	{ "POST", "/swarm/init", PI_SWARM },
+	{ "POST", "/swarm/join", PI_SWARM },
+	{ "POST", "/swarm/update", PI_SWARM },
+	{ "POST", "/swarm/unlock", PI_SWARM },
 	{ "POST", "/nodes/*/update", PI_BLIND },
-	{ "POST", "/plugins/pull", PI_BLIND },
-	{ "POST", "/plugins/*/upgrade", PI_BLIND },
+	{ "POST", "/plugins/pull", PI_PLUGIN_PRIVS },
+	{ "POST", "/plugins/*/upgrade", PI_PLUGIN_PRIVS },
 	{ "POST", "/plugins/*/set", PI_BLIND },
 	{ "POST", "/plugins/create", PI_BLIND },
 	{ "POST", "/libpod/containers/create", PI_BLIND },
@@ -155,7 +155,13 @@ pol_inspector_cap(enum pol_insp insp)
 	case PI_VOLUME_CREATE:
 	case PI_NETWORK_CREATE:
 	case PI_NETWORK_DISCONNECT:
+	case PI_SERVICE:
+	case PI_SECRET_CREATE:
+	case PI_CONFIG_CREATE:
+	case PI_PLUGIN_PRIVS:
 		return MIB;
+	case PI_SWARM:
+		return 256 * KIB;
 	case PI_EXEC_STORED:
 		return 8 * MIB;
 	case PI_EXEC_CREATE:
@@ -195,6 +201,16 @@ pol_inspector_name(enum pol_insp insp)
 		return "network_disconnect";
 	case PI_EXEC_STORED:
 		return "exec_stored";
+	case PI_SERVICE:
+		return "service";
+	case PI_SWARM:
+		return "swarm";
+	case PI_SECRET_CREATE:
+		return "secret_create";
+	case PI_CONFIG_CREATE:
+		return "config_create";
+	case PI_PLUGIN_PRIVS:
+		return "plugin_privileges";
 	case PI_BLIND:
 		return "body_blind";
 	}
@@ -2135,7 +2151,6 @@ pol_inspect(const struct pol_body *b, enum pol_insp insp, const char *npath,
 	size_t		 cap;
 	int		 r;
 
-	(void)npath;
 	memset(v, 0, sizeof(*v));
 	switch (insp) {
 	case PI_NONE:
@@ -2155,6 +2170,12 @@ pol_inspect(const struct pol_body *b, enum pol_insp insp, const char *npath,
 			    "judge");
 			return;
 		}
+		break;
+	case PI_PLUGIN_PRIVS:
+		/* The remote reference is judged whatever the body. */
+		pol_inspect_plugin_query(b, npath, query, v);
+		if (v->status != 0)
+			return;
 		break;
 	case PI_EXEC_START:
 		/* The start of an exec no allowlist could have admitted. */
@@ -2181,6 +2202,11 @@ pol_inspect(const struct pol_body *b, enum pol_insp insp, const char *npath,
 	if ((r = gj_decode(body, len, &top)) != GJ_DEC_OK) {
 		deny(&in, r == GJ_DEC_DUP ? 400 : 403,
 		    r == GJ_DEC_DUP ? R_DUP : R_MALFORMED);
+		return;
+	}
+	if (insp >= PI_SERVICE && insp <= PI_PLUGIN_PRIVS) {
+		pol_inspect_swarm(b, insp, npath, query, top, v);
+		json_decref(top);
 		return;
 	}
 	if (json_is_null(top)) {

@@ -668,6 +668,235 @@ START_TEST(test_cases)
 }
 END_TEST
 
+/* inspect_swarm.c: services, swarm, secrets, configs, plugin privileges. */
+struct scase {
+	const char	*name;
+	enum pol_insp	 insp;
+	const char	*npath;
+	const char	*query;
+	const char	*policy;
+	const char	*body;
+	int		 status;
+	const char	*reason;
+};
+
+#define SVC	PI_SERVICE
+#define SVCP	"/services/create"
+static const struct scase swarm_cases[] = {
+	{ "svc plain", SVC, SVCP, NULL, NULL,
+	    "{\"Name\":\"w\",\"TaskTemplate\":{\"ContainerSpec\":"
+	    "{\"Image\":\"nginx:1\"}}}", 0, NULL },
+	/* §10.5 case 56. */
+	{ "svc task host net", SVC, SVCP, NULL, NULL,
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":\"nginx\"},"
+	    "\"Networks\":[{\"Target\":\"host\"}]}}", 403, "host network" },
+	{ "svc task host net folded", SVC, "/services/abc/update", NULL, NULL,
+	    "{\"tasktemplate\":{\"networks\":[{\"target\":\" HOST \"}]}}", 403,
+	    "host network" },
+	{ "svc top host net", SVC, SVCP, NULL, NULL,
+	    "{\"Networks\":[{\"Target\":\"host\"}]}", 403, "host network" },
+	{ "svc host net allowed", SVC, SVCP, NULL,
+	    "service: {allow_host_network: true}",
+	    "{\"TaskTemplate\":{\"Networks\":[{\"Target\":\"host\"}]}}", 0,
+	    NULL },
+	{ "svc other net", SVC, SVCP, NULL, NULL,
+	    "{\"TaskTemplate\":{\"Networks\":[{\"Target\":\"backend\"}]}}", 0,
+	    NULL },
+	{ "svc net wrong type", SVC, SVCP, NULL, NULL,
+	    "{\"TaskTemplate\":{\"Networks\":[\"host\"]}}", 403, "malformed" },
+	{ "svc bind", SVC, SVCP, NULL, NULL,
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"Mounts\":[{\"Type\":"
+	    "\"bind\",\"Source\":\"/etc\",\"Target\":\"/x\"}]}}}", 403,
+	    "/etc is not in allowed_bind_mounts" },
+	{ "svc bind listed", SVC, SVCP, NULL,
+	    "service: {allowed_bind_mounts: [/srv]}",
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"Mounts\":[{\"Type\":"
+	    "\"bind\",\"Source\":\"/srv/a/../b\"}]}}}", 0, NULL },
+	{ "svc bind escape", SVC, SVCP, NULL,
+	    "service: {allowed_bind_mounts: [/srv]}",
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"Mounts\":[{\"Type\":"
+	    "\"bind\",\"Source\":\"/srv/../etc\"}]}}}", 403, "/etc" },
+	{ "svc volume mount", SVC, SVCP, NULL, NULL,
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"Mounts\":[{\"Type\":"
+	    "\"volume\",\"Source\":\"data\"}]}}}", 0, NULL },
+	{ "svc cap", SVC, SVCP, NULL, NULL,
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"CapabilityAdd\":"
+	    "[\"CAP_SYS_ADMIN\"]}}}", 403, "SYS_ADMIN" },
+	{ "svc cap listed", SVC, SVCP, NULL,
+	    "service: {allowed_capabilities: [net_admin]}",
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"CapabilityAdd\":"
+	    "[\"CAP_NET_ADMIN\"]}}}", 0, NULL },
+	{ "svc sysctl", SVC, SVCP, NULL, NULL,
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"Sysctls\":"
+	    "{\"net.ipv4.ip_forward\":\"1\"}}}}", 403, "sysctls" },
+	{ "svc registry", SVC, SVCP, NULL, NULL,
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":"
+	    "\"evil.example/x:1\"}}}", 403, "evil.example" },
+	{ "svc registry listed", SVC, SVCP, NULL,
+	    "service: {allowed_registries: [ghcr.io]}",
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":"
+	    "\"ghcr.io/o/x@sha256:00\"}}}", 0, NULL },
+	{ "svc root", SVC, SVCP, NULL, "service: {require_non_root_user: true}",
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"User\":\"0:0\"}}}", 403,
+	    "non-root" },
+	{ "svc nnp", SVC, SVCP, NULL,
+	    "service: {require_no_new_privileges: true}",
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"Privileges\":"
+	    "{\"NoNewPrivileges\":true}}}}", 0, NULL },
+	{ "svc nnp missing", SVC, SVCP, NULL,
+	    "service: {require_no_new_privileges: true}",
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{}}}", 403,
+	    "no-new-privileges" },
+	{ "svc seccomp custom blob", SVC, SVCP, NULL,
+	    "service: {deny_custom_seccomp_profiles: true}",
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"Privileges\":{\"Seccomp\":"
+	    "{\"Profile\":\"e30=\"}}}}}", 403, "custom seccomp" },
+	{ "svc seccomp null blob", SVC, SVCP, NULL,
+	    "service: {deny_custom_seccomp_profiles: true}",
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"Privileges\":{\"Seccomp\":"
+	    "{\"Profile\":null}}}}}", 0, NULL },
+	{ "svc apparmor", SVC, SVCP, NULL,
+	    "service: {deny_unconfined_apparmor: true}",
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"Privileges\":{\"AppArmor\":"
+	    "{\"Mode\":\"Disabled\"}}}}}", 403, "AppArmor" },
+	{ "svc dup", SVC, SVCP, NULL, NULL,
+	    "{\"TaskTemplate\":{},\"taskTemplate\":{}}", 400, "duplicate" },
+	{ "svc not object", SVC, SVCP, NULL, NULL, "[1]", 403, "malformed" },
+	{ "svc bad json", SVC, SVCP, NULL, NULL, "{\"TaskTemplate\":", 403,
+	    "malformed" },
+	/* Swarm; §10.5 case 58. */
+	{ "unlock bad", PI_SWARM, "/swarm/unlock", NULL,
+	    "swarm: {allow_unlock: true}", "{\"UnlockKey\":", 403,
+	    "malformed" },
+	{ "unlock wrong type", PI_SWARM, "/swarm/unlock", NULL,
+	    "swarm: {allow_unlock: true}", "{\"UnlockKey\":5}", 403,
+	    "malformed" },
+	{ "unlock off", PI_SWARM, "/swarm/unlock", NULL, NULL,
+	    "{\"UnlockKey\":\"SWMKEY-1-s3cr3t\"}", 403, "unlocking" },
+	{ "unlock null off", PI_SWARM, "/swarm/unlock", NULL, NULL, "null", 403,
+	    "unlocking" },
+	{ "unlock on", PI_SWARM, "/swarm/unlock", NULL,
+	    "swarm: {allow_unlock: true}",
+	    "{\"UnlockKey\":\"SWMKEY-1-s3cr3t\"}", 0, NULL },
+	{ "init plain", PI_SWARM, "/swarm/init", NULL, NULL,
+	    "{\"ListenAddr\":\"0.0.0.0:2377\"}", 0, NULL },
+	{ "init fnc", PI_SWARM, "/swarm/init", NULL, NULL,
+	    "{\"ForceNewCluster\":true}", 403, "new cluster" },
+	{ "init ext ca", PI_SWARM, "/swarm/init", NULL, NULL,
+	    "{\"Spec\":{\"CAConfig\":{\"ExternalCAs\":[{\"URL\":\"x\"}]}}}", 403,
+	    "external CAs" },
+	{ "init signing", PI_SWARM, "/swarm/init", NULL, NULL,
+	    "{\"Spec\":{\"CAConfig\":{\"ForceRotate\":1}}}", 403, "signing CA" },
+	{ "init autolock", PI_SWARM, "/swarm/init", NULL, NULL,
+	    "{\"Spec\":{\"EncryptionConfig\":{\"AutoLockManagers\":true}}}", 403,
+	    "automatically" },
+	{ "init garbage", PI_SWARM, "/swarm/init", NULL, NULL, "nope", 403,
+	    "malformed" },
+	{ "join unlisted", PI_SWARM, "/swarm/join", NULL, NULL,
+	    "{\"RemoteAddrs\":[\"10.0.0.9:2377\"],\"JoinToken\":\"s3cr3t\"}", 403,
+	    "10.0.0.9:2377 is not in allowed_join_remote_addrs" },
+	{ "join listed", PI_SWARM, "/swarm/join", NULL,
+	    "swarm: {allowed_join_remote_addrs: ['Mgr.Example:2377']}",
+	    "{\"RemoteAddrs\":[\" mgr.example:2377 \"]}", 0, NULL },
+	{ "update rotate", PI_SWARM, "/swarm/update",
+	    "version=3&rotateWorkerToken=1", NULL, "{}", 403, "join tokens" },
+	{ "update rotate false", PI_SWARM, "/swarm/update",
+	    "version=3&rotateWorkerToken=false", NULL, "{}", 0, NULL },
+	{ "update rotate odd", PI_SWARM, "/swarm/update",
+	    "rotateManagerUnlockKey=yes", NULL, "{}", 403, "unlock key" },
+	{ "update rotate allowed", PI_SWARM, "/swarm/update",
+	    "rotateManagerToken=true", "swarm: {allow_token_rotation: true}",
+	    "{}", 0, NULL },
+	{ "update autolock", PI_SWARM, "/swarm/update", "version=3", NULL,
+	    "{\"EncryptionConfig\":{\"AutoLockManagers\":true}}", 403,
+	    "automatically" },
+	{ "update signing key", PI_SWARM, "/swarm/update", "version=3", NULL,
+	    "{\"CAConfig\":{\"SigningCAKey\":\"s3cr3t\"}}", 403, "signing CA" },
+	/* Secrets and configs. */
+	{ "secret plain", PI_SECRET_CREATE, "/secrets/create", NULL, NULL,
+	    "{\"Name\":\"s\",\"Data\":\"czNjcjN0\"}", 0, NULL },
+	{ "secret driver", PI_SECRET_CREATE, "/secrets/create", NULL, NULL,
+	    "{\"Name\":\"s\",\"Driver\":{\"Name\":\"vault\"}}", 403,
+	    "driver vault" },
+	{ "secret driver string", PI_SECRET_CREATE, "/secrets/create", NULL,
+	    NULL, "{\"Driver\":\"vault\"}", 403, "malformed" },
+	{ "secret template", PI_SECRET_CREATE, "/secrets/create", NULL, NULL,
+	    "{\"Templating\":{\"Name\":\"golang\"}}", 403, "template driver" },
+	{ "secret template allowed", PI_SECRET_CREATE, "/secrets/create", NULL,
+	    "secret: {allow_template_drivers: true}",
+	    "{\"Templating\":{\"Name\":\"golang\"}}", 0, NULL },
+	{ "config template", PI_CONFIG_CREATE, "/configs/create", NULL,
+	    "secret: {allow_template_drivers: true}",
+	    "{\"Templating\":{\"Name\":\"golang\"}}", 403, "config create" },
+	/* Plugin privileges. */
+	{ "plugin plain", PI_PLUGIN_PRIVS, "/plugins/pull",
+	    "remote=vieux/sshfs:latest",
+	    "plugin: {allowed_registries: [docker.io]}",
+	    "[{\"Name\":\"network\",\"Value\":[\"bridge\"]}]", 0, NULL },
+	{ "plugin host net", PI_PLUGIN_PRIVS, "/plugins/pull",
+	    "remote=sshfs", NULL,
+	    "[{\"Name\":\"network\",\"Value\":[\"host\"]}]", 403,
+	    "host network" },
+	{ "plugin mount", PI_PLUGIN_PRIVS, "/plugins/p/upgrade",
+	    NULL, NULL,
+	    "[{\"Name\":\"mount\",\"Value\":[\"/var/lib/docker/plugins/\"]}]",
+	    403, "/var/lib/docker/plugins is not in allowed_bind_mounts" },
+	{ "plugin device", PI_PLUGIN_PRIVS, "/plugins/pull", NULL,
+	    "plugin: {allowed_devices: [/dev/fuse]}",
+	    "[{\"Name\":\"device\",\"Value\":[\"/dev/fuse\"]},"
+	    "{\"Name\":\"capabilities\",\"Value\":[\"CAP_SYS_ADMIN\"]}]", 403,
+	    "capability SYS_ADMIN" },
+	{ "plugin caps listed", PI_PLUGIN_PRIVS, "/plugins/pull", NULL,
+	    "plugin: {allowed_devices: [/dev/fuse], "
+	    "allowed_capabilities: [sys_admin]}",
+	    "[{\"Name\":\"device\",\"Value\":[\"/dev/fuse\"]},"
+	    "{\"Name\":\"capabilities\",\"Value\":[\"CAP_SYS_ADMIN\"]}]", 0,
+	    NULL },
+	{ "plugin all devices", PI_PLUGIN_PRIVS, "/plugins/pull", NULL, NULL,
+	    "[{\"Name\":\"allow-all-devices\",\"Value\":[\"true\"]}]", 403,
+	    "all devices" },
+	{ "plugin pid", PI_PLUGIN_PRIVS, "/plugins/pull", NULL, NULL,
+	    "[{\"Name\":\"host pid namespace\",\"Value\":[\"true\"]}]", 403,
+	    "PID" },
+	{ "plugin registry", PI_PLUGIN_PRIVS, "/plugins/pull",
+	    "remote=evil.example/p:1", NULL, "", 403, "evil.example" },
+	{ "plugin registry listed", PI_PLUGIN_PRIVS, "/plugins/pull",
+	    "remote=evil.example/p:1",
+	    "plugin: {allowed_registries: [evil.example]}", "[]", 0, NULL },
+	{ "plugin not array", PI_PLUGIN_PRIVS, "/plugins/pull", NULL, NULL,
+	    "{\"Name\":\"network\"}", 403, "malformed" },
+	{ "plugin value type", PI_PLUGIN_PRIVS, "/plugins/pull", NULL, NULL,
+	    "[{\"Name\":\"network\",\"Value\":\"host\"}]", 403, "malformed" },
+};
+
+START_TEST(test_swarm)
+{
+	const struct scase	*c = &swarm_cases[_i];
+	struct pol_body		 b;
+	struct pol_verdict	 v;
+
+	must_load(&b, c->policy);
+	pol_inspect(&b, c->insp, c->npath, c->query, NULL,
+	    (const uint8_t *)c->body, strlen(c->body), 0, &v);
+	ck_assert_msg(v.status == c->status, "%s: status %d, want %d (%s)",
+	    c->name, v.status, c->status, v.reason);
+	if (c->reason != NULL)
+		ck_assert_msg(strstr(v.reason, c->reason) != NULL,
+		    "%s: reason \"%s\" lacks \"%s\"", c->name, v.reason,
+		    c->reason);
+	if (c->status == 0)
+		ck_assert_str_eq(v.reason, "");
+	ck_assert_ptr_null(strstr(v.reason, "s3cr3t"));
+	/* The acknowledgement does not lift these inspectors. */
+	if (c->status != 0) {
+		pol_inspect(&b, c->insp, c->npath, c->query, NULL,
+		    (const uint8_t *)c->body, strlen(c->body), 1, &v);
+		ck_assert_int_eq(v.status, c->status);
+	}
+	pol_body_free(&b);
+}
+END_TEST
+
 /* §10.3 35 and the other caps: one byte over is 413, at the cap is read. */
 START_TEST(test_caps)
 {
@@ -727,18 +956,18 @@ START_TEST(test_dispatch)
 		{ "POST", "/build", PI_BLIND },
 		{ "POST", "/images/load", PI_BLIND },
 		{ "POST", "/volumes/create", PI_VOLUME_CREATE },
-		{ "POST", "/secrets/create", PI_BLIND },
-		{ "POST", "/configs/create", PI_BLIND },
-		{ "POST", "/services/create", PI_BLIND },
-		{ "POST", "/services/s/update", PI_BLIND },
-		{ "POST", "/swarm/init", PI_BLIND },
-		{ "POST", "/swarm/join", PI_BLIND },
-		{ "POST", "/swarm/update", PI_BLIND },
-		{ "POST", "/swarm/unlock", PI_BLIND },
+		{ "POST", "/secrets/create", PI_SECRET_CREATE },
+		{ "POST", "/configs/create", PI_CONFIG_CREATE },
+		{ "POST", "/services/create", PI_SERVICE },
+		{ "POST", "/services/s/update", PI_SERVICE },
+		{ "POST", "/swarm/init", PI_SWARM },
+		{ "POST", "/swarm/join", PI_SWARM },
+		{ "POST", "/swarm/update", PI_SWARM },
+		{ "POST", "/swarm/unlock", PI_SWARM },
 		{ "POST", "/swarm/leave", PI_NONE },
 		{ "POST", "/nodes/n/update", PI_BLIND },
-		{ "POST", "/plugins/pull", PI_BLIND },
-		{ "POST", "/plugins/p/upgrade", PI_BLIND },
+		{ "POST", "/plugins/pull", PI_PLUGIN_PRIVS },
+		{ "POST", "/plugins/p/upgrade", PI_PLUGIN_PRIVS },
 		{ "POST", "/plugins/p/set", PI_BLIND },
 		{ "POST", "/plugins/create", PI_BLIND },
 		{ "POST", "/libpod/containers/create", PI_BLIND },
@@ -1115,6 +1344,7 @@ START_TEST(test_load)
 	    "image_pull: {allowed_registries: [Index.Docker.IO, ghcr.io]}\n"
 	    "build: {allow_remote_context: true}\n"
 	    "swarm: {}\n"
+	    "plugin: {allowed_set_env_prefixes: [DEBUG=]}\n"
 	    "container_update: {allow_restart_policy: true}\n"
 	    "container_archive: {allowed_paths: [/tmp]}\n",
 	    &ign, err, sizeof(err)), 0);
@@ -1137,9 +1367,12 @@ START_TEST(test_load)
 	    "request_body.container_create.allowed_device_requests");
 	ck_assert_int_eq(b.net_allow_ingress, 1);
 	ck_assert_str_eq(ign[1], "request_body.build");
-	ck_assert_str_eq(ign[2], "request_body.swarm");
+	ck_assert_str_eq(ign[2],
+	    "request_body.plugin.allowed_set_env_prefixes");
 	ck_assert_str_eq(ign[3], "request_body.container_archive");
 	ck_assert_ptr_null(ign[4]);
+	ck_assert_int_eq(b.svc_allow_official, 1);
+	ck_assert_int_eq(b.plg_allow_official, 1);
 	pol_strv_free(ign);
 	pol_body_free(&b);
 	ck_assert_int_eq(b.allowed_bind_mounts.n, 0);
@@ -1374,6 +1607,7 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_cases, 0, (int)nitems(cases));
 	tcase_add_test(tc, test_caps);
+	tcase_add_loop_test(tc, test_swarm, 0, (int)nitems(swarm_cases));
 	tcase_add_test(tc, test_dispatch);
 	tcase_add_test(tc, test_volume_network);
 	tcase_add_loop_test(tc, test_pull, 0, (int)nitems(pull_cases));
