@@ -81,6 +81,32 @@ request_body:
     allowed_commands:
       - ["echo", "*"]
 """,
+    # Swarm services, the swarm, secrets, configs and plugin privileges,
+    # inspected without the body-blind acknowledgement (56, 58).
+    "swarm": """rules:
+  - match: { method: POST, path: "/services/create" }
+    action: allow
+  - match: { method: POST, path: "/services/*/update" }
+    action: allow
+  - match: { method: POST, path: "/swarm/**" }
+    action: allow
+  - match: { method: POST, path: "/secrets/create" }
+    action: allow
+  - match: { method: POST, path: "/configs/create" }
+    action: allow
+  - match: { method: POST, path: "/plugins/pull" }
+    action: allow
+  - match: { method: POST, path: "/plugins/*/upgrade" }
+    action: allow
+request_body:
+  service:
+    allowed_bind_mounts: ["/srv/data"]
+  swarm:
+    allowed_join_remote_addrs: ["127.0.0.1:1"]
+    allow_unlock: true
+  plugin:
+    allowed_registries: ["localhost:1"]
+""",
 }
 
 # ---- talking to the agent ------------------------------------------------
@@ -582,6 +608,77 @@ def run_exec(a, image):
            what="(argv not allowlisted)")
 
 
+# Docker answers these itself when it is no swarm manager (503) or the
+# body is not what it wants (400); whatever it says must come back.
+DOCKER_ANY = (200, 201, 400, 404, 406, 409, 500, 503)
+
+
+def run_swarm(a, image):
+    svc = {"Name": "pw-svc56", "TaskTemplate": {"ContainerSpec":
+                                                {"Image": image}}}
+    # 56: host network in the task template, in the legacy list, folded.
+    for i, body in enumerate([
+            dict(svc, TaskTemplate=dict(svc["TaskTemplate"],
+                                        Networks=[{"Target": "host"}])),
+            dict(svc, Networks=[{"Target": "host"}]),
+            {"tasktemplate": {"networks": [{"TARGET": " Host "}]}}]):
+        denied(a, "56.%d" % i, "POST", "/services/create", json.dumps(body))
+    denied(a, "56.3", "POST", "/services/pw-svc/update?version=1",
+           json.dumps(dict(svc, TaskTemplate=dict(
+               svc["TaskTemplate"], Networks=[{"Target": "host"}]))))
+    denied(a, "56.4", "POST", "/services/create", json.dumps(
+        {"TaskTemplate": {"ContainerSpec": {"Image": image, "Mounts": [
+            {"Type": "bind", "Source": "/etc", "Target": "/x"}]}}}),
+        what="(bind outside allowed_bind_mounts)")
+    denied(a, "56.5", "POST", "/services/create", json.dumps(
+        {"TaskTemplate": {"ContainerSpec": {
+            "Image": image, "CapabilityAdd": ["CAP_SYS_ADMIN"]}}}),
+        what="(capability)")
+    allowed(a, "56.6", "POST", "/services/create", json.dumps(dict(
+        svc, TaskTemplate=dict(svc["TaskTemplate"],
+                               Networks=[{"Target": "pw-overlay"}]))),
+        want=DOCKER_ANY, what="(overlay network)")
+    allowed(a, "56.7", "POST", "/services/pw-svc/update?version=1",
+            json.dumps(svc), want=DOCKER_ANY)
+    # 58: an unparsable or mistyped swarm body is refused, a sound one
+    # reaches Docker.
+    for i, body in enumerate(['{"UnlockKey":', '{"UnlockKey": 5}', 'nope',
+                              '[]']):
+        denied(a, "58.%d" % i, "POST", "/swarm/unlock", body)
+    allowed(a, "58.4", "POST", "/swarm/unlock",
+            json.dumps({"UnlockKey": "SWMKEY-1-x"}), want=DOCKER_ANY)
+    denied(a, "58.5", "POST", "/swarm/init",
+           json.dumps({"ListenAddr": "127.0.0.1:2377",
+                       "ForceNewCluster": True}), what="(ForceNewCluster)")
+    denied(a, "58.6", "POST", "/swarm/init", '{"ListenAddr":',
+           what="(unparsable)")
+    denied(a, "58.7", "POST", "/swarm/join",
+           json.dumps({"RemoteAddrs": ["10.9.9.9:2377"],
+                       "JoinToken": "SWMTKN-1-x"}), what="(remote address)")
+    denied(a, "58.8", "POST", "/swarm/update?version=1&rotateWorkerToken=1",
+           "{}", what="(token rotation)")
+    allowed(a, "58.9", "POST", "/swarm/update?version=1", "{}",
+            want=DOCKER_ANY)
+    # Secrets, configs and plugin privileges (reference §5.1).
+    denied(a, "sec.0", "POST", "/secrets/create",
+           json.dumps({"Name": "pw-s", "Data": "eA==",
+                       "Driver": {"Name": "vault"}}))
+    allowed(a, "sec.1", "POST", "/secrets/create",
+            json.dumps({"Name": "pw-s", "Data": "eA=="}), want=DOCKER_ANY)
+    denied(a, "sec.2", "POST", "/configs/create",
+           json.dumps({"Name": "pw-c", "Data": "eA==",
+                       "Templating": {"Name": "golang"}}))
+    denied(a, "plg.0", "POST", "/plugins/pull?remote=localhost:1/p:1",
+           json.dumps([{"Name": "network", "Value": ["host"]}]))
+    denied(a, "plg.1", "POST", "/plugins/pull?remote=evil.example/p:1",
+           "[]", what="(registry)")
+    denied(a, "plg.2", "POST", "/plugins/p/upgrade?remote=localhost:1/p:2",
+           json.dumps([{"Name": "mount", "Value": ["/var/lib"]}]))
+    allowed(a, "plg.3", "POST", "/plugins/pull?remote=localhost:1/p:1",
+            json.dumps([{"Name": "network", "Value": ["bridge"]}]),
+            want=DOCKER_ANY)
+
+
 SKIPPED = {
     "31": "ownership labels are not implemented",
     "32": "ownership labels are not implemented",
@@ -593,12 +690,8 @@ SKIPPED = {
           "body-blind acknowledgement)",
     "54": "build contexts are not inspected",
     "55": "build contexts are not inspected",
-    "56": "service bodies are not inspected (body-blind acknowledgement "
-          "needed)",
-    "57": "plugin bodies are not inspected (body-blind acknowledgement "
-          "needed)",
-    "58": "swarm bodies are not inspected (body-blind acknowledgement "
-          "needed)",
+    "57": "plugin create bodies (tar or multipart) are not inspected "
+          "(body-blind acknowledgement needed); pull and upgrade are",
     "59": "ownership labels are not implemented",
     "60": "ownership labels are not implemented",
     "61": "ownership labels are not implemented",
@@ -609,7 +702,7 @@ SKIPPED = {
 }
 
 RUNNERS = {"p1": run_p1, "p1w": run_p1w, "pc": run_pc, "pcr": run_pcr, "all": run_all,
-           "exec": run_exec}
+           "exec": run_exec, "swarm": run_swarm}
 
 
 def main():
