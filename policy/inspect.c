@@ -78,7 +78,7 @@ static const struct insp_route insp_routes[] = {
 	/* §5.1's inspected writes that portwing does not inspect. */
 	{ "PUT", "/containers/*/archive", PI_BLIND },
 	{ "POST", "/images/load", PI_BLIND },
-	{ "POST", "/build", PI_BLIND },
+	{ "POST", "/build", PI_BUILD },
 	{ "POST", "/secrets/create", PI_SECRET_CREATE },
 	{ "POST", "/configs/create", PI_CONFIG_CREATE },
 	{ "POST", "/services/create", PI_SERVICE },
@@ -162,6 +162,8 @@ pol_inspector_cap(enum pol_insp insp)
 		return MIB;
 	case PI_SWARM:
 		return 256 * KIB;
+	case PI_BUILD:
+		return 512 * MIB;
 	case PI_EXEC_STORED:
 		return 8 * MIB;
 	case PI_EXEC_CREATE:
@@ -211,6 +213,8 @@ pol_inspector_name(enum pol_insp insp)
 		return "config_create";
 	case PI_PLUGIN_PRIVS:
 		return "plugin_privileges";
+	case PI_BUILD:
+		return "build";
 	case PI_BLIND:
 		return "body_blind";
 	}
@@ -2171,6 +2175,13 @@ pol_inspect(const struct pol_body *b, enum pol_insp insp, const char *npath,
 			return;
 		}
 		break;
+	case PI_BUILD:
+		if (len > pol_inspector_cap(insp)) {
+			deny(&in, 413, R_TOO_LARGE);
+			return;
+		}
+		pol_inspect_build(b, query, body, len, v);
+		return;
 	case PI_PLUGIN_PRIVS:
 		/* The remote reference is judged whatever the body. */
 		pol_inspect_plugin_query(b, npath, query, v);

@@ -155,6 +155,10 @@ struct pol_body {
 	int			plg_allow_all_registries;
 	int			plg_allow_official;
 	struct pol_strlist	plg_allowed_registries;
+	/* request_body.build */
+	int			build_allow_remote_context;
+	int			build_allow_host_network;
+	int			build_allow_run_instructions;
 };
 
 void	pol_body_init(struct pol_body *);
@@ -199,6 +203,8 @@ enum pol_insp {
 	PI_CONFIG_CREATE,	/* POST /configs/create, 1 MiB */
 	PI_PLUGIN_PRIVS,	/* POST /plugins/pull, /plugins/{name}/
 				   upgrade: query and privileges, 1 MiB */
+	PI_BUILD,		/* POST /build: query, then the context
+				   streamed (512 MiB; pol_build_*) */
 	PI_BLIND		/* a body-sensitive write portwing does not
 				   inspect: refused unless insecure_allow_
 				   body_blind_writes (§5.10) */
@@ -246,5 +252,19 @@ int	pol_query_body_refused(enum pol_insp, const char *);
 void	pol_inspect(const struct pol_body *, enum pol_insp, const char *,
 	    const char *, const char *, const uint8_t *, size_t, int,
 	    struct pol_verdict *);
+
+/*
+ * POST /build, fed in pieces so a large context is never held whole
+ * (inspect_build.c).  pol_build_begin judges the query; NULL when that
+ * settles it (the verdict is then final: denied, or allowed because RUN
+ * is not restricted).  pol_build_feed takes the body in order, -1 once
+ * denied (stop feeding); pol_build_end judges what was fed, sets the
+ * verdict and frees.  pol_inspect does all three for a whole body.
+ */
+struct pol_build;
+struct pol_build *pol_build_begin(const struct pol_body *, const char *,
+		    struct pol_verdict *);
+int		 pol_build_feed(struct pol_build *, const uint8_t *, size_t);
+void		 pol_build_end(struct pol_build *);
 
 #endif

@@ -37,4 +37,9 @@ void	pol_inspect_swarm(const struct pol_body *, enum pol_insp,
 void	pol_inspect_plugin_query(const struct pol_body *, const char *,
 	    const char *, struct pol_verdict *);
 
+/* inspect_build.c */
+void	pol_inspect_build(const struct pol_body *, const char *,
+	    const uint8_t *, size_t, struct pol_verdict *);
+int	pol_dockerfile_check(const char *, size_t, struct pol_verdict *);
+
 #endif

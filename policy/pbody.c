@@ -222,11 +222,19 @@ static const struct pb_key pb_plugin[] = {
 	{ NULL, PB_BOOL, 0 }
 };
 
+static const struct pb_key pb_build[] = {
+	{ "allow_remote_context", PB_BOOL, B(build_allow_remote_context) },
+	{ "allow_host_network", PB_BOOL, B(build_allow_host_network) },
+	{ "allow_run_instructions", PB_BOOL,
+	    B(build_allow_run_instructions) },
+	{ NULL, PB_BOOL, 0 }
+};
+
 #undef B
 
 /* Subsections of sockguard's request_body that portwing does not inspect. */
 static const char *const pb_unimplemented[] = {
-	"build", "node", "archive", "container_archive", "image_load", "libpod",
+	"node", "archive", "container_archive", "image_load", "libpod",
 	"buildkit", "image_trust", "image_push", "libpod_network",
 	"libpod_container_create", "libpod_volume", "libpod_secret",
 	"libpod_pod",
@@ -678,7 +686,8 @@ pb_network(struct pb_ctx *c, const char *prefix, yaml_node_t *map)
 	return 0;
 }
 
-/* The sections inspect_swarm.c reads: 0 or -1 when name is one, else 1. */
+/* The sections inspect_swarm.c and inspect_build.c read: 0 or -1 when
+ * name is one, else 1. */
 static int
 pb_swarm_sections(struct pb_ctx *c, const char *prefix, const char *name,
     yaml_node_t *v)
@@ -689,7 +698,7 @@ pb_swarm_sections(struct pb_ctx *c, const char *prefix, const char *name,
 	} t[] = {
 		{ "service", pb_service }, { "swarm", pb_swarm },
 		{ "secret", pb_secret }, { "config", pb_config },
-		{ "plugin", pb_plugin },
+		{ "plugin", pb_plugin }, { "build", pb_build },
 	};
 	char	key[512];
 	size_t	i;

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include <openssl/evp.h>
+#include <zlib.h>
 
 #include "gojson.h"
 #include "inspect.h"
@@ -897,6 +898,355 @@ START_TEST(test_swarm)
 }
 END_TEST
 
+/* ---- POST /build (inspect_build.c) ---- */
+
+struct tarbuf {
+	uint8_t	*b;
+	size_t	 n;
+};
+
+static void
+tar_raw(struct tarbuf *t, const char *name, char type, const char *data,
+    size_t len, const char *prefix)
+{
+	uint8_t		h[512];
+	unsigned int	sum = 0;
+	size_t		i, pad = (512 - len % 512) % 512;
+
+	memset(h, 0, sizeof(h));
+	memcpy(h, name, strlen(name) > 100 ? 100 : strlen(name));
+	memcpy(h + 100, "0000644", 7);
+	memcpy(h + 108, "0000000", 7);
+	memcpy(h + 116, "0000000", 7);
+	{
+		char	sz[32];
+
+		snprintf(sz, sizeof(sz), "%011llo", (unsigned long long)len);
+		memcpy(h + 124, sz, 11);
+	}
+	memcpy(h + 136, "00000000000", 11);
+	h[156] = (uint8_t)type;
+	memcpy(h + 257, "ustar", 6);
+	memcpy(h + 263, "00", 2);
+	if (prefix != NULL)
+		memcpy(h + 345, prefix, strlen(prefix));
+	memset(h + 148, ' ', 8);
+	for (i = 0; i < 512; i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum);
+	h[155] = ' ';
+	t->b = realloc(t->b, t->n + 512 + len + pad + 1024);
+	ck_assert_ptr_nonnull(t->b);
+	memcpy(t->b + t->n, h, 512);
+	t->n += 512;
+	if (len > 0)
+		memcpy(t->b + t->n, data, len);
+	t->n += len;
+	memset(t->b + t->n, 0, pad);
+	t->n += pad;
+}
+
+static void
+tar_add(struct tarbuf *t, const char *name, const char *data)
+{
+	tar_raw(t, name, '0', data, strlen(data), NULL);
+}
+
+static void
+tar_end(struct tarbuf *t)
+{
+	memset(t->b + t->n, 0, 1024);
+	t->n += 1024;
+}
+
+static uint8_t *
+gzip_buf(const uint8_t *in, size_t n, size_t *outn)
+{
+	z_stream	z;
+	uint8_t		*out;
+	size_t		 cap = n / 2 + 1024;
+
+	memset(&z, 0, sizeof(z));
+	ck_assert_int_eq(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8,
+	    Z_DEFAULT_STRATEGY), Z_OK);
+	cap = deflateBound(&z, n);
+	out = xmalloc(cap);
+	z.next_in = (Bytef *)(uintptr_t)in;
+	z.avail_in = (uInt)n;
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+	*outn = cap - z.avail_out;
+	deflateEnd(&z);
+	return out;
+}
+
+static void
+build_judge(const char *policy, const char *query, const uint8_t *body,
+    size_t len, struct pol_verdict *v)
+{
+	struct pol_body	b;
+
+	must_load(&b, policy);
+	pol_inspect(&b, PI_BUILD, "/build", query, NULL, body, len, 1, v);
+	pol_body_free(&b);
+}
+
+static void
+df_expect(const char *df, int status, const char *reason)
+{
+	struct pol_verdict	v;
+
+	memset(&v, 0, sizeof(v));
+	(void)pol_dockerfile_check(df, strlen(df), &v);
+	ck_assert_msg(v.status == status, "Dockerfile %s: status %d (%s)", df,
+	    v.status, v.reason);
+	if (reason != NULL)
+		ck_assert_msg(strstr(v.reason, reason) != NULL, "%s: %s", df,
+		    v.reason);
+}
+
+/* §10.5 case 54: the parser. */
+START_TEST(test_dockerfile)
+{
+	df_expect("FROM alpine\nCOPY . /x\nCMD [\"sh\"]\n", 0, NULL);
+	df_expect("FROM alpine\nRUN id\n", 403, "RUN");
+	df_expect("FROM alpine\n  run id\n", 403, "RUN");
+	df_expect("FROM alpine\nRUN[\"id\"]\n", 403, "RUN");
+	df_expect("FROM alpine\nR\\\nUN id\n", 403, "RUN");
+	df_expect("FROM alpine\nR\\  \r\nUN id\r\n", 403, "RUN");
+	df_expect("FROM alpine\nR\\\n# a comment\n\nUN id\n", 403, "RUN");
+	df_expect("FROM alpine\nR\\\n  UN id\n", 403, "RUN");
+	df_expect("FROM alpine\nONBUILD RUN id\n", 403, "RUN");
+	df_expect("FROM alpine\nonbuild \\\n run id\n", 403, "RUN");
+	df_expect("# escape=`\nFROM alpine\nR`\nUN id\n", 403, "RUN");
+	/* Whatever the escape directive says, both joins are judged. */
+	df_expect("  # escape=`\nFROM alpine\nR\\\nUN id\n", 403, "RUN");
+	df_expect("# syntax=docker/dockerfile:1\nFROM alpine\n", 403,
+	    "syntax");
+	df_expect("#Syntax = evil/frontend\nFROM alpine\n", 403, "syntax");
+	df_expect("\xef\xbb\xbf# syntax=x\nFROM alpine\n", 403, "syntax");
+	df_expect("FROM alpine\nLABEL a=RUN\nENV X=\"RUN id\"\n", 0, NULL);
+	df_expect("FROM alpine\n# RUN id\n", 0, NULL);
+	df_expect("FROM alpine\nRUNX id\n", 0, NULL);
+	df_expect("FROM alpine\nRUN", 403, "RUN");
+	{
+		struct pol_verdict	v;
+
+		memset(&v, 0, sizeof(v));
+		ck_assert_int_eq(pol_dockerfile_check("FROM a\0RUN", 10, &v),
+		    -1);
+		ck_assert_ptr_nonnull(strstr(v.reason, "NUL"));
+	}
+}
+END_TEST
+
+/* §10.5 cases 53 and 55, and the query. */
+START_TEST(test_build)
+{
+	struct tarbuf		 t = { NULL, 0 };
+	struct pol_verdict	 v;
+	uint8_t			*gz, *big;
+	size_t			 gzn, i;
+	const char		*ok = "FROM alpine\nCOPY . /\n";
+
+	/* The query. */
+	build_judge(NULL, "networkmode=host", NULL, 0, &v);
+	ck_assert_int_eq(v.status, 403);
+	ck_assert_ptr_nonnull(strstr(v.reason, "host network"));
+	build_judge("build: {allow_host_network: true}", "networkmode=host",
+	    NULL, 0, &v);
+	ck_assert_int_eq(v.status, 0);
+	build_judge(NULL, "remote=https://example.com/ctx.tar", NULL, 0, &v);
+	ck_assert_int_eq(v.status, 403);
+	ck_assert_ptr_nonnull(strstr(v.reason, "remote"));
+	build_judge("build: {allow_remote_context: true}",
+	    "remote=https://example.com/ctx.tar", NULL, 0, &v);
+	ck_assert_int_eq(v.status, 403);
+	ck_assert_ptr_nonnull(strstr(v.reason, "RUN is restricted"));
+	build_judge("build: {allow_remote_context: true, "
+	    "allow_run_instructions: true}", "remote=https://e.x/c.tar", NULL,
+	    0, &v);
+	ck_assert_int_eq(v.status, 0);
+
+	/* A plain tar. */
+	tar_add(&t, "Dockerfile", ok);
+	tar_add(&t, "app/main.c", "int main;\n");
+	tar_end(&t);
+	build_judge(NULL, NULL, t.b, t.n, &v);
+	ck_assert_msg(v.status == 0, "%s", v.reason);
+	/* Fed one byte at a time, the same. */
+	{
+		struct pol_body		 b;
+		struct pol_build	*pb;
+
+		pol_body_init(&b);
+		pb = pol_build_begin(&b, NULL, &v);
+		ck_assert_ptr_nonnull(pb);
+		for (i = 0; i < t.n; i++)
+			ck_assert_int_eq(pol_build_feed(pb, t.b + i, 1), 0);
+		pol_build_end(pb);
+		ck_assert_int_eq(v.status, 0);
+	}
+	/* Gzipped. */
+	gz = gzip_buf(t.b, t.n, &gzn);
+	build_judge(NULL, NULL, gz, gzn, &v);
+	ck_assert_msg(v.status == 0, "%s", v.reason);
+	free(gz);
+	free(t.b);
+	t.b = NULL;
+	t.n = 0;
+
+	/* 53: two entries naming the Dockerfile, the benign one first. */
+	tar_add(&t, "Dockerfile", ok);
+	tar_add(&t, "./Dockerfile", "FROM alpine\nRUN id\n");
+	tar_end(&t);
+	build_judge(NULL, NULL, t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 403);
+	ck_assert_ptr_nonnull(strstr(v.reason, "two tar entries"));
+	gz = gzip_buf(t.b, t.n, &gzn);
+	build_judge(NULL, NULL, gz, gzn, &v);
+	ck_assert_int_eq(v.status, 403);
+	free(gz);
+	free(t.b);
+	t.b = NULL;
+	t.n = 0;
+
+	/* A dockerfile parameter, and the ustar prefix. */
+	tar_raw(&t, "Dockerfile.dev", '0', "FROM a\nRUN id\n", 14, "sub");
+	tar_add(&t, "Dockerfile", ok);
+	tar_end(&t);
+	build_judge(NULL, NULL, t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 0);
+	build_judge(NULL, "dockerfile=./sub/Dockerfile.dev", t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 403);
+	ck_assert_ptr_nonnull(strstr(v.reason, "RUN"));
+	build_judge("build: {allow_run_instructions: true}",
+	    "dockerfile=sub/Dockerfile.dev", t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 0);
+	build_judge(NULL, "dockerfile=nothere", t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 403);
+	ck_assert_ptr_nonnull(strstr(v.reason, "no Dockerfile"));
+	free(t.b);
+	t.b = NULL;
+	t.n = 0;
+
+	/* Docker's lower-case fallback is judged too. */
+	tar_add(&t, "dockerfile", "FROM a\nRUN id\n");
+	tar_end(&t);
+	build_judge(NULL, NULL, t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 403);
+	free(t.b);
+	t.b = NULL;
+	t.n = 0;
+
+	/* A symlink named Dockerfile after a benign one. */
+	tar_add(&t, "Dockerfile", ok);
+	tar_raw(&t, "Dockerfile", '2', "", 0, NULL);
+	tar_end(&t);
+	build_judge(NULL, NULL, t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 403);
+	free(t.b);
+	t.b = NULL;
+	t.n = 0;
+
+	/* A GNU long name and a PAX path naming the Dockerfile. */
+	tar_add(&t, "Dockerfile", ok);
+	tar_raw(&t, "././@LongLink", 'L', "./Dockerfile", 12, NULL);
+	tar_add(&t, "innocent", "FROM a\nRUN id\n");
+	tar_end(&t);
+	build_judge(NULL, NULL, t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 403);
+	ck_assert_ptr_nonnull(strstr(v.reason, "two tar entries"));
+	free(t.b);
+	t.b = NULL;
+	t.n = 0;
+	tar_raw(&t, "PaxHeaders/x", 'x', "19 path=Dockerfile\n", 19, NULL);
+	tar_add(&t, "innocent", "FROM a\nRUN id\n");
+	tar_end(&t);
+	build_judge(NULL, NULL, t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 403);
+	ck_assert_ptr_nonnull(strstr(v.reason, "RUN"));
+	free(t.b);
+	t.b = NULL;
+	t.n = 0;
+
+	/* After the end of the archive Docker reads nothing: neither do we. */
+	tar_add(&t, "Dockerfile", ok);
+	tar_end(&t);
+	tar_add(&t, "Dockerfile", "FROM a\nRUN id\n");
+	build_judge(NULL, NULL, t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 0);
+	/* Truncated, not a tar, other compressions. */
+	build_judge(NULL, NULL, t.b, 700, &v);
+	ck_assert_int_eq(v.status, 403);
+	build_judge(NULL, NULL, (const uint8_t *)ok, strlen(ok), &v);
+	ck_assert_int_eq(v.status, 403);
+	build_judge(NULL, NULL, (const uint8_t *)"BZh91AY&SY", 10, &v);
+	ck_assert_int_eq(v.status, 403);
+	ck_assert_ptr_nonnull(strstr(v.reason, "bzip2"));
+	gz = gzip_buf(t.b, t.n, &gzn);
+	build_judge(NULL, NULL, gz, gzn - 9, &v);
+	ck_assert_int_eq(v.status, 403);
+	gz[gzn / 2] ^= 0x55;
+	build_judge(NULL, NULL, gz, gzn, &v);
+	ck_assert_int_eq(v.status, 403);
+	free(gz);
+	free(t.b);
+	t.b = NULL;
+	t.n = 0;
+
+	/* 55: a gzip bomb (a tar of zeros past 1 GiB inflated). */
+	big = xcalloc(1, 64 * 1024 * 1024);
+	tar_add(&t, "Dockerfile", ok);
+	tar_raw(&t, "zeros", '0', "", 0, NULL);
+	memcpy(t.b + t.n - 512 + 124, "20000000000", 11);	/* 2 GiB */
+	{
+		unsigned int	sum = 0;
+		uint8_t		*h = t.b + t.n - 512;
+
+		memset(h + 148, ' ', 8);
+		for (i = 0; i < 512; i++)
+			sum += h[i];
+		snprintf((char *)h + 148, 8, "%06o", sum);
+		h[155] = ' ';
+	}
+	{
+		struct pol_body		 b;
+		struct pol_build	*pb;
+		z_stream		 z;
+		uint8_t			 out[1 << 16];
+		int			 r = 0, k;
+
+		pol_body_init(&b);
+		pb = pol_build_begin(&b, NULL, &v);
+		memset(&z, 0, sizeof(z));
+		ck_assert_int_eq(deflateInit2(&z, 1, Z_DEFLATED,
+		    16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+		/* The header, then 17 x 64 MiB of zeros, streamed. */
+		for (k = 0; k <= 17 && r == 0; k++) {
+			z.next_in = k == 0 ? t.b : big;
+			z.avail_in = k == 0 ? (uInt)t.n : 64 * 1024 * 1024;
+			do {
+				z.next_out = out;
+				z.avail_out = sizeof(out);
+				deflate(&z, k == 17 ? Z_FINISH : Z_NO_FLUSH);
+				if (r == 0)
+					r = pol_build_feed(pb, out,
+					    sizeof(out) - z.avail_out);
+			} while (z.avail_out == 0 && r == 0);
+		}
+		deflateEnd(&z);
+		pol_build_end(pb);
+		ck_assert_int_eq(r, -1);
+		ck_assert_int_eq(v.status, 403);
+		ck_assert_ptr_nonnull(strstr(v.reason, "1 GiB"));
+	}
+	free(big);
+	free(t.b);
+}
+END_TEST
+
 /* §10.3 35 and the other caps: one byte over is 413, at the cap is read. */
 START_TEST(test_caps)
 {
@@ -953,7 +1303,7 @@ START_TEST(test_dispatch)
 		{ "POST", "/networks/create", PI_NETWORK_CREATE },
 		{ "PUT", "/containers/abc/archive", PI_BLIND },
 		{ "GET", "/containers/abc/archive", PI_NONE },
-		{ "POST", "/build", PI_BLIND },
+		{ "POST", "/build", PI_BUILD },
 		{ "POST", "/images/load", PI_BLIND },
 		{ "POST", "/volumes/create", PI_VOLUME_CREATE },
 		{ "POST", "/secrets/create", PI_SECRET_CREATE },
@@ -989,9 +1339,9 @@ START_TEST(test_dispatch)
 	    "container_create");
 	ck_assert_str_eq(pol_inspector_name(PI_BLIND), "body_blind");
 	pol_body_init(&b);
-	pol_inspect(&b, PI_BLIND, "/build", NULL, NULL, NULL, 0, 0, &v);
+	pol_inspect(&b, PI_BLIND, "/images/load", NULL, NULL, NULL, 0, 0, &v);
 	ck_assert_int_eq(v.status, 403);
-	pol_inspect(&b, PI_BLIND, "/build", NULL, NULL, NULL, 0, 1, &v);
+	pol_inspect(&b, PI_BLIND, "/images/load", NULL, NULL, NULL, 0, 1, &v);
 	ck_assert_int_eq(v.status, 0);
 	pol_inspect(&b, PI_NONE, "/x", NULL, NULL, NULL, 0, 0, &v);
 	ck_assert_int_eq(v.status, 0);
@@ -1366,11 +1716,12 @@ START_TEST(test_load)
 	ck_assert_str_eq(ign[0],
 	    "request_body.container_create.allowed_device_requests");
 	ck_assert_int_eq(b.net_allow_ingress, 1);
-	ck_assert_str_eq(ign[1], "request_body.build");
-	ck_assert_str_eq(ign[2],
+	ck_assert_str_eq(ign[1],
 	    "request_body.plugin.allowed_set_env_prefixes");
-	ck_assert_str_eq(ign[3], "request_body.container_archive");
-	ck_assert_ptr_null(ign[4]);
+	ck_assert_str_eq(ign[2], "request_body.container_archive");
+	ck_assert_ptr_null(ign[3]);
+	ck_assert_int_eq(b.build_allow_remote_context, 1);
+	ck_assert_int_eq(b.build_allow_run_instructions, 0);
 	ck_assert_int_eq(b.svc_allow_official, 1);
 	ck_assert_int_eq(b.plg_allow_official, 1);
 	pol_strv_free(ign);
@@ -1608,6 +1959,8 @@ main(void)
 	tcase_add_loop_test(tc, test_cases, 0, (int)nitems(cases));
 	tcase_add_test(tc, test_caps);
 	tcase_add_loop_test(tc, test_swarm, 0, (int)nitems(swarm_cases));
+	tcase_add_test(tc, test_dockerfile);
+	tcase_add_test(tc, test_build);
 	tcase_add_test(tc, test_dispatch);
 	tcase_add_test(tc, test_volume_network);
 	tcase_add_loop_test(tc, test_pull, 0, (int)nitems(pull_cases));
