@@ -42,6 +42,7 @@
 #define BUILD_NAME_MAX	4096		/* a path from a GNU or PAX header */
 #define BUILD_PAX_MAX	(64 * KIB)	/* one PAX extended header */
 #define BLK		512
+#define ZOUT		(256 * 1024)	/* inflated per call */
 
 enum bmode { BM_DETECT, BM_PLAIN, BM_GZIP };
 enum tstate { TS_HEADER, TS_DATA, TS_LONGNAME, TS_PAX, TS_END };
@@ -54,6 +55,7 @@ struct pol_build {
 	uint8_t			 magic[6];	/* first bytes, for detection */
 	size_t			 nmagic;
 	z_stream		 z;
+	uint8_t			*zout;		/* ZOUT bytes */
 	int			 zinit;
 	int			 zend;		/* a gzip member ended */
 	uint64_t		 inflated;
@@ -641,8 +643,8 @@ tar_feed(struct pol_build *p, const uint8_t *d, size_t n)
 static int
 gz_feed(struct pol_build *p, const uint8_t *d, size_t n)
 {
-	uint8_t	out[64 * 1024];
-	int	r;
+	uint8_t	*out = p->zout;
+	int	 r;
 
 	p->z.next_in = (Bytef *)(uintptr_t)d;
 	p->z.avail_in = (uInt)n;
@@ -659,15 +661,15 @@ gz_feed(struct pol_build *p, const uint8_t *d, size_t n)
 			p->zend = 0;
 		}
 		p->z.next_out = out;
-		p->z.avail_out = sizeof(out);
+		p->z.avail_out = ZOUT;
 		r = inflate(&p->z, Z_NO_FLUSH);
 		if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR)
 			return bdeny(p, 403, "the gzip stream is corrupt");
-		p->inflated += sizeof(out) - p->z.avail_out;
+		p->inflated += ZOUT - p->z.avail_out;
 		if (p->inflated > BUILD_INFLATED_MAX)
 			return bdeny(p, 403, "the build context inflates to "
 			    "more than 1 GiB");
-		if (tar_feed(p, out, sizeof(out) - p->z.avail_out) == -1)
+		if (tar_feed(p, out, ZOUT - p->z.avail_out) == -1)
 			return -1;
 		if (r == Z_STREAM_END)
 			p->zend = 1;
@@ -717,6 +719,7 @@ pol_build_feed(struct pol_build *p, const uint8_t *d, size_t n)
 			if (inflateInit2(&p->z, 16 + MAX_WBITS) != Z_OK)
 				return bdeny(p, 403, "cannot inflate");
 			p->zinit = 1;
+			p->zout = xmalloc(ZOUT);
 			p->mode = BM_GZIP;
 		} else if (memcmp(p->magic, "BZh", 3) == 0 ||
 		    memcmp(p->magic, "\xfd" "7zXZ\0", 6) == 0 ||
@@ -765,6 +768,7 @@ pol_build_end(struct pol_build *p)
 	}
 	if (p->zinit)
 		inflateEnd(&p->z);
+	free(p->zout);
 	free(p->df[0]);
 	free(p->df[1]);
 	free(p->meta);

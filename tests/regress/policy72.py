@@ -107,6 +107,12 @@ request_body:
   plugin:
     allowed_registries: ["localhost:1"]
 """,
+    # POST /build inspected without the body-blind acknowledgement
+    # (53-55); RUN restricted, as by default.
+    "build": """rules:
+  - match: { method: POST, path: "/build" }
+    action: allow
+""",
 }
 
 # ---- talking to the agent ------------------------------------------------
@@ -140,7 +146,7 @@ class Agent:
         s.close()
         return out
 
-    def req(self, method, path, body=None, headers=None):
+    def req(self, method, path, body=None, headers=None, wait=5.0):
         """One request (Connection: close); (status, head text, body)."""
         h = "%s %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n" \
             "Connection: close\r\n" % (method, path, self.token)
@@ -151,7 +157,7 @@ class Agent:
             b = body if isinstance(body, bytes) else body.encode()
             h += "Content-Type: application/json\r\n"
             h += "Content-Length: %d\r\n" % len(b)
-        data = self.raw(h.encode("latin-1") + b"\r\n" + b)
+        data = self.raw(h.encode("latin-1") + b"\r\n" + b, wait)
         return parse(data)
 
     def tapped(self, marker):
@@ -227,10 +233,10 @@ def mark(path, tag):
 
 
 def denied(a, n, method, path, body=None, want=(403,), headers=None,
-           what=None):
+           what=None, wait=5.0):
     """The request is refused with one of want and nothing reaches Docker."""
     tag = str(n)
-    st, head, b = a.req(method, mark(path, tag), body, headers)
+    st, head, b = a.req(method, mark(path, tag), body, headers, wait)
     hits = a.tapped("pwcase=" + tag + " ") + a.tapped("pwcase=" + tag + "&")
     hits += [l for l in a.tapped("pwcase=" + tag) if l.endswith(tag)]
     desc = "case %s: %s %s%s -> %s, nothing reached Docker" % (
@@ -679,6 +685,90 @@ def run_swarm(a, image):
             want=DOCKER_ANY)
 
 
+def tar_bytes(entries):
+    """A tar archive of (name, data[, type]) entries."""
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) \
+            as t:
+        for e in entries:
+            name, data = e[0], e[1]
+            ti = tarfile.TarInfo(name)
+            if len(e) > 2:
+                ti.type = e[2]
+                ti.linkname = data
+                t.addfile(ti)
+                continue
+            ti.size = len(data)
+            t.addfile(ti, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def gz(data):
+    import gzip
+    return gzip.compress(data, 6)
+
+
+def run_build(a, image):
+    ok = ("FROM %s\nCOPY hello /hello\nCMD [\"/hello\"]\n" % image).encode()
+    run = ("FROM %s\nRUN echo pwned\n" % image).encode()
+    # 53: two entries naming the Dockerfile, the benign one first.
+    for i, (second, z) in enumerate([("./Dockerfile", False),
+                                     ("Dockerfile", False),
+                                     ("./Dockerfile", True)]):
+        body = tar_bytes([("Dockerfile", ok), ("hello", b"hi\n"),
+                          (second, run)])
+        denied(a, "53.%d" % i, "POST", "/build?t=pw-b53", gz(body) if z
+               else body, what="(%s%s)" % (second, ", gzip" if z else ""))
+    # 54: RUN however it is spelt, a syntax frontend, a remote context.
+    for i, df in enumerate([
+            b"FROM x\nR\\\nUN echo pwned\n",
+            b"FROM x\nONBUILD RUN echo pwned\n",
+            b"# escape=`\nFROM x\nR`\nUN echo pwned\n",
+            b"# syntax=docker/dockerfile:1\nFROM x\n",
+            b"FROM x\nrun echo pwned\n"]):
+        denied(a, "54.%d" % i, "POST", "/build",
+               tar_bytes([("Dockerfile", df)]))
+    denied(a, "54.5", "POST", "/build?remote=https://example.invalid/c.tar",
+           b"", what="(remote context)")
+    denied(a, "54.6", "POST", "/build?dockerfile=sub/Dockerfile",
+           tar_bytes([("Dockerfile", ok), ("sub/Dockerfile", run)]),
+           what="(dockerfile parameter)")
+    denied(a, "54.7", "POST", "/build?networkmode=host",
+           tar_bytes([("Dockerfile", ok)]), what="(networkmode=host)")
+    denied(a, "54.8", "POST", "/build",
+           tar_bytes([("Dockerfile", ok), ("Dockerfile", "evil", b"2")]),
+           what="(a symlink over the Dockerfile)")
+    # 55: a gzip bomb, about 1 MiB on the wire, past 1 GiB inflated: a
+    # tar whose second entry claims 2 GiB of zeros.
+    import tarfile
+    import zlib
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    head = tar_bytes([("Dockerfile", ok)])[:1024]
+    ti = tarfile.TarInfo("zeros")
+    ti.size = 2 << 30
+    head += ti.tobuf(tarfile.USTAR_FORMAT)
+    parts = [c.compress(head)]
+    zero = bytes(1 << 24)
+    for _ in range(66):
+        parts.append(c.compress(zero))
+    parts.append(c.flush())
+    bomb = b"".join(parts)
+    t0 = time.time()
+    denied(a, "55.0", "POST", "/build", bomb, wait=30.0,
+           what="(%d bytes inflating to 1.03 GiB)" % len(bomb))
+    print("# case 55: judged in %.1f s" % (time.time() - t0), flush=True)
+    # Sound contexts reach Docker, which builds them.
+    ctx = tar_bytes([("Dockerfile", ok), ("hello", b"hi\n")])
+    allowed(a, "53.3", "POST", "/build?t=pw-b53ok", ctx, want=(200,),
+            what="(one Dockerfile, no RUN)")
+    allowed(a, "55.1", "POST", "/build?t=pw-b55ok", gz(ctx), want=(200,),
+            what="(gzip)")
+    for t in ("pw-b53ok", "pw-b55ok"):
+        docker_delete(a.dsock, "/images/%s?force=1" % t)
+
+
 SKIPPED = {
     "31": "ownership labels are not implemented",
     "32": "ownership labels are not implemented",
@@ -686,10 +776,6 @@ SKIPPED = {
     "34": "ownership label stamping is not implemented (bodies are "
           "forwarded byte for byte, so large integers are never rewritten)",
     "48": "image trust (cosign) is not implemented",
-    "53": "build contexts are not inspected (POST /build needs the "
-          "body-blind acknowledgement)",
-    "54": "build contexts are not inspected",
-    "55": "build contexts are not inspected",
     "57": "plugin create bodies (tar or multipart) are not inspected "
           "(body-blind acknowledgement needed); pull and upgrade are",
     "59": "ownership labels are not implemented",
@@ -702,7 +788,7 @@ SKIPPED = {
 }
 
 RUNNERS = {"p1": run_p1, "p1w": run_p1w, "pc": run_pc, "pcr": run_pcr, "all": run_all,
-           "exec": run_exec, "swarm": run_swarm}
+           "exec": run_exec, "swarm": run_swarm, "build": run_build}
 
 
 def main():
