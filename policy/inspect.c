@@ -91,7 +91,7 @@ static const struct insp_route insp_routes[] = {
 	{ "POST", "/plugins/pull", PI_PLUGIN_PRIVS },
 	{ "POST", "/plugins/*/upgrade", PI_PLUGIN_PRIVS },
 	{ "POST", "/plugins/*/set", PI_BLIND },
-	{ "POST", "/plugins/create", PI_BLIND },
+	{ "POST", "/plugins/create", PI_PLUGIN_CREATE },
 	{ "POST", "/libpod/containers/create", PI_BLIND },
 	{ "POST", "/libpod/containers/*/update", PI_BLIND },
 	{ "POST", "/libpod/pods/create", PI_BLIND },
@@ -163,6 +163,7 @@ pol_inspector_cap(enum pol_insp insp)
 	case PI_SWARM:
 		return 256 * KIB;
 	case PI_BUILD:
+	case PI_PLUGIN_CREATE:
 		return 512 * MIB;
 	case PI_EXEC_STORED:
 		return 8 * MIB;
@@ -215,6 +216,8 @@ pol_inspector_name(enum pol_insp insp)
 		return "plugin_privileges";
 	case PI_BUILD:
 		return "build";
+	case PI_PLUGIN_CREATE:
+		return "plugin_create";
 	case PI_BLIND:
 		return "body_blind";
 	}
@@ -2181,6 +2184,13 @@ pol_inspect(const struct pol_body *b, enum pol_insp insp, const char *npath,
 			return;
 		}
 		pol_inspect_build(b, query, body, len, v);
+		return;
+	case PI_PLUGIN_CREATE:
+		if (len > pol_inspector_cap(insp)) {
+			deny(&in, 413, R_TOO_LARGE);
+			return;
+		}
+		pol_inspect_plugin_create(b, body, len, v);
 		return;
 	case PI_PLUGIN_PRIVS:
 		/* The remote reference is judged whatever the body. */

@@ -205,6 +205,8 @@ enum pol_insp {
 				   upgrade: query and privileges, 1 MiB */
 	PI_BUILD,		/* POST /build: query, then the context
 				   streamed (512 MiB; pol_build_*) */
+	PI_PLUGIN_CREATE,	/* POST /plugins/create: a tar whose
+				   config.json is judged (512 MiB) */
 	PI_BLIND		/* a body-sensitive write portwing does not
 				   inspect: refused unless insecure_allow_
 				   body_blind_writes (§5.10) */
@@ -266,5 +268,8 @@ struct pol_build *pol_build_begin(const struct pol_body *, const char *,
 		    struct pol_verdict *);
 int		 pol_build_feed(struct pol_build *, const uint8_t *, size_t);
 void		 pol_build_end(struct pol_build *);
+/* The same reader for POST /plugins/create (no query to judge). */
+struct pol_build *pol_plugin_begin(const struct pol_body *,
+		    struct pol_verdict *);
 
 #endif

@@ -39,6 +39,7 @@
 #define MIB		(1024ULL * KIB)
 #define BUILD_INFLATED_MAX	(1024ULL * MIB)
 #define BUILD_DOCKERFILE_MAX	(1 * MIB)
+#define PLUGIN_CONFIG_MAX	(64 * KIB)
 #define BUILD_NAME_MAX	4096		/* a path from a GNU or PAX header */
 #define BUILD_PAX_MAX	(64 * KIB)	/* one PAX extended header */
 #define BLK		512
@@ -50,6 +51,9 @@ enum tstate { TS_HEADER, TS_DATA, TS_LONGNAME, TS_PAX, TS_END };
 struct pol_build {
 	const struct pol_body	*b;
 	struct pol_verdict	*v;
+	int			 plugin;	/* plugin create, not build */
+	const char		*label;		/* "Dockerfile", "config.json" */
+	size_t			 fmax;		/* the judged file's cap */
 	int			 done;		/* verdict reached */
 	enum bmode		 mode;
 	uint8_t			 magic[6];	/* first bytes, for detection */
@@ -87,8 +91,8 @@ bdeny(struct pol_build *p, int status, const char *reason)
 {
 	if (!p->done) {
 		p->v->status = status;
-		snprintf(p->v->reason, sizeof(p->v->reason), "build: %s",
-		    reason);
+		snprintf(p->v->reason, sizeof(p->v->reason), "%s: %s",
+		    p->plugin ? "plugin create" : "build", reason);
 	}
 	p->done = 1;
 	return -1;
@@ -548,20 +552,19 @@ tar_header(struct pol_build *p)
 	if ((role = entry_role(p, name, &on_path)) == -1)
 		return bdeny(p, 403, "a tar entry name is too long");
 	if (on_path && (type == '1' || type == '2'))
-		return bdenyv(p, "a link on the Dockerfile's path (", name,
-		    ") is not inspected");
+		return bdenyv(p, "a link on the path of the file judged (",
+		    name, ") is not inspected");
 	if (role > 0) {
 		if (type != '0' && type != '\0' && type != '7')
-			return bdenyv(p, "the Dockerfile entry ", name,
-			    " is not a regular file");
+			return bdenyv(p, "the entry ", name, " to judge is not "
+			    "a regular file");
 		if (p->seen[role - 1])
-			return bdenyv(p, "two tar entries name the "
-			    "Dockerfile ", role == 1 ? p->want : "dockerfile",
-			    "");
+			return bdenyv(p, "two tar entries name ",
+			    role == 1 ? p->want : "dockerfile", "");
 		p->seen[role - 1] = 1;
-		if (size > BUILD_DOCKERFILE_MAX)
-			return bdeny(p, 403, "the Dockerfile is larger than "
-			    "1 MiB");
+		if (size > p->fmax)
+			return bdenyv(p, "", p->label, " is too large to "
+			    "inspect");
 		p->df[role - 1] = xmalloc((size_t)size + 1);
 		p->ndf[role - 1] = 0;
 		p->keep = role;
@@ -692,6 +695,8 @@ pol_build_begin(const struct pol_body *b, const char *query,
 	p->b = b;
 	p->v = v;
 	p->paxsize = -1;
+	p->label = "Dockerfile";
+	p->fmax = BUILD_DOCKERFILE_MAX;
 	if (build_query(p, query) == -1 || b->build_allow_run_instructions) {
 		free(p);
 		return NULL;	/* judged by the query alone */
@@ -714,7 +719,9 @@ pol_build_feed(struct pol_build *p, const uint8_t *d, size_t n)
 		p->nmagic += k;
 		if (p->nmagic < sizeof(p->magic))
 			return 0;
-		if (p->magic[0] == 0x1f && p->magic[1] == 0x8b &&
+		if (p->plugin)
+			p->mode = BM_PLAIN;	/* Docker reads a bare tar */
+		else if (p->magic[0] == 0x1f && p->magic[1] == 0x8b &&
 		    p->magic[2] == 0x08) {
 			if (inflateInit2(&p->z, 16 + MAX_WBITS) != Z_OK)
 				return bdeny(p, 403, "cannot inflate");
@@ -761,9 +768,13 @@ pol_build_end(struct pol_build *p)
 	if (!p->done && p->nmagic > 0) {
 		i = p->seen[0] ? 0 : p->seen[1] ? 1 : -1;
 		if (i == -1)
-			bdenyv(p, "no Dockerfile ", p->want, " in the build "
-			    "context to inspect");
-		else if (pol_dockerfile_check(p->df[i], p->ndf[i], p->v) != 0)
+			bdenyv(p, "no ", p->want, " in the archive to inspect");
+		else if (p->plugin) {
+			pol_plugin_config_check(p->b, (const uint8_t *)p->df[i],
+			    p->ndf[i], p->v);
+			p->done = p->v->status != 0;
+		} else if (pol_dockerfile_check(p->df[i], p->ndf[i],
+		    p->v) != 0)
 			p->done = 1;
 	}
 	if (p->zinit)
@@ -775,6 +786,39 @@ pol_build_end(struct pol_build *p)
 	free(p->gnuname);
 	free(p->paxpath);
 	free(p);
+}
+
+/*
+ * POST /plugins/create: Docker reads the body as a bare tar (no
+ * decompression) and takes config.json from its root; that file is kept
+ * (64 KiB at most) and judged by pol_plugin_config_check.
+ */
+struct pol_build *
+pol_plugin_begin(const struct pol_body *b, struct pol_verdict *v)
+{
+	struct pol_build	*p;
+
+	memset(v, 0, sizeof(*v));
+	p = xcalloc(1, sizeof(*p));
+	p->b = b;
+	p->v = v;
+	p->plugin = 1;
+	p->paxsize = -1;
+	p->label = "config.json";
+	p->fmax = PLUGIN_CONFIG_MAX;
+	pw_strlcpy(p->want, "config.json", sizeof(p->want));
+	return p;
+}
+
+void
+pol_inspect_plugin_create(const struct pol_body *b, const uint8_t *body,
+    size_t len, struct pol_verdict *v)
+{
+	struct pol_build	*p = pol_plugin_begin(b, v);
+
+	if (len > 0)
+		(void)pol_build_feed(p, body, len);
+	pol_build_end(p);
 }
 
 /* The whole body at once (unit tests, the fuzz harness, pol_inspect). */

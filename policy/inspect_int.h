@@ -41,5 +41,10 @@ void	pol_inspect_plugin_query(const struct pol_body *, const char *,
 void	pol_inspect_build(const struct pol_body *, const char *,
 	    const uint8_t *, size_t, struct pol_verdict *);
 int	pol_dockerfile_check(const char *, size_t, struct pol_verdict *);
+void	pol_inspect_plugin_create(const struct pol_body *, const uint8_t *,
+	    size_t, struct pol_verdict *);
+/* inspect_swarm.c: a plugin's config.json (set the verdict if denied). */
+void	pol_plugin_config_check(const struct pol_body *, const uint8_t *,
+	    size_t, struct pol_verdict *);
 
 #endif

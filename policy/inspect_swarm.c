@@ -669,6 +669,96 @@ inspect_plugin_privs(struct swi *s, json_t *top)
 	}
 }
 
+/*
+ * A plugin's config.json (POST /plugins/create), read the way Docker
+ * decodes it into its PluginConfig: host namespaces, propagated and
+ * bind mounts, capabilities and devices under request_body.plugin.
+ */
+static int
+plg_config(struct swi *s, json_t *top)
+{
+	const struct pol_body	*b = s->b;
+	json_t			*net, *a, *m, *lx;
+	const char		*t;
+	char			 cap[128];
+	size_t			 i;
+	int			 on;
+
+	if (robj(s, top, "Network", &net) == -1 ||
+	    rstr(s, net, "Type", &t) == -1)
+		return -1;
+	if (!b->plg_allow_host_network && word_is(t, "host"))
+		return sw_deny(s, "the host network is not allowed");
+	if (rbool(s, top, "IpcHost", &on) == -1)
+		return -1;
+	if (on && !b->plg_allow_host_ipc)
+		return sw_deny(s, "the host IPC namespace is not allowed");
+	if (rbool(s, top, "PidHost", &on) == -1)
+		return -1;
+	if (on && !b->plg_allow_host_pid)
+		return sw_deny(s, "the host PID namespace is not allowed");
+	if (rstr(s, top, "PropagatedMount", &t) == -1)
+		return -1;
+	if (!blank(t) && check_path(s, &b->plg_allowed_bind_mounts, t,
+	    "propagated mount ", "allowed_bind_mounts") == -1)
+		return -1;
+	if (rarr(s, top, "Mounts", &a) == -1)
+		return -1;
+	for (i = 0; a != NULL && i < json_array_size(a); i++) {
+		if (elem_obj(s, a, i, &m) == -1 ||
+		    rstr(s, m, "Source", &t) == -1)
+			return -1;
+		if (!blank(t) && check_path(s, &b->plg_allowed_bind_mounts, t,
+		    "bind mount source ", "allowed_bind_mounts") == -1)
+			return -1;
+	}
+	if (robj(s, top, "Linux", &lx) == -1 ||
+	    rstrarr(s, lx, "Capabilities", &a) == -1)
+		return -1;
+	for (i = 0; !b->plg_allow_all_capabilities && a != NULL &&
+	    i < json_array_size(a); i++) {
+		pol_cap_norm(elem(a, i), cap, sizeof(cap));
+		if (cap[0] != '\0' && !in_list(&b->plg_allowed_capabilities, cap))
+			return sw_denyv(s, "capability ", cap,
+			    " is not in allowed_capabilities");
+	}
+	if (rbool(s, lx, "AllowAllDevices", &on) == -1)
+		return -1;
+	if (on && !b->plg_allow_all_devices)
+		return sw_deny(s, "access to all devices is not allowed");
+	if (rarr(s, lx, "Devices", &a) == -1)
+		return -1;
+	for (i = 0; a != NULL && i < json_array_size(a); i++) {
+		if (elem_obj(s, a, i, &m) == -1 ||
+		    rstr(s, m, "Path", &t) == -1)
+			return -1;
+		if (!b->plg_allow_all_devices && !blank(t) &&
+		    check_path(s, &b->plg_allowed_devices, t, "device ",
+		    "allowed_devices") == -1)
+			return -1;
+	}
+	return 0;
+}
+
+void
+pol_plugin_config_check(const struct pol_body *b, const uint8_t *cfg,
+    size_t len, struct pol_verdict *v)
+{
+	struct swi	 s = { b, v, "plugin create" };
+	json_t		*top = NULL;
+
+	if (gj_decode(cfg, len, &top) != GJ_DEC_OK || !json_is_object(top)) {
+		json_decref(top);
+		sw_deny(&s, "config.json cannot be decoded");
+		return;
+	}
+	(void)plg_config(&s, top);
+	if (v->status != 0 && strcmp(v->reason, R_MALFORMED) == 0)
+		snprintf(v->reason, sizeof(v->reason), "plugin create: "
+		    "config.json cannot be decoded");
+	json_decref(top);
+}
+
 /* ---- entry points ---- */
 
 void

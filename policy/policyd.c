@@ -72,16 +72,16 @@ answer(uint32_t id, uint32_t gen, int status, const char *reason,
 }
 
 /*
- * POST /build: the context may be hundreds of MiB, so it is never read
- * whole; the sealed memfd is read in 1 MiB pieces with pread, each piece
+ * POST /build and /plugins/create: the archive may be hundreds of MiB,
+ * so it is never read whole; the sealed memfd is read in 1 MiB pieces with pread, each piece
  * hashed and fed to the streaming inspector.  0, or -1 when the memfd is
  * not sealed, has the wrong size, or cannot be read.
  */
 #define PD_BUILD_CHUNK	(1024 * 1024)
 
 static int
-inspect_build(const struct pol_body *b, const char *query, int fd,
-    uint64_t len, uint8_t digest[32], struct pol_verdict *v)
+inspect_build(const struct pol_body *b, uint32_t insp, const char *query,
+    int fd, uint64_t len, uint8_t digest[32], struct pol_verdict *v)
 {
 	const int		 want = F_SEAL_WRITE | F_SEAL_SHRINK |
 				    F_SEAL_GROW;
@@ -104,7 +104,8 @@ inspect_build(const struct pol_body *b, const char *query, int fd,
 		return -1;
 	}
 	buf = xmalloc(PD_BUILD_CHUNK);
-	pb = pol_build_begin(b, query, v);
+	pb = insp == PI_PLUGIN_CREATE ? pol_plugin_begin(b, v) :
+	    pol_build_begin(b, query, v);
 	while (off < len) {
 		n = pread(fd, buf, len - off < PD_BUILD_CHUNK ?
 		    (size_t)(len - off) : PD_BUILD_CHUNK, (off_t)off);
@@ -174,7 +175,7 @@ inspect(struct ipc_msg *m)
 		answer(m->hdr.id, gen, 413, "request body too large", digest);
 		goto out;
 	}
-	if (insp == PI_BUILD) {
+	if (insp == PI_BUILD || insp == PI_PLUGIN_CREATE) {
 		if (profile[0] != '\0') {
 			prof = policy_select(pd.pol, profile, NULL, 0, 0, 0,
 			    &unresolved);
@@ -184,18 +185,19 @@ inspect(struct ipc_msg *m)
 				goto out;
 			}
 		}
-		if (inspect_build(policy_body(pd.pol, prof), query[0] ?
+		if (inspect_build(policy_body(pd.pol, prof), insp, query[0] ?
 		    query : NULL, m->fd, len, digest, &v) == -1) {
-			log_warnx("request %u: the build context memfd is not "
-			    "sealed or is short", m->hdr.id);
+			log_warnx("request %u: the body memfd is not sealed "
+			    "or is short", m->hdr.id);
 			memset(digest, 0, sizeof(digest));
 			answer(m->hdr.id, gen, 403, "unable to inspect the "
 			    "request body", digest);
 			goto out;
 		}
 		pd.judged++;
-		log_debug("request %u: %s %s (build): %s%s%s", m->hdr.id,
-		    method, npath, v.status == 0 ? "allowed" : "refused",
+		log_debug("request %u: %s %s (%s): %s%s%s", m->hdr.id,
+		    method, npath, pol_inspector_name((enum pol_insp)insp),
+		    v.status == 0 ? "allowed" : "refused",
 		    v.status ? ": " : "", v.status ? v.reason : "");
 		answer(m->hdr.id, gen, v.status, v.reason, digest);
 		goto out;

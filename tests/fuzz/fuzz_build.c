@@ -5,7 +5,8 @@
  *
  * The first byte selects what runs:
  *   0x00-0x3f    the rest is a Dockerfile (pol_dockerfile_check)
- *   0x40-0x7f    the rest is a build context, fed whole
+ *   0x40-0x5f    the rest is a build context, fed whole
+ *   0x60-0x7f    the rest is a plugin create body, fed whole
  *   0x80-0xff    the rest is a build context, fed in pieces of
  *                (byte & 0x3f) + 1 bytes, so every split is tried
  * Bit 6 of the byte (0x40) asks for dockerfile=sub/Dockerfile in the
@@ -56,8 +57,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	if (sel < 0x80) {
-		pol_inspect(&b, PI_BUILD, "/build", NULL, NULL, data, size, 0,
-		    &v);
+		pol_inspect(&b, sel < 0x60 ? PI_BUILD : PI_PLUGIN_CREATE,
+		    sel < 0x60 ? "/build" : "/plugins/create", NULL, NULL, data,
+		    size, 0, &v);
 		verdict_ok(&v);
 		return 0;
 	}

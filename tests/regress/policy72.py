@@ -81,8 +81,8 @@ request_body:
     allowed_commands:
       - ["echo", "*"]
 """,
-    # Swarm services, the swarm, secrets, configs and plugin privileges,
-    # inspected without the body-blind acknowledgement (56, 58).
+    # Swarm services, the swarm, secrets, configs and plugins, inspected
+    # without the body-blind acknowledgement (56-58).
     "swarm": """rules:
   - match: { method: POST, path: "/services/create" }
     action: allow
@@ -97,6 +97,8 @@ request_body:
   - match: { method: POST, path: "/plugins/pull" }
     action: allow
   - match: { method: POST, path: "/plugins/*/upgrade" }
+    action: allow
+  - match: { method: POST, path: "/plugins/create" }
     action: allow
 request_body:
   service:
@@ -683,6 +685,36 @@ def run_swarm(a, image):
     allowed(a, "plg.3", "POST", "/plugins/pull?remote=localhost:1/p:1",
             json.dumps([{"Name": "network", "Value": ["bridge"]}]),
             want=DOCKER_ANY)
+    # 57: plugin create is a bare tar whose config.json is judged; a
+    # multipart body (with or without a boundary) is not one.
+    cfg = {"Interface": {"Types": ["docker.volumedriver/1.0"],
+                         "Socket": "p.sock"},
+           "Entrypoint": ["/p"], "Network": {"Type": "none"}}
+    mp = (b"--b\r\nContent-Disposition: form-data; name=\"config.json\""
+          b"\r\n\r\n" + json.dumps(dict(cfg, PidHost=True)).encode() +
+          b"\r\n--b--\r\n")
+    denied(a, "57.0", "POST", "/plugins/create?name=pw-plg57", mp,
+           headers={"Content-Type": "multipart/form-data"},
+           what="(multipart without boundary)")
+    denied(a, "57.1", "POST", "/plugins/create?name=pw-plg57", mp,
+           headers={"Content-Type": "multipart/form-data; boundary=b"},
+           what="(multipart)")
+    denied(a, "57.2", "POST", "/plugins/create?name=pw-plg57",
+           tar_bytes([("config.json", b'{"Network":'),
+                      ("rootfs/p", b"x")]), what="(undecodable config.json)")
+    denied(a, "57.3", "POST", "/plugins/create?name=pw-plg57",
+           tar_bytes([("config.json", json.dumps(dict(
+               cfg, Network={"Type": "host"})).encode()),
+               ("rootfs/p", b"x")]), what="(host network)")
+    denied(a, "57.4", "POST", "/plugins/create?name=pw-plg57",
+           tar_bytes([("config.json", json.dumps(cfg).encode()),
+                      ("./config.json", json.dumps(dict(
+                          cfg, PidHost=True)).encode())]),
+           what="(two config.json)")
+    allowed(a, "57.5", "POST", "/plugins/create?name=pw-plg57",
+            tar_bytes([("config.json", json.dumps(cfg).encode()),
+                       ("rootfs/p", b"x")]), want=DOCKER_ANY)
+    docker_delete(a.dsock, "/plugins/pw-plg57?force=1")
 
 
 def tar_bytes(entries):
@@ -776,8 +808,6 @@ SKIPPED = {
     "34": "ownership label stamping is not implemented (bodies are "
           "forwarded byte for byte, so large integers are never rewritten)",
     "48": "image trust (cosign) is not implemented",
-    "57": "plugin create bodies (tar or multipart) are not inspected "
-          "(body-blind acknowledgement needed); pull and upgrade are",
     "59": "ownership labels are not implemented",
     "60": "ownership labels are not implemented",
     "61": "ownership labels are not implemented",

@@ -1126,7 +1126,7 @@ START_TEST(test_build)
 	ck_assert_int_eq(v.status, 0);
 	build_judge(NULL, "dockerfile=nothere", t.b, t.n, &v);
 	ck_assert_int_eq(v.status, 403);
-	ck_assert_ptr_nonnull(strstr(v.reason, "no Dockerfile"));
+	ck_assert_ptr_nonnull(strstr(v.reason, "no nothere in the archive"));
 	free(t.b);
 	t.b = NULL;
 	t.n = 0;
@@ -1247,6 +1247,106 @@ START_TEST(test_build)
 }
 END_TEST
 
+/* §10.5 case 57: plugin create, a bare tar whose config.json is judged. */
+static void
+plugin_judge(const char *policy, const uint8_t *body, size_t len,
+    struct pol_verdict *v)
+{
+	struct pol_body	b;
+
+	must_load(&b, policy);
+	pol_inspect(&b, PI_PLUGIN_CREATE, "/plugins/create", NULL, NULL, body,
+	    len, 1, v);
+	pol_body_free(&b);
+}
+
+START_TEST(test_plugin_create)
+{
+	static const struct {
+		const char	*policy;
+		const char	*config;
+		int		 status;
+		const char	*reason;
+	} c[] = {
+		{ NULL, "{\"Entrypoint\":[\"/p\"],\"Network\":{\"Type\":"
+		    "\"bridge\"}}", 0, NULL },
+		{ NULL, "{\"Network\":{\"Type\":\"host\"}}", 403,
+		    "host network" },
+		{ NULL, "{\"PidHost\":true}", 403, "PID" },
+		{ NULL, "{\"IpcHost\":true}", 403, "IPC" },
+		{ NULL, "{\"PropagatedMount\":\"/var/lib/x\"}", 403,
+		    "propagated mount /var/lib/x" },
+		{ NULL, "{\"Mounts\":[{\"Source\":\"/etc\"}]}", 403, "/etc" },
+		{ "plugin: {allowed_bind_mounts: [/srv]}",
+		    "{\"Mounts\":[{\"Source\":\"/srv/p\"},{\"Source\":\"\"}]}", 0,
+		    NULL },
+		{ NULL, "{\"Linux\":{\"Capabilities\":[\"CAP_SYS_ADMIN\"]}}",
+		    403, "SYS_ADMIN" },
+		{ NULL, "{\"Linux\":{\"AllowAllDevices\":true}}", 403,
+		    "all devices" },
+		{ NULL, "{\"Linux\":{\"Devices\":[{\"Path\":\"/dev/sda\"}]}}",
+		    403, "/dev/sda" },
+		{ NULL, "{\"Network\":", 403, "cannot be decoded" },
+		{ NULL, "{\"Network\":\"host\"}", 403, "cannot be decoded" },
+		{ NULL, "{\"PidHost\":true,\"pidhost\":false}", 403,
+		    "cannot be decoded" },
+	};
+	struct tarbuf		 t = { NULL, 0 };
+	struct pol_verdict	 v;
+	uint8_t			*gz;
+	size_t			 i, gzn;
+
+	for (i = 0; i < nitems(c); i++) {
+		tar_add(&t, "rootfs/bin/p", "x");
+		tar_add(&t, "./config.json", c[i].config);
+		tar_end(&t);
+		plugin_judge(c[i].policy, t.b, t.n, &v);
+		ck_assert_msg(v.status == c[i].status, "%s: %d %s",
+		    c[i].config, v.status, v.reason);
+		if (c[i].reason != NULL)
+			ck_assert_msg(strstr(v.reason, c[i].reason) != NULL,
+			    "%s: %s", c[i].config, v.reason);
+		free(t.b);
+		t.b = NULL;
+		t.n = 0;
+	}
+	/* Two config.json (Docker keeps the last), none, gzip, multipart. */
+	tar_add(&t, "config.json", "{}");
+	tar_add(&t, "config.json", "{\"PidHost\":true}");
+	tar_end(&t);
+	plugin_judge(NULL, t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 403);
+	ck_assert_ptr_nonnull(strstr(v.reason, "two tar entries"));
+	free(t.b);
+	t.b = NULL;
+	t.n = 0;
+	tar_add(&t, "rootfs/x", "x");
+	tar_end(&t);
+	plugin_judge(NULL, t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 403);
+	ck_assert_ptr_nonnull(strstr(v.reason, "no config.json"));
+	free(t.b);
+	t.b = NULL;
+	t.n = 0;
+	tar_add(&t, "config.json", "{}");
+	tar_end(&t);
+	plugin_judge(NULL, t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 0);
+	gz = gzip_buf(t.b, t.n, &gzn);
+	plugin_judge(NULL, gz, gzn, &v);
+	ck_assert_int_eq(v.status, 403);
+	free(gz);
+	free(t.b);
+	{
+		static const char mp[] = "--xyz\r\nContent-Disposition: "
+		    "form-data; name=\"config.json\"\r\n\r\n{}\r\n--xyz--\r\n";
+
+		plugin_judge(NULL, (const uint8_t *)mp, sizeof(mp) - 1, &v);
+		ck_assert_int_eq(v.status, 403);
+	}
+}
+END_TEST
+
 /* §10.3 35 and the other caps: one byte over is 413, at the cap is read. */
 START_TEST(test_caps)
 {
@@ -1319,7 +1419,7 @@ START_TEST(test_dispatch)
 		{ "POST", "/plugins/pull", PI_PLUGIN_PRIVS },
 		{ "POST", "/plugins/p/upgrade", PI_PLUGIN_PRIVS },
 		{ "POST", "/plugins/p/set", PI_BLIND },
-		{ "POST", "/plugins/create", PI_BLIND },
+		{ "POST", "/plugins/create", PI_PLUGIN_CREATE },
 		{ "POST", "/libpod/containers/create", PI_BLIND },
 		{ "POST", "/libpod/play/kube", PI_BLIND },
 		{ "PUT", "/libpod/manifests/m", PI_BLIND },
@@ -1961,6 +2061,7 @@ main(void)
 	tcase_add_loop_test(tc, test_swarm, 0, (int)nitems(swarm_cases));
 	tcase_add_test(tc, test_dockerfile);
 	tcase_add_test(tc, test_build);
+	tcase_add_test(tc, test_plugin_create);
 	tcase_add_test(tc, test_dispatch);
 	tcase_add_test(tc, test_volume_network);
 	tcase_add_loop_test(tc, test_pull, 0, (int)nitems(pull_cases));
