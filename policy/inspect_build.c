@@ -406,17 +406,15 @@ checksum_ok(const uint8_t *h)
  * path, which wins over the header; USTAR (and STAR, with its shorter
  * prefix) join the prefix field; GNU and V7 headers have none.
  */
-static void
+static int
 entry_name(struct pol_build *p, const uint8_t *h, char *out, size_t outsz)
 {
 	char	name[101], prefix[156];
 	size_t	plen = 155;
 
-	if (p->gnuname != NULL || p->paxpath != NULL) {
-		pw_strlcpy(out, p->gnuname != NULL ? p->gnuname : p->paxpath,
-		    outsz);
-		return;
-	}
+	if (p->gnuname != NULL || p->paxpath != NULL)
+		return pw_strlcpy(out, p->gnuname != NULL ? p->gnuname :
+		    p->paxpath, outsz) < outsz ? 0 : -1;
 	memcpy(name, h, 100);
 	name[100] = '\0';
 	if (memcmp(h + 257, "ustar\0", 6) == 0 && memcmp(h + 263, "00",
@@ -427,10 +425,11 @@ entry_name(struct pol_build *p, const uint8_t *h, char *out, size_t outsz)
 		prefix[plen] = '\0';
 		if (prefix[0] != '\0') {
 			snprintf(out, outsz, "%s/%s", prefix, name);
-			return;
+			return 0;
 		}
 	}
 	pw_strlcpy(out, name, outsz);
+	return 0;
 }
 
 /* A PAX record set: path= and size= of the next entry (the last wins). */
@@ -544,7 +543,13 @@ tar_header(struct pol_build *p)
 	p->ts = TS_DATA;
 	if (type == 'g' || type == 'K')
 		return 0;	/* skipped; 'K' names a link target */
-	entry_name(p, p->blk, name, sizeof(name));
+	if (entry_name(p, p->blk, name, sizeof(name)) == -1)
+		return bdeny(p, 403, "a tar entry name is too long");
+	/* Go may read an old-style entry named "x/" as a directory. */
+	if (type == '\0' && size > 0 && name[0] != '\0' &&
+	    name[strlen(name) - 1] == '/')
+		return bdeny(p, 403, "an ambiguous tar entry (a file named "
+		    "like a directory)");
 	free(p->gnuname);
 	free(p->paxpath);
 	p->gnuname = p->paxpath = NULL;
@@ -624,7 +629,8 @@ tar_feed(struct pol_build *p, const uint8_t *d, size_t n)
 					free(p->gnuname);
 					p->gnuname = xstrdup(p->meta);
 				} else if (p->ts == TS_PAX &&
-				    pax_records(p) == -1)
+				    (p->meta[p->nmeta] = '\0',
+				    pax_records(p) == -1))
 					return bdeny(p, 403, "a PAX header "
 					    "is malformed or describes a sparse "
 					    "file");

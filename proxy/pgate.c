@@ -33,6 +33,7 @@
 #include "util.h"
 
 #define PGATE_TIMEOUT_S		10
+#define PGATE_STREAM_TIMEOUT_S	60	/* build and plugin archives */
 #define PGATE_MAX_COUNTERS	512
 #define PGATE_MAX_CLIENTS	4096	/* rate and in-flight state kept */
 
@@ -448,6 +449,9 @@ pgate_inspect(struct pgate_req *g, const char *method, int fd, uint64_t len,
 		log_warn("dup");
 		return -1;
 	}
+	/* Up to 512 MiB hashed and 1 GiB inflated take seconds. */
+	if (g->insp == PI_BUILD || g->insp == PI_PLUGIN_CREATE)
+		tv.tv_sec = PGATE_STREAM_TIMEOUT_S;
 	pe = xcalloc(1, sizeof(*pe));
 	pe->id = ++pg.seq ? pg.seq : ++pg.seq;
 	pe->gen = g->gen;

@@ -618,7 +618,7 @@ def run_exec(a, image):
 
 # Docker answers these itself when it is no swarm manager (503) or the
 # body is not what it wants (400); whatever it says must come back.
-DOCKER_ANY = (200, 201, 400, 404, 406, 409, 500, 503)
+DOCKER_ANY = (200, 201, 204, 400, 404, 406, 409, 500, 503)
 
 
 def run_swarm(a, image):

@@ -1171,6 +1171,17 @@ START_TEST(test_build)
 	t.b = NULL;
 	t.n = 0;
 
+	/* An old-style entry named like a directory, with data. */
+	tar_raw(&t, "hide/", '\0', "abc", 3, NULL);
+	tar_add(&t, "Dockerfile", ok);
+	tar_end(&t);
+	build_judge(NULL, NULL, t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 403);
+	ck_assert_ptr_nonnull(strstr(v.reason, "ambiguous"));
+	free(t.b);
+	t.b = NULL;
+	t.n = 0;
+
 	/* After the end of the archive Docker reads nothing: neither do we. */
 	tar_add(&t, "Dockerfile", ok);
 	tar_end(&t);
