@@ -11,8 +11,8 @@ Every request carries a marker in its query (pwcase=N.k).  A denied case
 passes only when no request line with its marker reached Docker; an
 allowed case only when one did, in the form expected, and Docker's own
 answer came back.  Cases that need a feature portwing does not have
-(ownership labels, image trust, build and plugin inspection, ...) are
-reported as skipped with the reason; load-time cases are checked with
+(ownership labels, image trust, ...) are reported as skipped with the
+reason; load-time cases are checked with
 `portwing policy check` by t-policy-cases.sh.
 """
 import json
