@@ -90,7 +90,7 @@ static const struct insp_route insp_routes[] = {
 	{ "POST", "/nodes/*/update", PI_BLIND },
 	{ "POST", "/plugins/pull", PI_PLUGIN_PRIVS },
 	{ "POST", "/plugins/*/upgrade", PI_PLUGIN_PRIVS },
-	{ "POST", "/plugins/*/set", PI_BLIND },
+	{ "POST", "/plugins/*/set", PI_PLUGIN_SET },
 	{ "POST", "/plugins/create", PI_PLUGIN_CREATE },
 	{ "POST", "/libpod/containers/create", PI_BLIND },
 	{ "POST", "/libpod/containers/*/update", PI_BLIND },
@@ -159,6 +159,7 @@ pol_inspector_cap(enum pol_insp insp)
 	case PI_SECRET_CREATE:
 	case PI_CONFIG_CREATE:
 	case PI_PLUGIN_PRIVS:
+	case PI_PLUGIN_SET:
 		return MIB;
 	case PI_SWARM:
 		return 256 * KIB;
@@ -214,6 +215,8 @@ pol_inspector_name(enum pol_insp insp)
 		return "config_create";
 	case PI_PLUGIN_PRIVS:
 		return "plugin_privileges";
+	case PI_PLUGIN_SET:
+		return "plugin_set";
 	case PI_BUILD:
 		return "build";
 	case PI_PLUGIN_CREATE:
@@ -2225,7 +2228,8 @@ pol_inspect(const struct pol_body *b, enum pol_insp insp, const char *npath,
 		    r == GJ_DEC_DUP ? R_DUP : R_MALFORMED);
 		return;
 	}
-	if (insp >= PI_SERVICE && insp <= PI_PLUGIN_PRIVS) {
+	if ((insp >= PI_SERVICE && insp <= PI_PLUGIN_PRIVS) ||
+	    insp == PI_PLUGIN_SET) {
 		pol_inspect_swarm(b, insp, npath, query, top, v);
 		json_decref(top);
 		return;

@@ -155,6 +155,7 @@ struct pol_body {
 	int			plg_allow_all_registries;
 	int			plg_allow_official;
 	struct pol_strlist	plg_allowed_registries;
+	struct pol_strlist	plg_allowed_set_env_prefixes;
 	/* request_body.build */
 	int			build_allow_remote_context;
 	int			build_allow_host_network;
@@ -207,6 +208,7 @@ enum pol_insp {
 				   streamed (512 MiB; pol_build_*) */
 	PI_PLUGIN_CREATE,	/* POST /plugins/create: a tar whose
 				   config.json is judged (512 MiB) */
+	PI_PLUGIN_SET,		/* POST /plugins/{name}/set, 1 MiB */
 	PI_BLIND		/* a body-sensitive write portwing does not
 				   inspect: refused unless insecure_allow_
 				   body_blind_writes (§5.10) */

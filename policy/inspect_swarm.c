@@ -219,6 +219,9 @@ check_path(struct swi *s, const struct pol_strlist *l, const char *raw,
 {
 	char	t[SW_VAL_MAX], clean[SW_VAL_MAX + 2], post[96];
 
+	/* Cut, a path could clean to somewhere it does not lead. */
+	if (strlen(raw) >= sizeof(t))
+		return sw_denyv(s, what, raw, " is too long");
 	trim(raw, t, sizeof(t));
 	if (t[0] != '/')
 		return sw_denyv(s, what, t, " is not an absolute path");
@@ -237,6 +240,8 @@ check_image(struct swi *s, const char *ref, int all, int official_ok,
 	char	t[SW_VAL_MAX], reg[SW_VAL_MAX];
 	int	official;
 
+	if (strlen(ref) >= sizeof(t))
+		return sw_deny(s, "image reference too long");
 	trim(ref, t, sizeof(t));
 	if (t[0] == '\0' || all)
 		return 0;
@@ -759,6 +764,90 @@ pol_plugin_config_check(const struct pol_body *b, const uint8_t *cfg,
 	json_decref(top);
 }
 
+/*
+ * POST /plugins/{name}/set: an array of "key=value".  A key ending in
+ * ".source" or ".path", or a lower-case key whose value is an absolute
+ * path, sets a mount source or a device (judged against the allowlists);
+ * anything else is an environment setting and needs one of
+ * allowed_set_env_prefixes as a prefix of the whole "key=value".
+ */
+static void
+plg_set(struct swi *s, json_t *top)
+{
+	const struct pol_body	*b = s->b;
+	const char		*e, *eq;
+	char			 key[256], val[SW_VAL_MAX], lk[256];
+	size_t			 i, j, n;
+	int			 mount = 0, dev = 0, upper = 1;
+
+	s->what = "plugin set";
+	if (top == NULL)
+		return;
+	if (!json_is_array(top)) {
+		sw_malformed(s);
+		return;
+	}
+	for (i = 0; i < json_array_size(top); i++) {
+		json_t	*el = json_array_get(top, i);
+
+		if (!json_is_string(el) && !json_is_null(el)) {
+			sw_malformed(s);
+			return;
+		}
+		e = json_is_null(el) ? "" : json_string_value(el);
+		if ((eq = strchr(e, '=')) == NULL) {
+			sw_denyv(s, "setting ", e, " is not a key=value "
+			    "assignment");
+			return;
+		}
+		n = (size_t)(eq - e);
+		if (n >= sizeof(key) || strlen(eq + 1) >= sizeof(val)) {
+			sw_deny(s, "a setting is too long");
+			return;
+		}
+		memcpy(key, e, n);
+		key[n] = '\0';
+		trim(key, lk, sizeof(lk));
+		trim(eq + 1, val, sizeof(val));
+		mount = dev = 0;
+		upper = 1;
+		for (j = 0; lk[j] != '\0'; j++) {
+			if (islower((unsigned char)lk[j]))
+				upper = 0;
+			lk[j] = (char)tolower((unsigned char)lk[j]);
+		}
+		n = strlen(lk);
+		if (lk[0] != '\0' && val[0] != '\0') {
+			if (n > 7 && strcmp(lk + n - 7, ".source") == 0)
+				mount = 1;
+			else if (n > 5 && strcmp(lk + n - 5, ".path") == 0)
+				dev = 1;
+			else if (!upper && strncmp(val, "/dev/", 5) == 0)
+				dev = 1;
+			else if (!upper && val[0] == '/')
+				mount = 1;
+		}
+		if (mount && check_path(s, &b->plg_allowed_bind_mounts, val,
+		    "bind mount source ", "allowed_bind_mounts") == -1)
+			return;
+		if (dev && !b->plg_allow_all_devices &&
+		    check_path(s, &b->plg_allowed_devices, val, "device ",
+		    "allowed_devices") == -1)
+			return;
+		if (mount || dev)
+			continue;
+		for (j = 0; j < b->plg_allowed_set_env_prefixes.n; j++)
+			if (strncmp(e, b->plg_allowed_set_env_prefixes.v[j],
+			    strlen(b->plg_allowed_set_env_prefixes.v[j])) == 0)
+				break;
+		if (j == b->plg_allowed_set_env_prefixes.n) {
+			sw_denyv(s, "setting ", key, " is not allowed by "
+			    "allowed_set_env_prefixes");
+			return;
+		}
+	}
+}
+
 /* ---- entry points ---- */
 
 void
@@ -819,6 +908,9 @@ pol_inspect_swarm(const struct pol_body *b, enum pol_insp insp,
 		s.what = strcmp(npath, "/plugins/pull") == 0 ? "plugin pull" :
 		    "plugin upgrade";
 		inspect_plugin_privs(&s, top);
+		break;
+	case PI_PLUGIN_SET:
+		plg_set(&s, top);
 		break;
 	default:
 		break;

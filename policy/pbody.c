@@ -205,7 +205,7 @@ static const struct pb_key pb_config[] = {
 	{ NULL, PB_BOOL, 0 }
 };
 
-/* request_body.plugin: plugin pull and upgrade (create and set are blind). */
+/* request_body.plugin: plugin pull, upgrade, create and set. */
 static const struct pb_key pb_plugin[] = {
 	{ "allow_host_network", PB_BOOL, B(plg_allow_host_network) },
 	{ "allow_host_ipc", PB_BOOL, B(plg_allow_host_ipc) },
@@ -218,7 +218,8 @@ static const struct pb_key pb_plugin[] = {
 	{ "allow_all_registries", PB_BOOL, B(plg_allow_all_registries) },
 	{ "allow_official", PB_BOOL, B(plg_allow_official) },
 	{ "allowed_registries", PB_REGISTRIES, B(plg_allowed_registries) },
-	{ "allowed_set_env_prefixes", PB_IGNORED, 0 },
+	{ "allowed_set_env_prefixes", PB_LIST,
+	    B(plg_allowed_set_env_prefixes) },
 	{ NULL, PB_BOOL, 0 }
 };
 
@@ -313,6 +314,7 @@ pol_body_free(struct pol_body *b)
 	strlist_free(&b->plg_allowed_devices);
 	strlist_free(&b->plg_allowed_capabilities);
 	strlist_free(&b->plg_allowed_registries);
+	strlist_free(&b->plg_allowed_set_env_prefixes);
 	commands_free(b);
 	pol_body_init(b);
 }

@@ -1313,6 +1313,15 @@ probe_set(const struct policy *p, const char *where,
 			    p->source, where);
 			return -1;
 		}
+		if (pi == PI_PLUGIN_SET &&
+		    b->plg_allowed_set_env_prefixes.n == 0) {
+			snprintf(err, errlen, "%s: %s admit POST "
+			    "/plugins/{name}/set without request_body.plugin."
+			    "allowed_set_env_prefixes; set "
+			    "insecure_allow_body_blind_writes: true to accept",
+			    p->source, where);
+			return -1;
+		}
 		if (pi != PI_BLIND)
 			continue;
 		snprintf(err, errlen, "%s: %s admit %s %s, whose body portwing "

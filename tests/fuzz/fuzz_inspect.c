@@ -9,9 +9,9 @@
  *   bit 3        a permissive policy (allowlists, knobs on) instead of
  *                the defaults, so the deeper checks run
  *   bit 4        insecure_allow_body_blind_writes
- *   bit 5        bits 0-2 pick from inspect_swarm.c's endpoints instead
- *                (swarm_eps below); for swarm update and plugin pull the
- *                rest is "query\nbody"
+ *   bit 5        bits 0-2 and 6 pick from inspect_swarm.c's endpoints
+ *                instead (swarm_eps below); for swarm update and plugin
+ *                pull the rest is "query\nbody"
  * For images/create the rest is "query\nX-Registry-Auth"; otherwise it
  * is the body, passed with its exact length (NUL bytes included).
  */
@@ -78,13 +78,14 @@ static const char permissive[] =
     "  allowed_bind_mounts: [/srv]\n"
     "  allowed_devices: [/dev/fuse]\n"
     "  allowed_capabilities: [SYS_ADMIN]\n"
-    "  allowed_registries: [localhost:5000]\n";
+    "  allowed_registries: [localhost:5000]\n"
+    "  allowed_set_env_prefixes: [DEBUG=]\n";
 
 static const struct {
 	enum pol_insp	 insp;
 	const char	*path;
 	int		 query;		/* "query\nbody" */
-} swarm_eps[8] = {
+} swarm_eps[16] = {
 	{ PI_SERVICE, "/services/create", 0 },
 	{ PI_SWARM, "/swarm/init", 0 },
 	{ PI_SWARM, "/swarm/join", 0 },
@@ -93,6 +94,14 @@ static const struct {
 	{ PI_SECRET_CREATE, "/secrets/create", 0 },
 	{ PI_CONFIG_CREATE, "/configs/create", 0 },
 	{ PI_PLUGIN_PRIVS, "/plugins/pull", 1 },
+	{ PI_PLUGIN_SET, "/plugins/p/set", 0 },
+	{ PI_SERVICE, "/services/s/update", 0 },
+	{ PI_PLUGIN_PRIVS, "/plugins/p/upgrade", 1 },
+	{ PI_PLUGIN_SET, "/plugins/p/set", 0 },
+	{ PI_SWARM, "/swarm/unlock", 0 },
+	{ PI_SECRET_CREATE, "/secrets/create", 0 },
+	{ PI_PLUGIN_SET, "/plugins/p/set", 0 },
+	{ PI_SWARM, "/swarm/join", 0 },
 };
 
 static int
@@ -151,10 +160,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	b = (sel & 0x08) ? &lax : &strict;
 	insp = (enum pol_insp)(sel & 0x07);
 	if (sel & 0x20) {
-		insp = swarm_eps[sel & 0x07].insp;
+		unsigned int	 ep = (sel & 0x07) | ((sel & 0x40) >> 3);
+
+		insp = swarm_eps[ep].insp;
 		text = NULL;
 		nl = NULL;
-		if (swarm_eps[sel & 0x07].query) {
+		if (swarm_eps[ep].query) {
 			text = xmalloc(size + 1);
 			memcpy(text, data, size);
 			text[size] = '\0';
@@ -162,11 +173,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				*nl++ = '\0';
 		}
 		if (nl != NULL)
-			pol_inspect(b, insp, swarm_eps[sel & 0x07].path, text,
+			pol_inspect(b, insp, swarm_eps[ep].path, text,
 			    NULL, (const uint8_t *)nl, size - (size_t)(nl -
 			    text), (sel & 0x10) != 0, &v);
 		else
-			pol_inspect(b, insp, swarm_eps[sel & 0x07].path,
+			pol_inspect(b, insp, swarm_eps[ep].path,
 			    text, NULL, text != NULL ? NULL : data,
 			    text != NULL ? 0 : size, (sel & 0x10) != 0, &v);
 		free(text);

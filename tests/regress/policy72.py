@@ -100,6 +100,8 @@ request_body:
     action: allow
   - match: { method: POST, path: "/plugins/create" }
     action: allow
+  - match: { method: POST, path: "/plugins/*/set" }
+    action: allow
 request_body:
   service:
     allowed_bind_mounts: ["/srv/data"]
@@ -108,6 +110,7 @@ request_body:
     allow_unlock: true
   plugin:
     allowed_registries: ["localhost:1"]
+    allowed_set_env_prefixes: ["DEBUG="]
 """,
     # POST /build inspected without the body-blind acknowledgement
     # (53-55); RUN restricted, as by default.
@@ -715,6 +718,12 @@ def run_swarm(a, image):
             tar_bytes([("config.json", json.dumps(cfg).encode()),
                        ("rootfs/p", b"x")]), want=DOCKER_ANY)
     docker_delete(a.dsock, "/plugins/pw-plg57?force=1")
+    denied(a, "plg.4", "POST", "/plugins/pw-none/set",
+           json.dumps(["DEBUG=1", "TOKEN=x"]), what="(unlisted variable)")
+    denied(a, "plg.5", "POST", "/plugins/pw-none/set",
+           json.dumps(["data.source=/etc"]), what="(mount source)")
+    allowed(a, "plg.6", "POST", "/plugins/pw-none/set",
+            json.dumps(["DEBUG=1"]), want=DOCKER_ANY)
 
 
 def tar_bytes(entries):

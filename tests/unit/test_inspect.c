@@ -868,6 +868,32 @@ static const struct scase swarm_cases[] = {
 	    "{\"Name\":\"network\"}", 403, "malformed" },
 	{ "plugin value type", PI_PLUGIN_PRIVS, "/plugins/pull", NULL, NULL,
 	    "[{\"Name\":\"network\",\"Value\":\"host\"}]", 403, "malformed" },
+	/* Plugin set. */
+	{ "set env", PI_PLUGIN_SET, "/plugins/p/set", NULL,
+	    "plugin: {allowed_set_env_prefixes: ['DEBUG=']}",
+	    "[\"DEBUG=1\"]", 0, NULL },
+	{ "set env unlisted", PI_PLUGIN_SET, "/plugins/p/set", NULL,
+	    "plugin: {allowed_set_env_prefixes: ['DEBUG=']}",
+	    "[\"DEBUG=1\",\"TOKEN=s3cr3t\"]", 403,
+	    "TOKEN is not allowed" },
+	{ "set env none listed", PI_PLUGIN_SET, "/plugins/p/set", NULL, NULL,
+	    "[\"DEBUG=1\"]", 403, "allowed_set_env_prefixes" },
+	{ "set mount", PI_PLUGIN_SET, "/plugins/p/set", NULL,
+	    "plugin: {allowed_set_env_prefixes: ['DEBUG=']}",
+	    "[\"mymount.source=/etc\"]", 403, "/etc" },
+	{ "set mount listed", PI_PLUGIN_SET, "/plugins/p/set", NULL,
+	    "plugin: {allowed_set_env_prefixes: ['DEBUG='], "
+	    "allowed_bind_mounts: [/srv]}",
+	    "[\"mymount.source=/srv/x\",\"state=/srv/y\"]", 0, NULL },
+	{ "set device", PI_PLUGIN_SET, "/plugins/p/set", NULL,
+	    "plugin: {allowed_set_env_prefixes: ['DEBUG=']}",
+	    "[\"dev.path=/dev/sda\"]", 403, "/dev/sda" },
+	{ "set no equals", PI_PLUGIN_SET, "/plugins/p/set", NULL,
+	    "plugin: {allowed_set_env_prefixes: ['DEBUG=']}",
+	    "[\"DEBUG\"]", 403, "key=value" },
+	{ "set not array", PI_PLUGIN_SET, "/plugins/p/set", NULL,
+	    "plugin: {allowed_set_env_prefixes: ['DEBUG=']}",
+	    "{\"DEBUG\":1}", 403, "malformed" },
 };
 
 START_TEST(test_swarm)
@@ -894,6 +920,30 @@ START_TEST(test_swarm)
 		    (const uint8_t *)c->body, strlen(c->body), 1, &v);
 		ck_assert_int_eq(v.status, c->status);
 	}
+	pol_body_free(&b);
+}
+END_TEST
+
+/* A path too long to keep whole is refused, not cut and cleaned. */
+START_TEST(test_swarm_long)
+{
+	struct pol_body		 b;
+	struct pol_verdict	 v;
+	char			*body, *p;
+	size_t			 i;
+
+	must_load(&b, "service: {allowed_bind_mounts: [/srv]}");
+	body = xmalloc(12000);
+	p = body + snprintf(body, 12000, "{\"TaskTemplate\":{\"ContainerSpec\""
+	    ":{\"Mounts\":[{\"Type\":\"bind\",\"Source\":\"/srv/");
+	for (i = 0; i < 5000; i++)
+		*p++ = 'a';
+	pw_strlcpy(p, "/../../../etc\"}]}}}", 12000 - (size_t)(p - body));
+	pol_inspect(&b, PI_SERVICE, "/services/create", NULL, NULL,
+	    (const uint8_t *)body, strlen(body), 0, &v);
+	ck_assert_int_eq(v.status, 403);
+	ck_assert_ptr_nonnull(strstr(v.reason, "too long"));
+	free(body);
 	pol_body_free(&b);
 }
 END_TEST
@@ -1429,7 +1479,7 @@ START_TEST(test_dispatch)
 		{ "POST", "/nodes/n/update", PI_BLIND },
 		{ "POST", "/plugins/pull", PI_PLUGIN_PRIVS },
 		{ "POST", "/plugins/p/upgrade", PI_PLUGIN_PRIVS },
-		{ "POST", "/plugins/p/set", PI_BLIND },
+		{ "POST", "/plugins/p/set", PI_PLUGIN_SET },
 		{ "POST", "/plugins/create", PI_PLUGIN_CREATE },
 		{ "POST", "/libpod/containers/create", PI_BLIND },
 		{ "POST", "/libpod/play/kube", PI_BLIND },
@@ -1827,10 +1877,9 @@ START_TEST(test_load)
 	ck_assert_str_eq(ign[0],
 	    "request_body.container_create.allowed_device_requests");
 	ck_assert_int_eq(b.net_allow_ingress, 1);
-	ck_assert_str_eq(ign[1],
-	    "request_body.plugin.allowed_set_env_prefixes");
-	ck_assert_str_eq(ign[2], "request_body.container_archive");
-	ck_assert_ptr_null(ign[3]);
+	ck_assert_str_eq(ign[1], "request_body.container_archive");
+	ck_assert_ptr_null(ign[2]);
+	ck_assert_str_eq(b.plg_allowed_set_env_prefixes.v[0], "DEBUG=");
 	ck_assert_int_eq(b.build_allow_remote_context, 1);
 	ck_assert_int_eq(b.build_allow_run_instructions, 0);
 	ck_assert_int_eq(b.svc_allow_official, 1);
@@ -2070,6 +2119,7 @@ main(void)
 	tcase_add_loop_test(tc, test_cases, 0, (int)nitems(cases));
 	tcase_add_test(tc, test_caps);
 	tcase_add_loop_test(tc, test_swarm, 0, (int)nitems(swarm_cases));
+	tcase_add_test(tc, test_swarm_long);
 	tcase_add_test(tc, test_dockerfile);
 	tcase_add_test(tc, test_build);
 	tcase_add_test(tc, test_plugin_create);
