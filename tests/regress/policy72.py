@@ -253,11 +253,11 @@ def denied(a, n, method, path, body=None, want=(403,), headers=None,
 
 
 def allowed(a, n, method, path, body=None, want_fwd=None, want=None,
-            headers=None, what=None):
+            headers=None, what=None, wait=5.0):
     """Docker received the request (as want_fwd, when given) and its answer
     came back (status in want, when given)."""
     tag = str(n)
-    st, head, b = a.req(method, mark(path, tag), body, headers)
+    st, head, b = a.req(method, mark(path, tag), body, headers, wait)
     if st == 201:
         try:
             a.created.append(json.loads(b)["Id"])
@@ -806,7 +806,17 @@ def run_build(a, image):
             what="(one Dockerfile, no RUN)")
     allowed(a, "55.1", "POST", "/build?t=pw-b55ok", gz(ctx), want=(200,),
             what="(gzip)")
-    for t in ("pw-b53ok", "pw-b55ok"):
+    # A 40 MiB context: policyd reads it in pieces, Docker gets it whole.
+    import os
+    big = tar_bytes([("blob", os.urandom(40 << 20)), ("Dockerfile", ok),
+                     ("hello", b"hi\n")])
+    t0 = time.time()
+    allowed(a, "53.4", "POST", "/build?t=pw-b53big", big, want=(200,),
+            what="(40 MiB context)", wait=60.0)
+    print("# case 53.4: %d bytes built in %.1f s" % (len(big),
+                                                    time.time() - t0),
+          flush=True)
+    for t in ("pw-b53ok", "pw-b55ok", "pw-b53big"):
         docker_delete(a.dsock, "/images/%s?force=1" % t)
 
 
