@@ -9,7 +9,7 @@ set -eu
 
 build_pkgs="build-essential autoconf automake pkg-config libevent-dev
 libssl-dev libargon2-dev libjansson-dev libyaml-dev libwebsockets-dev
-libcurl4-openssl-dev libseccomp-dev
+libcurl4-openssl-dev libseccomp-dev zlib1g-dev
 libsystemd-dev"
 run_pkgs="docker.io busybox-static"
 test_pkgs="check curl python3 python3-cryptography python3-argon2 strace

@@ -78,20 +78,20 @@ static const struct insp_route insp_routes[] = {
 	/* §5.1's inspected writes that portwing does not inspect. */
 	{ "PUT", "/containers/*/archive", PI_BLIND },
 	{ "POST", "/images/load", PI_BLIND },
-	{ "POST", "/build", PI_BLIND },
-	{ "POST", "/secrets/create", PI_BLIND },
-	{ "POST", "/configs/create", PI_BLIND },
-	{ "POST", "/services/create", PI_BLIND },
-	{ "POST", "/services/*/update", PI_BLIND },
-	{ "POST", "/swarm/init", PI_BLIND },
-	{ "POST", "/swarm/join", PI_BLIND },
-	{ "POST", "/swarm/update", PI_BLIND },
-	{ "POST", "/swarm/unlock", PI_BLIND },
+	{ "POST", "/build", PI_BUILD },
+	{ "POST", "/secrets/create", PI_SECRET_CREATE },
+	{ "POST", "/configs/create", PI_CONFIG_CREATE },
+	{ "POST", "/services/create", PI_SERVICE },
+	{ "POST", "/services/*/update", PI_SERVICE },
+	{ "POST", "/swarm/init", PI_SWARM },
+	{ "POST", "/swarm/join", PI_SWARM },
+	{ "POST", "/swarm/update", PI_SWARM },
+	{ "POST", "/swarm/unlock", PI_SWARM },
 	{ "POST", "/nodes/*/update", PI_BLIND },
-	{ "POST", "/plugins/pull", PI_BLIND },
-	{ "POST", "/plugins/*/upgrade", PI_BLIND },
-	{ "POST", "/plugins/*/set", PI_BLIND },
-	{ "POST", "/plugins/create", PI_BLIND },
+	{ "POST", "/plugins/pull", PI_PLUGIN_PRIVS },
+	{ "POST", "/plugins/*/upgrade", PI_PLUGIN_PRIVS },
+	{ "POST", "/plugins/*/set", PI_PLUGIN_SET },
+	{ "POST", "/plugins/create", PI_PLUGIN_CREATE },
 	{ "POST", "/libpod/containers/create", PI_BLIND },
 	{ "POST", "/libpod/containers/*/update", PI_BLIND },
 	{ "POST", "/libpod/pods/create", PI_BLIND },
@@ -155,7 +155,17 @@ pol_inspector_cap(enum pol_insp insp)
 	case PI_VOLUME_CREATE:
 	case PI_NETWORK_CREATE:
 	case PI_NETWORK_DISCONNECT:
+	case PI_SERVICE:
+	case PI_SECRET_CREATE:
+	case PI_CONFIG_CREATE:
+	case PI_PLUGIN_PRIVS:
+	case PI_PLUGIN_SET:
 		return MIB;
+	case PI_SWARM:
+		return 256 * KIB;
+	case PI_BUILD:
+	case PI_PLUGIN_CREATE:
+		return 512 * MIB;
 	case PI_EXEC_STORED:
 		return 8 * MIB;
 	case PI_EXEC_CREATE:
@@ -195,6 +205,22 @@ pol_inspector_name(enum pol_insp insp)
 		return "network_disconnect";
 	case PI_EXEC_STORED:
 		return "exec_stored";
+	case PI_SERVICE:
+		return "service";
+	case PI_SWARM:
+		return "swarm";
+	case PI_SECRET_CREATE:
+		return "secret_create";
+	case PI_CONFIG_CREATE:
+		return "config_create";
+	case PI_PLUGIN_PRIVS:
+		return "plugin_privileges";
+	case PI_PLUGIN_SET:
+		return "plugin_set";
+	case PI_BUILD:
+		return "build";
+	case PI_PLUGIN_CREATE:
+		return "plugin_create";
 	case PI_BLIND:
 		return "body_blind";
 	}
@@ -2135,7 +2161,6 @@ pol_inspect(const struct pol_body *b, enum pol_insp insp, const char *npath,
 	size_t		 cap;
 	int		 r;
 
-	(void)npath;
 	memset(v, 0, sizeof(*v));
 	switch (insp) {
 	case PI_NONE:
@@ -2155,6 +2180,26 @@ pol_inspect(const struct pol_body *b, enum pol_insp insp, const char *npath,
 			    "judge");
 			return;
 		}
+		break;
+	case PI_BUILD:
+		if (len > pol_inspector_cap(insp)) {
+			deny(&in, 413, R_TOO_LARGE);
+			return;
+		}
+		pol_inspect_build(b, query, body, len, v);
+		return;
+	case PI_PLUGIN_CREATE:
+		if (len > pol_inspector_cap(insp)) {
+			deny(&in, 413, R_TOO_LARGE);
+			return;
+		}
+		pol_inspect_plugin_create(b, body, len, v);
+		return;
+	case PI_PLUGIN_PRIVS:
+		/* The remote reference is judged whatever the body. */
+		pol_inspect_plugin_query(b, npath, query, v);
+		if (v->status != 0)
+			return;
 		break;
 	case PI_EXEC_START:
 		/* The start of an exec no allowlist could have admitted. */
@@ -2181,6 +2226,12 @@ pol_inspect(const struct pol_body *b, enum pol_insp insp, const char *npath,
 	if ((r = gj_decode(body, len, &top)) != GJ_DEC_OK) {
 		deny(&in, r == GJ_DEC_DUP ? 400 : 403,
 		    r == GJ_DEC_DUP ? R_DUP : R_MALFORMED);
+		return;
+	}
+	if ((insp >= PI_SERVICE && insp <= PI_PLUGIN_PRIVS) ||
+	    insp == PI_PLUGIN_SET) {
+		pol_inspect_swarm(b, insp, npath, query, top, v);
+		json_decref(top);
 		return;
 	}
 	if (json_is_null(top)) {

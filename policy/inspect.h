@@ -111,6 +111,55 @@ struct pol_body {
 	int			allow_all_registries;
 	int			allow_official;
 	struct pol_strlist	allowed_registries;
+	/* request_body.service (services create and update) */
+	int			svc_allow_host_network;
+	struct pol_strlist	svc_allowed_bind_mounts;
+	int			svc_allow_all_registries;
+	int			svc_allow_official;
+	struct pol_strlist	svc_allowed_registries;
+	int			svc_allow_all_capabilities;
+	struct pol_strlist	svc_allowed_capabilities;
+	int			svc_allow_sysctls;
+	int			svc_require_non_root_user;
+	int			svc_require_no_new_privileges;
+	int			svc_require_readonly_rootfs;
+	int			svc_require_drop_all_capabilities;
+	int			svc_deny_unconfined_seccomp;
+	int			svc_deny_custom_seccomp_profiles;
+	int			svc_deny_unconfined_apparmor;
+	int			svc_deny_selinux_disable;
+	int			svc_deny_selinux_label_override;
+	/* request_body.swarm */
+	int			sw_allow_force_new_cluster;
+	int			sw_allow_external_ca;
+	struct pol_strlist	sw_allowed_join_remote_addrs;
+	int			sw_allow_token_rotation;
+	int			sw_allow_manager_unlock_key_rotation;
+	int			sw_allow_auto_lock_managers;
+	int			sw_allow_signing_ca_update;
+	int			sw_allow_unlock;
+	/* request_body.secret and request_body.config */
+	int			sec_allow_custom_drivers;
+	int			sec_allow_template_drivers;
+	int			cfg_allow_custom_drivers;
+	int			cfg_allow_template_drivers;
+	/* request_body.plugin (pull and upgrade privileges) */
+	int			plg_allow_host_network;
+	int			plg_allow_host_ipc;
+	int			plg_allow_host_pid;
+	int			plg_allow_all_devices;
+	struct pol_strlist	plg_allowed_bind_mounts;
+	struct pol_strlist	plg_allowed_devices;
+	int			plg_allow_all_capabilities;
+	struct pol_strlist	plg_allowed_capabilities;
+	int			plg_allow_all_registries;
+	int			plg_allow_official;
+	struct pol_strlist	plg_allowed_registries;
+	struct pol_strlist	plg_allowed_set_env_prefixes;
+	/* request_body.build */
+	int			build_allow_remote_context;
+	int			build_allow_host_network;
+	int			build_allow_run_instructions;
 };
 
 void	pol_body_init(struct pol_body *);
@@ -147,6 +196,19 @@ enum pol_insp {
 	PI_EXEC_STORED,		/* the exec a start would run, as Docker's
 				   GET /exec/{id}/json tells it (8 MiB):
 				   never chosen by pol_inspector_for */	/* POST /networks/{id}/connect, 1 MiB */
+	PI_SERVICE,		/* POST /services/create, /services/{id}/
+				   update, 1 MiB */
+	PI_SWARM,		/* POST /swarm/{init,join,update,unlock},
+				   256 KiB */
+	PI_SECRET_CREATE,	/* POST /secrets/create, 1 MiB */
+	PI_CONFIG_CREATE,	/* POST /configs/create, 1 MiB */
+	PI_PLUGIN_PRIVS,	/* POST /plugins/pull, /plugins/{name}/
+				   upgrade: query and privileges, 1 MiB */
+	PI_BUILD,		/* POST /build: query, then the context
+				   streamed (512 MiB; pol_build_*) */
+	PI_PLUGIN_CREATE,	/* POST /plugins/create: a tar whose
+				   config.json is judged (512 MiB) */
+	PI_PLUGIN_SET,		/* POST /plugins/{name}/set, 1 MiB */
 	PI_BLIND		/* a body-sensitive write portwing does not
 				   inspect: refused unless insecure_allow_
 				   body_blind_writes (§5.10) */
@@ -194,5 +256,22 @@ int	pol_query_body_refused(enum pol_insp, const char *);
 void	pol_inspect(const struct pol_body *, enum pol_insp, const char *,
 	    const char *, const char *, const uint8_t *, size_t, int,
 	    struct pol_verdict *);
+
+/*
+ * POST /build, fed in pieces so a large context is never held whole
+ * (inspect_build.c).  pol_build_begin judges the query; NULL when that
+ * settles it (the verdict is then final: denied, or allowed because RUN
+ * is not restricted).  pol_build_feed takes the body in order, -1 once
+ * denied (stop feeding); pol_build_end judges what was fed, sets the
+ * verdict and frees.  pol_inspect does all three for a whole body.
+ */
+struct pol_build;
+struct pol_build *pol_build_begin(const struct pol_body *, const char *,
+		    struct pol_verdict *);
+int		 pol_build_feed(struct pol_build *, const uint8_t *, size_t);
+void		 pol_build_end(struct pol_build *);
+/* The same reader for POST /plugins/create (no query to judge). */
+struct pol_build *pol_plugin_begin(const struct pol_body *,
+		    struct pol_verdict *);
 
 #endif

@@ -20,6 +20,8 @@ pol_body_init(struct pol_body *b)
 	memset(b, 0, sizeof(*b));
 	b->allow_official = 1;
 	b->ep_allow_aliases = 1;
+	b->svc_allow_official = 1;
+	b->plg_allow_official = 1;
 }
 
 void

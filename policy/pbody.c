@@ -150,12 +150,92 @@ static const struct pb_key pb_network_create[] = {
 	{ NULL, PB_BOOL, 0 }
 };
 
+/* request_body.service: the task template of services create/update. */
+static const struct pb_key pb_service[] = {
+	{ "allow_host_network", PB_BOOL, B(svc_allow_host_network) },
+	{ "allowed_bind_mounts", PB_PATHS, B(svc_allowed_bind_mounts) },
+	{ "allow_all_registries", PB_BOOL, B(svc_allow_all_registries) },
+	{ "allow_official", PB_BOOL, B(svc_allow_official) },
+	{ "allowed_registries", PB_REGISTRIES, B(svc_allowed_registries) },
+	{ "allow_all_capabilities", PB_BOOL, B(svc_allow_all_capabilities) },
+	{ "allowed_capabilities", PB_CAPS, B(svc_allowed_capabilities) },
+	{ "allow_sysctls", PB_BOOL, B(svc_allow_sysctls) },
+	{ "require_non_root_user", PB_BOOL, B(svc_require_non_root_user) },
+	{ "require_no_new_privileges", PB_BOOL,
+	    B(svc_require_no_new_privileges) },
+	{ "require_readonly_rootfs", PB_BOOL, B(svc_require_readonly_rootfs) },
+	{ "require_drop_all_capabilities", PB_BOOL,
+	    B(svc_require_drop_all_capabilities) },
+	{ "deny_unconfined_seccomp", PB_BOOL, B(svc_deny_unconfined_seccomp) },
+	{ "deny_custom_seccomp_profiles", PB_BOOL,
+	    B(svc_deny_custom_seccomp_profiles) },
+	{ "deny_unconfined_apparmor", PB_BOOL, B(svc_deny_unconfined_apparmor) },
+	{ "deny_selinux_disable", PB_BOOL, B(svc_deny_selinux_disable) },
+	{ "deny_selinux_label_override", PB_BOOL,
+	    B(svc_deny_selinux_label_override) },
+	{ "image_trust", PB_IGNORED, 0 },
+	{ "require_cpu_limit", PB_IGNORED, 0 },
+	{ "require_cpu_limit_hard", PB_IGNORED, 0 },
+	{ NULL, PB_BOOL, 0 }
+};
+
+static const struct pb_key pb_swarm[] = {
+	{ "allow_force_new_cluster", PB_BOOL, B(sw_allow_force_new_cluster) },
+	{ "allow_external_ca", PB_BOOL, B(sw_allow_external_ca) },
+	{ "allowed_join_remote_addrs", PB_LIST,
+	    B(sw_allowed_join_remote_addrs) },
+	{ "allow_token_rotation", PB_BOOL, B(sw_allow_token_rotation) },
+	{ "allow_manager_unlock_key_rotation", PB_BOOL,
+	    B(sw_allow_manager_unlock_key_rotation) },
+	{ "allow_auto_lock_managers", PB_BOOL, B(sw_allow_auto_lock_managers) },
+	{ "allow_signing_ca_update", PB_BOOL, B(sw_allow_signing_ca_update) },
+	{ "allow_unlock", PB_BOOL, B(sw_allow_unlock) },
+	{ NULL, PB_BOOL, 0 }
+};
+
+static const struct pb_key pb_secret[] = {
+	{ "allow_custom_drivers", PB_BOOL, B(sec_allow_custom_drivers) },
+	{ "allow_template_drivers", PB_BOOL, B(sec_allow_template_drivers) },
+	{ NULL, PB_BOOL, 0 }
+};
+
+static const struct pb_key pb_config[] = {
+	{ "allow_custom_drivers", PB_BOOL, B(cfg_allow_custom_drivers) },
+	{ "allow_template_drivers", PB_BOOL, B(cfg_allow_template_drivers) },
+	{ NULL, PB_BOOL, 0 }
+};
+
+/* request_body.plugin: plugin pull, upgrade, create and set. */
+static const struct pb_key pb_plugin[] = {
+	{ "allow_host_network", PB_BOOL, B(plg_allow_host_network) },
+	{ "allow_host_ipc", PB_BOOL, B(plg_allow_host_ipc) },
+	{ "allow_host_pid", PB_BOOL, B(plg_allow_host_pid) },
+	{ "allow_all_devices", PB_BOOL, B(plg_allow_all_devices) },
+	{ "allowed_bind_mounts", PB_PATHS, B(plg_allowed_bind_mounts) },
+	{ "allowed_devices", PB_PATHS, B(plg_allowed_devices) },
+	{ "allow_all_capabilities", PB_BOOL, B(plg_allow_all_capabilities) },
+	{ "allowed_capabilities", PB_CAPS, B(plg_allowed_capabilities) },
+	{ "allow_all_registries", PB_BOOL, B(plg_allow_all_registries) },
+	{ "allow_official", PB_BOOL, B(plg_allow_official) },
+	{ "allowed_registries", PB_REGISTRIES, B(plg_allowed_registries) },
+	{ "allowed_set_env_prefixes", PB_LIST,
+	    B(plg_allowed_set_env_prefixes) },
+	{ NULL, PB_BOOL, 0 }
+};
+
+static const struct pb_key pb_build[] = {
+	{ "allow_remote_context", PB_BOOL, B(build_allow_remote_context) },
+	{ "allow_host_network", PB_BOOL, B(build_allow_host_network) },
+	{ "allow_run_instructions", PB_BOOL,
+	    B(build_allow_run_instructions) },
+	{ NULL, PB_BOOL, 0 }
+};
+
 #undef B
 
 /* Subsections of sockguard's request_body that portwing does not inspect. */
 static const char *const pb_unimplemented[] = {
-	"build", "secret", "config", "service", "swarm", "node",
-	"plugin", "archive", "container_archive", "image_load", "libpod",
+	"node", "archive", "container_archive", "image_load", "libpod",
 	"buildkit", "image_trust", "image_push", "libpod_network",
 	"libpod_container_create", "libpod_volume", "libpod_secret",
 	"libpod_pod",
@@ -177,6 +257,8 @@ pol_body_init(struct pol_body *b)
 	memset(b, 0, sizeof(*b));
 	b->allow_official = 1;
 	b->ep_allow_aliases = 1;
+	b->svc_allow_official = 1;
+	b->plg_allow_official = 1;
 }
 
 static void
@@ -224,6 +306,15 @@ pol_body_free(struct pol_body *b)
 	strlist_free(&b->exec_denied_env_vars);
 	strlist_free(&b->exec_allowed_env_values);
 	strlist_free(&b->allowed_registries);
+	strlist_free(&b->svc_allowed_bind_mounts);
+	strlist_free(&b->svc_allowed_registries);
+	strlist_free(&b->svc_allowed_capabilities);
+	strlist_free(&b->sw_allowed_join_remote_addrs);
+	strlist_free(&b->plg_allowed_bind_mounts);
+	strlist_free(&b->plg_allowed_devices);
+	strlist_free(&b->plg_allowed_capabilities);
+	strlist_free(&b->plg_allowed_registries);
+	strlist_free(&b->plg_allowed_set_env_prefixes);
 	commands_free(b);
 	pol_body_init(b);
 }
@@ -597,6 +688,30 @@ pb_network(struct pb_ctx *c, const char *prefix, yaml_node_t *map)
 	return 0;
 }
 
+/* The sections inspect_swarm.c and inspect_build.c read: 0 or -1 when
+ * name is one, else 1. */
+static int
+pb_swarm_sections(struct pb_ctx *c, const char *prefix, const char *name,
+    yaml_node_t *v)
+{
+	static const struct {
+		const char		*name;
+		const struct pb_key	*keys;
+	} t[] = {
+		{ "service", pb_service }, { "swarm", pb_swarm },
+		{ "secret", pb_secret }, { "config", pb_config },
+		{ "plugin", pb_plugin }, { "build", pb_build },
+	};
+	char	key[512];
+	size_t	i;
+
+	for (i = 0; i < nitems(t); i++)
+		if (strcasecmp(name, t[i].name) == 0) {
+			pb_join(key, sizeof(key), prefix, t[i].name);
+			return pb_section(c, key, v, t[i].keys);
+		}
+	return 1;
+}
 
 int
 pol_body_load(struct pol_body *b, yaml_document_t *doc, yaml_node_t *map,
@@ -647,6 +762,8 @@ pol_body_load(struct pol_body *b, yaml_document_t *doc, yaml_node_t *map,
 		} else if (strcasecmp(name, "image_pull") == 0) {
 			pb_join(key, sizeof(key), prefix, "image_pull");
 			r = pb_section(&c, key, v, pb_image_pull);
+		} else if ((r = pb_swarm_sections(&c, prefix, name, v)) != 1) {
+			/* service, swarm, secret, config, plugin */
 		} else if (pb_in(pb_unimplemented, nitems(pb_unimplemented),
 		    name)) {
 			pb_ignore(&c, key);

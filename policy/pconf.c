@@ -1367,6 +1367,26 @@ probe_set(const struct policy *p, const char *where,
 		if (!ADMITS(probe_writes[i][0], probe_writes[i][1]))
 			continue;
 		pi = pol_inspector_for(probe_writes[i][0], probe_writes[i][1]);
+		/* §5.10: a join is inspected only against an allowlist. */
+		if (pi == PI_SWARM && strcmp(probe_writes[i][1],
+		    "/swarm/join") == 0 &&
+		    b->sw_allowed_join_remote_addrs.n == 0) {
+			snprintf(err, errlen, "%s: %s admit POST /swarm/join "
+			    "without request_body.swarm."
+			    "allowed_join_remote_addrs; set "
+			    "insecure_allow_body_blind_writes: true to accept",
+			    p->source, where);
+			return -1;
+		}
+		if (pi == PI_PLUGIN_SET &&
+		    b->plg_allowed_set_env_prefixes.n == 0) {
+			snprintf(err, errlen, "%s: %s admit POST "
+			    "/plugins/{name}/set without request_body.plugin."
+			    "allowed_set_env_prefixes; set "
+			    "insecure_allow_body_blind_writes: true to accept",
+			    p->source, where);
+			return -1;
+		}
 		if (pi != PI_BLIND)
 			continue;
 		snprintf(err, errlen, "%s: %s admit %s %s, whose body portwing "

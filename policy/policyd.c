@@ -23,6 +23,8 @@
 
 #include <event2/event.h>
 
+#include <openssl/evp.h>
+
 #include "child.h"
 #include "inspect.h"
 #include "ipc.h"
@@ -185,6 +187,68 @@ inspect_stamped(struct ipc_msg *m, const struct pol_body *b, uint32_t gen,
 	free(out);
 }
 
+/*
+ * POST /build and /plugins/create: the archive may be hundreds of MiB,
+ * so it is never read whole; the sealed memfd is read in 1 MiB pieces with pread, each piece
+ * hashed and fed to the streaming inspector.  0, or -1 when the memfd is
+ * not sealed, has the wrong size, or cannot be read.
+ */
+#define PD_BUILD_CHUNK	(1024 * 1024)
+
+static int
+inspect_build(const struct pol_body *b, uint32_t insp, const char *query,
+    int fd, uint64_t len, uint8_t digest[32], struct pol_verdict *v)
+{
+	const int		 want = F_SEAL_WRITE | F_SEAL_SHRINK |
+				    F_SEAL_GROW;
+	struct pol_build	*pb;
+	struct stat		 st;
+	EVP_MD_CTX		*md;
+	uint8_t			*buf;
+	uint64_t		 off = 0;
+	unsigned int		 dlen = 32;
+	ssize_t			 n;
+	int			 seals, rc = -1, feeding = 1;
+
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals == -1 || (seals & want) != want || fstat(fd, &st) == -1 ||
+	    (uint64_t)st.st_size != len)
+		return -1;
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+		EVP_MD_CTX_free(md);
+		return -1;
+	}
+	buf = xmalloc(PD_BUILD_CHUNK);
+	pb = insp == PI_PLUGIN_CREATE ? pol_plugin_begin(b, v) :
+	    pol_build_begin(b, query, v);
+	while (off < len) {
+		n = pread(fd, buf, len - off < PD_BUILD_CHUNK ?
+		    (size_t)(len - off) : PD_BUILD_CHUNK, (off_t)off);
+		if (n <= 0)
+			goto out;
+		if (!EVP_DigestUpdate(md, buf, (size_t)n))
+			goto out;
+		/* Once judged, the rest is only hashed. */
+		if (pb != NULL && feeding &&
+		    pol_build_feed(pb, buf, (size_t)n) == -1)
+			feeding = 0;
+		off += (uint64_t)n;
+	}
+	if (!EVP_DigestFinal_ex(md, digest, &dlen))
+		goto out;
+	rc = 0;
+ out:
+	if (rc == -1 && pb != NULL) {
+		pol_build_end(pb);
+		memset(v, 0, sizeof(*v));
+	} else
+		pol_build_end(pb);
+	free(buf);
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
 static void
 inspect(struct ipc_msg *m)
 {
@@ -234,6 +298,33 @@ inspect(struct ipc_msg *m)
 	if (len > (pd.pol->owner[0] != '\0' ? pol_owner_cap((enum pol_insp)insp,
 	    npath) : pol_inspector_cap((enum pol_insp)insp))) {
 		answer(m->hdr.id, gen, 413, "request body too large", digest);
+		goto out;
+	}
+	if (insp == PI_BUILD || insp == PI_PLUGIN_CREATE) {
+		if (profile[0] != '\0') {
+			prof = policy_select(pd.pol, profile, NULL, 0, 0, 0,
+			    &unresolved);
+			if (unresolved || prof == NULL) {
+				answer(m->hdr.id, gen, 403, "client policy "
+				    "profile unresolved", digest);
+				goto out;
+			}
+		}
+		if (inspect_build(policy_body(pd.pol, prof), insp, query[0] ?
+		    query : NULL, m->fd, len, digest, &v) == -1) {
+			log_warnx("request %u: the body memfd is not sealed "
+			    "or is short", m->hdr.id);
+			memset(digest, 0, sizeof(digest));
+			answer(m->hdr.id, gen, 403, "unable to inspect the "
+			    "request body", digest);
+			goto out;
+		}
+		pd.judged++;
+		log_debug("request %u: %s %s (%s): %s%s%s", m->hdr.id,
+		    method, npath, pol_inspector_name((enum pol_insp)insp),
+		    v.status == 0 ? "allowed" : "refused",
+		    v.status ? ": " : "", v.status ? v.reason : "");
+		answer(m->hdr.id, gen, v.status, v.reason, digest);
 		goto out;
 	}
 	if ((body = (uint8_t *)pol_memfd_read(m->fd, (size_t)len)) == NULL) {

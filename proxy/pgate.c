@@ -35,6 +35,7 @@
 #include "util.h"
 
 #define PGATE_TIMEOUT_S		10
+#define PGATE_STREAM_TIMEOUT_S	60	/* build and plugin archives */
 #define PGATE_MAX_COUNTERS	512
 #define PGATE_MAX_CLIENTS	4096	/* rate and in-flight state kept */
 
@@ -631,6 +632,9 @@ pgate_inspect(struct pgate_req *g, const char *method, int fd, uint64_t len,
 		}
 		return -1;
 	}
+	/* Up to 512 MiB hashed and 1 GiB inflated take seconds. */
+	if (g->insp == PI_BUILD || g->insp == PI_PLUGIN_CREATE)
+		tv.tv_sec = PGATE_STREAM_TIMEOUT_S;
 	pe = xcalloc(1, sizeof(*pe));
 	pe->outfd = ofd;
 	pe->g = g;

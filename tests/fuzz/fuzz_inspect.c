@@ -4,15 +4,18 @@
  * (policy/pbody.c).
  *
  * The first byte selects what runs:
- *   bit 7 set    the rest is YAML, loaded as a request_body mapping
+ *   bits 7-6 10  the rest is YAML, loaded as a request_body mapping
  *   bits 0-2     the inspector (PI_NONE .. PI_BLIND)
  *   bit 3        a permissive policy (allowlists, knobs on) instead of
  *                the defaults, so the deeper checks run
  *   bit 4        insecure_allow_body_blind_writes
- *   bit 5        ownership (policy/owner.c) instead: the body is stamped
- *                (the result must decode, keep its length bound and
- *                carry the owner label once), its references listed, it
- *                is judged as an inspect answer of kind (bits 0-2) + 1,
+ *   bit 5        bits 0-2 and 6 pick from inspect_swarm.c's endpoints
+ *                instead (swarm_eps below); for swarm update and plugin
+ *                pull the rest is "query\nbody"
+ *   bits 7-6 11  ownership (policy/owner.c): the body is stamped (the
+ *                result must decode, keep its length bound and carry
+ *                the owner label once), its references listed, it is
+ *                judged as an inspect answer of kind (bits 0-2) + 1,
  *                and as a query it goes through the filter rewrite
  * For images/create the rest is "query\nX-Registry-Auth"; otherwise it
  * is the body, passed with its exact length (NUL bytes included).
@@ -65,7 +68,48 @@ static const char permissive[] =
     "  denied_env_vars: [LD_PRELOAD]\n"
     "  allowed_env_values: ['A=1']\n"
     "image_pull:\n"
-    "  allowed_registries: [ghcr.io, localhost:5000]\n";
+    "  allowed_registries: [ghcr.io, localhost:5000]\n"
+    "service:\n"
+    "  allowed_bind_mounts: [/srv]\n"
+    "  allowed_registries: [ghcr.io]\n"
+    "  allowed_capabilities: [NET_ADMIN]\n"
+    "  require_non_root_user: true\n"
+    "  require_no_new_privileges: true\n"
+    "  deny_custom_seccomp_profiles: true\n"
+    "  deny_unconfined_apparmor: true\n"
+    "  deny_selinux_label_override: true\n"
+    "swarm:\n"
+    "  allowed_join_remote_addrs: [10.0.0.1:2377]\n"
+    "  allow_unlock: true\n"
+    "plugin:\n"
+    "  allowed_bind_mounts: [/srv]\n"
+    "  allowed_devices: [/dev/fuse]\n"
+    "  allowed_capabilities: [SYS_ADMIN]\n"
+    "  allowed_registries: [localhost:5000]\n"
+    "  allowed_set_env_prefixes: [DEBUG=]\n";
+
+static const struct {
+	enum pol_insp	 insp;
+	const char	*path;
+	int		 query;		/* "query\nbody" */
+} swarm_eps[16] = {
+	{ PI_SERVICE, "/services/create", 0 },
+	{ PI_SWARM, "/swarm/init", 0 },
+	{ PI_SWARM, "/swarm/join", 0 },
+	{ PI_SWARM, "/swarm/update", 1 },
+	{ PI_SWARM, "/swarm/unlock", 0 },
+	{ PI_SECRET_CREATE, "/secrets/create", 0 },
+	{ PI_CONFIG_CREATE, "/configs/create", 0 },
+	{ PI_PLUGIN_PRIVS, "/plugins/pull", 1 },
+	{ PI_PLUGIN_SET, "/plugins/p/set", 0 },
+	{ PI_SERVICE, "/services/s/update", 0 },
+	{ PI_PLUGIN_PRIVS, "/plugins/p/upgrade", 1 },
+	{ PI_PLUGIN_SET, "/plugins/p/set", 0 },
+	{ PI_SWARM, "/swarm/unlock", 0 },
+	{ PI_SECRET_CREATE, "/secrets/create", 0 },
+	{ PI_PLUGIN_SET, "/plugins/p/set", 0 },
+	{ PI_SWARM, "/swarm/join", 0 },
+};
 
 static int
 load(struct pol_body *b, const char *text, size_t len)
@@ -148,6 +192,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sel = data[0];
 	data++;
 	size--;
+	if ((sel & 0xc0) == 0xc0) {
+		fuzz_owner(sel, data, size);
+		return 0;
+	}
 	if (sel & 0x80) {
 		if (load(&strict, (const char *)data, size) == 0 &&
 		    strict.allowed_bind_mounts.n > 0 &&
@@ -156,16 +204,32 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pol_body_free(&strict);
 		return 0;
 	}
-	if (sel & 0x20) {
-		fuzz_owner(sel, data, size);
-		return 0;
-	}
 	pol_body_init(&strict);
 	b = (sel & 0x08) ? &lax : &strict;
 	insp = (enum pol_insp)(sel & 0x07);
-	if (insp > PI_BLIND)
-		insp = PI_CONTAINER_CREATE;
-	if (insp == PI_IMAGES_CREATE) {
+	if (sel & 0x20) {
+		unsigned int	 ep = (sel & 0x07) | ((sel & 0x40) >> 3);
+
+		insp = swarm_eps[ep].insp;
+		text = NULL;
+		nl = NULL;
+		if (swarm_eps[ep].query) {
+			text = xmalloc(size + 1);
+			memcpy(text, data, size);
+			text[size] = '\0';
+			if ((nl = memchr(text, '\n', size)) != NULL)
+				*nl++ = '\0';
+		}
+		if (nl != NULL)
+			pol_inspect(b, insp, swarm_eps[ep].path, text,
+			    NULL, (const uint8_t *)nl, size - (size_t)(nl -
+			    text), (sel & 0x10) != 0, &v);
+		else
+			pol_inspect(b, insp, swarm_eps[ep].path,
+			    text, NULL, text != NULL ? NULL : data,
+			    text != NULL ? 0 : size, (sel & 0x10) != 0, &v);
+		free(text);
+	} else if (insp == PI_IMAGES_CREATE) {
 		text = xmalloc(size + 1);
 		memcpy(text, data, size);
 		text[size] = '\0';

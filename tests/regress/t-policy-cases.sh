@@ -95,6 +95,13 @@ check "case 49: an exec rule without allowed_commands and no ack is a load error
     bash -c "! '$PW_BUILD/portwing' policy check '$PW_TMP/c49.yaml' >/dev/null 2>&1"
 check "case 49: ... and portwingd refuses to start on it" \
     bash -c "! env -i PATH=\$PATH TOKEN=x POLICY_FILE='$PW_TMP/c49.yaml' '$PW_BUILD/portwingd' -n >/dev/null 2>&1"
+# §5.10: swarm join and plugin set are inspected only against their
+# allowlists; without them, the rule needs the acknowledgement.
+for w in swarm/join "plugins/*/set"; do
+	printf 'rules:\n  - match: { method: POST, path: "/%s" }\n    action: allow\n' "$w" >"$PW_TMP/blind.yaml"
+	check "a rule admitting POST /$w without its allowlist is a load error" \
+	    bash -c "! '$PW_BUILD/portwing' policy check '$PW_TMP/blind.yaml' >/dev/null 2>&1"
+done
 for c in 67 68; do
 	echo "ok - # SKIP case $c: listener settings apply to the standalone filter mode, which is not built yet"
 done

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include <openssl/evp.h>
+#include <zlib.h>
 
 #include "gojson.h"
 #include "inspect.h"
@@ -668,6 +669,745 @@ START_TEST(test_cases)
 }
 END_TEST
 
+/* inspect_swarm.c: services, swarm, secrets, configs, plugin privileges. */
+struct scase {
+	const char	*name;
+	enum pol_insp	 insp;
+	const char	*npath;
+	const char	*query;
+	const char	*policy;
+	const char	*body;
+	int		 status;
+	const char	*reason;
+};
+
+#define SVC	PI_SERVICE
+#define SVCP	"/services/create"
+static const struct scase swarm_cases[] = {
+	{ "svc plain", SVC, SVCP, NULL, NULL,
+	    "{\"Name\":\"w\",\"TaskTemplate\":{\"ContainerSpec\":"
+	    "{\"Image\":\"nginx:1\"}}}", 0, NULL },
+	/* §10.5 case 56. */
+	{ "svc task host net", SVC, SVCP, NULL, NULL,
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":\"nginx\"},"
+	    "\"Networks\":[{\"Target\":\"host\"}]}}", 403, "host network" },
+	{ "svc task host net folded", SVC, "/services/abc/update", NULL, NULL,
+	    "{\"tasktemplate\":{\"networks\":[{\"target\":\" HOST \"}]}}", 403,
+	    "host network" },
+	{ "svc top host net", SVC, SVCP, NULL, NULL,
+	    "{\"Networks\":[{\"Target\":\"host\"}]}", 403, "host network" },
+	{ "svc host net allowed", SVC, SVCP, NULL,
+	    "service: {allow_host_network: true}",
+	    "{\"TaskTemplate\":{\"Networks\":[{\"Target\":\"host\"}]}}", 0,
+	    NULL },
+	{ "svc other net", SVC, SVCP, NULL, NULL,
+	    "{\"TaskTemplate\":{\"Networks\":[{\"Target\":\"backend\"}]}}", 0,
+	    NULL },
+	{ "svc net wrong type", SVC, SVCP, NULL, NULL,
+	    "{\"TaskTemplate\":{\"Networks\":[\"host\"]}}", 403, "malformed" },
+	{ "svc bind", SVC, SVCP, NULL, NULL,
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"Mounts\":[{\"Type\":"
+	    "\"bind\",\"Source\":\"/etc\",\"Target\":\"/x\"}]}}}", 403,
+	    "/etc is not in allowed_bind_mounts" },
+	{ "svc bind listed", SVC, SVCP, NULL,
+	    "service: {allowed_bind_mounts: [/srv]}",
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"Mounts\":[{\"Type\":"
+	    "\"bind\",\"Source\":\"/srv/a/../b\"}]}}}", 0, NULL },
+	{ "svc bind escape", SVC, SVCP, NULL,
+	    "service: {allowed_bind_mounts: [/srv]}",
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"Mounts\":[{\"Type\":"
+	    "\"bind\",\"Source\":\"/srv/../etc\"}]}}}", 403, "/etc" },
+	{ "svc volume mount", SVC, SVCP, NULL, NULL,
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"Mounts\":[{\"Type\":"
+	    "\"volume\",\"Source\":\"data\"}]}}}", 0, NULL },
+	{ "svc cap", SVC, SVCP, NULL, NULL,
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"CapabilityAdd\":"
+	    "[\"CAP_SYS_ADMIN\"]}}}", 403, "SYS_ADMIN" },
+	{ "svc cap listed", SVC, SVCP, NULL,
+	    "service: {allowed_capabilities: [net_admin]}",
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"CapabilityAdd\":"
+	    "[\"CAP_NET_ADMIN\"]}}}", 0, NULL },
+	{ "svc sysctl", SVC, SVCP, NULL, NULL,
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"Sysctls\":"
+	    "{\"net.ipv4.ip_forward\":\"1\"}}}}", 403, "sysctls" },
+	{ "svc registry", SVC, SVCP, NULL, NULL,
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":"
+	    "\"evil.example/x:1\"}}}", 403, "evil.example" },
+	{ "svc registry listed", SVC, SVCP, NULL,
+	    "service: {allowed_registries: [ghcr.io]}",
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":"
+	    "\"ghcr.io/o/x@sha256:00\"}}}", 0, NULL },
+	{ "svc root", SVC, SVCP, NULL, "service: {require_non_root_user: true}",
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"User\":\"0:0\"}}}", 403,
+	    "non-root" },
+	{ "svc nnp", SVC, SVCP, NULL,
+	    "service: {require_no_new_privileges: true}",
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"Privileges\":"
+	    "{\"NoNewPrivileges\":true}}}}", 0, NULL },
+	{ "svc nnp missing", SVC, SVCP, NULL,
+	    "service: {require_no_new_privileges: true}",
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{}}}", 403,
+	    "no-new-privileges" },
+	{ "svc seccomp custom blob", SVC, SVCP, NULL,
+	    "service: {deny_custom_seccomp_profiles: true}",
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"Privileges\":{\"Seccomp\":"
+	    "{\"Profile\":\"e30=\"}}}}}", 403, "custom seccomp" },
+	{ "svc seccomp null blob", SVC, SVCP, NULL,
+	    "service: {deny_custom_seccomp_profiles: true}",
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"Privileges\":{\"Seccomp\":"
+	    "{\"Profile\":null}}}}}", 0, NULL },
+	{ "svc apparmor", SVC, SVCP, NULL,
+	    "service: {deny_unconfined_apparmor: true}",
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"Privileges\":{\"AppArmor\":"
+	    "{\"Mode\":\"Disabled\"}}}}}", 403, "AppArmor" },
+	{ "svc dup", SVC, SVCP, NULL, NULL,
+	    "{\"TaskTemplate\":{},\"taskTemplate\":{}}", 400, "duplicate" },
+	{ "svc not object", SVC, SVCP, NULL, NULL, "[1]", 403, "malformed" },
+	{ "svc bad json", SVC, SVCP, NULL, NULL, "{\"TaskTemplate\":", 403,
+	    "malformed" },
+	/* Swarm; §10.5 case 58. */
+	{ "unlock bad", PI_SWARM, "/swarm/unlock", NULL,
+	    "swarm: {allow_unlock: true}", "{\"UnlockKey\":", 403,
+	    "malformed" },
+	{ "unlock wrong type", PI_SWARM, "/swarm/unlock", NULL,
+	    "swarm: {allow_unlock: true}", "{\"UnlockKey\":5}", 403,
+	    "malformed" },
+	{ "unlock off", PI_SWARM, "/swarm/unlock", NULL, NULL,
+	    "{\"UnlockKey\":\"SWMKEY-1-s3cr3t\"}", 403, "unlocking" },
+	{ "unlock null off", PI_SWARM, "/swarm/unlock", NULL, NULL, "null", 403,
+	    "unlocking" },
+	{ "unlock on", PI_SWARM, "/swarm/unlock", NULL,
+	    "swarm: {allow_unlock: true}",
+	    "{\"UnlockKey\":\"SWMKEY-1-s3cr3t\"}", 0, NULL },
+	{ "init plain", PI_SWARM, "/swarm/init", NULL, NULL,
+	    "{\"ListenAddr\":\"0.0.0.0:2377\"}", 0, NULL },
+	{ "init fnc", PI_SWARM, "/swarm/init", NULL, NULL,
+	    "{\"ForceNewCluster\":true}", 403, "new cluster" },
+	{ "init ext ca", PI_SWARM, "/swarm/init", NULL, NULL,
+	    "{\"Spec\":{\"CAConfig\":{\"ExternalCAs\":[{\"URL\":\"x\"}]}}}", 403,
+	    "external CAs" },
+	{ "init signing", PI_SWARM, "/swarm/init", NULL, NULL,
+	    "{\"Spec\":{\"CAConfig\":{\"ForceRotate\":1}}}", 403, "signing CA" },
+	{ "init autolock", PI_SWARM, "/swarm/init", NULL, NULL,
+	    "{\"Spec\":{\"EncryptionConfig\":{\"AutoLockManagers\":true}}}", 403,
+	    "automatically" },
+	{ "init garbage", PI_SWARM, "/swarm/init", NULL, NULL, "nope", 403,
+	    "malformed" },
+	{ "join unlisted", PI_SWARM, "/swarm/join", NULL, NULL,
+	    "{\"RemoteAddrs\":[\"10.0.0.9:2377\"],\"JoinToken\":\"s3cr3t\"}", 403,
+	    "10.0.0.9:2377 is not in allowed_join_remote_addrs" },
+	{ "join listed", PI_SWARM, "/swarm/join", NULL,
+	    "swarm: {allowed_join_remote_addrs: ['Mgr.Example:2377']}",
+	    "{\"RemoteAddrs\":[\" mgr.example:2377 \"]}", 0, NULL },
+	{ "update rotate", PI_SWARM, "/swarm/update",
+	    "version=3&rotateWorkerToken=1", NULL, "{}", 403, "join tokens" },
+	{ "update rotate false", PI_SWARM, "/swarm/update",
+	    "version=3&rotateWorkerToken=false", NULL, "{}", 0, NULL },
+	{ "update rotate odd", PI_SWARM, "/swarm/update",
+	    "rotateManagerUnlockKey=yes", NULL, "{}", 403, "unlock key" },
+	{ "update rotate allowed", PI_SWARM, "/swarm/update",
+	    "rotateManagerToken=true", "swarm: {allow_token_rotation: true}",
+	    "{}", 0, NULL },
+	{ "update autolock", PI_SWARM, "/swarm/update", "version=3", NULL,
+	    "{\"EncryptionConfig\":{\"AutoLockManagers\":true}}", 403,
+	    "automatically" },
+	{ "update signing key", PI_SWARM, "/swarm/update", "version=3", NULL,
+	    "{\"CAConfig\":{\"SigningCAKey\":\"s3cr3t\"}}", 403, "signing CA" },
+	/* Secrets and configs. */
+	{ "secret plain", PI_SECRET_CREATE, "/secrets/create", NULL, NULL,
+	    "{\"Name\":\"s\",\"Data\":\"czNjcjN0\"}", 0, NULL },
+	{ "secret driver", PI_SECRET_CREATE, "/secrets/create", NULL, NULL,
+	    "{\"Name\":\"s\",\"Driver\":{\"Name\":\"vault\"}}", 403,
+	    "driver vault" },
+	{ "secret driver string", PI_SECRET_CREATE, "/secrets/create", NULL,
+	    NULL, "{\"Driver\":\"vault\"}", 403, "malformed" },
+	{ "secret template", PI_SECRET_CREATE, "/secrets/create", NULL, NULL,
+	    "{\"Templating\":{\"Name\":\"golang\"}}", 403, "template driver" },
+	{ "secret template allowed", PI_SECRET_CREATE, "/secrets/create", NULL,
+	    "secret: {allow_template_drivers: true}",
+	    "{\"Templating\":{\"Name\":\"golang\"}}", 0, NULL },
+	{ "config template", PI_CONFIG_CREATE, "/configs/create", NULL,
+	    "secret: {allow_template_drivers: true}",
+	    "{\"Templating\":{\"Name\":\"golang\"}}", 403, "config create" },
+	/* Plugin privileges. */
+	{ "plugin plain", PI_PLUGIN_PRIVS, "/plugins/pull",
+	    "remote=vieux/sshfs:latest",
+	    "plugin: {allowed_registries: [docker.io]}",
+	    "[{\"Name\":\"network\",\"Value\":[\"bridge\"]}]", 0, NULL },
+	{ "plugin host net", PI_PLUGIN_PRIVS, "/plugins/pull",
+	    "remote=sshfs", NULL,
+	    "[{\"Name\":\"network\",\"Value\":[\"host\"]}]", 403,
+	    "host network" },
+	{ "plugin mount", PI_PLUGIN_PRIVS, "/plugins/p/upgrade",
+	    NULL, NULL,
+	    "[{\"Name\":\"mount\",\"Value\":[\"/var/lib/docker/plugins/\"]}]",
+	    403, "/var/lib/docker/plugins is not in allowed_bind_mounts" },
+	{ "plugin device", PI_PLUGIN_PRIVS, "/plugins/pull", NULL,
+	    "plugin: {allowed_devices: [/dev/fuse]}",
+	    "[{\"Name\":\"device\",\"Value\":[\"/dev/fuse\"]},"
+	    "{\"Name\":\"capabilities\",\"Value\":[\"CAP_SYS_ADMIN\"]}]", 403,
+	    "capability SYS_ADMIN" },
+	{ "plugin caps listed", PI_PLUGIN_PRIVS, "/plugins/pull", NULL,
+	    "plugin: {allowed_devices: [/dev/fuse], "
+	    "allowed_capabilities: [sys_admin]}",
+	    "[{\"Name\":\"device\",\"Value\":[\"/dev/fuse\"]},"
+	    "{\"Name\":\"capabilities\",\"Value\":[\"CAP_SYS_ADMIN\"]}]", 0,
+	    NULL },
+	{ "plugin all devices", PI_PLUGIN_PRIVS, "/plugins/pull", NULL, NULL,
+	    "[{\"Name\":\"allow-all-devices\",\"Value\":[\"true\"]}]", 403,
+	    "all devices" },
+	{ "plugin pid", PI_PLUGIN_PRIVS, "/plugins/pull", NULL, NULL,
+	    "[{\"Name\":\"host pid namespace\",\"Value\":[\"true\"]}]", 403,
+	    "PID" },
+	{ "plugin registry", PI_PLUGIN_PRIVS, "/plugins/pull",
+	    "remote=evil.example/p:1", NULL, "", 403, "evil.example" },
+	{ "plugin registry listed", PI_PLUGIN_PRIVS, "/plugins/pull",
+	    "remote=evil.example/p:1",
+	    "plugin: {allowed_registries: [evil.example]}", "[]", 0, NULL },
+	{ "plugin not array", PI_PLUGIN_PRIVS, "/plugins/pull", NULL, NULL,
+	    "{\"Name\":\"network\"}", 403, "malformed" },
+	{ "plugin value type", PI_PLUGIN_PRIVS, "/plugins/pull", NULL, NULL,
+	    "[{\"Name\":\"network\",\"Value\":\"host\"}]", 403, "malformed" },
+	/* Plugin set. */
+	{ "set env", PI_PLUGIN_SET, "/plugins/p/set", NULL,
+	    "plugin: {allowed_set_env_prefixes: ['DEBUG=']}",
+	    "[\"DEBUG=1\"]", 0, NULL },
+	{ "set env unlisted", PI_PLUGIN_SET, "/plugins/p/set", NULL,
+	    "plugin: {allowed_set_env_prefixes: ['DEBUG=']}",
+	    "[\"DEBUG=1\",\"TOKEN=s3cr3t\"]", 403,
+	    "TOKEN is not allowed" },
+	{ "set env none listed", PI_PLUGIN_SET, "/plugins/p/set", NULL, NULL,
+	    "[\"DEBUG=1\"]", 403, "allowed_set_env_prefixes" },
+	{ "set mount", PI_PLUGIN_SET, "/plugins/p/set", NULL,
+	    "plugin: {allowed_set_env_prefixes: ['DEBUG=']}",
+	    "[\"mymount.source=/etc\"]", 403, "/etc" },
+	{ "set mount listed", PI_PLUGIN_SET, "/plugins/p/set", NULL,
+	    "plugin: {allowed_set_env_prefixes: ['DEBUG='], "
+	    "allowed_bind_mounts: [/srv]}",
+	    "[\"mymount.source=/srv/x\",\"state=/srv/y\"]", 0, NULL },
+	{ "set device", PI_PLUGIN_SET, "/plugins/p/set", NULL,
+	    "plugin: {allowed_set_env_prefixes: ['DEBUG=']}",
+	    "[\"dev.path=/dev/sda\"]", 403, "/dev/sda" },
+	{ "set no equals", PI_PLUGIN_SET, "/plugins/p/set", NULL,
+	    "plugin: {allowed_set_env_prefixes: ['DEBUG=']}",
+	    "[\"DEBUG\"]", 403, "key=value" },
+	{ "set not array", PI_PLUGIN_SET, "/plugins/p/set", NULL,
+	    "plugin: {allowed_set_env_prefixes: ['DEBUG=']}",
+	    "{\"DEBUG\":1}", 403, "malformed" },
+};
+
+START_TEST(test_swarm)
+{
+	const struct scase	*c = &swarm_cases[_i];
+	struct pol_body		 b;
+	struct pol_verdict	 v;
+
+	must_load(&b, c->policy);
+	pol_inspect(&b, c->insp, c->npath, c->query, NULL,
+	    (const uint8_t *)c->body, strlen(c->body), 0, &v);
+	ck_assert_msg(v.status == c->status, "%s: status %d, want %d (%s)",
+	    c->name, v.status, c->status, v.reason);
+	if (c->reason != NULL)
+		ck_assert_msg(strstr(v.reason, c->reason) != NULL,
+		    "%s: reason \"%s\" lacks \"%s\"", c->name, v.reason,
+		    c->reason);
+	if (c->status == 0)
+		ck_assert_str_eq(v.reason, "");
+	ck_assert_ptr_null(strstr(v.reason, "s3cr3t"));
+	/* The acknowledgement does not lift these inspectors. */
+	if (c->status != 0) {
+		pol_inspect(&b, c->insp, c->npath, c->query, NULL,
+		    (const uint8_t *)c->body, strlen(c->body), 1, &v);
+		ck_assert_int_eq(v.status, c->status);
+	}
+	pol_body_free(&b);
+}
+END_TEST
+
+/* A path too long to keep whole is refused, not cut and cleaned. */
+START_TEST(test_swarm_long)
+{
+	struct pol_body		 b;
+	struct pol_verdict	 v;
+	char			*body, *p;
+	size_t			 i;
+
+	must_load(&b, "service: {allowed_bind_mounts: [/srv]}");
+	body = xmalloc(12000);
+	p = body + snprintf(body, 12000, "{\"TaskTemplate\":{\"ContainerSpec\""
+	    ":{\"Mounts\":[{\"Type\":\"bind\",\"Source\":\"/srv/");
+	for (i = 0; i < 5000; i++)
+		*p++ = 'a';
+	pw_strlcpy(p, "/../../../etc\"}]}}}", 12000 - (size_t)(p - body));
+	pol_inspect(&b, PI_SERVICE, "/services/create", NULL, NULL,
+	    (const uint8_t *)body, strlen(body), 0, &v);
+	ck_assert_int_eq(v.status, 403);
+	ck_assert_ptr_nonnull(strstr(v.reason, "too long"));
+	free(body);
+	pol_body_free(&b);
+}
+END_TEST
+
+/* ---- POST /build (inspect_build.c) ---- */
+
+struct tarbuf {
+	uint8_t	*b;
+	size_t	 n;
+};
+
+static void
+tar_raw(struct tarbuf *t, const char *name, char type, const char *data,
+    size_t len, const char *prefix)
+{
+	uint8_t		h[512];
+	unsigned int	sum = 0;
+	size_t		i, pad = (512 - len % 512) % 512;
+
+	memset(h, 0, sizeof(h));
+	memcpy(h, name, strlen(name) > 100 ? 100 : strlen(name));
+	memcpy(h + 100, "0000644", 7);
+	memcpy(h + 108, "0000000", 7);
+	memcpy(h + 116, "0000000", 7);
+	{
+		char	sz[32];
+
+		snprintf(sz, sizeof(sz), "%011llo", (unsigned long long)len);
+		memcpy(h + 124, sz, 11);
+	}
+	memcpy(h + 136, "00000000000", 11);
+	h[156] = (uint8_t)type;
+	memcpy(h + 257, "ustar", 6);
+	memcpy(h + 263, "00", 2);
+	if (prefix != NULL)
+		memcpy(h + 345, prefix, strlen(prefix));
+	memset(h + 148, ' ', 8);
+	for (i = 0; i < 512; i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum);
+	h[155] = ' ';
+	t->b = realloc(t->b, t->n + 512 + len + pad + 1024);
+	ck_assert_ptr_nonnull(t->b);
+	memcpy(t->b + t->n, h, 512);
+	t->n += 512;
+	if (len > 0)
+		memcpy(t->b + t->n, data, len);
+	t->n += len;
+	memset(t->b + t->n, 0, pad);
+	t->n += pad;
+}
+
+static void
+tar_add(struct tarbuf *t, const char *name, const char *data)
+{
+	tar_raw(t, name, '0', data, strlen(data), NULL);
+}
+
+static void
+tar_end(struct tarbuf *t)
+{
+	memset(t->b + t->n, 0, 1024);
+	t->n += 1024;
+}
+
+static uint8_t *
+gzip_buf(const uint8_t *in, size_t n, size_t *outn)
+{
+	z_stream	z;
+	uint8_t		*out;
+	size_t		 cap = n / 2 + 1024;
+
+	memset(&z, 0, sizeof(z));
+	ck_assert_int_eq(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8,
+	    Z_DEFAULT_STRATEGY), Z_OK);
+	cap = deflateBound(&z, n);
+	out = xmalloc(cap);
+	z.next_in = (Bytef *)(uintptr_t)in;
+	z.avail_in = (uInt)n;
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+	*outn = cap - z.avail_out;
+	deflateEnd(&z);
+	return out;
+}
+
+static void
+build_judge(const char *policy, const char *query, const uint8_t *body,
+    size_t len, struct pol_verdict *v)
+{
+	struct pol_body	b;
+
+	must_load(&b, policy);
+	pol_inspect(&b, PI_BUILD, "/build", query, NULL, body, len, 1, v);
+	pol_body_free(&b);
+}
+
+static void
+df_expect(const char *df, int status, const char *reason)
+{
+	struct pol_verdict	v;
+
+	memset(&v, 0, sizeof(v));
+	(void)pol_dockerfile_check(df, strlen(df), &v);
+	ck_assert_msg(v.status == status, "Dockerfile %s: status %d (%s)", df,
+	    v.status, v.reason);
+	if (reason != NULL)
+		ck_assert_msg(strstr(v.reason, reason) != NULL, "%s: %s", df,
+		    v.reason);
+}
+
+/* §10.5 case 54: the parser. */
+START_TEST(test_dockerfile)
+{
+	df_expect("FROM alpine\nCOPY . /x\nCMD [\"sh\"]\n", 0, NULL);
+	df_expect("FROM alpine\nRUN id\n", 403, "RUN");
+	df_expect("FROM alpine\n  run id\n", 403, "RUN");
+	df_expect("FROM alpine\nRUN[\"id\"]\n", 403, "RUN");
+	df_expect("FROM alpine\nR\\\nUN id\n", 403, "RUN");
+	df_expect("FROM alpine\nR\\  \r\nUN id\r\n", 403, "RUN");
+	df_expect("FROM alpine\nR\\\n# a comment\n\nUN id\n", 403, "RUN");
+	df_expect("FROM alpine\nR\\\n  UN id\n", 403, "RUN");
+	df_expect("FROM alpine\nONBUILD RUN id\n", 403, "RUN");
+	df_expect("FROM alpine\nonbuild \\\n run id\n", 403, "RUN");
+	df_expect("# escape=`\nFROM alpine\nR`\nUN id\n", 403, "RUN");
+	/* Whatever the escape directive says, both joins are judged. */
+	df_expect("  # escape=`\nFROM alpine\nR\\\nUN id\n", 403, "RUN");
+	df_expect("# syntax=docker/dockerfile:1\nFROM alpine\n", 403,
+	    "syntax");
+	df_expect("#Syntax = evil/frontend\nFROM alpine\n", 403, "syntax");
+	df_expect("\xef\xbb\xbf# syntax=x\nFROM alpine\n", 403, "syntax");
+	df_expect("FROM alpine\nLABEL a=RUN\nENV X=\"RUN id\"\n", 0, NULL);
+	df_expect("FROM alpine\n# RUN id\n", 0, NULL);
+	df_expect("FROM alpine\nRUNX id\n", 0, NULL);
+	df_expect("FROM alpine\nRUN", 403, "RUN");
+	{
+		struct pol_verdict	v;
+
+		memset(&v, 0, sizeof(v));
+		ck_assert_int_eq(pol_dockerfile_check("FROM a\0RUN", 10, &v),
+		    -1);
+		ck_assert_ptr_nonnull(strstr(v.reason, "NUL"));
+	}
+}
+END_TEST
+
+/* §10.5 cases 53 and 55, and the query. */
+START_TEST(test_build)
+{
+	struct tarbuf		 t = { NULL, 0 };
+	struct pol_verdict	 v;
+	uint8_t			*gz, *big;
+	size_t			 gzn, i;
+	const char		*ok = "FROM alpine\nCOPY . /\n";
+
+	/* The query. */
+	build_judge(NULL, "networkmode=host", NULL, 0, &v);
+	ck_assert_int_eq(v.status, 403);
+	ck_assert_ptr_nonnull(strstr(v.reason, "host network"));
+	build_judge("build: {allow_host_network: true}", "networkmode=host",
+	    NULL, 0, &v);
+	ck_assert_int_eq(v.status, 0);
+	build_judge(NULL, "remote=https://example.com/ctx.tar", NULL, 0, &v);
+	ck_assert_int_eq(v.status, 403);
+	ck_assert_ptr_nonnull(strstr(v.reason, "remote"));
+	build_judge("build: {allow_remote_context: true}",
+	    "remote=https://example.com/ctx.tar", NULL, 0, &v);
+	ck_assert_int_eq(v.status, 403);
+	ck_assert_ptr_nonnull(strstr(v.reason, "RUN is restricted"));
+	build_judge("build: {allow_remote_context: true, "
+	    "allow_run_instructions: true}", "remote=https://e.x/c.tar", NULL,
+	    0, &v);
+	ck_assert_int_eq(v.status, 0);
+
+	/* A plain tar. */
+	tar_add(&t, "Dockerfile", ok);
+	tar_add(&t, "app/main.c", "int main;\n");
+	tar_end(&t);
+	build_judge(NULL, NULL, t.b, t.n, &v);
+	ck_assert_msg(v.status == 0, "%s", v.reason);
+	/* Fed one byte at a time, the same. */
+	{
+		struct pol_body		 b;
+		struct pol_build	*pb;
+
+		pol_body_init(&b);
+		pb = pol_build_begin(&b, NULL, &v);
+		ck_assert_ptr_nonnull(pb);
+		for (i = 0; i < t.n; i++)
+			ck_assert_int_eq(pol_build_feed(pb, t.b + i, 1), 0);
+		pol_build_end(pb);
+		ck_assert_int_eq(v.status, 0);
+	}
+	/* Gzipped. */
+	gz = gzip_buf(t.b, t.n, &gzn);
+	build_judge(NULL, NULL, gz, gzn, &v);
+	ck_assert_msg(v.status == 0, "%s", v.reason);
+	free(gz);
+	free(t.b);
+	t.b = NULL;
+	t.n = 0;
+
+	/* 53: two entries naming the Dockerfile, the benign one first. */
+	tar_add(&t, "Dockerfile", ok);
+	tar_add(&t, "./Dockerfile", "FROM alpine\nRUN id\n");
+	tar_end(&t);
+	build_judge(NULL, NULL, t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 403);
+	ck_assert_ptr_nonnull(strstr(v.reason, "two tar entries"));
+	gz = gzip_buf(t.b, t.n, &gzn);
+	build_judge(NULL, NULL, gz, gzn, &v);
+	ck_assert_int_eq(v.status, 403);
+	free(gz);
+	free(t.b);
+	t.b = NULL;
+	t.n = 0;
+
+	/* A dockerfile parameter, and the ustar prefix. */
+	tar_raw(&t, "Dockerfile.dev", '0', "FROM a\nRUN id\n", 14, "sub");
+	tar_add(&t, "Dockerfile", ok);
+	tar_end(&t);
+	build_judge(NULL, NULL, t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 0);
+	build_judge(NULL, "dockerfile=./sub/Dockerfile.dev", t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 403);
+	ck_assert_ptr_nonnull(strstr(v.reason, "RUN"));
+	build_judge("build: {allow_run_instructions: true}",
+	    "dockerfile=sub/Dockerfile.dev", t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 0);
+	build_judge(NULL, "dockerfile=nothere", t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 403);
+	ck_assert_ptr_nonnull(strstr(v.reason, "no nothere in the archive"));
+	free(t.b);
+	t.b = NULL;
+	t.n = 0;
+
+	/* Docker's lower-case fallback is judged too. */
+	tar_add(&t, "dockerfile", "FROM a\nRUN id\n");
+	tar_end(&t);
+	build_judge(NULL, NULL, t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 403);
+	free(t.b);
+	t.b = NULL;
+	t.n = 0;
+
+	/* A symlink named Dockerfile after a benign one. */
+	tar_add(&t, "Dockerfile", ok);
+	tar_raw(&t, "Dockerfile", '2', "", 0, NULL);
+	tar_end(&t);
+	build_judge(NULL, NULL, t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 403);
+	free(t.b);
+	t.b = NULL;
+	t.n = 0;
+
+	/* A GNU long name and a PAX path naming the Dockerfile. */
+	tar_add(&t, "Dockerfile", ok);
+	tar_raw(&t, "././@LongLink", 'L', "./Dockerfile", 12, NULL);
+	tar_add(&t, "innocent", "FROM a\nRUN id\n");
+	tar_end(&t);
+	build_judge(NULL, NULL, t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 403);
+	ck_assert_ptr_nonnull(strstr(v.reason, "two tar entries"));
+	free(t.b);
+	t.b = NULL;
+	t.n = 0;
+	tar_raw(&t, "PaxHeaders/x", 'x', "19 path=Dockerfile\n", 19, NULL);
+	tar_add(&t, "innocent", "FROM a\nRUN id\n");
+	tar_end(&t);
+	build_judge(NULL, NULL, t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 403);
+	ck_assert_ptr_nonnull(strstr(v.reason, "RUN"));
+	free(t.b);
+	t.b = NULL;
+	t.n = 0;
+
+	/* An old-style entry named like a directory, with data. */
+	tar_raw(&t, "hide/", '\0', "abc", 3, NULL);
+	tar_add(&t, "Dockerfile", ok);
+	tar_end(&t);
+	build_judge(NULL, NULL, t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 403);
+	ck_assert_ptr_nonnull(strstr(v.reason, "ambiguous"));
+	free(t.b);
+	t.b = NULL;
+	t.n = 0;
+
+	/* After the end of the archive Docker reads nothing: neither do we. */
+	tar_add(&t, "Dockerfile", ok);
+	tar_end(&t);
+	tar_add(&t, "Dockerfile", "FROM a\nRUN id\n");
+	build_judge(NULL, NULL, t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 0);
+	/* Truncated, not a tar, other compressions. */
+	build_judge(NULL, NULL, t.b, 700, &v);
+	ck_assert_int_eq(v.status, 403);
+	build_judge(NULL, NULL, (const uint8_t *)ok, strlen(ok), &v);
+	ck_assert_int_eq(v.status, 403);
+	build_judge(NULL, NULL, (const uint8_t *)"BZh91AY&SY", 10, &v);
+	ck_assert_int_eq(v.status, 403);
+	ck_assert_ptr_nonnull(strstr(v.reason, "bzip2"));
+	gz = gzip_buf(t.b, t.n, &gzn);
+	build_judge(NULL, NULL, gz, gzn - 9, &v);
+	ck_assert_int_eq(v.status, 403);
+	gz[gzn / 2] ^= 0x55;
+	build_judge(NULL, NULL, gz, gzn, &v);
+	ck_assert_int_eq(v.status, 403);
+	free(gz);
+	free(t.b);
+	t.b = NULL;
+	t.n = 0;
+
+	/* 55: a gzip bomb (a tar of zeros past 1 GiB inflated). */
+	big = xcalloc(1, 64 * 1024 * 1024);
+	tar_add(&t, "Dockerfile", ok);
+	tar_raw(&t, "zeros", '0', "", 0, NULL);
+	memcpy(t.b + t.n - 512 + 124, "20000000000", 11);	/* 2 GiB */
+	{
+		unsigned int	sum = 0;
+		uint8_t		*h = t.b + t.n - 512;
+
+		memset(h + 148, ' ', 8);
+		for (i = 0; i < 512; i++)
+			sum += h[i];
+		snprintf((char *)h + 148, 8, "%06o", sum);
+		h[155] = ' ';
+	}
+	{
+		struct pol_body		 b;
+		struct pol_build	*pb;
+		z_stream		 z;
+		uint8_t			 out[1 << 16];
+		int			 r = 0, k;
+
+		pol_body_init(&b);
+		pb = pol_build_begin(&b, NULL, &v);
+		memset(&z, 0, sizeof(z));
+		ck_assert_int_eq(deflateInit2(&z, 1, Z_DEFLATED,
+		    16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+		/* The header, then 17 x 64 MiB of zeros, streamed. */
+		for (k = 0; k <= 17 && r == 0; k++) {
+			z.next_in = k == 0 ? t.b : big;
+			z.avail_in = k == 0 ? (uInt)t.n : 64 * 1024 * 1024;
+			do {
+				z.next_out = out;
+				z.avail_out = sizeof(out);
+				deflate(&z, k == 17 ? Z_FINISH : Z_NO_FLUSH);
+				if (r == 0)
+					r = pol_build_feed(pb, out,
+					    sizeof(out) - z.avail_out);
+			} while (z.avail_out == 0 && r == 0);
+		}
+		deflateEnd(&z);
+		pol_build_end(pb);
+		ck_assert_int_eq(r, -1);
+		ck_assert_int_eq(v.status, 403);
+		ck_assert_ptr_nonnull(strstr(v.reason, "1 GiB"));
+	}
+	free(big);
+	free(t.b);
+}
+END_TEST
+
+/* §10.5 case 57: plugin create, a bare tar whose config.json is judged. */
+static void
+plugin_judge(const char *policy, const uint8_t *body, size_t len,
+    struct pol_verdict *v)
+{
+	struct pol_body	b;
+
+	must_load(&b, policy);
+	pol_inspect(&b, PI_PLUGIN_CREATE, "/plugins/create", NULL, NULL, body,
+	    len, 1, v);
+	pol_body_free(&b);
+}
+
+START_TEST(test_plugin_create)
+{
+	static const struct {
+		const char	*policy;
+		const char	*config;
+		int		 status;
+		const char	*reason;
+	} c[] = {
+		{ NULL, "{\"Entrypoint\":[\"/p\"],\"Network\":{\"Type\":"
+		    "\"bridge\"}}", 0, NULL },
+		{ NULL, "{\"Network\":{\"Type\":\"host\"}}", 403,
+		    "host network" },
+		{ NULL, "{\"PidHost\":true}", 403, "PID" },
+		{ NULL, "{\"IpcHost\":true}", 403, "IPC" },
+		{ NULL, "{\"PropagatedMount\":\"/var/lib/x\"}", 403,
+		    "propagated mount /var/lib/x" },
+		{ NULL, "{\"Mounts\":[{\"Source\":\"/etc\"}]}", 403, "/etc" },
+		{ "plugin: {allowed_bind_mounts: [/srv]}",
+		    "{\"Mounts\":[{\"Source\":\"/srv/p\"},{\"Source\":\"\"}]}", 0,
+		    NULL },
+		{ NULL, "{\"Linux\":{\"Capabilities\":[\"CAP_SYS_ADMIN\"]}}",
+		    403, "SYS_ADMIN" },
+		{ NULL, "{\"Linux\":{\"AllowAllDevices\":true}}", 403,
+		    "all devices" },
+		{ NULL, "{\"Linux\":{\"Devices\":[{\"Path\":\"/dev/sda\"}]}}",
+		    403, "/dev/sda" },
+		{ NULL, "{\"Network\":", 403, "cannot be decoded" },
+		{ NULL, "{\"Network\":\"host\"}", 403, "cannot be decoded" },
+		{ NULL, "{\"PidHost\":true,\"pidhost\":false}", 403,
+		    "cannot be decoded" },
+	};
+	struct tarbuf		 t = { NULL, 0 };
+	struct pol_verdict	 v;
+	uint8_t			*gz;
+	size_t			 i, gzn;
+
+	for (i = 0; i < nitems(c); i++) {
+		tar_add(&t, "rootfs/bin/p", "x");
+		tar_add(&t, "./config.json", c[i].config);
+		tar_end(&t);
+		plugin_judge(c[i].policy, t.b, t.n, &v);
+		ck_assert_msg(v.status == c[i].status, "%s: %d %s",
+		    c[i].config, v.status, v.reason);
+		if (c[i].reason != NULL)
+			ck_assert_msg(strstr(v.reason, c[i].reason) != NULL,
+			    "%s: %s", c[i].config, v.reason);
+		free(t.b);
+		t.b = NULL;
+		t.n = 0;
+	}
+	/* Two config.json (Docker keeps the last), none, gzip, multipart. */
+	tar_add(&t, "config.json", "{}");
+	tar_add(&t, "config.json", "{\"PidHost\":true}");
+	tar_end(&t);
+	plugin_judge(NULL, t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 403);
+	ck_assert_ptr_nonnull(strstr(v.reason, "two tar entries"));
+	free(t.b);
+	t.b = NULL;
+	t.n = 0;
+	tar_add(&t, "rootfs/x", "x");
+	tar_end(&t);
+	plugin_judge(NULL, t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 403);
+	ck_assert_ptr_nonnull(strstr(v.reason, "no config.json"));
+	free(t.b);
+	t.b = NULL;
+	t.n = 0;
+	tar_add(&t, "config.json", "{}");
+	tar_end(&t);
+	plugin_judge(NULL, t.b, t.n, &v);
+	ck_assert_int_eq(v.status, 0);
+	gz = gzip_buf(t.b, t.n, &gzn);
+	plugin_judge(NULL, gz, gzn, &v);
+	ck_assert_int_eq(v.status, 403);
+	free(gz);
+	free(t.b);
+	{
+		static const char mp[] = "--xyz\r\nContent-Disposition: "
+		    "form-data; name=\"config.json\"\r\n\r\n{}\r\n--xyz--\r\n";
+
+		plugin_judge(NULL, (const uint8_t *)mp, sizeof(mp) - 1, &v);
+		ck_assert_int_eq(v.status, 403);
+	}
+}
+END_TEST
+
 /* §10.3 35 and the other caps: one byte over is 413, at the cap is read. */
 START_TEST(test_caps)
 {
@@ -724,23 +1464,23 @@ START_TEST(test_dispatch)
 		{ "POST", "/networks/create", PI_NETWORK_CREATE },
 		{ "PUT", "/containers/abc/archive", PI_BLIND },
 		{ "GET", "/containers/abc/archive", PI_NONE },
-		{ "POST", "/build", PI_BLIND },
+		{ "POST", "/build", PI_BUILD },
 		{ "POST", "/images/load", PI_BLIND },
 		{ "POST", "/volumes/create", PI_VOLUME_CREATE },
-		{ "POST", "/secrets/create", PI_BLIND },
-		{ "POST", "/configs/create", PI_BLIND },
-		{ "POST", "/services/create", PI_BLIND },
-		{ "POST", "/services/s/update", PI_BLIND },
-		{ "POST", "/swarm/init", PI_BLIND },
-		{ "POST", "/swarm/join", PI_BLIND },
-		{ "POST", "/swarm/update", PI_BLIND },
-		{ "POST", "/swarm/unlock", PI_BLIND },
+		{ "POST", "/secrets/create", PI_SECRET_CREATE },
+		{ "POST", "/configs/create", PI_CONFIG_CREATE },
+		{ "POST", "/services/create", PI_SERVICE },
+		{ "POST", "/services/s/update", PI_SERVICE },
+		{ "POST", "/swarm/init", PI_SWARM },
+		{ "POST", "/swarm/join", PI_SWARM },
+		{ "POST", "/swarm/update", PI_SWARM },
+		{ "POST", "/swarm/unlock", PI_SWARM },
 		{ "POST", "/swarm/leave", PI_NONE },
 		{ "POST", "/nodes/n/update", PI_BLIND },
-		{ "POST", "/plugins/pull", PI_BLIND },
-		{ "POST", "/plugins/p/upgrade", PI_BLIND },
-		{ "POST", "/plugins/p/set", PI_BLIND },
-		{ "POST", "/plugins/create", PI_BLIND },
+		{ "POST", "/plugins/pull", PI_PLUGIN_PRIVS },
+		{ "POST", "/plugins/p/upgrade", PI_PLUGIN_PRIVS },
+		{ "POST", "/plugins/p/set", PI_PLUGIN_SET },
+		{ "POST", "/plugins/create", PI_PLUGIN_CREATE },
 		{ "POST", "/libpod/containers/create", PI_BLIND },
 		{ "POST", "/libpod/play/kube", PI_BLIND },
 		{ "PUT", "/libpod/manifests/m", PI_BLIND },
@@ -760,9 +1500,9 @@ START_TEST(test_dispatch)
 	    "container_create");
 	ck_assert_str_eq(pol_inspector_name(PI_BLIND), "body_blind");
 	pol_body_init(&b);
-	pol_inspect(&b, PI_BLIND, "/build", NULL, NULL, NULL, 0, 0, &v);
+	pol_inspect(&b, PI_BLIND, "/images/load", NULL, NULL, NULL, 0, 0, &v);
 	ck_assert_int_eq(v.status, 403);
-	pol_inspect(&b, PI_BLIND, "/build", NULL, NULL, NULL, 0, 1, &v);
+	pol_inspect(&b, PI_BLIND, "/images/load", NULL, NULL, NULL, 0, 1, &v);
 	ck_assert_int_eq(v.status, 0);
 	pol_inspect(&b, PI_NONE, "/x", NULL, NULL, NULL, 0, 0, &v);
 	ck_assert_int_eq(v.status, 0);
@@ -1115,6 +1855,7 @@ START_TEST(test_load)
 	    "image_pull: {allowed_registries: [Index.Docker.IO, ghcr.io]}\n"
 	    "build: {allow_remote_context: true}\n"
 	    "swarm: {}\n"
+	    "plugin: {allowed_set_env_prefixes: [DEBUG=]}\n"
 	    "container_update: {allow_restart_policy: true}\n"
 	    "container_archive: {allowed_paths: [/tmp]}\n",
 	    &ign, err, sizeof(err)), 0);
@@ -1136,10 +1877,13 @@ START_TEST(test_load)
 	ck_assert_str_eq(ign[0],
 	    "request_body.container_create.allowed_device_requests");
 	ck_assert_int_eq(b.net_allow_ingress, 1);
-	ck_assert_str_eq(ign[1], "request_body.build");
-	ck_assert_str_eq(ign[2], "request_body.swarm");
-	ck_assert_str_eq(ign[3], "request_body.container_archive");
-	ck_assert_ptr_null(ign[4]);
+	ck_assert_str_eq(ign[1], "request_body.container_archive");
+	ck_assert_ptr_null(ign[2]);
+	ck_assert_str_eq(b.plg_allowed_set_env_prefixes.v[0], "DEBUG=");
+	ck_assert_int_eq(b.build_allow_remote_context, 1);
+	ck_assert_int_eq(b.build_allow_run_instructions, 0);
+	ck_assert_int_eq(b.svc_allow_official, 1);
+	ck_assert_int_eq(b.plg_allow_official, 1);
 	pol_strv_free(ign);
 	pol_body_free(&b);
 	ck_assert_int_eq(b.allowed_bind_mounts.n, 0);
@@ -1374,6 +2118,11 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_cases, 0, (int)nitems(cases));
 	tcase_add_test(tc, test_caps);
+	tcase_add_loop_test(tc, test_swarm, 0, (int)nitems(swarm_cases));
+	tcase_add_test(tc, test_swarm_long);
+	tcase_add_test(tc, test_dockerfile);
+	tcase_add_test(tc, test_build);
+	tcase_add_test(tc, test_plugin_create);
 	tcase_add_test(tc, test_dispatch);
 	tcase_add_test(tc, test_volume_network);
 	tcase_add_loop_test(tc, test_pull, 0, (int)nitems(pull_cases));
