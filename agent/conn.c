@@ -142,10 +142,11 @@ conn_new(struct worker *w, int fd, struct sockaddr *sa, int tls)
 	c->idx = i;
 	c->spool_fd = -1;
 	w->table[i] = c;
-	c->tls = tls == 1;
+	c->tls = tls == 1 || tls == 3;
 	c->filter = tls == 2;	/* the filter's unix socket (LISTEN_SOCKET) */
+	c->mtls = tls == 3;	/* the mutual-TLS listener (LISTEN_MTLS) */
 	c->fd = fd;
-	tls = tls == 1;
+	tls = c->tls;
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
 		    c->peer, sizeof(c->peer));
@@ -156,7 +157,7 @@ conn_new(struct worker *w, int fd, struct sockaddr *sa, int tls)
 		pw_strlcpy(c->peer, "unix", sizeof(c->peer));
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (tls) {
-		SSL *ssl = SSL_new(w->tls);
+		SSL *ssl = SSL_new(c->mtls ? w->mtls : w->tls);
 		if (ssl == NULL) {
 			close(fd);
 			w->table[i] = NULL;
