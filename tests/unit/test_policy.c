@@ -525,8 +525,9 @@ START_TEST(test_load_warnings)
 	    "implemented by portwing, ignored (sockguard would enforce"));
 	ck_assert(has_warning(p, "ownership: not implemented by portwing, "
 	    "ignored (sockguard would"));
-	ck_assert(has_warning(p, "clients.allowed_cidrs: not implemented by "
-	    "portwing, ignored (sockguard would"));
+	/* allowed_cidrs is enforced (proxy/pgate.c): no warning. */
+	ck_assert(!has_warning(p, "clients.allowed_cidrs"));
+	ck_assert_int_eq(p->nallowed, 1);
 	ck_assert(!has_warning(p, "clients.container_labels: not implemented "
 	    "by portwing, ignored (sockguard"));
 	ck_assert_ptr_null(p->warnings[p->nwarnings]);
