@@ -716,7 +716,19 @@ conn_auth_answer(struct conn *c, int verdict, const char *reason,
 		c->approval = *ap;
 	c->in_flight = 1;
 	ST_ADD(pw_stats->worker[c->w->slot].in_flight, 1);
-	fn = routes_lookup_private(c, &status);
+	/*
+	 * The filter listeners (LISTEN_SOCKET, LISTEN_MTLS) serve Docker's
+	 * API only, all of it judged by the policy: portwing's own
+	 * authenticated routes need the token or a key.
+	 */
+	fn = NULL;
+	if (!c->filter && !c->mtls)
+		fn = routes_lookup_private(c, &status);
+#ifdef PW_TEST_HOOKS
+	/* Test build: a worker serving its own routes to a filter client. */
+	else if (http_header(&c->req, "X-Portwing-Test-Own-Routes") != NULL)
+		fn = routes_lookup_private(c, &status);
+#endif
 	if (status != 0) {
 		conn_error(c, status, status == 405 ? "method not allowed" :
 		    "no such portwing endpoint");

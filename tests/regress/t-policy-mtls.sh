@@ -108,6 +108,15 @@ cat "$C/stranger.crt" "$C/ca.crt" >"$C/trick2.crt"
 cp "$C/stranger.key" "$C/trick2.key"
 check "case 65: a foreign leaf with our CA certificate appended fails the handshake" \
     [ "$(M trick2 "$U/_ping")" = 000 ]
+# The filter listeners serve Docker's API only: portwing's own routes
+# are Docker paths there, judged (and refused) by the policy.
+for p in /_portwing/info /_portwing/audit /api/containers /metrics; do
+	code=$(M ops "$U$p")
+	check "filter client: $p is not a portwing route here (policy 403: $code)" \
+	    bash -c "[ $code = 403 ] && grep -q 'request denied by sockguard policy' '$PW_TMP/body'"
+done
+code=$(M ops -X DELETE "$U/api/containers/pwm-none")
+check "filter client: DELETE /api/containers/ID is refused by the policy ($code)" [ "$code" = 403 ]
 code=$(curl -s -m 10 -k -o /dev/null -w '%{http_code}' "https://127.0.0.1:$PW_PORT/containers/json")
 check "the token listener still wants the token (401: $code)" [ "$code" = 401 ]
 rp=cert:$(openssl x509 -in "$C/reader.crt" -outform DER | sha256sum | cut -c1-32)
@@ -128,6 +137,19 @@ out=$(D reader rm -f pwm-a 2>&1)
 check "docker CLI over mTLS (reader): rm refused ($out)" \
     bash -c "echo \"\$1\" | grep -q 'request denied by sockguard policy'" _ "$out"
 check "docker CLI over mTLS (operator): rm -f" bash -c "$(declare -f D); PW_TMP=$PW_TMP MP=$MP D ops rm -f pwm-a >/dev/null"
+pw_stop
+
+# A compromised worker that serves portwing's own routes to a filter
+# client anyway (the test build's hook): the proxy refuses them, since
+# the approval names a certificate principal.
+PW_DAEMON=$PW_BUILD/portwingd-hooks pw_start "${TLSENV[@]}" LISTEN_MTLS="127.0.0.1:$MP" \
+    POLICY_FILE="$PW_TMP/mtls.yaml" || { fail "portwingd-hooks starts with LISTEN_MTLS"; exit 1; }
+code=$(M ops -H 'X-Portwing-Test-Own-Routes: 1' "$U/_portwing/info")
+check "hooked worker: /_portwing/info for a certificate client is refused by the proxy ($code)" \
+    bash -c "[ $code = 403 ] && grep -q 'request not approved by authd' '$PW_TMP/body'"
+code=$(M ops -H 'X-Portwing-Test-Own-Routes: 1' "$U/api/containers")
+check "hooked worker: /api/containers likewise ($code)" [ "$code" = 403 ]
+check "the proxy logged the refusal" grep -q 'a portwing route for filter client cert:' "$PW_LOG"
 pw_stop
 
 # clients.allowed_cidrs guards this listener too (§7.1, case 64).
