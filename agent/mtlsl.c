@@ -149,7 +149,8 @@ mtls_put_chain(SSL *ssl, struct ipc_wr *wr)
 
 	if ((leaf = SSL_get0_peer_certificate(ssl)) == NULL)
 		return -1;
-	sk = SSL_get_peer_cert_chain(ssl);	/* server side: without the leaf */
+	/* On the server's side the chain may lack the leaf. */
+	sk = SSL_get_peer_cert_chain(ssl);
 	for (i = -1; i < (sk != NULL ? sk_X509_num(sk) : 0); i++) {
 		x = i < 0 ? leaf : sk_X509_value(sk, i);
 		if (i >= 0 && X509_cmp(x, leaf) == 0)

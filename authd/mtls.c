@@ -63,8 +63,8 @@ mtls_ca_store(const char *pem, size_t len, int *ncerts, char *err,
 	}
 	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
 		if (!X509_check_ca(x)) {
-			snprintf(err, errsz, "MTLS_CLIENT_CA: certificate %d is "
-			    "not a CA certificate", *ncerts + 1);
+			snprintf(err, errsz, "MTLS_CLIENT_CA: certificate "
+			    "%d is not a CA certificate", *ncerts + 1);
 			X509_free(x);
 			goto fail;
 		}
@@ -80,7 +80,8 @@ mtls_ca_store(const char *pem, size_t len, int *ncerts, char *err,
 	ERR_clear_error();
 	BIO_free(bio);
 	if (*ncerts == 0) {
-		snprintf(err, errsz, "MTLS_CLIENT_CA: no PEM certificate found");
+		snprintf(err, errsz, "MTLS_CLIENT_CA: no PEM certificate "
+		    "found");
 		X509_STORE_free(st);
 		return NULL;
 	}
@@ -233,7 +234,8 @@ check_conn(const struct pw_config *cfg, int fd, char *ip, size_t ipsz)
 			inet_ntop(AF_INET, s6->sin6_addr.s6_addr + 12, ip,
 			    (socklen_t)ipsz);
 		else
-			inet_ntop(AF_INET6, &s6->sin6_addr, ip, (socklen_t)ipsz);
+			inet_ntop(AF_INET6, &s6->sin6_addr, ip,
+			    (socklen_t)ipsz);
 	} else
 		return -1;
 	return 0;

@@ -970,21 +970,23 @@ config_validate_full(struct pw_config *c, char *err, size_t errsz)
 	 */
 	if (c->mtls) {
 		if (!c->tls)
-			return errf(err, errsz, "LISTEN_MTLS (%s) needs TLS_CERT and "
-			    "TLS_KEY: the filter listener over TCP is never plaintext",
-			    c->src[CK_LISTEN_MTLS]);
+			return errf(err, errsz, "LISTEN_MTLS (%s) needs "
+			    "TLS_CERT and TLS_KEY: the filter listener over "
+			    "TCP is never plaintext", c->src[CK_LISTEN_MTLS]);
 		if (c->val[CK_MTLS_CLIENT_CA] == NULL)
-			return errf(err, errsz, "LISTEN_MTLS (%s) needs MTLS_CLIENT_CA: "
-			    "every client must present a certificate from that CA",
-			    c->src[CK_LISTEN_MTLS]);
+			return errf(err, errsz, "LISTEN_MTLS (%s) needs "
+			    "MTLS_CLIENT_CA: every client must present a "
+			    "certificate from that CA", c->src[CK_LISTEN_MTLS]);
 		if (*c->val[CK_MTLS_CLIENT_CA] != '/')
-			return errf(err, errsz, "MTLS_CLIENT_CA=\"%s\" (%s): must be an "
-			    "absolute path", c->val[CK_MTLS_CLIENT_CA],
+			return errf(err, errsz, "MTLS_CLIENT_CA=\"%s\" (%s): "
+			    "must be an absolute path",
+			    c->val[CK_MTLS_CLIENT_CA],
 			    c->src[CK_MTLS_CLIENT_CA]);
 		if (c->val[CK_POLICY] == NULL && c->val[CK_POLICY_FILE] == NULL)
-			return errf(err, errsz, "LISTEN_MTLS (%s) needs a policy (POLICY "
-			    "or POLICY_FILE): its clients need no token, the policy is "
-			    "all that stands before Docker", c->src[CK_LISTEN_MTLS]);
+			return errf(err, errsz, "LISTEN_MTLS (%s) needs a "
+			    "policy (POLICY or POLICY_FILE): its clients need "
+			    "no token, the policy is all that stands before "
+			    "Docker", c->src[CK_LISTEN_MTLS]);
 	} else if (c->val[CK_MTLS_CLIENT_CA] != NULL)
 		return errf(err, errsz, "MTLS_CLIENT_CA (%s) is set without "
 		    "LISTEN_MTLS", c->src[CK_MTLS_CLIENT_CA]);

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define POL_CERT_PIN_LEN	32	/* SHA-256 of the SubjectPublicKeyInfo */
+#define POL_CERT_PIN_LEN	32	/* SHA-256 of the SPKI */
 #define POL_CERT_ID_MAX		32	/* names of one kind read from a leaf */
 
 /*

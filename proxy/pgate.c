@@ -348,8 +348,8 @@ pgate_judge(struct pgate_req *g, const char *method, const char *target,
 	 */
 	if (pg.pol->nallowed > 0 && !cidr_match(pg.pol->allowed,
 	    pg.pol->nallowed, ap->actor)) {
-		snprintf(why, whysz, "client %s is outside clients.allowed_cidrs",
-		    ap->actor);
+		snprintf(why, whysz, "client %s is outside "
+		    "clients.allowed_cidrs", ap->actor);
 		*status = 403;
 		*body = message_body("client IP not allowed");
 		goto deny;

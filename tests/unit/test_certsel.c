@@ -15,7 +15,8 @@
 #include "policy.h"
 
 #define R	"[{ match: { method: GET, path: /_ping }, action: allow }]"
-#define PIN_A	"80748ba8c44cc5295a4affcbfbae855a3626e623768ad246766c769043397a6d"
+#define PIN_A	"80748ba8c44cc5295a4affcbfbae855a" \
+		"3626e623768ad246766c769043397a6d"
 
 static const char *const yaml_ok =
     "rules:\n"
@@ -182,7 +183,8 @@ START_TEST(test_errors)
 	    "spiffe_ids[0]: a SPIFFE ID starts with spiffe://");
 	load_fails("      ip_addresses: [10.0.0.0/8]\n",
 	    "ip_addresses[0]: not an IPv4 or IPv6 address");
-	load_fails("      dns_names: [\"a b\"]\n", "dns_names[0]: not a DNS name");
+	load_fails("      dns_names: [\"a b\"]\n",
+	    "dns_names[0]: not a DNS name");
 	load_fails("      uri_sans: [nocolon]\n", "uri_sans[0]: not a URI");
 	load_fails("      common_names: [\"\"]\n", "common_names[0]: must be a "
 	    "non-empty string");
