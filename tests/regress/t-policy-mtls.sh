@@ -152,6 +152,28 @@ check "hooked worker: /api/containers likewise ($code)" [ "$code" = 403 ]
 check "the proxy logged the refusal" grep -q 'a portwing route for filter client cert:' "$PW_LOG"
 pw_stop
 
+# SIGHUP reads MTLS_CLIENT_CA again: workers and authd switch together;
+# a file that is not a CA refuses the reload and the old one stays.
+cp "$C/ca.crt" "$PW_TMP/ca-live.pem"
+pw_start TLS_CERT="$C/server.crt" TLS_KEY="$C/server.key" MTLS_CLIENT_CA="$PW_TMP/ca-live.pem" \
+    LISTEN_MTLS="127.0.0.1:$MP" POLICY_FILE="$PW_TMP/mtls.yaml" ||
+    { fail "portwingd starts for the CA reload"; exit 1; }
+check "before the reload: the operator certificate is admitted" [ "$(M ops "$U/containers/json")" = 200 ]
+cp "$C/other.crt" "$PW_TMP/ca-live.pem"
+kill -HUP "$PW_PID"
+for i in $(seq 1 50); do grep -q 'configuration reloaded' "$PW_LOG" && break; sleep 0.1; done
+sleep 0.3
+check "after the reload: a certificate of the old CA fails the handshake" [ "$(M ops "$U/_ping")" = 000 ]
+check "after the reload: one of the new CA is verified by authd and selects its profile" \
+    [ "$(M stranger "$U/containers/json")" = 200 ]
+cp "$C/plain.crt" "$PW_TMP/ca-live.pem"
+kill -HUP "$PW_PID"
+for i in $(seq 1 50); do grep -q 'not a CA certificate' "$PW_LOG" && break; sleep 0.1; done
+check "a CA file that is not one: the reload is refused, the log says why" \
+    grep -q 'reload failed, keeping the running configuration: MTLS_CLIENT_CA: certificate 1 is not a CA' "$PW_LOG"
+check "... and the CA in force stays" [ "$(M stranger "$U/containers/json")" = 200 ]
+pw_stop
+
 # clients.allowed_cidrs guards this listener too (§7.1, case 64).
 policy "$PW_TMP/cidr-out.yaml" "  allowed_cidrs: [10.99.0.0/16]"
 pw_start "${TLSENV[@]}" LISTEN_MTLS="127.0.0.1:$MP" POLICY_FILE="$PW_TMP/cidr-out.yaml" ||
