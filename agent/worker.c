@@ -837,6 +837,23 @@ worker_auth_request(struct conn *c)
 	}
 	ipc_wr_bytes(&wr, c->digest, sizeof(c->digest));
 	/* LISTEN_MTLS: the chain the client sent, which authd verifies. */
+#ifdef PW_TEST_HOOKS
+	/*
+	 * Test build: a worker passing another chain than the client's, its
+	 * own server certificate (issued by the same CA in the tests).
+	 */
+	if (c->mtls && http_header(&c->req, "X-Portwing-Test-Chain") != NULL) {
+		X509 *x = SSL_CTX_get0_certificate(w->mtls);
+		unsigned char *der = NULL;
+		int dl = x != NULL ? i2d_X509(x, &der) : -1;
+		if (dl > 0) {
+			ipc_wr_u32(&wr, 1);
+			ipc_wr_u32(&wr, (uint32_t)dl);
+			ipc_wr_bytes(&wr, der, (size_t)dl);
+		}
+		OPENSSL_free(der);
+	} else
+#endif
 	if (c->mtls && mtls_put_chain(bufferevent_openssl_get_ssl(c->bev),
 	    &wr) == -1) {
 		ipc_wr_free(&wr);

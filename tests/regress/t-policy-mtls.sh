@@ -150,6 +150,13 @@ check "hooked worker: /_portwing/info for a certificate client is refused by the
 code=$(M ops -H 'X-Portwing-Test-Own-Routes: 1' "$U/api/containers")
 check "hooked worker: /api/containers likewise ($code)" [ "$code" = 403 ]
 check "the proxy logged the refusal" grep -q 'a portwing route for filter client cert:' "$PW_LOG"
+# A worker that passes authd another chain than its client's (its own
+# server certificate, from the same CA): authd verifies for TLS client
+# use itself and refuses.
+code=$(M ops -H 'X-Portwing-Test-Chain: server' "$U/containers/json")
+check "hooked worker: a substituted chain is refused by authd (401: $code)" [ "$code" = 401 ]
+check "... and authd says why" grep -q 'authentication failed from 127.0.0.1 as certificate.*purpose' "$PW_LOG"
+check "the same client without the hook is still admitted" [ "$(M ops "$U/containers/json")" = 200 ]
 pw_stop
 
 # SIGHUP reads MTLS_CLIENT_CA again: workers and authd switch together;
