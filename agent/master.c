@@ -47,6 +47,11 @@
 #include "stats.h"
 #include "worker.h"
 
+/* client_certificate_profiles select only on the mTLS listener. */
+#define NO_MTLS_WARNING	"clients.client_certificate_profiles: LISTEN_MTLS " \
+	"is not set, so no client presents a certificate and they select " \
+	"nothing"
+
 #define MASTER_MAX_WORKERS	64
 #define RESPAWN_MAX_MS		10000
 #define STABLE_MS		10000	/* a child living this long resets backoff */
@@ -1981,6 +1986,9 @@ master_run(int argc, char **argv)
 				    m.pol->warnings[w]);
 			printf("policy %s: %zu root rule(s), %zu profile(s)\n",
 			    m.pol->source, m.pol->rules.n, m.pol->nprofiles);
+			if (m.pol->ncert > 0 && !m.cfg.mtls)
+				printf("policy %s: warning: %s\n",
+				    m.pol->source, NO_MTLS_WARNING);
 		}
 		printf("configuration OK\n");
 		return 0;
@@ -2125,6 +2133,9 @@ master_run(int argc, char **argv)
 			    m.pol->warnings[w]);
 		log_info("policy %s: %zu root rule(s), %zu profile(s)",
 		    m.pol->source, m.pol->rules.n, m.pol->nprofiles);
+		if (m.pol->ncert > 0 && !m.cfg.mtls)
+			log_warnx("policy %s: %s", m.pol->source,
+			    NO_MTLS_WARNING);
 	}
 	master_spawn(&m.authd);
 	master_spawn(&m.proxy);

@@ -216,6 +216,9 @@ out=$(env -i PATH="$PATH" TOKEN=x TLS_CERT="$C/server.crt" TLS_KEY="$C/server.ke
     timeout 10 "$PW_BUILD/portwingd" 2>&1)
 check "an MTLS_CLIENT_CA that is not a CA certificate is refused ($out)" \
     bash -c "echo \"\$1\" | grep -q 'not a CA certificate'" _ "$out"
+out=$(n POLICY_FILE="$PW_TMP/mtls.yaml")
+check "certificate profiles without LISTEN_MTLS: a warning that they select nothing" \
+    bash -c "echo \"\$1\" | grep -q 'LISTEN_MTLS is not set, so no client presents a certificate'" _ "$out"
 # Malformed selectors are load errors naming the key.
 bad() {	# bad NAME 'selector lines' 'expected text'
 	cat >"$PW_TMP/bad.yaml" <<EOF2
