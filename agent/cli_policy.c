@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "certsel.h"
 #include "cli.h"
 #include "policy.h"
 #include "util.h"
@@ -73,6 +74,12 @@ mode_name(enum pol_mode m)
 	return m == POL_WARN ? "warn" : m == POL_AUDIT ? "audit" : "enforce";
 }
 
+static size_t
+cert_values(const struct pol_cert_profile *c)
+{
+	return c->ncn + c->ndns + c->nip + c->nuri + c->nspiffe + c->npin;
+}
+
 static int
 policy_check(int argc, char **argv)
 {
@@ -103,6 +110,15 @@ policy_check(int argc, char **argv)
 		    " [default]" : "");
 		print_rules(&p->profiles[i].rules, "  ");
 	}
+	if (p->nallowed > 0)
+		printf("allowed_cidrs: %d network%s (every other client "
+		    "address is refused)\n", p->nallowed,
+		    p->nallowed == 1 ? "" : "s");
+	for (i = 0; i < p->ncert; i++)
+		printf("client certificate profile %zu -> %s (%zu selector "
+		    "value%s)\n", i, p->cert[i].profile,
+		    cert_values(&p->cert[i]),
+		    cert_values(&p->cert[i]) == 1 ? "" : "s");
 	for (i = 0; i < p->nwarnings; i++)
 		printf("warning: %s\n", p->warnings[i]);
 	printf("policy: %s: valid\n", p->source);

@@ -142,10 +142,11 @@ conn_new(struct worker *w, int fd, struct sockaddr *sa, int tls)
 	c->idx = i;
 	c->spool_fd = -1;
 	w->table[i] = c;
-	c->tls = tls == 1;
+	c->tls = tls == 1 || tls == 3;
 	c->filter = tls == 2;	/* the filter's unix socket (LISTEN_SOCKET) */
+	c->mtls = tls == 3;	/* the mutual-TLS listener (LISTEN_MTLS) */
 	c->fd = fd;
-	tls = tls == 1;
+	tls = c->tls;
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
 		    c->peer, sizeof(c->peer));
@@ -156,7 +157,7 @@ conn_new(struct worker *w, int fd, struct sockaddr *sa, int tls)
 		pw_strlcpy(c->peer, "unix", sizeof(c->peer));
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (tls) {
-		SSL *ssl = SSL_new(w->tls);
+		SSL *ssl = SSL_new(c->mtls ? w->mtls : w->tls);
 		if (ssl == NULL) {
 			close(fd);
 			w->table[i] = NULL;
@@ -715,7 +716,19 @@ conn_auth_answer(struct conn *c, int verdict, const char *reason,
 		c->approval = *ap;
 	c->in_flight = 1;
 	ST_ADD(pw_stats->worker[c->w->slot].in_flight, 1);
-	fn = routes_lookup_private(c, &status);
+	/*
+	 * The filter listeners (LISTEN_SOCKET, LISTEN_MTLS) serve Docker's
+	 * API only, all of it judged by the policy: portwing's own
+	 * authenticated routes need the token or a key.
+	 */
+	fn = NULL;
+	if (!c->filter && !c->mtls)
+		fn = routes_lookup_private(c, &status);
+#ifdef PW_TEST_HOOKS
+	/* Test build: a worker serving its own routes to a filter client. */
+	else if (http_header(&c->req, "X-Portwing-Test-Own-Routes") != NULL)
+		fn = routes_lookup_private(c, &status);
+#endif
 	if (status != 0) {
 		conn_error(c, status, status == 405 ? "method not allowed" :
 		    "no such portwing endpoint");

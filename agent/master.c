@@ -41,10 +41,16 @@
 #include "authd/authd.h"
 #include "banner.h"
 #include "keyfile.h"
+#include "mtlsl.h"
 #include "pmsg.h"
 #include "sdnotify.h"
 #include "stats.h"
 #include "worker.h"
+
+/* client_certificate_profiles select only on the mTLS listener. */
+#define NO_MTLS_WARNING	"clients.client_certificate_profiles: LISTEN_MTLS " \
+	"is not set, so no client presents a certificate and they select " \
+	"nothing"
 
 #define MASTER_MAX_WORKERS	64
 #define RESPAWN_MAX_MS		10000
@@ -97,6 +103,9 @@ static struct {
 	struct privdrop		 pd;
 	int			 listen_fd;
 	int			 filter_fd;	/* LISTEN_SOCKET, -1: none */
+	int			 mtls_fd;	/* LISTEN_MTLS, -1: none */
+	char			*mtls_ca;	/* MTLS_CLIENT_CA PEM */
+	size_t			 mtls_calen;
 	char			*tls_cert;
 	size_t			 tls_cert_len;
 	char			*tls_key;
@@ -349,6 +358,25 @@ master_send_policy(struct child *c)
 		policy_msg_send(c->chan, m.pol_gen, &m.pspec);
 }
 
+/*
+ * LISTEN_MTLS: authd verifies every client chain again, so it gets the
+ * client CAs and the policy (for client_certificate_profiles) too.
+ */
+static void
+master_send_mtls_authd(void)
+{
+	struct ipc_wr	wr;
+
+	if (m.mtls_ca == NULL || m.authd.chan == NULL)
+		return;
+	ipc_wr_init(&wr);
+	ipc_wr_strn(&wr, m.mtls_ca, m.mtls_calen);
+	ipc_send(m.authd.chan, IPC_M_MTLS_AUTHD, 0, 0, wr.buf, wr.len, -1);
+	ipc_wr_free(&wr);
+	if (m.pol != NULL)
+		policy_msg_send(m.authd.chan, m.pol_gen, &m.pspec);
+}
+
 static void
 master_link_policy(void)
 {
@@ -582,6 +610,13 @@ master_send_tls(struct child *w)
 
 	if (!m.cfg.tls || w->chan == NULL)
 		return;
+	if (m.mtls_ca != NULL) {
+		/* LISTEN_MTLS: the client CAs first, then the certificate. */
+		ipc_wr_init(&wr);
+		ipc_wr_strn(&wr, m.mtls_ca, m.mtls_calen);
+		ipc_send(w->chan, IPC_M_MTLS_CA, 0, 0, wr.buf, wr.len, -1);
+		ipc_wr_free(&wr);
+	}
 	ipc_wr_init(&wr);
 	ipc_wr_u32(&wr, m.tls_gen);
 	ipc_wr_strn(&wr, m.tls_cert, m.tls_cert_len);
@@ -924,6 +959,13 @@ master_give_listener(struct child *w)
 		ipc_send(w->chan, IPC_M_LISTENER, 0, 0, &kind, sizeof(kind),
 		    fd);
 	}
+	if (m.mtls_fd != -1) {
+		uint32_t kind = 3;	/* LISTEN_MTLS */
+		if ((fd = dup(m.mtls_fd)) == -1)
+			fatal("dup listener");
+		ipc_send(w->chan, IPC_M_LISTENER, 0, 0, &kind, sizeof(kind),
+		    fd);
+	}
 	w->listening = 1;
 }
 
@@ -968,6 +1010,7 @@ master_child_ready(struct child *c, struct ipc_msg *msg)
 		break;
 	case PROC_AUTHD:
 		master_send_keys();
+		master_send_mtls_authd();
 		/* FALLTHROUGH */
 	case PROC_PROXY:
 		if (c->role == PROC_PROXY) {
@@ -1545,6 +1588,10 @@ master_sigterm(evutil_socket_t sig, short ev, void *arg)
 	m.listen_fd = -1;
 	if (m.filter_fd != -1)
 		close(m.filter_fd);	/* the path goes when the last child has */
+	if (m.mtls_fd != -1) {
+		close(m.mtls_fd);
+		m.mtls_fd = -1;
+	}
 	for (i = 0; i < m.cfg.workers; i++) {
 		struct child *c = &m.workers[i];
 		if (c->respawn != NULL)
@@ -1587,6 +1634,9 @@ master_sighup(evutil_socket_t sig, short ev, void *arg)
 {
 	struct pw_config	 next;
 	char			 err[512], *cert, *key, *kv, kerr[300];
+	char			*ca = NULL;
+	int			 mtls;
+	size_t			 calen = 0;
 	size_t			 certlen = 0, keylen = 0;
 	int			 i;
 
@@ -1625,6 +1675,19 @@ master_sighup(evutil_socket_t sig, short ev, void *arg)
 		master_reload_refused(err);
 		return;
 	}
+	/* LISTEN_MTLS itself needs a restart; its CA file is read again. */
+	if (m.cfg.mtls && next.mtls && mtls_load_ca(&next, &ca, &calen, err,
+	    sizeof(err)) == -1) {
+		log_warnx("reload failed, keeping the running configuration: "
+		    "%s", err);
+		config_free(&next);
+		if (cert != NULL) {
+			free(cert);
+			freezero(key, keylen);
+		}
+		master_reload_refused(err);
+		return;
+	}
 	if (m.pol != NULL) {
 		/* The policy file is read again; a bad one changes nothing. */
 		struct policy_spec	 ns;
@@ -1639,6 +1702,7 @@ master_sighup(evutil_socket_t sig, short ev, void *arg)
 			log_warnx("reload failed, keeping the running "
 			    "configuration and policy: policy: %s", err);
 			config_free(&next);
+			free(ca);
 			if (cert != NULL) {
 				free(cert);
 				freezero(key, keylen);
@@ -1653,12 +1717,22 @@ master_sighup(evutil_socket_t sig, short ev, void *arg)
 		m.pol_gen++;
 		master_send_policy(&m.proxy);
 		master_send_policy(&m.policyd);
+		if (m.cfg.mtls)
+			master_send_policy(&m.authd);
 		log_info("policy %s loaded (generation %u)", m.pol->source,
 		    m.pol_gen);
 	}
 	/* Both parts are good: switch over. */
+	mtls = m.cfg.mtls;
 	config_free(&m.cfg);
 	m.cfg = next;
+	m.cfg.mtls = mtls;	/* the listener stays as it was opened */
+	if (ca != NULL) {
+		free(m.mtls_ca);
+		m.mtls_ca = ca;
+		m.mtls_calen = calen;
+		master_send_mtls_authd();
+	}
 	if (cert != NULL) {
 		free(m.tls_cert);
 		freezero(m.tls_key, m.tls_key_len);
@@ -1912,6 +1986,9 @@ master_run(int argc, char **argv)
 				    m.pol->warnings[w]);
 			printf("policy %s: %zu root rule(s), %zu profile(s)\n",
 			    m.pol->source, m.pol->rules.n, m.pol->nprofiles);
+			if (m.pol->ncert > 0 && !m.cfg.mtls)
+				printf("policy %s: warning: %s\n",
+				    m.pol->source, NO_MTLS_WARNING);
 		}
 		printf("configuration OK\n");
 		return 0;
@@ -2004,6 +2081,13 @@ master_run(int argc, char **argv)
 		fprintf(stderr, "portwingd: %s\n", err);
 		return 1;
 	}
+	m.mtls_fd = -1;
+	if (m.cfg.mtls && (mtls_load_ca(&m.cfg, &m.mtls_ca, &m.mtls_calen,
+	    err, sizeof(err)) == -1 || (m.mtls_fd = mtls_open_listener(&m.cfg,
+	    err, sizeof(err))) == -1)) {
+		fprintf(stderr, "portwingd: %s\n", err);
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	proc_title("portwingd: master");
 	m.base = pw_event_base();
@@ -2049,6 +2133,9 @@ master_run(int argc, char **argv)
 			    m.pol->warnings[w]);
 		log_info("policy %s: %zu root rule(s), %zu profile(s)",
 		    m.pol->source, m.pol->rules.n, m.pol->nprofiles);
+		if (m.pol->ncert > 0 && !m.cfg.mtls)
+			log_warnx("policy %s: %s", m.pol->source,
+			    NO_MTLS_WARNING);
 	}
 	master_spawn(&m.authd);
 	master_spawn(&m.proxy);

@@ -20,6 +20,7 @@
 
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <event2/bufferevent_ssl.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 
@@ -28,6 +29,8 @@
 #include "cidr.h"
 #include "keyd.h"
 #include "log.h"
+#include "mtls.h"
+#include "mtlsl.h"
 #include "proc.h"
 #include "util.h"
 #include "auditrec.h"
@@ -39,6 +42,7 @@ struct worker *worker;
 static const struct ipc_perm perms_master[] = {
 	{ IPC_M_LISTENER, 4, 4, 1 },
 	{ IPC_M_TLS, 8, IPC_MAX_TLS, 0 },
+	{ IPC_M_MTLS_CA, 4, 4 + MTLS_CA_MAX, 0 },
 	{ IPC_M_KEYD_CHAN, 0, 0, 1 },
 	{ IPC_M_AUTHD_CHAN, 0, 0, 1 },
 	{ IPC_M_PROXY_CHAN, 0, 0, 1 },
@@ -371,7 +375,7 @@ worker_accept(struct evconnlistener *l, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
-	if (tls == 1 && w->tls == NULL) {
+	if ((tls == 1 && w->tls == NULL) || (tls == 3 && w->mtls == NULL)) {
 		log_warnx("TLS listener but no TLS context yet; dropping");
 		close(fd);
 		return;
@@ -476,6 +480,19 @@ worker_tls_update(struct worker *w, struct ipc_msg *m)
 		log_warnx("new TLS material rejected, keeping the old: %s", err);
 		return;
 	}
+	if (w->mtls_ca != NULL) {
+		/* The mTLS listener serves the same certificate. */
+		SSL_CTX *mctx = mtls_ctx_new(cert, certlen, gen, w->mtls_ca,
+		    w->mtls_calen, err, sizeof(err));
+		if (mctx == NULL) {
+			SSL_CTX_free(ctx);
+			log_warnx("new TLS material rejected for LISTEN_MTLS, "
+			    "keeping the old: %s", err);
+			return;
+		}
+		SSL_CTX_free(w->mtls);
+		w->mtls = mctx;
+	}
 	SSL_CTX_free(w->tls);
 	w->tls = ctx;
 	log_debug("TLS context of generation %u loaded", gen);
@@ -491,14 +508,30 @@ worker_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 	switch (m->hdr.type) {
 	case IPC_M_LISTENER:
 		ipc_rd_init(&rd, m);
-		tls = ipc_rd_u32(&rd);	/* 0 plain, 1 TLS, 2 the filter socket */
-		if (ipc_rd_end(&rd) == -1 || tls > 2)
+		/* 0 plain, 1 TLS, 2 the filter socket, 3 LISTEN_MTLS */
+		tls = ipc_rd_u32(&rd);
+		if (ipc_rd_end(&rd) == -1 || tls > 3)
 			fatalx("malformed listener message");
 		worker_add_listener(w, m->fd, (int)tls);
 		break;
 	case IPC_M_TLS:
 		worker_tls_update(w, m);
 		break;
+	case IPC_M_MTLS_CA: {
+		/* Kept for the next IPC_M_TLS, which the master sends next. */
+		const char *ca;
+		size_t calen;
+		ipc_rd_init(&rd, m);
+		ca = ipc_rd_strp(&rd, &calen, MTLS_CA_MAX);
+		if (ca == NULL || ipc_rd_end(&rd) == -1)
+			fatalx("malformed MTLS_CLIENT_CA message from master");
+		free(w->mtls_ca);
+		w->mtls_ca = xmalloc(calen + 1);
+		memcpy(w->mtls_ca, ca, calen);
+		w->mtls_ca[calen] = '\0';
+		w->mtls_calen = calen;
+		break;
+	}
 	case IPC_M_AUTHD_CHAN:
 		if (w->authd != NULL)
 			ipc_chan_free(w->authd);
@@ -786,7 +819,7 @@ worker_auth_request(struct conn *c)
 	new_reqid(c);
 	ipc_wr_init(&wr);
 	ipc_wr_u32(&wr, (c->is_signed ? AUTHF_SIGNED : 0) |
-	    (c->filter ? AUTHF_PEER : 0));
+	    (c->filter ? AUTHF_PEER : 0) | (c->mtls ? AUTHF_CERT : 0));
 	ipc_wr_str(&wr, c->peer);
 	ipc_wr_str(&wr, c->req.method);
 	ipc_wr_str(&wr, c->req.target);
@@ -803,12 +836,36 @@ worker_auth_request(struct conn *c)
 		ipc_wr_strn(&wr, v, vl > 120 ? 0 : vl);
 	}
 	ipc_wr_bytes(&wr, c->digest, sizeof(c->digest));
+	/* LISTEN_MTLS: the chain the client sent, which authd verifies. */
+#ifdef PW_TEST_HOOKS
+	/*
+	 * Test build: a worker passing another chain than the client's, its
+	 * own server certificate (issued by the same CA in the tests).
+	 */
+	if (c->mtls && http_header(&c->req, "X-Portwing-Test-Chain") != NULL) {
+		X509 *x = SSL_CTX_get0_certificate(w->mtls);
+		unsigned char *der = NULL;
+		int dl = x != NULL ? i2d_X509(x, &der) : -1;
+		if (dl > 0) {
+			ipc_wr_u32(&wr, 1);
+			ipc_wr_u32(&wr, (uint32_t)dl);
+			ipc_wr_bytes(&wr, der, (size_t)dl);
+		}
+		OPENSSL_free(der);
+	} else
+#endif
+	if (c->mtls && mtls_put_chain(bufferevent_openssl_get_ssl(c->bev),
+	    &wr) == -1) {
+		ipc_wr_free(&wr);
+		worker_wipe_credentials(c);
+		return -1;
+	}
 	/*
 	 * The filter socket's clients are known by their peer credentials,
 	 * which authd reads itself from the connection (SO_PEERCRED).
 	 */
 	rv = ipc_send(w->authd, IPC_W_AUTH_REQ, w->slot, c->reqid, wr.buf,
-	    wr.len, c->filter ? dup(c->fd) : -1);
+	    wr.len, c->filter || c->mtls ? dup(c->fd) : -1);
 	ipc_wr_free(&wr);
 	worker_wipe_credentials(c);
 	return rv;

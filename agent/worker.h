@@ -63,6 +63,7 @@ struct conn {
 	struct bufferevent	*bev;		/* client, TLS or plain */
 	int			 tls;
 	int			 filter;	/* from LISTEN_SOCKET */
+	int			 mtls;		/* from LISTEN_MTLS (tls too) */
 	int			 fd;		/* the client socket */
 	char			 peer[INET6_ADDRSTRLEN];
 	enum conn_state		 state;
@@ -131,6 +132,9 @@ struct worker {
 	int			 nlisteners;
 	int			 listening;
 	SSL_CTX			*tls;
+	SSL_CTX			*mtls;		/* LISTEN_MTLS (agent/mtlsl.c) */
+	char			*mtls_ca;	/* MTLS_CLIENT_CA PEM */
+	size_t			 mtls_calen;
 	struct conn		**table;	/* by idx, for authd answers */
 	uint32_t		 table_size;
 	uint32_t		 reqgen;

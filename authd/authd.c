@@ -32,6 +32,8 @@
 #include "http.h"
 #include "ipc.h"
 #include "log.h"
+#include "mtls.h"
+#include "mtlsl.h"
 #include "util.h"
 
 #define AUTHD_MAX_WORKERS	64
@@ -81,6 +83,8 @@ static const struct ipc_perm perms_master[] = {
 	{ IPC_M_ENROLL_DONE, 4, 4, 0 },
 	{ IPC_M_AUDIT_CHAN, 0, 0, 1 },
 	{ IPC_M_APPROVAL_KEY, 32, 32, 0 },
+	{ IPC_M_MTLS_AUTHD, 4, 4 + MTLS_CA_MAX, 0 },
+	{ IPC_M_POLICY, 16, 16 + 256, 1 },
 };
 
 static const struct ipc_perm perms_worker[] = {
@@ -224,6 +228,29 @@ filter_peer(struct pending *p, int fd)
 }
 
 /*
+ * A request from the mutual-TLS listener (LISTEN_MTLS): it needs no
+ * token either.  authd checks that the connection was accepted on that
+ * listener, takes the client's address from it and verifies the chain
+ * itself (authd/mtls.c); the verified leaf selects the profile.
+ */
+static void
+filter_cert(struct pending *p, int fd, const struct mtls_chain *ch)
+{
+	const char	*why;
+	char		 ip[64], principal[64], profile[64];
+
+	why = mtls_authd_verify(&authd.cfg, fd, ch, ip, sizeof(ip), principal,
+	    sizeof(principal), profile, sizeof(profile));
+	if (why != NULL) {
+		pw_strlcpy(p->principal, "certificate", sizeof(p->principal));
+		deny(p, "no_credentials", why);
+		return;
+	}
+	pw_strlcpy(p->ip, ip, sizeof(p->ip));
+	approve(p, principal, profile[0] ? profile : NULL, NULL);
+}
+
+/*
  * 429: the audit record (with which limit: address-limit, key-limit,
  * global-limit, in-flight-limit, verification-capacity), the answer, and
  * the request is done.
@@ -328,6 +355,7 @@ authd_answer_verify(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 	struct ipc_rd		 rd;
 	struct sigreq		 sr;
 	struct pending		*p;
+	struct mtls_chain	*chain = NULL;
 	const struct authkey	*key;
 	const char		*tok, *reason;
 	size_t			 toklen;
@@ -361,10 +389,15 @@ authd_answer_verify(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 	ipc_rd_str(&rd, sig, sizeof(sig));
 	ipc_rd_str(&rd, ver, sizeof(ver));
 	ipc_rd_bytes(&rd, digest, sizeof(digest));
+	if (flags & AUTHF_CERT)
+		chain = mtls_chain_read(&rd);
 	if (p->target == NULL || tok == NULL || ipc_rd_end(&rd) == -1 ||
-	    (flags & ~(AUTHF_SIGNED | AUTHF_PEER)) ||
+	    (flags & ~(AUTHF_SIGNED | AUTHF_PEER | AUTHF_CERT)) ||
 	    !http_valid_method(p->method) ||
-	    ((flags & AUTHF_PEER) != 0) != (m->fd != -1)) {
+	    ((flags & AUTHF_CERT) && chain == NULL) ||
+	    (flags & (AUTHF_PEER | AUTHF_CERT)) == (AUTHF_PEER | AUTHF_CERT) ||
+	    ((flags & (AUTHF_PEER | AUTHF_CERT)) != 0) != (m->fd != -1)) {
+		mtls_chain_free(chain);
 		log_warnx("malformed request from worker %u; dropping it",
 		    p->slot);
 		if (m->fd != -1)
@@ -372,6 +405,15 @@ authd_answer_verify(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		authd.workers[p->slot] = NULL;
 		pending_free(p);
 		ipc_chan_free(ch);
+		return;
+	}
+	if (flags & AUTHF_CERT) {
+		/* The mTLS listener: the chain, verified by authd itself. */
+		pw_strlcpy(p->ip, peer, sizeof(p->ip));
+		filter_cert(p, m->fd, chain);
+		mtls_chain_free(chain);
+		close(m->fd);
+		pending_free(p);
 		return;
 	}
 	if (flags & AUTHF_PEER) {
@@ -785,6 +827,14 @@ authd_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		break;
 	case IPC_M_RELOAD:
 		authd_reload(m);
+		break;
+	case IPC_M_MTLS_AUTHD:
+		mtls_authd_ca(m);
+		break;
+	case IPC_M_POLICY:
+		/* For the client certificate selectors (LISTEN_MTLS). */
+		mtls_authd_policy(m);
+		close(m->fd);
 		break;
 	case IPC_M_APPROVAL_KEY:
 		approval_key_answer(m, authd.cfg.approval_key);

@@ -11,7 +11,10 @@
  *   str presented token ("" when none), str X-Forwarded-For (first line),
  *   str X-Real-IP, then the five X-Portwing-* signature headers as str
  *   (key ID, timestamp, nonce, signature, signature version), then
- *   32 bytes SHA-256 of the body (signed requests).
+ *   32 bytes SHA-256 of the body (signed requests); with AUTHF_CERT
+ *   (authd/mtls.h), u32 count and that many certificates (u32 length,
+ *   DER), leaf first.  AUTHF_PEER and AUTHF_CERT come with the client's
+ *   connection as the descriptor.
  * IPC_A_AUTH_ANS payload (authd -> worker), hdr.id echoed:
  *   u32 verdict (enum auth_verdict), str reason (X-Portwing-Reason for
  *   Ed25519 refusals and AUTH_REASON_NO_KEYS, the metric label of other

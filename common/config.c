@@ -143,6 +143,13 @@ const struct cfg_info cfg_table[CK_COUNT] = {
 	    "owner of LISTEN_SOCKET (default: root)" },
 	[CK_LISTEN_SOCKET_GID] = { "LISTEN_SOCKET_GID", 0, 0, 0,
 	    "group of LISTEN_SOCKET (default: root)" },
+	[CK_LISTEN_MTLS] = { "LISTEN_MTLS", ROLE_AUTHD | ROLE_WORKER, 0, 0,
+	    "filter mode over TCP: serve ADDRESS:PORT with mutual TLS 1.3 "
+	    "(TLS_CERT, TLS_KEY, MTLS_CLIENT_CA); clients need no token, "
+	    "their verified certificate selects the policy profile" },
+	[CK_MTLS_CLIENT_CA] = { "MTLS_CLIENT_CA", 0, 0, 0,
+	    "PEM file of the CA certificates that issue LISTEN_MTLS client "
+	    "certificates" },
 	[CK__DOCKER] = { "_DOCKER", ROLE_PROXY, 0, 1, NULL },
 	[CK__APPROVAL_KEY] = { "_APPROVAL_KEY", ROLE_AUTHD | ROLE_PROXY, 1, 1, NULL },
 	[CK__STARTED] = { "_STARTED", ROLE_ALL, 0, 1, NULL },
@@ -687,6 +694,49 @@ validate_approval_key(struct pw_config *c, char *err, size_t errsz)
 }
 
 /* Checks shared by the master and by children re-reading their table. */
+
+/*
+ * LISTEN_MTLS=ADDRESS:PORT ([IPv6]:PORT): the filter over TCP.  Its
+ * requirements are checked with the whole configuration (below).
+ */
+static int
+config_mtls(struct pw_config *c, char *err, size_t errsz)
+{
+	const char	*v = c->val[CK_LISTEN_MTLS], *colon, *h;
+	char		 host[64];
+	size_t		 hl;
+	long long	 port;
+
+	c->mtls = 0;
+	if (v == NULL)
+		return 0;
+	if ((colon = strrchr(v, ':')) == NULL || colon == v)
+		goto bad;
+	h = v;
+	hl = (size_t)(colon - v);
+	if (*v == '[') {
+		if (hl < 3 || v[hl - 1] != ']')
+			goto bad;
+		h++;
+		hl -= 2;
+	}
+	if (hl >= sizeof(host))
+		goto bad;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	if ((*v == '[') != (strchr(host, ':') != NULL) ||
+	    cidr_addr(host, &c->mtls_family, c->mtls_ip) == -1 ||
+	    pw_strtonum(colon + 1, 1, 65535, &port) == -1)
+		goto bad;
+	c->mtls_port = (int)port;
+	c->mtls = 1;
+	return 0;
+bad:
+	return errf(err, errsz, "LISTEN_MTLS=\"%s\" (%s): expected an IP "
+	    "address and a port, as 192.0.2.1:2376 or [2001:db8::1]:2376 "
+	    "(0.0.0.0 or [::] for every address)", v, c->src[CK_LISTEN_MTLS]);
+}
+
 static int
 config_validate(struct pw_config *c, char *err, size_t errsz)
 {
@@ -851,6 +901,8 @@ config_validate(struct pw_config *c, char *err, size_t errsz)
 			return errf(err, errsz, "LISTEN_SOCKET_UID and "
 			    "LISTEN_SOCKET_GID must be numeric ids");
 	}
+	if (config_mtls(c, err, errsz) == -1)
+		return -1;
 	if (c->val[CK_TOKEN_POLICY] != NULL) {
 		const char *t = c->val[CK_TOKEN_POLICY];
 		size_t i, n = strlen(t);
@@ -911,6 +963,33 @@ config_validate_full(struct pw_config *c, char *err, size_t errsz)
 		    "TOKEN_FILE, TOKEN_HASH or AUTHORIZED_KEYS (or "
 		    "ALLOW_UNAUTHENTICATED=true to run without authentication "
 		    "on a loopback address)");
+	/*
+	 * LISTEN_MTLS is never plaintext: TLS_CERT, TLS_KEY and
+	 * MTLS_CLIENT_CA are required, and so is a policy (its clients need
+	 * no token).
+	 */
+	if (c->mtls) {
+		if (!c->tls)
+			return errf(err, errsz, "LISTEN_MTLS (%s) needs "
+			    "TLS_CERT and TLS_KEY: the filter listener over "
+			    "TCP is never plaintext", c->src[CK_LISTEN_MTLS]);
+		if (c->val[CK_MTLS_CLIENT_CA] == NULL)
+			return errf(err, errsz, "LISTEN_MTLS (%s) needs "
+			    "MTLS_CLIENT_CA: every client must present a "
+			    "certificate from that CA", c->src[CK_LISTEN_MTLS]);
+		if (*c->val[CK_MTLS_CLIENT_CA] != '/')
+			return errf(err, errsz, "MTLS_CLIENT_CA=\"%s\" (%s): "
+			    "must be an absolute path",
+			    c->val[CK_MTLS_CLIENT_CA],
+			    c->src[CK_MTLS_CLIENT_CA]);
+		if (c->val[CK_POLICY] == NULL && c->val[CK_POLICY_FILE] == NULL)
+			return errf(err, errsz, "LISTEN_MTLS (%s) needs a "
+			    "policy (POLICY or POLICY_FILE): its clients need "
+			    "no token, the policy is all that stands before "
+			    "Docker", c->src[CK_LISTEN_MTLS]);
+	} else if (c->val[CK_MTLS_CLIENT_CA] != NULL)
+		return errf(err, errsz, "MTLS_CLIENT_CA (%s) is set without "
+		    "LISTEN_MTLS", c->src[CK_MTLS_CLIENT_CA]);
 	if (!cred && !c->bind_loopback && !c->allow_unauth_remote)
 		return errf(err, errsz, "ALLOW_UNAUTHENTICATED=true on the "
 		    "non-loopback address %s also needs "

@@ -77,6 +77,8 @@ enum cfg_key {
 	CK_LISTEN_SOCKET_MODE,
 	CK_LISTEN_SOCKET_UID,
 	CK_LISTEN_SOCKET_GID,
+	CK_LISTEN_MTLS,
+	CK_MTLS_CLIENT_CA,
 	/* Internal: derived by the master, never read from env or file. */
 	CK__DOCKER,
 	CK__APPROVAL_KEY,
@@ -135,6 +137,10 @@ struct pw_config {
 	int	 audit_buffer;		/* ring capacity, 0: off */
 	int	 skip_df;
 	int	 metrics_interval;	/* seconds container stats are cached */
+	int	 mtls;			/* LISTEN_MTLS set */
+	int	 mtls_family;		/* its address: AF_INET or AF_INET6 */
+	uint8_t	 mtls_ip[16];
+	int	 mtls_port;
 };
 
 struct cfg_info {

@@ -644,6 +644,8 @@ ipc_type_name(uint16_t type)
 		{ IPC_C_LOG, "C_LOG" },
 		{ IPC_M_LISTENER, "M_LISTENER" },
 		{ IPC_M_TLS, "M_TLS" },
+		{ IPC_M_MTLS_CA, "M_MTLS_CA" },
+		{ IPC_M_MTLS_AUTHD, "M_MTLS_AUTHD" },
 		{ IPC_M_AUTHD_CHAN, "M_AUTHD_CHAN" },
 		{ IPC_M_PROXY_CHAN, "M_PROXY_CHAN" },
 		{ IPC_M_KEYD_CHAN, "M_KEYD_CHAN" },

@@ -68,6 +68,9 @@ enum ipc_type {
 	IPC_M_AUTHD_CHAN = 0x0203,	/* fd: worker's end of worker<->authd */
 	IPC_M_PROXY_CHAN = 0x0204,	/* fd: worker's end of worker<->proxy */
 	IPC_M_KEYD_CHAN = 0x0205,	/* fd: worker's end of worker<->keyd */
+	IPC_M_MTLS_CA = 0x0206,		/* str MTLS_CLIENT_CA PEM: the CAs that
+					   issue LISTEN_MTLS client certificates
+					   (sent before IPC_M_TLS) */
 
 	/* master -> authd and proxy (0x03xx) */
 	IPC_M_WORKER_CHAN = 0x0301,	/* fd: their end of a worker channel
@@ -82,6 +85,8 @@ enum ipc_type {
 					   the authd -> proxy audit channel */
 	IPC_M_POLICY_CHAN = 0x0305,	/* master -> proxy, policyd: fd: their end
 					   of the proxy <-> policyd channel */
+	IPC_M_MTLS_AUTHD = 0x0306,	/* master -> authd: str MTLS_CLIENT_CA PEM;
+					   authd verifies client chains with it */
 	IPC_P_DOCKER_REQ = 0x0381,	/* proxy -> master: hdr.id = request id;
 					   empty. Asks for one connected Docker fd */
 	IPC_P_DOCKER_STATE = 0x0382,	/* proxy -> master: u32 1 Docker answered,

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "certsel.h"
 #include "util.h"
 #include "polint.h"
 
@@ -951,6 +952,8 @@ policy_free(struct policy *p)
 		free(p->peer[i].gids);
 	}
 	free(p->peer);
+	pol_cert_profiles_free(p->cert, p->ncert);
+	free(p->allowed);
 	for (i = 0; i < p->nwarnings; i++)
 		free(p->warnings[i]);
 	free(p->warnings);

@@ -18,9 +18,7 @@
  * decides whether such a policy may run:
  *	ownership (owner set): the parts of owner-label isolation not
  *	    built (policy/owner.c stamps creates)
- *	clients.allowed_cidrs (non-empty): the source-address gate
  *	clients.container_labels.enabled (true): the label ACL
- *	clients.client_certificate_profiles (non-empty): mTLS identities
  *	clients.unix_peer_profiles[].pids with uids/gids: the PID condition
  *	response.redact_* (true): response redaction
  *	response.visible_resource_labels, name_patterns, image_patterns,
@@ -42,6 +40,7 @@
 
 #include <yaml.h>
 
+#include "certsel.h"
 #include "util.h"
 #include "polint.h"
 
@@ -905,6 +904,168 @@ load_peer_profiles(struct lctx *c, yaml_node_t *n, const char *key)
 	return 0;
 }
 
+/*
+ * clients.allowed_cidrs: the source-address gate (§7.1).  An empty list
+ * (or none) admits every client.
+ */
+static int
+load_allowed(struct lctx *c, yaml_node_t *n, const char *key)
+{
+	struct pol_src_profile	sp;
+
+	if (is_null(n) || is_empty(n))
+		return 0;
+	memset(&sp, 0, sizeof(sp));
+	if (load_cidrs(c, n, key, &sp) == -1) {
+		free(sp.nets);
+		return -1;
+	}
+	c->p->allowed = sp.nets;
+	c->p->nallowed = sp.nnets;
+	return 0;
+}
+
+/* A list of strings for one certificate selector, checked by kind. */
+#define CSEL_STR	0
+#define CSEL_DNS	1
+#define CSEL_URI	2
+#define CSEL_SPIFFE	3
+static int
+load_cert_strs(struct lctx *c, yaml_node_t *n, const char *key, int kind,
+    char ***out, size_t *nout)
+{
+	yaml_node_item_t	*it;
+	const char		*s, *why;
+	char			 sub[POL_KEY_MAX];
+
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return lerr(c, n, key, "must be a list of strings");
+	if (seq_len(n) > POL_LIST_MAX)
+		return lerr(c, n, key, "more than %d entries", POL_LIST_MAX);
+	*out = xcalloc((size_t)seq_len(n) + 1, sizeof(**out));
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	    it++) {
+		keyf(sub, sizeof(sub), "%s[%zu]", key, *nout);
+		if (get_string(c, node(c, *it), sub, &s) == -1)
+			return -1;
+		if (*s == '\0' || strlen(s) > 1024)
+			return lerr(c, node(c, *it), sub, "must be a "
+			    "non-empty string of at most 1024 bytes");
+		if (kind == CSEL_SPIFFE && pol_cert_check_spiffe(s, &why) == -1)
+			return lerr(c, node(c, *it), sub, "%s", why);
+		if (kind == CSEL_URI && strchr(s, ':') == NULL)
+			return lerr(c, node(c, *it), sub, "not a URI");
+		if (kind == CSEL_DNS && (strpbrk(s, " /:@") != NULL))
+			return lerr(c, node(c, *it), sub, "not a DNS name");
+		(*out)[(*nout)++] = xstrdup(s);
+	}
+	return 0;
+}
+
+static int
+load_cert_bytes(struct lctx *c, yaml_node_t *n, const char *key, int pins,
+    struct pol_cert_profile *cp)
+{
+	yaml_node_item_t	*it;
+	const char		*s, *why;
+	char			 sub[POL_KEY_MAX];
+	size_t			*np = pins ? &cp->npin : &cp->nip;
+
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return lerr(c, n, key, "must be a list of strings");
+	if (seq_len(n) > POL_LIST_MAX)
+		return lerr(c, n, key, "more than %d entries", POL_LIST_MAX);
+	if (pins)
+		cp->pin = xcalloc((size_t)seq_len(n) + 1, sizeof(*cp->pin));
+	else
+		cp->ip = xcalloc((size_t)seq_len(n) + 1, sizeof(*cp->ip));
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	    it++) {
+		keyf(sub, sizeof(sub), "%s[%zu]", key, *np);
+		if (get_string(c, node(c, *it), sub, &s) == -1)
+			return -1;
+		if ((pins ? pol_cert_parse_pin(s, cp->pin[*np], &why) :
+		    pol_cert_parse_ip(s, cp->ip[*np], &why)) == -1)
+			return lerr(c, node(c, *it), sub, "%s", why);
+		(*np)++;
+	}
+	return 0;
+}
+
+/*
+ * clients.client_certificate_profiles[]: selectors on the verified
+ * client certificate of the mTLS listener (LISTEN_MTLS).
+ */
+static int
+load_cert_profiles(struct lctx *c, yaml_node_t *n, const char *key)
+{
+	struct policy		*p = c->p;
+	struct pol_cert_profile	*cp;
+	yaml_node_item_t	*it;
+	yaml_node_pair_t	*pr;
+	yaml_node_t		*e, *k, *v;
+	const char		*ks;
+	char			 sub[POL_KEY_MAX], sub2[POL_KEY_MAX];
+	int			 rc;
+
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return lerr(c, n, key, "must be a list");
+	if (seq_len(n) > POL_LIST_MAX)
+		return lerr(c, n, key, "more than %d entries", POL_LIST_MAX);
+	p->cert = xcalloc((size_t)seq_len(n) + 1, sizeof(*p->cert));
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	    it++) {
+		e = node(c, *it);
+		keyf(sub, sizeof(sub), "%s[%zu]", key, p->ncert);
+		cp = &p->cert[p->ncert++];
+		if (check_map(c, e, sub) == -1)
+			return -1;
+		for (pr = e->data.mapping.pairs.start;
+		    pr < e->data.mapping.pairs.top; pr++) {
+			k = node(c, pr->key);
+			v = node(c, pr->value);
+			ks = scalar(k);
+			keyf(sub2, sizeof(sub2), "%s.%s", sub, ks);
+			if (!ascii_casecmp(ks, "profile"))
+				rc = copy_name(c, v, sub2, cp->profile);
+			else if (!ascii_casecmp(ks, "common_names"))
+				rc = load_cert_strs(c, v, sub2, CSEL_STR,
+				    &cp->cn, &cp->ncn);
+			else if (!ascii_casecmp(ks, "dns_names"))
+				rc = load_cert_strs(c, v, sub2, CSEL_DNS,
+				    &cp->dns, &cp->ndns);
+			else if (!ascii_casecmp(ks, "uri_sans"))
+				rc = load_cert_strs(c, v, sub2, CSEL_URI,
+				    &cp->uri, &cp->nuri);
+			else if (!ascii_casecmp(ks, "spiffe_ids"))
+				rc = load_cert_strs(c, v, sub2, CSEL_SPIFFE,
+				    &cp->spiffe, &cp->nspiffe);
+			else if (!ascii_casecmp(ks, "ip_addresses"))
+				rc = load_cert_bytes(c, v, sub2, 0, cp);
+			else if (!ascii_casecmp(ks, "public_key_sha256_pins"))
+				rc = load_cert_bytes(c, v, sub2, 1, cp);
+			else
+				return lerr(c, k, sub2, "unknown key");
+			if (rc == -1)
+				return -1;
+		}
+		if (cp->profile[0] == '\0')
+			return lerr(c, e, sub, "profile is required");
+		if (cp->ncn == 0 && cp->ndns == 0 && cp->nip == 0 &&
+		    cp->nuri == 0 && cp->nspiffe == 0 && cp->npin == 0)
+			return lerr(c, e, sub, "at least one selector is "
+			    "required (common_names, dns_names, ip_addresses, "
+			    "uri_sans, spiffe_ids, public_key_sha256_pins)");
+	}
+	return 0;
+}
+
 static int
 load_clients(struct lctx *c, yaml_node_t *n)
 {
@@ -936,9 +1097,12 @@ load_clients(struct lctx *c, yaml_node_t *n)
 		} else if (!ascii_casecmp(ks, "unix_peer_profiles")) {
 			if (load_peer_profiles(c, v, sub) == -1)
 				return -1;
-		} else if (!ascii_casecmp(ks, "allowed_cidrs") ||
-		    !ascii_casecmp(ks, "client_certificate_profiles")) {
-			ignored(c, sub, !is_empty(v));
+		} else if (!ascii_casecmp(ks, "allowed_cidrs")) {
+			if (load_allowed(c, v, sub) == -1)
+				return -1;
+		} else if (!ascii_casecmp(ks, "client_certificate_profiles")) {
+			if (load_cert_profiles(c, v, sub) == -1)
+				return -1;
 		} else if (!ascii_casecmp(ks, "container_labels")) {
 			ignored(c, sub, is_true(map_get(c, v, "enabled")));
 		} else if (!ascii_casecmp(ks, "label_prefix")) {
@@ -1107,6 +1271,15 @@ check_refs(struct lctx *c)
 			    i);
 			return lerr(c, NULL, k, "no profile named \"%s\"",
 			    p->peer[i].profile);
+		}
+	for (i = 0; i < p->ncert; i++)
+		if (pol_profile_find(p, p->cert[i].profile) == NULL) {
+			char	k[POL_KEY_MAX];
+
+			keyf(k, sizeof(k),
+			    "clients.client_certificate_profiles[%zu]", i);
+			return lerr(c, NULL, k, "no profile named \"%s\"",
+			    p->cert[i].profile);
 		}
 	return 0;
 }

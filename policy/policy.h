@@ -32,6 +32,7 @@
 #define POL_M_TRACE	0x100
 
 struct pol_glob;			/* a compiled path pattern (engine.c) */
+struct pol_cert_profile;		/* certsel.h */
 
 struct pol_rule {
 	uint32_t	  methods;	/* POL_M_* */
@@ -110,6 +111,10 @@ struct policy {
 	size_t			 nsrc;
 	struct pol_peer_profile	*peer;
 	size_t			 npeer;
+	struct pol_cert_profile	*cert;		/* client_certificate_profiles (certsel.h) */
+	size_t			 ncert;
+	struct cidr		*allowed;	/* clients.allowed_cidrs */
+	int			 nallowed;
 	char			**warnings;	/* non-fatal findings, NULL-terminated */
 	size_t			 nwarnings;
 };

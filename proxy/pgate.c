@@ -464,6 +464,19 @@ pgate_judge(struct pgate_req *g, const char *method, const char *target,
 		m[i] = (char)toupper((unsigned char)method[i]);
 	m[i] = '\0';
 	split_target(target, &path, &query);
+	/*
+	 * clients.allowed_cidrs (§7.1), first: the address authd bound in
+	 * the approval.  A unix caller has none ("unix:uid=..." is not an
+	 * address), so a non-empty list refuses it.
+	 */
+	if (pg.pol->nallowed > 0 && !cidr_match(pg.pol->allowed,
+	    pg.pol->nallowed, ap->actor)) {
+		snprintf(why, whysz, "client %s is outside "
+		    "clients.allowed_cidrs", ap->actor);
+		*status = 403;
+		*body = message_body("client IP not allowed");
+		goto deny;
+	}
 	if (policy_normalize(path, strlen(path), npath, sizeof(npath), vprefix,
 	    sizeof(vprefix), &nwhy) == -1) {
 		snprintf(why, whysz, "path cannot be normalised: %s",

@@ -770,6 +770,24 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len)
 		preq_error(r, 403, "request not approved by authd");
 		return 0;
 	}
+	/*
+	 * A filter client (no token: a unix peer or a client certificate)
+	 * has Docker's API, under the policy, and none of portwing's own
+	 * routes, whatever its worker asks.
+	 */
+	if ((r->flags & PXF_DD) && (strncmp(ap.principal, "unix:", 5) == 0 ||
+	    strncmp(ap.principal, "cert:", 5) == 0)) {
+		log_error("worker %u: a portwing route for filter client %s "
+		    "refused: %s", ps->slot, ap.principal, r->path);
+		ST_ADD(pw_stats->proxy.decision[STD_DENIED_APPROVAL], 1);
+		proxy_denied(r, client, target, "portwing routes are not "
+		    "served to filter clients");
+		free(target);
+		if (regauth != NULL)
+			freezero_str(regauth);
+		preq_error(r, 403, "request not approved by authd");
+		return 0;
+	}
 	if (!(r->flags & (PXF_PING | PXF_DD)) && pgate_active()) {
 		/* The policy: rules here, bodies in policyd (pgate.c). */
 		char	 pwhy[300], *pbody;

@@ -16,6 +16,7 @@ reason; load-time cases are checked with
 `portwing policy check` by t-policy-cases.sh.
 """
 import json
+import os
 import socket
 import sys
 import time
@@ -69,6 +70,20 @@ request_body:
     action: allow
   - match: { method: "*", path: "/_ping" }
     action: allow
+""",
+    # Case 64: clients.allowed_cidrs without the test's 127.0.0.1, then
+    # with it; t-policy-cases.sh adds the filter socket (LISTEN_SOCKET).
+    "cidr": ACKS + """rules:
+  - match: { method: GET, path: "/containers/json" }
+    action: allow
+clients:
+  allowed_cidrs: [10.99.0.0/16]
+""",
+    "cidr2": ACKS + """rules:
+  - match: { method: GET, path: "/containers/json" }
+    action: allow
+clients:
+  allowed_cidrs: ["10.99.0.0/16", "127.0.0.0/8"]
 """,
     # Exec create with an argv allowlist, no root.
     "exec": """rules:
@@ -194,6 +209,26 @@ class Agent:
             h += "Content-Length: %d\r\n" % len(b)
         data = self.raw(h.encode("latin-1") + b"\r\n" + b, wait)
         return parse(data)
+
+    def ureq(self, method, path):
+        """One request on the filter socket (no token); (status, body)."""
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(10)
+        s.connect(self.fsock)
+        s.sendall(("%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                   "\r\n" % (method, path)).encode())
+        out = b""
+        try:
+            while True:
+                c = s.recv(65536)
+                if not c:
+                    break
+                out += c
+        except socket.timeout:
+            pass
+        s.close()
+        st, head, body = parse(out)
+        return st, body
 
     def tapped(self, marker):
         """Request lines Docker received that carry marker."""
@@ -323,6 +358,34 @@ def create_body(image, hostconfig=None, extra=None):
     return json.dumps(d)
 
 # ---- the groups -----------------------------------------------------------
+
+
+def udenied(a, n, path, what):
+    """On the filter socket: 403 client IP not allowed, nothing at Docker."""
+    st, b = a.ureq("GET", mark(path, n))
+    hits = a.tapped("pwcase=" + n)
+    check("case 64: GET %s %s -> 403 client IP not allowed, nothing reached "
+          "Docker" % (path, what),
+          st == 403 and b"client IP not allowed" in b and not hits,
+          "got %d %r, Docker saw %r" % (st, b[:120], hits))
+
+
+def run_cidr(a, image):
+    # The token client at 127.0.0.1 is outside the list.
+    st, b = denied(a, "64.0", "GET", "/containers/json",
+                   what="from 127.0.0.1, outside allowed_cidrs")
+    check("case 64: ... with the message client IP not allowed",
+          b"client IP not allowed" in b, repr(b[:120]))
+    # A unix-socket caller has no address: refused when the list is set.
+    udenied(a, "64.1", "/containers/json", "on the filter socket")
+
+
+def run_cidr2(a, image):
+    allowed(a, "64.2", "GET", "/containers/json", want=(200,),
+            what="from 127.0.0.1, inside allowed_cidrs")
+    udenied(a, "64.3", "/containers/json",
+            "on the filter socket, although 127.0.0.0/8 is allowed")
+
 
 
 def run_p1(a, image):
@@ -1144,13 +1207,11 @@ def run_build(a, image):
 SKIPPED = {
     "33": "image trust (cosign) is not implemented",
     "48": "image trust (cosign) is not implemented",
-    "64": "clients.allowed_cidrs is not implemented",
-    "65": "mTLS client profiles are not implemented",
 }
 
 RUNNERS = {"p1": run_p1, "p1w": run_p1w, "pc": run_pc, "pcr": run_pcr, "all": run_all,
            "exec": run_exec, "own": run_own, "swarm": run_swarm,
-           "build": run_build}
+           "build": run_build, "cidr": run_cidr, "cidr2": run_cidr2}
 
 
 def main():
@@ -1167,6 +1228,7 @@ def main():
     group, port, token, taplog, image, dsock = sys.argv[2:8]
     a = Agent(int(port), token, taplog)
     a.dsock = dsock
+    a.fsock = os.environ.get("PW_FILTER_SOCK", "")
     try:
         RUNNERS[group](a, image)
     finally:

@@ -24,8 +24,15 @@ for i in $(seq 1 50); do [ -S "$tap_sock" ] && break; sleep 0.1; done
 
 for g in ${PW_POLICY_GROUPS:-$(python3 "$here/policy72.py" groups)}; do
 	python3 "$here/policy72.py" yaml "$g" >"$PW_TMP/$g.yaml"
+	# Case 64 also asks the filter socket (a caller without an address).
+	extra=()
+	export PW_FILTER_SOCK=
+	case $g in cidr*)
+		PW_FILTER_SOCK=$PW_TMP/filter-$g.sock
+		extra=(LISTEN_SOCKET="$PW_FILTER_SOCK")
+	esac
 	if ! pw_start WORKERS=1 DOCKER_SOCKET="$tap_sock" \
-	    POLICY_FILE="$PW_TMP/$g.yaml"; then
+	    POLICY_FILE="$PW_TMP/$g.yaml" "${extra[@]}"; then
 		fail "portwingd starts with policy group $g"
 		continue
 	fi
@@ -102,9 +109,40 @@ for w in swarm/join "plugins/*/set"; do
 	check "a rule admitting POST /$w without its allowlist is a load error" \
 	    bash -c "! '$PW_BUILD/portwing' policy check '$PW_TMP/blind.yaml' >/dev/null 2>&1"
 done
-for c in 67 68; do
-	echo "ok - # SKIP case $c: listener settings apply to the standalone filter mode, which is not built yet"
-done
+# 67: sockguard refuses a non-loopback plaintext TCP listener unless
+# both insecure acknowledgements are given.  portwing's TCP filter
+# listener (LISTEN_MTLS) is never plaintext and has no acknowledgement:
+# without TLS_CERT/TLS_KEY, or without MTLS_CLIENT_CA, it refuses to
+# start; sockguard's listen.insecure_* keys in a policy change nothing.
+n67() { env -i PATH="$PATH" TOKEN=x LISTEN_MTLS=0.0.0.0:2375 "$@" "$PW_BUILD/portwingd" -n 2>&1; }
+out=$(n67 POLICY=readonly)
+check "case 67: a TCP filter listener without TLS refuses to start ($out)" \
+    bash -c "echo \"\$1\" | grep -q 'never plaintext'" _ "$out"
+out=$(n67 POLICY=readonly MTLS_CLIENT_CA=/nonexistent/ca.pem)
+check "case 67: ... with a client CA but no server certificate too ($out)" \
+    bash -c "echo \"\$1\" | grep -q 'never plaintext'" _ "$out"
+cat >"$PW_TMP/c67.yaml" <<'EOF'
+listen:
+  address: 0.0.0.0:2375
+  insecure_allow_plain_tcp: true
+  insecure_allow_unauthenticated_clients: true
+rules:
+  - match: { method: GET, path: "/_ping" }
+    action: allow
+EOF
+out=$(n67 POLICY_FILE="$PW_TMP/c67.yaml")
+check "case 67: both sockguard acknowledgements in the policy do not make it plaintext ($out)" \
+    bash -c "echo \"\$1\" | grep -q 'never plaintext'" _ "$out"
+# 68: the filter socket's mode: 0600 or 0660, and 0660 needs a group.
+n68() { env -i PATH="$PATH" TOKEN=x POLICY=readonly LISTEN_SOCKET="$PW_TMP/c68.sock" "$@" "$PW_BUILD/portwingd" -n 2>&1; }
+out=$(n68 LISTEN_SOCKET_MODE=0666)
+check "case 68: LISTEN_SOCKET_MODE=0666 refuses to start ($out)" \
+    bash -c "echo \"\$1\" | grep -q 'must be 0600 or 0660'" _ "$out"
+out=$(n68 LISTEN_SOCKET_MODE=0660)
+check "case 68: LISTEN_SOCKET_MODE=0660 without LISTEN_SOCKET_GID refuses to start ($out)" \
+    bash -c "echo \"\$1\" | grep -q 'needs LISTEN_SOCKET_GID'" _ "$out"
+check "case 68: ... and 0660 with a group is accepted" \
+    bash -c "$(declare -f n68); PW_BUILD=$PW_BUILD PW_TMP=$PW_TMP n68 LISTEN_SOCKET_MODE=0660 LISTEN_SOCKET_GID=0 >/dev/null"
 out=$(env -i PATH="$PATH" TOKEN=x POLICY=environment CONTAINERS=1 \
     "$PW_BUILD/portwingd" -n 2>&1)
 check "case 69: CONTAINERS=1 without the read-exfiltration ack refuses to start ($out)" \

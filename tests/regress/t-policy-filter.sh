@@ -90,6 +90,10 @@ check "the container still runs" [ "$(pw_docker_direct inspect -f '{{.State.Runn
 code=$(setpriv --reuid=65534 --regid=12345 --clear-groups \
     curl -s -m 10 --unix-socket "$S" -o /dev/null -w '%{http_code}' http://d/_ping)
 check "a user outside the socket's group cannot connect ($code)" [ "$code" = 000 ]
+code=$(U -o /dev/null -w '%{http_code}' -X DELETE http://d/api/containers/pwf-a)
+check "the filter socket serves no portwing route: DELETE /api/containers/ID is a Docker path, refused ($code)" [ "$code" = 403 ]
+code=$(U -o /dev/null -w '%{http_code}' http://d/_portwing/audit)
+check "... nor /_portwing/audit ($code)" [ "$code" = 403 ]
 code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$(pw_url /containers/json)")
 check "the TCP listener still wants the token (401: $code)" [ "$code" = 401 ]
 grep -q '"principal":"unix:0"' "$PW_TMP"/audit.log 2>/dev/null || true

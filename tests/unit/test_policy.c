@@ -540,8 +540,9 @@ START_TEST(test_load_warnings)
 	ck_assert_int_eq(p->owner_unowned_images, 1);
 	ck_assert_int_eq(p->owner_ns_sharing, 0);
 	ck_assert(has_warning(p, "ownership: portwing stamps the owner label"));
-	ck_assert(has_warning(p, "clients.allowed_cidrs: not implemented by "
-	    "portwing, ignored (sockguard would"));
+	/* allowed_cidrs is enforced (proxy/pgate.c): no warning. */
+	ck_assert(!has_warning(p, "clients.allowed_cidrs"));
+	ck_assert_int_eq(p->nallowed, 1);
 	ck_assert(!has_warning(p, "clients.container_labels: not implemented "
 	    "by portwing, ignored (sockguard"));
 	ck_assert_ptr_null(p->warnings[p->nwarnings]);
