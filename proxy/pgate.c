@@ -29,6 +29,8 @@
 #include "log.h"
 #include "pgate.h"
 #include "pmsg.h"
+#include "presp.h"
+#include "redact.h"
 #include "pwcrypto.h"
 #include "util.h"
 
@@ -81,6 +83,8 @@ static struct {
 
 static const struct ipc_perm perms_policyd[] = {
 	{ IPC_D_VERDICT, 4 + 4 + 4 + 32, 4 + 4 + 4 + 256 + 32, 0 },
+	{ IPC_D_RESPONSE, 4 + 4 + 4 + 32 + 8 + 32,
+	    4 + 4 + 4 + 256 + 32 + 8 + 32, 0 },
 };
 
 void
@@ -147,6 +151,10 @@ verdict_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 	uint8_t		 digest[32];
 	uint32_t	 gen, status;
 
+	if (m->hdr.type == IPC_D_RESPONSE) {
+		presp_msg(m);
+		return;
+	}
 	ipc_rd_init(&rd, m);
 	gen = ipc_rd_u32(&rd);
 	status = ipc_rd_u32(&rd);
@@ -159,6 +167,7 @@ verdict_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		ipc_chan_free(pg.chan);
 		pg.chan = NULL;
 		pending_fail_all("the policy process is unavailable");
+		presp_fail_all("the policy process is unavailable");
 		return;
 	}
 	TAILQ_FOREACH(pe, &pg.pending, entry)
@@ -184,6 +193,7 @@ chan_closed(struct ipc_chan *ch, void *arg)
 		pg.chan = NULL;
 	ipc_chan_free(ch);
 	pending_fail_all("the policy process is unavailable");
+	presp_fail_all("the policy process is unavailable");
 }
 
 void
@@ -192,6 +202,7 @@ pgate_chan(int fd)
 	if (pg.chan != NULL) {
 		ipc_chan_free(pg.chan);
 		pending_fail_all("the policy process restarted");
+		presp_fail_all("the policy process restarted");
 	}
 	pg.chan = ipc_chan_new(pg.base, fd, "policyd", perms_policyd,
 	    nitems(perms_policyd), verdict_msg, chan_closed, NULL);
@@ -388,6 +399,17 @@ pgate_judge(struct pgate_req *g, const char *method, const char *target,
 		    path, d.reason);
 		pgate_count(g, 2);
 	}
+	if (pol_resp_attest_refused(pg.pol, m, npath, query)) {
+		snprintf(why, whysz, "attestation statements are not allowed "
+		    "(response.allow_attestation_statements)");
+		*status = 403;
+		*body = policy_deny_body(pg.pol, method, path,
+		    "attestation statement retrieval is not allowed");
+		goto deny;
+	}
+	g->rroute = PRR_NONE;
+	if (pol_resp_wanted(pg.pol, prof, pol_resp_route(m, npath)))
+		g->rroute = pol_resp_route(m, npath);
 	g->insp = pol_inspector_for(m, npath);
 	if (g->insp == PI_BLIND && !pg.pol->ack_body_blind) {
 		snprintf(why, whysz, "portwing cannot inspect the body of %s "
@@ -401,6 +423,8 @@ pgate_judge(struct pgate_req *g, const char *method, const char *target,
 	free(path);
 	if (g->insp == PI_NONE || g->insp == PI_BLIND) {
 		free(query);
+		if (g->rroute != PRR_NONE)
+			g->npath = xstrdup(npath);
 		if (d.allow)
 			pgate_count(g, 0);
 		return PG_FORWARD;
@@ -543,6 +567,18 @@ pgate_deny_body(const char *method, const char *target, const char *reason)
 	body = policy_deny_body(pg.pol, method, path, reason);
 	free(path);
 	return body;
+}
+
+struct ipc_chan *
+pgate_channel(void)
+{
+	return pg.chan;
+}
+
+uint32_t
+pgate_generation(void)
+{
+	return pg.gen;
 }
 
 void

@@ -33,6 +33,8 @@ struct pgate_req {
 	uint32_t	 asked;		/* inspection id in flight, 0: none */
 	int		 limit_slot;	/* in-flight slot held + 1, 0: none */
 	int		 retry_after;	/* seconds, with a 429 */
+	int		 rroute;	/* enum pol_rroute: the answer is
+					   filtered by policyd, 0: relayed */
 };
 
 enum pgate_verdict {
@@ -57,5 +59,7 @@ void	 pgate_free(struct pgate_req *);
 void	 pgate_count(const struct pgate_req *, int);
 void	 pgate_metrics(struct evbuffer *);
 char	*pgate_deny_body(const char *, const char *, const char *);
+struct ipc_chan *pgate_channel(void);
+uint32_t pgate_generation(void);
 
 #endif
