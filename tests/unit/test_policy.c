@@ -499,6 +499,16 @@ START_TEST(test_load_errors)
 	    "not a network");
 	load_fails("rules: [\n", "YAML");
 	load_fails("response: {}\n---\nrules: []\n", "more than one YAML");
+	load_fails("response:\n  redact_mount_paths: maybe\n",
+	    "response.redact_mount_paths");
+	load_fails("response:\n  visible_resource_labels: [\"a,b\"]\n",
+	    "commas");
+	load_fails("response:\n  visible_resource_labels: [\"=x\"]\n",
+	    "missing a key");
+	load_fails("response:\n  visible_resource_labels: [\"k=\"]\n",
+	    "missing a value");
+	load_fails("response:\n  name_patterns: [\"\"]\n", "must not be empty");
+	load_fails("response:\n  redact_nothing: true\n", "unknown key");
 }
 END_TEST
 
@@ -517,12 +527,12 @@ START_TEST(test_load_warnings)
 	ck_assert(has_warning(p, "upstream: not implemented"));
 	ck_assert(has_warning(p, "log: not implemented"));
 	ck_assert(has_warning(p, "metrics: not implemented"));
-	ck_assert(has_warning(p, "response.redact_mount_paths: not implemented "
-	    "by portwing, ignored"));
-	ck_assert(!has_warning(p, "response.redact_mount_paths: not implemented "
-	    "by portwing, ignored (sockguard"));
-	ck_assert(has_warning(p, "response.redact_container_env: not "
-	    "implemented by portwing, ignored (sockguard would enforce"));
+	/* Response settings are enforced now: loaded, no warning. */
+	ck_assert(!has_warning(p, "response."));
+	ck_assert_int_eq(p->resp.redact_mounts, 0);
+	ck_assert_int_eq(p->resp.redact_env, 1);
+	ck_assert_int_eq(p->resp.redact_net, 1);
+	ck_assert_int_eq(p->resp.redact_host, 0);
 	ck_assert(has_warning(p, "ownership: not implemented by portwing, "
 	    "ignored (sockguard would"));
 	ck_assert(has_warning(p, "clients.allowed_cidrs: not implemented by "
