@@ -539,6 +539,12 @@ load_response(struct lctx *c, yaml_node_t *n, const char *key,
 		if (!done)
 			return lerr(c, k, sub, "unknown key");
 	}
+	if (vis->labels.n + vis->nnames + vis->nimages > 0)
+		pol_warn(c->p, "%s: visibility hides resources from lists and "
+		    "inspect answers only; logs, stats, archive and other "
+		    "per-resource reads and /events are not narrowed by "
+		    "portwing (sockguard would narrow them: this policy is "
+		    "weaker under portwing)", key);
 	return 0;
 }
 
