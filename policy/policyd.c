@@ -57,7 +57,7 @@ static const struct ipc_perm pd_perms_master[] = {
 
 static const struct ipc_perm pd_perms_proxy[] = {
 	{ IPC_P_INSPECT, 28, IPC_MAX_INSPECT, 1 },
-	{ IPC_P_RESPONSE, 36, IPC_MAX_RESPONSE, 1 },
+	{ IPC_P_RESPONSE, 32, IPC_MAX_RESPONSE, 1 },
 	{ IPC_P_RESP_SINK, 0, 0, 1 },
 };
 
