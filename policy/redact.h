@@ -88,4 +88,7 @@ enum pol_raction pol_resp_filter(const struct policy *,
 	    const struct pol_profile *, enum pol_rroute, const uint8_t *,
 	    size_t, char **, size_t *, char *, size_t);
 
+/* Tests: 1 makes the container list take the jansson path too. */
+extern int	pol_resp_tree_only;
+
 #endif
