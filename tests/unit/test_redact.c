@@ -364,6 +364,16 @@ START_TEST(test_rejects)
 	    "[{\"IPAM\":\"x\"}]", &o), PRA_REJECT);
 	ck_assert_int_eq(run(p, NULL, PRR_CONTAINER_INSPECT,
 	    "{\"Id\":\"a\"} trailing", &o), PRA_REJECT);
+	/* Over sockguard's 8 MiB: refused without being read. */
+	{
+		char	why[256], *out = NULL;
+		size_t	outlen;
+
+		ck_assert_int_eq(pol_resp_filter(p, NULL, PRR_CONTAINER_LIST,
+		    (const uint8_t *)"[]", POL_RESP_MAX + 1, &out, &outlen, why,
+		    sizeof(why)), PRA_REJECT);
+		ck_assert_ptr_null(out);
+	}
 	/* An integer beyond 64 bits is never altered: the answer is refused. */
 	ck_assert_int_eq(run(p, NULL, PRR_CONTAINER_INSPECT,
 	    "{\"Big\":184467440737095516150}", &o), PRA_REJECT);
