@@ -80,6 +80,27 @@ cert_values(const struct pol_cert_profile *c)
 	return c->ncn + c->ndns + c->nip + c->nuri + c->nspiffe + c->npin;
 }
 
+static const char *
+onoff(int v)
+{
+	return v ? "on" : "off";
+}
+
+/* Visibility selectors, when there are any. */
+static void
+print_vis(const char *indent, const struct pol_vis *v)
+{
+	size_t	i;
+
+	if (v->labels.n + v->nnames + v->nimages == 0)
+		return;
+	printf("%svisibility: labels", indent);
+	for (i = 0; i < v->labels.n; i++)
+		printf(" %s", v->labels.v[i]);
+	printf("%s; %zu name pattern(s), %zu image pattern(s)\n",
+	    v->labels.n ? "" : " (none)", v->nnames, v->nimages);
+}
+
 static int
 policy_check(int argc, char **argv)
 {
@@ -101,6 +122,13 @@ policy_check(int argc, char **argv)
 	    p->ack_read_exfil ? "true" : "false");
 	printf("insecure_allow_body_blind_writes: %s\n",
 	    p->ack_body_blind ? "true" : "false");
+	printf("response redaction: env %s, mount paths %s, network topology "
+	    "%s, sensitive data %s, host topology %s; attestation statements "
+	    "%s\n", onoff(p->resp.redact_env), onoff(p->resp.redact_mounts),
+	    onoff(p->resp.redact_net), onoff(p->resp.redact_sensitive),
+	    onoff(p->resp.redact_host), p->resp.allow_attest ? "allowed" :
+	    "refused");
+	print_vis("", &p->vis);
 	printf("rules:\n");
 	print_rules(&p->rules, "  ");
 	for (i = 0; i < p->nprofiles; i++) {
@@ -108,6 +136,7 @@ policy_check(int argc, char **argv)
 		    mode_name(p->profiles[i].mode),
 		    strcmp(p->profiles[i].name, p->default_profile) == 0 ?
 		    " [default]" : "");
+		print_vis("  ", &p->profiles[i].vis);
 		print_rules(&p->profiles[i].rules, "  ");
 	}
 	if (p->nallowed > 0)

@@ -171,6 +171,25 @@ enum ipc_type {
 					   allowed, else 400/403/413/503), str
 					   reason, 32 bytes SHA-256 of the bytes
 					   judged */
+	IPC_P_RESPONSE = 0x0805,	/* proxy -> policyd: hdr.id = response
+					   id; fd = a sealed memfd holding
+					   Docker's 2xx answer body, de-chunked;
+					   u32 policy generation, str profile,
+					   u32 route (policy/redact.h), str
+					   method, str normalised path, u32
+					   status, u64 body length.  Follows an
+					   IPC_P_RESP_SINK of the same id */
+	IPC_P_RESP_SINK = 0x0806,	/* proxy -> policyd: hdr.id = response
+					   id; empty; fd = an empty memfd that
+					   policyd fills with a rewritten answer
+					   (the proxy seals it afterwards) */
+	IPC_D_RESPONSE = 0x0885,	/* policyd -> proxy: hdr.id echoed;
+					   u32 policy generation, u32 action
+					   (POL_RA_*: 0 pass, 1 rewritten, 2
+					   hidden, 3 rejected, 4 unavailable),
+					   str reason, 32 bytes SHA-256 of the
+					   answer read, u64 length and 32 bytes
+					   SHA-256 of what it wrote to the sink */
 };
 
 /* Signature schemes in IPC_W_SIGN: the ones TLS 1.2 and 1.3 use. */
@@ -203,6 +222,7 @@ enum obs_file {
 #define IPC_MAX_AUDIT		(8 * 1024)
 #define IPC_MAX_INSPECT		(24 * 1024)	/* IPC_P_INSPECT without its body */
 #define IPC_MAX_OQUERY		(64 * 1024)	/* a query in IPC_P/D_FILTER */
+#define IPC_MAX_RESPONSE	(12 * 1024)	/* IPC_P_RESPONSE without its body */
 
 /* Verdicts in IPC_A_AUTH_ANS. */
 enum auth_verdict {

@@ -907,8 +907,28 @@ pol_new(const char *source)
 	pol_body_init(&p->body);
 	pw_strlcpy(p->owner_key, "com.sockguard.owner", sizeof(p->owner_key));
 	p->owner_unowned_images = 1;
+	/* sockguard's response defaults: four redactions on. */
+	p->resp.redact_env = p->resp.redact_mounts = p->resp.redact_net =
+	    p->resp.redact_sensitive = 1;
 	p->warnings = xcalloc(1, sizeof(char *));
 	return p;
+}
+
+void
+pol_vis_free(struct pol_vis *v)
+{
+	size_t	i;
+
+	for (i = 0; i < v->labels.n; i++)
+		free(v->labels.v[i]);
+	free(v->labels.v);
+	for (i = 0; i < v->nnames; i++)
+		pol_glob_free(v->names[i]);
+	free(v->names);
+	for (i = 0; i < v->nimages; i++)
+		pol_glob_free(v->images[i]);
+	free(v->images);
+	memset(v, 0, sizeof(*v));
 }
 
 void
@@ -936,7 +956,9 @@ policy_free(struct policy *p)
 		return;
 	pol_ruleset_free(&p->rules);
 	pol_body_free(&p->body);
+	pol_vis_free(&p->vis);
 	for (i = 0; i < p->nprofiles; i++) {
+		pol_vis_free(&p->profiles[i].vis);
 		pol_ruleset_free(&p->profiles[i].rules);
 		pol_body_free(&p->profiles[i].body);
 		for (j = 0; j < p->profiles[i].ncosts; j++)

@@ -388,23 +388,116 @@ load_body(struct lctx *c, yaml_node_t *n, const char *key,
 
 /* ---- response ---- */
 
+/*
+ * response.visible_resource_labels: "key" or "key=value", blanks trimmed;
+ * empty entries, commas, a missing key or value are errors (sockguard's
+ * selector rules).  name_patterns / image_patterns: globs.
+ */
 static int
-load_response(struct lctx *c, yaml_node_t *n, const char *key, int root)
+load_vis_list(struct lctx *c, yaml_node_t *n, const char *key,
+    struct pol_vis *vis, int which)
 {
-	static const char *const redact[] = {
-		"redact_container_env", "redact_mount_paths",
-		"redact_network_topology", "redact_sensitive_data",
-		"redact_host_topology",
-	};
-	static const char *const vis[] = {
+	yaml_node_item_t	*it;
+	const char		*s, *e, *eq;
+	char			 sub[POL_KEY_MAX], msg[256], *t, *kv;
+	struct pol_glob		*g;
+	size_t			 i = 0, len;
+
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return lerr(c, n, key, "must be a list of strings");
+	if (seq_len(n) > POL_LIST_MAX)
+		return lerr(c, n, key, "more than %d entries", POL_LIST_MAX);
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	    it++, i++) {
+		keyf(sub, sizeof(sub), "%s[%zu]", key, i);
+		if (get_string(c, node(c, *it), sub, &s) == -1)
+			return -1;
+		if (which != 0) {
+			if (*s == '\0')
+				return lerr(c, node(c, *it), sub,
+				    "a pattern must not be empty");
+			if ((g = pol_glob_compile(s, msg, sizeof(msg))) == NULL)
+				return lerr(c, node(c, *it), sub, "%s", msg);
+			if (which == 1) {
+				vis->names = xreallocarray(vis->names,
+				    vis->nnames + 1, sizeof(*vis->names));
+				vis->names[vis->nnames++] = g;
+			} else {
+				vis->images = xreallocarray(vis->images,
+				    vis->nimages + 1, sizeof(*vis->images));
+				vis->images[vis->nimages++] = g;
+			}
+			continue;
+		}
+		while (*s == ' ' || *s == '\t')
+			s++;
+		len = strlen(s);
+		while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+			len--;
+		if (len == 0)
+			return lerr(c, node(c, *it), sub, "a label selector "
+			    "must not be empty");
+		if (memchr(s, ',', len) != NULL)
+			return lerr(c, node(c, *it), sub, "a label selector "
+			    "must not contain commas");
+		t = xstrndup(s, len);
+		if ((eq = strchr(t, '=')) != NULL) {
+			/* Trim around '=' too: "key = value" is key=value. */
+			char	*k = xstrndup(t, (size_t)(eq - t));
+			size_t	 kl = strlen(k);
+
+			while (kl > 0 && (k[kl - 1] == ' ' || k[kl - 1] ==
+			    '\t'))
+				k[--kl] = '\0';
+			e = eq + 1;
+			while (*e == ' ' || *e == '\t')
+				e++;
+			if (kl == 0 || *e == '\0') {
+				free(k);
+				free(t);
+				return lerr(c, node(c, *it), sub, "label "
+				    "selector is missing a %s",
+				    kl == 0 ? "key" : "value");
+			}
+			if (asprintf(&kv, "%s=%s", k, e) == -1)
+				abort();
+			free(k);
+			free(t);
+			t = kv;
+		}
+		vis->labels.v = xreallocarray(vis->labels.v, vis->labels.n + 1,
+		    sizeof(char *));
+		vis->labels.v[vis->labels.n++] = t;
+	}
+	return 0;
+}
+
+static int
+load_response(struct lctx *c, yaml_node_t *n, const char *key,
+    struct pol_vis *vis)
+{
+	static const char *const vnames[] = {
 		"visible_resource_labels", "name_patterns", "image_patterns",
+	};
+	struct {
+		const char	*name;
+		int		*flag;
+	} sw[] = {
+		{ "redact_container_env", &c->p->resp.redact_env },
+		{ "redact_mount_paths", &c->p->resp.redact_mounts },
+		{ "redact_network_topology", &c->p->resp.redact_net },
+		{ "redact_sensitive_data", &c->p->resp.redact_sensitive },
+		{ "redact_host_topology", &c->p->resp.redact_host },
+		{ "allow_attestation_statements", &c->p->resp.allow_attest },
 	};
 	yaml_node_pair_t	*pr;
 	yaml_node_t		*k, *v;
 	const char		*ks, *s;
 	char			 sub[POL_KEY_MAX];
 	size_t			 i;
-	int			 done;
+	int			 done, root = vis == &c->p->vis;
 
 	if (is_null(n))
 		return 0;
@@ -429,25 +522,29 @@ load_response(struct lctx *c, yaml_node_t *n, const char *key, int root)
 				    "verbose, not \"%s\"", s);
 			continue;
 		}
-		for (i = 0; root && !done && i < nitems(redact); i++)
-			if (!ascii_casecmp(ks, redact[i])) {
-				ignored(c, sub, is_true(v));
+		/* Redaction is global in sockguard: a profile has none. */
+		for (i = 0; root && !done && i < nitems(sw); i++)
+			if (!ascii_casecmp(ks, sw[i].name)) {
+				if (!is_null(v) && get_bool(c, v, sub,
+				    sw[i].flag) == -1)
+					return -1;
 				done = 1;
 			}
-		if (root && !done && !ascii_casecmp(ks,
-		    "allow_attestation_statements")) {
-			/* sockguard denies statement reads unless true. */
-			ignored(c, sub, !is_true(v));
-			done = 1;
-		}
-		for (i = 0; !done && i < nitems(vis); i++)
-			if (!ascii_casecmp(ks, vis[i])) {
-				ignored(c, sub, !is_empty(v));
+		for (i = 0; !done && i < nitems(vnames); i++)
+			if (!ascii_casecmp(ks, vnames[i])) {
+				if (load_vis_list(c, v, sub, vis, (int)i) == -1)
+					return -1;
 				done = 1;
 			}
 		if (!done)
 			return lerr(c, k, sub, "unknown key");
 	}
+	if (vis->labels.n + vis->nnames + vis->nimages > 0)
+		pol_warn(c->p, "%s: visibility hides resources from lists and "
+		    "inspect answers only; logs, stats, archive and other "
+		    "per-resource reads and /events are not narrowed by "
+		    "portwing (sockguard would narrow them: this policy is "
+		    "weaker under portwing)", key);
 	return 0;
 }
 
@@ -691,7 +788,7 @@ load_profile(struct lctx *c, yaml_node_t *n, const char *key,
 			if (load_body(c, v, sub, &pf->body) == -1)
 				return -1;
 		} else if (!ascii_casecmp(ks, "response")) {
-			if (load_response(c, v, sub, 0) == -1)
+			if (load_response(c, v, sub, &pf->vis) == -1)
 				return -1;
 		} else if (!ascii_casecmp(ks, "limits")) {
 			if (load_limits(c, v, sub, pf) == -1)
@@ -1215,7 +1312,7 @@ load_top(struct lctx *c, yaml_node_t *root)
 			c->has_rules = 1;
 			rc = load_rules(c, v, "rules", &c->p->rules);
 		} else if (!ascii_casecmp(ks, "response"))
-			rc = load_response(c, v, "response", 1);
+			rc = load_response(c, v, "response", &c->p->vis);
 		else if (!ascii_casecmp(ks, "request_body"))
 			rc = load_body(c, v, "request_body", &c->p->body);
 		else if (!ascii_casecmp(ks, "clients"))

@@ -58,8 +58,32 @@ struct pol_cost {
 	double			 cost;
 };
 
+/*
+ * response: read-side visibility (root and per profile; a profile adds
+ * its selectors to the root's, every one must hold).  labels are
+ * "key" or "key=value"; names and images are globs of the rule dialect.
+ */
+struct pol_vis {
+	struct pol_strlist	 labels;
+	struct pol_glob		**names;
+	size_t			 nnames;
+	struct pol_glob		**images;
+	size_t			 nimages;
+};
+
+/* response: redaction switches (root only, sockguard's defaults). */
+struct pol_resp {
+	int	redact_env;		/* redact_container_env: true */
+	int	redact_mounts;		/* redact_mount_paths: true */
+	int	redact_net;		/* redact_network_topology: true */
+	int	redact_sensitive;	/* redact_sensitive_data: true */
+	int	redact_host;		/* redact_host_topology: false */
+	int	allow_attest;		/* allow_attestation_statements: false */
+};
+
 struct pol_profile {
 	char			name[POL_NAME_MAX];
+	struct pol_vis		vis;	/* response visibility of this profile */
 	enum pol_mode		mode;
 	struct pol_ruleset	rules;
 	struct pol_body		body;	/* request_body of this profile */
@@ -97,6 +121,8 @@ struct policy {
 	struct pol_ruleset	 rules;		/* root rules */
 	struct pol_body		 body;		/* root request_body */
 	int			 deny_verbose;	/* response.deny_verbosity: verbose */
+	struct pol_resp		 resp;		/* response redaction */
+	struct pol_vis		 vis;		/* response visibility (root) */
 	int			 ack_body_blind;	/* insecure_allow_body_blind_writes */
 	int			 ack_read_exfil;	/* insecure_allow_read_exfiltration */
 	/* ownership (global, policy/owner.c): owner[0] == '\0' is off */

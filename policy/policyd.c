@@ -32,6 +32,7 @@
 #include "owner.h"
 #include "pmsg.h"
 #include "policy.h"
+#include "redact.h"
 #include "pwcrypto.h"
 #include "sandbox.h"
 #include "util.h"
@@ -45,6 +46,10 @@ static struct {
 	uint64_t		 judged;
 	int			 outfd;		/* IPC_P_OUTFD's memfd, -1: none */
 	uint32_t		 outid;		/* ... for this inspection id */
+	struct {			/* IPC_P_RESP_SINK waiting for its answer */
+		uint32_t	 id;
+		int		 fd;
+	}			 sink[8];
 } pd = { .outfd = -1 };
 
 static const struct ipc_perm pd_perms_master[] = {
@@ -60,6 +65,8 @@ static const struct ipc_perm pd_perms_proxy[] = {
 	{ IPC_P_OUTFD, 0, 0, 1 },
 	{ IPC_P_FILTER, 12, 12 + POL_PATH_MAX + IPC_MAX_OQUERY, 0 },
 	{ IPC_P_OWNED, 20, 20, 1 },
+	{ IPC_P_RESPONSE, 32, IPC_MAX_RESPONSE, 1 },
+	{ IPC_P_RESP_SINK, 0, 0, 1 },
 };
 
 static void
@@ -497,6 +504,164 @@ out:
 		close(m->fd);
 }
 
+static void	sinks_close(void);
+
+static void
+drop_proxy(const char *why)
+{
+	sinks_close();
+	log_warnx("proxy sent %s; dropping the channel", why);
+	ipc_chan_free(pd.proxy);
+	pd.proxy = NULL;
+}
+
+/* The sink of a response arrives just before it (IPC_P_RESP_SINK). */
+static void
+resp_sink(struct ipc_msg *m)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(pd.sink); i++)
+		if (pd.sink[i].fd == -1 || pd.sink[i].id == 0) {
+			pd.sink[i].id = m->hdr.id;
+			pd.sink[i].fd = m->fd;
+			m->fd = -1;
+			return;
+		}
+	close(m->fd);
+	m->fd = -1;
+	drop_proxy("more response sinks than responses");
+}
+
+static int
+sink_take(uint32_t id)
+{
+	size_t	i;
+	int	fd;
+
+	for (i = 0; i < nitems(pd.sink); i++)
+		if (pd.sink[i].id == id && pd.sink[i].fd != -1) {
+			fd = pd.sink[i].fd;
+			pd.sink[i].id = 0;
+			pd.sink[i].fd = -1;
+			return fd;
+		}
+	return -1;
+}
+
+static void
+resp_answer(uint32_t id, uint32_t gen, uint32_t action, const char *reason,
+    const uint8_t in[32], uint64_t outlen, const uint8_t out[32])
+{
+	struct ipc_wr	wr;
+
+	ipc_wr_init(&wr);
+	ipc_wr_u32(&wr, gen);
+	ipc_wr_u32(&wr, action);
+	ipc_wr_str(&wr, reason);
+	ipc_wr_bytes(&wr, in, 32);
+	ipc_wr_u64(&wr, outlen);
+	ipc_wr_bytes(&wr, out, 32);
+	ipc_send(pd.proxy, IPC_D_RESPONSE, 0, id, wr.buf, wr.len, -1);
+	ipc_wr_free(&wr);
+}
+
+/*
+ * A Docker answer to filter (IPC_P_RESPONSE): read it from its sealed
+ * memfd, filter it, write a rewritten answer into the sink and answer
+ * with the digests of both.
+ */
+static void
+resp_filter(struct ipc_msg *m)
+{
+	struct ipc_rd		 rd;
+	const struct pol_profile *prof = NULL;
+	enum pol_raction	 a;
+	char			 profile[POL_NAME_MAX], method[32], why[256];
+	char			*npath, *out = NULL;
+	uint8_t			*body = NULL, din[32], dout[32];
+	uint32_t		 gen, route, status;
+	uint64_t		 len;
+	size_t			 outlen = 0, off;
+	ssize_t			 n;
+	int			 sink, unresolved = 0;
+
+	ipc_rd_init(&rd, m);
+	gen = ipc_rd_u32(&rd);
+	ipc_rd_str(&rd, profile, sizeof(profile));
+	route = ipc_rd_u32(&rd);
+	ipc_rd_str(&rd, method, sizeof(method));
+	npath = ipc_rd_strdup(&rd, POL_PATH_MAX);
+	status = ipc_rd_u32(&rd);
+	len = ipc_rd_u64(&rd);
+	sink = sink_take(m->hdr.id);
+	memset(din, 0, sizeof(din));
+	memset(dout, 0, sizeof(dout));
+	if (npath == NULL || ipc_rd_end(&rd) == -1 || route == PRR_NONE ||
+	    route >= PRR_MAX || status < 200 || status > 299 || sink == -1 ||
+	    len > POL_RESP_MAX) {
+		drop_proxy("a malformed response to filter");
+		goto out;
+	}
+	if (pd.pol == NULL || gen != pd.gen) {
+		resp_answer(m->hdr.id, pd.gen, 4, "the policy is being "
+		    "reloaded; try again", din, 0, dout);
+		goto out;
+	}
+	if ((body = (uint8_t *)pol_memfd_read(m->fd, (size_t)len)) == NULL) {
+		log_warnx("response %u: the memfd is not sealed or is short",
+		    m->hdr.id);
+		resp_answer(m->hdr.id, gen, PRA_REJECT, "unable to read the "
+		    "answer", din, 0, dout);
+		goto out;
+	}
+	pwc_sha256(body, (size_t)len, din);
+	if (profile[0] != '\0') {
+		prof = policy_select(pd.pol, profile, NULL, 0, 0, 0,
+		    &unresolved);
+		if (unresolved || prof == NULL) {
+			resp_answer(m->hdr.id, gen, PRA_REJECT, "client policy "
+			    "profile unresolved", din, 0, dout);
+			goto out;
+		}
+	}
+	a = pol_resp_filter(pd.pol, prof, (enum pol_rroute)route, body,
+	    (size_t)len, &out, &outlen, why, sizeof(why));
+	if (a == PRA_HIDE && prof != NULL && prof->mode != POL_ENFORCE) {
+		log_warnx("policy profile %s would hide %s %s: %s", prof->name,
+		    method, npath, why);
+		a = PRA_PASS;
+	}
+	if (a == PRA_REWRITE) {
+		for (off = 0; off < outlen; off += (size_t)n)
+			if ((n = write(sink, out + off, outlen - off)) <= 0) {
+				log_warn("response %u: writing the sink",
+				    m->hdr.id);
+				a = PRA_REJECT;
+				snprintf(why, sizeof(why), "cannot hold the "
+				    "filtered answer");
+				outlen = 0;
+				break;
+			}
+		if (a == PRA_REWRITE)
+			pwc_sha256((const uint8_t *)out, outlen, dout);
+	}
+	log_debug("response %u: %s %s (%s): %s%s%s", m->hdr.id, method, npath,
+	    pol_resp_route_name((enum pol_rroute)route), a == PRA_PASS ?
+	    "unchanged" : a == PRA_REWRITE ? "rewritten" : a == PRA_HIDE ?
+	    "hidden" : "rejected", why[0] ? ": " : "", why);
+	resp_answer(m->hdr.id, gen, (uint32_t)a, why, din,
+	    a == PRA_REWRITE ? outlen : 0, dout);
+out:
+	if (sink != -1)
+		close(sink);
+	free(out);
+	free(body);
+	free(npath);
+	if (m->fd != -1)
+		close(m->fd);
+}
+
 static void
 pd_proxy_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 {
@@ -511,13 +676,31 @@ pd_proxy_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 			close(pd.outfd);
 		pd.outfd = m->fd;
 		pd.outid = m->hdr.id;
-	} else if (m->fd != -1)
+	} else if (m->hdr.type == IPC_P_RESP_SINK)
+		resp_sink(m);
+	else if (m->hdr.type == IPC_P_RESPONSE)
+		resp_filter(m);
+	else if (m->fd != -1)
 		close(m->fd);
+}
+
+static void
+sinks_close(void)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(pd.sink); i++) {
+		if (pd.sink[i].fd != -1)
+			close(pd.sink[i].fd);
+		pd.sink[i].fd = -1;
+		pd.sink[i].id = 0;
+	}
 }
 
 static void
 pd_proxy_closed(struct ipc_chan *ch, void *arg)
 {
+	sinks_close();
 	if (pd.proxy == ch)
 		pd.proxy = NULL;
 	ipc_chan_free(ch);
@@ -545,6 +728,7 @@ pd_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 	case IPC_M_POLICY_CHAN:
 		if (pd.proxy != NULL)
 			ipc_chan_free(pd.proxy);
+		sinks_close();
 		pd.proxy = ipc_chan_new(pd.base, m->fd, "proxy", pd_perms_proxy,
 		    nitems(pd_perms_proxy), pd_proxy_msg, pd_proxy_closed, NULL);
 		break;
@@ -587,6 +771,9 @@ policyd_run(struct child_boot *b)
 	evsignal_add(ev_term, NULL);
 
 	child_sandbox(PROC_POLICYD, b);
+	for (v = 0; v < nitems(pd.sink); v++)
+		pd.sink[v].fd = -1;
+	v = IPC_PROTOCOL_VERSION;
 
 	pd.master = ipc_chan_new(pd.base, PROC_IPC_FD, "master",
 	    pd_perms_master, nitems(pd_perms_master), pd_master_msg,

@@ -14,6 +14,7 @@
 
 /* engine.c */
 struct policy	*pol_new(const char *);
+void		 pol_vis_free(struct pol_vis *);
 void		 pol_warn(struct policy *, const char *, ...)
 		    __attribute__((__format__(printf, 2, 3)));
 int		 pol_rule_init(struct pol_rule *, const char *, const char *,

@@ -31,6 +31,8 @@
 #include "owner.h"
 #include "pgate.h"
 #include "pmsg.h"
+#include "presp.h"
+#include "redact.h"
 #include "pwcrypto.h"
 #include "util.h"
 
@@ -91,6 +93,8 @@ static const struct ipc_perm perms_policyd[] = {
 	    0 },
 	{ IPC_D_FILTER, 4 + 4 + 4 + 4, 4 + 4 + 4 + 256 + 4 + IPC_MAX_OQUERY, 0 },
 	{ IPC_D_REFS, 4 + 12, 4 + OWNER_REFS_MAX * (12 + OWNER_REF_MAX), 0 },
+	{ IPC_D_RESPONSE, 4 + 4 + 4 + 32 + 8 + 32,
+	    4 + 4 + 4 + 256 + 32 + 8 + 32, 0 },
 };
 
 void
@@ -216,6 +220,10 @@ verdict_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		return;
 	}
 
+	if (m->hdr.type == IPC_D_RESPONSE) {
+		presp_msg(m);
+		return;
+	}
 	ipc_rd_init(&rd, m);
 	gen = ipc_rd_u32(&rd);
 	status = ipc_rd_u32(&rd);
@@ -239,6 +247,7 @@ verdict_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		ipc_chan_free(pg.chan);
 		pg.chan = NULL;
 		pending_fail_all("the policy process is unavailable");
+		presp_fail_all("the policy process is unavailable");
 		return;
 	}
 	TAILQ_FOREACH(pe, &pg.pending, entry)
@@ -307,6 +316,7 @@ chan_closed(struct ipc_chan *ch, void *arg)
 		pg.chan = NULL;
 	ipc_chan_free(ch);
 	pending_fail_all("the policy process is unavailable");
+	presp_fail_all("the policy process is unavailable");
 }
 
 void
@@ -315,6 +325,7 @@ pgate_chan(int fd)
 	if (pg.chan != NULL) {
 		ipc_chan_free(pg.chan);
 		pending_fail_all("the policy process restarted");
+		presp_fail_all("the policy process restarted");
 	}
 	pg.chan = ipc_chan_new(pg.base, fd, "policyd", perms_policyd,
 	    nitems(perms_policyd), verdict_msg, chan_closed, NULL);
@@ -524,6 +535,17 @@ pgate_judge(struct pgate_req *g, const char *method, const char *target,
 		    path, d.reason);
 		pgate_count(g, 2);
 	}
+	if (pol_resp_attest_refused(pg.pol, m, npath, query)) {
+		snprintf(why, whysz, "attestation statements are not allowed "
+		    "(response.allow_attestation_statements)");
+		*status = 403;
+		*body = policy_deny_body(pg.pol, method, path,
+		    "attestation statement retrieval is not allowed");
+		goto deny;
+	}
+	g->rroute = PRR_NONE;
+	if (pol_resp_wanted(pg.pol, prof, pol_resp_route(m, npath)))
+		g->rroute = pol_resp_route(m, npath);
 	g->insp = pol_inspector_for(m, npath);
 	if (g->insp == PI_BLIND && !pg.pol->ack_body_blind) {
 		snprintf(why, whysz, "portwing cannot inspect the body of %s "
@@ -558,6 +580,8 @@ pgate_judge(struct pgate_req *g, const char *method, const char *target,
 	    !(pg.pol->owner[0] != '\0' &&
 	    pol_owner_stamps((enum pol_insp)g->insp, npath))) {
 		free(query);
+		if (g->rroute != PRR_NONE)
+			g->npath = xstrdup(npath);
 		if (d.allow)
 			pgate_count(g, 0);
 		return PG_FORWARD;
@@ -767,6 +791,18 @@ pgate_deny_body(const char *method, const char *target, const char *reason)
 	body = policy_deny_body(pg.pol, method, path, reason);
 	free(path);
 	return body;
+}
+
+struct ipc_chan *
+pgate_channel(void)
+{
+	return pg.chan;
+}
+
+uint32_t
+pgate_generation(void)
+{
+	return pg.gen;
 }
 
 void

@@ -54,6 +54,8 @@ struct pgate_req {
 	struct owner_ref *refs;		/* what a create body refers to */
 	size_t		 nrefs;
 	size_t		 refi;		/* the next to look up */
+	int		 rroute;	/* enum pol_rroute: the answer is
+					   filtered by policyd, 0: relayed */
 };
 
 enum pgate_verdict {
@@ -78,6 +80,8 @@ void	 pgate_free(struct pgate_req *);
 void	 pgate_count(const struct pgate_req *, int);
 void	 pgate_metrics(struct evbuffer *);
 char	*pgate_deny_body(const char *, const char *, const char *);
+struct ipc_chan *pgate_channel(void);
+uint32_t pgate_generation(void);
 
 /* powner.c: the stamped body policyd wrote (seal, size, digest). */
 int	 powner_out_check(int, uint64_t, const uint8_t[32]);

@@ -40,6 +40,8 @@
 #include "proxy.h"
 #include "pgate.h"
 #include "owner.h"
+#include "presp.h"
+#include "redact.h"
 #include "stats.h"
 #include "pwcrypto.h"
 #include "util.h"
@@ -124,6 +126,7 @@ struct preq {
 	int			 judged;	/* the gate ran: audit says how */
 	struct dreq		*xfetch;	/* GET /exec/{id}/json in flight */
 	int			 xstored;	/* the stored exec was judged */
+	struct presp		*held;		/* answer held for policyd */
 	/* Readiness probes waiting for the one /_ping in flight. */
 	TAILQ_ENTRY(preq)	 ping_entry;
 	int			 ping_wait;
@@ -535,6 +538,7 @@ preq_free(struct preq *r)
 	EVP_MD_CTX_free(r->md);
 	if (r->xfetch != NULL)
 		dclient_cancel(r->xfetch);
+	presp_free(r->held);
 	pgate_free(&r->g);
 	if (r->wait != NULL)
 		upstream_cancel(r->wait);
@@ -561,6 +565,12 @@ preq_timeout(evutil_socket_t fd, short ev, void *arg)
 	log_warnx("%s %s: no complete answer from Docker within %d s",
 	    r->method, r->path, px.cfg.request_timeout);
 	ST_ADD(pw_stats->proxy.decision[STD_UPSTREAM_ERROR], 1);
+	if (r->held != NULL) {
+		/* Nothing of the answer went out: a clean 504. */
+		presp_free(r->held);
+		r->held = NULL;
+		r->resp_headed = 0;
+	}
 	if (r->resp_headed) {
 		preq_abort(r);
 		return;
@@ -1704,6 +1714,79 @@ stream_eventcb(struct bufferevent *bev, short what, void *arg)
 
 /* ---- Docker -> worker ---- */
 
+/*
+ * Response filtering (proxy/presp.c): the held answer is refused with
+ * sockguard's 502, nothing of it having reached the worker.
+ */
+static void
+held_refuse(struct preq *r, const char *why)
+{
+	log_warnx("policy: %s %s: answer rejected: %s", r->method, r->path,
+	    why);
+	presp_free(r->held);
+	r->held = NULL;
+	if (r->up != NULL) {
+		upstream_free(r->up);
+		r->up = NULL;
+	}
+	preq_error(r, 502, "upstream Docker response rejected by sockguard "
+	    "policy");
+}
+
+/* policyd's word on a held answer: forward it, or answer 404/502/503. */
+static void
+held_done(void *arg, int status, struct evbuffer *lines, const char *body,
+    size_t len, const char *why)
+{
+	struct preq	*r = arg;
+	size_t		 off, k;
+	static const char hidden[] = "{\"message\":\"resource not found\"}\n";
+
+	if (status == 404) {
+		log_info("policy: %s %s for %s: %s", r->method, r->path,
+		    r->principal, why);
+		presp_free(r->held);
+		r->held = NULL;
+		respond_local(r, 404, PGATE_CTYPE, hidden, sizeof(hidden) - 1);
+		return;
+	}
+	if (status == 503) {
+		presp_free(r->held);
+		r->held = NULL;
+		preq_error(r, 503, "the policy process is unavailable; try "
+		    "again");
+		return;
+	}
+	if (status == 502) {
+		held_refuse(r, why != NULL ? why : "rejected");
+		return;
+	}
+	send_head(r, status, FH_LENGTH, len, lines);
+	for (off = 0; off < len; off += k) {
+		k = len - off > FRAME_MAX_DATA ? FRAME_MAX_DATA : len - off;
+		send_frame(r, FRAME_DATA, body + off, k);
+	}
+	send_frame(r, FRAME_END, NULL, 0);
+	preq_finish(r);
+}
+
+static void
+held_ask(struct preq *r)
+{
+	int	rc = presp_ask(r->held, &r->g, r->method, held_done, r);
+
+	if (rc == -2) {
+		held_refuse(r, "the answer is larger than 8 MiB");
+		return;
+	}
+	if (rc == -1) {
+		presp_free(r->held);
+		r->held = NULL;
+		preq_error(r, 503, "the policy process is unavailable; try "
+		    "again");
+	}
+}
+
 static void
 response_head(struct preq *r, struct http_head *h)
 {
@@ -1757,6 +1840,15 @@ response_head(struct preq *r, struct http_head *h)
 			continue;
 		evbuffer_add_printf(lines, "%s: %s\r\n", n, h->hdrs[i].value);
 	}
+	if (!(flags & (FH_UPGRADE | FH_NOBODY)) && presp_want(&r->g,
+	    h->status, r->is_head, h->has_cl, len)) {
+		/* Filtered by policyd before the worker sees any of it. */
+		r->resp_headed = 1;
+		r->held = presp_new(px.base, h->status, lines);
+		if (h->has_cl && h->content_length > POL_RESP_MAX)
+			presp_overflow(r->held);	/* read, dropped, 502 */
+		return;
+	}
 	send_head(r, h->status, flags, len, lines);
 	evbuffer_free(lines);
 	r->resp_headed = 1;
@@ -1783,13 +1875,17 @@ response_done(struct preq *r)
 
 	if (r->mode != MODE_RELAY)
 		dd_response_end(r);
-	else
+	else if (r->held == NULL)
 		send_frame(r, FRAME_END, NULL, 0);
 	r->up = NULL;
 	if (!r->up_close && r->req_done && !r->up_eof)
 		upstream_release(u);
 	else
 		upstream_free(u);
+	if (r->held != NULL) {
+		held_ask(r);
+		return;
+	}
 	preq_finish(r);
 }
 
@@ -2395,6 +2491,10 @@ demux(struct preq *r, int final)
 static void
 emit_body(struct preq *r, struct evbuffer *src, size_t n)
 {
+	if (r->mode == MODE_RELAY && r->held != NULL) {
+		(void)presp_add(r->held, src, n);	/* over 8 MiB: 502 */
+		return;
+	}
 	if (r->mode == MODE_RELAY) {
 		send_data(r, src, n);
 		return;

@@ -511,6 +511,16 @@ START_TEST(test_load_errors)
 	load_fails("ownership:\n  allow_cross_owner_namespace_sharing: 2\n",
 	    "ownership.allow_cross_owner_namespace_sharing");
 	load_fails("ownership: [a]\n", "ownership");
+	load_fails("response:\n  redact_mount_paths: maybe\n",
+	    "response.redact_mount_paths");
+	load_fails("response:\n  visible_resource_labels: [\"a,b\"]\n",
+	    "commas");
+	load_fails("response:\n  visible_resource_labels: [\"=x\"]\n",
+	    "missing a key");
+	load_fails("response:\n  visible_resource_labels: [\"k=\"]\n",
+	    "missing a value");
+	load_fails("response:\n  name_patterns: [\"\"]\n", "must not be empty");
+	load_fails("response:\n  redact_nothing: true\n", "unknown key");
 }
 END_TEST
 
@@ -529,12 +539,12 @@ START_TEST(test_load_warnings)
 	ck_assert(has_warning(p, "upstream: not implemented"));
 	ck_assert(has_warning(p, "log: not implemented"));
 	ck_assert(has_warning(p, "metrics: not implemented"));
-	ck_assert(has_warning(p, "response.redact_mount_paths: not implemented "
-	    "by portwing, ignored"));
-	ck_assert(!has_warning(p, "response.redact_mount_paths: not implemented "
-	    "by portwing, ignored (sockguard"));
-	ck_assert(has_warning(p, "response.redact_container_env: not "
-	    "implemented by portwing, ignored (sockguard would enforce"));
+	/* Response settings are enforced now: loaded, no warning. */
+	ck_assert(!has_warning(p, "response."));
+	ck_assert_int_eq(p->resp.redact_mounts, 0);
+	ck_assert_int_eq(p->resp.redact_env, 1);
+	ck_assert_int_eq(p->resp.redact_net, 1);
+	ck_assert_int_eq(p->resp.redact_host, 0);
 	ck_assert_str_eq(p->owner, "team-a");
 	ck_assert_str_eq(p->owner_key, "com.sockguard.owner");
 	ck_assert_int_eq(p->owner_unowned_images, 1);
