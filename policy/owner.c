@@ -35,13 +35,10 @@ ov_deny(struct pol_verdict *v, int status, const char *reason)
 int
 pol_owner_stamps(enum pol_insp insp, const char *npath)
 {
-	if (insp == PI_CONTAINER_CREATE || insp == PI_NETWORK_CREATE ||
-	    insp == PI_VOLUME_CREATE)
-		return 1;
-	/* Body-blind writes (§5.10) that are stamped all the same. */
-	return insp == PI_BLIND && npath != NULL &&
-	    (strcmp(npath, "/secrets/create") == 0 ||
-	    strcmp(npath, "/configs/create") == 0);
+	(void)npath;
+	return insp == PI_CONTAINER_CREATE || insp == PI_NETWORK_CREATE ||
+	    insp == PI_VOLUME_CREATE || insp == PI_SECRET_CREATE ||
+	    insp == PI_CONFIG_CREATE;
 }
 
 size_t

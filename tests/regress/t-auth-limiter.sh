@@ -93,7 +93,7 @@ out=$(L flood "$PW_PORT" 20000 10300)
 n401=$(echo "$out" | sed -n 's/.*401:\([0-9]*\).*/\1/p')
 n429=$(echo "$out" | sed -n 's/.*429:\([0-9]*\).*/\1/p')
 check "more addresses: about 10,000 more failures, then 429 for new ones ($out)" \
-    [ "${n401:-0}" -ge 9800 ] && [ "${n401:-0}" -le 10000 ] && [ "${n429:-0}" -ge 300 ]
+    sh -c '[ "$1" -ge 9800 ] && [ "$1" -le 10000 ] && [ "$2" -ge 300 ]' _ "${n401:-0}" "${n429:-0}"
 check "global budget spent: a new address with the right token gets 429" \
     [ "$(r 10.204.0.1 token "$PW_TOKEN")" = "429 -" ]
 out=$(r 10.204.0.2 signed "$K3")

@@ -76,7 +76,8 @@ for kind in rsa ec; do
 	printf '{"HttpHeaders":{"Authorization":"Bearer %s"}}\n' "$PW_TOKEN" >"$PW_TMP/dockercfg/config.json"
 	out=$(DOCKER_CONFIG=$PW_TMP/dockercfg docker -H "tcp://127.0.0.1:$PW_PORT" --tlsverify \
 	    --tlscacert "$D/$kind.crt" version --format '{{.Server.APIVersion}}' 2>&1)
-	check "$kind: docker CLI over TLS ($out)" [ -n "$out" ] && [ "$out" = "$(pw_docker_direct version --format '{{.Server.APIVersion}}')" ]
+	check "$kind: docker CLI over TLS ($out)" \
+	    sh -c '[ -n "$1" ] && [ "$1" = "$2" ]' _ "$out" "$(pw_docker_direct version --format '{{.Server.APIVersion}}')"
 
 	# Memory: after those handshakes, no worker holds the key; keyd does,
 	# and so does the master (which proves the scan finds it).

@@ -38,7 +38,8 @@ mkdir -p "$PW_TMP/dockercfg"
 printf '{"HttpHeaders":{"Authorization":"Bearer %s"}}\n' "$PW_TOKEN" >"$PW_TMP/dockercfg/config.json"
 out=$(DOCKER_CONFIG=$PW_TMP/dockercfg docker -H "tcp://127.0.0.1:$PW_PORT" --tlsverify \
     --tlscacert "$d/one.crt" version --format '{{.Server.APIVersion}}' 2>&1)
-check "docker CLI over TLS ($out)" [ -n "$out" ] && [ "$out" = "$(pw_docker_direct version --format '{{.Server.APIVersion}}')" ]
+check "docker CLI over TLS ($out)" \
+    sh -c '[ -n "$1" ] && [ "$1" = "$2" ]' _ "$out" "$(pw_docker_direct version --format '{{.Server.APIVersion}}')"
 
 # exec -i over TLS: the client's close_notify (end of stdin) arrives while
 # output is still queued for it; all of that output must still be sent.
@@ -108,7 +109,8 @@ check "RSA: TLS 1.2 with ECDHE-RSA-CHACHA20-POLY1305 accepted" handshake -tls1_2
 check "RSA: TLS 1.2 CBC suite refused" bash -c "! echo | timeout 5 openssl s_client -connect 127.0.0.1:$PW_PORT -tls1_2 -cipher ECDHE-RSA-AES128-SHA256 2>&1 | grep -q '^New, TLS'"
 RSACLI="env DOCKER_CONFIG=$PW_TMP/dockercfg docker -H tcp://127.0.0.1:$PW_PORT --tlsverify --tlscacert $d/rsa1.crt"
 out=$($RSACLI version --format '{{.Server.APIVersion}}' 2>&1)
-check "RSA: docker CLI over TLS ($out)" [ -n "$out" ] && [ "$out" = "$(pw_docker_direct version --format '{{.Server.APIVersion}}')" ]
+check "RSA: docker CLI over TLS ($out)" \
+    sh -c '[ -n "$1" ] && [ "$1" = "$2" ]' _ "$out" "$(pw_docker_direct version --format '{{.Server.APIVersion}}')"
 tcid=$(pw_docker_direct run -d "$PW_IMAGE" sleep 60)
 check "RSA: docker exec -i over TLS" [ "$(echo piped | $RSACLI exec -i $tcid cat)" = piped ]
 pw_docker_direct rm -f "$tcid" >/dev/null

@@ -79,11 +79,15 @@ START_TEST(test_stamp)
 	ck_assert_int_eq(stamp("{\"Labels\":{", o, sizeof(o)), 403);
 	/* Which endpoints are stamped, and how much body is held. */
 	ck_assert_int_eq(pol_owner_stamps(PI_CONTAINER_CREATE, "/x"), 1);
-	ck_assert_int_eq(pol_owner_stamps(PI_BLIND, "/secrets/create"), 1);
+	ck_assert_int_eq(pol_owner_stamps(PI_SECRET_CREATE, "/secrets/create"), 1);
+	ck_assert_int_eq(pol_owner_stamps(PI_CONFIG_CREATE, "/configs/create"), 1);
+	ck_assert_int_eq(pol_owner_stamps(PI_BLIND, "/nodes/x/update"), 0);
 	ck_assert_int_eq(pol_owner_stamps(PI_BLIND, "/build"), 0);
 	ck_assert_int_eq(pol_owner_stamps(PI_EXEC_CREATE, "/x"), 0);
-	ck_assert_uint_eq(pol_owner_cap(PI_BLIND, "/configs/create"),
-	    OWNER_BODY_MAX);
+	ck_assert_uint_eq(pol_owner_cap(PI_CONFIG_CREATE, "/configs/create"),
+	    pol_inspector_cap(PI_CONFIG_CREATE));
+	ck_assert_uint_ne(pol_owner_cap(PI_CONFIG_CREATE, "/configs/create"), 0);
+	ck_assert_uint_eq(pol_owner_cap(PI_BLIND, "/nodes/x/update"), 0);
 	ck_assert_uint_eq(pol_owner_cap(PI_BLIND, "/build"), 0);
 }
 END_TEST
