@@ -1038,6 +1038,41 @@ body_matches(struct preq *r, const uint8_t *got, int have)
 }
 
 /*
+ * A Docker answer fetched for policyd (an owner lookup, a stored exec):
+ * held in a sealed memfd with its digest and sent to be judged.
+ */
+static void
+inspect_fetched(struct preq *r, struct evbuffer *body, const char *name,
+    const char *what)
+{
+	char	 msg[64];
+	uint8_t	 dg[32];
+	size_t	 n;
+	int	 fd;
+
+	n = evbuffer_get_length(body);
+	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd == -1 || write(fd, evbuffer_pullup(body, (ssize_t)n), n) !=
+	    (ssize_t)n) {
+		log_warn("memfd for %s", what);
+		if (fd != -1)
+			close(fd);
+		snprintf(msg, sizeof(msg), "cannot hold %s", what);
+		preq_error(r, 500, msg);
+		return;
+	}
+	pwc_sha256(evbuffer_pullup(body, (ssize_t)n), n, dg);
+	if (pgate_inspect(&r->g, r->method, fd, n, dg, preq_verdict,
+	    r) == -1) {
+		close(fd);
+		preq_error(r, 503, "the policy process is unavailable; try "
+		    "again");
+		return;
+	}
+	close(fd);
+}
+
+/*
  * Ownership (§6.3): Docker's own answer on the resource a request
  * addresses, fresh each time (names and tags move), judged by policyd.
  * Not found goes on to Docker, which answers 404.
@@ -1047,9 +1082,6 @@ owner_lookup_done(void *arg, int status, struct evbuffer *body,
     const char *err)
 {
 	struct preq	*r = arg;
-	uint8_t		 dg[32];
-	size_t		 n;
-	int		 fd;
 
 	r->xfetch = NULL;
 	if (!r->g.ochecked) {
@@ -1084,26 +1116,8 @@ owner_lookup_done(void *arg, int status, struct evbuffer *body,
 		preq_error(r, 502, "owner_policy_lookup_failed");
 		return;
 	}
-	n = evbuffer_get_length(body);
-	fd = memfd_create("pw-proxy-owner", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd == -1 || write(fd, evbuffer_pullup(body, (ssize_t)n), n) !=
-	    (ssize_t)n) {
-		log_warn("memfd for an owner lookup");
-		if (fd != -1)
-			close(fd);
-		preq_error(r, 500, "cannot hold the owner lookup");
-		return;
-	}
-	pwc_sha256(evbuffer_pullup(body, (ssize_t)n), n, dg);
 	r->g.ophase = 1;
-	if (pgate_inspect(&r->g, r->method, fd, n, dg, preq_verdict,
-	    r) == -1) {
-		close(fd);
-		preq_error(r, 503, "the policy process is unavailable; try "
-		    "again");
-		return;
-	}
-	close(fd);
+	inspect_fetched(r, body, "pw-proxy-owner", "the owner lookup");
 }
 
 static int
@@ -1136,9 +1150,6 @@ exec_stored_done(void *arg, int status, struct evbuffer *body,
     const char *err)
 {
 	struct preq	*r = arg;
-	uint8_t		 dg[32];
-	size_t		 n;
-	int		 fd;
 
 	r->xfetch = NULL;
 	if (status == 404) {
@@ -1152,26 +1163,8 @@ exec_stored_done(void *arg, int status, struct evbuffer *body,
 		preq_error(r, 502, "exec lookup for the policy failed");
 		return;
 	}
-	n = evbuffer_get_length(body);
-	fd = memfd_create("pw-proxy-exec", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd == -1 || write(fd, evbuffer_pullup(body, (ssize_t)n), n) !=
-	    (ssize_t)n) {
-		log_warn("memfd for a stored exec");
-		if (fd != -1)
-			close(fd);
-		preq_error(r, 500, "cannot hold the stored exec");
-		return;
-	}
-	pwc_sha256(evbuffer_pullup(body, (ssize_t)n), n, dg);
 	r->g.insp = PI_EXEC_STORED;
-	if (pgate_inspect(&r->g, r->method, fd, n, dg, preq_verdict,
-	    r) == -1) {
-		close(fd);
-		preq_error(r, 503, "the policy process is unavailable; try "
-		    "again");
-		return;
-	}
-	close(fd);
+	inspect_fetched(r, body, "pw-proxy-exec", "the stored exec");
 }
 
 /* Fetch the exec a start names (after its body passed policyd). */
