@@ -50,8 +50,10 @@ out=$(run "$sbin" -n -f "$conf"); rc=$?
 check "without the package's token file it names TOKEN_FILE (rc=$rc)" \
     bash -c "[ $rc = 1 ] && echo \"\$1\" | grep -q 'TOKEN_FILE: /etc/portwing/token'" _ "$out"
 # Uncommenting any example line must keep the file valid: every example
-# is a real setting with a valid value.
-grep -E '^#[A-Z_]+=' "$conf" | sed 's/^#//' | grep -vE '^(TOKEN|TOKEN_HASH|TOKEN_HASH_FILE|DD_AGENT_SECRET|DD_AGENT_SECRET_FILE|API_KEY|AUTHORIZED_KEYS|AUTHORIZED_KEYS_FILE|ENROLLMENT_TOKEN|ENROLLMENT_TOKEN_FILE|TLS_CERT|TLS_KEY|DOCKER_HOST|TRUSTED_PROXIES|AGENT_ID|AGENT_NAME|POLICY_FILE|TOKEN_POLICY)=' > "$d/examples"
+# is a real setting with a valid value (those that need key material or
+# files of the host aside: LISTEN_MTLS needs TLS_CERT, TLS_KEY and
+# MTLS_CLIENT_CA, which t-policy-mtls.sh covers).
+grep -E '^#[A-Z_]+=' "$conf" | sed 's/^#//' | grep -vE '^(TOKEN|TOKEN_HASH|TOKEN_HASH_FILE|DD_AGENT_SECRET|DD_AGENT_SECRET_FILE|API_KEY|AUTHORIZED_KEYS|AUTHORIZED_KEYS_FILE|ENROLLMENT_TOKEN|ENROLLMENT_TOKEN_FILE|TLS_CERT|TLS_KEY|DOCKER_HOST|TRUSTED_PROXIES|AGENT_ID|AGENT_NAME|POLICY_FILE|TOKEN_POLICY|LISTEN_MTLS|MTLS_CLIENT_CA)=' > "$d/examples"
 cat "$conf" "$d/examples" > "$d/all.conf"
 out=$(run TOKEN_FILE="$d/token" "$sbin" -n -f "$d/all.conf"); rc=$?
 check "every example default, uncommented, is accepted ($(wc -l < "$d/examples") settings, rc=$rc)" [ $rc = 0 ]
