@@ -394,6 +394,37 @@ pb_ignore(struct pb_ctx *c, const char *dotted)
 	(*c->ignored)[c->nignored] = NULL;
 }
 
+/*
+ * A section portwing does not implement: ignored with a warning, except
+ * image trust in enforce mode, which is refused: ignoring it would admit
+ * the unverified images the operator asked to keep out.
+ */
+static int
+pb_unsupported(struct pb_ctx *c, const char *key, yaml_node_t *v)
+{
+	yaml_node_pair_t	*p;
+	const char		*name, *val;
+	char			 mkey[256];
+
+	if (v != NULL && v->type == YAML_MAPPING_NODE &&
+	    strstr(key, "image_trust") != NULL)
+		for (p = v->data.mapping.pairs.start;
+		    p < v->data.mapping.pairs.top; p++) {
+			name = pb_scalar(pb_node(c, p->key));
+			val = pb_scalar(pb_node(c, p->value));
+			if (name == NULL || strcasecmp(name, "mode") != 0 ||
+			    val == NULL || strcasecmp(val, "enforce") != 0)
+				continue;
+			pb_join(mkey, sizeof(mkey), key, "mode");
+			return pb_err(c, mkey, pb_node(c, p->value),
+			    "enforce is not implemented by portwing (no "
+			    "signature verification); use mode off or remove "
+			    "the section");
+		}
+	pb_ignore(c, key);
+	return 0;
+}
+
 static int
 pb_bool(struct pb_ctx *c, const char *key, yaml_node_t *n, int *out)
 {
@@ -608,7 +639,8 @@ pb_section(struct pb_ctx *c, const char *prefix, yaml_node_t *map,
 				return -1;
 			break;
 		case PB_IGNORED:
-			pb_ignore(c, key);
+			if (pb_unsupported(c, key, v) == -1)
+				return -1;
 			break;
 		default:
 			if (pb_list(c, k->kind, key, v, (struct pol_strlist *)
@@ -766,8 +798,7 @@ pol_body_load(struct pol_body *b, yaml_document_t *doc, yaml_node_t *map,
 			/* service, swarm, secret, config, plugin */
 		} else if (pb_in(pb_unimplemented, nitems(pb_unimplemented),
 		    name)) {
-			pb_ignore(&c, key);
-			r = 0;
+			r = pb_unsupported(&c, key, v);
 		} else
 			r = pb_err(&c, key, pb_node(&c, p->key), "unknown key");
 		if (r == -1)

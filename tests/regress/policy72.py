@@ -1205,8 +1205,8 @@ def run_build(a, image):
 
 
 SKIPPED = {
-    "33": "image trust (cosign) is not implemented",
-    "48": "image trust (cosign) is not implemented",
+    "33": "image trust (cosign) is not built; enforce mode is refused at load",
+    "48": "image trust (cosign) is not built; enforce mode is refused at load",
 }
 
 RUNNERS = {"p1": run_p1, "p1w": run_p1w, "pc": run_pc, "pcr": run_pcr, "all": run_all,

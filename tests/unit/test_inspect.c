@@ -1897,6 +1897,7 @@ START_TEST(test_load_edges)
 	yaml_document_t	 doc;
 	struct pol_body	 b;
 	char		 err[256];
+	char		**ign;
 	static const char y[] =
 	    "build: {}\nexec: {allowed_commands: [[a], [b]]}\n";
 
@@ -1925,6 +1926,17 @@ START_TEST(test_load_edges)
 	ck_assert_int_eq(load_yaml(&b, "exec: {allow_root_user: true}\n"
 	    "bogus: 1\n", NULL, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "request_body.bogus (line 2): unknown key");
+	pol_body_free(&b);
+	/* Image trust off or warn: ignored, and named as such. */
+	ign = NULL;
+	ck_assert_int_eq(load_yaml(&b, "image_trust: {mode: warn}\n"
+	    "container_create: {image_trust: {mode: 'off'}}\n", &ign, err,
+	    sizeof(err)), 0);
+	ck_assert_ptr_nonnull(ign);
+	ck_assert_str_eq(ign[0], "request_body.image_trust");
+	ck_assert_str_eq(ign[1], "request_body.container_create.image_trust");
+	ck_assert_ptr_null(ign[2]);
+	pol_strv_free(ign);
 	pol_body_free(&b);
 }
 END_TEST
@@ -1971,6 +1983,14 @@ static const struct lcase load_errors[] = {
 	{ "exec: {allow_privileged: true, Allow_Privileged: false}",
 	    "key given twice" },
 	{ "exec: [1]", "request_body.exec (line 1): must be a mapping" },
+	/* Image trust is not implemented: enforce mode is refused. */
+	{ "image_trust:\n  mode: enforce\n",
+	    "request_body.image_trust.mode (line 2): enforce is not "
+	    "implemented" },
+	{ "container_create: {image_trust: {mode: Enforce}}",
+	    "request_body.container_create.image_trust.mode (line 1)" },
+	{ "service: {image_trust: {mode: enforce}}",
+	    "request_body.service.image_trust.mode" },
 };
 
 START_TEST(test_load_errors)
