@@ -4,6 +4,7 @@
  */
 #include "pwbuild.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -53,6 +54,18 @@ child_boot(enum proc_role role, unsigned slot, struct child_boot *b)
 	 * drained chain without clearing it; authd's JSON documents hold
 	 * enrollment tokens.  Their memory is wiped when freed.
 	 */
+	/*
+	 * Bodies pass through the worker and the proxy in 128 KiB evbuffer
+	 * chains.  glibc's defaults would give each its own mmap, or hand
+	 * the top of the heap back to the kernel after each one, and then
+	 * fault the pages in again for the next: a page fault per 4 KiB
+	 * moved.  Keep such chains on the heap and keep up to 1 MiB free
+	 * at its top.
+	 */
+	if (role == PROC_WORKER || role == PROC_PROXY) {
+		mallopt(M_MMAP_THRESHOLD, 512 * 1024);
+		mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+	}
 	if (role == PROC_WORKER)
 		event_set_mem_functions(pw_wipe_malloc, pw_wipe_realloc,
 		    pw_wipe_free);

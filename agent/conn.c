@@ -1059,6 +1059,8 @@ conn_readcb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
 
+	if (!c->tls && (c->state == CONN_PROXY || c->state == CONN_UPGRADED))
+		(void)pw_bev_fill(bev, WORKER_HIGH_WATER);
 	switch (c->state) {
 	case CONN_READ_HEAD:
 		conn_read_head(c);
@@ -1268,6 +1270,7 @@ stream_readcb(struct bufferevent *bev, void *arg)
 		conn_stream_free(c);
 		return;
 	}
+	(void)pw_bev_fill(bev, WORKER_HIGH_WATER);
 	for (;;) {
 		if (c->state == CONN_UPGRADED) {
 			evbuffer_add_buffer(out, in);

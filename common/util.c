@@ -6,6 +6,7 @@
 
 #include <sys/stat.h>
 #include <sys/random.h>
+#include <sys/uio.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <openssl/crypto.h>
@@ -422,4 +424,69 @@ pw_bev_tune(struct bufferevent *bev)
 {
 	bufferevent_set_max_single_read(bev, 128 * 1024);
 	bufferevent_set_max_single_write(bev, 128 * 1024);
+}
+
+/*
+ * Read on from a plain socket into a bufferevent's input, up to `limit'
+ * bytes held.  libevent 2.1 reads at most 4 KiB per call to the socket
+ * (EVBUFFER_MAX_READ) and one read per turn of the loop, after a
+ * FIONREAD: a body then costs an epoll_wait, an ioctl and a readv per
+ * 4 KiB.  This reads 128 KiB at a time into reserved space of the
+ * buffer until the socket has no more or the limit is reached.  End of
+ * file and errors are left for the bufferevent to find on its next read
+ * (the socket stays readable), so its event callback still reports
+ * them.  Only for plain sockets, never a TLS bufferevent, and only while
+ * reading is enabled: a disabled bufferevent is one the caller means not
+ * to read yet.  Returns the number of bytes read.
+ */
+size_t
+pw_bev_fill(struct bufferevent *bev, size_t limit)
+{
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer_iovec	 v[2];
+	struct iovec		 iov[2];
+	evutil_socket_t		 fd = bufferevent_getfd(bev);
+	size_t			 have, room, total = 0, left;
+	ssize_t			 n;
+	int			 nv, i;
+
+	if (fd < 0 || !(bufferevent_get_enabled(bev) & EV_READ))
+		return 0;
+	/* A socket bufferevent keeps the end of its input frozen to us. */
+	evbuffer_unfreeze(in, 0);
+	for (;;) {
+		have = evbuffer_get_length(in);
+		if (have >= limit)
+			break;
+		room = limit - have;
+		if (room > PW_BEV_FILL_MAX)
+			room = PW_BEV_FILL_MAX;
+		if ((nv = evbuffer_reserve_space(in, (ev_ssize_t)room, v, 2)) <= 0)
+			break;
+		left = room;
+		for (i = 0; i < nv; i++) {
+			iov[i].iov_base = v[i].iov_base;
+			iov[i].iov_len = v[i].iov_len < left ? v[i].iov_len : left;
+			left -= iov[i].iov_len;
+		}
+		do
+			n = readv(fd, iov, nv);
+		while (n == -1 && errno == EINTR);
+		if (n <= 0) {
+			evbuffer_commit_space(in, v, 0);
+			break;
+		}
+		left = (size_t)n;
+		for (i = 0; i < nv && left > 0; i++) {
+			if (v[i].iov_len > left)
+				v[i].iov_len = left;
+			left -= v[i].iov_len;
+		}
+		evbuffer_commit_space(in, v, i);
+		total += (size_t)n;
+		if ((size_t)n < room)
+			break;		/* the socket is drained */
+	}
+	evbuffer_freeze(in, 0);
+	return total;
 }

@@ -49,5 +49,7 @@ void	 pw_uuid4(char *, size_t);
 struct event_base *pw_event_base(void);
 struct bufferevent;
 void	 pw_bev_tune(struct bufferevent *);
+#define PW_BEV_FILL_MAX	(128 * 1024)
+size_t	 pw_bev_fill(struct bufferevent *, size_t);
 
 #endif

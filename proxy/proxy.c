@@ -1569,6 +1569,7 @@ stream_readcb(struct bufferevent *bev, void *arg)
 	uint8_t			*p;
 	int			 rc;
 
+	(void)pw_bev_fill(bev, PROXY_HIGH_WATER);
 	for (;;) {
 		if ((r = ps->cur) == NULL) {
 			if (ps->closing) {
@@ -1959,6 +1960,7 @@ up_readcb(struct bufferevent *bev, void *arg)
 	size_t			 n;
 	int			 len;
 
+	(void)pw_bev_fill(bev, PROXY_HIGH_WATER);
 	if (r->state == PR_UPGRADED) {
 		evbuffer_add_buffer(ps_out(r), in);
 		if (evbuffer_get_length(ps_out(r)) >= PROXY_HIGH_WATER)
