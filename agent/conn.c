@@ -1119,7 +1119,7 @@ conn_writecb(struct bufferevent *bev, void *arg)
 		return;
 	}
 	if (c->sbev != NULL && left < WORKER_HIGH_WATER)
-		bufferevent_enable(c->sbev, EV_READ);
+		pw_bev_resume(c->sbev);
 	if (c->state == CONN_UPGRADED && c->stream_eof && left == 0) {
 		if (c->tls || c->client_eof) {
 			conn_free(c);
@@ -1174,7 +1174,7 @@ stream_writecb(struct bufferevent *bev, void *arg)
 		if (c->client_eof && left == 0)
 			shutdown(bufferevent_getfd(bev), SHUT_WR);
 		else if (!c->client_eof && left < WORKER_HIGH_WATER)
-			bufferevent_enable(c->bev, EV_READ);
+			pw_bev_resume(c->bev);
 		return;
 	}
 	if (c->state == CONN_PROXY && c->sink == SINK_SPOOL &&
@@ -1252,7 +1252,7 @@ conn_upgrade(struct conn *c)
 	evbuffer_add_buffer(bufferevent_get_output(c->bev), sin);
 	evbuffer_add_buffer(bufferevent_get_output(c->sbev),
 	    bufferevent_get_input(c->bev));
-	bufferevent_enable(c->bev, EV_READ);
+	pw_bev_resume(c->bev);
 }
 
 static void

@@ -490,3 +490,17 @@ pw_bev_fill(struct bufferevent *bev, size_t limit)
 	evbuffer_freeze(in, 0);
 	return total;
 }
+
+/*
+ * Let a bufferevent read again after flow control stopped it.  Bytes
+ * pw_bev_fill took from the socket may already wait in its input, and
+ * the socket then stays quiet: run the read callback for them (deferred
+ * to the loop, so the caller's state is settled first).
+ */
+void
+pw_bev_resume(struct bufferevent *bev)
+{
+	bufferevent_enable(bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+		bufferevent_trigger(bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+}

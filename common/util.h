@@ -51,5 +51,6 @@ struct bufferevent;
 void	 pw_bev_tune(struct bufferevent *);
 #define PW_BEV_FILL_MAX	(128 * 1024)
 size_t	 pw_bev_fill(struct bufferevent *, size_t);
+void	 pw_bev_resume(struct bufferevent *);
 
 #endif

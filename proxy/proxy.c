@@ -314,7 +314,7 @@ preq_finish(struct preq *r)
 		preq_done(r);
 		return;
 	}
-	bufferevent_enable(r->ps->bev, EV_READ);
+	pw_bev_resume(r->ps->bev);
 }
 
 /* The response cannot be completed: tell the worker, drop the stream. */
@@ -1678,7 +1678,7 @@ stream_writecb(struct bufferevent *bev, void *arg)
 		return;
 	}
 	if (r->up != NULL && left < PROXY_HIGH_WATER)
-		bufferevent_enable(r->up->bev, EV_READ);
+		pw_bev_resume(r->up->bev);
 	if (r->state == PR_UPGRADED && r->up_eof && left == 0) {
 		shutdown(bufferevent_getfd(bev), SHUT_WR);
 		if (r->wr_eof)
@@ -1857,7 +1857,7 @@ response_head(struct preq *r, struct http_head *h)
 		 * earlier one was refused above); a body still being framed
 		 * is counted to its END first, in stream_readcb.
 		 */
-		bufferevent_enable(r->ps->bev, EV_READ);
+		pw_bev_resume(r->ps->bev);
 	}
 }
 
@@ -2016,7 +2016,7 @@ up_writecb(struct bufferevent *bev, void *arg)
 	size_t		 left = evbuffer_get_length(bufferevent_get_output(bev));
 
 	if (left < PROXY_HIGH_WATER && !r->wr_eof)
-		bufferevent_enable(r->ps->bev, EV_READ);
+		pw_bev_resume(r->ps->bev);
 	if (r->state == PR_UPGRADED && r->wr_eof && left == 0)
 		shutdown(bufferevent_getfd(bev), SHUT_WR);
 }
