@@ -16,6 +16,10 @@
 #   without a sink (alternated, averaged): the sink's cost, target >= 0.9.
 #   For each (workload, target): a warm-up, then a measured wrk run with
 #   keep-alive, 64 connections, 2 threads and --latency.
+#   Peers (tests/bench/peers.sh, last): portwing, HAProxy keep-alive and
+#   stock, nginx proxy_pass and no proxy, on a fake upstream and on
+#   dockerd, keep-alive c=1 and c=64 and Connection: close c=64, with the
+#   CPU seconds per 100k requests of every process and portwing's memory.
 #
 # How to read the ratios
 #   ratio-vs-haproxy = target req/s / haproxy req/s.  1.00 is parity; above
@@ -43,6 +47,11 @@
 #   BENCH_TLS_SECONDS  seconds of each handshake measurement (default 10)
 #   BENCH_TLS_CLIENTS  parallel openssl s_time clients (default 2)
 #   BENCH_TLS_BASELINE another portwingd to compare handshakes/s with
+#   BENCH_REPS         interleaved rounds per cell of the peers section,
+#                      the median is reported (default 3)
+#   BENCH_ONLY         "peers": set up the engine and run only the peers
+#                      section; "main": everything but the peers section;
+#                      empty (default): everything
 #
 # Output: a table on stdout and build/bench-results.json (BUILD_DIR/...).
 # Raw wrk output and daemon logs stay in /tmp/pw-bench.  Exits 0 whatever
@@ -68,6 +77,12 @@ CONNS=${BENCH_CONNECTIONS:-64}
 THREADS=${BENCH_THREADS:-2}
 WORKERS=2
 NCONTAINERS=20
+BENCH_ONLY=${BENCH_ONLY:-}
+case $BENCH_ONLY in
+'' | all | peers | main) ;;
+*) echo "bench: BENCH_ONLY must be peers, main or empty (got '$BENCH_ONLY')" >&2
+   exit 1 ;;
+esac
 for v in DURATION WARMUP CONNS THREADS; do
 	case ${!v} in
 	'' | *[!0-9]* | 0)
@@ -123,6 +138,7 @@ export PW_DOCKER_DIR=/tmp/pw-bench-dockerd
 export PW_TMP=$STATE
 . "$here/../regress/lib.sh"
 set +e          # errors are checked one by one below
+. "$here/peers.sh"
 
 # ----------------------------------------------------- stale runs (ours only)
 
@@ -167,6 +183,7 @@ kill_stale() {
 		kill_wait "$pid"
 	fi
 	rm -f "$STATE/haproxy.pid" "$STATE/portwingd.pid"
+	peers_kill_stale
 }
 
 bench_names() {
@@ -183,6 +200,7 @@ DOCKERD_STARTED=
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
+	peers_cleanup
 	pw_stop
 	if [ -n "${FAKE_PW_PID:-}" ]; then
 		kill_wait "$FAKE_PW_PID"; wait "$FAKE_PW_PID" 2>/dev/null
@@ -212,6 +230,31 @@ kill_stale
 rm -f "$STATE"/wrk-*.txt "$STATE"/portwingd.*.log "$STATE"/haproxy.log "$STATE"/handshake.txt
 
 # ------------------------------------------------------------------ targets
+
+# parse_wrk FILE: "rps p50_ms p99_ms requests connect read write timeout
+# non2xx" from wrk --latency output; latencies normalised to ms.
+parse_wrk() {
+	awk '
+	function ms(v,   n, u) {
+		n = v; sub(/[a-z]+$/, "", n)
+		u = v; sub(/^[0-9.]+/, "", u)
+		if (u == "us") return n / 1000
+		if (u == "ms") return n + 0
+		if (u == "s") return n * 1000
+		if (u == "m") return n * 60000
+		if (u == "h") return n * 3600000
+		return "null"
+	}
+	BEGIN { rps = p50 = p99 = "null"; req = c = r = w = t = bad = 0 }
+	$1 == "50%" { p50 = ms($2) }
+	$1 == "99%" { p99 = ms($2) }
+	$1 == "Requests/sec:" { rps = $2 }
+	$2 == "requests" && $3 == "in" { req = $1 }
+	/Socket errors:/ { gsub(/,/, ""); c = $4; r = $6; w = $8; t = $10 }
+	/Non-2xx or 3xx responses:/ { bad = $5 }
+	END { print rps, p50, p99, req, c, r, w, t, bad }
+	' "$1"
+}
 
 # http_code URL [curl args...]: the status code of a GET (000 on failure).
 http_code() {
@@ -244,6 +287,12 @@ if ! pw_docker_direct start $(bench_names) >"$STATE/start.log" 2>&1; then
 	say "warning: containers could not be started ($(head -1 "$STATE/start.log"));"
 	say "warning: measuring /containers/json?all=1 instead"
 	LIST_PATH='/containers/json?all=1'
+fi
+
+if [ "$BENCH_ONLY" = peers ]; then
+	pw_ensure_user
+	peers_run
+	exit 0
 fi
 
 say "starting portwingd (WORKERS=$WORKERS)"
@@ -299,31 +348,6 @@ if [ "$(http_code "$(target_url portwing /_ping)")" = 200 ]; then
 fi
 
 # ---------------------------------------------------------------- measuring
-
-# parse_wrk FILE: "rps p50_ms p99_ms requests connect read write timeout
-# non2xx" from wrk --latency output; latencies normalised to ms.
-parse_wrk() {
-	awk '
-	function ms(v,   n, u) {
-		n = v; sub(/[a-z]+$/, "", n)
-		u = v; sub(/^[0-9.]+/, "", u)
-		if (u == "us") return n / 1000
-		if (u == "ms") return n + 0
-		if (u == "s") return n * 1000
-		if (u == "m") return n * 60000
-		if (u == "h") return n * 3600000
-		return "null"
-	}
-	BEGIN { rps = p50 = p99 = "null"; req = c = r = w = t = bad = 0 }
-	$1 == "50%" { p50 = ms($2) }
-	$1 == "99%" { p99 = ms($2) }
-	$1 == "Requests/sec:" { rps = $2 }
-	$2 == "requests" && $3 == "in" { req = $1 }
-	/Socket errors:/ { gsub(/,/, ""); c = $4; r = $6; w = $8; t = $10 }
-	/Non-2xx or 3xx responses:/ { bad = $5 }
-	END { print rps, p50, p99, req, c, r, w, t, bad }
-	' "$1"
-}
 
 : >"$STATE/results.tsv"
 for wl in /_ping "$LIST_PATH"; do
@@ -886,4 +910,5 @@ with open(out, "w") as fh:
 print("\n# results: %s; raw wrk output: %s/wrk-*.txt" % (out, state))
 PY
 [ $? -eq 0 ] || die "could not write the report"
+[ "$BENCH_ONLY" = main ] || peers_run
 exit 0
