@@ -450,7 +450,13 @@ pw_bev_fill(struct bufferevent *bev, size_t limit)
 	ssize_t			 n;
 	int			 nv, i;
 
-	if (fd < 0 || !(bufferevent_get_enabled(bev) & EV_READ))
+	/*
+	 * Less than libevent's one read held: the socket most likely had no
+	 * more, and a read that finds nothing costs a system call on every
+	 * small request.
+	 */
+	if (fd < 0 || !(bufferevent_get_enabled(bev) & EV_READ) ||
+	    evbuffer_get_length(in) < PW_BEV_LIBEVENT_READ)
 		return 0;
 	/* A socket bufferevent keeps the end of its input frozen to us. */
 	evbuffer_unfreeze(in, 0);

@@ -50,6 +50,7 @@ struct event_base *pw_event_base(void);
 struct bufferevent;
 void	 pw_bev_tune(struct bufferevent *);
 #define PW_BEV_FILL_MAX	(128 * 1024)
+#define PW_BEV_LIBEVENT_READ	4096	/* libevent 2.1's EVBUFFER_MAX_READ */
 size_t	 pw_bev_fill(struct bufferevent *, size_t);
 void	 pw_bev_resume(struct bufferevent *);
 
