@@ -51,7 +51,9 @@
 #                      the median is reported (default 3)
 #   BENCH_ONLY         "peers": set up the engine and run only the peers
 #                      section; "main": everything but the peers section;
-#                      empty (default): everything
+#                      "bulk": only tests/bench/bulk.sh (bulk bodies
+#                      against dockerd's TCP listener, its own engine);
+#                      empty (default): everything, bulk.sh last
 #
 # Output: a table on stdout and build/bench-results.json (BUILD_DIR/...).
 # Raw wrk output and daemon logs stay in /tmp/pw-bench.  Exits 0 whatever
@@ -80,7 +82,8 @@ NCONTAINERS=20
 BENCH_ONLY=${BENCH_ONLY:-}
 case $BENCH_ONLY in
 '' | all | peers | main) ;;
-*) echo "bench: BENCH_ONLY must be peers, main or empty (got '$BENCH_ONLY')" >&2
+bulk) exec "$here/bulk.sh" "$build" ;;
+*) echo "bench: BENCH_ONLY must be peers, main, bulk or empty (got '$BENCH_ONLY')" >&2
    exit 1 ;;
 esac
 for v in DURATION WARMUP CONNS THREADS; do
@@ -197,9 +200,7 @@ bench_names() {
 
 HAPROXY_PID=
 DOCKERD_STARTED=
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
+stop_all() {
 	peers_cleanup
 	pw_stop
 	if [ -n "${FAKE_PW_PID:-}" ]; then
@@ -219,6 +220,12 @@ cleanup() {
 		python3 "$here/ddinv.py" remove "$DOCKER_SOCK" 2>/dev/null
 		pw_dockerd_stop
 	fi
+	DOCKERD_STARTED= HAPROXY_PID= FAKE_PW_PID= NGINX_PID=
+}
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	stop_all
 	exit "$rc"
 }
 trap cleanup EXIT
@@ -911,4 +918,10 @@ print("\n# results: %s; raw wrk output: %s/wrk-*.txt" % (out, state))
 PY
 [ $? -eq 0 ] || die "could not write the report"
 [ "$BENCH_ONLY" = main ] || peers_run
+if [ -z "$BENCH_ONLY" ] || [ "$BENCH_ONLY" = all ]; then
+	# Its own engine: stop this one first so the two do not compete.
+	trap - EXIT INT TERM
+	stop_all
+	"$here/bulk.sh" "$build" || say "warning: the bulk section failed"
+fi
 exit 0
