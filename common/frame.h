@@ -39,7 +39,12 @@
 #define FRAME_HEAD	4
 #define FRAME_REQ	5
 
-#define FRAME_MAX_DATA	(64 * 1024)
+/*
+ * As large as one read of a body leg (PW_BEV_FILL_MAX), so that a frame
+ * usually carries whole evbuffer chains and moves without a copy; and
+ * well under the 256 KiB high-water marks, which must hold a whole frame.
+ */
+#define FRAME_MAX_DATA	(128 * 1024)
 #define FRAME_MAX_HEAD	(72 * 1024)
 
 struct frame_hdr {
