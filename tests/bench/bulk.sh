@@ -96,6 +96,9 @@ curl -s -f -X PUT -T "$STATE/big.tar" "$TCP/containers/pwbench-bulk/archive?path
 # ms CMD...: wall milliseconds of CMD, or "null" when it fails.
 ms() {
 	local t0 t1
+	# The last run's gigabyte may still be on its way to the disk:
+	# write it out first so that it does not slow this one.
+	sync
 	t0=$(date +%s%N)
 	"$@" >/dev/null 2>"$STATE/last.err" || { echo null; return; }
 	t1=$(date +%s%N)
