@@ -389,31 +389,11 @@ done
 # an upstream that costs next to nothing, the ratio portwing/nginx-direct
 # is the share of throughput portwing's own work leaves.
 
-NGINX_PORT=$(pw_free_port)
-NGINX_SOCK=$STATE/nginx.sock
-rm -f "$NGINX_SOCK"
-python3 -c 'import json; print(json.dumps([{"Id": "%064x" % i, "Names": ["/fake-%d" % i], "Image": "pwtest-bb", "State": "running", "Status": "Up 1 hour"} for i in range(20)]))' >"$STATE/containers.json"
-cat >"$STATE/nginx.conf" <<NGX
-daemon off;
-worker_processes 1;
-pid $STATE/nginx.pid;
-error_log $STATE/nginx.err warn;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	keepalive_requests 1000000;
-	server {
-		listen unix:$NGINX_SOCK;
-		listen 127.0.0.1:$NGINX_PORT;
-		location = /_ping { default_type text/plain; return 200 "OK"; }
-		location = /containers/json { default_type application/json; alias $STATE/containers.json; }
-	}
-}
-NGX
-nginx -c "$STATE/nginx.conf" >"$STATE/nginx.out" 2>&1 &
-NGINX_PID=$!
-for i in $(seq 1 50); do [ -S "$NGINX_SOCK" ] && break; sleep 0.1; done
-[ -S "$NGINX_SOCK" ] || die "nginx did not start (see $STATE/nginx.err)"
+# The same nginx as the peers section's fake upstream (peers.sh).
+mkdir -p "$PEERS_DIR"
+peers_start_fake || die "nginx did not start (see $PEERS_DIR/upstream-nginx.err)"
+NGINX_PID=$PEERS_UP_PID NGINX_SOCK=$PEERS_UP_SOCK
+NGINX_PORT=${PEERS_UP_DIRECT##*:}
 main_pid=$PW_PID main_port=$PW_PORT main_log=$PW_LOG
 pw_start WORKERS=$WORKERS MAX_CONNECTIONS_PER_ADDRESS=0 DOCKER_SOCKET="$NGINX_SOCK" || die "portwingd on nginx did not start"
 FAKE_PW_PID=$PW_PID FAKE_PW_PORT=$PW_PORT
@@ -436,7 +416,7 @@ for wl in /_ping /containers/json; do
 	done
 done
 kill_wait "$FAKE_PW_PID"; wait "$FAKE_PW_PID" 2>/dev/null; FAKE_PW_PID=
-kill_wait "$NGINX_PID"; wait "$NGINX_PID" 2>/dev/null; NGINX_PID=
+kill_wait "$NGINX_PID"; wait "$NGINX_PID" 2>/dev/null; NGINX_PID= PEERS_UP_PID=
 
 # ------------------------------------------- authentication cost per request
 #
