@@ -498,15 +498,68 @@ pw_bev_fill(struct bufferevent *bev, size_t limit)
 }
 
 /*
+ * Read callbacks owed to bufferevents whose input already holds bytes
+ * when flow control lets them read again (pw_bev_resume).  libevent 2.1
+ * can defer a callback only for a bufferevent made with
+ * BEV_OPT_DEFER_CALLBACKS, so this keeps its own list, run from an
+ * event made active for the next turn of the loop.  Each entry holds a
+ * reference: a bufferevent freed meanwhile has no callbacks left and is
+ * only let go.
+ */
+static struct {
+	struct event		 *ev;
+	struct bufferevent	**bev;
+	size_t			  n, cap;
+} resume;
+
+static void
+pw_bev_resume_run(evutil_socket_t fd, short what, void *arg)
+{
+	struct bufferevent	**list = resume.bev, *bev;
+	bufferevent_data_cb	  readcb;
+	void			 *cbarg;
+	size_t			  n = resume.n, i;
+
+	resume.bev = NULL;
+	resume.n = resume.cap = 0;
+	for (i = 0; i < n; i++) {
+		bev = list[i];
+		bufferevent_getcb(bev, &readcb, NULL, NULL, &cbarg);
+		if (readcb != NULL &&
+		    (bufferevent_get_enabled(bev) & EV_READ) &&
+		    evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+			readcb(bev, cbarg);
+		bufferevent_decref(bev);
+	}
+	free(list);
+}
+
+/*
  * Let a bufferevent read again after flow control stopped it.  Bytes
  * pw_bev_fill took from the socket may already wait in its input, and
- * the socket then stays quiet: run the read callback for them (deferred
- * to the loop, so the caller's state is settled first).
+ * the socket then stays quiet: its read callback runs for them on the
+ * next turn of the loop, once the caller's state is settled.
  */
 void
 pw_bev_resume(struct bufferevent *bev)
 {
+	size_t	i;
+
 	bufferevent_enable(bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
-		bufferevent_trigger(bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+	if (evbuffer_get_length(bufferevent_get_input(bev)) == 0)
+		return;
+	for (i = 0; i < resume.n; i++)
+		if (resume.bev[i] == bev)
+			return;
+	if (resume.ev == NULL && (resume.ev = event_new(
+	    bufferevent_get_base(bev), -1, 0, pw_bev_resume_run, NULL)) == NULL)
+		fatalx("event_new");
+	if (resume.n == resume.cap) {
+		resume.cap = resume.cap ? resume.cap * 2 : 16;
+		resume.bev = xreallocarray(resume.bev, resume.cap,
+		    sizeof(resume.bev[0]));
+	}
+	bufferevent_incref(bev);
+	resume.bev[resume.n++] = bev;
+	event_active(resume.ev, EV_TIMEOUT, 0);
 }
