@@ -292,6 +292,13 @@ preq_done(struct preq *r)
 	preq_free(r);
 	if (ps->closing)
 		pstream_retire(ps);
+	else
+		/*
+		 * Ready for the next REQ.  Reading may still be off: a body
+		 * judged by policyd and then refused ends here without
+		 * passing through PR_EXCHANGE, which turns it back on.
+		 */
+		pw_bev_resume(ps->bev);
 }
 
 /*
