@@ -51,6 +51,7 @@ static void	stream_readcb(struct bufferevent *, void *);
 static void	stream_writecb(struct bufferevent *, void *);
 static void	stream_eventcb(struct bufferevent *, short, void *);
 static void	conn_read_head(struct conn *);
+static int	stream_busy(struct conn *);
 static int	conn_body_pump(struct conn *);
 static void	conn_next_request(struct conn *);
 static void	conn_close_after_flush(struct conn *);
@@ -212,6 +213,30 @@ conn_stream_free(struct conn *c)
 	}
 }
 
+/*
+ * The connection is going: give its stream back to the worker's pool
+ * when the last exchange on it is over in both directions (the proxy's
+ * END came and ours went, nothing waits in either buffer), else close it,
+ * which cancels whatever is in flight.
+ */
+static void
+conn_stream_release(struct conn *c)
+{
+	if (c->sbev == NULL)
+		return;
+	if (!stream_busy(c) && !c->stream_eof && c->sink != SINK_PROXY &&
+	    c->sink != SINK_SPOOL &&
+	    evbuffer_get_length(bufferevent_get_input(c->sbev)) == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(c->sbev)) == 0 &&
+	    worker_stream_put(c->w, c->sbev) == 0) {
+		c->sbev = NULL;
+		return;
+	}
+	log_debug("closing the stream (state %d, sink %d, eof %d)", c->state,
+	    c->sink, c->stream_eof);
+	conn_stream_free(c);
+}
+
 void
 conn_free(struct conn *c)
 {
@@ -221,7 +246,7 @@ conn_free(struct conn *c)
 	worker_addr_release(c);
 	TAILQ_REMOVE(&w->conns, c, entry);
 	w->table[c->idx] = NULL;
-	conn_stream_free(c);
+	conn_stream_release(c);
 	conn_spool_free(c);
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
@@ -285,7 +310,7 @@ conn_close_after_flush(struct conn *c)
 
 	c->state = CONN_CLOSING;
 	conn_arm(c, TIMER_NONE, 0);
-	conn_stream_free(c);
+	conn_stream_release(c);
 	/*
 	 * The client may still be sending: an unread body after an early
 	 * answer, the rest of an over-long head after a 414 or 431,
@@ -800,6 +825,12 @@ conn_stream(struct conn *c)
 
 	if (c->sbev != NULL)
 		return 0;
+	if ((c->sbev = worker_stream_get(c->w)) != NULL) {
+		bufferevent_setcb(c->sbev, stream_readcb, stream_writecb,
+		    stream_eventcb, c);
+		bufferevent_enable(c->sbev, EV_READ | EV_WRITE);
+		return 0;
+	}
 	if ((fd = worker_new_stream(c->w)) == -1)
 		return -1;
 	stream_open(c, fd);

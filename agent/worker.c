@@ -545,6 +545,8 @@ worker_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		log_debug("connected to keyd");
 		break;
 	case IPC_M_PROXY_CHAN:
+		/* Streams to an earlier proxy are of no use to the new one. */
+		worker_streams_drop(w);
 		if (w->proxy != NULL)
 			ipc_chan_free(w->proxy);
 		w->proxy = ipc_chan_new(w->base, m->fd, "proxy", perms_proxy, 0,
@@ -650,6 +652,7 @@ worker_proxy_closed(struct ipc_chan *ch, void *arg)
 	log_warnx("lost the proxy; Docker requests fail until it is back");
 	ipc_chan_free(ch);
 	w->proxy = NULL;
+	worker_streams_drop(w);
 }
 
 static void
@@ -939,6 +942,70 @@ worker_new_stream(struct worker *w)
 		return -1;
 	}
 	return sv[0];
+}
+
+/*
+ * The stream pool.  A stream goes back to it only between exchanges
+ * (both ENDs sent, nothing buffered either way: conn.c decides), so the
+ * next connection's first REQ is the next thing the proxy reads on it.
+ * An idle stream that sees bytes or an end (the proxy gave it up or
+ * restarted) is dropped.
+ */
+static void
+idle_stream_drop(struct worker *w, struct bufferevent *bev)
+{
+	int	i;
+
+	for (i = 0; i < w->nidle_streams; i++)
+		if (w->idle_streams[i] == bev) {
+			w->idle_streams[i] =
+			    w->idle_streams[--w->nidle_streams];
+			break;
+		}
+	bufferevent_free(bev);
+}
+
+static void
+idle_stream_readcb(struct bufferevent *bev, void *arg)
+{
+	log_warnx("unexpected bytes from the proxy on an idle stream");
+	idle_stream_drop(arg, bev);
+}
+
+static void
+idle_stream_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	log_debug("an idle stream to the proxy ended (events 0x%x)", what);
+	idle_stream_drop(arg, bev);
+}
+
+int
+worker_stream_put(struct worker *w, struct bufferevent *bev)
+{
+	if (w->proxy == NULL || w->draining ||
+	    w->nidle_streams >= WORKER_IDLE_STREAMS)
+		return -1;
+	bufferevent_setcb(bev, idle_stream_readcb, NULL, idle_stream_eventcb,
+	    w);
+	bufferevent_disable(bev, EV_WRITE);
+	bufferevent_enable(bev, EV_READ);
+	w->idle_streams[w->nidle_streams++] = bev;
+	return 0;
+}
+
+struct bufferevent *
+worker_stream_get(struct worker *w)
+{
+	if (w->proxy == NULL || w->nidle_streams == 0)
+		return NULL;
+	return w->idle_streams[--w->nidle_streams];
+}
+
+void
+worker_streams_drop(struct worker *w)
+{
+	while (w->nidle_streams > 0)
+		bufferevent_free(w->idle_streams[--w->nidle_streams]);
 }
 
 /*

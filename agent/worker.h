@@ -23,6 +23,13 @@
 #include "tls.h"
 
 #define WORKER_HIGH_WATER	(256 * 1024)	/* per direction, per leg */
+/*
+ * Streams kept open for the next client connection once theirs closed,
+ * so that a client opening a connection per request (Connection: close)
+ * does not cost a socketpair, a descriptor pass and two bufferevents
+ * each time.
+ */
+#define WORKER_IDLE_STREAMS	16
 #define WORKER_LOCAL_BODY_MAX	(1024 * 1024)	/* own endpoints' bodies */
 #define WORKER_DRAIN_SECONDS	10
 /* Lingering close: how long and how much to read after the answer. */
@@ -127,6 +134,9 @@ struct worker {
 	struct ipc_chan		*master;
 	struct ipc_chan		*authd;
 	struct ipc_chan		*proxy;
+	/* Streams to the proxy between client connections (agent/worker.c). */
+	struct bufferevent	*idle_streams[WORKER_IDLE_STREAMS];
+	int			 nidle_streams;
 	struct evconnlistener	*listeners[4];
 	int			 listener_tls[4];
 	int			 nlisteners;
@@ -168,6 +178,9 @@ int	worker_auth_request(struct conn *);
 int	worker_auth_dialect(struct conn *);
 int	worker_enroll_request(struct conn *);
 int	worker_new_stream(struct worker *);
+struct bufferevent *worker_stream_get(struct worker *);
+int	worker_stream_put(struct worker *, struct bufferevent *);
+void	worker_streams_drop(struct worker *);
 void	worker_audit(struct conn *, int);
 void	worker_proxy_request(struct conn *, int, int);
 

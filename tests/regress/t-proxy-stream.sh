@@ -91,7 +91,17 @@ check "no extra processes ($ch0 -> $ch1)" [ "$ch1" = "$ch0" ]
 check "no child died" bash -c "! grep -q 'killed by signal\|exited with status' '$PW_LOG'"
 
 # A client leaving mid-stream releases its Docker connection at once.
-dconns() { local p=$(pw_children proxy); ls -l /proc/$p/fd | grep -c socket; }
+# The proxy's connections to Docker: its sockets whose peer is dockerd's
+# (not its streams to the workers, which the workers pool).
+dconns() {
+	local p d
+	p=$(pw_children proxy)
+	d=$(cat "$PW_DOCKER_DIR/docker.pid")
+	ss -xp | awk -v p="pid=$p," -v d="pid=$d," '
+	    index($0, d) { dock[$6] = 1 }
+	    index($0, p) { mine[$8] = 1 }
+	    END { n = 0; for (k in mine) if (k in dock) n++; print n }'
+}
 base=$(dconns)
 pids=
 for i in $(seq 1 10); do
