@@ -43,7 +43,7 @@ static const char visyaml[] =
  * The container list's streaming path against the jansson one: never
  * more lenient, and the same JSON when both rewrite.  The streaming path
  * may refuse where the tree accepts only for a duplicate key (jansson
- * keeps the last, the stream checks each).
+ * keeps the last, the stream checks each) or a raw NUL byte.
  */
 static void
 same_as_tree(const struct policy *p, const uint8_t *b, size_t n,
@@ -63,8 +63,13 @@ same_as_tree(const struct policy *p, const uint8_t *b, size_t n,
 	if (a == PRA_REJECT && t != PRA_REJECT) {
 		in = json_loadb((const char *)b, n, JSON_ALLOW_NUL |
 		    JSON_REJECT_DUPLICATES, NULL);
-		if (in != NULL)
+		/*
+		 * jansson also takes a raw NUL between tokens, which JSON
+		 * (and Docker) do not have; the stream refuses it.
+		 */
+		if (in != NULL && memchr(b, 0, n) == NULL)
 			abort();	/* no duplicate key: should agree */
+		json_decref(in);
 		free(tout);
 		return;
 	}
