@@ -803,32 +803,41 @@ conn_read_local_body(struct conn *c, route_fn fn, size_t limit)
 		fn(c);
 }
 
+/* Give the connection a stream, new or from the worker's pool. */
+static void
+stream_attach(struct conn *c, struct bufferevent *bev)
+{
+	c->sbev = bev;
+	bufferevent_setcb(c->sbev, stream_readcb, stream_writecb,
+	    stream_eventcb, c);
+	bufferevent_enable(c->sbev, EV_READ | EV_WRITE);
+}
+
 static void
 stream_open(struct conn *c, int fd)
 {
-	c->sbev = bufferevent_socket_new(c->w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->sbev == NULL)
+	struct bufferevent	*bev;
+
+	bev = bufferevent_socket_new(c->w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL)
 		fatalx("bufferevent_socket_new");
-	bufferevent_setcb(c->sbev, stream_readcb, stream_writecb,
-	    stream_eventcb, c);
-	bufferevent_setwatermark(c->sbev, EV_READ, 0, WORKER_HIGH_WATER);
-	pw_bev_tune(c->sbev);
-	bufferevent_setwatermark(c->sbev, EV_WRITE, WORKER_HIGH_WATER / 2, 0);
-	bufferevent_enable(c->sbev, EV_READ | EV_WRITE);
+	bufferevent_setwatermark(bev, EV_READ, 0, WORKER_HIGH_WATER);
+	pw_bev_tune(bev);
+	bufferevent_setwatermark(bev, EV_WRITE, WORKER_HIGH_WATER / 2, 0);
+	stream_attach(c, bev);
 }
 
 /* The connection's stream to the proxy, opened on first use. */
 static int
 conn_stream(struct conn *c)
 {
-	int	fd;
+	struct bufferevent	*bev;
+	int			 fd;
 
 	if (c->sbev != NULL)
 		return 0;
-	if ((c->sbev = worker_stream_get(c->w)) != NULL) {
-		bufferevent_setcb(c->sbev, stream_readcb, stream_writecb,
-		    stream_eventcb, c);
-		bufferevent_enable(c->sbev, EV_READ | EV_WRITE);
+	if ((bev = worker_stream_get(c->w)) != NULL) {
+		stream_attach(c, bev);
 		return 0;
 	}
 	if ((fd = worker_new_stream(c->w)) == -1)
