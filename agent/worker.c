@@ -538,6 +538,7 @@ worker_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		w->authd = ipc_chan_new(w->base, m->fd, "authd", perms_authd,
 		    nitems(perms_authd), worker_authd_msg, worker_authd_closed,
 		    w);
+		ipc_set_batch(w->authd, 1);	/* one answer per request */
 		log_debug("connected to authd");
 		break;
 	case IPC_M_KEYD_CHAN:

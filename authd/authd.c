@@ -811,6 +811,7 @@ authd_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		    authd_worker_closed, NULL);
 		authd.serial[slot] = ++authd.next_serial;
 		ipc_set_peer(authd.workers[slot], slot);
+		ipc_set_batch(authd.workers[slot], 1);	/* one per request */
 		break;
 	case IPC_M_KEYS:
 		authd_keys(m);

@@ -41,6 +41,7 @@ struct ipc_chan {
 	size_t			 nqueued;
 	int			 dispatching;
 	int			 dead;
+	int			 batch;		/* records read per wake-up */
 };
 
 static void	ipc_read_cb(evutil_socket_t, short, void *);
@@ -82,6 +83,7 @@ ipc_chan_new(struct event_base *base, int fd, const char *name,
 	c->closed = closed;
 	c->arg = arg;
 	TAILQ_INIT(&c->outq);
+	c->batch = 64;
 	if (pw_set_nonblock(fd) == -1)
 		fatal("ipc %s: nonblock", name);
 	c->ev_read = event_new(base, fd, EV_READ | EV_PERSIST, ipc_read_cb, c);
@@ -131,6 +133,19 @@ void
 ipc_set_peer(struct ipc_chan *c, uint32_t peer)
 {
 	c->peer = peer;
+}
+
+/*
+ * Records read per wake-up (64 by default).  Reading until recvmsg says
+ * EAGAIN costs a system call per wake-up that finds nothing; on a
+ * channel that carries one record per request (worker and authd), one
+ * record per wake-up costs no more, since epoll reports a channel with
+ * records left again at once, together with whatever else is ready.
+ */
+void
+ipc_set_batch(struct ipc_chan *c, int n)
+{
+	c->batch = n > 0 ? n : 1;
 }
 
 uint32_t
@@ -394,7 +409,7 @@ ipc_read_cb(evutil_socket_t fd, short ev, void *arg)
 	int			 pfd, flags, rounds;
 
 	c->dispatching = 1;
-	for (rounds = 0; rounds < 64 && !c->dead; rounds++) {
+	for (rounds = 0; rounds < c->batch && !c->dead; rounds++) {
 		flags = 0;
 		n = ipc_recvmsg(c->fd, c->rbuf, sizeof(struct ipc_hdr) +
 		    c->maxlen + 1, &pfd, &flags);

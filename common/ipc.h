@@ -58,6 +58,7 @@ int	 ipc_send_sync(int, uint16_t, uint32_t, uint32_t, const void *,
 	    size_t, int);
 int	 ipc_recv_sync(int, struct ipc_hdr *, uint8_t *, size_t, int *);
 void	 ipc_set_peer(struct ipc_chan *, uint32_t);
+void	 ipc_set_batch(struct ipc_chan *, int);
 uint32_t ipc_peer(struct ipc_chan *);
 int	 ipc_fd(struct ipc_chan *);
 const char *ipc_name(struct ipc_chan *);
