@@ -178,7 +178,12 @@ conn_new(struct worker *w, int fd, struct sockaddr *sa, int tls)
 	bufferevent_setwatermark(c->bev, EV_READ, 0, WORKER_HIGH_WATER);
 	pw_bev_tune(c->bev);
 	bufferevent_setwatermark(c->bev, EV_WRITE, WORKER_HIGH_WATER / 2, 0);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (tls)
+		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	else {
+		pw_bev_fastwrite(c->bev);
+		bufferevent_enable(c->bev, EV_READ);
+	}
 	c->timer = evtimer_new(w->base, conn_timeout, c);
 	c->state = CONN_READ_HEAD;
 	http_scan_init(&c->scan);
@@ -810,7 +815,7 @@ stream_attach(struct conn *c, struct bufferevent *bev)
 	c->sbev = bev;
 	bufferevent_setcb(c->sbev, stream_readcb, stream_writecb,
 	    stream_eventcb, c);
-	bufferevent_enable(c->sbev, EV_READ | EV_WRITE);
+	bufferevent_enable(c->sbev, EV_READ);	/* writes: pw_bev_fastwrite */
 }
 
 static void
@@ -824,6 +829,7 @@ stream_open(struct conn *c, int fd)
 	bufferevent_setwatermark(bev, EV_READ, 0, WORKER_HIGH_WATER);
 	pw_bev_tune(bev);
 	bufferevent_setwatermark(bev, EV_WRITE, WORKER_HIGH_WATER / 2, 0);
+	pw_bev_fastwrite(bev);
 	stream_attach(c, bev);
 }
 

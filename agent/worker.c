@@ -988,7 +988,7 @@ worker_stream_put(struct worker *w, struct bufferevent *bev)
 		return -1;
 	bufferevent_setcb(bev, idle_stream_readcb, NULL, idle_stream_eventcb,
 	    w);
-	bufferevent_disable(bev, EV_WRITE);
+	/* The write side: pw_bev_fastwrite enables it while bytes wait. */
 	bufferevent_enable(bev, EV_READ);
 	w->idle_streams[w->nidle_streams++] = bev;
 	return 0;

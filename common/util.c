@@ -563,3 +563,98 @@ pw_bev_resume(struct bufferevent *bev)
 	resume.bev[resume.n++] = bev;
 	event_active(resume.ev, EV_TIMEOUT, 0);
 }
+
+/*
+ * Writes made at once (pw_bev_fastwrite).  A socket bufferevent asks
+ * epoll for EPOLLOUT whenever bytes land in its empty output, writes on
+ * the next turn of the loop and drops the interest again: two epoll_ctl,
+ * a wake-up and a turn of the loop per response.  Socket buffers are
+ * almost never full, so this writes first and asks epoll only for what
+ * the socket did not take.
+ *
+ * The bufferevent's write side stays disabled while its output is
+ * empty.  When bytes land in the empty output, an evbuffer callback puts
+ * the bufferevent on this list; the list runs from an event made active
+ * for later in the same turn of the loop (so a frame header and its
+ * payload leave in one writev).  A bufferevent whose output went out
+ * whole gets its write callback as libevent would have called it; one
+ * with bytes left (or an error) gets its write side enabled and libevent
+ * carries on as usual, error reports included.
+ */
+static struct {
+	struct event		 *ev;
+	struct bufferevent	**bev;
+	size_t			  n, cap;
+} fastw;
+
+static void
+pw_bev_fastwrite_run(evutil_socket_t unused, short what, void *arg)
+{
+	struct bufferevent	**list = fastw.bev, *bev;
+	struct evbuffer		 *out;
+	size_t			  n = fastw.n, i;
+	evutil_socket_t		  fd;
+	int			  wrote;
+
+	fastw.bev = NULL;
+	fastw.n = fastw.cap = 0;
+	for (i = 0; i < n; i++) {
+		bev = list[i];
+		out = bufferevent_get_output(bev);
+		fd = bufferevent_getfd(bev);
+		if (fd >= 0 && evbuffer_get_length(out) > 0 &&
+		    !(bufferevent_get_enabled(bev) & EV_WRITE)) {
+			/* A socket bufferevent keeps the front of its output
+			 * frozen except while it writes itself. */
+			evbuffer_unfreeze(out, 1);
+			wrote = evbuffer_write(out, fd);
+			evbuffer_freeze(out, 1);
+			if (evbuffer_get_length(out) > 0)
+				bufferevent_enable(bev, EV_WRITE);
+			else if (wrote > 0)
+				bufferevent_trigger(bev, EV_WRITE, 0);
+		}
+		bufferevent_decref(bev);
+	}
+	free(list);
+}
+
+static void
+pw_bev_fastwrite_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct bufferevent	*bev = arg;
+
+	/* Only the first bytes into an empty output: more bytes join them. */
+	if (info->n_added == 0 || info->orig_size != 0)
+		return;
+	/* Enabled with an empty output: take the write side back. */
+	if (bufferevent_get_enabled(bev) & EV_WRITE)
+		bufferevent_disable(bev, EV_WRITE);
+	if (fastw.ev == NULL && (fastw.ev = event_new(
+	    bufferevent_get_base(bev), -1, 0, pw_bev_fastwrite_run, NULL)) ==
+	    NULL)
+		fatalx("event_new");
+	if (fastw.n == fastw.cap) {
+		fastw.cap = fastw.cap ? fastw.cap * 2 : 16;
+		fastw.bev = xreallocarray(fastw.bev, fastw.cap,
+		    sizeof(fastw.bev[0]));
+	}
+	bufferevent_incref(bev);
+	fastw.bev[fastw.n++] = bev;
+	event_active(fastw.ev, EV_TIMEOUT, 0);
+}
+
+/*
+ * Put a plain socket bufferevent (never a TLS one) in the mode above.
+ * The caller must not hold output back by disabling EV_WRITE: in this
+ * mode a disabled write side means "nothing queued yet".
+ */
+void
+pw_bev_fastwrite(struct bufferevent *bev)
+{
+	if (evbuffer_add_cb(bufferevent_get_output(bev), pw_bev_fastwrite_cb,
+	    bev) == NULL)
+		fatalx("evbuffer_add_cb");
+	bufferevent_disable(bev, EV_WRITE);
+}

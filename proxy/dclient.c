@@ -291,7 +291,7 @@ dc_connected(void *arg, struct upstream *u, int err)
 	}
 	d->up = u;
 	bufferevent_setcb(u->bev, dc_readcb, NULL, dc_eventcb, d);
-	bufferevent_enable(u->bev, EV_READ | EV_WRITE);
+	bufferevent_enable(u->bev, EV_READ);	/* writes: pw_bev_fastwrite */
 	evbuffer_add_buffer(bufferevent_get_output(u->bev), d->head);
 }
 

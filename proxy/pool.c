@@ -53,6 +53,7 @@ upstream_new(int fd)
 	bufferevent_setwatermark(u->bev, EV_READ, 0, PROXY_HIGH_WATER);
 	pw_bev_tune(u->bev);
 	bufferevent_setwatermark(u->bev, EV_WRITE, PROXY_HIGH_WATER / 2, 0);
+	pw_bev_fastwrite(u->bev);
 	return u;
 }
 

@@ -1015,10 +1015,15 @@ preq_dispatch(struct preq *r, uint64_t clen)
 		struct connreq *w;
 
 		r->state = PR_WAIT_CONN;
-		bufferevent_disable(r->ps->bev, EV_READ);
-		/* Non-NULL only when the answer is still to come (r alive). */
-		if ((w = upstream_get(preq_connected, r)) != NULL)
+		/*
+		 * Non-NULL only when the answer is still to come (r alive):
+		 * the stream then waits too.  A pooled connection is handed
+		 * over at once, and reading was never stopped.
+		 */
+		if ((w = upstream_get(preq_connected, r)) != NULL) {
 			r->wait = w;
+			bufferevent_disable(r->ps->bev, EV_READ);
+		}
 	}
 }
 
@@ -1450,7 +1455,8 @@ proxy_answer_stream(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 	bufferevent_setwatermark(ps->bev, EV_READ, 0, PROXY_HIGH_WATER);
 	pw_bev_tune(ps->bev);
 	bufferevent_setwatermark(ps->bev, EV_WRITE, PROXY_HIGH_WATER / 2, 0);
-	bufferevent_enable(ps->bev, EV_READ | EV_WRITE);
+	pw_bev_fastwrite(ps->bev);
+	bufferevent_enable(ps->bev, EV_READ);
 }
 
 /* A Docker connection is ready: send the head and start relaying. */
@@ -1460,7 +1466,7 @@ preq_start(struct preq *r, struct upstream *u)
 	r->up = u;
 	r->state = PR_EXCHANGE;
 	bufferevent_setcb(u->bev, up_readcb, up_writecb, up_eventcb, r);
-	bufferevent_enable(u->bev, EV_READ | EV_WRITE);
+	bufferevent_enable(u->bev, EV_READ);	/* writes: pw_bev_fastwrite */
 	evbuffer_add_buffer(bufferevent_get_output(u->bev), r->head);
 	if (r->spool_fd != -1) {
 		/* The verified body, straight from the memfd (sendfile). */
