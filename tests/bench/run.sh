@@ -53,6 +53,8 @@
 #                      section; "main": everything but the peers section;
 #                      "bulk": only tests/bench/bulk.sh (bulk bodies
 #                      against dockerd's TCP listener, its own engine);
+#                      "soak": only tests/bench/soak.sh (memory over a
+#                      million requests; never part of a full run);
 #                      empty (default): everything, bulk.sh last
 #
 # Output: a table on stdout and build/bench-results.json (BUILD_DIR/...).
@@ -83,7 +85,8 @@ BENCH_ONLY=${BENCH_ONLY:-}
 case $BENCH_ONLY in
 '' | all | peers | main) ;;
 bulk) exec "$here/bulk.sh" "$build" ;;
-*) echo "bench: BENCH_ONLY must be peers, main, bulk or empty (got '$BENCH_ONLY')" >&2
+soak) exec "$here/soak.sh" "$build" ;;
+*) echo "bench: BENCH_ONLY must be peers, main, bulk, soak or empty (got '$BENCH_ONLY')" >&2
    exit 1 ;;
 esac
 for v in DURATION WARMUP CONNS THREADS; do

@@ -1,0 +1,174 @@
+#!/bin/bash
+# soak.sh BUILD_DIR: does portwing's memory stay flat over a million
+# requests?  (`make bench BENCH_ONLY=soak`; not part of a full run, it
+# takes a couple of minutes on its own.)
+#
+# portwingd (2 workers) in front of a fake upstream (nginx answering
+# fixed bodies on a unix socket), driven by wrk in 10-second segments
+# that take turns: keep-alive GET /_ping, Connection: close GET /_ping
+# and keep-alive GET /containers/json (20 entries), 64 connections each.
+# After a warm-up of BENCH_SOAK_WARMUP requests (default 100000) the
+# RSS and PSS of every portwing process are taken, idle; then requests
+# go on until BENCH_SOAK_REQUESTS (default 1000000) in all, and the
+# memory is taken again, idle.  The table shows both and the growth.
+# A process that keeps a little per request shows as growth here;
+# allocator slack that comes back does not.
+#
+# Output: a table on stdout and BUILD_DIR/bench-soak.json.  Exits 0
+# whatever it measured; non-zero only when something cannot be set up.
+
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-build}
+[ -d "$build" ] || { echo "soak: build directory '$build' not found" >&2; exit 1; }
+build=$(cd "$build" && pwd)
+TOTAL=${BENCH_SOAK_REQUESTS:-1000000}
+WARM=${BENCH_SOAK_WARMUP:-100000}
+for v in TOTAL WARM; do
+	case ${!v} in '' | *[!0-9]* | 0)
+		echo "soak: $v must be a positive integer (got '${!v}')" >&2; exit 1 ;;
+	esac
+done
+[ "$WARM" -lt "$TOTAL" ] || { echo "soak: BENCH_SOAK_WARMUP must be below BENCH_SOAK_REQUESTS" >&2; exit 1; }
+STATE=/tmp/pw-bench-soak
+die() { echo "soak: $*" >&2; exit 1; }
+say() { echo "# $*"; }
+[ "$(id -u)" -eq 0 ] || die "needs root (portwingd's chroot)"
+for c in wrk nginx curl; do
+	command -v $c >/dev/null 2>&1 || die "$c is needed (apt-get install wrk nginx-light curl)"
+done
+rm -rf "$STATE"
+mkdir -p "$STATE/body"
+
+export PW_BUILD=$build PW_TMP=$STATE
+. "$here/../regress/lib.sh"
+set +e +u
+
+NGX_PID=
+cleanup() {
+	[ -n "${PW_PID:-}" ] && pw_stop
+	[ -n "$NGX_PID" ] && kill "$NGX_PID" 2>/dev/null
+	wait 2>/dev/null
+}
+trap cleanup EXIT INT TERM
+
+DOCKER_SOCK=$STATE/upstream.sock
+python3 -c 'import json; print(json.dumps([{"Id": "%064x" % i, "Names": ["/fake-%d" % i], "Image": "pwtest-bb", "State": "running", "Status": "Up 1 hour"} for i in range(20)]))' >"$STATE/containers.json"
+cat >"$STATE/nginx.conf" <<NGX
+daemon off;
+worker_processes 1;
+pid $STATE/nginx.pid;
+error_log $STATE/nginx.err warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	keepalive_requests 1000000;
+	client_body_temp_path $STATE/body;
+	server {
+		listen unix:$DOCKER_SOCK;
+		location = /_ping { default_type text/plain; return 200 "OK"; }
+		location = /containers/json { default_type application/json; alias $STATE/containers.json; }
+	}
+}
+NGX
+nginx -c "$STATE/nginx.conf" >"$STATE/nginx.out" 2>&1 &
+NGX_PID=$!
+for _ in $(seq 1 50); do [ -S "$DOCKER_SOCK" ] && break; sleep 0.1; done
+[ -S "$DOCKER_SOCK" ] || die "the fake upstream did not start (see $STATE/nginx.err)"
+
+pw_ensure_user
+pw_start WORKERS=2 MAX_CONNECTIONS_PER_ADDRESS=0 DOCKER_ROOT=$STATE ||
+    die "portwingd did not start (log: $PW_LOG)"
+
+# "name pid" for every portwing process, named by its title.
+procs() {
+	local p t
+	echo "master $PW_PID"
+	for p in $(pgrep -P "$PW_PID"); do
+		t=$(tr '\0' ' ' </proc/$p/cmdline 2>/dev/null)
+		t=${t#portwingd: }; t=${t% }; t=${t// /}
+		echo "${t:-pid$p} $p"
+	done
+}
+# mem LABEL: "LABEL name rss_kB pss_kB" per process.
+mem() {
+	local n p k v rss pss
+	while read -r n p; do
+		rss=- pss=-
+		while read -r k v _; do
+			[ "$k" = VmRSS: ] && { rss=$v; break; }
+		done 2>/dev/null <"/proc/$p/status"
+		while read -r k v _; do
+			[ "$k" = Pss: ] && { pss=$v; break; }
+		done 2>/dev/null <"/proc/$p/smaps_rollup"
+		echo "$1 $n $rss $pss"
+	done < <(procs)
+}
+
+done_reqs=0
+errors=0
+segment=0
+# run_until N: wrk segments in turn until N requests in all.
+run_until() {
+	local out n e path hdr
+	while [ "$done_reqs" -lt "$1" ]; do
+		case $((segment % 3)) in
+		0) path=/_ping hdr=keep-alive ;;
+		1) path=/_ping hdr=close ;;
+		2) path=/containers/json hdr=keep-alive ;;
+		esac
+		segment=$((segment + 1))
+		out=$(wrk -t2 -c64 -d10s -H "Authorization: Bearer $PW_TOKEN" \
+		    -H "Connection: $hdr" "http://127.0.0.1:$PW_PORT$path" 2>&1)
+		n=$(awk '/requests in/ {print $1}' <<<"$out")
+		e=$(awk '/Non-2xx/ {s += $NF} /Socket errors/ {gsub(",", ""); s += $4 + $6 + $8 + $10} END {print s + 0}' <<<"$out")
+		[ -n "$n" ] || die "wrk gave no count: $out"
+		done_reqs=$((done_reqs + n))
+		errors=$((errors + ${e:-0}))
+		say "$path $hdr: $n requests (total $done_reqs)"
+	done
+}
+
+say "warm-up: $WARM requests"
+run_until "$WARM"
+sleep 2
+mem warm >"$STATE/mem"
+warm_reqs=$done_reqs
+say "soak: on to $TOTAL requests"
+run_until "$TOTAL"
+sleep 2
+mem end >>"$STATE/mem"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $PW_TOKEN" \
+    "http://127.0.0.1:$PW_PORT/_ping")" = 200 ] || say "warning: /_ping failed after the soak"
+
+python3 - "$STATE/mem" "$build/bench-soak.json" "$warm_reqs" "$done_reqs" "$errors" <<'PY'
+import json, sys
+path, out, warm, total, errors = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+rows, order = {}, []
+for line in open(path):
+    phase, name, rss, pss = line.split()
+    if name not in rows:
+        rows[name] = {}
+        order.append(name)
+    rows[name][phase] = (None if rss == "-" else int(rss), None if pss == "-" else int(pss))
+print("\nmemory (kB) after %d requests (warm) and after %d (end), idle; %d errors or non-2xx answers" % (warm, total, errors))
+print("%-10s %9s %9s %9s %9s %9s" % ("process", "RSS warm", "PSS warm", "RSS end", "PSS end", "PSS grew"))
+doc = {"warm_requests": warm, "total_requests": total, "errors": errors, "processes": []}
+tot = [0, 0, 0, 0]
+for n in order:
+    w, e = rows[n].get("warm", (None, None)), rows[n].get("end", (None, None))
+    grew = e[1] - w[1] if None not in (e[1], w[1]) else None
+    f = lambda v: "-" if v is None else str(v)
+    print("%-10s %9s %9s %9s %9s %9s" % (n, f(w[0]), f(w[1]), f(e[0]), f(e[1]), f(grew)))
+    for i, v in enumerate((w[0], w[1], e[0], e[1])):
+        tot[i] += v or 0
+    doc["processes"].append({"name": n, "rss_kb_warm": w[0], "pss_kb_warm": w[1],
+                             "rss_kb_end": e[0], "pss_kb_end": e[1], "pss_kb_growth": grew})
+print("%-10s %9d %9d %9d %9d %9d" % ("all", tot[0], tot[1], tot[2], tot[3], tot[3] - tot[1]))
+doc["pss_kb_warm"], doc["pss_kb_end"] = tot[1], tot[3]
+with open(out, "w") as fh:
+    json.dump(doc, fh, indent=2)
+    fh.write("\n")
+print("\n# results: %s" % out)
+PY
+exit 0
