@@ -592,9 +592,11 @@ pw_bev_fastwrite_run(evutil_socket_t unused, short what, void *arg)
 {
 	struct bufferevent	**list = fastw.bev, *bev;
 	struct evbuffer		 *out;
+	bufferevent_data_cb	  rcb, wcb;
+	bufferevent_event_cb	  ecb;
 	size_t			  n = fastw.n, i;
 	evutil_socket_t		  fd;
-	int			  wrote;
+	int			  live, wrote;
 
 	fastw.bev = NULL;
 	fastw.n = fastw.cap = 0;
@@ -602,7 +604,14 @@ pw_bev_fastwrite_run(evutil_socket_t unused, short what, void *arg)
 		bev = list[i];
 		out = bufferevent_get_output(bev);
 		fd = bufferevent_getfd(bev);
-		if (fd >= 0 && evbuffer_get_length(out) > 0 &&
+		/*
+		 * bufferevent_free clears the callbacks; the reference taken
+		 * here keeps the socket open, but what its owner dropped
+		 * (an aborted exchange) must not leave.
+		 */
+		bufferevent_getcb(bev, &rcb, &wcb, &ecb, NULL);
+		live = rcb != NULL || wcb != NULL || ecb != NULL;
+		if (live && fd >= 0 && evbuffer_get_length(out) > 0 &&
 		    !(bufferevent_get_enabled(bev) & EV_WRITE)) {
 			/* A socket bufferevent keeps the front of its output
 			 * frozen except while it writes itself. */
