@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -250,9 +249,9 @@ worker_listen(struct worker *w, int on)
 		return;
 	for (i = 0; i < w->nlisteners; i++) {
 		if (on)
-			evconnlistener_enable(w->listeners[i]);
+			event_add(w->listeners[i], NULL);
 		else
-			evconnlistener_disable(w->listeners[i]);
+			event_del(w->listeners[i]);
 	}
 	w->listening = on;
 	if (on)
@@ -287,7 +286,7 @@ worker_shed_watch(struct worker *w)
 	for (i = 0; i < w->nlisteners; i++) {
 		if (w->shed_watch[i] == NULL)
 			w->shed_watch[i] = event_new(w->base,
-			    evconnlistener_get_fd(w->listeners[i]), EV_READ,
+			    event_get_fd(w->listeners[i]), EV_READ,
 			    worker_shed_ready, w);
 		event_add(w->shed_watch[i], NULL);
 	}
@@ -361,16 +360,12 @@ worker_unpark(struct worker *w)
 }
 
 static void
-worker_accept(struct evconnlistener *l, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+worker_accept(struct worker *w, int fd, struct sockaddr *sa, int salen,
+    int tls)
 {
-	struct worker	*w = arg;
 	uint16_t	 idx[ST_ADDR_ROWS];
-	int		 i, tls = 0, counted;
+	int		 counted;
 
-	for (i = 0; i < w->nlisteners; i++)
-		if (w->listeners[i] == l)
-			tls = w->listener_tls[i];
 	if (w->draining || (counted = worker_addr_admit(w, sa, idx)) == -1) {
 		close(fd);
 		return;
@@ -399,23 +394,51 @@ worker_accept_resume(evutil_socket_t fd, short ev, void *arg)
 }
 
 static void
-worker_accept_error(struct evconnlistener *l, void *arg)
+worker_accept_error(struct worker *w, int e)
 {
-	struct worker	*w = arg;
 	struct timeval	 tv = { 0, 100 * 1000 };
-	int		 e = EVUTIL_SOCKET_ERROR();
 
 	if (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM) {
-		log_warnx("accept: %s", evutil_socket_error_to_string(e));
+		log_warnx("accept: %s", strerror(e));
 		return;
 	}
 	/* Out of descriptors: shed an idle connection, else pause briefly. */
 	if (worker_shed(w) == 0)
 		return;
-	log_warnx("accept: %s; pausing accept for 100 ms",
-	    evutil_socket_error_to_string(e));
+	log_warnx("accept: %s; pausing accept for 100 ms", strerror(e));
 	worker_listen(w, 0);
 	evtimer_add(w->accept_timer, &tv);
+}
+
+/*
+ * A listening socket turned readable: take one connection.  The workers
+ * share the listening sockets and all of them wake for a newcomer; one
+ * accept per wake-up lets each worker awake take its share of a burst
+ * (accepting until EAGAIN, the first one awake took the whole burst and
+ * kept every connection of it), and saves the accept that finds nothing
+ * when one client connects at a time.  epoll reports a socket with more
+ * waiting again at once.
+ */
+static void
+worker_accept_ready(evutil_socket_t lfd, short ev, void *arg)
+{
+	struct worker		*w = arg;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+	int			 fd, i, tls = 0;
+
+	for (i = 0; i < w->nlisteners; i++)
+		if (event_get_fd(w->listeners[i]) == lfd)
+			tls = w->listener_tls[i];
+	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &len,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
+		/* Another worker took it, or the client gave up first. */
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+		    errno != ECONNABORTED)
+			worker_accept_error(w, errno);
+		return;
+	}
+	worker_accept(w, fd, (struct sockaddr *)&ss, len, tls);
 }
 
 /* Called by conn_free: resume accepting below the limit, finish draining. */
@@ -437,21 +460,28 @@ worker_conn_closed(struct worker *w)
 static void
 worker_add_listener(struct worker *w, int fd, int tls)
 {
-	struct evconnlistener	*l;
+	struct event	*ev;
 
+	if (w->draining) {
+		close(fd);
+		return;
+	}
 	if (w->nlisteners >= (int)nitems(w->listeners)) {
 		close(fd);
 		fatalx("too many listeners");
 	}
-	/* Backlog 0: the master already called listen(). */
-	l = evconnlistener_new(w->base, worker_accept, w, LEV_OPT_CLOSE_ON_FREE,
-	    0, fd);
-	if (l == NULL)
-		fatalx("evconnlistener_new");
-	evconnlistener_set_error_cb(l, worker_accept_error);
+	/* The master already called listen(). */
+	if (pw_set_nonblock(fd) == -1)
+		fatal("listener: nonblock");
+	if ((ev = event_new(w->base, fd, EV_READ | EV_PERSIST,
+	    worker_accept_ready, w)) == NULL)
+		fatalx("event_new");
 	w->listener_tls[w->nlisteners] = tls;
-	w->listeners[w->nlisteners++] = l;
-	w->listening = 1;
+	w->listeners[w->nlisteners++] = ev;
+	if (w->listening || w->nlisteners == 1) {
+		event_add(ev, NULL);
+		w->listening = 1;
+	}
 }
 
 /*
@@ -682,7 +712,8 @@ worker_start_drain(struct worker *w)
 		if (w->shed_watch[i] != NULL)
 			event_free(w->shed_watch[i]);
 		w->shed_watch[i] = NULL;
-		evconnlistener_free(w->listeners[i]);
+		close(event_get_fd(w->listeners[i]));
+		event_free(w->listeners[i]);
 		w->listeners[i] = NULL;
 	}
 	w->nlisteners = 0;

@@ -137,7 +137,7 @@ struct worker {
 	/* Streams to the proxy between client connections (agent/worker.c). */
 	struct bufferevent	*idle_streams[WORKER_IDLE_STREAMS];
 	int			 nidle_streams;
-	struct evconnlistener	*listeners[4];
+	struct event		*listeners[4];	/* EV_READ on LISTEN_* */
 	int			 listener_tls[4];
 	int			 nlisteners;
 	int			 listening;
