@@ -4,15 +4,17 @@
 # takes a couple of minutes on its own.)
 #
 # portwingd (2 workers) in front of a fake upstream (nginx answering
-# fixed bodies on a unix socket), driven by wrk in 10-second segments
-# that take turns: keep-alive GET /_ping, Connection: close GET /_ping
-# and keep-alive GET /containers/json (20 entries), 64 connections each.
-# After a warm-up of BENCH_SOAK_WARMUP requests (default 100000) the
-# RSS and PSS of every portwing process are taken, idle; then requests
-# go on until BENCH_SOAK_REQUESTS (default 1000000) in all, and the
-# memory is taken again, idle.  The table shows both and the growth.
-# A process that keeps a little per request shows as growth here;
-# allocator slack that comes back does not.
+# fixed bodies on a unix socket), driven by wrk in turns of three
+# segments of BENCH_SOAK_SEGMENT seconds (default 5): keep-alive
+# GET /_ping, Connection: close GET /_ping and keep-alive
+# GET /containers/json (20 entries), 64 connections each.
+# After every turn the RSS and PSS of every portwing process are taken,
+# idle.  The first turn (and more, until BENCH_SOAK_WARMUP requests,
+# default 100000) is the warm-up: every path has run and the allocators
+# hold what they keep.  Turns go on until BENCH_SOAK_REQUESTS (default
+# 1000000) in all.  The table shows each process's PSS after every turn:
+# a process that keeps a little per request grows turn after turn;
+# allocator slack shows once and then stays flat.
 #
 # Output: a table on stdout and BUILD_DIR/bench-soak.json.  Exits 0
 # whatever it measured; non-zero only when something cannot be set up.
@@ -24,7 +26,8 @@ build=${1:-build}
 build=$(cd "$build" && pwd)
 TOTAL=${BENCH_SOAK_REQUESTS:-1000000}
 WARM=${BENCH_SOAK_WARMUP:-100000}
-for v in TOTAL WARM; do
+SEG=${BENCH_SOAK_SEGMENT:-5}
+for v in TOTAL WARM SEG; do
 	case ${!v} in '' | *[!0-9]* | 0)
 		echo "soak: $v must be a positive integer (got '${!v}')" >&2; exit 1 ;;
 	esac
@@ -107,65 +110,79 @@ mem() {
 
 done_reqs=0
 errors=0
-segment=0
-# run_until N: wrk segments in turn until N requests in all.
-run_until() {
-	local out n e path hdr
-	while [ "$done_reqs" -lt "$1" ]; do
-		case $((segment % 3)) in
+turn=0
+# one_turn: the three segments once, then the memory, idle.
+one_turn() {
+	local out n e path hdr seg
+	turn=$((turn + 1))
+	for seg in 0 1 2; do
+		case $seg in
 		0) path=/_ping hdr=keep-alive ;;
 		1) path=/_ping hdr=close ;;
 		2) path=/containers/json hdr=keep-alive ;;
 		esac
-		segment=$((segment + 1))
-		out=$(wrk -t2 -c64 -d10s -H "Authorization: Bearer $PW_TOKEN" \
+		out=$(wrk -t2 -c64 -d${SEG}s -H "Authorization: Bearer $PW_TOKEN" \
 		    -H "Connection: $hdr" "http://127.0.0.1:$PW_PORT$path" 2>&1)
 		n=$(awk '/requests in/ {print $1}' <<<"$out")
 		e=$(awk '/Non-2xx/ {s += $NF} /Socket errors/ {gsub(",", ""); s += $4 + $6 + $8 + $10} END {print s + 0}' <<<"$out")
 		[ -n "$n" ] || die "wrk gave no count: $out"
 		done_reqs=$((done_reqs + n))
 		errors=$((errors + ${e:-0}))
-		say "$path $hdr: $n requests (total $done_reqs)"
+		say "turn $turn, $path $hdr: $n requests (total $done_reqs)"
 	done
+	sleep 2
+	mem "$turn:$done_reqs" >>"$STATE/mem"
 }
 
-say "warm-up: $WARM requests"
-run_until "$WARM"
-sleep 2
-mem warm >"$STATE/mem"
-warm_reqs=$done_reqs
+say "warm-up: at least one turn and $WARM requests"
+: >"$STATE/mem"
+one_turn
+while [ "$done_reqs" -lt "$WARM" ]; do one_turn; done
+warm_turn=$turn
 say "soak: on to $TOTAL requests"
-run_until "$TOTAL"
-sleep 2
-mem end >>"$STATE/mem"
+while [ "$done_reqs" -lt "$TOTAL" ]; do one_turn; done
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $PW_TOKEN" \
     "http://127.0.0.1:$PW_PORT/_ping")" = 200 ] || say "warning: /_ping failed after the soak"
 
-python3 - "$STATE/mem" "$build/bench-soak.json" "$warm_reqs" "$done_reqs" "$errors" <<'PY'
+python3 - "$STATE/mem" "$build/bench-soak.json" "$warm_turn" "$errors" <<'PY'
 import json, sys
-path, out, warm, total, errors = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-rows, order = {}, []
+path, out, warm_turn, errors = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+turns, rows, order = [], {}, []
 for line in open(path):
-    phase, name, rss, pss = line.split()
+    label, name, rss, pss = line.split()
+    t, reqs = (int(x) for x in label.split(":"))
+    if not turns or turns[-1][0] != t:
+        turns.append((t, reqs))
     if name not in rows:
         rows[name] = {}
         order.append(name)
-    rows[name][phase] = (None if rss == "-" else int(rss), None if pss == "-" else int(pss))
-print("\nmemory (kB) after %d requests (warm) and after %d (end), idle; %d errors or non-2xx answers" % (warm, total, errors))
-print("%-10s %9s %9s %9s %9s %9s" % ("process", "RSS warm", "PSS warm", "RSS end", "PSS end", "PSS grew"))
-doc = {"warm_requests": warm, "total_requests": total, "errors": errors, "processes": []}
-tot = [0, 0, 0, 0]
+    rows[name][t] = (None if rss == "-" else int(rss), None if pss == "-" else int(pss))
+last = turns[-1][0]
+total = turns[-1][1]
+warm_reqs = dict(turns)[warm_turn]
+print("\nPSS (kB) of each process, idle, after each turn of three segments; "
+      "warm-up ends after turn %d (%d requests); %d requests in all; "
+      "%d errors or non-2xx answers" % (warm_turn, warm_reqs, total, errors))
+f = lambda v: "-" if v is None else str(v)
+print("%-10s " % "process" + " ".join("%9s" % ("turn %d" % t) for t, _ in turns) +
+      " %9s %9s" % ("RSS end", "PSS grew"))
+doc = {"warm_turn": warm_turn, "warm_requests": warm_reqs, "total_requests": total,
+       "errors": errors, "turns": [{"turn": t, "requests": r} for t, r in turns],
+       "processes": []}
+tot = {t: 0 for t, _ in turns}
 for n in order:
-    w, e = rows[n].get("warm", (None, None)), rows[n].get("end", (None, None))
-    grew = e[1] - w[1] if None not in (e[1], w[1]) else None
-    f = lambda v: "-" if v is None else str(v)
-    print("%-10s %9s %9s %9s %9s %9s" % (n, f(w[0]), f(w[1]), f(e[0]), f(e[1]), f(grew)))
-    for i, v in enumerate((w[0], w[1], e[0], e[1])):
-        tot[i] += v or 0
-    doc["processes"].append({"name": n, "rss_kb_warm": w[0], "pss_kb_warm": w[1],
-                             "rss_kb_end": e[0], "pss_kb_end": e[1], "pss_kb_growth": grew})
-print("%-10s %9d %9d %9d %9d %9d" % ("all", tot[0], tot[1], tot[2], tot[3], tot[3] - tot[1]))
-doc["pss_kb_warm"], doc["pss_kb_end"] = tot[1], tot[3]
+    pss = [rows[n].get(t, (None, None))[1] for t, _ in turns]
+    rss_end = rows[n].get(last, (None, None))[0]
+    w, e = rows[n].get(warm_turn, (None, None))[1], rows[n].get(last, (None, None))[1]
+    grew = e - w if None not in (e, w) else None
+    print("%-10s " % n + " ".join("%9s" % f(v) for v in pss) + " %9s %9s" % (f(rss_end), f(grew)))
+    for (t, _), v in zip(turns, pss):
+        tot[t] += v or 0
+    doc["processes"].append({"name": n, "pss_kb": pss, "rss_kb_end": rss_end,
+                             "pss_kb_warm": w, "pss_kb_end": e, "pss_kb_growth": grew})
+print("%-10s " % "all" + " ".join("%9d" % tot[t] for t, _ in turns) +
+      " %9s %9d" % ("", tot[last] - tot[warm_turn]))
+doc["pss_kb_warm"], doc["pss_kb_end"] = tot[warm_turn], tot[last]
 with open(out, "w") as fh:
     json.dump(doc, fh, indent=2)
     fh.write("\n")
