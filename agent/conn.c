@@ -56,6 +56,7 @@ static int	conn_body_pump(struct conn *);
 static void	conn_next_request(struct conn *);
 static void	conn_close_after_flush(struct conn *);
 static void	conn_linger(struct conn *);
+static int	conn_linger_needless(struct conn *);
 static void	conn_ask_authd(struct conn *);
 static void	conn_spool_start(struct conn *);
 static void	conn_spooled(struct conn *);
@@ -339,6 +340,26 @@ conn_close_after_flush(struct conn *c)
 	evtimer_add(c->timer, &tv);
 }
 
+/*
+ * The answer of a request read whole is out and the client has sent
+ * nothing since: close now.  Lingering guards against a reset that
+ * would cost the client its answer, and a reset needs unread bytes at
+ * the close; a client that sends more after its last request (it said
+ * close, or the worker is draining) races the close either way.  This
+ * saves a wake-up, a shutdown and a read per connection-per-request
+ * client.  TLS keeps lingering (close_notify first).
+ */
+static int
+conn_linger_needless(struct conn *c)
+{
+	int	n = 0;
+
+	if (!c->clean_close || c->linger != 1 || c->lingered != 0 ||
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) != 0)
+		return 0;
+	return ioctl(bufferevent_getfd(c->bev), FIONREAD, &n) == 0 && n == 0;
+}
+
 /* The answer is out: half-close and keep draining until EOF or timeout. */
 static void
 conn_linger(struct conn *c)
@@ -367,6 +388,13 @@ conn_response_done(struct conn *c)
 		conn_stream_free(c);
 	/* The stream stays for the connection's next request. */
 	if (!c->keepalive || c->w->draining || conn_body_unread(c)) {
+		/*
+		 * Nothing of the client's is left unread (no body, no
+		 * pipelined bytes): once the answer is out the connection
+		 * can close without lingering (conn_writecb).
+		 */
+		c->clean_close = !c->tls && !conn_body_unread(c) &&
+		    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0;
 		conn_close_after_flush(c);
 		return;
 	}
@@ -1158,7 +1186,9 @@ conn_writecb(struct bufferevent *bev, void *arg)
 	size_t		 left = evbuffer_get_length(bufferevent_get_output(bev));
 
 	if (c->state == CONN_CLOSING) {
-		if (left == 0 && c->linger)
+		if (left == 0 && conn_linger_needless(c))
+			conn_free(c);
+		else if (left == 0 && c->linger)
 			conn_linger(c);
 		else if (left == 0)
 			conn_free(c);

@@ -114,6 +114,7 @@ struct conn {
 	int			 lookout;	/* used X-Lookout-* auth headers */
 	int			 linger;	/* closing: dropping client input */
 	uint64_t		 lingered;	/* bytes dropped so far */
+	int			 clean_close;	/* request read whole: no linger */
 
 	/* Response relayed from the proxy. */
 	struct bufferevent	*sbev;		/* stream to the proxy */
