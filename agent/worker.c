@@ -317,6 +317,9 @@ worker_start_conn(struct worker *w, int fd, struct sockaddr *sa, int tls,
 		memcpy(c->addr_idx, idx, sizeof(c->addr_idx));
 		c->addr_counted = 1;
 	}
+	/* The request is usually there already: no wait for it. */
+	if (!c->tls)
+		(void)pw_bev_read_now(c->bev, PW_BEV_LIBEVENT_READ);
 }
 
 /*

@@ -427,6 +427,45 @@ pw_bev_tune(struct bufferevent *bev)
 }
 
 /*
+ * One readv of at most `room' bytes from fd into reserved space at the
+ * end of `in' (whose end the caller has unfrozen).  Returns what readv
+ * returned; nothing is committed unless it read bytes.
+ */
+static ssize_t
+bev_read_once(struct evbuffer *in, evutil_socket_t fd, size_t room)
+{
+	struct evbuffer_iovec	 v[2];
+	struct iovec		 iov[2];
+	size_t			 left;
+	ssize_t			 n;
+	int			 nv, i;
+
+	if ((nv = evbuffer_reserve_space(in, (ev_ssize_t)room, v, 2)) <= 0)
+		return -1;
+	left = room;
+	for (i = 0; i < nv; i++) {
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len < left ? v[i].iov_len : left;
+		left -= iov[i].iov_len;
+	}
+	do
+		n = readv(fd, iov, nv);
+	while (n == -1 && errno == EINTR);
+	if (n <= 0) {
+		evbuffer_commit_space(in, v, 0);
+		return n;
+	}
+	left = (size_t)n;
+	for (i = 0; i < nv && left > 0; i++) {
+		if (v[i].iov_len > left)
+			v[i].iov_len = left;
+		left -= v[i].iov_len;
+	}
+	evbuffer_commit_space(in, v, i);
+	return n;
+}
+
+/*
  * Read on from a plain socket into a bufferevent's input, up to `limit'
  * bytes held.  libevent 2.1 reads at most 4 KiB per call to the socket
  * (EVBUFFER_MAX_READ) and one read per turn of the loop, after a
@@ -443,12 +482,9 @@ size_t
 pw_bev_fill(struct bufferevent *bev, size_t limit)
 {
 	struct evbuffer		*in = bufferevent_get_input(bev);
-	struct evbuffer_iovec	 v[2];
-	struct iovec		 iov[2];
 	evutil_socket_t		 fd = bufferevent_getfd(bev);
-	size_t			 have, room, total = 0, left;
+	size_t			 have, room, total = 0;
 	ssize_t			 n;
-	int			 nv, i;
 
 	/*
 	 * Less than libevent's one read held: the socket most likely had no
@@ -467,34 +503,41 @@ pw_bev_fill(struct bufferevent *bev, size_t limit)
 		room = limit - have;
 		if (room > PW_BEV_FILL_MAX)
 			room = PW_BEV_FILL_MAX;
-		if ((nv = evbuffer_reserve_space(in, (ev_ssize_t)room, v, 2)) <= 0)
+		if ((n = bev_read_once(in, fd, room)) <= 0)
 			break;
-		left = room;
-		for (i = 0; i < nv; i++) {
-			iov[i].iov_base = v[i].iov_base;
-			iov[i].iov_len = v[i].iov_len < left ? v[i].iov_len : left;
-			left -= iov[i].iov_len;
-		}
-		do
-			n = readv(fd, iov, nv);
-		while (n == -1 && errno == EINTR);
-		if (n <= 0) {
-			evbuffer_commit_space(in, v, 0);
-			break;
-		}
-		left = (size_t)n;
-		for (i = 0; i < nv && left > 0; i++) {
-			if (v[i].iov_len > left)
-				v[i].iov_len = left;
-			left -= v[i].iov_len;
-		}
-		evbuffer_commit_space(in, v, i);
 		total += (size_t)n;
 		if ((size_t)n < room)
 			break;		/* the socket is drained */
 	}
 	evbuffer_freeze(in, 0);
 	return total;
+}
+
+/*
+ * A new plain connection: its client has most likely sent its request
+ * by the time it is accepted, so read it now rather than after another
+ * wait for the socket to turn readable.  Bytes read are handed to the
+ * read callback later in this turn of the loop (pw_bev_resume); when
+ * nothing is there yet, or on end of file or an error, the bufferevent
+ * finds it on its own read as usual.  Returns the number of bytes read.
+ */
+size_t
+pw_bev_read_now(struct bufferevent *bev, size_t limit)
+{
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	evutil_socket_t		 fd = bufferevent_getfd(bev);
+	ssize_t			 n;
+
+	if (fd < 0 || !(bufferevent_get_enabled(bev) & EV_READ) ||
+	    evbuffer_get_length(in) != 0)
+		return 0;
+	evbuffer_unfreeze(in, 0);
+	n = bev_read_once(in, fd, limit);
+	evbuffer_freeze(in, 0);
+	if (n <= 0)
+		return 0;
+	pw_bev_resume(bev);
+	return (size_t)n;
 }
 
 /*
