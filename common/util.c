@@ -549,22 +549,55 @@ pw_bev_read_now(struct bufferevent *bev, size_t limit)
  * reference: a bufferevent freed meanwhile has no callbacks left and is
  * only let go.
  */
-static struct {
+struct bevlist {
 	struct event		 *ev;
 	struct bufferevent	**bev;
 	size_t			  n, cap;
-} resume;
+};
+static struct bevlist	resume, fastw;
+
+/*
+ * Put bev on a deferred list, holding a reference, and make the list's
+ * event active so that `run' takes the list later in this turn of the
+ * loop.
+ */
+static void
+bevlist_push(struct bevlist *l, struct bufferevent *bev,
+    event_callback_fn run)
+{
+	if (l->ev == NULL && (l->ev = event_new(bufferevent_get_base(bev),
+	    -1, 0, run, NULL)) == NULL)
+		fatalx("event_new");
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->bev = xreallocarray(l->bev, l->cap, sizeof(l->bev[0]));
+	}
+	bufferevent_incref(bev);
+	l->bev[l->n++] = bev;
+	event_active(l->ev, EV_TIMEOUT, 0);
+}
+
+/* Take the list: the caller runs and frees it; pushes start a new one. */
+static struct bufferevent **
+bevlist_take(struct bevlist *l, size_t *n)
+{
+	struct bufferevent	**list = l->bev;
+
+	*n = l->n;
+	l->bev = NULL;
+	l->n = l->cap = 0;
+	return list;
+}
 
 static void
 pw_bev_resume_run(evutil_socket_t fd, short what, void *arg)
 {
-	struct bufferevent	**list = resume.bev, *bev;
+	struct bufferevent	**list, *bev;
 	bufferevent_data_cb	  readcb;
 	void			 *cbarg;
-	size_t			  n = resume.n, i;
+	size_t			  n, i;
 
-	resume.bev = NULL;
-	resume.n = resume.cap = 0;
+	list = bevlist_take(&resume, &n);
 	for (i = 0; i < n; i++) {
 		bev = list[i];
 		bufferevent_getcb(bev, &readcb, NULL, NULL, &cbarg);
@@ -594,17 +627,7 @@ pw_bev_resume(struct bufferevent *bev)
 	for (i = 0; i < resume.n; i++)
 		if (resume.bev[i] == bev)
 			return;
-	if (resume.ev == NULL && (resume.ev = event_new(
-	    bufferevent_get_base(bev), -1, 0, pw_bev_resume_run, NULL)) == NULL)
-		fatalx("event_new");
-	if (resume.n == resume.cap) {
-		resume.cap = resume.cap ? resume.cap * 2 : 16;
-		resume.bev = xreallocarray(resume.bev, resume.cap,
-		    sizeof(resume.bev[0]));
-	}
-	bufferevent_incref(bev);
-	resume.bev[resume.n++] = bev;
-	event_active(resume.ev, EV_TIMEOUT, 0);
+	bevlist_push(&resume, bev, pw_bev_resume_run);
 }
 
 /*
@@ -624,25 +647,18 @@ pw_bev_resume(struct bufferevent *bev)
  * with bytes left (or an error) gets its write side enabled and libevent
  * carries on as usual, error reports included.
  */
-static struct {
-	struct event		 *ev;
-	struct bufferevent	**bev;
-	size_t			  n, cap;
-} fastw;
-
 static void
 pw_bev_fastwrite_run(evutil_socket_t unused, short what, void *arg)
 {
-	struct bufferevent	**list = fastw.bev, *bev;
+	struct bufferevent	**list, *bev;
 	struct evbuffer		 *out;
 	bufferevent_data_cb	  rcb, wcb;
 	bufferevent_event_cb	  ecb;
-	size_t			  n = fastw.n, i;
+	size_t			  n, i;
 	evutil_socket_t		  fd;
 	int			  live, wrote;
 
-	fastw.bev = NULL;
-	fastw.n = fastw.cap = 0;
+	list = bevlist_take(&fastw, &n);
 	for (i = 0; i < n; i++) {
 		bev = list[i];
 		out = bufferevent_get_output(bev);
@@ -683,18 +699,7 @@ pw_bev_fastwrite_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	/* Enabled with an empty output: take the write side back. */
 	if (bufferevent_get_enabled(bev) & EV_WRITE)
 		bufferevent_disable(bev, EV_WRITE);
-	if (fastw.ev == NULL && (fastw.ev = event_new(
-	    bufferevent_get_base(bev), -1, 0, pw_bev_fastwrite_run, NULL)) ==
-	    NULL)
-		fatalx("event_new");
-	if (fastw.n == fastw.cap) {
-		fastw.cap = fastw.cap ? fastw.cap * 2 : 16;
-		fastw.bev = xreallocarray(fastw.bev, fastw.cap,
-		    sizeof(fastw.bev[0]));
-	}
-	bufferevent_incref(bev);
-	fastw.bev[fastw.n++] = bev;
-	event_active(fastw.ev, EV_TIMEOUT, 0);
+	bevlist_push(&fastw, bev, pw_bev_fastwrite_run);
 }
 
 /*

@@ -41,43 +41,25 @@ for c in wrk nginx curl; do
 	command -v $c >/dev/null 2>&1 || die "$c is needed (apt-get install wrk nginx-light curl)"
 done
 rm -rf "$STATE"
-mkdir -p "$STATE/body"
+mkdir -p "$STATE"
 
 export PW_BUILD=$build PW_TMP=$STATE
 . "$here/../regress/lib.sh"
 set +e +u
 
-NGX_PID=
+# The same fake upstream as the peers section (peers.sh); its TCP
+# listener goes unused here.
+. "$here/peers.sh"
 cleanup() {
 	[ -n "${PW_PID:-}" ] && pw_stop
-	[ -n "$NGX_PID" ] && kill "$NGX_PID" 2>/dev/null
+	[ -n "$PEERS_UP_PID" ] && kill "$PEERS_UP_PID" 2>/dev/null
 	wait 2>/dev/null
 }
 trap cleanup EXIT INT TERM
 
-DOCKER_SOCK=$STATE/upstream.sock
-python3 -c 'import json; print(json.dumps([{"Id": "%064x" % i, "Names": ["/fake-%d" % i], "Image": "pwtest-bb", "State": "running", "Status": "Up 1 hour"} for i in range(20)]))' >"$STATE/containers.json"
-cat >"$STATE/nginx.conf" <<NGX
-daemon off;
-worker_processes 1;
-pid $STATE/nginx.pid;
-error_log $STATE/nginx.err warn;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	keepalive_requests 1000000;
-	client_body_temp_path $STATE/body;
-	server {
-		listen unix:$DOCKER_SOCK;
-		location = /_ping { default_type text/plain; return 200 "OK"; }
-		location = /containers/json { default_type application/json; alias $STATE/containers.json; }
-	}
-}
-NGX
-nginx -c "$STATE/nginx.conf" >"$STATE/nginx.out" 2>&1 &
-NGX_PID=$!
-for _ in $(seq 1 50); do [ -S "$DOCKER_SOCK" ] && break; sleep 0.1; done
-[ -S "$DOCKER_SOCK" ] || die "the fake upstream did not start (see $STATE/nginx.err)"
+mkdir -p "$PEERS_DIR"
+peers_start_fake || die "the fake upstream did not start (see $PEERS_DIR/upstream-nginx.err)"
+DOCKER_SOCK=$PEERS_UP_SOCK
 
 pw_ensure_user
 pw_start WORKERS=2 MAX_CONNECTIONS_PER_ADDRESS=0 DOCKER_ROOT=$STATE ||
