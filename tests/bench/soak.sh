@@ -75,21 +75,6 @@ procs() {
 		echo "${t:-pid$p} $p"
 	done
 }
-# mem LABEL: "LABEL name rss_kB pss_kB" per process.
-mem() {
-	local n p k v rss pss
-	while read -r n p; do
-		rss=- pss=-
-		while read -r k v _; do
-			[ "$k" = VmRSS: ] && { rss=$v; break; }
-		done 2>/dev/null <"/proc/$p/status"
-		while read -r k v _; do
-			[ "$k" = Pss: ] && { pss=$v; break; }
-		done 2>/dev/null <"/proc/$p/smaps_rollup"
-		echo "$1 $n $rss $pss"
-	done < <(procs)
-}
-
 done_reqs=0
 errors=0
 turn=0
@@ -113,7 +98,7 @@ one_turn() {
 		say "turn $turn, $path $hdr: $n requests (total $done_reqs)"
 	done
 	sleep 2
-	mem "$turn:$done_reqs" >>"$STATE/mem"
+	peers_mem "$turn:$done_reqs" "$(procs)" >>"$STATE/mem"
 }
 
 say "warm-up: at least one turn and $WARM requests"
@@ -131,7 +116,7 @@ import json, sys
 path, out, warm_turn, errors = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 turns, rows, order = [], {}, []
 for line in open(path):
-    label, name, rss, pss = line.split()
+    label, name, _pid, rss, pss = line.split()
     t, reqs = (int(x) for x in label.split(":"))
     if not turns or turns[-1][0] != t:
         turns.append((t, reqs))
