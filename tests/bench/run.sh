@@ -83,9 +83,7 @@ WORKERS=2
 NCONTAINERS=20
 BENCH_ONLY=${BENCH_ONLY:-}
 case $BENCH_ONLY in
-'' | all | peers | main) ;;
-bulk) exec "$here/bulk.sh" "$build" ;;
-soak) exec "$here/soak.sh" "$build" ;;
+'' | all | peers | main | bulk | soak) ;;
 *) echo "bench: BENCH_ONLY must be peers, main, bulk, soak or empty (got '$BENCH_ONLY')" >&2
    exit 1 ;;
 esac
@@ -135,6 +133,12 @@ install_missing() {
 	    die "apt-get install ${pkgs[*]} failed"
 }
 install_missing
+
+# The bulk section and the soak bring up what they need themselves.
+case $BENCH_ONLY in
+bulk) exec "$here/bulk.sh" "$build" ;;
+soak) exec "$here/soak.sh" "$build" ;;
+esac
 
 # ------------------------------------------------------------- lib.sh setup
 
