@@ -1225,7 +1225,8 @@ fj_utf8(const uint8_t *p, size_t left)
 
 /*
  * A string at f->p ('"'); its ASCII value into key (when key != NULL,
- * "" when it holds anything else or is too long).  -1: malformed.
+ * "" when it holds anything else or is too long).  -1: malformed, or an
+ * object key (key != NULL) holding \u0000, which jansson refuses.
  */
 static int
 fj_string(struct fj *f, char *key, size_t keysz)
@@ -1275,6 +1276,8 @@ fj_string(struct fj *f, char *key, size_t keysz)
 					ascii = 0;
 				} else if (v >= 0xdc00 && v <= 0xdfff)
 					return -1;
+				else if (v == 0 && key != NULL)
+					return -1;
 				else if (v == 0 || v >= 0x80)
 					ascii = 0;
 				c = v;
@@ -1310,8 +1313,9 @@ static int
 fj_number(struct fj *f, double *val)
 {
 	const uint8_t	*s = f->p;
-	char		 buf[64];
-	int		 real = 0;
+	char		 buf[64], *txt = buf;
+	size_t		 len;
+	int		 real = 0, rc = 0;
 
 	if (f->p < f->end && *f->p == '-')
 		f->p++;
@@ -1339,23 +1343,29 @@ fj_number(struct fj *f, double *val)
 		while (f->p < f->end && *f->p >= '0' && *f->p <= '9')
 			f->p++;
 	}
-	if ((size_t)(f->p - s) >= sizeof(buf))
-		return -1;
-	memcpy(buf, s, (size_t)(f->p - s));
-	buf[f->p - s] = '\0';
+	len = (size_t)(f->p - s);
+	/* A real may have any number of digits, as jansson takes it. */
+	if (len >= sizeof(buf))
+		txt = xmalloc(len + 1);
+	memcpy(txt, s, len);
+	txt[len] = '\0';
 	if (!real) {
 		/* jansson refuses an integer beyond 64 bits: so do we. */
 		char	*e;
 
 		errno = 0;
-		(void)strtoll(buf, &e, 10);
+		(void)strtoll(txt, &e, 10);
 		if (errno == ERANGE)
-			return -1;
+			rc = -1;
 	}
-	*val = strtod(buf, NULL);
-	if (isinf(*val))
-		return -1;	/* jansson refuses it too */
-	return 0;
+	if (rc == 0) {
+		*val = strtod(txt, NULL);
+		if (isinf(*val))
+			rc = -1;	/* jansson refuses it too */
+	}
+	if (txt != buf)
+		free(txt);
+	return rc;
 }
 
 static int	fj_value(struct fj *, enum fctx, int, int *);
