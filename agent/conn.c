@@ -37,6 +37,7 @@
 
 #include "authd/authd.h"
 #include "log.h"
+#include "pwcrypto.h"
 #include "util.h"
 #include "stats.h"
 #include "tls.h"
@@ -667,7 +668,7 @@ conn_spool_start(struct conn *c)
 	}
 	if ((c->spool_fd = memfd_create("pw-signed-body", MFD_CLOEXEC)) == -1 ||
 	    (md = EVP_MD_CTX_new()) == NULL ||
-	    !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+	    !EVP_DigestInit_ex(md, pwc_sha256_md(), NULL)) {
 		log_warn("memfd for a signed body");
 		conn_error(c, 500, "cannot hold the request body");
 		return;

@@ -13,18 +13,41 @@
 #include "log.h"
 #include "util.h"
 
+/*
+ * The MAC input: each field length-prefixed (a native 32-bit length,
+ * then the bytes), so no two field sequences share an encoding.  The
+ * fixed fields are gathered into one buffer and hashed with one update.
+ */
+static size_t
+mac_put(uint8_t *buf, size_t off, const void *p, size_t n)
+{
+	uint32_t	len = (uint32_t)n;
+
+	memcpy(buf + off, &len, sizeof(len));
+	if (n)
+		memcpy(buf + off + sizeof(len), p, n);
+	return off + sizeof(len) + n;
+}
+
 static void
 mac_field(EVP_MAC_CTX *ctx, const void *p, size_t n)
 {
 	uint32_t	len = (uint32_t)n;
 
-	/* Length-prefixed so no two field sequences share an encoding. */
 	EVP_MAC_update(ctx, (const unsigned char *)&len, sizeof(len));
 	if (n)
 		EVP_MAC_update(ctx, p, n);
 }
 
-static EVP_MAC	*hmac;
+static EVP_MAC		*hmac;
+/*
+ * An HMAC context keyed with the current approval key.  Each MAC starts
+ * it again with the same key (EVP_MAC_init without one), which restores
+ * the hashed key pads: neither the SHA-256 fetch nor the pads are paid
+ * per request.  Rebuilt when the key changes.
+ */
+static EVP_MAC_CTX	*keyed;
+static uint8_t		 keyed_key[32];
 
 /* Fetch the HMAC implementation while files can still be opened. */
 void
@@ -34,37 +57,62 @@ approval_init(void)
 		fatalx("approval: HMAC unavailable");
 }
 
+static EVP_MAC_CTX *
+approval_ctx(const uint8_t *key)
+{
+	OSSL_PARAM	 params[2];
+	EVP_MAC_CTX	*ctx;
+
+	if (keyed == NULL || !pw_ct_equal(keyed_key, key, sizeof(keyed_key))) {
+		approval_init();
+		EVP_MAC_CTX_free(keyed);
+		keyed = NULL;
+		OPENSSL_cleanse(keyed_key, sizeof(keyed_key));
+		if ((ctx = EVP_MAC_CTX_new(hmac)) == NULL)
+			fatalx("approval: EVP_MAC_CTX_new");
+		params[0] = OSSL_PARAM_construct_utf8_string("digest",
+		    "SHA256", 0);
+		params[1] = OSSL_PARAM_construct_end();
+		if (!EVP_MAC_init(ctx, key, 32, params))
+			fatalx("approval: EVP_MAC_init");
+		keyed = ctx;
+		memcpy(keyed_key, key, sizeof(keyed_key));
+	}
+	else if (!EVP_MAC_init(keyed, NULL, 0, NULL))
+		fatalx("approval: EVP_MAC_init");
+	return keyed;
+}
+
 static void
 approval_mac(const struct approval *a, const uint8_t *key, const char *method,
     const char *target, uint8_t out[32])
 {
 	EVP_MAC_CTX	*ctx;
-	OSSL_PARAM	 params[2];
-	size_t		 outl = 0;
+	uint8_t		 buf[12 * sizeof(uint32_t) + 20 + 4 + 4 + 8 + 8 + 4 +
+			    APPROVAL_PRINCIPAL_MAX + APPROVAL_POLICY_MAX +
+			    APPROVAL_ACTOR_MAX + 32];
+	size_t		 off = 0, outl = 0;
 
-	approval_init();
-	if ((ctx = EVP_MAC_CTX_new(hmac)) == NULL)
-		fatalx("approval: EVP_MAC_CTX_new");
-	params[0] = OSSL_PARAM_construct_utf8_string("digest", "SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if (!EVP_MAC_init(ctx, key, 32, params))
-		fatalx("approval: EVP_MAC_init");
-	mac_field(ctx, "portwing-approval-v1", 20);
-	mac_field(ctx, &a->gen, sizeof(a->gen));
-	mac_field(ctx, &a->worker, sizeof(a->worker));
-	mac_field(ctx, &a->seq, sizeof(a->seq));
-	mac_field(ctx, &a->expires_ms, sizeof(a->expires_ms));
-	mac_field(ctx, &a->flags, sizeof(a->flags));
-	mac_field(ctx, a->principal, strnlen(a->principal,
+	ctx = approval_ctx(key);
+	off = mac_put(buf, off, "portwing-approval-v1", 20);
+	off = mac_put(buf, off, &a->gen, sizeof(a->gen));
+	off = mac_put(buf, off, &a->worker, sizeof(a->worker));
+	off = mac_put(buf, off, &a->seq, sizeof(a->seq));
+	off = mac_put(buf, off, &a->expires_ms, sizeof(a->expires_ms));
+	off = mac_put(buf, off, &a->flags, sizeof(a->flags));
+	off = mac_put(buf, off, a->principal, strnlen(a->principal,
 	    sizeof(a->principal)));
-	mac_field(ctx, a->policy, strnlen(a->policy, sizeof(a->policy)));
-	mac_field(ctx, a->actor, strnlen(a->actor, sizeof(a->actor)));
-	mac_field(ctx, a->body_digest, sizeof(a->body_digest));
+	off = mac_put(buf, off, a->policy, strnlen(a->policy,
+	    sizeof(a->policy)));
+	off = mac_put(buf, off, a->actor, strnlen(a->actor,
+	    sizeof(a->actor)));
+	off = mac_put(buf, off, a->body_digest, sizeof(a->body_digest));
+	EVP_MAC_update(ctx, buf, off);
 	mac_field(ctx, method, strlen(method));
 	mac_field(ctx, target, strlen(target));
 	if (!EVP_MAC_final(ctx, out, &outl, 32) || outl != 32)
 		fatalx("approval: EVP_MAC_final");
-	EVP_MAC_CTX_free(ctx);
+	OPENSSL_cleanse(buf, off);
 }
 
 void

@@ -162,12 +162,28 @@ pwc_b64url_decode_nopad_exact(const char *in, size_t len, uint8_t *out,
 
 /* ---- hashes and identifiers ---- */
 
+/*
+ * SHA-256 fetched once: EVP_sha256() makes every EVP_Digest look the
+ * algorithm up by name in the provider (locks, string compares), which
+ * cost more than hashing a token.
+ */
+const EVP_MD *
+pwc_sha256_md(void)
+{
+	static EVP_MD	*sha256;
+
+	if (sha256 == NULL && (sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) ==
+	    NULL)
+		fatalx("SHA-256 unavailable");
+	return sha256;
+}
+
 void
 pwc_sha256(const void *p, size_t n, uint8_t out[32])
 {
 	unsigned int	len = 32;
 
-	if (!EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) || len != 32)
+	if (!EVP_Digest(p, n, out, &len, pwc_sha256_md(), NULL) || len != 32)
 		fatalx("SHA-256 failed");
 }
 

@@ -32,6 +32,7 @@ int	pwc_b64url_decode_nopad_exact(const char *, size_t, uint8_t *, size_t);
 int	pwc_b64_decode_nopad(const char *, size_t, uint8_t *, size_t, size_t *);
 int	pwc_b64_encode_nopad(const uint8_t *, size_t, char *, size_t);
 
+const EVP_MD	*pwc_sha256_md(void);	/* fetched once */
 void	pwc_sha256(const void *, size_t, uint8_t[32]);
 void	pwc_sha256_hex(const void *, size_t, char[65]);
 void	pwc_key_id(const uint8_t[32], char[PWC_KEYID_LEN + 1]);
