@@ -319,7 +319,7 @@ worker_start_conn(struct worker *w, int fd, struct sockaddr *sa, int tls,
 	}
 	/* The request is usually there already: no wait for it. */
 	if (!c->tls)
-		(void)pw_bev_read_now(c->bev, PW_BEV_LIBEVENT_READ);
+		pw_bev_read_now(c->bev, PW_BEV_LIBEVENT_READ);
 }
 
 /*

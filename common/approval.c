@@ -18,6 +18,16 @@
  * then the bytes), so no two field sequences share an encoding.  The
  * fixed fields are gathered into one buffer and hashed with one update.
  */
+/* The ten fixed fields at their largest, each with its 4-byte length. */
+#define MAC_FIXED_MAX	(10 * sizeof(uint32_t) + 20 +			\
+	    sizeof(((struct approval *)0)->gen) +			\
+	    sizeof(((struct approval *)0)->worker) +			\
+	    sizeof(((struct approval *)0)->seq) +			\
+	    sizeof(((struct approval *)0)->expires_ms) +		\
+	    sizeof(((struct approval *)0)->flags) +			\
+	    APPROVAL_PRINCIPAL_MAX + APPROVAL_POLICY_MAX + APPROVAL_ACTOR_MAX + \
+	    sizeof(((struct approval *)0)->body_digest))
+
 static size_t
 mac_put(uint8_t *buf, size_t off, const void *p, size_t n)
 {
@@ -77,8 +87,7 @@ approval_ctx(const uint8_t *key)
 			fatalx("approval: EVP_MAC_init");
 		keyed = ctx;
 		memcpy(keyed_key, key, sizeof(keyed_key));
-	}
-	else if (!EVP_MAC_init(keyed, NULL, 0, NULL))
+	} else if (!EVP_MAC_init(keyed, NULL, 0, NULL))
 		fatalx("approval: EVP_MAC_init");
 	return keyed;
 }
@@ -88,9 +97,7 @@ approval_mac(const struct approval *a, const uint8_t *key, const char *method,
     const char *target, uint8_t out[32])
 {
 	EVP_MAC_CTX	*ctx;
-	uint8_t		 buf[12 * sizeof(uint32_t) + 20 + 4 + 4 + 8 + 8 + 4 +
-			    APPROVAL_PRINCIPAL_MAX + APPROVAL_POLICY_MAX +
-			    APPROVAL_ACTOR_MAX + 32];
+	uint8_t		 buf[MAC_FIXED_MAX];
 	size_t		 off = 0, outl = 0;
 
 	ctx = approval_ctx(key);
@@ -112,7 +119,6 @@ approval_mac(const struct approval *a, const uint8_t *key, const char *method,
 	mac_field(ctx, target, strlen(target));
 	if (!EVP_MAC_final(ctx, out, &outl, 32) || outl != 32)
 		fatalx("approval: EVP_MAC_final");
-	OPENSSL_cleanse(buf, off);
 }
 
 void

@@ -519,9 +519,9 @@ pw_bev_fill(struct bufferevent *bev, size_t limit)
  * wait for the socket to turn readable.  Bytes read are handed to the
  * read callback later in this turn of the loop (pw_bev_resume); when
  * nothing is there yet, or on end of file or an error, the bufferevent
- * finds it on its own read as usual.  Returns the number of bytes read.
+ * finds it on its own read as usual.
  */
-size_t
+void
 pw_bev_read_now(struct bufferevent *bev, size_t limit)
 {
 	struct evbuffer		*in = bufferevent_get_input(bev);
@@ -530,14 +530,12 @@ pw_bev_read_now(struct bufferevent *bev, size_t limit)
 
 	if (fd < 0 || !(bufferevent_get_enabled(bev) & EV_READ) ||
 	    evbuffer_get_length(in) != 0)
-		return 0;
+		return;
 	evbuffer_unfreeze(in, 0);
 	n = bev_read_once(in, fd, limit);
 	evbuffer_freeze(in, 0);
-	if (n <= 0)
-		return 0;
-	pw_bev_resume(bev);
-	return (size_t)n;
+	if (n > 0)
+		pw_bev_resume(bev);
 }
 
 /*

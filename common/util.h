@@ -53,7 +53,7 @@ void	 pw_bev_tune(struct bufferevent *);
 #define PW_BEV_LIBEVENT_READ	4096	/* libevent 2.1's EVBUFFER_MAX_READ */
 size_t	 pw_bev_fill(struct bufferevent *, size_t);
 void	 pw_bev_resume(struct bufferevent *);
-size_t	 pw_bev_read_now(struct bufferevent *, size_t);
+void	 pw_bev_read_now(struct bufferevent *, size_t);
 void	 pw_bev_fastwrite(struct bufferevent *);
 
 #endif
