@@ -62,6 +62,7 @@ struct pol_build {
 	uint8_t			*zout;		/* ZOUT bytes */
 	int			 zinit;
 	int			 zend;		/* a gzip member ended */
+	int			 ztail;		/* past the last member: ignored */
 	uint64_t		 inflated;
 	/* tar */
 	enum tstate		 ts;
@@ -655,12 +656,16 @@ gz_feed(struct pol_build *p, const uint8_t *d, size_t n)
 	uint8_t	*out = p->zout;
 	int	 r;
 
+	/* Bytes after the last member are ignored, however they arrive. */
+	if (p->ztail)
+		return p->done ? -1 : 0;
 	p->z.next_in = (Bytef *)(uintptr_t)d;
 	p->z.avail_in = (uInt)n;
 	while (p->z.avail_in > 0 && !p->done) {
 		if (p->zend) {
 			/* Another member (Go reads them all), or the end. */
 			if (p->z.next_in[0] != 0x1f) {
+				p->ztail = 1;
 				p->z.avail_in = 0;
 				break;
 			}
