@@ -119,6 +119,9 @@ static struct {
 	struct policy		*pol;		/* NULL: none configured */
 	uint32_t		 pol_gen;
 	uint32_t		 tls_gen;	/* pairs a certificate with its key */
+	uint32_t		 tls_key_probe;	/* keyd's probe after a new key: the
+						   workers get the certificate once it
+						   is answered, 0: none owed */
 	uint32_t		 gen;
 	int			 stopping;
 	int			 announced;
@@ -640,6 +643,48 @@ master_send_tls_key(void)
 	ipc_wr_free(&wr);
 }
 
+static uint32_t master_probe(struct child *, uint32_t);
+
+/* The certificate of the current generation to every ready worker. */
+static void
+master_send_tls_workers(void)
+{
+	int	i;
+
+	m.tls_key_probe = 0;
+	for (i = 0; i < m.cfg.workers; i++)
+		if (m.workers[i].ready)
+			master_send_tls(&m.workers[i]);
+}
+
+/*
+ * A new TLS generation on SIGHUP.  keyd reads its channel from the master
+ * and those from the workers in no fixed order, so a worker given the new
+ * certificate at once could ask for a signature of that generation before
+ * keyd has read the key, and the handshake would fail.  The key goes first
+ * with a probe behind it on the same channel; keyd's answer to the probe
+ * says it has the key, and only then do the workers get the certificate.
+ * Until then they serve the previous one, whose key keyd keeps.
+ */
+static void
+master_new_tls_key(void)
+{
+	master_send_tls_key();
+	if (m.keyd.chan == NULL || (m.tls_key_probe = master_probe(&m.keyd,
+	    ++m.probe_seq)) == 0)
+		master_send_tls_workers();	/* keyd is down: it gets the
+						   key before any worker */
+}
+
+#ifdef PW_TEST_HOOKS
+static void
+test_new_tls_key_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	event_free(arg);
+	master_new_tls_key();
+}
+#endif
+
 /* ---- systemd: status, liveness probes, watchdog ---- */
 
 /* The i-th child (authd, proxy, keyd, policyd, then the workers), or NULL. */
@@ -723,6 +768,8 @@ master_pong(struct child *c, struct ipc_msg *msg)
 	c->answered = 1;
 	if (c->probe_out != 0 && id >= c->probe_out)
 		c->probe_out = 0;
+	if (c == &m.keyd && m.tls_key_probe != 0 && id >= m.tls_key_probe)
+		master_send_tls_workers();
 	if (c->await != 0 && id >= c->await) {
 		c->await = 0;
 		master_reload_check();
@@ -996,13 +1043,17 @@ master_child_ready(struct child *c, struct ipc_msg *msg)
 		master_link(c, &m.proxy);
 		if (m.cfg.tls)
 			master_link(c, &m.keyd);
-		master_send_tls(c);
+		if (m.tls_key_probe == 0)
+			master_send_tls(c);	/* else once keyd has the key */
 		master_give_listener(c);
 		break;
 	case PROC_KEYD:
 		master_send_tls_key();
 		for (i = 0; i < m.cfg.workers; i++)
 			master_link(&m.workers[i], c);
+		/* The workers' new channels follow the key on keyd's. */
+		if (m.tls_key_probe != 0)
+			master_send_tls_workers();
 		break;
 	case PROC_POLICYD:
 		master_send_policy(c);
@@ -1638,7 +1689,6 @@ master_sighup(evutil_socket_t sig, short ev, void *arg)
 	int			 mtls;
 	size_t			 calen = 0;
 	size_t			 certlen = 0, keylen = 0;
-	int			 i;
 
 	if (m.stopping)
 		return;
@@ -1745,10 +1795,19 @@ master_sighup(evutil_socket_t sig, short ev, void *arg)
 		 * previous one, so every worker's certificate has its key.
 		 */
 		m.tls_gen++;
-		master_send_tls_key();
-		for (i = 0; i < m.cfg.workers; i++)
-			if (m.workers[i].ready)
-				master_send_tls(&m.workers[i]);
+#ifdef PW_TEST_HOOKS
+		/* PW_TEST_KEYD_KEY_MS: the key reaches keyd that much later. */
+		if (getenv("PW_TEST_KEYD_KEY_MS") != NULL) {
+			struct timeval tv = { 0, 0 };
+			struct event *kev = evtimer_new(m.base,
+			    test_new_tls_key_cb, event_self_cbarg());
+
+			tv.tv_usec = 1000 * strtol(getenv("PW_TEST_KEYD_KEY_MS"),
+			    NULL, 10);
+			evtimer_add(kev, &tv);
+		} else
+#endif
+		master_new_tls_key();
 	}
 	if (m.authd.chan != NULL) {
 		struct ipc_wr wr;

@@ -56,7 +56,11 @@ mkdir -p "$PW_TMP/dockercfg"
 for kind in rsa ec; do
 	other=$([ $kind = rsa ] && echo ec || echo rsa)
 	cp "$D/$kind.crt" "$D/srv.crt"; cp "$D/$kind.key" "$D/srv.key"
-	pw_start TLS_CERT="$D/srv.crt" TLS_KEY="$D/srv.key" PW_TEST_KEYD_RESPAWN_MS=1500 ||
+	# PW_TEST_KEYD_KEY_MS: on SIGHUP the new key reaches keyd 300 ms late,
+	# so a worker given the new certificate before keyd has its key would
+	# fail every handshake in that window (the reload check below).
+	pw_start TLS_CERT="$D/srv.crt" TLS_KEY="$D/srv.key" PW_TEST_KEYD_RESPAWN_MS=1500 \
+	    PW_TEST_KEYD_KEY_MS=300 ||
 	    { fail "$kind: portwingd starts with TLS"; continue; }
 	url=https://127.0.0.1:$PW_PORT
 	keyd=$(pw_children keyd)
@@ -126,7 +130,8 @@ for kind in rsa ec; do
 
 	# SIGHUP to the other key type while clients keep handshaking: every
 	# handshake must verify (a certificate served with the other key's
-	# signature would fail), and new connections get the new certificate.
+	# signature would fail, and so would a certificate whose key keyd does
+	# not have yet), and new connections get the new certificate.
 	fp1=$(fp)
 	cp "$D/$other.crt" "$D/srv.crt"; cp "$D/$other.key" "$D/srv.key"
 	out=$(python3 - "$PW_PORT" "$D/both.crt" "$PW_PID" <<'PY'
