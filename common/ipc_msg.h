@@ -51,8 +51,9 @@ enum ipc_type {
 					   LOG_MSG_MAX).  The master writes it under
 					   the child's name */
 	IPC_M_PING = 0x0107,		/* master -> child: empty; hdr.id = probe
-					   number.  Liveness (systemd watchdog) and
-					   the end of a reload */
+					   number.  Liveness (systemd watchdog), the
+					   end of a reload, and keyd having read a
+					   new IPC_M_TLS_KEY */
 	IPC_C_PONG = 0x0185,		/* child -> master: empty; hdr.id echoed,
 					   from the child's event loop */
 	IPC_M_POLICY = 0x0109,		/* master -> proxy, policyd: fd = a sealed
