@@ -37,6 +37,7 @@
 
 #include "authd/authd.h"
 #include "log.h"
+#include "splice.h"
 #include "pwcrypto.h"
 #include "util.h"
 #include "stats.h"
@@ -61,6 +62,7 @@ static int	conn_linger_needless(struct conn *);
 static void	conn_ask_authd(struct conn *);
 static void	conn_spool_start(struct conn *);
 static void	conn_spooled(struct conn *);
+static void	conn_splice_stop(struct conn *);
 static void	spool_pump(struct conn *);
 
 /*
@@ -214,6 +216,7 @@ conn_spool_free(struct conn *c)
 static void
 conn_stream_free(struct conn *c)
 {
+	conn_splice_stop(c);
 	if (c->sbev != NULL) {
 		bufferevent_free(c->sbev);
 		c->sbev = NULL;
@@ -253,6 +256,7 @@ conn_free(struct conn *c)
 	worker_addr_release(c);
 	TAILQ_REMOVE(&w->conns, c, entry);
 	w->table[c->idx] = NULL;
+	conn_splice_stop(c);
 	conn_stream_release(c);
 	conn_spool_free(c);
 	if (c->bev != NULL)
@@ -317,6 +321,7 @@ conn_close_after_flush(struct conn *c)
 
 	c->state = CONN_CLOSING;
 	conn_arm(c, TIMER_NONE, 0);
+	conn_splice_stop(c);
 	conn_stream_release(c);
 	/*
 	 * The client may still be sending: an unread body after an early
@@ -417,6 +422,7 @@ conn_next_request(struct conn *c)
 	c->body_mode = REQ_BODY_NONE;
 	c->body_done = 0;
 	c->body_total = 0;
+	c->raw = c->raw_copy = 0;
 	conn_spool_free(c);
 	c->sink = SINK_NONE;
 	c->route = NULL;
@@ -915,7 +921,9 @@ conn_start_proxy(struct conn *c, int flags)
 	/*
 	 * Test build: a worker that frames a body other than it declares
 	 * (X-Portwing-Test-Declare: N announces N bytes whatever follows),
-	 * sends an empty DATA frame first, or bytes after its END.
+	 * sends an empty DATA frame first, or bytes after its END; with
+	 * X-Portwing-Test-Frame: raw, a large body goes unframed whatever
+	 * was declared.
 	 */
 	const struct http_hdr *td = http_header(&c->req, "X-Portwing-Test-Declare");
 	const struct http_hdr *tf = http_header(&c->req, "X-Portwing-Test-Frame");
@@ -925,8 +933,22 @@ conn_start_proxy(struct conn *c, int flags)
 		c->req.content_length = strtoull(td->value, NULL, 10);
 	}
 #endif
-	worker_proxy_request(c, (c->req.conn_upgrade && c->req.upgrade != NULL) ?
-	    PXF_UPGRADE : 0, mode);
+	flags = (c->req.conn_upgrade && c->req.upgrade != NULL) ? PXF_UPGRADE :
+	    0;
+	/*
+	 * A large Content-Length body goes unframed, so that the worker (for
+	 * a plain connection; TLS records must be decrypted) and the proxy
+	 * can splice it.
+	 */
+	if (!flags && !c->is_signed && mode == REQ_BODY_LENGTH &&
+	    c->req.content_length >= WORKER_RAW_MIN
+#ifdef PW_TEST_HOOKS
+	    && ((td == NULL && tf == NULL) ||
+	    (tf != NULL && strcmp(tf->value, "raw") == 0))
+#endif
+	    )
+		flags = PXF_RAWBODY;
+	worker_proxy_request(c, flags, mode);
 #ifdef PW_TEST_HOOKS
 	c->req.content_length = real;
 	if (tf != NULL && strcmp(tf->value, "empty") == 0) {
@@ -941,6 +963,8 @@ conn_start_proxy(struct conn *c, int flags)
 		return;
 	}
 	conn_body_setup(c, SINK_PROXY);
+	c->raw = (flags & PXF_RAWBODY) != 0;
+	c->raw_copy = c->tls;
 	(void)conn_body_pump(c);
 #ifdef PW_TEST_HOOKS
 	if (tf != NULL && strcmp(tf->value, "after-end") == 0 && c->body_done) {
@@ -1054,6 +1078,102 @@ over_limit(struct conn *c, size_t n)
 	return 1;
 }
 
+/* The body's last byte is on its way to the proxy: END follows it. */
+static void
+conn_body_sent(struct conn *c)
+{
+	struct frame_hdr	fh = { FRAME_END, 0 };
+
+	c->body_done = 1;
+	bufferevent_write(c->sbev, &fh, sizeof(fh));
+	c->sink = SINK_NONE;
+}
+
+static void
+conn_splice_stop(struct conn *c)
+{
+	if (c->sp == NULL)
+		return;
+	c->body_left -= splicer_taken(c->sp);
+	splicer_free(c->sp);
+	c->sp = NULL;
+}
+
+/* The splicer's report: the body is through, or a side went away. */
+static void
+conn_spliced(struct splicer *sp, enum splice_end how, int err, void *arg)
+{
+	struct conn	*c = arg;
+	uint64_t	 n = splicer_taken(sp);
+
+	conn_splice_stop(c);
+	switch (how) {
+	case SPLICE_DONE:
+		log_debug("%s %s %s: %llu body bytes spliced to the proxy",
+		    c->peer, c->req.method, c->req.path, (unsigned long long)n);
+		conn_body_sent(c);
+		pw_bev_resume(c->bev);	/* pipelined bytes wait their turn */
+		break;
+	case SPLICE_EOF:
+	case SPLICE_RDERR:
+		/* The client left mid-body: the proxy sees the stream close. */
+		log_debug("%s: client gone during the body (%s)", c->peer,
+		    how == SPLICE_EOF ? "EOF" : strerror(err));
+		conn_free(c);
+		break;
+	case SPLICE_WRERR:
+		stream_eventcb(c->sbev, BEV_EVENT_WRITING | BEV_EVENT_ERROR, c);
+		break;
+	}
+}
+
+/*
+ * PXF_RAWBODY: the body goes to the stream as it is.  What the client's
+ * bufferevent already read is queued first; the client's side then stops
+ * reading ahead, and once the stream has taken the queue the rest moves
+ * from socket to socket by splice (or, with no pipe to be had, by copy
+ * as for a framed body).
+ */
+static int
+conn_raw_pump(struct conn *c)
+{
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	struct evbuffer	*out = bufferevent_get_output(c->sbev);
+	size_t		 n;
+
+	if (c->sp != NULL)
+		return 0;
+	n = evbuffer_get_length(in);
+	if (n > c->body_left)
+		n = (size_t)c->body_left;
+	if (n > 0) {
+		evbuffer_remove_buffer(in, out, n);
+		c->body_left -= n;
+	}
+	if (c->body_left == 0) {
+		conn_body_sent(c);
+		return 0;
+	}
+	if (c->raw_copy) {
+		if (evbuffer_get_length(out) >= WORKER_HIGH_WATER)
+			bufferevent_disable(c->bev, EV_READ);
+		else
+			bufferevent_enable(c->bev, EV_READ);
+		return 0;
+	}
+	bufferevent_disable(c->bev, EV_READ);
+	if (evbuffer_get_length(out) > 0)
+		return 0;		/* stream_writecb comes back */
+	c->sp = splicer_new(c->w->base, bufferevent_getfd(c->bev),
+	    bufferevent_getfd(c->sbev), c->body_left, conn_spliced, c);
+	if (c->sp == NULL) {
+		log_warn("no pipe to splice a request body; copying it");
+		c->raw_copy = 1;
+		bufferevent_enable(c->bev, EV_READ);
+	}
+	return 0;
+}
+
 /*
  * Move request body bytes from the client to the sink.  Returns -1 when
  * the connection was closed (bad framing, body too large).
@@ -1067,6 +1187,8 @@ conn_body_pump(struct conn *c)
 	size_t		 n;
 	int		 r;
 
+	if (c->raw && c->sink == SINK_PROXY && !c->body_done)
+		return conn_raw_pump(c);
 	while (!c->body_done) {
 		if (c->sink == SINK_PROXY && evbuffer_get_length(
 		    bufferevent_get_output(c->sbev)) >= WORKER_HIGH_WATER) {
@@ -1121,11 +1243,8 @@ conn_body_pump(struct conn *c)
 		} else
 			c->body_done = 1;
 	}
-	if (c->body_done && c->sink == SINK_PROXY) {
-		struct frame_hdr fh = { FRAME_END, 0 };
-		bufferevent_write(c->sbev, &fh, sizeof(fh));
-		c->sink = SINK_NONE;
-	}
+	if (c->body_done && c->sink == SINK_PROXY)
+		conn_body_sent(c);
 	return 0;
 }
 
@@ -1257,6 +1376,10 @@ stream_writecb(struct bufferevent *bev, void *arg)
 	if (c->state == CONN_PROXY && c->sink == SINK_SPOOL &&
 	    left < WORKER_HIGH_WATER) {
 		spool_pump(c);
+		return;
+	}
+	if (c->state == CONN_PROXY && c->raw && c->sink == SINK_PROXY) {
+		(void)conn_raw_pump(c);	/* splices once this is empty */
 		return;
 	}
 	if (c->state == CONN_PROXY && !c->body_done &&

@@ -30,6 +30,8 @@
  * each time.
  */
 #define WORKER_IDLE_STREAMS	16
+#define WORKER_RAW_MIN		(256 * 1024)	/* bodies this large go unframed
+						   (PXF_RAWBODY) and by splice */
 #define WORKER_LOCAL_BODY_MAX	(1024 * 1024)	/* own endpoints' bodies */
 #define WORKER_DRAIN_SECONDS	10
 /* Lingering close: how long and how much to read after the answer. */
@@ -115,6 +117,9 @@ struct conn {
 	int			 linger;	/* closing: dropping client input */
 	uint64_t		 lingered;	/* bytes dropped so far */
 	int			 clean_close;	/* request read whole: no linger */
+	int			 raw;		/* PXF_RAWBODY: body unframed */
+	int			 raw_copy;	/* ... copied: no pipe for splice */
+	struct splicer		*sp;		/* client -> stream, by splice */
 
 	/* Response relayed from the proxy. */
 	struct bufferevent	*sbev;		/* stream to the proxy */

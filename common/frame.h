@@ -8,7 +8,9 @@
  * 8-byte header (type, length) then the payload.
  *
  *   worker -> proxy: REQ (the request head, see proxy/proxy.h), DATA*
- *                    (request body, transfer coding removed), END.
+ *                    (request body, transfer coding removed), END; or,
+ *                    for a large Content-Length body (PXF_RAWBODY), REQ,
+ *                    exactly that many raw bytes, END.
  *   proxy -> worker: HEAD (struct frame_head + header lines), DATA*, END;
  *                    or ABORT when the response cannot be completed (the
  *                    worker then closes the client connection so a
@@ -69,6 +71,10 @@ struct frame_head {
 #define PXF_PING	0x01	/* fixed GET /_ping for readiness; no approval */
 #define PXF_UPGRADE	0x02	/* client asked for Connection: Upgrade */
 #define PXF_DD		0x04	/* a Drydock /api route, served by the proxy */
+#define PXF_RAWBODY	0x08	/* REQ_BODY_LENGTH only: the declared number of
+				   body bytes follow the REQ unframed (no DATA
+				   headers), then END.  Lets both sides splice
+				   a large body instead of copying it */
 
 /* Request framing announced by the worker in a REQ frame. */
 #define REQ_BODY_NONE		0

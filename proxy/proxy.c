@@ -42,6 +42,7 @@
 #include "owner.h"
 #include "presp.h"
 #include "redact.h"
+#include "splice.h"
 #include "stats.h"
 #include "pwcrypto.h"
 #include "util.h"
@@ -81,6 +82,12 @@ struct preq {
 	int			 body_mode;
 	uint64_t		 clen;		/* REQ_BODY_LENGTH: declared size */
 	uint64_t		 body_left;	/* declared bytes not yet seen */
+	/* PXF_RAWBODY: the declared bytes come unframed, then END. */
+	int			 raw;
+	uint64_t		 raw_left;	/* raw bytes not yet taken */
+	struct evbuffer		*rin;		/* raw bytes framed for the frame
+						   readers (held, dropped) */
+	struct splicer		*sp;		/* stream -> Docker, by splice */
 	int			 req_done;	/* END received from worker */
 	int			 is_head;
 	int			 streaming;
@@ -207,6 +214,7 @@ static void	preq_ask_policyd(struct preq *, const uint8_t[32]);
 static const char *frame_misfit(struct preq *, const struct frame_hdr *);
 static void	body_violation(struct preq *, const char *);
 static void	proxy_worker_closed(struct ipc_chan *, void *);
+static void	preq_splice_stop(struct preq *);
 static void	respond_local(struct preq *, int, const char *, const char *,
 		    size_t);
 
@@ -313,6 +321,7 @@ preq_finish(struct preq *r)
 	if (r->timer != NULL)
 		evtimer_del(r->timer);
 	r->state = PR_FLUSH;
+	preq_splice_stop(r);
 	if (r->up != NULL) {
 		upstream_free(r->up);
 		r->up = NULL;
@@ -478,6 +487,7 @@ static void
 body_violation(struct preq *r, const char *why)
 {
 	body_refused(r, why);
+	preq_splice_stop(r);
 	upstream_free(r->up);
 	r->up = NULL;
 	preq_abort(r);
@@ -519,6 +529,14 @@ ping_wake_cb(evutil_socket_t fd, short ev, void *arg)
 static void
 preq_free(struct preq *r)
 {
+	preq_splice_stop(r);
+	if (r->rin != NULL) {
+		/* What followed the request's END is the stream's again. */
+		if (r->ps != NULL && evbuffer_get_length(r->rin) > 0)
+			evbuffer_prepend_buffer(bufferevent_get_input(
+			    r->ps->bev), r->rin);
+		evbuffer_free(r->rin);
+	}
 	preq_audit(r);
 	if (r->ping_wait)
 		TAILQ_REMOVE(&ping.waiting, r, ping_entry);
@@ -719,13 +737,19 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len)
 	clen = ipc_rd_u64(&rd);
 	if (r->body_mode == REQ_BODY_LENGTH)
 		r->clen = r->body_left = clen;
+	if (r->flags & PXF_RAWBODY) {
+		r->raw = 1;
+		r->raw_left = r->body_left;
+	}
 	ipc_rd_str(&rd, client, sizeof(client));
 	ipc_rd_str(&rd, upg, sizeof(upg));
 	if (target == NULL || !http_valid_method(method) ||
 	    !http_valid_target(target, strlen(target)) ||
 	    r->body_mode < REQ_BODY_NONE || r->body_mode > REQ_BODY_CHUNKED ||
-	    (r->flags & ~(PXF_PING | PXF_UPGRADE | PXF_DD)) ||
-	    ((r->flags & PXF_DD) && r->body_mode != REQ_BODY_NONE))
+	    (r->flags & ~(PXF_PING | PXF_UPGRADE | PXF_DD | PXF_RAWBODY)) ||
+	    ((r->flags & PXF_DD) && r->body_mode != REQ_BODY_NONE) ||
+	    ((r->flags & PXF_RAWBODY) && (r->body_mode != REQ_BODY_LENGTH ||
+	    (r->flags & (PXF_PING | PXF_UPGRADE | PXF_DD)))))
 		bad = 1;
 	if (!bad && (r->flags & PXF_PING)) {
 		/* Fixed readiness probe: nothing of the client's is sent. */
@@ -1505,6 +1529,135 @@ preq_connected(void *arg, struct upstream *u, int err)
 
 /* ---- worker -> Docker ---- */
 
+/*
+ * The request's input as frames.  A PXF_RAWBODY body that does not go
+ * straight to Docker (held for a signature or policyd, or dropped after
+ * an early answer) is framed here, into r->rin, for the readers of
+ * frames; once framing began, what follows the raw bytes goes there too,
+ * in order.  Only the readers count body_left.
+ */
+static struct evbuffer *
+preq_input(struct preq *r, struct evbuffer *in)
+{
+	struct frame_hdr	fh;
+	size_t			k;
+
+	if (!r->raw || (r->rin == NULL && r->raw_left == 0))
+		return in;
+	if (r->rin == NULL)
+		r->rin = evbuffer_new();
+	while (r->raw_left > 0 && (k = evbuffer_get_length(in)) > 0) {
+		if (k > r->raw_left)
+			k = (size_t)r->raw_left;
+		if (k > FRAME_MAX_DATA)
+			k = FRAME_MAX_DATA;
+		fh.type = FRAME_DATA;
+		fh.len = (uint32_t)k;
+		evbuffer_add(r->rin, &fh, sizeof(fh));
+		evbuffer_remove_buffer(in, r->rin, k);
+		r->raw_left -= k;
+	}
+	if (r->raw_left == 0)
+		evbuffer_add_buffer(r->rin, in);
+	return r->rin;
+}
+
+/* The splicer stops; what it took from the stream is counted as sent. */
+static void
+preq_splice_stop(struct preq *r)
+{
+	uint64_t	taken;
+
+	if (r->sp == NULL)
+		return;
+	taken = splicer_taken(r->sp);
+	r->raw_left -= taken;
+	r->body_left -= taken;
+	splicer_free(r->sp);
+	r->sp = NULL;
+}
+
+static void	raw_relay(struct preq *, struct evbuffer *);
+
+static void
+preq_spliced(struct splicer *sp, enum splice_end how, int err, void *arg)
+{
+	struct preq	*r = arg;
+	struct pstream	*ps = r->ps;
+	uint64_t	 n = splicer_taken(sp);
+
+	preq_splice_stop(r);
+	switch (how) {
+	case SPLICE_DONE:
+		log_debug("worker %u: %s %s: %llu body bytes spliced to Docker",
+		    ps->slot, r->method, r->path, (unsigned long long)n);
+		pw_bev_resume(ps->bev);		/* END follows */
+		break;
+	case SPLICE_EOF:
+	case SPLICE_RDERR:
+		/* The worker (or its client) went away mid-body. */
+		log_debug("worker %u: stream ended during a body (%s)",
+		    ps->slot, how == SPLICE_EOF ? "EOF" : strerror(err));
+		pstream_free(ps);
+		break;
+	case SPLICE_WRERR:
+		errno = err;
+		up_eventcb(r->up->bev, BEV_EVENT_WRITING | BEV_EVENT_ERROR, r);
+		break;
+	}
+}
+
+/*
+ * A PXF_RAWBODY body on its way to Docker: bytes already read go as they
+ * are; then, with nothing queued for Docker and enough left to be worth a
+ * pipe, the stream stops reading ahead and the rest moves from the
+ * stream to Docker's socket by splice.  Either way Docker gets exactly
+ * the declared length, counted here, and END must follow on the stream.
+ */
+static void
+raw_relay(struct preq *r, struct evbuffer *in)
+{
+	struct evbuffer	*out = bufferevent_get_output(r->up->bev);
+	size_t		 n;
+
+	if (r->sp != NULL)
+		return;
+	n = evbuffer_get_length(in);
+	if (n > r->raw_left)
+		n = (size_t)r->raw_left;
+	if (n > 0) {
+		evbuffer_remove_buffer(in, out, n);
+		r->raw_left -= n;
+		r->body_left -= n;
+	}
+	if (r->raw_left == 0)
+		return;
+	if (r->raw_left < PROXY_SPLICE_MIN) {
+		if (evbuffer_get_length(out) >= PROXY_HIGH_WATER)
+			bufferevent_disable(r->ps->bev, EV_READ);
+		return;			/* up_writecb resumes */
+	}
+	bufferevent_disable(r->ps->bev, EV_READ);
+	if (evbuffer_get_length(out) > 0)
+		return;			/* up_writecb comes back */
+	r->sp = splicer_new(px.base, bufferevent_getfd(r->ps->bev),
+	    bufferevent_getfd(r->up->bev), r->raw_left, preq_spliced, r);
+	if (r->sp == NULL) {
+		/* No pipe: the rest is framed and copied as usual. */
+		log_warn("no pipe to splice a request body; copying it");
+		r->rin = evbuffer_new();
+		pw_bev_resume(r->ps->bev);
+	}
+}
+
+/* Is a raw body waiting for Docker's queue to empty before it splices? */
+static int
+raw_splice_next(struct preq *r)
+{
+	return r->raw && r->rin == NULL && r->sp == NULL && r->up != NULL &&
+	    r->state == PR_EXCHANGE && r->raw_left >= PROXY_SPLICE_MIN;
+}
+
 /* Request body frames from the worker to Docker, until END. */
 static void
 relay_request_body(struct preq *r, struct evbuffer *in)
@@ -1577,6 +1730,7 @@ stream_readcb(struct bufferevent *bev, void *arg)
 {
 	struct pstream		*ps = arg;
 	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer		*src;
 	struct frame_hdr	 fh;
 	struct preq		*r;
 	uint8_t			*p;
@@ -1618,15 +1772,16 @@ stream_readcb(struct bufferevent *bev, void *arg)
 			return;
 		case PR_LOCAL:
 			/* Nothing to relay: read the worker's END and wait. */
-			if (drain_request_body(r, in) == -1) {
+			src = preq_input(r, in);
+			if (drain_request_body(r, src) == -1) {
 				pstream_free(ps);
 				return;
 			}
 			if (r->req_done)
-				evbuffer_drain(in, evbuffer_get_length(in));
+				evbuffer_drain(src, evbuffer_get_length(src));
 			return;
 		case PR_SPOOL:
-			if (spool_body(r, in) == -1) {
+			if (spool_body(r, preq_input(r, in)) == -1) {
 				log_warnx("worker %u: bad signed body stream",
 				    ps->slot);
 				pstream_free(ps);
@@ -1651,20 +1806,28 @@ stream_readcb(struct bufferevent *bev, void *arg)
 				bufferevent_disable(bev, EV_READ);
 			return;
 		case PR_EXCHANGE:
+			if (r->raw && r->rin == NULL && r->raw_left > 0) {
+				/* Unframed body bytes, straight on. */
+				if (r->up != NULL)
+					raw_relay(r, in);
+				if (ps->cur != r || r->raw_left > 0)
+					return;
+			}
+			src = preq_input(r, in);
 			if (r->up != NULL)
-				relay_request_body(r, in);
+				relay_request_body(r, src);
 			/*
 			 * After its END the worker is silent until the answer
 			 * has ended (or a 101 makes the stream raw): bytes
 			 * sent ahead are never passed on to Docker.
 			 */
 			if (ps->cur == r && r->state == PR_EXCHANGE &&
-			    r->req_done && evbuffer_get_length(in) > 0)
+			    r->req_done && evbuffer_get_length(src) > 0)
 				body_violation(r, "bytes after the end of the "
 				    "request");
 			return;
 		case PR_FLUSH:
-			if (drain_request_body(r, in) == -1) {
+			if (drain_request_body(r, preq_input(r, in)) == -1) {
 				pstream_free(ps);
 				return;
 			}
@@ -1732,6 +1895,7 @@ held_refuse(struct preq *r, const char *why)
 	    why);
 	presp_free(r->held);
 	r->held = NULL;
+	preq_splice_stop(r);
 	if (r->up != NULL) {
 		upstream_free(r->up);
 		r->up = NULL;
@@ -1884,6 +2048,7 @@ response_done(struct preq *r)
 		dd_response_end(r);
 	else if (r->held == NULL)
 		send_frame(r, FRAME_END, NULL, 0);
+	preq_splice_stop(r);
 	r->up = NULL;
 	if (!r->up_close && r->req_done && !r->up_eof)
 		upstream_release(u);
@@ -2028,6 +2193,12 @@ up_writecb(struct bufferevent *bev, void *arg)
 	struct preq	*r = arg;
 	size_t		 left = evbuffer_get_length(bufferevent_get_output(bev));
 
+	if (raw_splice_next(r)) {
+		/* The stream reads nothing ahead: splice once this is out. */
+		if (left == 0)
+			raw_relay(r, bufferevent_get_input(r->ps->bev));
+		return;
+	}
 	if (left < PROXY_HIGH_WATER && !r->wr_eof)
 		pw_bev_resume(r->ps->bev);
 	if (r->state == PR_UPGRADED && r->wr_eof && left == 0)

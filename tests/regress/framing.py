@@ -6,7 +6,9 @@ CLOSED when the connection was cut without one.
 Cases: longer (declares the JSON, sends it and a second request), shorter
 (declares 10 bytes more than it sends), chunked (an empty DATA frame before
 a chunked body), hijack (an upgrade whose body carries a second request),
-after-end (an upgrade followed by bytes after its END)."""
+after-end (an upgrade followed by bytes after its END), raw-longer (a
+300 KiB body sent unframed, PXF_RAWBODY, declared without the second request
+that follows it)."""
 import json
 import socket
 import sys
@@ -59,6 +61,15 @@ elif case == "after-end":
     req = head("POST", "/containers/%s/attach?stream=1&stdin=1&stdout=1" % name, [
         ("Connection", "Upgrade"), ("Upgrade", "tcp"),
         ("X-Portwing-Test-Frame", "after-end")]).encode()
+elif case == "raw-longer":
+    first = json.dumps({"Image": "pwtest-bb", "Cmd": ["true"],
+                        "Labels": {"pad": "a" * 300000}})
+    body = (first + smuggled).encode()
+    req = head("POST", "/containers/create?name=" + name, [
+        ("Content-Type", "application/json"),
+        ("Content-Length", len(body)),
+        ("X-Portwing-Test-Frame", "raw"),
+        ("X-Portwing-Test-Declare", len(first))]).encode() + body
 else:
     sys.exit("unknown case " + case)
 
