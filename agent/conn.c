@@ -63,6 +63,7 @@ static void	conn_ask_authd(struct conn *);
 static void	conn_spool_start(struct conn *);
 static void	conn_spooled(struct conn *);
 static void	conn_splice_stop(struct conn *);
+static int	conn_stream(struct conn *);
 static void	spool_pump(struct conn *);
 
 /*
@@ -238,7 +239,7 @@ conn_stream_release(struct conn *c)
 	    c->sink != SINK_SPOOL &&
 	    evbuffer_get_length(bufferevent_get_input(c->sbev)) == 0 &&
 	    evbuffer_get_length(bufferevent_get_output(c->sbev)) == 0 &&
-	    worker_stream_put(c->w, c->sbev) == 0) {
+	    worker_stream_put(c->w, c->sbev, c->sid) == 0) {
 		c->sbev = NULL;
 		return;
 	}
@@ -423,6 +424,7 @@ conn_next_request(struct conn *c)
 	c->body_done = 0;
 	c->body_total = 0;
 	c->raw = c->raw_copy = 0;
+	c->fwd = c->fwd_cancel = 0;
 	conn_spool_free(c);
 	c->sink = SINK_NONE;
 	c->route = NULL;
@@ -647,13 +649,61 @@ conn_read_head(struct conn *c)
 	conn_ask_authd(c);
 }
 
+/*
+ * May authd pass this request on to the proxy itself (AUTHF_FORWARD)?
+ * Only a proxied Docker call without a body, on a stream the proxy has
+ * answered on before (so its IPC_W_STREAM is known there: authd's
+ * message and the worker's travel on different channels), and only for
+ * a token client: a signed request's body is spooled first, and the
+ * filter listeners hand authd the connection itself.
+ */
+static int
+conn_forwardable(struct conn *c)
+{
+	int	status = 0;
+
+	if (c->is_signed || c->filter || c->mtls || c->req.chunked ||
+	    (c->req.has_cl && c->req.content_length > 0) ||
+	    (c->req.conn_upgrade && c->req.upgrade != NULL))
+		return 0;
+	if (c->sbev != NULL ? !c->sknown : c->w->nidle_streams == 0)
+		return 0;
+	if (routes_lookup_private(c, &status) != NULL || status != 0)
+		return 0;
+#ifdef PW_TEST_HOOKS
+	/* Test build: the dishonest worker's tricks need its own REQ. */
+	for (int i = 0; i < c->req.nhdrs; i++)
+		if (c->req.hdrs[i].nlen > 16 && strncasecmp(c->req.hdrs[i].name,
+		    "X-Portwing-Test-", 16) == 0)
+			return 0;
+#endif
+	return conn_stream(c) == 0 && c->sknown;
+}
+
 static void
 conn_ask_authd(struct conn *c)
 {
 	c->counted = 1;
 	c->state = CONN_AUTH_WAIT;
-	if (worker_auth_request(c) == -1)
+	c->fwd = conn_forwardable(c);
+	if (worker_auth_request(c) == -1) {
+		c->fwd = 0;
 		conn_auth_answer(c, AUTH_UNAVAILABLE, "", "", NULL);
+		return;
+	}
+	if (c->fwd) {
+		/*
+		 * authd answers only a refusal; an approval goes on to the
+		 * proxy, whose answer comes on the stream as for any REQ.
+		 */
+		c->state = CONN_PROXY;
+		c->proxied = 1;
+		c->in_flight = 1;
+		ST_ADD(pw_stats->worker[c->w->slot].in_flight, 1);
+		c->body_mode = REQ_BODY_NONE;
+		c->body_done = 1;
+		c->sink = SINK_NONE;
+	}
 }
 
 /*
@@ -744,6 +794,20 @@ conn_auth_answer(struct conn *c, int verdict, const char *reason,
 	route_fn	fn;
 	int		status = 0;
 
+	if (c->fwd) {
+		/*
+		 * authd answered itself: a refusal, or it could not pass the
+		 * request on (then this worker sends it), or it went away
+		 * before it did (FRAME_NOREQ).
+		 */
+		c->fwd = c->fwd_cancel = 0;
+		c->state = CONN_AUTH_WAIT;
+		c->proxied = 0;
+		if (c->in_flight) {
+			c->in_flight = 0;
+			ST_ADD(pw_stats->worker[c->w->slot].in_flight, -1);
+		}
+	}
 	switch (verdict) {
 	case AUTH_OK:
 		break;
@@ -877,12 +941,14 @@ conn_stream(struct conn *c)
 
 	if (c->sbev != NULL)
 		return 0;
-	if ((bev = worker_stream_get(c->w)) != NULL) {
+	if ((bev = worker_stream_get(c->w, &c->sid)) != NULL) {
+		c->sknown = 1;		/* it served an exchange before */
 		stream_attach(c, bev);
 		return 0;
 	}
-	if ((fd = worker_new_stream(c->w)) == -1)
+	if ((fd = worker_new_stream(c->w, &c->sid)) == -1)
 		return -1;
+	c->sknown = 0;
 	stream_open(c, fd);
 	return 0;
 }
@@ -1137,19 +1203,12 @@ conn_spliced(struct splicer *sp, enum splice_end how, int err, void *arg)
 static int
 conn_raw_pump(struct conn *c)
 {
-	struct evbuffer	*in = bufferevent_get_input(c->bev);
 	struct evbuffer	*out = bufferevent_get_output(c->sbev);
-	size_t		 n;
 
 	if (c->sp != NULL)
 		return 0;
-	n = evbuffer_get_length(in);
-	if (n > c->body_left)
-		n = (size_t)c->body_left;
-	if (n > 0) {
-		evbuffer_remove_buffer(in, out, n);
-		c->body_left -= n;
-	}
+	c->body_left -= pw_evbuffer_take(bufferevent_get_input(c->bev), out,
+	    c->body_left);
 	if (c->body_left == 0) {
 		conn_body_sent(c);
 		return 0;
@@ -1488,16 +1547,24 @@ stream_readcb(struct bufferevent *bev, void *arg)
 		evbuffer_copyout(in, &fh, sizeof(fh));
 		if ((fh.type == FRAME_HEAD && fh.len > FRAME_MAX_HEAD) ||
 		    (fh.type == FRAME_DATA && fh.len > FRAME_MAX_DATA) ||
-		    ((fh.type == FRAME_END || fh.type == FRAME_ABORT) &&
-		    fh.len != 0) || fh.type < FRAME_DATA ||
-		    fh.type > FRAME_HEAD) {
+		    ((fh.type == FRAME_END || fh.type == FRAME_ABORT ||
+		    fh.type == FRAME_NOREQ) && fh.len != 0) ||
+		    fh.type < FRAME_DATA || fh.type == FRAME_REQ ||
+		    fh.type == FRAME_CANCEL || fh.type > FRAME_NOREQ) {
 			log_warnx("malformed frame from proxy");
 			goto abort;
 		}
 		if (evbuffer_get_length(in) < sizeof(fh) + fh.len)
 			return;
 		evbuffer_drain(in, sizeof(fh));
+		c->sknown = 1;
 		switch (fh.type) {
+		case FRAME_NOREQ:
+			/* authd died before it passed our request on. */
+			if (!c->fwd_cancel || c->resp_started)
+				goto abort;
+			conn_auth_answer(c, AUTH_UNAVAILABLE, "", "", NULL);
+			return;
 		case FRAME_HEAD:
 			if (c->resp_started)
 				goto abort;

@@ -317,9 +317,10 @@ master_link(struct child *w, struct child *peer)
 		log_warn("socketpair");
 		return;
 	}
+	/* An authd channel names that authd's spawn generation (hdr.id). */
 	ipc_send(w->chan, peer->role == PROC_AUTHD ? IPC_M_AUTHD_CHAN :
-	    peer->role == PROC_KEYD ? IPC_M_KEYD_CHAN : IPC_M_PROXY_CHAN, 0, 0,
-	    NULL, 0, sv[0]);
+	    peer->role == PROC_KEYD ? IPC_M_KEYD_CHAN : IPC_M_PROXY_CHAN, 0,
+	    peer->role == PROC_AUTHD ? peer->gen : 0, NULL, 0, sv[0]);
 	ipc_send(peer->chan, IPC_M_WORKER_CHAN, w->slot, 0, NULL, 0, sv[1]);
 }
 
@@ -410,7 +411,8 @@ master_link_audit(void)
 		return;
 	}
 	ipc_send(m.authd.chan, IPC_M_AUDIT_CHAN, 0, 0, NULL, 0, sv[0]);
-	ipc_send(m.proxy.chan, IPC_M_AUDIT_CHAN, 0, 0, NULL, 0, sv[1]);
+	ipc_send(m.proxy.chan, IPC_M_AUDIT_CHAN, 0, m.authd.gen, NULL, 0,
+	    sv[1]);
 }
 
 static void

@@ -65,6 +65,7 @@ static void	worker_master_msg(struct ipc_chan *, struct ipc_msg *, void *);
 static void	worker_master_closed(struct ipc_chan *, void *);
 static void	worker_authd_msg(struct ipc_chan *, struct ipc_msg *, void *);
 static void	worker_authd_closed(struct ipc_chan *, void *);
+static void	worker_authd_lost(struct worker *);
 static void	worker_proxy_closed(struct ipc_chan *, void *);
 static void	worker_start_drain(struct worker *);
 
@@ -566,8 +567,12 @@ worker_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		break;
 	}
 	case IPC_M_AUTHD_CHAN:
-		if (w->authd != NULL)
+		if (w->authd != NULL) {
 			ipc_chan_free(w->authd);
+			w->authd = NULL;
+			worker_authd_lost(w);
+		}
+		w->authd_gen = m->hdr.id;
 		w->authd = ipc_chan_new(w->base, m->fd, "authd", perms_authd,
 		    nitems(perms_authd), worker_authd_msg, worker_authd_closed,
 		    w);
@@ -617,7 +622,8 @@ conn_by_reqid(struct worker *w, uint32_t id)
 	uint32_t	 idx = id & 0xfffff;
 
 	if (idx >= w->table_size || (c = w->table[idx]) == NULL ||
-	    c->reqid != id || c->state != CONN_AUTH_WAIT)
+	    c->reqid != id || (c->state != CONN_AUTH_WAIT && !(c->fwd &&
+	    c->state == CONN_PROXY && !c->resp_started)))
 		return NULL;	/* the client left meanwhile */
 	return c;
 }
@@ -661,21 +667,43 @@ bad:
 	w->authd = NULL;
 }
 
-/* authd died: everyone waiting on it gets a 503, and so do newcomers. */
+/*
+ * authd is gone: everyone waiting on it gets a 503, and so do newcomers.
+ * A request authd was to pass on to the proxy may or may not have gone
+ * before it died; the proxy knows, once it has read all authd sent, and
+ * answers FRAME_CANCEL on the stream with FRAME_NOREQ (then a 503 here)
+ * or with the answer to the request.
+ */
 static void
-worker_authd_closed(struct ipc_chan *ch, void *arg)
+worker_authd_lost(struct worker *w)
 {
-	struct worker	*w = arg;
 	struct conn	*c, *next;
 
-	log_warnx("lost authd; failing closed until it is back");
-	ipc_chan_free(ch);
-	w->authd = NULL;
 	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		if (c->state == CONN_AUTH_WAIT)
 			conn_auth_answer(c, AUTH_UNAVAILABLE, "", "", NULL);
+		else if (c->fwd && c->state == CONN_PROXY && !c->resp_started &&
+		    !c->fwd_cancel && c->sbev != NULL) {
+			struct frame_hdr fh = { FRAME_CANCEL, 8 };
+			uint32_t q[2] = { w->authd_gen, c->reqid };
+
+			c->fwd_cancel = 1;
+			bufferevent_write(c->sbev, &fh, sizeof(fh));
+			bufferevent_write(c->sbev, q, sizeof(q));
+		}
 	}
+}
+
+static void
+worker_authd_closed(struct ipc_chan *ch, void *arg)
+{
+	struct worker	*w = arg;
+
+	log_warnx("lost authd; failing closed until it is back");
+	ipc_chan_free(ch);
+	w->authd = NULL;
+	worker_authd_lost(w);
 }
 
 static void
@@ -820,6 +848,9 @@ worker_auth_dialect(struct conn *c)
  * Ask authd about the current request.  The worker sends what the client
  * presented; authd decides.  Returns -1 when authd is unreachable.
  */
+static void	req_rest_put(struct ipc_wr *, struct conn *, const char *,
+		    int, int);
+
 int
 worker_auth_request(struct conn *c)
 {
@@ -857,7 +888,8 @@ worker_auth_request(struct conn *c)
 	new_reqid(c);
 	ipc_wr_init(&wr);
 	ipc_wr_u32(&wr, (c->is_signed ? AUTHF_SIGNED : 0) |
-	    (c->filter ? AUTHF_PEER : 0) | (c->mtls ? AUTHF_CERT : 0));
+	    (c->filter ? AUTHF_PEER : 0) | (c->mtls ? AUTHF_CERT : 0) |
+	    (c->fwd ? AUTHF_FORWARD : 0));
 	ipc_wr_str(&wr, c->peer);
 	ipc_wr_str(&wr, c->req.method);
 	ipc_wr_str(&wr, c->req.target);
@@ -898,6 +930,17 @@ worker_auth_request(struct conn *c)
 		worker_wipe_credentials(c);
 		return -1;
 	}
+	if (c->fwd) {
+		/* Approved, authd passes it on to the proxy on this stream. */
+		struct ipc_wr rest;
+
+		ipc_wr_u64(&wr, c->sid);
+		ipc_wr_u32(&wr, 0);		/* REQ flags */
+		ipc_wr_init(&rest);
+		req_rest_put(&rest, c, c->req.target, 0, REQ_BODY_NONE);
+		ipc_wr_bytes(&wr, rest.buf, rest.len);	/* the tail */
+		ipc_wr_free(&rest);
+	}
 	/*
 	 * The filter socket's clients are known by their peer credentials,
 	 * which authd reads itself from the connection (SO_PEERCRED).
@@ -907,6 +950,34 @@ worker_auth_request(struct conn *c)
 	ipc_wr_free(&wr);
 	worker_wipe_credentials(c);
 	return rv;
+}
+
+/*
+ * A REQ payload after its flags and approval: the method, the target, the
+ * body framing, the client and the forwardable header fields.  The worker
+ * writes it on the stream, or hands it to authd to pass on.
+ */
+static void
+req_rest_put(struct ipc_wr *wr, struct conn *c, const char *target, int flags,
+    int body_mode)
+{
+	int	i;
+
+	ipc_wr_str(wr, c->req.method);
+	ipc_wr_str(wr, target);
+	ipc_wr_u32(wr, (uint32_t)body_mode);
+	ipc_wr_u64(wr, c->req.content_length);
+	ipc_wr_str(wr, c->peer);
+	ipc_wr_str(wr, (flags & PXF_UPGRADE) ? c->req.upgrade : "");
+	for (i = 0; i < c->req.nhdrs && !(flags & PXF_PING); i++) {
+		const struct http_hdr *h = &c->req.hdrs[i];
+		if (!http_header_forwardable(h->name))
+			continue;
+		ipc_wr_u32(wr, 1);
+		ipc_wr_strn(wr, h->name, h->nlen);
+		ipc_wr_strn(wr, h->value, h->vlen);
+	}
+	ipc_wr_u32(wr, 0);
 }
 
 /* POST /api/portwing/enroll: authd verifies, the master writes the key. */
@@ -961,9 +1032,10 @@ worker_audit(struct conn *c, int status)
 }
 
 int
-worker_new_stream(struct worker *w)
+worker_new_stream(struct worker *w, uint64_t *sid)
 {
-	int	sv[2];
+	struct ipc_wr	wr;
+	int		sv[2], rv;
 
 	if (w->proxy == NULL)
 		return -1;
@@ -972,7 +1044,12 @@ worker_new_stream(struct worker *w)
 		log_warn("socketpair");
 		return -1;
 	}
-	if (ipc_send(w->proxy, IPC_W_STREAM, w->slot, 0, NULL, 0, sv[1]) == -1) {
+	*sid = w->next_sid++;
+	ipc_wr_init(&wr);
+	ipc_wr_u64(&wr, *sid);
+	rv = ipc_send(w->proxy, IPC_W_STREAM, w->slot, 0, wr.buf, wr.len, sv[1]);
+	ipc_wr_free(&wr);
+	if (rv == -1) {
 		close(sv[0]);
 		return -1;
 	}
@@ -993,8 +1070,9 @@ idle_stream_drop(struct worker *w, struct bufferevent *bev)
 
 	for (i = 0; i < w->nidle_streams; i++)
 		if (w->idle_streams[i] == bev) {
-			w->idle_streams[i] =
-			    w->idle_streams[--w->nidle_streams];
+			w->nidle_streams--;
+			w->idle_streams[i] = w->idle_streams[w->nidle_streams];
+			w->idle_sids[i] = w->idle_sids[w->nidle_streams];
 			break;
 		}
 	bufferevent_free(bev);
@@ -1015,7 +1093,7 @@ idle_stream_eventcb(struct bufferevent *bev, short what, void *arg)
 }
 
 int
-worker_stream_put(struct worker *w, struct bufferevent *bev)
+worker_stream_put(struct worker *w, struct bufferevent *bev, uint64_t sid)
 {
 	if (w->proxy == NULL || w->draining ||
 	    w->nidle_streams >= WORKER_IDLE_STREAMS)
@@ -1024,16 +1102,19 @@ worker_stream_put(struct worker *w, struct bufferevent *bev)
 	    w);
 	/* The write side: pw_bev_fastwrite enables it while bytes wait. */
 	bufferevent_enable(bev, EV_READ);
+	w->idle_sids[w->nidle_streams] = sid;
 	w->idle_streams[w->nidle_streams++] = bev;
 	return 0;
 }
 
 struct bufferevent *
-worker_stream_get(struct worker *w)
+worker_stream_get(struct worker *w, uint64_t *sid)
 {
 	if (w->proxy == NULL || w->nidle_streams == 0)
 		return NULL;
-	return w->idle_streams[--w->nidle_streams];
+	w->nidle_streams--;
+	*sid = w->idle_sids[w->nidle_streams];
+	return w->idle_streams[w->nidle_streams];
 }
 
 void
@@ -1054,7 +1135,6 @@ worker_proxy_request(struct conn *c, int flags, int body_mode)
 	struct ipc_wr		 wr;
 	struct frame_hdr	 fh;
 	const char		*target = c->req.target;
-	int			 i;
 
 #ifdef PW_TEST_HOOKS
 	{
@@ -1086,21 +1166,7 @@ worker_proxy_request(struct conn *c, int flags, int body_mode)
 	ipc_wr_init(&wr);
 	ipc_wr_u32(&wr, (uint32_t)flags);
 	approval_put(&wr, &c->approval);
-	ipc_wr_str(&wr, c->req.method);
-	ipc_wr_str(&wr, target);
-	ipc_wr_u32(&wr, (uint32_t)body_mode);
-	ipc_wr_u64(&wr, c->req.content_length);
-	ipc_wr_str(&wr, c->peer);
-	ipc_wr_str(&wr, (flags & PXF_UPGRADE) ? c->req.upgrade : "");
-	for (i = 0; i < c->req.nhdrs && !(flags & PXF_PING); i++) {
-		const struct http_hdr *h = &c->req.hdrs[i];
-		if (!http_header_forwardable(h->name))
-			continue;
-		ipc_wr_u32(&wr, 1);
-		ipc_wr_strn(&wr, h->name, h->nlen);
-		ipc_wr_strn(&wr, h->value, h->vlen);
-	}
-	ipc_wr_u32(&wr, 0);
+	req_rest_put(&wr, c, target, flags, body_mode);
 	fh.type = FRAME_REQ;
 	fh.len = (uint32_t)wr.len;
 	bufferevent_write(c->sbev, &fh, sizeof(fh));
@@ -1171,6 +1237,8 @@ worker_run(struct child_boot *b)
 	worker = w;
 	w->cfg = b->cfg;
 	w->slot = b->slot;
+	/* Stream ids never repeat in this slot, even across restarts. */
+	w->next_sid = ((uint64_t)b->gen << 32) | 1;
 	/* A predecessor's requests died with it. */
 	ST_SET(pw_stats->worker[w->slot].in_flight, 0);
 	w->started = pw_wall_time();

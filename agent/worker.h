@@ -120,9 +120,14 @@ struct conn {
 	int			 raw;		/* PXF_RAWBODY: body unframed */
 	int			 raw_copy;	/* ... copied: no pipe for splice */
 	struct splicer		*sp;		/* client -> stream, by splice */
+	int			 fwd;		/* authd passes the request on
+						   to the proxy (AUTHF_FORWARD) */
+	int			 fwd_cancel;	/* ... asked whether it came */
 
 	/* Response relayed from the proxy. */
 	struct bufferevent	*sbev;		/* stream to the proxy */
+	uint64_t		 sid;		/* its id (IPC_W_STREAM) */
+	int			 sknown;	/* the proxy has answered on it */
 	int			 resp_started;
 	int			 resp_chunked;
 	int			 resp_close_delim;
@@ -139,9 +144,12 @@ struct worker {
 	unsigned		 slot;
 	struct ipc_chan		*master;
 	struct ipc_chan		*authd;
+	uint32_t		 authd_gen;	/* its spawn generation */
 	struct ipc_chan		*proxy;
 	/* Streams to the proxy between client connections (agent/worker.c). */
 	struct bufferevent	*idle_streams[WORKER_IDLE_STREAMS];
+	uint64_t		 idle_sids[WORKER_IDLE_STREAMS];
+	uint64_t		 next_sid;	/* spawn generation << 32 | n */
 	int			 nidle_streams;
 	struct event		*listeners[4];	/* EV_READ on LISTEN_* */
 	int			 listener_tls[4];
@@ -183,9 +191,9 @@ void	worker_addr_release(struct conn *);
 int	worker_auth_request(struct conn *);
 int	worker_auth_dialect(struct conn *);
 int	worker_enroll_request(struct conn *);
-int	worker_new_stream(struct worker *);
-struct bufferevent *worker_stream_get(struct worker *);
-int	worker_stream_put(struct worker *, struct bufferevent *);
+int	worker_new_stream(struct worker *, uint64_t *);
+struct bufferevent *worker_stream_get(struct worker *, uint64_t *);
+int	worker_stream_put(struct worker *, struct bufferevent *, uint64_t);
 void	worker_streams_drop(struct worker *);
 void	worker_audit(struct conn *, int);
 void	worker_proxy_request(struct conn *, int, int);

@@ -54,6 +54,12 @@ struct pending {
 	char		principal[80];	/* claimed, until approved */
 	char		presented[64];	/* key ID of a signed request */
 	int		sig_ignored;	/* signature headers, no keys */
+	/* AUTHF_FORWARD: approved, the request goes on to the proxy. */
+	int		fwd;
+	uint64_t	sid;		/* the worker's stream for it */
+	uint32_t	rflags;		/* REQ flags */
+	uint8_t		*rest;		/* REQ payload from the method on */
+	size_t		restlen;
 };
 
 static struct {
@@ -187,6 +193,29 @@ approve(struct pending *p, const char *principal, const char *policy,
 		memcpy(ap.body_digest, digest, sizeof(ap.body_digest));
 	}
 	approval_sign(&ap, authd.cfg.approval_key, p->method, p->target);
+	if (p->fwd && authd.audit != NULL &&
+	    worker_chan(p->slot, p->serial) != NULL) {
+		struct ipc_wr	wr;
+
+		/*
+		 * Straight to the proxy, which serves it on the worker's
+		 * stream: one message and one wake-up of the worker fewer.
+		 * The slot is the channel's the request came on, so a
+		 * worker can only name streams of its own.
+		 */
+		ipc_wr_init(&wr);
+		ipc_wr_u32(&wr, p->slot);
+		ipc_wr_u64(&wr, p->sid);
+		ipc_wr_u32(&wr, p->rflags);
+		approval_put(&wr, &ap);
+		ipc_wr_bytes(&wr, p->rest, p->restlen);
+		(void)ipc_send(authd.audit, IPC_A_REQ, 0, p->reqid, wr.buf,
+		    wr.len, -1);
+		OPENSSL_cleanse(wr.buf, wr.len);
+		ipc_wr_free(&wr);
+		return;
+	}
+	/* Without the proxy's channel the worker sends it as usual. */
 	answer(p->slot, p->serial, p->reqid, AUTH_OK, "", principal, &ap);
 }
 
@@ -297,6 +326,8 @@ pending_free(struct pending *p)
 	if (p == NULL)
 		return;
 	free(p->target);
+	if (p->rest != NULL)
+		freezero(p->rest, p->restlen);	/* may hold credentials */
 	free(p);
 }
 
@@ -391,8 +422,23 @@ authd_answer_verify(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 	ipc_rd_bytes(&rd, digest, sizeof(digest));
 	if (flags & AUTHF_CERT)
 		chain = mtls_chain_read(&rd);
+	if (flags & AUTHF_FORWARD) {
+		const uint8_t	*rest;
+
+		p->fwd = 1;
+		p->sid = ipc_rd_u64(&rd);
+		p->rflags = ipc_rd_u32(&rd);
+		if ((rest = ipc_rd_rest(&rd, &p->restlen)) != NULL &&
+		    p->restlen > 0 && p->restlen <= IPC_MAX_HEAD) {
+			p->rest = xmalloc(p->restlen);
+			memcpy(p->rest, rest, p->restlen);
+		}
+	}
 	if (p->target == NULL || tok == NULL || ipc_rd_end(&rd) == -1 ||
-	    (flags & ~(AUTHF_SIGNED | AUTHF_PEER | AUTHF_CERT)) ||
+	    (p->fwd && p->rest == NULL) ||
+	    ((flags & AUTHF_FORWARD) && (flags & (AUTHF_PEER | AUTHF_CERT))) ||
+	    (flags & ~(AUTHF_SIGNED | AUTHF_PEER | AUTHF_CERT |
+	    AUTHF_FORWARD)) ||
 	    !http_valid_method(p->method) ||
 	    ((flags & AUTHF_CERT) && chain == NULL) ||
 	    (flags & (AUTHF_PEER | AUTHF_CERT)) == (AUTHF_PEER | AUTHF_CERT) ||

@@ -14,7 +14,12 @@
  *   32 bytes SHA-256 of the body (signed requests); with AUTHF_CERT
  *   (authd/mtls.h), u32 count and that many certificates (u32 length,
  *   DER), leaf first.  AUTHF_PEER and AUTHF_CERT come with the client's
- *   connection as the descriptor.
+ *   connection as the descriptor.  With AUTHF_FORWARD (never with those
+ *   two): u64 stream id, u32 REQ flags, and to the end of the payload the
+ *   rest of the REQ payload (method onwards, proxy/proxy.h), which authd
+ *   passes on to the proxy
+ *   with the approval (IPC_A_REQ) instead of answering the worker; a
+ *   refusal is still answered to the worker.
  * IPC_A_AUTH_ANS payload (authd -> worker), hdr.id echoed:
  *   u32 verdict (enum auth_verdict), str reason (X-Portwing-Reason for
  *   Ed25519 refusals and AUTH_REASON_NO_KEYS, the metric label of other
@@ -39,6 +44,7 @@
 #define AUTHF_SIGNED		0x01	/* X-Portwing-Signature present */
 #define AUTHF_PEER		0x02	/* from LISTEN_SOCKET: fd = the client's
 					   connection, for its peer credentials */
+#define AUTHF_FORWARD		0x08	/* approved: pass it on to the proxy */
 
 /*
  * The refusal of a token request that also carried signature headers

@@ -40,6 +40,13 @@
 #define FRAME_ABORT	3
 #define FRAME_HEAD	4
 #define FRAME_REQ	5
+#define FRAME_CANCEL	6	/* worker -> proxy, u32 authd spawn generation,
+				   u32 request id: that authd went away after
+				   the worker asked it to pass that request
+				   on; has it come? */
+#define FRAME_NOREQ	7	/* proxy -> worker: it has not and will not (the
+				   worker answers 503); when it has, the
+				   answer to it is the reply */
 
 /*
  * As large as one read of a body leg (PW_BEV_FILL_MAX), so that a frame

@@ -559,6 +559,18 @@ ipc_rd_bytes(struct ipc_rd *r, void *out, size_t n)
 	r->left -= n;
 }
 
+/* All that is left of the payload (a tail written with ipc_wr_bytes). */
+const uint8_t *
+ipc_rd_rest(struct ipc_rd *r, size_t *n)
+{
+	const uint8_t	*p = r->p;
+
+	*n = r->err ? 0 : r->left;
+	r->p += *n;
+	r->left -= *n;
+	return r->err ? NULL : p;
+}
+
 uint8_t
 ipc_rd_u8(struct ipc_rd *r)
 {

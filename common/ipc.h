@@ -95,6 +95,7 @@ void	 ipc_rd_bytes(struct ipc_rd *, void *, size_t);
 const char *ipc_rd_strp(struct ipc_rd *, size_t *, size_t);
 void	 ipc_rd_str(struct ipc_rd *, char *, size_t);
 char	*ipc_rd_strdup(struct ipc_rd *, size_t);
+const uint8_t *ipc_rd_rest(struct ipc_rd *, size_t *);
 int	 ipc_rd_end(struct ipc_rd *);
 
 #endif

@@ -15,12 +15,12 @@
 #ifndef PW_IPC_MSG_H
 #define PW_IPC_MSG_H
 
-#define IPC_PROTOCOL_VERSION	7
+#define IPC_PROTOCOL_VERSION	8
 
 #define IPC_MAX_CONFIG		(64 * 1024)
 #define IPC_MAX_TLS		(256 * 1024)
 #define IPC_MAX_HEAD		(80 * 1024)	/* request head + approval */
-#define IPC_MAX_AUTH		(80 * 1024)
+#define IPC_MAX_AUTH		(80 * 1024 + IPC_MAX_HEAD)	/* with a request to pass on */
 #define IPC_MAX_KEYS		(192 * 1024)	/* authorized_keys text */
 #define IPC_MAX_SIG		2048		/* a signature from keyd */
 
@@ -66,7 +66,8 @@ enum ipc_type {
 	IPC_M_LISTENER = 0x0201,	/* fd: a listening socket; u32 is_tls */
 	IPC_M_TLS = 0x0202,		/* u32 TLS generation, str cert-chain PEM
 					   (no key: keyd signs for the worker) */
-	IPC_M_AUTHD_CHAN = 0x0203,	/* fd: worker's end of worker<->authd */
+	IPC_M_AUTHD_CHAN = 0x0203,	/* fd: worker's end of worker<->authd;
+					   hdr.id = that authd's spawn generation */
 	IPC_M_PROXY_CHAN = 0x0204,	/* fd: worker's end of worker<->proxy */
 	IPC_M_KEYD_CHAN = 0x0205,	/* fd: worker's end of worker<->keyd */
 	IPC_M_MTLS_CA = 0x0206,		/* str MTLS_CLIENT_CA PEM: the CAs that
@@ -83,7 +84,9 @@ enum ipc_type {
 					   the master opened for it (/proc files, the
 					   Docker data root, the audit sink) */
 	IPC_M_AUDIT_CHAN = 0x0304,	/* master -> authd, proxy: fd: their end of
-					   the authd -> proxy audit channel */
+					   the authd -> proxy channel (audit records,
+					   IPC_A_REQ); to the proxy, hdr.id = that
+					   authd's spawn generation */
 	IPC_M_POLICY_CHAN = 0x0305,	/* master -> proxy, policyd: fd: their end
 					   of the proxy <-> policyd channel */
 	IPC_M_MTLS_AUTHD = 0x0306,	/* master -> authd: str MTLS_CLIENT_CA PEM;
@@ -106,12 +109,23 @@ enum ipc_type {
 					   an answer the worker gave itself
 					   (common/auditrec.h) */
 	IPC_W_STREAM = 0x0501,		/* worker -> proxy: fd = a new stream socket
-					   for one client connection; empty.  Requests
-					   travel on it as REQ frames (common/frame.h) */
+					   for one client connection; u64 stream id
+					   (unique to this worker, across its
+					   restarts).  Requests travel on it as REQ
+					   frames (common/frame.h), or come from
+					   authd (IPC_A_REQ) */
 
 	/* authd -> proxy (0x06xx) */
 	IPC_A_AUDIT = 0x0601,		/* authd -> proxy: an auth_failure,
 					   rate_limited or enrollment record */
+	IPC_A_REQ = 0x0602,		/* authd -> proxy: an approved request a
+					   worker asked authd to pass on
+					   (AUTHF_FORWARD): u32 worker slot, u64
+					   stream id, u32 REQ flags, approval, then
+					   the rest of the REQ payload as the worker
+					   wrote it (method onwards, proxy/proxy.h).
+					   Served on that worker's stream as if the
+					   worker had sent REQ and END */
 
 	/* worker <-> keyd (0x07xx) */
 	IPC_W_SIGN = 0x0701,		/* worker -> keyd: hdr.id = request id;

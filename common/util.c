@@ -538,6 +538,19 @@ pw_bev_read_now(struct bufferevent *bev, size_t limit)
 		pw_bev_resume(bev);
 }
 
+/* Move what `in' holds, up to max bytes, to `out'; returns how much. */
+size_t
+pw_evbuffer_take(struct evbuffer *in, struct evbuffer *out, uint64_t max)
+{
+	size_t	n = evbuffer_get_length(in);
+
+	if (n > max)
+		n = (size_t)max;
+	if (n > 0)
+		evbuffer_remove_buffer(in, out, n);
+	return n;
+}
+
 /*
  * Read callbacks owed to bufferevents whose input already holds bytes
  * when flow control lets them read again (pw_bev_resume).  libevent 2.1

@@ -48,12 +48,14 @@ void	 pw_random_bytes(void *, size_t);
 void	 pw_uuid4(char *, size_t);
 struct event_base *pw_event_base(void);
 struct bufferevent;
+struct evbuffer;
 void	 pw_bev_tune(struct bufferevent *);
 #define PW_BEV_FILL_MAX	(128 * 1024)
 #define PW_BEV_LIBEVENT_READ	4096	/* libevent 2.1's EVBUFFER_MAX_READ */
 size_t	 pw_bev_fill(struct bufferevent *, size_t);
 void	 pw_bev_resume(struct bufferevent *);
 void	 pw_bev_read_now(struct bufferevent *, size_t);
+size_t	 pw_evbuffer_take(struct evbuffer *, struct evbuffer *, uint64_t);
 void	 pw_bev_fastwrite(struct bufferevent *);
 
 #endif

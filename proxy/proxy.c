@@ -66,10 +66,41 @@ enum preq_state {
 /* One worker<->proxy stream: lives as long as the client's connection. */
 struct pstream {
 	uint32_t		 slot;
+	uint64_t		 sid;		/* the worker's id for it */
+	struct pstream		*hnext;		/* in pstreams[] */
 	struct bufferevent	*bev;
 	struct preq		*cur;		/* NULL: waiting for a REQ frame */
 	int			 closing;	/* close once output drained */
+	int			 cancel;	/* FRAME_CANCEL waits for authd */
+	uint32_t		 cancel_gen;	/* ... of that generation */
+	uint32_t		 fwd_id;	/* the last request authd passed on */
 };
+
+/*
+ * Streams by worker slot and stream id, for the requests authd passes on
+ * (IPC_A_REQ).
+ */
+#define PSTREAM_BUCKETS	1024
+static struct pstream	*pstreams[PSTREAM_BUCKETS];
+
+static struct pstream **
+pstream_bucket(uint32_t slot, uint64_t sid)
+{
+	uint64_t	h = (sid ^ ((uint64_t)slot << 56)) * 0x9e3779b97f4a7c15ULL;
+
+	return &pstreams[(h >> 40) % PSTREAM_BUCKETS];
+}
+
+static struct pstream *
+pstream_find(uint32_t slot, uint64_t sid)
+{
+	struct pstream	*ps;
+
+	for (ps = *pstream_bucket(slot, sid); ps != NULL; ps = ps->hnext)
+		if (ps->slot == slot && ps->sid == sid)
+			return ps;
+	return NULL;
+}
 
 struct preq {
 	struct connreq		*wait;		/* PR_WAIT_CONN */
@@ -89,6 +120,8 @@ struct preq {
 						   readers (held, dropped) */
 	struct splicer		*sp;		/* stream -> Docker, by splice */
 	int			 req_done;	/* END received from worker */
+	int			 fwd;		/* passed on by authd: no body,
+						   the worker's END implied */
 	int			 is_head;
 	int			 streaming;
 	int			 hijack;
@@ -158,7 +191,9 @@ static struct {
 	struct pw_config	 cfg;
 	struct ipc_chan		*master;
 	struct ipc_chan		*workers[PROXY_MAX_WORKERS];
-	struct ipc_chan		*authd;		/* audit records from authd */
+	struct ipc_chan		*authd;		/* audit records from authd, and
+						   the requests it passes on */
+	uint32_t		 authd_gen;	/* that authd's spawn generation */
 	struct approval_replay	 replay;
 	uint32_t		 next_id;
 	int			 hijacked;
@@ -179,12 +214,13 @@ static const struct ipc_perm perms_master[] = {
 };
 
 static const struct ipc_perm perms_worker[] = {
-	{ IPC_W_STREAM, 0, 0, 1 },
+	{ IPC_W_STREAM, 8, 8, 1 },
 	{ IPC_W_AUDIT, 8, IPC_MAX_AUDIT, 0 },
 };
 
 static const struct ipc_perm perms_authd[] = {
 	{ IPC_A_AUDIT, 8, IPC_MAX_AUDIT, 0 },
+	{ IPC_A_REQ, 16, IPC_MAX_HEAD + 1024, 0 },
 };
 
 static void	preq_free(struct preq *);
@@ -215,6 +251,8 @@ static const char *frame_misfit(struct preq *, const struct frame_hdr *);
 static void	body_violation(struct preq *, const char *);
 static void	proxy_worker_closed(struct ipc_chan *, void *);
 static void	preq_splice_stop(struct preq *);
+static int	authd_done(uint32_t);
+static void	pstream_noreq(struct pstream *);
 static void	respond_local(struct preq *, int, const char *, const char *,
 		    size_t);
 
@@ -274,6 +312,14 @@ send_head(struct preq *r, int status, uint32_t flags, uint64_t len,
 static void
 pstream_free(struct pstream *ps)
 {
+	struct pstream	**pp;
+
+	for (pp = pstream_bucket(ps->slot, ps->sid); *pp != NULL;
+	    pp = &(*pp)->hnext)
+		if (*pp == ps) {
+			*pp = ps->hnext;
+			break;
+		}
 	if (ps->cur != NULL)
 		preq_free(ps->cur);
 	bufferevent_free(ps->bev);
@@ -702,7 +748,7 @@ approval_refusal(struct preq *r, const struct approval *ap,
  * exchange on ps.  Returns -1 when the worker sent something malformed.
  */
 static int
-preq_new(struct pstream *ps, const uint8_t *p, size_t len)
+preq_new(struct pstream *ps, const uint8_t *p, size_t len, int viaauthd)
 {
 	struct ipc_msg	 m;
 	struct ipc_rd	 rd;
@@ -726,6 +772,7 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len)
 	r->id = ++px.next_id;
 	r->state = PR_EXCHANGE;
 	r->head = evbuffer_new();
+	r->fwd = r->req_done = viaauthd;	/* no body: END implied */
 	ps->cur = r;
 
 	ipc_rd_init(&rd, &m);
@@ -749,7 +796,8 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len)
 	    (r->flags & ~(PXF_PING | PXF_UPGRADE | PXF_DD | PXF_RAWBODY)) ||
 	    ((r->flags & PXF_DD) && r->body_mode != REQ_BODY_NONE) ||
 	    ((r->flags & PXF_RAWBODY) && (r->body_mode != REQ_BODY_LENGTH ||
-	    (r->flags & (PXF_PING | PXF_UPGRADE | PXF_DD)))))
+	    (r->flags & (PXF_PING | PXF_UPGRADE | PXF_DD)))) ||
+	    (viaauthd && (r->flags != 0 || r->body_mode != REQ_BODY_NONE)))
 		bad = 1;
 	if (!bad && (r->flags & PXF_PING)) {
 		/* Fixed readiness probe: nothing of the client's is sent. */
@@ -926,9 +974,9 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len)
 		r->audit = 1;
 	}
 	if (!(r->flags & PXF_PING))
-		log_debug("worker %u: %s %s for %s%s%s", ps->slot, method,
+		log_debug("worker %u: %s %s for %s%s%s%s", ps->slot, method,
 		    r->path, ap.principal, ap.policy[0] ? ", policy " : "",
-		    ap.policy);
+		    ap.policy, r->fwd ? " (passed on by authd)" : "");
 	if (r->flags & PXF_DD) {
 		dd_request(r, method, target);
 		free(target);
@@ -1432,15 +1480,111 @@ audit_from(const char *who, struct ipc_msg *m, const char *const *ok)
 	return -1;
 }
 
+/*
+ * FRAME_CANCEL on an idle stream: the worker's authd went away after it
+ * asked authd to pass a request on, which has not come.  It never will
+ * once everything that authd sent has been read: its channel here ended,
+ * or a later authd's came (the master sends them in order).  Until then
+ * the question waits.
+ */
+static int
+authd_done(uint32_t gen)
+{
+	return px.authd_gen > gen || (px.authd_gen == gen && px.authd == NULL);
+}
+
+static void
+pstream_noreq(struct pstream *ps)
+{
+	struct frame_hdr	fh = { FRAME_NOREQ, 0 };
+
+	ps->cancel = 0;
+	bufferevent_write(ps->bev, &fh, sizeof(fh));
+}
+
+/* authd's channel ended or was replaced: answer the questions it settles. */
+static void
+authd_changed(void)
+{
+	struct pstream	*ps, *next;
+	int		 i;
+
+	for (i = 0; i < PSTREAM_BUCKETS; i++)
+		for (ps = pstreams[i]; ps != NULL; ps = next) {
+			next = ps->hnext;
+			if (ps->cancel && ps->cur == NULL &&
+			    authd_done(ps->cancel_gen))
+				pstream_noreq(ps);
+		}
+}
+
+/*
+ * IPC_A_REQ: a request authd approved and passes on for a worker; served
+ * on that worker's stream as if the worker had sent it with its END.
+ */
+static int
+proxy_forwarded(struct ipc_msg *m)
+{
+	struct ipc_rd	 rd;
+	struct ipc_wr	 wr;
+	struct approval	 ap;
+	struct pstream	*ps;
+	const uint8_t	*rest;
+	size_t		 restlen;
+	uint64_t	 sid;
+	uint32_t	 slot, rflags;
+	int		 rc;
+
+	ipc_rd_init(&rd, m);
+	slot = ipc_rd_u32(&rd);
+	sid = ipc_rd_u64(&rd);
+	rflags = ipc_rd_u32(&rd);
+	approval_get(&rd, &ap);
+	rest = ipc_rd_rest(&rd, &restlen);
+	if (rest == NULL || ipc_rd_end(&rd) == -1) {
+		log_warnx("malformed request from authd; dropping its channel");
+		return -1;
+	}
+	if ((ps = pstream_find(slot, sid)) == NULL) {
+		/* The client left and its worker closed the stream. */
+		log_debug("worker %u: no stream for a request from authd", slot);
+		return 0;
+	}
+	if (ps->cur != NULL || ps->closing) {
+		log_warnx("worker %u: a request from authd for a busy stream; "
+		    "dropped", slot);
+		return 0;
+	}
+	ps->cancel = 0;
+	ps->fwd_id = m->hdr.id;
+	/* The REQ payload as the worker would have sent it. */
+	ipc_wr_init(&wr);
+	ipc_wr_u32(&wr, rflags);
+	approval_put(&wr, &ap);
+	ipc_wr_bytes(&wr, rest, restlen);
+	rc = preq_new(ps, wr.buf, wr.len, 1);
+	OPENSSL_cleanse(wr.buf, wr.len);
+	ipc_wr_free(&wr);
+	if (rc == -1)
+		pstream_free(ps);
+	return 0;
+}
+
 static void
 proxy_authd_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 {
 	static const char *const ok[] = { "auth_failure", "rate_limited",
 	    "enrollment", NULL };
+	int	rc;
 
-	if (audit_from("authd", m, ok) == -1) {
+	if (m->hdr.type == IPC_A_REQ)
+		rc = proxy_forwarded(m);
+	else
+		rc = audit_from("authd", m, ok);
+	if (rc == -1) {
 		px.authd = NULL;
 		ipc_chan_free(ch);
+		authd_changed();
 	}
 }
 
@@ -1450,6 +1594,7 @@ proxy_authd_closed(struct ipc_chan *ch, void *arg)
 	if (px.authd == ch)
 		px.authd = NULL;
 	ipc_chan_free(ch);
+	authd_changed();
 }
 
 static void
@@ -1470,6 +1615,17 @@ proxy_answer_stream(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 
 	ps = xcalloc(1, sizeof(*ps));
 	ps->slot = ipc_peer(ch);
+	{
+		struct ipc_rd	rd;
+		struct pstream	**b;
+
+		ipc_rd_init(&rd, m);
+		ps->sid = ipc_rd_u64(&rd);
+		(void)ipc_rd_end(&rd);	/* the size was checked */
+		b = pstream_bucket(ps->slot, ps->sid);
+		ps->hnext = *b;
+		*b = ps;
+	}
 	pw_set_nonblock(m->fd);
 	ps->bev = bufferevent_socket_new(px.base, m->fd, BEV_OPT_CLOSE_ON_FREE);
 	if (ps->bev == NULL)
@@ -1622,14 +1778,9 @@ raw_relay(struct preq *r, struct evbuffer *in)
 
 	if (r->sp != NULL)
 		return;
-	n = evbuffer_get_length(in);
-	if (n > r->raw_left)
-		n = (size_t)r->raw_left;
-	if (n > 0) {
-		evbuffer_remove_buffer(in, out, n);
-		r->raw_left -= n;
-		r->body_left -= n;
-	}
+	n = pw_evbuffer_take(in, out, r->raw_left);
+	r->raw_left -= n;
+	r->body_left -= n;
 	if (r->raw_left == 0)
 		return;
 	if (r->raw_left < PROXY_SPLICE_MIN) {
@@ -1746,6 +1897,22 @@ stream_readcb(struct bufferevent *bev, void *arg)
 			if (evbuffer_get_length(in) < sizeof(fh))
 				return;
 			evbuffer_copyout(in, &fh, sizeof(fh));
+			if (fh.type == FRAME_CANCEL && fh.len == 8) {
+				uint32_t q[2];	/* authd generation, request */
+
+				if (evbuffer_get_length(in) < sizeof(fh) + 8)
+					return;
+				evbuffer_drain(in, sizeof(fh));
+				evbuffer_remove(in, q, sizeof(q));
+				/* Served already: its answer was the reply. */
+				if (q[1] == ps->fwd_id)
+					continue;
+				ps->cancel = 1;
+				ps->cancel_gen = q[0];
+				if (authd_done(q[0]))
+					pstream_noreq(ps);
+				continue;
+			}
 			if (fh.type != FRAME_REQ || fh.len > IPC_MAX_HEAD) {
 				log_warnx("worker %u: expected a request frame",
 				    ps->slot);
@@ -1758,13 +1925,23 @@ stream_readcb(struct bufferevent *bev, void *arg)
 			evbuffer_drain(in, sizeof(fh));
 			p = xmalloc(fh.len ? fh.len : 1);
 			evbuffer_remove(in, p, fh.len);
-			rc = preq_new(ps, p, fh.len);
+			rc = preq_new(ps, p, fh.len, 0);
 			free(p);
 			if (rc == -1) {
 				pstream_free(ps);
 				return;
 			}
 			continue;
+		}
+		if (r->fwd && evbuffer_get_length(in) >= sizeof(fh)) {
+			evbuffer_copyout(in, &fh, sizeof(fh));
+			if (fh.type == FRAME_CANCEL && fh.len == 8) {
+				/* The request came: its answer is the reply. */
+				if (evbuffer_get_length(in) < sizeof(fh) + 8)
+					return;
+				evbuffer_drain(in, sizeof(fh) + 8);
+				continue;
+			}
 		}
 		switch (r->state) {
 		case PR_WAIT_CONN:
@@ -2829,7 +3006,9 @@ proxy_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		px.authd = ipc_chan_new(px.base, m->fd, "authd", perms_authd,
 		    nitems(perms_authd), proxy_authd_msg, proxy_authd_closed,
 		    NULL);
+		px.authd_gen = m->hdr.id;
 		m->fd = -1;
+		authd_changed();
 		break;
 	case IPC_M_RELOAD:
 		break;

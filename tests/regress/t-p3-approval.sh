@@ -32,12 +32,17 @@ check "refusal body is JSON with a message" \
     python3 -c 'import json,sys; assert "not approved" in json.loads(sys.argv[1])["message"]' "$body"
 
 # Replayed: the worker re-sends the previous request's approval (same
-# method and target, so the MAC matches): single use must refuse it.
+# method and target, so the MAC matches): single use must refuse it.  The
+# first request names a test mode ("keep": no change) so that its
+# approval comes back to the worker instead of going from authd to the
+# proxy, which is what a plain request on a known stream does; the third
+# goes that way.
 out=$(python3 - "$PW_PORT" "$PW_TOKEN" <<'PY'
 import http.client, sys
 c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
 h = {"Authorization": "Bearer " + sys.argv[2]}
-c.request("GET", "/_ping", headers=h); r1 = c.getresponse(); r1.read()
+h1 = dict(h); h1["X-Portwing-Test-Approval"] = "keep"
+c.request("GET", "/_ping", headers=h1); r1 = c.getresponse(); r1.read()
 h2 = dict(h); h2["X-Portwing-Test-Approval"] = "replay"
 c.request("GET", "/_ping", headers=h2); r2 = c.getresponse(); r2.read()
 c.request("GET", "/_ping", headers=h); r3 = c.getresponse(); r3.read()
