@@ -36,6 +36,7 @@
 #include <openssl/evp.h>
 
 #include "auditrec.h"
+#include "ipc.h"
 #include "config.h"
 #include "log.h"
 #include "proxy.h"
@@ -59,8 +60,8 @@ struct pending {
 static struct {
 	struct event_base	*base;
 	int			 capacity;
-	char			**ring;		/* by seq % capacity: the record as
-						   a sink object with raw values */
+	uint8_t			**ring;		/* by seq % capacity: the record,
+						   packed (ring_pack) */
 	uint64_t		 next_seq;	/* the next record's cursor */
 	uint64_t		 oldest;	/* oldest seq in the ring, 0: empty */
 	int			 sink_enabled;	/* AUDIT_LOG is set */
@@ -373,9 +374,67 @@ needs_sanitising(const struct audit_rec *r)
 }
 
 /*
- * The ring keeps each record as its sink object with raw values (one
- * dump per record, shared with the sink); a query turns it into the ring
- * format: cursor, ts, event, then the non-empty fields (reference 11.2).
+ * The ring keeps each record packed: its fields as length-prefixed
+ * strings and numbers (common/ipc.h's writer), a u32 length in front.
+ * Every proxied request makes a record and few are ever read, so the
+ * JSON is made when a query asks for it, not per request: packing is a
+ * few copies, where the sink object cost a refill of jansson strings, a
+ * dump and a formatted time.
+ */
+static uint8_t *
+ring_pack(const struct audit_rec *r)
+{
+	struct ipc_wr	 w;
+	uint8_t		*blob;
+	uint32_t	 n;
+
+	ipc_wr_init(&w);
+	/* The proxy's own members and the duration as it was measured,
+	 * then the record as it travels between processes. */
+	ipc_wr_bytes(&w, &r->duration_ms, sizeof(r->duration_ms));
+	ipc_wr_u32(&w, (uint32_t)r->has_rule);
+	ipc_wr_u32(&w, (uint32_t)r->rule);
+	ipc_wr_str(&w, r->profile);
+	audit_rec_put(&w, r);
+	n = (uint32_t)w.len;
+	blob = xmalloc(sizeof(n) + n);
+	memcpy(blob, &n, sizeof(n));
+	memcpy(blob + sizeof(n), w.buf, n);
+	ipc_wr_free(&w);
+	return blob;
+}
+
+static void
+ring_unpack(const uint8_t *blob, struct audit_rec *r)
+{
+	struct ipc_msg	m;
+	struct ipc_rd	rd;
+	uint32_t	n;
+	double		ms;
+	int		has_rule, rule;
+	char		profile[sizeof(r->profile)];
+
+	memcpy(&n, blob, sizeof(n));
+	memset(&m, 0, sizeof(m));
+	m.hdr.len = n;
+	m.data = blob + sizeof(n);
+	ipc_rd_init(&rd, &m);
+	ipc_rd_bytes(&rd, &ms, sizeof(ms));
+	has_rule = (int)ipc_rd_u32(&rd);
+	rule = (int)ipc_rd_u32(&rd);
+	ipc_rd_str(&rd, profile, sizeof(profile));
+	if (audit_rec_get(&rd, r) == -1)	/* to the end of the blob */
+		fatalx("audit: a ring record does not unpack");
+	r->duration_ms = ms;
+	r->has_rule = has_rule;
+	r->rule = rule;
+	pw_strlcpy(r->profile, profile, sizeof(r->profile));
+}
+
+/*
+ * A query turns a ring record into the ring format: cursor, ts, event,
+ * then the non-empty fields (reference 11.2), by way of its sink object
+ * with raw values.
  */
 static json_t *
 ring_at(uint64_t seq)
@@ -385,9 +444,16 @@ ring_at(uint64_t seq)
 	    "container", "exec_id", "key_id", "reason", "principal",
 	    "profile", "rule" };
 	json_t		*in, *o = json_object(), *v;
+	struct audit_rec rec;
+	char		 ts[64], *line;
 	size_t		 i;
 
-	in = json_loads(au.ring[seq % (uint64_t)au.capacity], 0, NULL);
+	ring_unpack(au.ring[seq % (uint64_t)au.capacity], &rec);
+	audit_time(rec.ts_ns, ts, sizeof(ts));
+	if ((line = sink_line(&rec, ts, 0)) == NULL)
+		fatalx("audit: out of memory");
+	in = json_loads(line, 0, NULL);
+	free(line);
 	json_object_set_new(o, "cursor", json_integer((json_int_t)seq));
 	json_object_set(o, "ts", json_object_get(in, "time"));
 	json_object_set(o, "event", json_object_get(in, "event"));
@@ -423,37 +489,29 @@ audit_add(const struct audit_rec *r)
 {
 	char		 ts[64];
 	uint64_t	 seq = au.next_seq++;
+	char		*line = NULL;
 
-	char		*raw = NULL, *line;
-
-	audit_time(r->ts_ns, ts, sizeof(ts));
 	au.ctr.total++;
-	if (au.capacity == 0 && !au.sink_enabled)
-		return;
-	if ((raw = sink_line(r, ts, 0)) == NULL)
-		fatalx("audit: out of memory");
-	if (au.sink_enabled && au.npend == AUDIT_PENDING_MAX) {
-		/* The sink is far behind: this one is not written. */
-		sink_failed("too many records waiting", 1);
-		line = NULL;
-	} else if (au.sink_enabled)
-		line = needs_sanitising(r) ? sink_line(r, ts, 1) :
-		    au.capacity > 0 ? xstrdup(raw) : raw;
-	else
-		line = NULL;
 	if (au.capacity > 0) {
-		char **slot = &au.ring[seq % (uint64_t)au.capacity];
+		uint8_t **slot = &au.ring[seq % (uint64_t)au.capacity];
 		if (*slot != NULL) {
 			free(*slot);
 			au.oldest++;
 		}
-		*slot = raw;
+		*slot = ring_pack(r);
 		if (au.oldest == 0)
 			au.oldest = seq;
-	} else if (line != raw)
-		free(raw);
-	if (line == NULL)
+	}
+	if (!au.sink_enabled)
 		return;
+	if (au.npend == AUDIT_PENDING_MAX) {
+		/* The sink is far behind: this one is not written. */
+		sink_failed("too many records waiting", 1);
+		return;
+	}
+	audit_time(r->ts_ns, ts, sizeof(ts));
+	if ((line = sink_line(r, ts, needs_sanitising(r))) == NULL)
+		fatalx("audit: out of memory");
 	au.pend[au.npend].line = line;
 	au.pend[au.npend].seq = seq;
 	if (++au.npend >= AUDIT_FLUSH_BATCH)
