@@ -680,6 +680,16 @@ conn_forwardable(struct conn *c)
 	return conn_stream(c) == 0 && c->sknown;
 }
 
+/* In portwing_http_requests_in_flight from authentication to the end. */
+static void
+conn_in_flight(struct conn *c, int on)
+{
+	if (c->in_flight == on)
+		return;
+	c->in_flight = on;
+	ST_ADD(pw_stats->worker[c->w->slot].in_flight, on ? 1 : -1);
+}
+
 static void
 conn_ask_authd(struct conn *c)
 {
@@ -698,8 +708,7 @@ conn_ask_authd(struct conn *c)
 		 */
 		c->state = CONN_PROXY;
 		c->proxied = 1;
-		c->in_flight = 1;
-		ST_ADD(pw_stats->worker[c->w->slot].in_flight, 1);
+		conn_in_flight(c, 1);
 		c->body_mode = REQ_BODY_NONE;
 		c->body_done = 1;
 		c->sink = SINK_NONE;
@@ -803,10 +812,7 @@ conn_auth_answer(struct conn *c, int verdict, const char *reason,
 		c->fwd = c->fwd_cancel = 0;
 		c->state = CONN_AUTH_WAIT;
 		c->proxied = 0;
-		if (c->in_flight) {
-			c->in_flight = 0;
-			ST_ADD(pw_stats->worker[c->w->slot].in_flight, -1);
-		}
+		conn_in_flight(c, 0);
 	}
 	switch (verdict) {
 	case AUTH_OK:
@@ -843,8 +849,7 @@ conn_auth_answer(struct conn *c, int verdict, const char *reason,
 	pw_strlcpy(c->principal, principal, sizeof(c->principal));
 	if (ap != NULL)
 		c->approval = *ap;
-	c->in_flight = 1;
-	ST_ADD(pw_stats->worker[c->w->slot].in_flight, 1);
+	conn_in_flight(c, 1);
 	/*
 	 * The filter listeners (LISTEN_SOCKET, LISTEN_MTLS) serve Docker's
 	 * API only, all of it judged by the policy: portwing's own

@@ -1733,8 +1733,6 @@ preq_splice_stop(struct preq *r)
 	r->sp = NULL;
 }
 
-static void	raw_relay(struct preq *, struct evbuffer *);
-
 static void
 preq_spliced(struct splicer *sp, enum splice_end how, int err, void *arg)
 {
