@@ -24,6 +24,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <sodium.h>
 
 #include "agent/child.h"
 #include "approval.h"
@@ -942,6 +943,9 @@ authd_run(struct child_boot *b)
 	limiter_init(authd.base);
 	if (argon_init(authd.base, 2) == -1)
 		fatal("argon threads");
+	/* libsodium picks its code paths here, before the sandbox. */
+	if (sodium_init() < 0)
+		fatal("libsodium does not start");
 
 	child_sandbox(PROC_AUTHD, b);
 

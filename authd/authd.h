@@ -56,8 +56,7 @@
 /* keys.c */
 struct authkey {
 	char		 id[PWC_KEYID_LEN + 1];
-	uint8_t		 pub[32];
-	EVP_PKEY	*pkey;
+	uint8_t		 pub[32];	/* what sig.c verifies with */
 	char		 comment[256];
 	struct cidr	*from;
 	int		 nfrom;

@@ -155,7 +155,6 @@ parse_options(char **pp, struct authkey *k, const char **why)
 static void
 key_clear(struct authkey *k)
 {
-	EVP_PKEY_free(k->pkey);
 	free(k->from);
 	memset(k, 0, sizeof(*k));
 }
@@ -177,6 +176,7 @@ parse_line(char *line, int lineno, struct authkey *k, char *err,
 {
 	const char	*why = NULL;
 	char		*p = line, *b64, *comment;
+	EVP_PKEY	*pkey;
 	size_t		 n;
 
 	memset(k, 0, sizeof(*k));
@@ -226,10 +226,12 @@ parse_line(char *line, int lineno, struct authkey *k, char *err,
 		}
 	}
 	pwc_key_id(k->pub, k->id);
-	if ((k->pkey = pwc_pubkey_from_raw(k->pub)) == NULL) {
+	/* Only checked here: sig.c verifies with the raw key (libsodium). */
+	if ((pkey = pwc_pubkey_from_raw(k->pub)) == NULL) {
 		key_clear(k);
 		return errf_line(err, errsz, lineno, "not a valid Ed25519 key");
 	}
+	EVP_PKEY_free(pkey);
 	return 0;
 }
 

@@ -8,7 +8,7 @@
 set -eu
 
 build_pkgs="build-essential autoconf automake pkg-config libevent-dev
-libssl-dev libargon2-dev libjansson-dev libyaml-dev libwebsockets-dev
+libssl-dev libargon2-dev libsodium-dev libjansson-dev libyaml-dev libwebsockets-dev
 libcurl4-openssl-dev libseccomp-dev zlib1g-dev
 libsystemd-dev"
 run_pkgs="docker.io busybox-static"

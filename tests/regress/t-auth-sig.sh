@@ -71,10 +71,20 @@ sent("timestamp", "GET", "/_ping", b"", h)
 h = pwsign.headers(k1, "GET", "/_ping")
 h["X-Portwing-Nonce"] = h["X-Portwing-Nonce"][:-1] + ("0" if h["X-Portwing-Nonce"][-1] != "0" else "1")
 sent("nonce", "GET", "/_ping", b"", h)
+# The same signature with S + L (the group order): it still satisfies the
+# curve equation, so only a verifier that insists on S < L refuses it.
+import base64
+h = pwsign.headers(k1, "GET", "/_ping")
+raw = base64.urlsafe_b64decode(h["X-Portwing-Signature"] + "==")
+L = 2**252 + 27742317777372353535851937790883648493
+s2 = int.from_bytes(raw[32:], "little") + L
+assert s2 < 2**256
+h["X-Portwing-Signature"] = base64.urlsafe_b64encode(raw[:32] + s2.to_bytes(32, "little")).rstrip(b"=").decode()
+sent("malleated", "GET", "/_ping", b"", h)
 print(" ".join(out))
 PY
 )
-for f in method path query body timestamp nonce; do
+for f in method path query body timestamp nonce malleated; do
 	check "altered $f: 401 invalid-signature, body 'unauthorized' only" \
 	    bash -c "echo '$out' | tr ' ' '\n' | grep -qx '$f:401:invalid-signature:unauthorized'"
 done
