@@ -653,16 +653,17 @@ conn_read_head(struct conn *c)
  * May authd pass this request on to the proxy itself (AUTHF_FORWARD)?
  * Only a proxied Docker call without a body, on a stream the proxy has
  * answered on before (so its IPC_W_STREAM is known there: authd's
- * message and the worker's travel on different channels), and only for
- * a token client: a signed request's body is spooled first, and the
- * filter listeners hand authd the connection itself.
+ * message and the worker's travel on different channels).  A signed
+ * request qualifies when it has no body (the approval then binds the
+ * empty body's digest, which the proxy checks as for any signed
+ * request); the filter listeners hand authd the connection itself.
  */
 static int
 conn_forwardable(struct conn *c)
 {
 	int	status = 0;
 
-	if (c->is_signed || c->filter || c->mtls || c->req.chunked ||
+	if (c->filter || c->mtls || c->req.chunked ||
 	    (c->req.has_cl && c->req.content_length > 0) ||
 	    (c->req.conn_upgrade && c->req.upgrade != NULL))
 		return 0;
@@ -729,6 +730,13 @@ conn_spool_start(struct conn *c)
 	    (uint64_t)c->w->cfg.signed_body_limit) {
 		c->keepalive = 0;
 		conn_text_error(c, 413, "request body too large", NULL);
+		return;
+	}
+	if (!c->req.chunked && !(c->req.has_cl && c->req.content_length > 0)) {
+		/* No body: nothing to hold, the digest is the empty one's. */
+		pwc_sha256("", 0, c->digest);
+		c->is_signed = 1;
+		conn_ask_authd(c);
 		return;
 	}
 	if ((c->spool_fd = memfd_create("pw-signed-body", MFD_CLOEXEC)) == -1 ||
