@@ -5,7 +5,8 @@
 # keep-alive connection that carries on after one, an answer Docker gives
 # before the body is through, a client that leaves mid-body, a body the
 # policy holds for policyd, a TLS client (copied, not spliced) and a signed
-# one all behave as with a framed body.  A dishonest worker that sends more
+# one all behave as with a framed body.  Chunked bodies of every chunk size,
+# which stay framed, share the streams.  A dishonest worker that sends more
 # than it declared is in t-p3-framing.sh.
 . "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,7 +14,7 @@ trap 'pw_stop; pw_docker_direct rm -f pwsp-box >/dev/null 2>&1' EXIT
 export PYTHONPATH=$here
 PW_LOG_LEVEL=debug pw_start WORKERS=1 || { fail "portwingd starts"; exit 1; }
 cid=$(pw_docker_direct run -d --name pwsp-box --network none "$PW_IMAGE" sleep 3600)
-pw_docker_direct exec pwsp-box mkdir -p /tmp/d1 /tmp/d2 /tmp/d3
+pw_docker_direct exec pwsp-box mkdir -p /tmp/d1 /tmp/d2 /tmp/d3 /tmp/c1 /tmp/c2 /tmp/c3
 
 # A tar of one 3 MiB file of random bytes.
 mkdir -p "$PW_TMP/src"
@@ -74,6 +75,64 @@ PY
 )
 check "dribbled upload, then a keep-alive GET: 200 200 ($out)" [ "$out" = "200 200 True" ]
 check "... and Docker has that file too" [ "$(there /tmp/d1/blob)" = "$sum" ]
+
+# 2b. Chunked bodies are framed, not spliced (see DESIGN.md, "Bulk
+# bodies"), on the same streams: curl's chunks, then chunks of every size
+# (one byte up to 300 KiB, some in dribbles) with a keep-alive GET after
+# them, then the docker CLI's own (docker cp sends its tar chunked).
+code=$(pw_curl -o /dev/null -w '%{http_code}' -X PUT -H 'Transfer-Encoding: chunked' \
+    -T "$PW_TMP/blob.tar" "$(pw_url "/containers/$cid/archive?path=/tmp/c1")")
+check "chunked: curl's upload answers 200 (got $code)" [ "$code" = 200 ]
+check "chunked: Docker has the file byte for byte" [ "$(there /tmp/c1/blob)" = "$sum" ]
+out=$(python3 - "$PW_PORT" "$PW_TOKEN" "$cid" "$PW_TMP/blob.tar" <<'PY'
+import socket, sys, time
+port, tok, cid, path = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+body = open(path, "rb").read()
+s = socket.create_connection(("127.0.0.1", port), timeout=30)
+s.sendall(("PUT /containers/%s/archive?path=/tmp/c2 HTTP/1.1\r\nHost: x\r\n"
+           "Authorization: Bearer %s\r\nContent-Type: application/x-tar\r\n"
+           "Transfer-Encoding: chunked\r\n\r\n" % (cid, tok)).encode())
+sizes = [1, 16383, 16384, 16385, 100000, 5, 300000, 32768, 131072, 131073, 20000]
+off, i = 0, 0
+while off < len(body):
+    n = min(sizes[i % len(sizes)], len(body) - off)
+    c = b"%x\r\n" % n + body[off:off + n] + b"\r\n"
+    if i % 4 == 3:			# in dribbles: header, then the data in parts
+        for j in range(0, len(c), 7000):
+            s.sendall(c[j:j + 7000]); time.sleep(0.002)
+    else:
+        s.sendall(c)
+    off += n; i += 1
+s.sendall(b"0\r\n\r\n")
+def answer(s):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        d = s.recv(65536)
+        if not d:
+            return "CLOSED", b""
+        data += d
+    head, rest = data.split(b"\r\n\r\n", 1)
+    n = 0
+    for l in head.split(b"\r\n"):
+        if l.lower().startswith(b"content-length:"):
+            n = int(l.split(b":")[1])
+    while len(rest) < n:
+        d = s.recv(65536)
+        if not d:
+            return "SHORT", rest
+        rest += d
+    return head.split(b" ")[1].decode(), rest
+st1, _ = answer(s)
+s.sendall(("GET /containers/%s/json HTTP/1.1\r\nHost: x\r\n"
+           "Authorization: Bearer %s\r\n\r\n" % (cid, tok)).encode())
+st2, b2 = answer(s)
+print(st1, st2, b'"Running":true' in b2)
+PY
+)
+check "chunked: chunks of every size, then a keep-alive GET: 200 200 ($out)" [ "$out" = "200 200 True" ]
+check "chunked: ... and Docker has that file too" [ "$(there /tmp/c2/blob)" = "$sum" ]
+pw_docker cp "$PW_TMP/src/blob" pwsp-box:/tmp/c3/ >/dev/null 2>&1
+check "chunked: docker cp into the container, whole" [ "$(there /tmp/c3/blob)" = "$sum" ]
 
 # 3. Docker answers before the body is through (no such container): the
 # client gets Docker's 404 and the connection closes; nothing is stuck.
