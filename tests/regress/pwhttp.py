@@ -111,3 +111,25 @@ def read_all(s, rest=b""):
         if not c:
             return data
         data += c
+
+
+def answer(s):
+    """One answer with a Content-Length on a kept-alive socket: (status as
+    a string, body); ("CLOSED", b"") or ("SHORT", part) when it ends early."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        d = s.recv(65536)
+        if not d:
+            return "CLOSED", b""
+        data += d
+    head, rest = data.split(b"\r\n\r\n", 1)
+    n = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            n = int(line.split(b":")[1])
+    while len(rest) < n:
+        d = s.recv(65536)
+        if not d:
+            return "SHORT", rest
+        rest += d
+    return head.split(b" ")[1].decode(), rest

@@ -66,8 +66,9 @@ pw_stop
 # connection (and so on the same stream) is read and answered.
 pw_start WORKERS=1 POLICY=portwing-with-compose ||
     { fail "portwingd starts with a policy"; exit 1; }
-out=$(python3 - "$PW_PORT" "$PW_TOKEN" <<'PY'
+out=$(PYTHONPATH=$(cd "$(dirname "$0")" && pwd) python3 - "$PW_PORT" "$PW_TOKEN" <<'PY'
 import socket, sys
+from pwhttp import answer
 port, tok = int(sys.argv[1]), sys.argv[2]
 s = socket.create_connection(("127.0.0.1", port))
 s.settimeout(8)
@@ -75,20 +76,8 @@ def req(method, path, body=b""):
     s.sendall(("%s %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
                "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
                % (method, path, tok, len(body))).encode() + body)
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        d = s.recv(65536)
-        if not d:
-            return "EOF"
-        buf += d
-    head, rest = buf.split(b"\r\n\r\n", 1)
-    n = 0
-    for l in head.split(b"\r\n"):
-        if l.lower().startswith(b"content-length:"):
-            n = int(l.split(b":")[1])
-    while len(rest) < n:
-        rest += s.recv(65536)
-    return head.split(b" ")[1].decode()
+    st, _ = answer(s)
+    return "EOF" if st == "CLOSED" else st
 try:
     print(req("POST", "/containers/create", b'{"Image":"x","HostConfig":{"Privileged":true}}'),
           req("GET", "/_ping"))

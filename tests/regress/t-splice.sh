@@ -38,6 +38,7 @@ check "the proxy spliced the body ($p0 -> $(spliced Docker))" [ "$(spliced Docke
 # second request on the same connection: the stream is back in step.
 out=$(python3 - "$PW_PORT" "$PW_TOKEN" "$cid" "$PW_TMP/blob.tar" <<'PY'
 import socket, sys, time
+from pwhttp import answer
 port, tok, cid, path = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 body = open(path, "rb").read()
 s = socket.create_connection(("127.0.0.1", port), timeout=30)
@@ -48,24 +49,6 @@ step = len(body) // 7
 for i in range(0, len(body), step):
     s.sendall(body[i:i + step])
     time.sleep(0.05)
-def answer(s):
-    data = b""
-    while b"\r\n\r\n" not in data:
-        d = s.recv(65536)
-        if not d:
-            return "CLOSED", b""
-        data += d
-    head, rest = data.split(b"\r\n\r\n", 1)
-    n = 0
-    for l in head.split(b"\r\n"):
-        if l.lower().startswith(b"content-length:"):
-            n = int(l.split(b":")[1])
-    while len(rest) < n:
-        d = s.recv(65536)
-        if not d:
-            return "SHORT", rest
-        rest += d
-    return head.split(b" ")[1].decode(), rest
 st1, _ = answer(s)
 s.sendall(("GET /containers/%s/json HTTP/1.1\r\nHost: x\r\n"
            "Authorization: Bearer %s\r\n\r\n" % (cid, tok)).encode())
@@ -86,6 +69,7 @@ check "chunked: curl's upload answers 200 (got $code)" [ "$code" = 200 ]
 check "chunked: Docker has the file byte for byte" [ "$(there /tmp/c1/blob)" = "$sum" ]
 out=$(python3 - "$PW_PORT" "$PW_TOKEN" "$cid" "$PW_TMP/blob.tar" <<'PY'
 import socket, sys, time
+from pwhttp import answer
 port, tok, cid, path = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 body = open(path, "rb").read()
 s = socket.create_connection(("127.0.0.1", port), timeout=30)
@@ -104,24 +88,6 @@ while off < len(body):
         s.sendall(c)
     off += n; i += 1
 s.sendall(b"0\r\n\r\n")
-def answer(s):
-    data = b""
-    while b"\r\n\r\n" not in data:
-        d = s.recv(65536)
-        if not d:
-            return "CLOSED", b""
-        data += d
-    head, rest = data.split(b"\r\n\r\n", 1)
-    n = 0
-    for l in head.split(b"\r\n"):
-        if l.lower().startswith(b"content-length:"):
-            n = int(l.split(b":")[1])
-    while len(rest) < n:
-        d = s.recv(65536)
-        if not d:
-            return "SHORT", rest
-        rest += d
-    return head.split(b" ")[1].decode(), rest
 st1, _ = answer(s)
 s.sendall(("GET /containers/%s/json HTTP/1.1\r\nHost: x\r\n"
            "Authorization: Bearer %s\r\n\r\n" % (cid, tok)).encode())
