@@ -27,6 +27,7 @@ int	authd_run(struct child_boot *);
 int	proxy_run(struct child_boot *);
 int	keyd_run(struct child_boot *);
 int	policyd_run(struct child_boot *);
+int	edge_run(struct child_boot *);
 int	master_run(int, char **);
 
 #endif

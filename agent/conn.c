@@ -629,6 +629,12 @@ conn_read_head(struct conn *c)
 		fn(c);
 		return;
 	}
+	if (w->cfg.edge && !c->filter && !c->mtls && !routes_edge_served(c)) {
+		conn_error(c, 404, "edge mode: Docker's API is served to the "
+		    "controller only (DRYDOCK_URL); this port answers /health, "
+		    "/ready, /metrics and /_portwing/audit/export");
+		return;
+	}
 	{
 		const struct http_hdr *sig;
 		int dialect = worker_auth_dialect(c);

@@ -42,6 +42,8 @@ main(int argc, char **argv)
 			return keyd_run(&boot);
 		case PROC_POLICYD:
 			return policyd_run(&boot);
+		case PROC_EDGE:
+			return edge_run(&boot);
 		}
 		return 2;
 	}

@@ -40,6 +40,7 @@
 #include "util.h"
 #include "authd/authd.h"
 #include "banner.h"
+#include "edge/edge.h"
 #include "keyfile.h"
 #include "mtlsl.h"
 #include "pmsg.h"
@@ -115,6 +116,7 @@ static struct {
 	struct child		 proxy;
 	struct child		 keyd;		/* with TLS only */
 	struct child		 policyd;	/* with a policy only */
+	struct child		 edge;		/* in edge mode only */
 	struct policy_spec	 pspec;		/* the policy in force */
 	struct policy		*pol;		/* NULL: none configured */
 	uint32_t		 pol_gen;
@@ -182,6 +184,13 @@ static const struct ipc_perm perms_policyd[] = {
 	{ IPC_C_PONG, 0, 0, 0 },
 };
 
+static const struct ipc_perm perms_edge[] = {
+	{ IPC_C_READY, 4, 4, 0 },
+	{ IPC_E_DIAL, 0, 0, 0 },
+	{ IPC_C_LOG, 12, 12 + LOG_MSG_MAX, 0 },
+	{ IPC_C_PONG, 0, 0, 0 },
+};
+
 static const struct ipc_perm perms_proxy[] = {
 	{ IPC_C_READY, 4, 4, 0 },
 	{ IPC_P_DOCKER_REQ, 0, 0, 0 },
@@ -197,6 +206,7 @@ static void	master_check_stopped(void);
 static void	master_send_keys(void);
 static void	master_status_update(void);
 static void	master_reload_check(void);
+static void	master_dialled(const struct edge_dial *, uint32_t, void *);
 
 static const char *
 child_name(struct child *c, char *buf, size_t sz)
@@ -689,7 +699,10 @@ test_new_tls_key_cb(evutil_socket_t fd, short ev, void *arg)
 
 /* ---- systemd: status, liveness probes, watchdog ---- */
 
-/* The i-th child (authd, proxy, keyd, policyd, then the workers), or NULL. */
+/*
+ * The i-th child (authd, proxy, keyd, policyd, edge, then the workers), or
+ * NULL.
+ */
 static struct child *
 child_at(int i)
 {
@@ -701,11 +714,13 @@ child_at(int i)
 		return m.cfg.tls ? &m.keyd : NULL;
 	if (i == 3)
 		return m.pol != NULL ? &m.policyd : NULL;
-	if (i - 4 < m.cfg.workers)
-		return &m.workers[i - 4];
+	if (i == 4)
+		return m.cfg.edge ? &m.edge : NULL;
+	if (i - 5 < m.cfg.workers)
+		return &m.workers[i - 5];
 	return NULL;
 }
-#define NCHILDREN	(4 + m.cfg.workers)
+#define NCHILDREN	(5 + m.cfg.workers)
 
 /* One line for `systemctl status`: workers, Docker, requests served. */
 static void
@@ -1335,6 +1350,13 @@ master_child_msg(struct ipc_chan *ch, struct ipc_msg *msg, void *arg)
 	case IPC_A_ENROLL_ADD:
 		master_enroll(c, msg);
 		break;
+	case IPC_E_DIAL:
+		if (c->role != PROC_EDGE || !c->ready) {
+			kill(c->pid, SIGKILL);
+			break;
+		}
+		medge_dial(&m.cfg, msg->hdr.id, master_dialled, c);
+		break;
 	case IPC_P_DOCKER_REQ:
 		if (c->role != PROC_PROXY || !c->ready) {
 			kill(c->pid, SIGKILL);
@@ -1346,6 +1368,27 @@ master_child_msg(struct ipc_chan *ch, struct ipc_msg *msg, void *arg)
 		/* The permission table already refused anything else. */
 		break;
 	}
+}
+
+/* A dial for the edge process: where to connect, and the signed hello. */
+static void
+master_dialled(const struct edge_dial *d, uint32_t id, void *arg)
+{
+	struct child	*c = arg;
+	struct ipc_wr	 wr;
+
+	if (c->chan == NULL || !c->ready)
+		return;
+	ipc_wr_init(&wr);
+	ipc_wr_u32(&wr, d->status);
+	ipc_wr_str(&wr, d->addr);
+	ipc_wr_str(&wr, d->keyid);
+	ipc_wr_u64(&wr, d->ts);
+	ipc_wr_str(&wr, d->nonce);
+	ipc_wr_str(&wr, d->sig);
+	ipc_wr_str(&wr, d->err);
+	ipc_send(c->chan, IPC_M_DIAL, 0, id, wr.buf, wr.len, -1);
+	ipc_wr_free(&wr);
 }
 
 static void
@@ -1375,7 +1418,8 @@ master_send_config(struct child *c)
 	unsigned	 role = c->role == PROC_WORKER ? ROLE_WORKER :
 			    c->role == PROC_AUTHD ? ROLE_AUTHD :
 			    c->role == PROC_KEYD ? ROLE_KEYD :
-			    c->role == PROC_POLICYD ? ROLE_POLICYD : ROLE_PROXY;
+			    c->role == PROC_POLICYD ? ROLE_POLICYD :
+			    c->role == PROC_EDGE ? ROLE_EDGE : ROLE_PROXY;
 	char		*kv;
 
 	kv = config_to_kv(&m.cfg, role);
@@ -1453,6 +1497,10 @@ master_spawn(struct child *c)
 		perms = perms_policyd;
 		nperms = nitems(perms_policyd);
 		break;
+	case PROC_EDGE:
+		perms = perms_edge;
+		nperms = nitems(perms_edge);
+		break;
 	default:
 		perms = perms_proxy;
 		nperms = nitems(perms_proxy);
@@ -1483,6 +1531,8 @@ child_by_pid(pid_t pid)
 		return &m.keyd;
 	if (m.policyd.pid == pid)
 		return &m.policyd;
+	if (m.edge.pid == pid)
+		return &m.edge;
 	for (i = 0; i < m.cfg.workers; i++)
 		if (m.workers[i].pid == pid)
 			return &m.workers[i];
@@ -1566,10 +1616,11 @@ master_sigchld(evutil_socket_t sig, short ev, void *arg)
 
 /* ---- shutdown ---- */
 
+/* Workers, and the edge process, still running. */
 static int
 workers_alive(void)
 {
-	int	i, n = 0;
+	int	i, n = m.edge.pid > 0;
 
 	for (i = 0; i < m.cfg.workers; i++)
 		if (m.workers[i].pid > 0)
@@ -1582,7 +1633,10 @@ master_check_stopped(void)
 {
 	if (workers_alive() > 0)
 		return;
-	/* Workers are gone: nothing can reach authd or the proxy now. */
+	/*
+	 * Workers (and the edge process) are gone: nothing can reach authd
+	 * or the proxy now.
+	 */
 	if (m.authd.pid > 0)
 		kill(m.authd.pid, SIGTERM);
 	if (m.proxy.pid > 0)
@@ -1617,6 +1671,8 @@ master_stop_timeout(evutil_socket_t fd, short ev, void *arg)
 		kill(m.keyd.pid, SIGKILL);
 	if (m.policyd.pid > 0)
 		kill(m.policyd.pid, SIGKILL);
+	if (m.edge.pid > 0)
+		kill(m.edge.pid, SIGKILL);
 	event_base_loopexit(m.base, NULL);
 }
 
@@ -1654,6 +1710,12 @@ master_sigterm(evutil_socket_t sig, short ev, void *arg)
 		else if (c->pid > 0)
 			kill(c->pid, SIGTERM);
 	}
+	if (m.edge.respawn != NULL)
+		evtimer_del(m.edge.respawn);
+	if (m.edge.chan != NULL)
+		ipc_send(m.edge.chan, IPC_M_SHUTDOWN, 0, 0, NULL, 0, -1);
+	else if (m.edge.pid > 0)
+		kill(m.edge.pid, SIGTERM);
 	/* The proxy ends its event streams at once (DESIGN: Drydock). */
 	if (m.proxy.chan != NULL)
 		ipc_send(m.proxy.chan, IPC_M_SHUTDOWN, 0, 0, NULL, 0, -1);
@@ -2078,7 +2140,13 @@ master_run(int argc, char **argv)
 		    "enrollment answers \"already used\"", m.cfg.state_dir);
 		config_clear(&m.cfg, CK_ENROLLMENT_TOKEN);
 	}
-	if (m.cfg.token == NULL && m.cfg.token_hash == NULL && !m.cfg.keys)
+	if (m.cfg.token == NULL && m.cfg.token_hash == NULL && !m.cfg.keys &&
+	    m.cfg.edge)
+		log_info("edge mode without TOKEN: /metrics and the audit "
+		    "export on %s:%d answer without authentication", m.cfg.bind,
+		    m.cfg.port);
+	else if (m.cfg.token == NULL && m.cfg.token_hash == NULL &&
+	    !m.cfg.keys)
 		log_warnx("ALLOW_UNAUTHENTICATED is set: anyone who can reach "
 		    "%s:%d controls this host's Docker Engine", m.cfg.bind,
 		    m.cfg.port);
@@ -2179,12 +2247,13 @@ master_run(int argc, char **argv)
 		    "child answers", (unsigned long long)m.wd_tick_ms);
 	}
 
-	banner("standard", m.cfg.val[CK_ADAPTER] ? m.cfg.val[CK_ADAPTER] :
+	banner(m.cfg.edge ? "edge" : "standard", m.cfg.val[CK_ADAPTER] ? m.cfg.val[CK_ADAPTER] :
 	    "drydock", m.cfg.workers, m.cfg.val[CK__DOCKER]);
 	m.authd.role = PROC_AUTHD;
 	m.proxy.role = PROC_PROXY;
 	m.keyd.role = PROC_KEYD;
 	m.policyd.role = PROC_POLICYD;
+	m.edge.role = PROC_EDGE;
 	m.tls_gen = 1;
 	if (m.pol != NULL) {
 		size_t w;
@@ -2204,6 +2273,10 @@ master_run(int argc, char **argv)
 		master_spawn(&m.keyd);
 	if (m.pol != NULL)
 		master_spawn(&m.policyd);
+	if (m.cfg.edge) {
+		medge_init(m.base);
+		master_spawn(&m.edge);
+	}
 	for (i = 0; i < m.cfg.workers; i++) {
 		m.workers[i].role = PROC_WORKER;
 		m.workers[i].slot = (unsigned)i;

@@ -24,6 +24,7 @@
 #include "drydock.h"
 #include "frame.h"
 #include "log.h"
+#include "stats.h"
 #include "util.h"
 #include "worker.h"
 #include "keyd.h"
@@ -36,6 +37,7 @@ struct route {
 };
 
 #define ROUTE_ENROLL	0x01	/* ENROLLMENT_TOKEN set */
+#define ROUTE_EDGE	0x02	/* also served in edge mode */
 
 static void	route_health(struct conn *);
 static void	route_ready(struct conn *);
@@ -85,11 +87,11 @@ static const struct route private_routes[] = {
 	{ "/api/triggers/*/*/batch", "POST", route_not_implemented, 0 },
 	{ "/api/log/entries", "GET", route_empty_list, 0 },
 	/* Observability (reference 7.2, 10, 11): answered by the proxy. */
-	{ "/metrics", "GET", route_dd, 0 },
-	{ "/_portwing/metrics", "GET", route_dd, 0 },
-	{ "/_portwing/info", "GET", route_dd, 0 },
-	{ "/_portwing/audit", "GET", route_dd, 0 },
-	{ "/_portwing/audit/export", "GET", route_dd, 0 },
+	{ "/metrics", "GET", route_dd, ROUTE_EDGE },
+	{ "/_portwing/metrics", "GET", route_dd, ROUTE_EDGE },
+	{ "/_portwing/info", "GET", route_dd, ROUTE_EDGE },
+	{ "/_portwing/audit", "GET", route_dd, ROUTE_EDGE },
+	{ "/_portwing/audit/export", "GET", route_dd, ROUTE_EDGE },
 };
 
 /* Does path match pattern, segment by segment? */
@@ -156,6 +158,27 @@ routes_lookup_public(struct conn *c, int *status)
 	return lookup(public_routes, nitems(public_routes), c, status);
 }
 
+/*
+ * Edge mode: this listener is for local probes and scrapes.  Docker's API
+ * and the Drydock routes are the controller's, over the edge session, so
+ * anything but the observability routes is refused before authentication.
+ */
+int
+routes_edge_served(struct conn *c)
+{
+	char	path[HTTP_MAX_REQLINE];
+	size_t	i;
+
+	http_percent_decode(c->req.path, strlen(c->req.path), path,
+	    sizeof(path));
+	http_path_alias(path, sizeof(path));
+	for (i = 0; i < nitems(private_routes); i++)
+		if ((private_routes[i].need & ROUTE_EDGE) &&
+		    path_match(private_routes[i].path, path))
+			return 1;
+	return 0;
+}
+
 route_fn
 routes_lookup_private(struct conn *c, int *status)
 {
@@ -200,11 +223,17 @@ health_object(struct conn *c, const char *status, int ready,
 {
 	double	up = pw_wall_time() - c->w->cfg.started;
 
+	const char	*ctl = "not_applicable";
+
+	if (c->w->cfg.edge)
+		ctl = ST_GET(pw_stats->edge.connected) ? "connected" :
+		    "disconnected";
 	return json_pack("{s:s, s:b, s:b, s:s, s:s, s:f, s:s, s:s}",
-	    "status", status, "live", 1, "ready", ready, "mode", "standard",
+	    "status", status, "live", 1, "ready", ready, "mode",
+	    c->w->cfg.edge ? "edge" : "standard",
 	    "version", PW_VERSION_STRING, "uptimeSeconds",
 	    (double)((long long)(up * 1000)) / 1000.0, "docker", docker,
-	    "controller", "not_applicable");
+	    "controller", ctl);
 }
 
 /* Liveness: never probes Docker (reference 7.1). */
@@ -218,11 +247,14 @@ route_health(struct conn *c)
 static void
 ready_done(struct conn *c, int status)
 {
-	int	ok = status == 200;
+	int	docker = status == 200, ok = docker;
 
+	/* Edge mode: ready means Docker answers and the session is up. */
+	if (c->w->cfg.edge && !ST_GET(pw_stats->edge.connected))
+		ok = 0;
 	c->state = CONN_LOCAL_BODY;
 	respond_json(c, ok ? 200 : 503, health_object(c, ok ? "healthy" :
-	    "unhealthy", ok, ok ? "connected" : "disconnected"),
+	    "unhealthy", ok, docker ? "connected" : "disconnected"),
 	    "Cache-Control: no-store\r\n");
 }
 

@@ -219,6 +219,7 @@ void	conn_enroll_answer(struct conn *, int, const char *, const char *,
 /* routes.c */
 route_fn routes_lookup_public(struct conn *, int *);
 route_fn routes_lookup_private(struct conn *, int *);
+int	 routes_edge_served(struct conn *);
 
 
 #endif

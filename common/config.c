@@ -17,7 +17,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "cidr.h"
 #include "config.h"
@@ -42,11 +46,12 @@ const struct cfg_info cfg_table[CK_COUNT] = {
 	    "error, warn, info or debug (default info)" },
 	[CK_LOG_FORMAT] = { "LOG_FORMAT", ROLE_ALL, 0, 0,
 	    "text or json (default text)" },
-	[CK_AGENT_ID] = { "AGENT_ID", ROLE_WORKER | ROLE_PROXY, 0, 0,
+	[CK_AGENT_ID] = { "AGENT_ID", ROLE_WORKER | ROLE_PROXY | ROLE_EDGE, 0, 0,
 	    "agent identifier (default: random UUID per start)" },
-	[CK_AGENT_NAME] = { "AGENT_NAME", ROLE_WORKER | ROLE_PROXY, 0, 0,
+	[CK_AGENT_NAME] = { "AGENT_NAME", ROLE_WORKER | ROLE_PROXY | ROLE_EDGE, 0, 0,
 	    "agent name (default: host name)" },
-	[CK_REQUEST_TIMEOUT] = { "REQUEST_TIMEOUT", ROLE_PROXY | ROLE_WORKER, 0, 0,
+	[CK_REQUEST_TIMEOUT] = { "REQUEST_TIMEOUT",
+	    ROLE_PROXY | ROLE_WORKER | ROLE_EDGE, 0, 0,
 	    "seconds for Docker dial and ordinary Docker calls (default 30)" },
 	[CK_TOKEN] = { "TOKEN", ROLE_AUTHD, 1, 0,
 	    "shared bearer token" },
@@ -101,7 +106,7 @@ const struct cfg_info cfg_table[CK_COUNT] = {
 	[CK_STATE_DIR] = { "STATE_DIR", 0, 0, 0,
 	    "where portwing keeps state such as burned enrollment tokens "
 	    "(default /var/lib/portwing)" },
-	[CK_DD_POLL_INTERVAL] = { "DD_POLL_INTERVAL", ROLE_PROXY, 0, 0,
+	[CK_DD_POLL_INTERVAL] = { "DD_POLL_INTERVAL", ROLE_PROXY | ROLE_EDGE, 0, 0,
 	    "seconds between full container inventory refreshes (default 300)" },
 	[CK_DD_WATCHBYDEFAULT] = { "DD_WATCHER_DOCKER_WATCHBYDEFAULT",
 	    ROLE_PROXY, 0, 0, "list containers without a dd.watch label "
@@ -150,6 +155,26 @@ const struct cfg_info cfg_table[CK_COUNT] = {
 	[CK_MTLS_CLIENT_CA] = { "MTLS_CLIENT_CA", 0, 0, 0,
 	    "PEM file of the CA certificates that issue LISTEN_MTLS client "
 	    "certificates" },
+	[CK_DRYDOCK_URL] = { "DRYDOCK_URL", ROLE_WORKER | ROLE_PROXY | ROLE_EDGE,
+	    0, 0, "edge mode: the Drydock controller the agent dials, "
+	    "http(s)://host[:port][/prefix] (unset: serve an inbound port)" },
+	[CK_PRIVATE_KEY_FILE] = { "PRIVATE_KEY_FILE", 0, 0, 0,
+	    "edge mode: PEM PKCS#8 Ed25519 private key that signs the hello "
+	    "(required with DRYDOCK_URL)" },
+	[CK_CA_CERT] = { "CA_CERT", ROLE_EDGE, 0, 0,
+	    "edge mode: PEM CA certificates that verify the controller, "
+	    "instead of the system's" },
+	[CK_TLS_SKIP_VERIFY] = { "TLS_SKIP_VERIFY", ROLE_EDGE, 0, 0,
+	    "edge mode: do not verify the controller's certificate "
+	    "(default false)" },
+	[CK_HEARTBEAT_INTERVAL] = { "HEARTBEAT_INTERVAL", ROLE_EDGE, 0, 0,
+	    "edge mode: seconds between metrics and pings (default 30)" },
+	[CK_WELCOME_TIMEOUT] = { "WELCOME_TIMEOUT", ROLE_EDGE, 0, 0,
+	    "edge mode: seconds to wait for the welcome (default 30)" },
+	[CK_RECONNECT_DELAY] = { "RECONNECT_DELAY", ROLE_EDGE, 0, 0,
+	    "edge mode: first reconnection delay, seconds (default 1)" },
+	[CK_MAX_RECONNECT_DELAY] = { "MAX_RECONNECT_DELAY", ROLE_EDGE, 0, 0,
+	    "edge mode: longest reconnection delay, seconds (default 60)" },
 	[CK__DOCKER] = { "_DOCKER", ROLE_PROXY, 0, 1, NULL },
 	[CK__APPROVAL_KEY] = { "_APPROVAL_KEY", ROLE_AUTHD | ROLE_PROXY, 1, 1, NULL },
 	[CK__STARTED] = { "_STARTED", ROLE_ALL, 0, 1, NULL },
@@ -159,9 +184,8 @@ const struct cfg_info cfg_table[CK_COUNT] = {
 
 /*
  * Portwing settings that select features portwing does not have yet.  They
- * are refused, never ignored: an edge-mode Portwing configuration
- * (DRYDOCK_URL with TOKEN) would otherwise open an authenticated Docker API
- * on an inbound port where Portwing opens none.  A non-empty value from the
+ * are refused, never ignored, so that a configuration written for a
+ * feature never runs without it.  A non-empty value from the
  * file or the environment stops the start naming the setting; when a
  * feature is built its settings move to cfg_table.  FORCE_COLOR keeps
  * Portwing's banner coloured off a terminal; portwingd draws the banner
@@ -174,23 +198,6 @@ static const struct {
 	const char	*why;
 	int		 env_ignored;
 } cfg_refused[] = {
-	{ "DRYDOCK_URL", "edge mode (an outbound connection to the "
-	    "controller) is not implemented; portwing only serves an inbound "
-	    "port", 0 },
-	{ "PRIVATE_KEY_FILE", "it signs edge mode's hello, and edge mode is "
-	    "not implemented", 0 },
-	{ "CA_CERT", "it verifies the controller in edge mode, which is not "
-	    "implemented (TLS_CERT/TLS_KEY serve HTTPS)", 0 },
-	{ "TLS_SKIP_VERIFY", "it concerns edge mode, which is not "
-	    "implemented", 0 },
-	{ "HEARTBEAT_INTERVAL", "it concerns edge mode, which is not "
-	    "implemented", 0 },
-	{ "RECONNECT_DELAY", "it concerns edge mode, which is not "
-	    "implemented", 0 },
-	{ "MAX_RECONNECT_DELAY", "it concerns edge mode, which is not "
-	    "implemented", 0 },
-	{ "WELCOME_TIMEOUT", "it concerns edge mode, which is not "
-	    "implemented", 0 },
 	{ "STACKS_DIR", "compose stack deployment is not implemented", 0 },
 	{ "FORCE_COLOR", "portwing draws its banner only on a terminal "
 	    "(elsewhere one log line), so there is nothing to colour", 1 },
@@ -603,8 +610,9 @@ validate_bind(struct pw_config *c, char *err, size_t errsz)
 {
 	struct in_addr	 a4;
 	struct in6_addr	 a6;
+	/* Edge mode's listener is for local probes and scrapes only. */
 	const char	*b = c->val[CK_BIND_ADDRESS] ? c->val[CK_BIND_ADDRESS] :
-			    "0.0.0.0";
+			    c->val[CK_DRYDOCK_URL] ? "127.0.0.1" : "0.0.0.0";
 	size_t		 n = strlen(b);
 
 	if (n >= 2 && b[0] == '[' && b[n - 1] == ']') {
@@ -690,6 +698,165 @@ validate_approval_key(struct pw_config *c, char *err, size_t errsz)
 		c->approval_key[i] = (unsigned char)b;
 	}
 	c->have_approval_key = 1;
+	return 0;
+}
+
+/*
+ * DRYDOCK_URL: http(s)://host[:port][/prefix] (ws:// and wss:// too), the
+ * controller edge mode dials at prefix + /api/portwing/ws.  Trailing
+ * slashes go (a doubled one would miss the controller's route); no user
+ * information, query or fragment.
+ */
+static int
+edge_url(struct pw_config *c, char *err, size_t errsz)
+{
+	static const char *const schemes[][2] = {
+		{ "https://", "1" }, { "wss://", "1" },
+		{ "http://", "0" }, { "ws://", "0" },
+	};
+	const char	*u = c->val[CK_DRYDOCK_URL], *p = NULL, *ae, *he, *ps;
+	char		 path[1024];
+	struct in6_addr	 a6;
+	long long	 port;
+	size_t		 i, hl, pl;
+
+	for (i = 0; i < nitems(schemes); i++)
+		if (strncasecmp(u, schemes[i][0], strlen(schemes[i][0])) == 0) {
+			p = u + strlen(schemes[i][0]);
+			c->edge_tls = schemes[i][1][0] == '1';
+			break;
+		}
+	if (p == NULL)
+		return errf(err, errsz, "DRYDOCK_URL=\"%s\" (%s): expected "
+		    "http://, https://, ws:// or wss://", u,
+		    c->src[CK_DRYDOCK_URL]);
+	ae = p + strcspn(p, "/?#");
+	if (memchr(p, '@', (size_t)(ae - p)) != NULL)
+		return errf(err, errsz, "DRYDOCK_URL (%s): user information "
+		    "in the URL is not supported (the agent authenticates "
+		    "with PRIVATE_KEY_FILE)", c->src[CK_DRYDOCK_URL]);
+	if (*p == '[') {
+		if ((he = memchr(p, ']', (size_t)(ae - p))) == NULL)
+			goto bad;
+		hl = (size_t)(he - p - 1);
+		if (hl == 0 || hl >= sizeof(c->edge_host))
+			goto bad;
+		memcpy(c->edge_host, p + 1, hl);
+		c->edge_host[hl] = '\0';
+		if (inet_pton(AF_INET6, c->edge_host, &a6) != 1)
+			goto bad;
+		he++;
+	} else {
+		he = p + strcspn(p, ":/?#");
+		hl = (size_t)(he - p);
+		if (hl == 0 || hl > 253)
+			goto bad;
+		for (i = 0; i < hl; i++)
+			if (!isalnum((unsigned char)p[i]) && p[i] != '.' &&
+			    p[i] != '-')
+				goto bad;
+		memcpy(c->edge_host, p, hl);
+		c->edge_host[hl] = '\0';
+	}
+	c->edge_port = c->edge_tls ? 443 : 80;
+	if (*he == ':') {
+		char pbuf[8];
+		if ((size_t)(ae - he - 1) >= sizeof(pbuf))
+			goto bad;
+		memcpy(pbuf, he + 1, (size_t)(ae - he - 1));
+		pbuf[ae - he - 1] = '\0';
+		if (pw_strtonum(pbuf, 1, 65535, &port) == -1)
+			goto bad;
+		c->edge_port = (int)port;
+	} else if (he != ae)
+		goto bad;
+	if (strpbrk(ae, "?#") != NULL)
+		return errf(err, errsz, "DRYDOCK_URL (%s): a query or "
+		    "fragment is not allowed; give the controller's base URL",
+		    c->src[CK_DRYDOCK_URL]);
+	ps = ae;
+	pl = strlen(ps);
+	while (pl > 0 && ps[pl - 1] == '/')
+		pl--;
+	for (i = 0; i < pl; i++)
+		if (!isalnum((unsigned char)ps[i]) &&
+		    strchr("/-._~%!$&'()*+,;=:@", ps[i]) == NULL)
+			goto bad;
+	if (pl + sizeof("/api/portwing/ws") > sizeof(path))
+		goto bad;
+	memcpy(path, ps, pl);
+	memcpy(path + pl, "/api/portwing/ws", sizeof("/api/portwing/ws"));
+	pw_strlcpy(c->edge_path, path, sizeof(c->edge_path));
+	return 0;
+bad:
+	return errf(err, errsz, "DRYDOCK_URL=\"%s\" (%s): expected "
+	    "http(s)://host[:port][/prefix], as https://drydock.example.com "
+	    "or http://192.0.2.10:3000", u, c->src[CK_DRYDOCK_URL]);
+}
+
+/* Edge mode's settings; each is refused without DRYDOCK_URL. */
+static int
+config_edge(struct pw_config *c, char *err, size_t errsz)
+{
+	static const int only_edge[] = {
+		CK_PRIVATE_KEY_FILE, CK_CA_CERT, CK_TLS_SKIP_VERIFY,
+		CK_HEARTBEAT_INTERVAL, CK_WELCOME_TIMEOUT, CK_RECONNECT_DELAY,
+		CK_MAX_RECONNECT_DELAY,
+	};
+	const char	*id = c->agent_id;
+	size_t		 i;
+
+	c->edge = c->val[CK_DRYDOCK_URL] != NULL;
+	if (!c->edge) {
+		for (i = 0; i < nitems(only_edge); i++)
+			if (c->val[only_edge[i]] != NULL)
+				return errf(err, errsz, "%s (%s) is set without "
+				    "DRYDOCK_URL: it only concerns edge mode",
+				    cfg_table[only_edge[i]].name,
+				    c->src[only_edge[i]]);
+		return 0;
+	}
+	if (edge_url(c, err, errsz) == -1)
+		return -1;
+	if (parse_bool(c, CK_TLS_SKIP_VERIFY, &c->tls_skip_verify, err,
+	    errsz) == -1 ||
+	    parse_int(c, CK_HEARTBEAT_INTERVAL, 30, 1, 3600, &c->heartbeat,
+	    err, errsz) == -1 ||
+	    parse_int(c, CK_WELCOME_TIMEOUT, 30, 1, 3600, &c->welcome_timeout,
+	    err, errsz) == -1 ||
+	    parse_int(c, CK_RECONNECT_DELAY, 1, 1, 3600, &c->reconnect_delay,
+	    err, errsz) == -1 ||
+	    parse_int(c, CK_MAX_RECONNECT_DELAY, 60, 1, 86400,
+	    &c->max_reconnect_delay, err, errsz) == -1)
+		return -1;
+	if (c->max_reconnect_delay < c->reconnect_delay)
+		return errf(err, errsz, "MAX_RECONNECT_DELAY=%d is below "
+		    "RECONNECT_DELAY=%d", c->max_reconnect_delay,
+		    c->reconnect_delay);
+	if (c->val[CK_CA_CERT] != NULL && *c->val[CK_CA_CERT] != '/')
+		return errf(err, errsz, "CA_CERT=\"%s\" (%s): must be an "
+		    "absolute path", c->val[CK_CA_CERT], c->src[CK_CA_CERT]);
+	if (c->val[CK_CA_CERT] != NULL && c->tls_skip_verify)
+		return errf(err, errsz, "CA_CERT (%s) and TLS_SKIP_VERIFY=true "
+		    "(%s) contradict each other: set one", c->src[CK_CA_CERT],
+		    c->src[CK_TLS_SKIP_VERIFY]);
+	if (c->val[CK_PRIVATE_KEY_FILE] != NULL &&
+	    *c->val[CK_PRIVATE_KEY_FILE] != '/')
+		return errf(err, errsz, "PRIVATE_KEY_FILE=\"%s\" (%s): must be "
+		    "an absolute path", c->val[CK_PRIVATE_KEY_FILE],
+		    c->src[CK_PRIVATE_KEY_FILE]);
+	/* What the controller's hello checks would refuse. */
+	for (i = 0; id[i] != '\0'; i++)
+		if (!isalnum((unsigned char)id[i]) && id[i] != '-' &&
+		    id[i] != '_')
+			break;
+	if (i == 0 || i > 64 || id[i] != '\0')
+		return errf(err, errsz, "AGENT_ID=\"%s\" (%s): in edge mode 1 "
+		    "to 64 letters, digits, '-' or '_' (the controller refuses "
+		    "others)", id, c->src[CK_AGENT_ID]);
+	if (c->val[CK_AGENT_NAME] != NULL && strlen(c->val[CK_AGENT_NAME]) > 256)
+		return errf(err, errsz, "AGENT_NAME (%s): at most 256 "
+		    "characters in edge mode", c->src[CK_AGENT_NAME]);
 	return 0;
 }
 
@@ -901,7 +1068,7 @@ config_validate(struct pw_config *c, char *err, size_t errsz)
 			return errf(err, errsz, "LISTEN_SOCKET_UID and "
 			    "LISTEN_SOCKET_GID must be numeric ids");
 	}
-	if (config_mtls(c, err, errsz) == -1)
+	if (config_mtls(c, err, errsz) == -1 || config_edge(c, err, errsz) == -1)
 		return -1;
 	if (c->val[CK_TOKEN_POLICY] != NULL) {
 		const char *t = c->val[CK_TOKEN_POLICY];
@@ -946,6 +1113,43 @@ config_validate(struct pw_config *c, char *err, size_t errsz)
 	return validate_approval_key(c, err, errsz);
 }
 
+/*
+ * Edge mode's files, read where files may be read (master, CLI): the
+ * hello's key must load, and CA_CERT must hold a certificate.
+ */
+static int
+config_edge_files(struct pw_config *c, char *err, size_t errsz)
+{
+	EVP_PKEY	*pk;
+	X509		*x;
+	BIO		*bio;
+	char		 kerr[384];
+
+	if (c->val[CK_PRIVATE_KEY_FILE] == NULL)
+		return errf(err, errsz, "DRYDOCK_URL (%s) needs "
+		    "PRIVATE_KEY_FILE: the controller admits only agents that "
+		    "sign their hello with an Ed25519 key (portwing keygen "
+		    "makes one)", c->src[CK_DRYDOCK_URL]);
+	if (pwc_load_private_file(c->val[CK_PRIVATE_KEY_FILE], &pk, kerr,
+	    sizeof(kerr)) == -1)
+		return errf(err, errsz, "PRIVATE_KEY_FILE (%s): %s",
+		    c->src[CK_PRIVATE_KEY_FILE], kerr);
+	EVP_PKEY_free(pk);
+	if (c->val[CK_CA_CERT] == NULL)
+		return 0;
+	if ((bio = BIO_new_file(c->val[CK_CA_CERT], "r")) == NULL)
+		return errf(err, errsz, "CA_CERT=\"%s\" (%s): %s",
+		    c->val[CK_CA_CERT], c->src[CK_CA_CERT], strerror(errno));
+	x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	ERR_clear_error();
+	if (x == NULL)
+		return errf(err, errsz, "CA_CERT=\"%s\" (%s): no PEM "
+		    "certificate in it", c->val[CK_CA_CERT], c->src[CK_CA_CERT]);
+	X509_free(x);
+	return 0;
+}
+
 /* Rules that only make sense for the whole configuration (master, CLI). */
 static int
 config_validate_full(struct pw_config *c, char *err, size_t errsz)
@@ -958,7 +1162,13 @@ config_validate_full(struct pw_config *c, char *err, size_t errsz)
 	if (c->enroll_token != NULL && !c->keys)
 		return errf(err, errsz, "ENROLLMENT_TOKEN needs AUTHORIZED_KEYS "
 		    "(the file enrolled keys are added to)");
-	if (!cred && !c->allow_unauth)
+	if (c->edge && config_edge_files(c, err, errsz) == -1)
+		return -1;
+	/*
+	 * In edge mode the listener serves local probes and scrapes only,
+	 * never Docker's API, and needs no credential on loopback.
+	 */
+	if (!cred && !c->allow_unauth && !c->edge)
 		return errf(err, errsz, "no credential configured: set TOKEN, "
 		    "TOKEN_FILE, TOKEN_HASH or AUTHORIZED_KEYS (or "
 		    "ALLOW_UNAUTHENTICATED=true to run without authentication "
@@ -1181,5 +1391,17 @@ config_dump(const struct pw_config *c, FILE *fp)
 	    c->val[CK__DOCKER] ? c->val[CK__DOCKER] : "?", c->workers,
 	    c->keys ? (c->token || c->token_hash ? "Ed25519 keys and token" :
 	    "Ed25519 keys") : c->token_hash ? "token (Argon2id hash)" :
-	    c->token ? "token" : "none (ALLOW_UNAUTHENTICATED)");
+	    c->token ? "token" : c->edge ? "none" :
+	    "none (ALLOW_UNAUTHENTICATED)");
+	if (c->edge)
+		fprintf(fp, "# edge mode: dials %s://%s%s%s:%d%s, controller "
+		    "certificate %s, hello signed with %s\n",
+		    c->edge_tls ? "wss" : "ws", strchr(c->edge_host, ':') ?
+		    "[" : "", c->edge_host, strchr(c->edge_host, ':') ? "]" :
+		    "", c->edge_port, c->edge_path, !c->edge_tls ?
+		    "none (plain HTTP)" : c->tls_skip_verify ? "NOT VERIFIED "
+		    "(TLS_SKIP_VERIFY)" : c->val[CK_CA_CERT] ? "verified with "
+		    "CA_CERT" : "verified with the system's CAs",
+		    c->val[CK_PRIVATE_KEY_FILE] ? c->val[CK_PRIVATE_KEY_FILE] :
+		    "?");
 }

@@ -21,7 +21,8 @@
 #define ROLE_PROXY	0x08
 #define ROLE_KEYD	0x10
 #define ROLE_POLICYD	0x20
-#define ROLE_ALL	0x3f
+#define ROLE_EDGE	0x40
+#define ROLE_ALL	0x7f
 
 enum cfg_key {
 	CK_PORT,
@@ -79,6 +80,14 @@ enum cfg_key {
 	CK_LISTEN_SOCKET_GID,
 	CK_LISTEN_MTLS,
 	CK_MTLS_CLIENT_CA,
+	CK_DRYDOCK_URL,
+	CK_PRIVATE_KEY_FILE,
+	CK_CA_CERT,
+	CK_TLS_SKIP_VERIFY,
+	CK_HEARTBEAT_INTERVAL,
+	CK_WELCOME_TIMEOUT,
+	CK_RECONNECT_DELAY,
+	CK_MAX_RECONNECT_DELAY,
 	/* Internal: derived by the master, never read from env or file. */
 	CK__DOCKER,
 	CK__APPROVAL_KEY,
@@ -103,8 +112,8 @@ struct pw_config {
 	char	 docker_port[8];
 	int	 log_level;
 	int	 log_json;
-	char	 agent_id[64];
-	char	 agent_name[256];
+	char	 agent_id[65];
+	char	 agent_name[257];	/* Drydock takes at most 256 */
 	int	 request_timeout;
 	char	*token;			/* secret: authd only */
 	int	 allow_unauth;
@@ -141,6 +150,17 @@ struct pw_config {
 	int	 mtls_family;		/* its address: AF_INET or AF_INET6 */
 	uint8_t	 mtls_ip[16];
 	int	 mtls_port;
+	/* Edge mode (DRYDOCK_URL): the agent dials the controller. */
+	int	 edge;
+	int	 edge_tls;		/* https:// or wss:// */
+	char	 edge_host[256];	/* name or address, no brackets */
+	int	 edge_port;
+	char	 edge_path[1024];	/* prefix + /api/portwing/ws */
+	int	 tls_skip_verify;
+	int	 heartbeat;		/* seconds */
+	int	 welcome_timeout;
+	int	 reconnect_delay;
+	int	 max_reconnect_delay;
 };
 
 struct cfg_info {

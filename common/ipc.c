@@ -42,6 +42,8 @@ struct ipc_chan {
 	int			 dispatching;
 	int			 dead;
 	int			 batch;		/* records read per wake-up */
+	void			(*want_write)(void *);	/* polled mode */
+	void			*warg;
 };
 
 static void	ipc_read_cb(evutil_socket_t, short, void *);
@@ -94,6 +96,54 @@ ipc_chan_new(struct event_base *base, int fd, const char *name,
 	return c;
 }
 
+/*
+ * A channel driven by another event loop (the edge process runs
+ * libwebsockets' own): the owner calls ipc_chan_readable and
+ * ipc_chan_writable when the descriptor is ready, and want_write(warg)
+ * asks it to watch for writability once a send would block.
+ */
+struct ipc_chan *
+ipc_chan_new_polled(int fd, const char *name, const struct ipc_perm *perms,
+    size_t nperms, ipc_handler handler, ipc_closed closed, void *arg,
+    void (*want_write)(void *), void *warg)
+{
+	struct ipc_chan	*c;
+	size_t		 i;
+
+	c = xcalloc(1, sizeof(*c));
+	c->fd = fd;
+	pw_strlcpy(c->name, name, sizeof(c->name));
+	c->perms = perms;
+	c->nperms = nperms;
+	for (i = 0; i < nperms; i++)
+		if (perms[i].maxlen > c->maxlen)
+			c->maxlen = perms[i].maxlen;
+	c->rbuf = xmalloc(sizeof(struct ipc_hdr) + c->maxlen + 1);
+	c->handler = handler;
+	c->closed = closed;
+	c->arg = arg;
+	TAILQ_INIT(&c->outq);
+	c->batch = 64;
+	c->want_write = want_write;
+	c->warg = warg;
+	if (pw_set_nonblock(fd) == -1)
+		fatal("ipc %s: nonblock", name);
+	return c;
+}
+
+void
+ipc_chan_readable(struct ipc_chan *c)
+{
+	if (!c->dead)
+		ipc_read_cb(c->fd, EV_READ, c);
+}
+
+void
+ipc_chan_writable(struct ipc_chan *c)
+{
+	(void)ipc_flush(c);
+}
+
 static void
 ipc_out_free(struct ipc_out *o)
 {
@@ -122,8 +172,10 @@ ipc_chan_free(struct ipc_chan *c)
 		TAILQ_REMOVE(&c->outq, o, entry);
 		ipc_out_free(o);
 	}
-	event_free(c->ev_read);
-	event_free(c->ev_write);
+	if (c->ev_read != NULL) {
+		event_free(c->ev_read);
+		event_free(c->ev_write);
+	}
 	close(c->fd);
 	freezero(c->rbuf, sizeof(struct ipc_hdr) + c->maxlen + 1);
 	free(c);
@@ -246,7 +298,10 @@ ipc_flush(struct ipc_chan *c)
 		if (ipc_sendmsg(c->fd, &o->hdr, o->data, o->fd) == -1) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
 			    errno == ENOBUFS) {
-				event_add(c->ev_write, NULL);
+				if (c->ev_write != NULL)
+					event_add(c->ev_write, NULL);
+				else
+					c->want_write(c->warg);
 				return 0;
 			}
 			if (errno == EINTR)
@@ -394,7 +449,8 @@ ipc_fail(struct ipc_chan *c, const char *why, uint16_t type)
 		log_warnx("ipc %s: %s (type 0x%04x %s); closing", c->name, why,
 		    type, ipc_type_name(type));
 	c->dead = 1;
-	event_del(c->ev_read);
+	if (c->ev_read != NULL)
+		event_del(c->ev_read);
 	if (c->closed != NULL)
 		c->closed(c, c->arg);
 }
@@ -690,6 +746,8 @@ ipc_type_name(uint16_t type)
 		{ IPC_A_ENROLL_ADD, "A_ENROLL_ADD" },
 		{ IPC_W_ENROLL_REQ, "W_ENROLL_REQ" },
 		{ IPC_A_ENROLL_ANS, "A_ENROLL_ANS" },
+		{ IPC_E_DIAL, "E_DIAL" },
+		{ IPC_M_DIAL, "M_DIAL" },
 	};
 	size_t	i;
 

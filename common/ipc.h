@@ -51,6 +51,11 @@ typedef void (*ipc_closed)(struct ipc_chan *, void *);
 
 struct ipc_chan *ipc_chan_new(struct event_base *, int, const char *,
 	    const struct ipc_perm *, size_t, ipc_handler, ipc_closed, void *);
+struct ipc_chan *ipc_chan_new_polled(int, const char *,
+	    const struct ipc_perm *, size_t, ipc_handler, ipc_closed, void *,
+	    void (*)(void *), void *);
+void	 ipc_chan_readable(struct ipc_chan *);
+void	 ipc_chan_writable(struct ipc_chan *);
 void	 ipc_chan_free(struct ipc_chan *);
 int	 ipc_send(struct ipc_chan *, uint16_t, uint32_t, uint32_t,
 	    const void *, size_t, int);

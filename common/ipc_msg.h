@@ -15,7 +15,7 @@
 #ifndef PW_IPC_MSG_H
 #define PW_IPC_MSG_H
 
-#define IPC_PROTOCOL_VERSION	8
+#define IPC_PROTOCOL_VERSION	9
 
 #define IPC_MAX_CONFIG		(64 * 1024)
 #define IPC_MAX_TLS		(256 * 1024)
@@ -126,6 +126,15 @@ enum ipc_type {
 					   wrote it (method onwards, proxy/proxy.h).
 					   Served on that worker's stream as if the
 					   worker had sent REQ and END */
+
+	/* master <-> edge (0x09xx) */
+	IPC_E_DIAL = 0x0981,		/* edge -> master: empty; hdr.id = attempt.
+					   Resolve the controller and sign a hello */
+	IPC_M_DIAL = 0x0901,		/* master -> edge: hdr.id echoed; u32
+					   status (0, EDGE_DIAL_E_*), str numeric
+					   address, str key ID, u64 timestamp, str
+					   nonce, str signature (base64url), str
+					   error */
 
 	/* worker <-> keyd (0x07xx) */
 	IPC_W_SIGN = 0x0701,		/* worker -> keyd: hdr.id = request id;

@@ -28,7 +28,8 @@
 extern char **environ;
 
 static const char *const role_names[PROC_NROLES] = {
-	"master", "worker", "authd", "proxy", "keyd", "policyd"
+	"master", "worker", "authd", "proxy", "keyd", "policyd",
+	"edge"
 };
 
 static char	*title_base;

@@ -14,6 +14,7 @@ enum proc_role {
 	PROC_PROXY,
 	PROC_KEYD,
 	PROC_POLICYD,
+	PROC_EDGE,
 	PROC_NROLES
 };
 

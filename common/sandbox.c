@@ -76,6 +76,14 @@ static const char *const sc_keyd[] = {
 	"pread64",
 };
 
+/*
+ * The edge process holds one WebSocket to the controller: it may create
+ * TCP sockets and connect them (rules in sandbox_apply), nothing else.
+ */
+static const char *const sc_edge[] = {
+	"connect",
+};
+
 static void
 allow_list(scmp_filter_ctx ctx, const char *const *names, size_t n)
 {
@@ -138,6 +146,17 @@ sandbox_apply(enum proc_role role)
 		break;
 	case PROC_POLICYD:
 		allow_list(ctx, sc_policyd, nitems(sc_policyd));
+		break;
+	case PROC_EDGE:
+		allow_list(ctx, sc_edge, nitems(sc_edge));
+		/* socket(): IPv4 or IPv6, stream sockets only. */
+		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+		    SCMP_A0(SCMP_CMP_EQ, AF_INET),
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM)) < 0 ||
+		    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+		    SCMP_A0(SCMP_CMP_EQ, AF_INET6),
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM)) < 0)
+			fatalx("seccomp: socket rule");
 		break;
 	default:
 		fatalx("sandbox: no filter for role %d", role);

@@ -31,6 +31,11 @@ const char *const st_decision_names[STD_COUNT] = {
 	"hijack_limit", "denied_policy",
 };
 
+const char *const st_edge_end_names[STE_COUNT] = {
+	"connect_failed", "rejected", "refused", "welcome_timeout",
+	"read_timeout", "closed_by_controller", "backpressure", "protocol",
+};
+
 const double st_bucket_bounds[ST_NBUCKETS] = {
 	0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 	/* +Inf is implicit */ 0,

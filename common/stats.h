@@ -71,6 +71,29 @@ struct st_proxy {
 	int64_t		hijacked;		/* sessions open now */
 };
 
+/* Why an edge session (or an attempt at one) ended. */
+enum st_edge_end {
+	STE_CONNECT,		/* TCP, TLS or the upgrade failed */
+	STE_REJECTED,		/* the hello was refused, retryable code */
+	STE_REFUSED,		/* refused for good (terminal code, 404, key) */
+	STE_WELCOME_TIMEOUT,
+	STE_READ_TIMEOUT,	/* silence past the read deadline */
+	STE_CLOSED,		/* the controller closed the session */
+	STE_BACKPRESSURE,	/* send queue full or a write took too long */
+	STE_PROTOCOL,		/* oversized or invalid frame */
+	STE_COUNT
+};
+
+/* Written by the edge process. */
+struct st_edge {
+	uint64_t	connected;		/* 1 while welcomed */
+	uint64_t	reconnects;		/* dials after the first */
+	uint64_t	ends[STE_COUNT];
+	uint64_t	backpressure;
+	uint64_t	frames_in;
+	uint64_t	frames_out;
+};
+
 /* Written by the master only: how often each child was restarted. */
 struct st_master {
 	uint64_t	restarts_worker[ST_MAX_WORKERS];
@@ -85,6 +108,7 @@ struct st_segment {
 	uint32_t		size;
 	struct st_master	master;
 	struct st_proxy		proxy;
+	struct st_edge		edge;
 	struct st_worker	worker[ST_MAX_WORKERS];
 };
 
@@ -95,6 +119,7 @@ extern struct st_segment *pw_stats;
 extern const char *const st_method_names[STM_COUNT];
 extern const char *const st_reason_names[STR_COUNT];
 extern const char *const st_decision_names[STD_COUNT];
+extern const char *const st_edge_end_names[STE_COUNT];
 extern const double st_bucket_bounds[ST_NBUCKETS];
 
 int	stats_create(void);			/* master: the memfd */

@@ -12,7 +12,7 @@ libssl-dev libargon2-dev libsodium-dev libjansson-dev libyaml-dev libwebsockets-
 libcurl4-openssl-dev libseccomp-dev zlib1g-dev
 libsystemd-dev"
 run_pkgs="docker.io busybox-static"
-test_pkgs="check curl python3 python3-cryptography python3-argon2 strace
+test_pkgs="check curl python3 python3-cryptography python3-argon2 python3-websockets strace
 iproute2 procps openssl mandoc haproxy wrk docker-compose tmux clang
 libclang-rt-14-dev prometheus systemd"
 

@@ -573,6 +573,34 @@ audit_block(struct evbuffer *b)
 	    a->dropped);
 }
 
+/* Edge mode: the session with the controller (edge/edge.c counts). */
+static void
+edge_block(struct evbuffer *b)
+{
+	struct st_edge	*e = &pw_stats->edge;
+	int		 i;
+
+	metric_u(b, "portwing_edge_controller_connected", "gauge",
+	    "1 while the session with the controller is up.",
+	    ST_GET(e->connected));
+	metric_u(b, "portwing_edge_reconnects_total", "counter",
+	    "Connections to the controller attempted after the first.",
+	    ST_GET(e->reconnects));
+	metric_u(b, "portwing_edge_backpressure_events_total", "counter",
+	    "Sessions ended because the controller did not read fast enough.",
+	    ST_GET(e->backpressure));
+	family(b, "portwing_edge_session_ends_total", "counter",
+	    "Sessions, or attempts at one, that ended, by reason.");
+	for (i = 0; i < STE_COUNT; i++)
+		evbuffer_add_printf(b, "portwing_edge_session_ends_total"
+		    "{reason=\"%s\"} %llu\n", st_edge_end_names[i],
+		    (unsigned long long)ST_GET(e->ends[i]));
+	metric_u(b, "portwing_edge_frames_received_total", "counter",
+	    "Messages received from the controller.", ST_GET(e->frames_in));
+	metric_u(b, "portwing_edge_frames_sent_total", "counter",
+	    "Messages sent to the controller.", ST_GET(e->frames_out));
+}
+
 static void
 portwing_block(struct evbuffer *b)
 {
@@ -649,6 +677,8 @@ render(void)
 	http_block(b);
 	audit_block(b);
 	portwing_block(b);
+	if (ob.cfg->edge)
+		edge_block(b);
 	pgate_metrics(b);
 	return b;
 }

@@ -52,8 +52,9 @@ check "without the package's token file it names TOKEN_FILE (rc=$rc)" \
 # Uncommenting any example line must keep the file valid: every example
 # is a real setting with a valid value (those that need key material or
 # files of the host aside: LISTEN_MTLS needs TLS_CERT, TLS_KEY and
-# MTLS_CLIENT_CA, which t-policy-mtls.sh covers).
-grep -E '^#[A-Z_]+=' "$conf" | sed 's/^#//' | grep -vE '^(TOKEN|TOKEN_HASH|TOKEN_HASH_FILE|DD_AGENT_SECRET|DD_AGENT_SECRET_FILE|API_KEY|AUTHORIZED_KEYS|AUTHORIZED_KEYS_FILE|ENROLLMENT_TOKEN|ENROLLMENT_TOKEN_FILE|TLS_CERT|TLS_KEY|DOCKER_HOST|TRUSTED_PROXIES|AGENT_ID|AGENT_NAME|POLICY_FILE|TOKEN_POLICY|LISTEN_MTLS|MTLS_CLIENT_CA)=' > "$d/examples"
+# MTLS_CLIENT_CA, which t-policy-mtls.sh covers; edge mode needs its key,
+# and its settings are refused without it, which t-edge.sh covers).
+grep -E '^#[A-Z_]+=' "$conf" | sed 's/^#//' | grep -vE '^(TOKEN|TOKEN_HASH|TOKEN_HASH_FILE|DD_AGENT_SECRET|DD_AGENT_SECRET_FILE|API_KEY|AUTHORIZED_KEYS|AUTHORIZED_KEYS_FILE|ENROLLMENT_TOKEN|ENROLLMENT_TOKEN_FILE|TLS_CERT|TLS_KEY|DOCKER_HOST|TRUSTED_PROXIES|AGENT_ID|AGENT_NAME|POLICY_FILE|TOKEN_POLICY|LISTEN_MTLS|MTLS_CLIENT_CA|DRYDOCK_URL|PRIVATE_KEY_FILE|CA_CERT|TLS_SKIP_VERIFY|HEARTBEAT_INTERVAL|WELCOME_TIMEOUT|RECONNECT_DELAY|MAX_RECONNECT_DELAY)=' > "$d/examples"
 cat "$conf" "$d/examples" > "$d/all.conf"
 out=$(run TOKEN_FILE="$d/token" "$sbin" -n -f "$d/all.conf"); rc=$?
 check "every example default, uncommented, is accepted ($(wc -l < "$d/examples") settings, rc=$rc)" [ $rc = 0 ]

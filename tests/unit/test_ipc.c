@@ -133,6 +133,70 @@ START_TEST(test_fd_passing)
 }
 END_TEST
 
+static int	wants;
+
+static void
+on_want_write(void *arg)
+{
+	wants++;
+}
+
+/*
+ * A channel driven by another loop: the same permission checks when its
+ * owner says it is readable, want_write when a send would block, and the
+ * queue drained when the owner says it is writable.
+ */
+START_TEST(test_polled)
+{
+	struct ipc_chan	*rx, *tx;
+	struct ipc_hdr	 hdr;
+	uint8_t		 buf[64];
+	uint32_t	 v = 1;
+	int		 sv[2], fd, sent = 0, drained = 0;
+	int		 small = 4096;
+
+	ck_assert_int_eq(ipc_socketpair(sv), 0);
+	got_msgs = got_closed = got_fd = 0;
+	rx = ipc_chan_new_polled(sv[1], "rx", perms, 2, on_msg, on_closed,
+	    NULL, on_want_write, NULL);
+	ck_assert_int_eq(ipc_send_sync(sv[0], IPC_C_READY, 0, 0, &v, 4, -1),
+	    0);
+	ipc_chan_readable(rx);
+	ck_assert_int_eq(got_msgs, 1);
+	ck_assert_int_eq(got_closed, 0);
+	ck_assert_int_eq(ipc_send_sync(sv[0], IPC_W_AUTH_REQ, 0, 0, &v, 4, -1),
+	    0);
+	ipc_chan_readable(rx);
+	ck_assert_int_eq(got_msgs, 1);
+	ck_assert_int_eq(got_closed, 1);	/* on_closed freed rx */
+	close(sv[0]);
+
+	ck_assert_int_eq(ipc_socketpair(sv), 0);
+	(void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	wants = 0;
+	tx = ipc_chan_new_polled(sv[0], "tx", perms, 2, on_msg, on_closed,
+	    NULL, on_want_write, NULL);
+	while (wants == 0 && sent < 100000) {
+		ck_assert_int_eq(ipc_send(tx, IPC_C_READY, 0, 0, &v, 4, -1), 0);
+		sent++;
+	}
+	ck_assert_int_eq(wants, 1);
+	ck_assert_uint_gt(ipc_queued(tx), 0);
+	fd = -1;
+	while (drained < sent) {
+		ipc_chan_writable(tx);
+		ck_assert_int_eq(ipc_recv_sync(sv[1], &hdr, buf, sizeof(buf),
+		    &fd), 0);
+		ck_assert_int_eq(hdr.type, IPC_C_READY);
+		drained++;
+	}
+	ck_assert_int_eq(drained, sent);
+	ck_assert_uint_eq(ipc_queued(tx), 0);
+	ipc_chan_free(tx);
+	close(sv[1]);
+}
+END_TEST
+
 START_TEST(test_reader_bounds)
 {
 	struct ipc_wr	w;
@@ -215,6 +279,7 @@ main(void)
 	tcase_add_test(tc, test_unexpected_fd);
 	tcase_add_test(tc, test_missing_fd);
 	tcase_add_test(tc, test_fd_passing);
+	tcase_add_test(tc, test_polled);
 	tcase_add_test(tc, test_reader_bounds);
 	tcase_add_test(tc, test_string_with_nul);
 	suite_add_tcase(s, tc);

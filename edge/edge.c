@@ -1,0 +1,778 @@
+/*
+ * edge.c: the edge process ("portwingd: edge").
+ *
+ * In edge mode (DRYDOCK_URL) the agent dials the controller and keeps one
+ * WebSocket to it, speaking portwing/1.0 (edge-protocol.md): a signed
+ * hello, the controller's welcome, then frames both ways.  This process
+ * holds the WebSocket and nothing else: no key (the master signs each
+ * hello, building the signed bytes itself), no Docker connection, no
+ * client socket.  Its sandbox lets it create and connect TCP sockets and
+ * do nothing else new.  It runs libwebsockets' own event loop (Debian's
+ * libwebsockets has no libevent integration); its channel to the master
+ * is adopted into that loop as a raw descriptor.
+ *
+ * A session: ask the master for a dial (address and signed hello fields),
+ * connect (TCP, TLS, upgrade: EDGE_HANDSHAKE_S), send the hello, wait
+ * WELCOME_TIMEOUT for the welcome, then serve until either side closes.
+ * Every end is followed by a jittered backoff (RECONNECT_DELAY doubling up
+ * to MAX_RECONNECT_DELAY, reset after a session of EDGE_STABLE_MS); a
+ * rejection the controller would repeat (a terminal code) is logged once
+ * and retried only at the longest delay.
+ */
+#include "pwbuild.h"
+
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <libwebsockets.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "child.h"
+#include "edge.h"
+#include "ipc.h"
+#include "log.h"
+#include "sandbox.h"
+#include "stats.h"
+#include "util.h"
+
+enum estate {
+	ES_WAIT,		/* backing off */
+	ES_DIAL,		/* asked the master for a dial */
+	ES_CONNECT,		/* TCP, TLS, upgrade */
+	ES_HELLO,		/* hello sent, waiting for the welcome */
+	ES_UP,			/* welcomed */
+	ES_CLOSING,		/* our close frame is on its way */
+};
+
+struct eframe {
+	TAILQ_ENTRY(eframe)	 entry;
+	size_t			 len;
+	unsigned char		*buf;		/* LWS_PRE + len */
+};
+
+static struct {
+	struct pw_config	*cfg;
+	struct lws_context	*ctx;
+	struct lws_vhost	*vh;
+	struct lws		*wsi;		/* to the controller */
+	struct lws		*mwsi;		/* the master's channel */
+	struct ipc_chan		*master;
+	enum estate		 state;
+	uint32_t		 attempt;
+	int			 delay;		/* next backoff, seconds */
+	int			 terminal;	/* the last end was terminal */
+	char			 last_terminal[64];	/* logged already */
+	char			 why[256];	/* how the session ended */
+	uint64_t		 up_ms;		/* welcome received */
+	int			 stopping;
+	struct edge_dial	 dial;
+	char			 hostname[256];
+	unsigned		 poll_interval;
+	/* inbound message being assembled */
+	unsigned char		*rx;
+	size_t			 rxlen, rxcap;
+	/* outbound */
+	TAILQ_HEAD(, eframe)	 outq;
+	size_t			 nout;
+	uint64_t		 head_ms;	/* the head frame queued or
+						   became the head */
+	lws_sorted_usec_list_t	 sul_dial, sul_deadline, sul_heartbeat,
+				 sul_tick;
+} e;
+
+static const struct ipc_perm perms_master[] = {
+	{ IPC_M_SHUTDOWN, 0, 0, 0 },
+	{ IPC_M_PING, 0, 0, 0 },
+	{ IPC_M_DIAL, 8, 4096, 0 },
+};
+
+static void	edge_dial_cb(lws_sorted_usec_list_t *);
+static void	session_end(const char *, enum edge_class, enum st_edge_end);
+
+/* ---- timers ---- */
+
+static void
+sul_in(lws_sorted_usec_list_t *sul, sul_cb_t cb, uint64_t ms)
+{
+	lws_sul_schedule(e.ctx, 0, sul, cb, (lws_usec_t)ms * LWS_US_PER_MS);
+}
+
+/* ---- the outbound queue: one writer, bounded ---- */
+
+static void
+outq_clear(void)
+{
+	struct eframe	*f;
+
+	while ((f = TAILQ_FIRST(&e.outq)) != NULL) {
+		TAILQ_REMOVE(&e.outq, f, entry);
+		free(f->buf);
+		free(f);
+	}
+	e.nout = 0;
+}
+
+/*
+ * Queue one message (text frame).  A full queue or an oversized message
+ * ends the session: a controller too slow to read is disconnected, never
+ * buffered without bound, and no frame is dropped silently.
+ */
+static int
+edge_send(json_t *msg)
+{
+	struct eframe	*f;
+	char		*s;
+	size_t		 n;
+
+	if (e.wsi == NULL || (e.state != ES_UP && e.state != ES_HELLO)) {
+		json_decref(msg);
+		return -1;
+	}
+	s = json_dumps(msg, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(msg);
+	if (s == NULL)
+		return -1;
+	n = strlen(s);
+	if (n > EDGE_MAX_FRAME) {
+		log_warnx("edge: a %zu-byte frame exceeds the 16 MiB limit; "
+		    "not sent", n);
+		free(s);
+		return -1;
+	}
+	if (e.nout >= EDGE_QUEUE_MAX) {
+		free(s);
+		ST_ADD(pw_stats->edge.backpressure, 1);
+		session_end("send queue full (the controller reads too "
+		    "slowly)", EDGE_RETRY, STE_BACKPRESSURE);
+		return -1;
+	}
+	f = xcalloc(1, sizeof(*f));
+	f->buf = xmalloc(LWS_PRE + n);
+	memcpy(f->buf + LWS_PRE, s, n);
+	f->len = n;
+	free(s);
+	if (TAILQ_EMPTY(&e.outq))
+		e.head_ms = pw_now_ms();
+	TAILQ_INSERT_TAIL(&e.outq, f, entry);
+	e.nout++;
+	lws_callback_on_writable(e.wsi);
+	return 0;
+}
+
+static json_t *
+envelope(const char *type, json_t *data)
+{
+	return json_pack("{s:s, s:o}", "type", type, "data", data);
+}
+
+/* ---- the session ---- */
+
+static void
+schedule_dial(void)
+{
+	int		d = e.terminal ? e.cfg->max_reconnect_delay : e.delay;
+	uint32_t	r;
+	uint64_t	ms;
+
+	/* d * U, U uniform in [0.750, 1.250] in steps of 0.001 */
+	pw_random_bytes(&r, sizeof(r));
+	ms = (uint64_t)d * (750 + r % 501);
+	if (!e.terminal) {
+		e.delay *= 2;
+		if (e.delay > e.cfg->max_reconnect_delay)
+			e.delay = e.cfg->max_reconnect_delay;
+	}
+	e.state = ES_WAIT;
+	log_debug("edge: next dial in %llu ms", (unsigned long long)ms);
+	sul_in(&e.sul_dial, edge_dial_cb, ms);
+}
+
+/*
+ * The session is over (or never started): say why, once for a terminal
+ * reason, and back off.  Safe from any callback; the connection itself
+ * is closed by returning -1 from its next callback (or at once when it
+ * is already gone).
+ */
+static void
+session_end(const char *why, enum edge_class cls, enum st_edge_end end)
+{
+	uint64_t	lived;
+
+	if (e.state == ES_WAIT || e.state == ES_DIAL)
+		return;
+	ST_ADD(pw_stats->edge.ends[end], 1);
+	ST_SET(pw_stats->edge.connected, 0);
+	lived = e.up_ms ? pw_now_ms() - e.up_ms : 0;
+	if (cls == EDGE_TERMINAL) {
+		if (strcmp(e.last_terminal, why) != 0)
+			log_error("edge: the controller refused this agent: %s; "
+			    "retrying every %d s (MAX_RECONNECT_DELAY) until "
+			    "that is fixed", why, e.cfg->max_reconnect_delay);
+		pw_strlcpy(e.last_terminal, why, sizeof(e.last_terminal));
+		e.terminal = 1;
+	} else {
+		if (e.up_ms)
+			log_warnx("edge: session ended after %llu s: %s",
+			    (unsigned long long)(lived / 1000), why);
+		else
+			log_warnx("edge: cannot connect to the controller: %s",
+			    why);
+		e.terminal = 0;
+		e.last_terminal[0] = '\0';
+	}
+	if (e.up_ms && lived >= EDGE_STABLE_MS)
+		e.delay = e.cfg->reconnect_delay;
+	e.up_ms = 0;
+	outq_clear();
+	e.rxlen = 0;
+	lws_sul_cancel(&e.sul_deadline);
+	lws_sul_cancel(&e.sul_heartbeat);
+	if (e.wsi != NULL) {
+		/* Closed when its next callback returns -1. */
+		lws_set_timeout(e.wsi, PENDING_TIMEOUT_USER_OK,
+		    LWS_TO_KILL_ASYNC);
+		lws_set_opaque_user_data(e.wsi, NULL);
+		e.wsi = NULL;
+	}
+	if (e.stopping)
+		return;
+	schedule_dial();
+}
+
+static void
+deadline_cb(lws_sorted_usec_list_t *sul)
+{
+	if (e.state == ES_HELLO)
+		session_end("no welcome within WELCOME_TIMEOUT", EDGE_RETRY,
+		    STE_WELCOME_TIMEOUT);
+	else if (e.state == ES_UP)
+		session_end("nothing from the controller within the read "
+		    "deadline", EDGE_RETRY, STE_READ_TIMEOUT);
+}
+
+/* After the welcome: silence for max(2 x HEARTBEAT_INTERVAL, 60 s). */
+static void
+arm_read_deadline(void)
+{
+	int	s = 2 * e.cfg->heartbeat;
+
+	sul_in(&e.sul_deadline, deadline_cb, (uint64_t)(s < 60 ? 60 : s) *
+	    1000);
+}
+
+static void
+heartbeat_cb(lws_sorted_usec_list_t *sul)
+{
+	if (e.state != ES_UP)
+		return;
+	(void)edge_send(envelope("ping", json_pack("{s:I}", "timestamp",
+	    (json_int_t)(pw_wall_time() * 1000))));
+	sul_in(&e.sul_heartbeat, heartbeat_cb, (uint64_t)e.cfg->heartbeat *
+	    1000);
+}
+
+/* Every second: the head frame must leave within EDGE_WRITE_WAIT_MS. */
+static void
+tick_cb(lws_sorted_usec_list_t *sul)
+{
+	if (e.nout > 0 && pw_now_ms() - e.head_ms > EDGE_WRITE_WAIT_MS) {
+		ST_ADD(pw_stats->edge.backpressure, 1);
+		session_end("a frame waited more than 10 s to be written",
+		    EDGE_RETRY, STE_BACKPRESSURE);
+	}
+	sul_in(&e.sul_tick, tick_cb, 1000);
+}
+
+static json_t *
+hello(void)
+{
+	const char	*name = e.cfg->agent_name;
+
+	return envelope("hello", json_pack("{s:s, s:s, s:s, s:s, s:s, s:s,"
+	    " s:[s], s:s, s:[s], s:s, s:I, s:s, s:s}",
+	    "version", PACKAGE_VERSION,
+	    "protocol", EDGE_PROTOCOL,
+	    "agentId", e.cfg->agent_id,
+	    "agentName", name,
+	    "dockerVersion", "unknown",
+	    "hostname", e.hostname,
+	    "capabilities", "metrics",
+	    "drydockCompat", EDGE_DRYDOCK_COMPAT,
+	    "watcherTypes", "docker",
+	    "pubKeyId", e.dial.keyid,
+	    "timestamp", (json_int_t)e.dial.ts,
+	    "nonce", e.dial.nonce,
+	    "signature", e.dial.sig));
+}
+
+/* The welcome: the poll interval, and the controller's compatibility. */
+static void
+welcome(json_t *data)
+{
+	json_t		*pi = json_object_get(data, "pollInterval");
+	const char	*lvl;
+	long long	 v;
+
+	if (json_is_integer(pi) && json_integer_value(pi) > 0)
+		e.poll_interval = (unsigned)json_integer_value(pi);
+	else if (json_is_string(pi) && pw_strtonum(json_string_value(pi), 1,
+	    86400 * 7, &v) == 0)
+		e.poll_interval = (unsigned)v;
+	lvl = json_string_value(json_object_get(json_object_get(data,
+	    "config"), "serverCompatLevel"));
+	if (lvl != NULL && strtol(lvl, NULL, 10) != 1)
+		log_warnx("edge: the controller's compatibility level %s is "
+		    "not 1.x; continuing", lvl);
+	e.state = ES_UP;
+	e.up_ms = pw_now_ms();
+	ST_SET(pw_stats->edge.connected, 1);
+	e.terminal = 0;
+	e.last_terminal[0] = '\0';
+	log_info("edge: connected to the controller (%s:%d), key %s",
+	    e.cfg->edge_host, e.cfg->edge_port, e.dial.keyid);
+	arm_read_deadline();
+	sul_in(&e.sul_heartbeat, heartbeat_cb, (uint64_t)e.cfg->heartbeat *
+	    1000);
+}
+
+/* One whole message from the controller. */
+static void
+edge_message(const unsigned char *p, size_t n)
+{
+	json_error_t	 jerr;
+	json_t		*msg, *data;
+	const char	*type, *code, *text;
+	char		 why[256];
+
+	msg = json_loadb((const char *)p, n, 0, &jerr);
+	type = json_string_value(json_object_get(msg, "type"));
+	data = json_object_get(msg, "data");
+	if (e.state == ES_HELLO) {
+		if (type != NULL && strcmp(type, "welcome") == 0) {
+			welcome(json_is_object(data) ? data : NULL);
+		} else if (type != NULL && strcmp(type, "error") == 0 &&
+		    json_is_object(data)) {
+			code = json_string_value(json_object_get(data, "code"));
+			text = json_string_value(json_object_get(data,
+			    "message"));
+			snprintf(why, sizeof(why), "%s (%s)", code ? code :
+			    "no code", text ? text : "no message");
+			if (edge_reject_class(code) == EDGE_TERMINAL)
+				session_end(why, EDGE_TERMINAL, STE_REFUSED);
+			else
+				session_end(why, EDGE_RETRY, STE_REJECTED);
+		} else
+			session_end("the controller answered the hello with "
+			    "neither welcome nor error", EDGE_RETRY,
+			    STE_PROTOCOL);
+		json_decref(msg);
+		return;
+	}
+	arm_read_deadline();
+	if (type == NULL || !json_is_object(data)) {
+		log_debug("edge: a malformed frame from the controller");
+	} else if (strcmp(type, "ping") == 0) {
+		(void)edge_send(envelope("pong", json_pack("{s:O?}",
+		    "timestamp", json_object_get(data, "timestamp"))));
+	} else if (strcmp(type, "error") == 0) {
+		code = json_string_value(json_object_get(data, "code"));
+		text = json_string_value(json_object_get(data, "message"));
+		log_warnx("edge: the controller says: %s%s%s",
+		    text ? text : "(no message)", code ? " " : "",
+		    code ? code : "");
+	} else if (strcmp(type, "pong") != 0)
+		log_debug("edge: frame type \"%s\" not handled", type);
+	json_decref(msg);
+}
+
+/* ---- libwebsockets callbacks ---- */
+
+static int
+edge_ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+    void *in, size_t len)
+{
+	struct eframe	*f;
+	/* Ours: the session's connection, not one already disowned. */
+	int		 mine = lws_get_opaque_user_data(wsi) == (void *)&e;
+	char		 why[256];
+
+	switch (reason) {
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS:
+		/* user is the client SSL_CTX: TLS 1.2 at least. */
+		SSL_CTX_set_min_proto_version((SSL_CTX *)user, TLS1_2_VERSION);
+		return 0;
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
+		unsigned char	**p = in, *end = *p + len;
+		static const char ua[] = "portwing/" PACKAGE_VERSION;
+
+		if (lws_add_http_header_by_name(wsi,
+		    (const unsigned char *)"user-agent:",
+		    (const unsigned char *)ua, (int)strlen(ua), p, end))
+			return -1;
+		return 0;
+	}
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		if (!mine)
+			return 0;
+		{
+			int st = lws_http_client_http_response(wsi);
+
+			e.wsi = NULL;
+			if (st == 404) {
+				session_end("the controller's URL answered 404 "
+				    "(is DRYDOCK_URL right?)", EDGE_TERMINAL,
+				    STE_REFUSED);
+				return 0;
+			}
+			if (st > 0)
+				snprintf(why, sizeof(why), "the upgrade was "
+				    "answered %d", st);
+			else
+				snprintf(why, sizeof(why), "%s", in ?
+				    (const char *)in : "connection failed");
+			e.state = ES_CONNECT;
+			session_end(why, EDGE_RETRY, STE_CONNECT);
+		}
+		return 0;
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		if (!mine)
+			return -1;
+		/* The hello goes first and alone (5.1). */
+		e.wsi = wsi;
+		e.state = ES_HELLO;
+		(void)edge_send(hello());
+		lws_sul_cancel(&e.sul_deadline);
+		sul_in(&e.sul_deadline, deadline_cb,
+		    (uint64_t)e.cfg->welcome_timeout * 1000);
+		return 0;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		if (!mine)
+			return -1;
+		if (e.rxlen + len > EDGE_MAX_FRAME) {
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+			    (unsigned char *)"message too big", 15);
+			session_end("the controller sent a message over 16 MiB",
+			    EDGE_RETRY, STE_PROTOCOL);
+			return -1;
+		}
+		if (e.rxlen + len > e.rxcap) {
+			e.rxcap = e.rxlen + len < 65536 ? 65536 :
+			    (e.rxlen + len) * 2;
+			if (e.rxcap > EDGE_MAX_FRAME)
+				e.rxcap = EDGE_MAX_FRAME;
+			e.rx = xreallocarray(e.rx, e.rxcap, 1);
+		}
+		memcpy(e.rx + e.rxlen, in, len);
+		e.rxlen += len;
+		if (lws_is_final_fragment(wsi) &&
+		    lws_remaining_packet_payload(wsi) == 0) {
+			size_t n = e.rxlen;
+
+			ST_ADD(pw_stats->edge.frames_in, 1);
+			e.rxlen = 0;
+			edge_message(e.rx, n);
+			if (e.rxcap > 1024 * 1024) {
+				free(e.rx);
+				e.rx = NULL;
+				e.rxcap = 0;
+			}
+		}
+		return lws_get_opaque_user_data(wsi) == (void *)&e ? 0 : -1;
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		if (!mine)
+			return -1;
+		if (e.state == ES_CLOSING) {
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL,
+			    (unsigned char *)"shutdown", 8);
+			return -1;
+		}
+		if ((f = TAILQ_FIRST(&e.outq)) == NULL)
+			return 0;
+		if (lws_write(wsi, f->buf + LWS_PRE, f->len, LWS_WRITE_TEXT) <
+		    (int)f->len) {
+			session_end("writing to the controller failed",
+			    EDGE_RETRY, STE_CLOSED);
+			return -1;
+		}
+		TAILQ_REMOVE(&e.outq, f, entry);
+		e.nout--;
+		free(f->buf);
+		free(f);
+		e.head_ms = pw_now_ms();
+		ST_ADD(pw_stats->edge.frames_out, 1);
+		if (!TAILQ_EMPTY(&e.outq))
+			lws_callback_on_writable(wsi);
+		return 0;
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		if (mine && len >= 2) {
+			const unsigned char *c = in;
+			snprintf(e.why, sizeof(e.why), "closed by the controller "
+			    "(%u%s%.*s)", (c[0] << 8) | c[1], len > 2 ? " " : "",
+			    (int)(len > 2 ? len - 2 : 0), (const char *)in + 2);
+		}
+		return 0;
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		if (mine) {
+			e.wsi = NULL;
+			if (e.stopping) {
+				e.state = ES_WAIT;
+				return 0;
+			}
+			session_end(e.why[0] ? e.why : "the connection closed",
+			    EDGE_RETRY, STE_CLOSED);
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* ---- the master's channel, adopted into libwebsockets' loop ---- */
+
+static void
+master_want_write(void *arg)
+{
+	if (e.mwsi != NULL)
+		lws_callback_on_writable(e.mwsi);
+}
+
+static void
+start_connect(void)
+{
+	struct lws_client_connect_info	ci;
+	struct lws			*wsi;
+	char				host[300];
+
+	memset(&ci, 0, sizeof(ci));
+	ci.context = e.ctx;
+	ci.vhost = e.vh;
+	ci.address = e.dial.addr;
+	ci.port = e.cfg->edge_port;
+	ci.path = e.cfg->edge_path;
+	/* Host: the name, bracketed when it is an IPv6 address. */
+	if (strchr(e.cfg->edge_host, ':') != NULL)
+		snprintf(host, sizeof(host), "[%s]", e.cfg->edge_host);
+	else
+		pw_strlcpy(host, e.cfg->edge_host, sizeof(host));
+	if ((e.cfg->edge_tls && e.cfg->edge_port != 443) ||
+	    (!e.cfg->edge_tls && e.cfg->edge_port != 80))
+		snprintf(host + strlen(host), sizeof(host) - strlen(host),
+		    ":%d", e.cfg->edge_port);
+	ci.host = host;
+	ci.origin = NULL;		/* the controller refuses foreign ones */
+	ci.protocol = NULL;		/* no Sec-WebSocket-Protocol (400) */
+	ci.local_protocol_name = "portwing-edge";
+	if (e.cfg->edge_tls) {
+		ci.ssl_connection = LCCSCF_USE_SSL;
+		if (e.cfg->tls_skip_verify)
+			ci.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED |
+			    LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
+			    LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
+	}
+	ci.opaque_user_data = &e;	/* how callbacks know it (mine) */
+	e.why[0] = '\0';
+	e.state = ES_CONNECT;
+	e.wsi = NULL;
+	/*
+	 * SNI and the certificate's name check use the Host (ci.host).  A
+	 * failure may be reported from inside this call, as a connection
+	 * error callback, which ends the attempt there.
+	 */
+	wsi = lws_client_connect_via_info(&ci);
+	if (e.state != ES_CONNECT)
+		return;
+	if (wsi == NULL)
+		session_end("the connection could not be started", EDGE_RETRY,
+		    STE_CONNECT);
+	else
+		e.wsi = wsi;
+}
+
+/* Stopping: drop any connection (a close frame had its chance). */
+static void
+stop_cb(lws_sorted_usec_list_t *sul)
+{
+	if (e.wsi != NULL) {
+		lws_set_opaque_user_data(e.wsi, NULL);
+		lws_set_timeout(e.wsi, PENDING_TIMEOUT_USER_OK,
+		    LWS_TO_KILL_ASYNC);
+		e.wsi = NULL;
+	}
+	lws_cancel_service(e.ctx);
+}
+
+static void
+master_msg(struct ipc_chan *ch, struct ipc_msg *msg, void *arg)
+{
+	struct ipc_rd	rd;
+
+	switch (msg->hdr.type) {
+	case IPC_M_PING:
+		ipc_send(ch, IPC_C_PONG, 0, msg->hdr.id, NULL, 0, -1);
+		break;
+	case IPC_M_SHUTDOWN:
+		e.stopping = 1;
+		lws_sul_cancel(&e.sul_dial);
+		if (e.wsi != NULL && e.state == ES_UP) {
+			/* 1000 "shutdown", then the loop ends. */
+			e.state = ES_CLOSING;
+			lws_callback_on_writable(e.wsi);
+			sul_in(&e.sul_dial, stop_cb, 3000);
+		} else
+			stop_cb(NULL);
+		break;
+	case IPC_M_DIAL:
+		if (e.state != ES_DIAL || msg->hdr.id != e.attempt)
+			break;
+		memset(&e.dial, 0, sizeof(e.dial));
+		ipc_rd_init(&rd, msg);
+		e.dial.status = ipc_rd_u32(&rd);
+		ipc_rd_str(&rd, e.dial.addr, sizeof(e.dial.addr));
+		ipc_rd_str(&rd, e.dial.keyid, sizeof(e.dial.keyid));
+		e.dial.ts = ipc_rd_u64(&rd);
+		ipc_rd_str(&rd, e.dial.nonce, sizeof(e.dial.nonce));
+		ipc_rd_str(&rd, e.dial.sig, sizeof(e.dial.sig));
+		ipc_rd_str(&rd, e.dial.err, sizeof(e.dial.err));
+		if (ipc_rd_end(&rd) == -1)
+			fatalx("malformed IPC_M_DIAL from the master");
+		e.state = ES_CONNECT;
+		if (e.dial.status != 0) {
+			if (e.dial.status == EDGE_DIAL_E_KEY)
+				session_end(e.dial.err, EDGE_TERMINAL,
+				    STE_REFUSED);
+			else
+				session_end(e.dial.err, EDGE_RETRY,
+				    STE_CONNECT);
+			break;
+		}
+		start_connect();
+		break;
+	}
+}
+
+static void
+master_closed(struct ipc_chan *ch, void *arg)
+{
+	/* The master is gone: so are we. */
+	_exit(0);
+}
+
+static void
+edge_dial_cb(lws_sorted_usec_list_t *sul)
+{
+	if (e.stopping)
+		return;
+	if (e.attempt++ > 0)
+		ST_ADD(pw_stats->edge.reconnects, 1);
+	e.state = ES_DIAL;
+	ipc_send(e.master, IPC_E_DIAL, 0, e.attempt, NULL, 0, -1);
+}
+
+static int
+edge_ipc_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+    void *in, size_t len)
+{
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE:
+		ipc_chan_readable(e.master);
+		return 0;
+	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+		ipc_chan_writable(e.master);
+		return 0;
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		_exit(0);
+	default:
+		return 0;
+	}
+}
+
+static const struct lws_protocols protocols[] = {
+	{ "portwing-edge", edge_ws_cb, 0, 65536, 0, NULL, 0 },
+	{ "pw-ipc", edge_ipc_cb, 0, 0, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+/* libwebsockets' own log lines, through ours. */
+static void
+lws_log(int level, const char *line)
+{
+	size_t	n = strlen(line);
+
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	if (level & LLL_ERR)
+		log_warnx("libwebsockets: %.*s", (int)n, line);
+	else
+		log_debug("libwebsockets: %.*s", (int)n, line);
+}
+
+int
+edge_run(struct child_boot *b)
+{
+	struct lws_context_creation_info	info;
+	lws_sock_file_fd_type			fd;
+	uint32_t				v = IPC_PROTOCOL_VERSION;
+	const char				*ca;
+
+	memset(&e, 0, sizeof(e));
+	TAILQ_INIT(&e.outq);
+	e.cfg = &b->cfg;
+	e.delay = e.cfg->reconnect_delay;
+	if (gethostname(e.hostname, sizeof(e.hostname) - 1) == -1)
+		pw_strlcpy(e.hostname, "portwing", sizeof(e.hostname));
+	signal(SIGPIPE, SIG_IGN);
+	lws_set_log_level(LLL_ERR | (e.cfg->log_level >= LOG_LVL_DEBUG ?
+	    LLL_WARN | LLL_NOTICE : 0), lws_log);
+	/*
+	 * Everything that reads a file happens now, before the sandbox:
+	 * the CA bundle is loaded whole (a hashed directory would be read
+	 * lazily, after the chroot).
+	 */
+	ca = e.cfg->val[CK_CA_CERT] != NULL ? e.cfg->val[CK_CA_CERT] :
+	    X509_get_default_cert_file();
+	memset(&info, 0, sizeof(info));
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = protocols;
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 |
+	    LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info.client_ssl_ca_filepath = e.cfg->edge_tls ? ca : NULL;
+	info.fd_limit_per_thread = 64;
+	info.timeout_secs = EDGE_HANDSHAKE_S;
+	info.connect_timeout_secs = EDGE_HANDSHAKE_S;
+	if ((e.ctx = lws_create_context(&info)) == NULL)
+		fatalx("edge: cannot create the libwebsockets context");
+	e.vh = lws_get_vhost_by_name(e.ctx, "default");
+	if (e.vh == NULL)
+		fatalx("edge: no libwebsockets vhost");
+	child_sandbox(PROC_EDGE, b);
+
+	e.master = ipc_chan_new_polled(PROC_IPC_FD, "master", perms_master,
+	    nitems(perms_master), master_msg, master_closed, NULL,
+	    master_want_write, NULL);
+	fd.filefd = PROC_IPC_FD;
+	if ((e.mwsi = lws_adopt_descriptor_vhost(e.vh, LWS_ADOPT_RAW_FILE_DESC,
+	    fd, "pw-ipc", NULL)) == NULL)
+		fatalx("edge: cannot watch the master's channel");
+	ipc_send(e.master, IPC_C_READY, 0, 0, &v, sizeof(v), -1);
+	if (!e.cfg->edge_tls)
+		log_warnx("edge: DRYDOCK_URL is plain http: the session with "
+		    "the controller is not encrypted");
+	else if (e.cfg->tls_skip_verify)
+		log_warnx("edge: TLS_SKIP_VERIFY=true: the controller's "
+		    "certificate is not checked");
+	sul_in(&e.sul_tick, tick_cb, 1000);
+	e.state = ES_CONNECT;	/* so that the first dial starts at once */
+	edge_dial_cb(NULL);
+	while (!(e.stopping && e.wsi == NULL))
+		if (lws_service(e.ctx, 0) < 0)
+			break;
+	lws_context_destroy(e.ctx);
+	return 0;
+}
