@@ -407,6 +407,23 @@ master_link_policy(void)
 	ipc_send(m.policyd.chan, IPC_M_POLICY_CHAN, 0, 0, NULL, 0, sv[1]);
 }
 
+/* Edge mode: the proxy gives the edge process what the session carries. */
+static void
+master_link_edge(void)
+{
+	int	sv[2];
+
+	if (!m.cfg.edge || !m.edge.ready || !m.proxy.ready ||
+	    m.edge.chan == NULL || m.proxy.chan == NULL)
+		return;
+	if (ipc_socketpair(sv) == -1) {
+		log_warn("socketpair");
+		return;
+	}
+	ipc_send(m.proxy.chan, IPC_M_EDGE_CHAN, 0, 0, NULL, 0, sv[0]);
+	ipc_send(m.edge.chan, IPC_M_EDGE_CHAN, 0, 0, NULL, 0, sv[1]);
+}
+
 /* authd's audit records go straight to the proxy, on their own channel. */
 static void
 master_link_audit(void)
@@ -1076,6 +1093,9 @@ master_child_ready(struct child *c, struct ipc_msg *msg)
 		master_send_policy(c);
 		master_link_policy();
 		break;
+	case PROC_EDGE:
+		master_link_edge();
+		break;
 	case PROC_AUTHD:
 		master_send_keys();
 		master_send_mtls_authd();
@@ -1089,6 +1109,8 @@ master_child_ready(struct child *c, struct ipc_msg *msg)
 		for (i = 0; i < m.cfg.workers; i++)
 			master_link(&m.workers[i], c);
 		master_link_audit();
+		if (c->role == PROC_PROXY)
+			master_link_edge();
 		break;
 	default:
 		break;

@@ -748,6 +748,12 @@ ipc_type_name(uint16_t type)
 		{ IPC_A_ENROLL_ANS, "A_ENROLL_ANS" },
 		{ IPC_E_DIAL, "E_DIAL" },
 		{ IPC_M_DIAL, "M_DIAL" },
+		{ IPC_M_EDGE_CHAN, "M_EDGE_CHAN" },
+		{ IPC_E_SUB, "E_SUB" },
+		{ IPC_E_UNSUB, "E_UNSUB" },
+		{ IPC_E_METRICS, "E_METRICS" },
+		{ IPC_P_EDGE_FRAME, "P_EDGE_FRAME" },
+		{ IPC_P_EDGE_INFO, "P_EDGE_INFO" },
 	};
 	size_t	i;
 

@@ -89,6 +89,8 @@ enum ipc_type {
 					   authd's spawn generation */
 	IPC_M_POLICY_CHAN = 0x0305,	/* master -> proxy, policyd: fd: their end
 					   of the proxy <-> policyd channel */
+	IPC_M_EDGE_CHAN = 0x0307,	/* master -> proxy, edge: fd: their end of
+					   the proxy <-> edge channel */
 	IPC_M_MTLS_AUTHD = 0x0306,	/* master -> authd: str MTLS_CLIENT_CA PEM;
 					   authd verifies client chains with it */
 	IPC_P_DOCKER_REQ = 0x0381,	/* proxy -> master: hdr.id = request id;
@@ -135,6 +137,18 @@ enum ipc_type {
 					   address, str key ID, u64 timestamp, str
 					   nonce, str signature (base64url), str
 					   error */
+
+	/* edge <-> proxy (0x0Axx) */
+	IPC_E_SUB = 0x0A01,		/* edge -> proxy: empty; a session is up:
+					   the inventory, then its changes */
+	IPC_E_UNSUB = 0x0A02,		/* edge -> proxy: empty; no session */
+	IPC_E_METRICS = 0x0A03,		/* edge -> proxy: empty; the metrics
+					   message, now */
+	IPC_P_EDGE_FRAME = 0x0A81,	/* proxy -> edge: u64 length, then a whole
+					   portwing/1.0 message (JSON) of that
+					   length, or none and fd = a memfd
+					   holding it (over 64 KiB) */
+	IPC_P_EDGE_INFO = 0x0A82,	/* proxy -> edge: str Docker's version */
 
 	/* worker <-> keyd (0x07xx) */
 	IPC_W_SIGN = 0x0701,		/* worker -> keyd: hdr.id = request id;

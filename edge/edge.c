@@ -64,6 +64,11 @@ static struct {
 	struct lws		*wsi;		/* to the controller */
 	struct lws		*mwsi;		/* the master's channel */
 	struct ipc_chan		*master;
+	struct lws		*pwsi;		/* the proxy's channel, adopted */
+	struct ipc_chan		*proxy;		/* NULL while the proxy is away */
+	int			 synced;	/* container_sync sent this session */
+	int			 ping_after;	/* a heartbeat's metrics asked */
+	char			 docker_version[64];
 	enum estate		 state;
 	uint32_t		 attempt;
 	int			 delay;		/* next backoff, seconds */
@@ -91,6 +96,12 @@ static const struct ipc_perm perms_master[] = {
 	{ IPC_M_SHUTDOWN, 0, 0, 0 },
 	{ IPC_M_PING, 0, 0, 0 },
 	{ IPC_M_DIAL, 8, 4096, 0 },
+	{ IPC_M_EDGE_CHAN, 0, 0, 1 },
+};
+
+static const struct ipc_perm perms_proxy[] = {
+	{ IPC_P_EDGE_FRAME, 8, 8 + 64 * 1024, IPC_FD_OPTIONAL },
+	{ IPC_P_EDGE_INFO, 4, 4 + 64, 0 },
 };
 
 static void	edge_dial_cb(lws_sorted_usec_list_t *);
@@ -125,29 +136,18 @@ outq_clear(void)
  * buffered without bound, and no frame is dropped silently.
  */
 static int
-edge_send(json_t *msg)
+edge_send_text(const char *s, size_t n)
 {
 	struct eframe	*f;
-	char		*s;
-	size_t		 n;
 
-	if (e.wsi == NULL || (e.state != ES_UP && e.state != ES_HELLO)) {
-		json_decref(msg);
+	if (e.wsi == NULL || (e.state != ES_UP && e.state != ES_HELLO))
 		return -1;
-	}
-	s = json_dumps(msg, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(msg);
-	if (s == NULL)
-		return -1;
-	n = strlen(s);
 	if (n > EDGE_MAX_FRAME) {
-		log_warnx("edge: a %zu-byte frame exceeds the 16 MiB limit; "
+		log_warnx("edge: a %zu-byte message exceeds the 16 MiB limit; "
 		    "not sent", n);
-		free(s);
 		return -1;
 	}
 	if (e.nout >= EDGE_QUEUE_MAX) {
-		free(s);
 		ST_ADD(pw_stats->edge.backpressure, 1);
 		session_end("send queue full (the controller reads too "
 		    "slowly)", EDGE_RETRY, STE_BACKPRESSURE);
@@ -157,13 +157,27 @@ edge_send(json_t *msg)
 	f->buf = xmalloc(LWS_PRE + n);
 	memcpy(f->buf + LWS_PRE, s, n);
 	f->len = n;
-	free(s);
 	if (TAILQ_EMPTY(&e.outq))
 		e.head_ms = pw_now_ms();
 	TAILQ_INSERT_TAIL(&e.outq, f, entry);
 	e.nout++;
 	lws_callback_on_writable(e.wsi);
 	return 0;
+}
+
+static int
+edge_send(json_t *msg)
+{
+	char	*s;
+	int	 rc;
+
+	s = json_dumps(msg, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(msg);
+	if (s == NULL)
+		return -1;
+	rc = edge_send_text(s, strlen(s));
+	free(s);
+	return rc;
 }
 
 static json_t *
@@ -229,6 +243,9 @@ session_end(const char *why, enum edge_class cls, enum st_edge_end end)
 	}
 	if (e.up_ms && lived >= EDGE_STABLE_MS)
 		e.delay = e.cfg->reconnect_delay;
+	if (e.state == ES_UP && e.proxy != NULL)
+		ipc_send(e.proxy, IPC_E_UNSUB, 0, 0, NULL, 0, -1);
+	e.synced = e.ping_after = 0;
 	e.up_ms = 0;
 	outq_clear();
 	e.rxlen = 0;
@@ -268,12 +285,23 @@ arm_read_deadline(void)
 }
 
 static void
+send_ping(void)
+{
+	(void)edge_send(envelope("ping", json_pack("{s:I}", "timestamp",
+	    (json_int_t)(pw_wall_time() * 1000))));
+}
+
+/* Every HEARTBEAT_INTERVAL: metrics (from the proxy), then a ping. */
+static void
 heartbeat_cb(lws_sorted_usec_list_t *sul)
 {
 	if (e.state != ES_UP)
 		return;
-	(void)edge_send(envelope("ping", json_pack("{s:I}", "timestamp",
-	    (json_int_t)(pw_wall_time() * 1000))));
+	if (e.proxy != NULL && e.synced) {
+		e.ping_after = 1;
+		ipc_send(e.proxy, IPC_E_METRICS, 0, 0, NULL, 0, -1);
+	} else
+		send_ping();
 	sul_in(&e.sul_heartbeat, heartbeat_cb, (uint64_t)e.cfg->heartbeat *
 	    1000);
 }
@@ -296,14 +324,15 @@ hello(void)
 	const char	*name = e.cfg->agent_name;
 
 	return envelope("hello", json_pack("{s:s, s:s, s:s, s:s, s:s, s:s,"
-	    " s:[s], s:s, s:[s], s:s, s:I, s:s, s:s}",
+	    " s:[s,s], s:s, s:[s], s:s, s:I, s:s, s:s}",
 	    "version", PACKAGE_VERSION,
 	    "protocol", EDGE_PROTOCOL,
 	    "agentId", e.cfg->agent_id,
 	    "agentName", name,
-	    "dockerVersion", "unknown",
+	    "dockerVersion", e.docker_version[0] ? e.docker_version :
+	    "unknown",
 	    "hostname", e.hostname,
-	    "capabilities", "metrics",
+	    "capabilities", "metrics", "dd:container-sync",
 	    "drydockCompat", EDGE_DRYDOCK_COMPAT,
 	    "watcherTypes", "docker",
 	    "pubKeyId", e.dial.keyid,
@@ -337,6 +366,20 @@ welcome(json_t *data)
 	e.last_terminal[0] = '\0';
 	log_info("edge: connected to the controller (%s:%d), key %s",
 	    e.cfg->edge_host, e.cfg->edge_port, e.dial.keyid);
+	/*
+	 * The watcher first, with the markers that make the controller run
+	 * its own Docker watcher through this agent (5.6); the inventory
+	 * follows from the proxy, then the first metrics.
+	 */
+	(void)edge_send(envelope("dd:component_sync", json_pack(
+	    "{s:[{s:s, s:s, s:{s:s, s:[s,s], s:s, s:s, s:s}}], s:[]}",
+	    "watchers", "type", "docker", "name", "docker", "configuration",
+	    "description", "Watches Docker containers for updates via "
+	    "Docker Engine API", "capabilities", "container-sync", "labels",
+	    "transport", "docker-api", "execution", "controller", "events",
+	    "portwing", "triggers")));
+	if (e.proxy != NULL)
+		ipc_send(e.proxy, IPC_E_SUB, 0, 0, NULL, 0, -1);
 	arm_read_deadline();
 	sul_in(&e.sul_heartbeat, heartbeat_cb, (uint64_t)e.cfg->heartbeat *
 	    1000);
@@ -534,13 +577,141 @@ edge_ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	}
 }
 
-/* ---- the master's channel, adopted into libwebsockets' loop ---- */
+/* ---- channels, adopted into libwebsockets' loop ---- */
 
 static void
-master_want_write(void *arg)
+want_write(void *arg)
 {
-	if (e.mwsi != NULL)
-		lws_callback_on_writable(e.mwsi);
+	struct lws	**wsi = arg;
+
+	if (*wsi != NULL)
+		lws_callback_on_writable(*wsi);
+}
+
+/* Watch a duplicate of fd for ch (ch's own descriptor stays ch's). */
+static struct lws *
+adopt(int fd, struct ipc_chan *ch)
+{
+	lws_sock_file_fd_type	 f;
+	struct lws		*wsi;
+
+	if ((f.filefd = dup(fd)) == -1)
+		fatal("edge: dup");
+	if ((wsi = lws_adopt_descriptor_vhost(e.vh, LWS_ADOPT_RAW_FILE_DESC,
+	    f, "pw-ipc", NULL)) == NULL)
+		fatalx("edge: cannot watch a channel");
+	lws_set_opaque_user_data(wsi, ch);
+	return wsi;
+}
+
+static void
+proxy_drop(void)
+{
+	if (e.pwsi != NULL) {
+		lws_set_opaque_user_data(e.pwsi, NULL);
+		lws_set_timeout(e.pwsi, PENDING_TIMEOUT_USER_OK,
+		    LWS_TO_KILL_ASYNC);
+		e.pwsi = NULL;
+	}
+	if (e.proxy != NULL)
+		ipc_chan_free(e.proxy);
+	e.proxy = NULL;
+}
+
+/* The proxy writes "type" first (JSON_PRESERVE_ORDER). */
+#define SYNC_PFX	"{\"type\":\"dd:container_sync\""
+#define METRICS_PFX	"{\"type\":\"metrics\""
+
+/* A whole message from the proxy: queued as it is. */
+static void
+proxy_frame(struct ipc_msg *msg)
+{
+	struct ipc_rd	 rd;
+	const uint8_t	*p;
+	char		*buf = NULL;
+	size_t		 n, got = 0;
+	uint64_t	 len;
+	ssize_t		 r;
+	int		 sync, metrics;
+
+	ipc_rd_init(&rd, msg);
+	len = ipc_rd_u64(&rd);
+	p = ipc_rd_rest(&rd, &n);
+	if (rd.err || len > EDGE_MAX_FRAME || (msg->fd == -1 && n != len) ||
+	    (msg->fd != -1 && n != 0)) {
+		log_warnx("edge: a malformed message from the proxy");
+		return;
+	}
+	if (msg->fd != -1) {
+		buf = xmalloc(len ? len : 1);
+		if (lseek(msg->fd, 0, SEEK_SET) == -1)
+			got = (size_t)-1;
+		while (got < len && (r = read(msg->fd, buf + got,
+		    len - got)) > 0)
+			got += (size_t)r;
+		if (got != len) {
+			log_warnx("edge: a message from the proxy was cut short");
+			free(buf);
+			return;
+		}
+		p = (const uint8_t *)buf;
+	}
+	if (e.state == ES_UP) {
+		sync = len > sizeof(SYNC_PFX) - 1 &&
+		    memcmp(p, SYNC_PFX, sizeof(SYNC_PFX) - 1) == 0;
+		metrics = len > sizeof(METRICS_PFX) - 1 &&
+		    memcmp(p, METRICS_PFX, sizeof(METRICS_PFX) - 1) == 0;
+		(void)edge_send_text((const char *)p, len);
+		if (sync && !e.synced && e.state == ES_UP && e.proxy != NULL) {
+			/* Connected in the controller's eyes: metrics next. */
+			e.synced = 1;
+			ipc_send(e.proxy, IPC_E_METRICS, 0, 0, NULL, 0, -1);
+		}
+		if (metrics && e.ping_after) {
+			e.ping_after = 0;
+			send_ping();
+		}
+	}
+	free(buf);
+}
+
+static void
+proxy_msg(struct ipc_chan *ch, struct ipc_msg *msg, void *arg)
+{
+	struct ipc_rd	rd;
+	char		v[sizeof(e.docker_version)];
+
+	switch (msg->hdr.type) {
+	case IPC_P_EDGE_FRAME:
+		proxy_frame(msg);
+		if (msg->fd != -1)
+			close(msg->fd);
+		break;
+	case IPC_P_EDGE_INFO:
+		ipc_rd_init(&rd, msg);
+		ipc_rd_str(&rd, v, sizeof(v));
+		if (ipc_rd_end(&rd) == 0)
+			pw_strlcpy(e.docker_version, v,
+			    sizeof(e.docker_version));
+		break;
+	}
+}
+
+static void
+proxy_closed(struct ipc_chan *ch, void *arg)
+{
+	/* The proxy went away; the master sends its successor's channel. */
+	if (ch == e.proxy) {
+		e.proxy = NULL;
+		e.synced = 0;
+		if (e.pwsi != NULL) {
+			lws_set_opaque_user_data(e.pwsi, NULL);
+			lws_set_timeout(e.pwsi, PENDING_TIMEOUT_USER_OK,
+			    LWS_TO_KILL_ASYNC);
+			e.pwsi = NULL;
+		}
+	}
+	ipc_chan_free(ch);
 }
 
 static void
@@ -628,6 +799,17 @@ master_msg(struct ipc_chan *ch, struct ipc_msg *msg, void *arg)
 		} else
 			stop_cb(NULL);
 		break;
+	case IPC_M_EDGE_CHAN:
+		proxy_drop();
+		e.proxy = ipc_chan_new_polled(msg->fd, "proxy", perms_proxy,
+		    nitems(perms_proxy), proxy_msg, proxy_closed, NULL,
+		    want_write, &e.pwsi);
+		e.pwsi = adopt(msg->fd, e.proxy);
+		msg->fd = -1;
+		/* A session without its inventory (the proxy restarted). */
+		if (e.state == ES_UP)
+			ipc_send(e.proxy, IPC_E_SUB, 0, 0, NULL, 0, -1);
+		break;
 	case IPC_M_DIAL:
 		if (e.state != ES_DIAL || msg->hdr.id != e.attempt)
 			break;
@@ -679,15 +861,26 @@ static int
 edge_ipc_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     void *in, size_t len)
 {
+	struct ipc_chan	*ch = lws_get_opaque_user_data(wsi);
+
 	switch (reason) {
 	case LWS_CALLBACK_RAW_RX_FILE:
-		ipc_chan_readable(e.master);
+		if (ch == NULL)
+			return -1;
+		ipc_chan_readable(ch);
 		return 0;
 	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
-		ipc_chan_writable(e.master);
+		if (ch != NULL)
+			ipc_chan_writable(ch);
 		return 0;
 	case LWS_CALLBACK_RAW_CLOSE_FILE:
-		_exit(0);
+		if (ch != NULL && ch == e.master)
+			_exit(0);
+		if (ch != NULL && ch == e.proxy) {
+			e.pwsi = NULL;
+			proxy_closed(ch, NULL);
+		}
+		return 0;
 	default:
 		return 0;
 	}
@@ -717,7 +910,6 @@ int
 edge_run(struct child_boot *b)
 {
 	struct lws_context_creation_info	info;
-	lws_sock_file_fd_type			fd;
 	uint32_t				v = IPC_PROTOCOL_VERSION;
 	const char				*ca;
 
@@ -755,11 +947,8 @@ edge_run(struct child_boot *b)
 
 	e.master = ipc_chan_new_polled(PROC_IPC_FD, "master", perms_master,
 	    nitems(perms_master), master_msg, master_closed, NULL,
-	    master_want_write, NULL);
-	fd.filefd = PROC_IPC_FD;
-	if ((e.mwsi = lws_adopt_descriptor_vhost(e.vh, LWS_ADOPT_RAW_FILE_DESC,
-	    fd, "pw-ipc", NULL)) == NULL)
-		fatalx("edge: cannot watch the master's channel");
+	    want_write, &e.mwsi);
+	e.mwsi = adopt(PROC_IPC_FD, e.master);
 	ipc_send(e.master, IPC_C_READY, 0, 0, &v, sizeof(v), -1);
 	if (!e.cfg->edge_tls)
 		log_warnx("edge: DRYDOCK_URL is plain http: the session with "

@@ -1194,6 +1194,13 @@ inventory_end_subscribers(void (*end)(void *))
 	}
 }
 
+/* CPUs the agent may run on (counted before the sandbox). */
+int
+inventory_cpus(void)
+{
+	return inv.cpus;
+}
+
 /* Before the sandbox: host facts for dd:ack. */
 void
 inventory_preinit(void)

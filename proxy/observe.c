@@ -19,6 +19,7 @@
 #include "pwbuild.h"
 
 #include <sys/queue.h>
+#include <sys/sysinfo.h>
 #include <sys/vfs.h>
 
 #include <errno.h>
@@ -66,8 +67,10 @@ static struct {
 	const struct pw_config	*cfg;
 	int			 fd[OBS_FILE_COUNT];
 	char			 hostname[256];
-	uint64_t		 prev_total, prev_idle;
-	int			 have_prev;
+	struct cpuprev {
+		uint64_t	 total, idle;
+		int		 have;
+	}			 cpu, edge_cpu;	/* /metrics', edge's baselines */
 	/* Container stats: the cache and the collection under way. */
 	struct cstat		*cs;
 	size_t			 ncs;
@@ -129,8 +132,9 @@ read_proc(int kind, char *buf, size_t sz)
 	return n;
 }
 
+/* Busy share of the host's CPUs since the previous sample of p. */
 static double
-host_cpu_percent(void)
+host_cpu_percent(struct cpuprev *p)
 {
 	char			 buf[4096];
 	unsigned long long	 v[8] = { 0 };
@@ -145,16 +149,16 @@ host_cpu_percent(void)
 	for (i = 0; i < 8; i++)
 		total += v[i];
 	idle = v[3] + v[4];
-	if (ob.have_prev && total > ob.prev_total) {
-		dt = total - ob.prev_total;
-		di = idle >= ob.prev_idle ? idle - ob.prev_idle : 0;
+	if (p->have && total > p->total) {
+		dt = total - p->total;
+		di = idle >= p->idle ? idle - p->idle : 0;
 		pct = 100.0 * (1.0 - (double)di / (double)dt);
 		if (pct < 0)
 			pct = 0;
 	}
-	ob.prev_total = total;
-	ob.prev_idle = idle;
-	ob.have_prev = 1;
+	p->total = total;
+	p->idle = idle;
+	p->have = 1;
 	return pct;
 }
 
@@ -657,7 +661,8 @@ render(void)
 	    ob.cfg->started);
 	family(b, "portwing_host_cpu_usage_percent", "gauge",
 	    "Host CPU busy share since the previous sample, percent.");
-	sample_f(b, "portwing_host_cpu_usage_percent", host_cpu_percent());
+	sample_f(b, "portwing_host_cpu_usage_percent",
+	    host_cpu_percent(&ob.cpu));
 	host_memory(&t, &u);
 	metric_u(b, "portwing_host_memory_total_bytes", "gauge",
 	    "Host memory, bytes.", t);
@@ -681,6 +686,33 @@ render(void)
 		edge_block(b);
 	pgate_metrics(b);
 	return b;
+}
+
+/*
+ * Edge mode's metrics message (edge-protocol.md 5.5): the same host
+ * figures as /metrics, with a CPU baseline of its own (0 the first time),
+ * the CPUs the agent may run on, and the kernel's uptime.
+ */
+json_t *
+observe_edge_metrics(void)
+{
+	struct sysinfo	si;
+	uint64_t	mt, mu, dt, du, rx, tx;
+	double		cpu = host_cpu_percent(&ob.edge_cpu);
+
+	host_memory(&mt, &mu);
+	host_disk(&dt, &du);
+	host_network(&rx, &tx);
+	if (sysinfo(&si) == -1)
+		si.uptime = 0;
+	return json_pack("{s:f, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:I, s:I}", "cpuUsage", cpu, "cpuCores", inventory_cpus(),
+	    "memoryTotal", (json_int_t)mt, "memoryUsed", (json_int_t)mu,
+	    "memoryFree", (json_int_t)(mt - mu),
+	    "diskTotal", (json_int_t)dt, "diskUsed", (json_int_t)du,
+	    "diskFree", (json_int_t)(dt - du),
+	    "networkRxBytes", (json_int_t)rx, "networkTxBytes", (json_int_t)tx,
+	    "uptime", (json_int_t)(si.uptime > 0 ? si.uptime : 0));
 }
 
 static void
@@ -779,6 +811,12 @@ version_done(void *arg, int status, struct evbuffer *body, const char *err)
 	    "dd:container-sync", "dd:logs", "dockerVersion",
 	    ver != NULL ? ver : "unknown", "hostname", ob.hostname, "mode",
 	    "standard", "uptime", up, "version", PW_VERSION_STRING);
+	/* Edge mode serves what its hello names (edge/edge.c). */
+	if (o != NULL && ob.cfg->edge) {
+		json_object_set_new(o, "mode", json_string("edge"));
+		json_object_set_new(o, "capabilities", json_pack("[s,s]",
+		    "metrics", "dd:container-sync"));
+	}
 	json_decref(j);
 	s = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(o);

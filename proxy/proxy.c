@@ -211,6 +211,7 @@ static const struct ipc_perm perms_master[] = {
 	{ IPC_M_PING, 0, 0, 0 },
 	{ IPC_M_POLICY, 16, 16 + 256, 1 },
 	{ IPC_M_POLICY_CHAN, 0, 0, 1 },
+	{ IPC_M_EDGE_CHAN, 0, 0, 1 },
 };
 
 static const struct ipc_perm perms_worker[] = {
@@ -2996,6 +2997,10 @@ proxy_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		break;
 	case IPC_M_POLICY_CHAN:
 		pgate_chan(m->fd);
+		m->fd = -1;
+		break;
+	case IPC_M_EDGE_CHAN:
+		pedge_chan(px.base, &px.cfg, m->fd);
 		m->fd = -1;
 		break;
 	case IPC_M_AUDIT_CHAN:

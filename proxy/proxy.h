@@ -60,6 +60,7 @@ void	 inventory_forget_waiter(void *);
 struct sub *inventory_subscribe(void *, sse_send, sse_drop);
 void	 inventory_unsubscribe(struct sub *);
 int	 inventory_counts(int *);
+int	 inventory_cpus(void);
 void	 inventory_end_subscribers(void (*)(void *));
 
 /* dclient.c: the proxy's own Docker calls. */
@@ -106,5 +107,10 @@ void	 observe_file(int, int);
 void	 observe_metrics(observe_done, void *);
 void	 observe_info(observe_done, void *);
 void	 observe_forget(void *);
+struct json_t;
+struct json_t *observe_edge_metrics(void);
+
+/* pedge.c: the proxy's side of edge mode. */
+void	 pedge_chan(struct event_base *, const struct pw_config *, int);
 
 #endif

@@ -93,6 +93,9 @@ wait_ev() {
 q() { "$PY" -c "import json,sys; ev=[json.loads(l) for l in open('$CLOG')]; r=($1); print(r) if not isinstance(r,bool) else sys.exit(0 if r else 1)"; }
 estart() { pw_start DRYDOCK_URL="http://127.0.0.1:$CPORT" "$EDGE" AGENT_NAME=edge-test "$@"; }
 
+D() { pw_docker_direct "$@"; }
+D rm -f edge-c1 edge-c2 >/dev/null 2>&1
+D run -d --name edge-c1 "$PW_IMAGE" sleep 600 >/dev/null || fail "a running container"
 ctl --mode welcome --ping 1 || fail "controller"
 estart HEARTBEAT_INTERVAL=1 || fail "portwingd in edge mode"
 check "an edge process runs" [ -n "$(pw_children edge)" ]
@@ -107,7 +110,39 @@ check "  protocol portwing/1.0, the key's ID, AGENT_NAME" \
     q "$H['protocol'] == 'portwing/1.0' and $H['pubKeyId'] == '56475aa75463474c' and $H['agentName'] == 'edge-test'"
 check "  an integer timestamp, a 32-hex nonce, an 86-character signature" \
     q "type($H['timestamp']) is int and len($H['nonce']) == 32 and len($H['signature']) == 86"
-check "  capabilities name only what is served" q "$H['capabilities'] == ['metrics']"
+check "  capabilities name only what is served" q "$H['capabilities'] == ['metrics', 'dd:container-sync']"
+# After the welcome: the watcher, the inventory, the first metrics.
+wait_ev frame 3
+F='[e for e in ev if e["event"]=="frame"]'
+check "after the welcome: dd:component_sync, dd:container_sync, metrics, in that order" \
+    q "[f['type'] for f in $F][:3] == ['dd:component_sync', 'dd:container_sync', 'metrics']"
+check "  the watcher carries the controller-transport markers" \
+    q "$F[0]['data'] == {'watchers': [{'type': 'docker', 'name': 'docker', 'configuration': {'description': 'Watches Docker containers for updates via Docker Engine API', 'capabilities': ['container-sync', 'labels'], 'transport': 'docker-api', 'execution': 'controller', 'events': 'portwing'}}], 'triggers': []}"
+c1=$(D inspect -f '{{.Id}}' edge-c1)
+check "  the sync lists the running container, in Drydock's model, agent AGENT_NAME" \
+    q "any(c['id'] == '$c1' and c['name'] == 'edge-c1' and c['status'] == 'running' and c['agent'] == 'edge-test' and c['watcher'] == 'docker' for c in $F[1]['data']['containers'])"
+check "  the metrics carry the eleven figures, as numbers" \
+    q "sorted($F[2]['data']) == sorted(['cpuUsage','cpuCores','memoryTotal','memoryUsed','memoryFree','diskTotal','diskUsed','diskFree','networkRxBytes','networkTxBytes','uptime']) and all(isinstance(v,(int,float)) for v in $F[2]['data'].values()) and $F[2]['data']['cpuCores'] >= 1 and $F[2]['data']['memoryTotal'] > 0 and $F[2]['data']['uptime'] > 0"
+# Changes follow as they happen (Docker's events, not a poll).
+D run -d --name edge-c2 "$PW_IMAGE" sleep 600 >/dev/null
+c2=$(D inspect -f '{{.Id}}' edge-c2)
+sleep 1.5
+D stop -t 0 edge-c2 >/dev/null; sleep 1.5
+D rm edge-c2 >/dev/null; sleep 1.5
+check "a new container: dd:container_added with it" \
+    q "any(f['type']=='dd:container_added' and f['data']['container']['id']=='$c2' for f in $F)"
+check "  stopped: dd:container_updated with its new status" \
+    q "any(f['type']=='dd:container_updated' and f['data']['container']['id']=='$c2' and f['data']['container']['status']!='running' for f in $F)"
+check "  removed: dd:container_removed with its id and name" \
+    q "any(f['type']=='dd:container_removed' and f['data']=={'id':'$c2','name':'edge-c2'} for f in $F)"
+check "every heartbeat: metrics, then a ping" \
+    q "(lambda t: any(a=='metrics' and b=='ping' for a,b in zip(t,t[1:])))([f['type'] for f in $F])"
+# The proxy restarts: its successor sends the whole inventory again.
+n=$(grep -c dd:container_sync "$CLOG")
+kill -9 $(pw_children proxy)
+for _ in $(seq 1 100); do [ "$(grep -c dd:container_sync "$CLOG")" -gt "$n" ] && break; sleep 0.1; done
+check "after a restart of the proxy the session gets a full dd:container_sync again" \
+    [ "$(grep -c dd:container_sync "$CLOG")" -gt "$n" ]
 check "the agent answers the controller's pings with the same timestamp" wait_ev frame 2
 check "  (pong frames echo the ping's data)" \
     q 'any(e.get("type")=="pong" and isinstance(e["data"]["timestamp"], int) for e in ev)'
@@ -210,6 +245,9 @@ ctl --mode drop:0.5,welcome || fail "controller"
 estart RECONNECT_DELAY=1 || fail "portwingd"
 check "a dropped session: the agent reconnects and is welcomed again" wait_ev welcomed 2 8
 check "  with a fresh nonce" q 'len({json.loads(e["raw"])["data"]["nonce"] for e in ev if e["event"]=="hello"}) == 2'
+dv=$(D version -f '{{.Server.Version}}')
+check "  and Docker's version ($dv) in the hello" \
+    q "json.loads([e for e in ev if e['event']=='hello'][1]['raw'])['data']['dockerVersion'] == '$dv'"
 check "  within the backoff bounds" \
     q '(lambda c: 0.7 <= c[1]["t"]-c[0]["t"] <= 2.0)([e for e in ev if e["event"]=="connect"])'
 pw_stop
@@ -230,5 +268,6 @@ check "a message over 16 MiB: the agent closes with 1009" \
 check "  and dials again" wait_ev welcomed 2 8
 pw_stop
 
+D rm -f edge-c1 >/dev/null 2>&1
 check "no edge process died of its sandbox" bash -c "! grep -h 'edge.*signal 31\|SIGSYS' $d/portwingd.*.log"
 pw_done
