@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "child.h"
+#include "ipc_msg.h"
 #include "log.h"
 #include "proc.h"
 #include "util.h"
@@ -25,7 +26,7 @@ main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "-x") == 0) {
 		if (argc != 4 || (role = proc_role_lookup(argv[2])) < 0 ||
 		    role == PROC_MASTER ||
-		    pw_strtonum(argv[3], 0, 63, &slot) == -1) {
+		    pw_strtonum(argv[3], 0, IPC_EDGE_SLOT, &slot) == -1) {
 			fprintf(stderr, "portwingd: -x is for internal use\n");
 			return 2;
 		}

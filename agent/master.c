@@ -1094,6 +1094,9 @@ master_child_ready(struct child *c, struct ipc_msg *msg)
 		master_link_policy();
 		break;
 	case PROC_EDGE:
+		/* The controller's requests: asked and served as a worker's. */
+		master_link(c, &m.authd);
+		master_link(c, &m.proxy);
 		master_link_edge();
 		break;
 	case PROC_AUTHD:
@@ -1109,6 +1112,8 @@ master_child_ready(struct child *c, struct ipc_msg *msg)
 		for (i = 0; i < m.cfg.workers; i++)
 			master_link(&m.workers[i], c);
 		master_link_audit();
+		if (m.cfg.edge)
+			master_link(&m.edge, c);
 		if (c->role == PROC_PROXY)
 			master_link_edge();
 		break;
@@ -2276,6 +2281,7 @@ master_run(int argc, char **argv)
 	m.keyd.role = PROC_KEYD;
 	m.policyd.role = PROC_POLICYD;
 	m.edge.role = PROC_EDGE;
+	m.edge.slot = IPC_EDGE_SLOT;
 	m.tls_gen = 1;
 	if (m.pol != NULL) {
 		size_t w;

@@ -963,21 +963,16 @@ req_rest_put(struct ipc_wr *wr, struct conn *c, const char *target, int flags,
 {
 	int	i;
 
-	ipc_wr_str(wr, c->req.method);
-	ipc_wr_str(wr, target);
-	ipc_wr_u32(wr, (uint32_t)body_mode);
-	ipc_wr_u64(wr, c->req.content_length);
-	ipc_wr_str(wr, c->peer);
-	ipc_wr_str(wr, (flags & PXF_UPGRADE) ? c->req.upgrade : "");
+	frame_req_rest(wr, c->req.method, target, body_mode,
+	    c->req.content_length, c->peer, (flags & PXF_UPGRADE) ?
+	    c->req.upgrade : "");
 	for (i = 0; i < c->req.nhdrs && !(flags & PXF_PING); i++) {
 		const struct http_hdr *h = &c->req.hdrs[i];
 		if (!http_header_forwardable(h->name))
 			continue;
-		ipc_wr_u32(wr, 1);
-		ipc_wr_strn(wr, h->name, h->nlen);
-		ipc_wr_strn(wr, h->value, h->vlen);
+		frame_req_header(wr, h->name, h->nlen, h->value, h->vlen);
 	}
-	ipc_wr_u32(wr, 0);
+	frame_req_end(wr);
 }
 
 /* POST /api/portwing/enroll: authd verifies, the master writes the key. */

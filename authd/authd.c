@@ -37,7 +37,7 @@
 #include "mtlsl.h"
 #include "util.h"
 
-#define AUTHD_MAX_WORKERS	64
+#define AUTHD_MAX_WORKERS	65	/* 64 workers, then IPC_EDGE_SLOT */
 #define ENROLL_BODY_MAX		(64 * 1024)
 
 enum { ENROLL_OFF, ENROLL_ON, ENROLL_BURNED };
@@ -452,6 +452,28 @@ authd_answer_verify(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		authd.workers[p->slot] = NULL;
 		pending_free(p);
 		ipc_chan_free(ch);
+		return;
+	}
+	if (p->slot == IPC_EDGE_SLOT) {
+		/*
+		 * The edge process: a request of the controller, which
+		 * reaches this agent only over the session the controller
+		 * admitted it to (DESIGN.md, "Edge mode").  The channel says
+		 * who; the approval binds the request to the edge slot, and
+		 * the policy, when there is one, judges it as any other.
+		 */
+		mtls_chain_free(chain);
+		if (flags != 0) {
+			log_warnx("malformed request from the edge process; "
+			    "dropping it");
+			authd.workers[p->slot] = NULL;
+			pending_free(p);
+			ipc_chan_free(ch);
+			return;
+		}
+		pw_strlcpy(p->ip, peer, sizeof(p->ip));
+		approve(p, "controller", NULL, NULL);
+		pending_free(p);
 		return;
 	}
 	if (flags & AUTHF_CERT) {

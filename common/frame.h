@@ -33,6 +33,7 @@
 #ifndef PW_FRAME_H
 #define PW_FRAME_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define FRAME_DATA	1
@@ -87,5 +88,13 @@ struct frame_head {
 #define REQ_BODY_NONE		0
 #define REQ_BODY_LENGTH		1
 #define REQ_BODY_CHUNKED	2
+
+/* frame.c: a REQ's payload after its flags and approval. */
+struct ipc_wr;
+void	frame_req_rest(struct ipc_wr *, const char *, const char *, int,
+	    uint64_t, const char *, const char *);
+void	frame_req_header(struct ipc_wr *, const char *, size_t, const char *,
+	    size_t);
+void	frame_req_end(struct ipc_wr *);
 
 #endif

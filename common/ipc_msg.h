@@ -24,6 +24,13 @@
 #define IPC_MAX_KEYS		(192 * 1024)	/* authorized_keys text */
 #define IPC_MAX_SIG		2048		/* a signature from keyd */
 
+/*
+ * Worker slots are 0..63.  The edge process asks authd and the proxy as a
+ * worker would, under this slot of its own, so that approvals minted for
+ * the controller's requests are bound to it and no worker can use them.
+ */
+#define IPC_EDGE_SLOT		64
+
 enum ipc_type {
 	/* master <-> every child (0x01xx) */
 	IPC_M_CONFIG = 0x0101,		/* master -> child: fd = the shared counter

@@ -78,10 +78,11 @@ static const char *const sc_keyd[] = {
 
 /*
  * The edge process holds one WebSocket to the controller: it may create
- * TCP sockets and connect them (rules in sandbox_apply), nothing else.
+ * TCP sockets and connect them (rules in sandbox_apply), and socketpairs
+ * for the streams that carry the controller's requests to the proxy.
  */
 static const char *const sc_edge[] = {
-	"connect",
+	"connect", "socketpair",
 };
 
 static void

@@ -36,6 +36,7 @@
 
 #include "child.h"
 #include "edge.h"
+#include "edge_int.h"
 #include "ipc.h"
 #include "log.h"
 #include "sandbox.h"
@@ -51,6 +52,14 @@ enum estate {
 	ES_CLOSING,		/* our close frame is on its way */
 };
 
+/* A channel to a sibling, adopted into libwebsockets' loop. */
+struct echan {
+	const char		*name;
+	struct ipc_chan		*ch;		/* NULL while the peer is away */
+	struct lws		*wsi;		/* watches a duplicate of its fd */
+	void			(*lost)(void);	/* called when the peer goes */
+};
+
 struct eframe {
 	TAILQ_ENTRY(eframe)	 entry;
 	size_t			 len;
@@ -64,8 +73,9 @@ static struct {
 	struct lws		*wsi;		/* to the controller */
 	struct lws		*mwsi;		/* the master's channel */
 	struct ipc_chan		*master;
-	struct lws		*pwsi;		/* the proxy's channel, adopted */
-	struct ipc_chan		*proxy;		/* NULL while the proxy is away */
+	struct echan		 inv;		/* proxy: inventory, metrics */
+	struct echan		 authd;		/* approvals for the tunnel */
+	struct echan		 wpx;		/* proxy: the tunnel's streams */
 	int			 synced;	/* container_sync sent this session */
 	int			 ping_after;	/* a heartbeat's metrics asked */
 	char			 docker_version[64];
@@ -97,11 +107,22 @@ static const struct ipc_perm perms_master[] = {
 	{ IPC_M_PING, 0, 0, 0 },
 	{ IPC_M_DIAL, 8, 4096, 0 },
 	{ IPC_M_EDGE_CHAN, 0, 0, 1 },
+	{ IPC_M_AUTHD_CHAN, 0, 0, 1 },
+	{ IPC_M_PROXY_CHAN, 0, 0, 1 },
 };
 
-static const struct ipc_perm perms_proxy[] = {
+static const struct ipc_perm perms_inv[] = {
 	{ IPC_P_EDGE_FRAME, 8, 8 + 64 * 1024, IPC_FD_OPTIONAL },
 	{ IPC_P_EDGE_INFO, 4, 4 + 64, 0 },
+};
+
+static const struct ipc_perm perms_authd[] = {
+	{ IPC_A_AUTH_ANS, 8, 4096, 0 },
+};
+
+/* The proxy answers on the streams, never on this channel. */
+static const struct ipc_perm perms_wpx[] = {
+	{ 0, 0, 0, 0 },
 };
 
 static void	edge_dial_cb(lws_sorted_usec_list_t *);
@@ -135,7 +156,7 @@ outq_clear(void)
  * ends the session: a controller too slow to read is disconnected, never
  * buffered without bound, and no frame is dropped silently.
  */
-static int
+int
 edge_send_text(const char *s, size_t n)
 {
 	struct eframe	*f;
@@ -165,7 +186,7 @@ edge_send_text(const char *s, size_t n)
 	return 0;
 }
 
-static int
+int
 edge_send(json_t *msg)
 {
 	char	*s;
@@ -180,10 +201,53 @@ edge_send(json_t *msg)
 	return rc;
 }
 
-static json_t *
-envelope(const char *type, json_t *data)
+json_t *
+edge_envelope(const char *type, json_t *data)
 {
 	return json_pack("{s:s, s:o}", "type", type, "data", data);
+}
+
+size_t
+edge_queued(void)
+{
+	return e.nout;
+}
+
+int
+edge_up(void)
+{
+	return e.state == ES_UP;
+}
+
+struct lws_vhost *
+edge_vhost(void)
+{
+	return e.vh;
+}
+
+struct ipc_chan *
+edge_authd(void)
+{
+	return e.authd.ch;
+}
+
+struct ipc_chan *
+edge_wproxy(void)
+{
+	return e.wpx.ch;
+}
+
+const struct pw_config *
+edge_cfg(void)
+{
+	return e.cfg;
+}
+
+/* Who the audit trail names for the controller's requests. */
+const char *
+edge_peer(void)
+{
+	return e.dial.addr[0] ? e.dial.addr : "controller";
 }
 
 /* ---- the session ---- */
@@ -243,11 +307,12 @@ session_end(const char *why, enum edge_class cls, enum st_edge_end end)
 	}
 	if (e.up_ms && lived >= EDGE_STABLE_MS)
 		e.delay = e.cfg->reconnect_delay;
-	if (e.state == ES_UP && e.proxy != NULL)
-		ipc_send(e.proxy, IPC_E_UNSUB, 0, 0, NULL, 0, -1);
+	if (e.state == ES_UP && e.inv.ch != NULL)
+		ipc_send(e.inv.ch, IPC_E_UNSUB, 0, 0, NULL, 0, -1);
 	e.synced = e.ping_after = 0;
 	e.up_ms = 0;
 	outq_clear();
+	tunnel_reset(why);
 	e.rxlen = 0;
 	lws_sul_cancel(&e.sul_deadline);
 	lws_sul_cancel(&e.sul_heartbeat);
@@ -287,7 +352,7 @@ arm_read_deadline(void)
 static void
 send_ping(void)
 {
-	(void)edge_send(envelope("ping", json_pack("{s:I}", "timestamp",
+	(void)edge_send(edge_envelope("ping", json_pack("{s:I}", "timestamp",
 	    (json_int_t)(pw_wall_time() * 1000))));
 }
 
@@ -297,9 +362,9 @@ heartbeat_cb(lws_sorted_usec_list_t *sul)
 {
 	if (e.state != ES_UP)
 		return;
-	if (e.proxy != NULL && e.synced) {
+	if (e.inv.ch != NULL && e.synced) {
 		e.ping_after = 1;
-		ipc_send(e.proxy, IPC_E_METRICS, 0, 0, NULL, 0, -1);
+		ipc_send(e.inv.ch, IPC_E_METRICS, 0, 0, NULL, 0, -1);
 	} else
 		send_ping();
 	sul_in(&e.sul_heartbeat, heartbeat_cb, (uint64_t)e.cfg->heartbeat *
@@ -323,7 +388,7 @@ hello(void)
 {
 	const char	*name = e.cfg->agent_name;
 
-	return envelope("hello", json_pack("{s:s, s:s, s:s, s:s, s:s, s:s,"
+	return edge_envelope("hello", json_pack("{s:s, s:s, s:s, s:s, s:s, s:s,"
 	    " s:[s,s], s:s, s:[s], s:s, s:I, s:s, s:s}",
 	    "version", PACKAGE_VERSION,
 	    "protocol", EDGE_PROTOCOL,
@@ -371,15 +436,15 @@ welcome(json_t *data)
 	 * its own Docker watcher through this agent (5.6); the inventory
 	 * follows from the proxy, then the first metrics.
 	 */
-	(void)edge_send(envelope("dd:component_sync", json_pack(
+	(void)edge_send(edge_envelope("dd:component_sync", json_pack(
 	    "{s:[{s:s, s:s, s:{s:s, s:[s,s], s:s, s:s, s:s}}], s:[]}",
 	    "watchers", "type", "docker", "name", "docker", "configuration",
 	    "description", "Watches Docker containers for updates via "
 	    "Docker Engine API", "capabilities", "container-sync", "labels",
 	    "transport", "docker-api", "execution", "controller", "events",
 	    "portwing", "triggers")));
-	if (e.proxy != NULL)
-		ipc_send(e.proxy, IPC_E_SUB, 0, 0, NULL, 0, -1);
+	if (e.inv.ch != NULL)
+		ipc_send(e.inv.ch, IPC_E_SUB, 0, 0, NULL, 0, -1);
 	arm_read_deadline();
 	sul_in(&e.sul_heartbeat, heartbeat_cb, (uint64_t)e.cfg->heartbeat *
 	    1000);
@@ -422,7 +487,7 @@ edge_message(const unsigned char *p, size_t n)
 	if (type == NULL || !json_is_object(data)) {
 		log_debug("edge: a malformed frame from the controller");
 	} else if (strcmp(type, "ping") == 0) {
-		(void)edge_send(envelope("pong", json_pack("{s:O?}",
+		(void)edge_send(edge_envelope("pong", json_pack("{s:O?}",
 		    "timestamp", json_object_get(data, "timestamp"))));
 	} else if (strcmp(type, "error") == 0) {
 		code = json_string_value(json_object_get(data, "code"));
@@ -430,6 +495,8 @@ edge_message(const unsigned char *p, size_t n)
 		log_warnx("edge: the controller says: %s%s%s",
 		    text ? text : "(no message)", code ? " " : "",
 		    code ? code : "");
+	} else if (strcmp(type, "request") == 0) {
+		tunnel_request(data);
 	} else if (strcmp(type, "pong") != 0)
 		log_debug("edge: frame type \"%s\" not handled", type);
 	json_decref(msg);
@@ -550,6 +617,8 @@ edge_ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		free(f);
 		e.head_ms = pw_now_ms();
 		ST_ADD(pw_stats->edge.frames_out, 1);
+		if (e.nout <= EDGE_QUEUE_LOW)
+			tunnel_resume();
 		if (!TAILQ_EMPTY(&e.outq))
 			lws_callback_on_writable(wsi);
 		return 0;
@@ -589,6 +658,53 @@ want_write(void *arg)
 }
 
 /* Watch a duplicate of fd for ch (ch's own descriptor stays ch's). */
+static struct lws	*adopt(int, struct ipc_chan *);
+
+static void
+chan_unwatch(struct echan *c)
+{
+	if (c->wsi != NULL) {
+		lws_set_opaque_user_data(c->wsi, NULL);
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK,
+		    LWS_TO_KILL_ASYNC);
+		c->wsi = NULL;
+	}
+}
+
+static void
+chan_drop(struct echan *c)
+{
+	chan_unwatch(c);
+	if (c->ch != NULL)
+		ipc_chan_free(c->ch);
+	c->ch = NULL;
+}
+
+/* The peer went away; the master sends its successor's channel. */
+static void
+chan_closed(struct ipc_chan *ch, void *arg)
+{
+	struct echan	*c = arg;
+
+	if (c->ch == ch) {
+		c->ch = NULL;
+		chan_unwatch(c);
+		if (c->lost != NULL)
+			c->lost();
+	}
+	ipc_chan_free(ch);
+}
+
+static void
+chan_set(struct echan *c, int fd, const struct ipc_perm *perms, size_t n,
+    ipc_handler handler)
+{
+	chan_drop(c);
+	c->ch = ipc_chan_new_polled(fd, c->name, perms, n, handler,
+	    chan_closed, c, want_write, &c->wsi);
+	c->wsi = adopt(fd, c->ch);
+}
+
 static struct lws *
 adopt(int fd, struct ipc_chan *ch)
 {
@@ -602,20 +718,6 @@ adopt(int fd, struct ipc_chan *ch)
 		fatalx("edge: cannot watch a channel");
 	lws_set_opaque_user_data(wsi, ch);
 	return wsi;
-}
-
-static void
-proxy_drop(void)
-{
-	if (e.pwsi != NULL) {
-		lws_set_opaque_user_data(e.pwsi, NULL);
-		lws_set_timeout(e.pwsi, PENDING_TIMEOUT_USER_OK,
-		    LWS_TO_KILL_ASYNC);
-		e.pwsi = NULL;
-	}
-	if (e.proxy != NULL)
-		ipc_chan_free(e.proxy);
-	e.proxy = NULL;
 }
 
 /* The proxy writes "type" first (JSON_PRESERVE_ORDER). */
@@ -662,10 +764,10 @@ proxy_frame(struct ipc_msg *msg)
 		metrics = len > sizeof(METRICS_PFX) - 1 &&
 		    memcmp(p, METRICS_PFX, sizeof(METRICS_PFX) - 1) == 0;
 		(void)edge_send_text((const char *)p, len);
-		if (sync && !e.synced && e.state == ES_UP && e.proxy != NULL) {
+		if (sync && !e.synced && e.state == ES_UP && e.inv.ch != NULL) {
 			/* Connected in the controller's eyes: metrics next. */
 			e.synced = 1;
-			ipc_send(e.proxy, IPC_E_METRICS, 0, 0, NULL, 0, -1);
+			ipc_send(e.inv.ch, IPC_E_METRICS, 0, 0, NULL, 0, -1);
 		}
 		if (metrics && e.ping_after) {
 			e.ping_after = 0;
@@ -676,7 +778,13 @@ proxy_frame(struct ipc_msg *msg)
 }
 
 static void
-proxy_msg(struct ipc_chan *ch, struct ipc_msg *msg, void *arg)
+authd_msg(struct ipc_chan *ch, struct ipc_msg *msg, void *arg)
+{
+	tunnel_auth_answer(msg);
+}
+
+static void
+inv_msg(struct ipc_chan *ch, struct ipc_msg *msg, void *arg)
 {
 	struct ipc_rd	rd;
 	char		v[sizeof(e.docker_version)];
@@ -697,22 +805,6 @@ proxy_msg(struct ipc_chan *ch, struct ipc_msg *msg, void *arg)
 	}
 }
 
-static void
-proxy_closed(struct ipc_chan *ch, void *arg)
-{
-	/* The proxy went away; the master sends its successor's channel. */
-	if (ch == e.proxy) {
-		e.proxy = NULL;
-		e.synced = 0;
-		if (e.pwsi != NULL) {
-			lws_set_opaque_user_data(e.pwsi, NULL);
-			lws_set_timeout(e.pwsi, PENDING_TIMEOUT_USER_OK,
-			    LWS_TO_KILL_ASYNC);
-			e.pwsi = NULL;
-		}
-	}
-	ipc_chan_free(ch);
-}
 
 static void
 start_connect(void)
@@ -800,15 +892,21 @@ master_msg(struct ipc_chan *ch, struct ipc_msg *msg, void *arg)
 			stop_cb(NULL);
 		break;
 	case IPC_M_EDGE_CHAN:
-		proxy_drop();
-		e.proxy = ipc_chan_new_polled(msg->fd, "proxy", perms_proxy,
-		    nitems(perms_proxy), proxy_msg, proxy_closed, NULL,
-		    want_write, &e.pwsi);
-		e.pwsi = adopt(msg->fd, e.proxy);
+		chan_set(&e.inv, msg->fd, perms_inv, nitems(perms_inv),
+		    inv_msg);
 		msg->fd = -1;
 		/* A session without its inventory (the proxy restarted). */
 		if (e.state == ES_UP)
-			ipc_send(e.proxy, IPC_E_SUB, 0, 0, NULL, 0, -1);
+			ipc_send(e.inv.ch, IPC_E_SUB, 0, 0, NULL, 0, -1);
+		break;
+	case IPC_M_AUTHD_CHAN:
+		chan_set(&e.authd, msg->fd, perms_authd, nitems(perms_authd),
+		    authd_msg);
+		msg->fd = -1;
+		break;
+	case IPC_M_PROXY_CHAN:
+		chan_set(&e.wpx, msg->fd, perms_wpx, nitems(perms_wpx), NULL);
+		msg->fd = -1;
 		break;
 	case IPC_M_DIAL:
 		if (e.state != ES_DIAL || msg->hdr.id != e.attempt)
@@ -876,9 +974,15 @@ edge_ipc_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_RAW_CLOSE_FILE:
 		if (ch != NULL && ch == e.master)
 			_exit(0);
-		if (ch != NULL && ch == e.proxy) {
-			e.pwsi = NULL;
-			proxy_closed(ch, NULL);
+		{
+			struct echan *c[] = { &e.inv, &e.authd, &e.wpx };
+			size_t i;
+
+			for (i = 0; ch != NULL && i < nitems(c); i++)
+				if (c[i]->ch == ch) {
+					c[i]->wsi = NULL;
+					chan_closed(ch, c[i]);
+				}
 		}
 		return 0;
 	default:
@@ -886,9 +990,17 @@ edge_ipc_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	}
 }
 
+static int
+edge_stream_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+    void *in, size_t len)
+{
+	return tunnel_wsi_cb(wsi, (int)reason, in, len);
+}
+
 static const struct lws_protocols protocols[] = {
 	{ "portwing-edge", edge_ws_cb, 0, 65536, 0, NULL, 0 },
 	{ "pw-ipc", edge_ipc_cb, 0, 0, 0, NULL, 0 },
+	{ "pw-stream", edge_stream_cb, 0, 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
@@ -917,6 +1029,11 @@ edge_run(struct child_boot *b)
 	TAILQ_INIT(&e.outq);
 	e.cfg = &b->cfg;
 	e.delay = e.cfg->reconnect_delay;
+	e.inv.name = "proxy";
+	e.authd.name = "authd";
+	e.authd.lost = tunnel_authd_lost;
+	e.wpx.name = "proxy streams";
+	tunnel_init(b->gen);
 	if (gethostname(e.hostname, sizeof(e.hostname) - 1) == -1)
 		pw_strlcpy(e.hostname, "portwing", sizeof(e.hostname));
 	signal(SIGPIPE, SIG_IGN);

@@ -30,3 +30,27 @@ edge_reject_class(const char *code)
 			return EDGE_TERMINAL;
 	return EDGE_RETRY;
 }
+
+/*
+ * Is target one the controller treats as streaming (8.2)?  Its rule,
+ * which both sides must share: the query stripped, the path ends with
+ * /logs, /attach, /events, /build, /images/create or /images/push, or
+ * holds /exec/ and ends with /start.
+ */
+int
+edge_streaming_target(const char *target)
+{
+	static const char *const sfx[] = {
+		"/logs", "/attach", "/events", "/build", "/images/create",
+		"/images/push",
+	};
+	size_t	n = strcspn(target, "?"), i, k;
+
+	for (i = 0; i < nitems(sfx); i++) {
+		k = strlen(sfx[i]);
+		if (n >= k && memcmp(target + n - k, sfx[i], k) == 0)
+			return 1;
+	}
+	return n >= 6 && memcmp(target + n - 6, "/start", 6) == 0 &&
+	    memmem(target, n, "/exec/", 6) != NULL;
+}

@@ -17,7 +17,7 @@
 #define PROXY_HIGH_WATER	(256 * 1024)
 #define PROXY_SPLICE_MIN	(64 * 1024)	/* less of a raw body is copied */
 #define PROXY_MAX_IDLE		128	/* pooled idle Docker connections */
-#define PROXY_MAX_WORKERS	64
+#define PROXY_MAX_WORKERS	65	/* 64 workers, then IPC_EDGE_SLOT */
 #define PROXY_MAX_FIELDS	100
 
 #include <sys/queue.h>

@@ -16,7 +16,10 @@ Modes (one per connection in --mode, comma-separated; the last repeats):
   drop:SECS    welcome, then close 1001 after SECS seconds
   badutf8      welcome, then a text frame that is not UTF-8
   big          welcome, then a message of 16 MiB + 1 byte
-Options: --ping SECS  send a ping every SECS seconds after the welcome.
+Options: --ping SECS  send a ping every SECS seconds after the welcome;
+  --requests FILE  send these request messages after the first
+  dd:container_sync (their answers are logged as frames); --stall SECS
+  then stop reading for that long.
 """
 import argparse
 import asyncio
@@ -38,6 +41,10 @@ ap.add_argument("--log", required=True)
 ap.add_argument("--mode", default="welcome")
 ap.add_argument("--ping", type=float, default=0)
 ap.add_argument("--poll", type=int, default=300)
+ap.add_argument("--requests", help="a JSON list of request data objects, "
+                "sent once the first dd:container_sync has arrived")
+ap.add_argument("--stall", type=float, default=0,
+                help="after sending the requests, stop reading for SECS")
 args = ap.parse_args()
 
 KEYS = {}
@@ -115,6 +122,7 @@ async def handler(ws, path):
     log(event="connect", n=conn_no, path=path, mode=mode,
         headers={k.lower(): v for k, v in ws.request_headers.raw_items()})
     tasks = []
+    sent_requests = []
     try:
         first = await ws.recv()
         log(event="hello", raw=first if isinstance(first, str) else first.decode("utf-8", "replace"),
@@ -155,6 +163,15 @@ async def handler(ws, path):
                 log(event="frame", bad=text[:200])
                 continue
             log(event="frame", type=m.get("type"), data=m.get("data"), binary=not isinstance(msg, str))
+            if m.get("type") == "dd:container_sync" and args.requests and not sent_requests:
+                sent_requests.append(1)
+                for r in json.load(open(args.requests)):
+                    await ws.send(json.dumps({"type": "request", "data": r}))
+                    log(event="sent", type="request", id=r.get("requestId"))
+                if args.stall:
+                    log(event="stalling")
+                    await asyncio.sleep(args.stall)
+                    log(event="reading")
             if m.get("type") == "ping":
                 await ws.send(json.dumps({"type": "pong", "data": m.get("data")}))
     except websockets.ConnectionClosed:

@@ -1,0 +1,47 @@
+/*
+ * edge_int.h: what the edge process's files share (edge.c holds the
+ * session, etunnel.c the controller's Docker requests).
+ */
+#ifndef PW_EDGE_INT_H
+#define PW_EDGE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct ipc_chan;
+struct ipc_msg;
+struct lws;
+struct lws_vhost;
+struct pw_config;
+
+/* edge.c */
+int		 edge_send(json_t *);		/* takes the reference */
+int		 edge_send_text(const char *, size_t);
+json_t		*edge_envelope(const char *, json_t *);
+size_t		 edge_queued(void);		/* messages waiting */
+int		 edge_up(void);			/* welcomed */
+struct lws_vhost *edge_vhost(void);
+struct ipc_chan	*edge_authd(void);		/* NULL while away */
+struct ipc_chan	*edge_wproxy(void);		/* the stream channel, or NULL */
+const struct pw_config *edge_cfg(void);
+const char	*edge_peer(void);		/* the controller's address */
+
+/* Above this many queued messages, streams pause until it falls below
+   EDGE_QUEUE_LOW (etunnel.c). */
+#define EDGE_QUEUE_HIGH		128
+#define EDGE_QUEUE_LOW		32
+
+/* etunnel.c */
+void	tunnel_init(uint32_t);
+void	tunnel_request(json_t *);
+void	tunnel_auth_answer(struct ipc_msg *);
+void	tunnel_authd_lost(void);
+void	tunnel_reset(const char *);
+void	tunnel_resume(void);
+int	tunnel_wsi_cb(struct lws *, int, void *, size_t);
+int	tunnel_streaming(const char *);
+size_t	tunnel_active(void);
+
+#endif
