@@ -1052,7 +1052,8 @@ edge_run(struct child_boot *b)
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 |
 	    LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.client_ssl_ca_filepath = e.cfg->edge_tls ? ca : NULL;
-	info.fd_limit_per_thread = 64;
+	/* The session, four channels, up to 100 request streams. */
+	info.fd_limit_per_thread = 256;
 	info.timeout_secs = EDGE_HANDSHAKE_S;
 	info.connect_timeout_secs = EDGE_HANDSHAKE_S;
 	if ((e.ctx = lws_create_context(&info)) == NULL)

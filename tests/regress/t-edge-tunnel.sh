@@ -1,0 +1,165 @@
+#!/bin/bash
+# t-edge-tunnel.sh: the controller's Docker API calls over the edge session
+# (request -> response, or response/stream/stream_end), against a real
+# dockerd and the scripted controller (edgectl.py): bodies, statuses,
+# headers, streaming, refusals, the policy, the audit trail, the limit of
+# 100 requests, cancellation when the session ends, and a controller that
+# stops reading (bounded memory, then a disconnect).
+. "$(dirname "$0")/lib.sh"
+d=$PW_TMP
+PY=/usr/bin/python3
+CTL_PID=
+cleanup() {
+	pw_stop
+	[ -n "$CTL_PID" ] && kill "$CTL_PID" 2>/dev/null
+	D rm -f edge-t1 edge-t2 edge-t3 edge-big >/dev/null 2>&1
+}
+trap cleanup EXIT
+D() { pw_docker_direct "$@"; }
+"$PY" -c 'import websockets' 2>/dev/null ||
+	{ skip "python3-websockets is not installed"; pw_done; }
+
+printf -- '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f\n-----END PRIVATE KEY-----\n' >"$d/key.pem"
+chmod 600 "$d/key.pem"
+echo 'ed25519 A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg= test' >"$d/ak"
+
+ctl() {
+	[ -n "$CTL_PID" ] && kill "$CTL_PID" 2>/dev/null && wait "$CTL_PID" 2>/dev/null
+	CPORT=$(pw_free_port)
+	CLOG=$d/ctl.$CPORT.log
+	"$PY" "$(dirname "$0")/edgectl.py" --port "$CPORT" --keys "$d/ak" \
+	    --log "$CLOG" "$@" >"$d/ctl.$CPORT.out" 2>&1 &
+	CTL_PID=$!
+	for _ in $(seq 1 100); do grep -q listening "$CLOG" 2>/dev/null && return 0; sleep 0.05; done
+	return 1
+}
+# q PYTHON-EXPRESSION over ev (events) and R(id) (frames of one request).
+q() {
+	"$PY" -c "
+import json, sys, base64
+ev = [json.loads(l) for l in open('$CLOG')]
+def R(i): return [e for e in ev if e['event']=='frame' and isinstance(e.get('data'), dict) and e['data'].get('requestId')==i]
+def one(i): return R(i)[0]['data']
+r = ($1)
+print(r) if not isinstance(r, bool) else sys.exit(0 if r else 1)"
+}
+# until_q EXPR [SECS]
+until_q() { local i; for i in $(seq 1 $((${2:-10} * 10))); do q "$1" && return 0; sleep 0.1; done; return 1; }
+estart() { pw_start DRYDOCK_URL="http://127.0.0.1:$CPORT" PRIVATE_KEY_FILE="$d/key.pem" AGENT_NAME=edge-tunnel "$@"; }
+
+D rm -f edge-t1 edge-t2 edge-t3 >/dev/null 2>&1
+D run -d --name edge-t2 "$PW_IMAGE" sh -c 'echo to-stdout; echo to-stderr >&2; sleep 600' >/dev/null ||
+	fail "a container with output"
+t2=$(D inspect -f '{{.Id}}' edge-t2)
+cat >"$d/req1.json" <<EOF
+[{"requestId":"ping","method":"GET","path":"/_ping"},
+ {"requestId":"list","method":"GET","path":"/containers/json?all=true"},
+ {"requestId":"ver","method":"GET","path":"/version","headers":{"accept":"application/json","authorization":"Bearer stolen","connection":"close"}},
+ {"requestId":"create","method":"POST","path":"/containers/create?name=edge-t1","body":{"Image":"$PW_IMAGE","Cmd":["true"],"Labels":{"made-by":"edge","order":"kept"}}},
+ {"requestId":"missing","method":"GET","path":"/containers/nope-$$/json"},
+ {"requestId":"badpath","method":"GET","path":"//containers/json"},
+ {"requestId":"badpath2","method":"GET","path":"/containers/json HTTP/1.1\r\nX: y"},
+ {"requestId":"badmethod","method":"G ET","path":"/_ping"},
+ {"requestId":"logs","method":"GET","path":"/containers/$t2/logs?stdout=1&stderr=1"},
+ {"requestId":"events","method":"GET","path":"/events?since=0&until=1"},
+ {"requestId":"inspect","method":"GET","path":"/containers/edge-t2/json"},
+ {"method":"GET","path":"/_ping"}
+]
+EOF
+ctl --requests "$d/req1.json" || fail "controller"
+estart || fail "portwingd in edge mode"
+until_q 'len([e for e in ev if e["event"]=="frame" and e["type"] in ("response","error","stream_end")]) >= 11' 15
+check "GET /_ping: a response with status 200 and the text body as a JSON string" \
+    q 'one("ping")["statusCode"] == 200 and one("ping")["body"] == "OK" and R("ping")[0]["type"] == "response"'
+check "GET /containers/json: Docker's JSON embedded as JSON, with the container in it" \
+    q "isinstance(one('list')['body'], list) and any(c['Id'] == '$t2' for c in one('list')['body'])"
+check "  headers by Go-canonical name, Content-Type also as contentType" \
+    q 'one("list")["headers"]["Content-Type"] == "application/json" and "Api-Version" in one("list")["headers"] and one("list")["contentType"] == "application/json"'
+check "  statusCode is an integer" q 'all(isinstance(one(i)["statusCode"], int) for i in ("ping","list","ver","create","missing"))'
+check "POST /containers/create with a JSON body: 201 and the new id" \
+    q 'one("create")["statusCode"] == 201 and len(one("create")["body"]["Id"]) == 64'
+lbl=$(D inspect -f '{{index .Config.Labels "made-by"}}' edge-t1 2>/dev/null)
+check "  the container exists with the body's labels ($lbl)" [ "$lbl" = edge ]
+check "an unknown container: a response with Docker's 404 and its message (not an error)" \
+    q 'one("missing")["statusCode"] == 404 and "No such container" in one("missing")["body"]["message"]'
+check "a path with // or a request-line break: an error naming the request, nothing sent" \
+    q 'R("badpath")[0]["type"] == "error" and R("badpath2")[0]["type"] == "error" and "path" in one("badpath")["message"]'
+check "a malformed method: an error" q 'R("badmethod")[0]["type"] == "error"'
+check "logs (streaming): response isStream, then stream data, then stream_end complete" \
+    q '[f["type"] for f in R("logs")][0] == "response" and one("logs")["isStream"] is True and one("logs")["statusCode"] == 200 and [f["type"] for f in R("logs")][-1] == "stream_end" and R("logs")[-1]["data"]["reason"] == "complete"'
+check "  the stream's bytes are Docker's, base64, stdout and stderr multiplexed" \
+    q 'b"".join(base64.b64decode(f["data"]["data"]) for f in R("logs") if f["type"]=="stream").count(b"to-std") == 2 and b"".join(base64.b64decode(f["data"]["data"]) for f in R("logs") if f["type"]=="stream")[0] in (1, 2)'
+check "events with until: streamed and ended" \
+    q 'one("events")["isStream"] is True and R("events")[-1]["type"] == "stream_end"'
+check "a request by name: answered" q 'one("inspect")["statusCode"] == 200 and one("inspect")["body"]["Id"] == "'$t2'"'
+m=$(pw_curl "$(pw_url /metrics)")
+check "the session is still up after all of it" \
+    bash -c "echo \"\$1\" | grep -qx 'portwing_edge_controller_connected 1'" _ "$m"
+a=$(pw_curl "$(pw_url /_portwing/audit)")
+check "every tunnelled request is in the audit trail as the controller's" \
+    bash -c "echo \"\$1\" | $PY -c 'import json,sys; r=json.load(sys.stdin)[\"records\"]; a=[x for x in r if x[\"event\"]==\"api_request\" and x.get(\"principal\")==\"controller\"]; sys.exit(0 if {x[\"path\"] for x in a} >= {\"/_ping\",\"/containers/json\",\"/version\",\"/containers/create\",\"/containers/edge-t2/json\"} and all(x[\"actor\"]==\"127.0.0.1\" for x in a) else 1)'" _ "$a"
+pw_stop
+D rm -f edge-t1 >/dev/null 2>&1
+
+# The policy judges the controller's requests as any other's.
+cat >"$d/req2.json" <<EOF
+[{"requestId":"list","method":"GET","path":"/containers/json"},
+ {"requestId":"create","method":"POST","path":"/containers/create?name=edge-t3","body":{"Image":"$PW_IMAGE"}}]
+EOF
+ctl --requests "$d/req2.json" || fail "controller"
+estart POLICY=readonly || fail "portwingd with POLICY=readonly"
+until_q 'len(R("create")) >= 1 and len(R("list")) >= 1' 10
+check "POLICY=readonly: the controller may list" q 'one("list")["statusCode"] == 200'
+check "  but a create is refused with 403" q 'one("create")["statusCode"] == 403'
+check "  and no container is made" bash -c "! docker -H unix://$DOCKER_SOCK inspect edge-t3 >/dev/null 2>&1"
+pw_stop
+
+# 100 requests at once; the 101st is refused.  The session's end cancels
+# them: the proxy drops their Docker connections.
+"$PY" -c "
+import json
+print(json.dumps([{'requestId': 'ev%d' % i, 'method': 'GET', 'path': '/events'} for i in range(101)]))" >"$d/req3.json"
+ctl --requests "$d/req3.json" --mode welcome,welcome || fail "controller"
+estart || fail "portwingd"
+until_q 'len([e for e in ev if e["event"]=="frame" and e["type"]=="response" and e["data"].get("isStream")]) >= 100 and len(R("ev100")) >= 1' 20
+n=$(q 'len({e["data"]["requestId"] for e in ev if e["event"]=="frame" and e["type"]=="response" and e["data"].get("isStream")})')
+check "100 streaming requests at once are all answered ($n)" \
+    q 'len({e["data"]["requestId"] for e in ev if e["event"]=="frame" and e["type"]=="response" and e["data"].get("isStream")}) == 100'
+check "  the 101st: agent busy" q 'R("ev100")[0]["type"] == "error" and "agent busy" in one("ev100")["message"]'
+dpid=$(cat "$PW_DOCKER_DIR/docker.pid" 2>/dev/null || pgrep -f "dockerd --host unix://$DOCKER_SOCK" | head -1)
+nconn() { ss -xp 2>/dev/null | grep -c "pid=$(pw_children proxy)," ; }
+before=$(nconn)
+kill "$CTL_PID"; wait "$CTL_PID" 2>/dev/null; CTL_PID=
+sleep 2
+after=$(nconn)
+check "the session's end cancels them: the proxy's connections go ($before -> $after)" \
+    [ "$after" -lt $((before - 90)) ]
+check "  and the log says so" grep -q 'Docker request(s) cancelled' "$PW_LOG"
+pw_stop
+
+# A controller that stops reading while a stream pours: memory stays
+# bounded (the stream pauses), then the agent gives up on it.
+D rm -f edge-big >/dev/null 2>&1
+D run -d --name edge-big "$PW_IMAGE" sh -c 'head -c 100000000 /dev/zero | tr "\0" x | fold -w 999; sleep 600' >/dev/null
+sleep 3
+echo '[{"requestId":"big","method":"GET","path":"/containers/edge-big/logs?stdout=1"}]' >"$d/req4.json"
+ctl --requests "$d/req4.json" --stall 20 || fail "controller"
+estart || fail "portwingd"
+until_q 'any(e["event"]=="stalling" for e in ev)' 10
+peak=0
+for _ in $(seq 1 24); do
+	r=$(awk '/VmRSS/ {print $2}' /proc/$(pw_children edge)/status 2>/dev/null)
+	[ -n "$r" ] && [ "$r" -gt "$peak" ] && peak=$r
+	sleep 0.5
+done
+check "a controller that stops reading: the edge process stays under 64 MiB (peak ${peak} KiB)" \
+    [ "$peak" -gt 0 ] && [ "$peak" -lt 65536 ]
+until_q 'any(e["event"]=="closed" for e in ev)' 25
+m=$(pw_curl "$(pw_url /metrics)")
+check "  and is disconnected (backpressure), not buffered without bound" \
+    bash -c "echo \"\$1\" | grep -Eq '^portwing_edge_backpressure_events_total [1-9]'" _ "$m"
+pw_stop
+D rm -f edge-big edge-t2 >/dev/null 2>&1
+
+check "no edge process died of its sandbox" bash -c "! grep -h 'edge.*signal 31' $d/portwingd.*.log"
+pw_done
