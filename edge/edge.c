@@ -309,13 +309,8 @@ session_end(const char *why, enum edge_class cls, enum st_edge_end end)
 		e.delay = e.cfg->reconnect_delay;
 	if (e.state == ES_UP && e.inv.ch != NULL)
 		ipc_send(e.inv.ch, IPC_E_UNSUB, 0, 0, NULL, 0, -1);
-	e.synced = e.ping_after = 0;
-	e.up_ms = 0;
-	outq_clear();
-	tunnel_reset(why);
-	e.rxlen = 0;
-	lws_sul_cancel(&e.sul_deadline);
-	lws_sul_cancel(&e.sul_heartbeat);
+	/* From here nothing can be sent, and this cannot be entered again. */
+	e.state = ES_WAIT;
 	if (e.wsi != NULL) {
 		/* Closed when its next callback returns -1. */
 		lws_set_timeout(e.wsi, PENDING_TIMEOUT_USER_OK,
@@ -323,6 +318,13 @@ session_end(const char *why, enum edge_class cls, enum st_edge_end end)
 		lws_set_opaque_user_data(e.wsi, NULL);
 		e.wsi = NULL;
 	}
+	e.synced = e.ping_after = 0;
+	e.up_ms = 0;
+	tunnel_reset(why);
+	outq_clear();
+	e.rxlen = 0;
+	lws_sul_cancel(&e.sul_deadline);
+	lws_sul_cancel(&e.sul_heartbeat);
 	if (e.stopping)
 		return;
 	schedule_dial();
@@ -450,6 +452,36 @@ welcome(json_t *data)
 	    1000);
 }
 
+/*
+ * The reserved requests (5.12), answered without doing anything, as
+ * Portwing does: Drydock sends none of them.  1 when type was one.
+ */
+static int
+reserved(const char *type, json_t *d)
+{
+	json_t	*wt = json_object_get(d, "watcherType");
+	json_t	*wn = json_object_get(d, "watcherName");
+
+	if (strcmp(type, "dd:watch_request") == 0)
+		(void)edge_send(edge_envelope("dd:watch_response", json_pack(
+		    "{s:O?, s:O?, s:[]}", "watcherType", wt, "watcherName", wn,
+		    "results")));
+	else if (strcmp(type, "dd:watch_container_request") == 0)
+		(void)edge_send(edge_envelope("dd:watch_container_response",
+		    json_pack("{s:O?, s:O?, s:O?}", "watcherType", wt,
+		    "watcherName", wn, "containerId", json_object_get(d,
+		    "containerId"))));
+	else if (strcmp(type, "dd:trigger_request") == 0)
+		(void)edge_send(edge_envelope("dd:trigger_response", json_pack(
+		    "{s:O?, s:O?, s:b, s:s}", "triggerType", json_object_get(d,
+		    "triggerType"), "triggerName", json_object_get(d,
+		    "triggerName"), "success", 0, "message",
+		    "triggers not implemented in v1.0")));
+	else
+		return 0;
+	return 1;
+}
+
 /* One whole message from the controller. */
 static void
 edge_message(const unsigned char *p, size_t n)
@@ -497,6 +529,14 @@ edge_message(const unsigned char *p, size_t n)
 		    code ? code : "");
 	} else if (strcmp(type, "request") == 0) {
 		tunnel_request(data);
+	} else if (strcmp(type, "dd:container_log_request") == 0) {
+		edge_log_request(data);
+	} else if (strcmp(type, "dd:container_log_cancel") == 0) {
+		edge_log_cancel(data);
+	} else if (strcmp(type, "dd:container_delete_request") == 0) {
+		edge_delete_request(data);
+	} else if (strncmp(type, "dd:", 3) == 0 && reserved(type, data)) {
+		;
 	} else if (strcmp(type, "pong") != 0)
 		log_debug("edge: frame type \"%s\" not handled", type);
 	json_decref(msg);

@@ -26,6 +26,7 @@ enum edge_class {
 
 enum edge_class edge_reject_class(const char *);
 int	edge_streaming_target(const char *);
+char	*edge_utf8(const unsigned char *, size_t, size_t *);
 
 /* The master's answer to IPC_E_DIAL (the hello's signed fields). */
 struct edge_dial {

@@ -34,7 +34,30 @@ const char	*edge_peer(void);		/* the controller's address */
 #define EDGE_QUEUE_LOW		32
 
 /* etunnel.c */
+struct treq;
+/* Who gets an answer: its head, each piece of its body (raw bytes after a
+   101), its end; or why it failed.  The request is freed after end and
+   fail.  data may return -1 (too large), -2 (too much held). */
+struct tops {
+	void	(*head)(struct treq *, void *);
+	int	(*data)(struct treq *, void *, const unsigned char *, size_t);
+	void	(*end)(struct treq *, void *);
+	void	(*fail)(struct treq *, void *, const char *);
+};
+struct treq *tunnel_start(const char *, const char *, const char *,
+	    const char *, const struct tops *, void *);
+void	 treq_cancel(struct treq *);
+int	 treq_status(const struct treq *);
+const char *treq_id(const struct treq *);
+void	 treq_write(struct treq *, const void *, size_t);
+int	 treq_hold(struct treq *, const unsigned char *, size_t);
+const unsigned char *treq_held(const struct treq *, size_t *);
 void	tunnel_init(uint32_t);
+
+/* elogs.c */
+void	edge_log_request(json_t *);
+void	edge_log_cancel(json_t *);
+void	edge_delete_request(json_t *);
 void	tunnel_request(json_t *);
 void	tunnel_auth_answer(struct ipc_msg *);
 void	tunnel_authd_lost(void);

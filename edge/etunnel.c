@@ -62,12 +62,16 @@ enum tstate {
 
 struct treq {
 	TAILQ_ENTRY(treq)	 entry;
+	const struct tops	*ops;		/* who gets the answer */
+	void			*ctx;
+	int			 counted;	/* a `request`: one of the 100 */
 	char			 id[TUNNEL_ID_MAX + 1];
 	uint32_t		 reqid;		/* authd's */
 	enum tstate		 state;
 	int			 streaming;
 	int			 paused;
 	char			 method[16];
+	char			 upgrade[16];	/* "" or the protocol asked */
 	char			*target;
 	char			*body;
 	size_t			 bodylen;
@@ -92,7 +96,7 @@ struct treq {
 
 static struct {
 	TAILQ_HEAD(, treq)	 reqs;
-	size_t			 n;
+	size_t			 n;		/* `request`s in flight */
 	uint32_t		 next_reqid;
 	uint64_t		 next_sid;
 	size_t			 held;		/* bytes in rbody, all requests */
@@ -116,6 +120,16 @@ tunnel_active(void)
 	return tn.n;
 }
 
+static void	plain_head(struct treq *, void *);
+static int	plain_data(struct treq *, void *, const unsigned char *, size_t);
+static void	plain_end(struct treq *, void *);
+static void	plain_fail(struct treq *, void *, const char *);
+
+/* The `request` messages' own consumer: response, stream, stream_end. */
+static const struct tops plain_ops = {
+	plain_head, plain_data, plain_end, plain_fail,
+};
+
 /* An `error` message for request id (8.6): Docker could not be asked. */
 static void
 send_error(const char *id, const char *msg)
@@ -133,7 +147,8 @@ treq_free(struct treq *t)
 	int	i;
 
 	TAILQ_REMOVE(&tn.reqs, t, entry);
-	tn.n--;
+	if (t->counted)
+		tn.n--;
 	if (t->wsi != NULL) {
 		/* Closing the stream cancels the request at the proxy. */
 		lws_set_opaque_user_data(t->wsi, NULL);
@@ -155,15 +170,52 @@ treq_free(struct treq *t)
 	free(t);
 }
 
+/* The request failed: its consumer says so, and it is gone. */
 static void
 treq_fail(struct treq *t, const char *msg)
+{
+	t->ops->fail(t, t->ctx, msg);
+	treq_free(t);
+}
+
+/* Gone without a word (its consumer gave up on it). */
+void
+treq_cancel(struct treq *t)
+{
+	treq_free(t);
+}
+
+int
+treq_status(const struct treq *t)
+{
+	return t->status;
+}
+
+const char *
+treq_id(const struct treq *t)
+{
+	return t->id;
+}
+
+/* Raw bytes to Docker on an upgraded request (exec's stdin). */
+void
+treq_write(struct treq *t, const void *p, size_t n)
+{
+	t->out = xreallocarray(t->out, t->outlen + n, 1);
+	memcpy(t->out + t->outlen, p, n);
+	t->outlen += n;
+	if (t->wsi != NULL)
+		lws_callback_on_writable(t->wsi);
+}
+
+static void
+plain_fail(struct treq *t, void *ctx, const char *msg)
 {
 	if (t->streaming && t->head)
 		(void)edge_send(edge_envelope("stream_end", json_pack(
 		    "{s:s, s:s}", "requestId", t->id, "reason", "aborted")));
 	else
 		send_error(t->id, msg);
-	treq_free(t);
 }
 
 /* Printable ASCII, no space: what may go into a request line. */
@@ -273,6 +325,8 @@ tunnel_request(json_t *d)
 	}
 	t = xcalloc(1, sizeof(*t));
 	t->fd = -1;
+	t->ops = &plain_ops;
+	t->counted = 1;
 	pw_strlcpy(t->id, id, sizeof(t->id));
 	pw_strlcpy(t->method, method, sizeof(t->method));
 	/*
@@ -323,6 +377,42 @@ tunnel_request(json_t *d)
 		    "available");
 }
 
+/*
+ * A request of the edge process's own (logs, delete, exec: elogs.c,
+ * eexec.c), by the same path; ops gets the answer.  NULL when authd or
+ * the proxy is away.  body may be NULL; upgrade "" or a protocol.
+ */
+struct treq *
+tunnel_start(const char *method, const char *target, const char *body,
+    const char *upgrade, const struct tops *ops, void *ctx)
+{
+	struct treq	*t;
+
+	if (edge_authd() == NULL || edge_wproxy() == NULL)
+		return NULL;
+	t = xcalloc(1, sizeof(*t));
+	t->fd = -1;
+	t->ops = ops;
+	t->ctx = ctx;
+	pw_strlcpy(t->method, method, sizeof(t->method));
+	pw_strlcpy(t->upgrade, upgrade, sizeof(t->upgrade));
+	t->target = xstrdup(target);
+	if (body != NULL) {
+		t->body = xstrdup(body);
+		t->bodylen = strlen(body);
+		t->has_body = 1;
+		t->hname[t->nh] = xstrdup("Content-Type");
+		t->hval[t->nh++] = xstrdup("application/json");
+	}
+	TAILQ_INSERT_TAIL(&tn.reqs, t, entry);
+	t->state = T_AUTH;
+	if (ask_authd(t) == -1) {
+		treq_free(t);
+		return NULL;
+	}
+	return t;
+}
+
 static struct treq *
 treq_by_reqid(uint32_t id)
 {
@@ -363,14 +453,19 @@ build_req(struct treq *t, const struct approval *ap)
 	int		i;
 
 	ipc_wr_init(&wr);
-	ipc_wr_u32(&wr, 0);
+	ipc_wr_u32(&wr, *t->upgrade ? PXF_UPGRADE : 0);
 	approval_put(&wr, ap);
 	frame_req_rest(&wr, t->method, t->target, t->bodylen ?
 	    REQ_BODY_LENGTH : REQ_BODY_NONE, (uint64_t)t->bodylen,
-	    edge_peer(), "");
+	    edge_peer(), t->upgrade);
 	for (i = 0; i < t->nh; i++)
 		frame_req_header(&wr, t->hname[i], strlen(t->hname[i]),
 		    t->hval[i], strlen(t->hval[i]));
+	if (*t->upgrade) {
+		frame_req_header(&wr, "Connection", 10, "Upgrade", 7);
+		frame_req_header(&wr, "Upgrade", 7, t->upgrade,
+		    strlen(t->upgrade));
+	}
 	frame_req_end(&wr);
 	out_frame(t, FRAME_REQ, wr.buf, wr.len);
 	ipc_wr_free(&wr);
@@ -481,11 +576,11 @@ tunnel_reset(const char *why)
 {
 	struct treq	*t;
 
-	if (tn.n > 0)
-		log_info("edge: %zu Docker request(s) cancelled: %s", tn.n,
-		    why);
+	if (!TAILQ_EMPTY(&tn.reqs))
+		log_info("edge: Docker request(s) cancelled: %s", why);
+	/* Their consumers let go (nothing can be sent any more). */
 	while ((t = TAILQ_FIRST(&tn.reqs)) != NULL)
-		treq_free(t);
+		treq_fail(t, why);
 }
 
 /* The send queue went down: paused streams read again. */
@@ -552,16 +647,22 @@ head(struct treq *t, const unsigned char *p, size_t n)
 			json_object_set_new(t->rhdrs, name, json_string(val));
 		free(val);
 	}
-	if (t->streaming) {
-		json_t *d = json_pack("{s:s, s:i, s:O, s:b}", "requestId",
-		    t->id, "statusCode", t->status, "headers", t->rhdrs,
-		    "isStream", 1);
-		if (*t->ctype)
-			json_object_set_new(d, "contentType",
-			    json_string(t->ctype));
-		(void)edge_send(edge_envelope("response", d));
-	}
+	t->ops->head(t, t->ctx);
 	return 0;
+}
+
+static void
+plain_head(struct treq *t, void *ctx)
+{
+	json_t	*d;
+
+	if (!t->streaming)
+		return;
+	d = json_pack("{s:s, s:i, s:O, s:b}", "requestId", t->id,
+	    "statusCode", t->status, "headers", t->rhdrs, "isStream", 1);
+	if (*t->ctype)
+		json_object_set_new(d, "contentType", json_string(t->ctype));
+	(void)edge_send(edge_envelope("response", d));
 }
 
 /* Stream data, in messages of at most 32 KiB of raw bytes. */
@@ -587,15 +688,15 @@ stream_data(struct treq *t, const unsigned char *p, size_t n)
 	}
 }
 
-static int
-body_data(struct treq *t, const unsigned char *p, size_t n)
+/*
+ * Keep a whole answer (a non-stream one): at most TUNNEL_BODY_MAX, and
+ * TUNNEL_HELD_MAX for all requests.  -1 too large, -2 too much held.
+ */
+int
+treq_hold(struct treq *t, const unsigned char *p, size_t n)
 {
 	size_t	cap;
 
-	if (t->streaming) {
-		stream_data(t, p, n);
-		return 0;
-	}
 	if (t->rlen + n > TUNNEL_BODY_MAX)
 		return -1;
 	if (t->rlen + n > t->rcap) {
@@ -613,6 +714,24 @@ body_data(struct treq *t, const unsigned char *p, size_t n)
 	return 0;
 }
 
+/* What treq_hold kept. */
+const unsigned char *
+treq_held(const struct treq *t, size_t *n)
+{
+	*n = t->rlen;
+	return t->rbody;
+}
+
+static int
+plain_data(struct treq *t, void *ctx, const unsigned char *p, size_t n)
+{
+	if (t->streaming) {
+		stream_data(t, p, n);
+		return 0;
+	}
+	return treq_hold(t, p, n);
+}
+
 /*
  * The whole answer: one `response`.  Docker's body goes in as JSON when
  * it is JSON, else as a string when it is text (the controller turns a
@@ -621,13 +740,19 @@ body_data(struct treq *t, const unsigned char *p, size_t n)
 static void
 finish(struct treq *t)
 {
+	t->ops->end(t, t->ctx);
+	treq_free(t);
+}
+
+static void
+plain_end(struct treq *t, void *ctx)
+{
 	json_t	*d, *b = NULL;
 	char	*s;
 
 	if (t->streaming) {
 		(void)edge_send(edge_envelope("stream_end", json_pack(
 		    "{s:s, s:s}", "requestId", t->id, "reason", "complete")));
-		treq_free(t);
 		return;
 	}
 	if (t->rlen > 0) {
@@ -636,7 +761,7 @@ finish(struct treq *t)
 		if (b == NULL)
 			b = json_stringn((const char *)t->rbody, t->rlen);
 		if (b == NULL) {
-			treq_fail(t, "Docker's answer is binary and the "
+			plain_fail(t, ctx, "Docker's answer is binary and the "
 			    "request is not a streaming one: it cannot be "
 			    "sent in a response message");
 			return;
@@ -651,12 +776,10 @@ finish(struct treq *t)
 	s = json_dumps(edge_envelope("response", d), JSON_COMPACT |
 	    JSON_PRESERVE_ORDER);
 	if (s == NULL || strlen(s) > EDGE_MAX_FRAME)
-		treq_fail(t, "Docker's answer is over the 16 MiB a message may "
-		    "hold");
-	else {
+		plain_fail(t, ctx, "Docker's answer is over the 16 MiB a "
+		    "message may hold");
+	else
 		(void)edge_send_text(s, strlen(s));
-		treq_free(t);
-	}
 	free(s);
 }
 
@@ -669,8 +792,12 @@ frames(struct treq *t)
 	int			 rc;
 
 	if (t->raw) {
-		body_data(t, t->in, t->inlen);
+		rc = t->ops->data(t, t->ctx, t->in, t->inlen);
 		t->inlen = 0;
+		if (rc < 0) {
+			treq_fail(t, "the answer could not be used");
+			return 1;
+		}
 		return 0;
 	}
 	while (t->inlen - off >= sizeof(fh)) {
@@ -696,7 +823,8 @@ frames(struct treq *t)
 				    "agent's proxy");
 				return 1;
 			}
-			if ((rc = body_data(t, t->in + off, fh.len)) < 0) {
+			if ((rc = t->ops->data(t, t->ctx, t->in + off,
+			    fh.len)) < 0) {
 				treq_fail(t, rc == -1 ? "Docker's answer is "
 				    "over 12 MiB; ask for less, or use a "
 				    "streaming path" : "agent busy: too many "

@@ -17,9 +17,10 @@ Modes (one per connection in --mode, comma-separated; the last repeats):
   badutf8      welcome, then a text frame that is not UTF-8
   big          welcome, then a message of 16 MiB + 1 byte
 Options: --ping SECS  send a ping every SECS seconds after the welcome;
-  --requests FILE  send these request messages after the first
-  dd:container_sync (their answers are logged as frames); --stall SECS
-  then stop reading for that long.
+  --requests FILE  send these messages after the first dd:container_sync
+  (a JSON list: request data objects, whole {"type","data"} messages, or
+  {"sleep": SECS}); their answers are logged as frames; --stall SECS then
+  stop reading for that long.
 """
 import argparse
 import asyncio
@@ -166,8 +167,12 @@ async def handler(ws, path):
             if m.get("type") == "dd:container_sync" and args.requests and not sent_requests:
                 sent_requests.append(1)
                 for r in json.load(open(args.requests)):
-                    await ws.send(json.dumps({"type": "request", "data": r}))
-                    log(event="sent", type="request", id=r.get("requestId"))
+                    if "sleep" in r:
+                        await asyncio.sleep(r["sleep"])
+                        continue
+                    msg = r if "type" in r and "data" in r else {"type": "request", "data": r}
+                    await ws.send(json.dumps(msg))
+                    log(event="sent", type=msg["type"], id=msg["data"].get("requestId"))
                 if args.stall:
                     log(event="stalling")
                     await asyncio.sleep(args.stall)

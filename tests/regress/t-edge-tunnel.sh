@@ -101,6 +101,57 @@ check "every tunnelled request is in the audit trail as the controller's" \
 pw_stop
 D rm -f edge-t1 >/dev/null 2>&1
 
+# Logs and deletion (5.10, 5.11).
+D rm -f edge-t1 edge-utf >/dev/null 2>&1
+D create --name edge-t1 "$PW_IMAGE" true >/dev/null
+D run -d --name edge-utf "$PW_IMAGE" sh -c 'printf "ok \377\376 end\n"; sleep 600' >/dev/null
+sleep 1
+cat >"$d/req5.json" <<EOF
+[{"type":"dd:container_log_request","data":{"containerId":"$t2","requestId":"once","tail":100,"since":"0","timestamps":false}},
+ {"type":"dd:container_log_request","data":{"containerId":"$t2","requestId":"live","tail":100,"since":0,"follow":true,"timestamps":true,"stream":true}},
+ {"type":"dd:container_log_request","data":{"containerId":"$t2","requestId":"live","since":0,"follow":true,"stream":true}},
+ {"type":"dd:container_log_request","data":{"containerId":"$t2","stream":true}},
+ {"type":"dd:container_log_request","data":{"containerId":"nope-$$","requestId":"gone1","tail":5}},
+ {"type":"dd:container_log_request","data":{"containerId":"nope-$$","requestId":"gone2","stream":true}},
+ {"type":"dd:container_log_request","data":{"containerId":"edge-utf","requestId":"utf","stream":true,"follow":true}},
+ {"type":"dd:container_delete_request","data":{"containerId":"edge-t1","requestId":"del1"}},
+ {"type":"dd:container_delete_request","data":{"containerId":"nope-$$","requestId":"del2"}},
+ {"type":"dd:watch_request","data":{"watcherType":"docker","watcherName":"docker"}},
+ {"sleep":2},
+ {"type":"dd:container_log_cancel","data":{"containerId":"$t2","requestId":"live"}},
+ {"type":"dd:container_log_cancel","data":{"containerId":"$t2","requestId":"never-was"}}
+]
+EOF
+ctl --requests "$d/req5.json" || fail "controller"
+estart || fail "portwingd"
+until_q 'any(f["type"]=="dd:container_log_end" and f["data"]["requestId"]=="live" for f in [e for e in ev if e["event"]=="frame"])' 15
+sleep 0.5
+check "one-shot logs: dd:container_log_response with the demultiplexed text" \
+    q 'R("once")[0]["type"] == "dd:container_log_response" and one("once")["logs"] == "to-stdout\nto-stderr\n" and one("once")["containerId"] == "'$t2'"'
+check "live logs (since as a number): one chunk per line, stdout and stderr apart, timestamps on" \
+    q '{(f["data"]["stream"], f["data"]["logs"].split(" ",1)[1]) for f in R("live") if f["type"]=="dd:container_log_chunk"} == {("stdout","to-stdout\n"), ("stderr","to-stderr\n")}'
+check "  a second live request with the same id: duplicate requestId" \
+    q 'any(f["type"]=="dd:container_log_error" and f["data"]["error"]=="duplicate requestId" for f in R("live"))'
+check "  a request without requestId: the error says both are required" \
+    q 'any(e["event"]=="frame" and e["type"]=="dd:container_log_error" and e["data"]["error"]=="requestId and containerId are required" for e in ev)'
+check "  cancel: dd:container_log_end canceled" \
+    q 'R("live")[-1]["type"] == "dd:container_log_end" and R("live")[-1]["data"]["reason"] == "canceled"'
+check "  a cancel for an unknown id changes nothing" q 'R("never-was") == []'
+check "logs of a missing container: one-shot says error: in logs" \
+    q 'one("gone1")["logs"].startswith("error: container logs: No such container")'
+check "  live: dd:container_log_error" q 'R("gone2")[0]["type"] == "dd:container_log_error" and "No such container" in one("gone2")["error"]'
+check "output that is not UTF-8 arrives mended (U+FFFD), and the session holds" \
+    q 'any(f["type"]=="dd:container_log_chunk" and f["data"]["logs"]=="ok \ufffd\ufffd end\n" for f in R("utf"))'
+check "delete: success" q 'one("del1") == {"requestId":"del1","containerId":"edge-t1","success":True}'
+check "  and the container is gone" bash -c "! docker -H unix://$DOCKER_SOCK inspect edge-t1 >/dev/null 2>&1"
+check "  a missing one: success false, and Docker's reason" \
+    q 'one("del2")["success"] is False and one("del2")["error"].startswith("remove container: No such container")'
+check "the reserved dd:watch_request: an empty dd:watch_response" \
+    q 'any(e["event"]=="frame" and e["type"]=="dd:watch_response" and e["data"]=={"watcherType":"docker","watcherName":"docker","results":[]} for e in ev)'
+check "the session held through all of it" q 'not any(e["event"]=="closed" for e in ev)'
+pw_stop
+D rm -f edge-t1 edge-utf >/dev/null 2>&1
+
 # The policy judges the controller's requests as any other's.
 cat >"$d/req2.json" <<EOF
 [{"requestId":"list","method":"GET","path":"/containers/json"},

@@ -6,6 +6,7 @@
 #include "pwbuild.h"
 
 #include <check.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -32,6 +33,64 @@ START_TEST(test_reject_classes)
 		ck_assert_msg(edge_reject_class(retry[i]) == EDGE_RETRY,
 		    "%s should be retried", retry[i]);
 	ck_assert(edge_reject_class(NULL) == EDGE_RETRY);
+}
+END_TEST
+
+/* The controller's rule, which both sides must share (8.2). */
+START_TEST(test_streaming)
+{
+	static const char *const yes[] = {
+		"/containers/x/logs", "/containers/x/logs?follow=1",
+		"/containers/x/attach?stream=1", "/events", "/events?since=1",
+		"/build", "/images/create?fromImage=a", "/images/push",
+		"/exec/abc/start", "/exec/abc/start?x=1", "/v1.41/exec/1/start",
+	};
+	static const char *const no[] = {
+		"/containers/json", "/containers/logs/json", "/_ping",
+		"/images/create/x", "/exec/abc/json", "/containers/x/start",
+		"/eventsx", "/logsy", "",
+		/* Docker's push path does not end with /images/push; the
+		   controller's rule calls it non-streaming, and so must we. */
+		"/images/a/push",
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		ck_assert_msg(edge_streaming_target(yes[i]), "%s", yes[i]);
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		ck_assert_msg(!edge_streaming_target(no[i]), "%s", no[i]);
+}
+END_TEST
+
+/* Invalid UTF-8 becomes U+FFFD; valid text is left alone. */
+START_TEST(test_utf8)
+{
+	static const struct {
+		const char	*in;
+		size_t		 n;
+		const char	*out;
+	} c[] = {
+		{ "plain", 5, "plain" },
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14,
+		  "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" },
+		{ "a\xff" "b", 3, "a\xef\xbf\xbd" "b" },
+		{ "\xc0\x80", 2, "\xef\xbf\xbd\xef\xbf\xbd" },	/* overlong */
+		{ "\xed\xa0\x80", 3,				/* surrogate */
+		  "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
+		{ "x\xe2\x82", 3, "x\xef\xbf\xbd\xef\xbf\xbd" },	/* cut */
+		{ "\xf4\x90\x80\x80", 4,			/* > U+10FFFF */
+		  "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
+		{ "nul\0in", 6, "nul\0in" },
+	};
+	size_t	i, n;
+	char	*o;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		o = edge_utf8((const unsigned char *)c[i].in, c[i].n, &n);
+		ck_assert_msg(n == strlen(c[i].out) + (i == 7 ? 3 : 0) &&
+		    memcmp(o, c[i].out, n) == 0, "case %zu", i);
+		free(o);
+	}
 }
 END_TEST
 
@@ -144,6 +203,8 @@ main(void)
 	int	 nf;
 
 	tcase_add_test(tc, test_reject_classes);
+	tcase_add_test(tc, test_streaming);
+	tcase_add_test(tc, test_utf8);
 	tcase_add_test(tc, test_urls);
 	tcase_add_test(tc, test_settings);
 	suite_add_tcase(s, tc);
