@@ -2281,6 +2281,12 @@ master_run(int argc, char **argv)
 	m.keyd.role = PROC_KEYD;
 	m.policyd.role = PROC_POLICYD;
 	m.edge.role = PROC_EDGE;
+#ifdef PW_TEST_HOOKS
+	/* Test build: the edge process's read deadline, from the test. */
+	if (getenv("PW_TEST_EDGE_DEADLINE_MS") != NULL)
+		m.cfg.val[CK__TEST_EDGE_DEADLINE] =
+		    xstrdup(getenv("PW_TEST_EDGE_DEADLINE_MS"));
+#endif
 	m.edge.slot = IPC_EDGE_SLOT;
 	m.tls_gen = 1;
 	if (m.pol != NULL) {

@@ -180,6 +180,8 @@ const struct cfg_info cfg_table[CK_COUNT] = {
 	[CK__STARTED] = { "_STARTED", ROLE_ALL, 0, 1, NULL },
 	[CK__KEYS] = { "_KEYS", ROLE_WORKER | ROLE_AUTHD, 0, 1, NULL },
 	[CK__ENROLL] = { "_ENROLL", ROLE_WORKER | ROLE_AUTHD, 0, 1, NULL },
+	[CK__TEST_EDGE_DEADLINE] = { "_TEST_EDGE_DEADLINE", ROLE_EDGE, 0, 1,
+	    NULL },
 };
 
 /*

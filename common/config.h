@@ -94,6 +94,7 @@ enum cfg_key {
 	CK__STARTED,
 	CK__KEYS,
 	CK__ENROLL,
+	CK__TEST_EDGE_DEADLINE,	/* test build only: the read deadline, ms */
 	CK_COUNT
 };
 

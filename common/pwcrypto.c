@@ -71,6 +71,44 @@ pwc_b64_decode_exact(const char *in, size_t len, uint8_t *out, size_t n)
 }
 
 /* Unpadded standard base64 (PHC strings): any length, canonical only. */
+/*
+ * Standard base64 of any length, padded or not (exec input, stream
+ * data): 0 and *outlen, or -1 for anything else.
+ */
+int
+pwc_b64_decode_any(const char *in, size_t len, uint8_t *out, size_t outsz,
+    size_t *outlen)
+{
+	char	*tmp;
+	size_t	 i, padded, pad = 0;
+	int	 r;
+
+	while (len > 0 && in[len - 1] == '=' && pad < 2) {
+		len--;
+		pad++;
+	}
+	if (len % 4 == 1)
+		return -1;
+	for (i = 0; i < len; i++)
+		if (!b64_std_char((unsigned char)in[i]))
+			return -1;
+	padded = (len + 3) / 4 * 4;
+	if ((pad > 0 && padded - len != pad) || padded / 4 * 3 > outsz)
+		return -1;
+	tmp = xmalloc(padded + 1);
+	memcpy(tmp, in, len);
+	for (i = len; i < padded; i++)
+		tmp[i] = '=';
+	tmp[padded] = '\0';
+	r = padded ? EVP_DecodeBlock(out, (unsigned char *)tmp, (int)padded) :
+	    0;
+	free(tmp);
+	if (r < 0)
+		return -1;
+	*outlen = (size_t)r - (padded - len);
+	return 0;
+}
+
 int
 pwc_b64_decode_nopad(const char *in, size_t len, uint8_t *out, size_t outsz,
     size_t *outlen)

@@ -30,6 +30,7 @@ int	pwc_b64_decode_exact(const char *, size_t, uint8_t *, size_t);
 int	pwc_b64url_encode_nopad(const uint8_t *, size_t, char *, size_t);
 int	pwc_b64url_decode_nopad_exact(const char *, size_t, uint8_t *, size_t);
 int	pwc_b64_decode_nopad(const char *, size_t, uint8_t *, size_t, size_t *);
+int	pwc_b64_decode_any(const char *, size_t, uint8_t *, size_t, size_t *);
 int	pwc_b64_encode_nopad(const uint8_t *, size_t, char *, size_t);
 
 const EVP_MD	*pwc_sha256_md(void);	/* fetched once */

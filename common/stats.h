@@ -92,6 +92,9 @@ struct st_edge {
 	uint64_t	backpressure;
 	uint64_t	frames_in;
 	uint64_t	frames_out;
+	uint64_t	requests[6];		/* the controller's Docker calls:
+						   1xx..5xx by class, [0] no
+						   answer (an error message) */
 };
 
 /* Written by the master only: how often each child was restarted. */

@@ -321,6 +321,7 @@ session_end(const char *why, enum edge_class cls, enum st_edge_end end)
 	e.synced = e.ping_after = 0;
 	e.up_ms = 0;
 	tunnel_reset(why);
+	edge_exec_reset();
 	outq_clear();
 	e.rxlen = 0;
 	lws_sul_cancel(&e.sul_deadline);
@@ -345,10 +346,15 @@ deadline_cb(lws_sorted_usec_list_t *sul)
 static void
 arm_read_deadline(void)
 {
-	int	s = 2 * e.cfg->heartbeat;
+	int		s = 2 * e.cfg->heartbeat;
+	uint64_t	ms = (uint64_t)(s < 60 ? 60 : s) * 1000;
 
-	sul_in(&e.sul_deadline, deadline_cb, (uint64_t)(s < 60 ? 60 : s) *
-	    1000);
+#ifdef PW_TEST_HOOKS
+	/* Test build: a shorter floor, to see the deadline work. */
+	if (e.cfg->val[CK__TEST_EDGE_DEADLINE] != NULL)
+		ms = strtoull(e.cfg->val[CK__TEST_EDGE_DEADLINE], NULL, 10);
+#endif
+	sul_in(&e.sul_deadline, deadline_cb, ms);
 }
 
 static void
@@ -391,7 +397,7 @@ hello(void)
 	const char	*name = e.cfg->agent_name;
 
 	return edge_envelope("hello", json_pack("{s:s, s:s, s:s, s:s, s:s, s:s,"
-	    " s:[s,s], s:s, s:[s], s:s, s:I, s:s, s:s}",
+	    " s:[s,s,s,s,s], s:s, s:[s], s:s, s:I, s:s, s:s}",
 	    "version", PACKAGE_VERSION,
 	    "protocol", EDGE_PROTOCOL,
 	    "agentId", e.cfg->agent_id,
@@ -399,7 +405,9 @@ hello(void)
 	    "dockerVersion", e.docker_version[0] ? e.docker_version :
 	    "unknown",
 	    "hostname", e.hostname,
-	    "capabilities", "metrics", "dd:container-sync",
+	    /* What is served: Portwing's list without compose. */
+	    "capabilities", "exec", "metrics", "events", "dd:container-sync",
+	    "dd:logs",
 	    "drydockCompat", EDGE_DRYDOCK_COMPAT,
 	    "watcherTypes", "docker",
 	    "pubKeyId", e.dial.keyid,
@@ -535,6 +543,14 @@ edge_message(const unsigned char *p, size_t n)
 		edge_log_cancel(data);
 	} else if (strcmp(type, "dd:container_delete_request") == 0) {
 		edge_delete_request(data);
+	} else if (strcmp(type, "exec_start") == 0) {
+		edge_exec_start(data);
+	} else if (strcmp(type, "exec_input") == 0) {
+		edge_exec_input(data);
+	} else if (strcmp(type, "exec_resize") == 0) {
+		edge_exec_resize(data);
+	} else if (strcmp(type, "exec_end") == 0) {
+		edge_exec_end(data);
 	} else if (strncmp(type, "dd:", 3) == 0 && reserved(type, data)) {
 		;
 	} else if (strcmp(type, "pong") != 0)

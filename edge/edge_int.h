@@ -58,6 +58,13 @@ void	tunnel_init(uint32_t);
 void	edge_log_request(json_t *);
 void	edge_log_cancel(json_t *);
 void	edge_delete_request(json_t *);
+
+/* eexec.c */
+void	edge_exec_start(json_t *);
+void	edge_exec_input(json_t *);
+void	edge_exec_resize(json_t *);
+void	edge_exec_end(json_t *);
+void	edge_exec_reset(void);
 void	tunnel_request(json_t *);
 void	tunnel_auth_answer(struct ipc_msg *);
 void	tunnel_authd_lost(void);

@@ -209,8 +209,18 @@ treq_write(struct treq *t, const void *p, size_t n)
 }
 
 static void
+plain_count(int status)
+{
+	int	c = status / 100;
+
+	ST_ADD(pw_stats->edge.requests[c >= 1 && c <= 5 ? c : 0], 1);
+}
+
+static void
 plain_fail(struct treq *t, void *ctx, const char *msg)
 {
+	/* A stream that broke had its status; an error message has none. */
+	plain_count(t->streaming && t->head ? t->status : 0);
 	if (t->streaming && t->head)
 		(void)edge_send(edge_envelope("stream_end", json_pack(
 		    "{s:s, s:s}", "requestId", t->id, "reason", "aborted")));
@@ -283,6 +293,14 @@ ask_authd(struct treq *t)
 	return rv;
 }
 
+/* A request refused before it was asked: counted as an error. */
+static void
+refuse(const char *id, const char *msg)
+{
+	ST_ADD(pw_stats->edge.requests[0], 1);
+	send_error(id, msg);
+}
+
 /* A `request` message from the controller. */
 void
 tunnel_request(json_t *d)
@@ -306,21 +324,21 @@ tunnel_request(json_t *d)
 	}
 	if (method == NULL || strlen(method) >= sizeof(t->method) ||
 	    !http_valid_method(method)) {
-		send_error(id, "invalid request: bad method");
+		refuse(id, "invalid request: bad method");
 		return;
 	}
 	if (path == NULL || strlen(path) >= HTTP_MAX_REQLINE - 64 ||
 	    !target_ok(path)) {
-		send_error(id, "invalid request: the path must start with one "
+		refuse(id, "invalid request: the path must start with one "
 		    "/ and hold no spaces, control characters or backslashes");
 		return;
 	}
 	if (tn.n >= TUNNEL_MAX) {
-		send_error(id, "agent busy: too many concurrent requests");
+		refuse(id, "agent busy: too many concurrent requests");
 		return;
 	}
 	if (edge_authd() == NULL || edge_wproxy() == NULL) {
-		send_error(id, "the agent's Docker proxy is not available");
+		refuse(id, "the agent's Docker proxy is not available");
 		return;
 	}
 	t = xcalloc(1, sizeof(*t));
@@ -358,7 +376,7 @@ tunnel_request(json_t *d)
 		if (t->body == NULL) {
 			free(t->target);
 			free(t);
-			send_error(id, "invalid request: the body cannot be "
+			refuse(id, "invalid request: the body cannot be "
 			    "written as JSON");
 			return;
 		}
@@ -750,6 +768,8 @@ plain_end(struct treq *t, void *ctx)
 	json_t	*d, *b = NULL;
 	char	*s;
 
+	if (t->streaming)
+		plain_count(t->status);
 	if (t->streaming) {
 		(void)edge_send(edge_envelope("stream_end", json_pack(
 		    "{s:s, s:s}", "requestId", t->id, "reason", "complete")));
@@ -778,8 +798,10 @@ plain_end(struct treq *t, void *ctx)
 	if (s == NULL || strlen(s) > EDGE_MAX_FRAME)
 		plain_fail(t, ctx, "Docker's answer is over the 16 MiB a "
 		    "message may hold");
-	else
+	else {
+		plain_count(t->status);
 		(void)edge_send_text(s, strlen(s));
+	}
 	free(s);
 }
 

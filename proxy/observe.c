@@ -581,6 +581,9 @@ audit_block(struct evbuffer *b)
 static void
 edge_block(struct evbuffer *b)
 {
+	static const char *const classes[6] = {
+		"error", "1xx", "2xx", "3xx", "4xx", "5xx",
+	};
 	struct st_edge	*e = &pw_stats->edge;
 	int		 i;
 
@@ -603,6 +606,13 @@ edge_block(struct evbuffer *b)
 	    "Messages received from the controller.", ST_GET(e->frames_in));
 	metric_u(b, "portwing_edge_frames_sent_total", "counter",
 	    "Messages sent to the controller.", ST_GET(e->frames_out));
+	family(b, "portwing_edge_requests_total", "counter",
+	    "The controller's Docker calls over the session, by the class of "
+	    "Docker's status (error: none came).");
+	for (i = 0; i < 6; i++)
+		evbuffer_add_printf(b, "portwing_edge_requests_total"
+		    "{code=\"%s\"} %llu\n", classes[i],
+		    (unsigned long long)ST_GET(e->requests[i]));
 }
 
 static void
@@ -814,8 +824,9 @@ version_done(void *arg, int status, struct evbuffer *body, const char *err)
 	/* Edge mode serves what its hello names (edge/edge.c). */
 	if (o != NULL && ob.cfg->edge) {
 		json_object_set_new(o, "mode", json_string("edge"));
-		json_object_set_new(o, "capabilities", json_pack("[s,s]",
-		    "metrics", "dd:container-sync"));
+		json_object_set_new(o, "capabilities", json_pack("[s,s,s,s,s]",
+		    "exec", "metrics", "events", "dd:container-sync",
+		    "dd:logs"));
 	}
 	json_decref(j);
 	s = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;

@@ -315,5 +315,68 @@ check "POST stop through A (TLS) answers 200" [ "$(dd_code "$pA" POST "/containe
 check "the engine stopped pwi-optin" wait_state pwi-optin exited
 check "POST start through A (TLS) answers 200" [ "$(dd_code "$pA" POST "/containers/$aid/start")" = 200 ]
 check "the engine started pwi-optin" wait_state pwi-optin running
+dd_stop_all
+pw_stop
+
+# ---------------------------------------------------------------- 4. edge
+# Edge mode: the agent dials Drydock E, which knows its key from
+# DD_PORTWING_AUTHORIZED_KEYS; E runs its own Docker watcher and trigger
+# through the session (the controller-owned transport).
+"$PW_BUILD/portwing" keygen -comment edge -out "$kdir/edge.key" >"$kdir/edge.out" 2>&1
+grep '^ed25519 ' "$kdir/edge.out" >"$kdir/dd_keys"
+chmod 600 "$kdir/dd_keys" "$kdir/edge.key"
+pE=$(pw_free_port)
+check "Drydock E (edge endpoint, the agent's key registered) starts" dd_start E "$pE" \
+    DD_LOCAL_WATCHER=false DD_PORTWING_AUTHORIZED_KEYS="$kdir/dd_keys" \
+    DD_PORTWING_POLL_INTERVAL=10
+edge_up() {
+	local i
+	for i in $(seq 1 150); do
+		grep -q "Edge agent connected" "$PW_TMP/dd-E.log" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+pw_start TOKEN= DRYDOCK_URL="http://127.0.0.1:$pE" PRIVATE_KEY_FILE="$kdir/edge.key" \
+    AGENT_NAME=pw-edge RECONNECT_DELAY=1 MAX_RECONNECT_DELAY=4 || die "portwingd (edge) did not start"
+check "the agent dials E and E says the edge agent is connected" edge_up
+check "  the agent logs its session" grep -q 'edge: connected to the controller' "$PW_LOG"
+check "E lists the $listed containers, watched through the session" wait_listed "$pE" "$listed" pw-edge
+sleep 3
+curl -s "http://127.0.0.1:$pE/api/v1/containers" >"$PW_TMP/E.json"
+eid=$($PY "$here/ddcompare.py" id "$PW_TMP/E.json" pwi-optin)
+check "E knows pwi-optin" [ -n "$eid" ]
+check "POST stop through E answers 200" [ "$(dd_code "$pE" POST "/containers/$eid/stop")" = 200 ]
+check "the engine stopped pwi-optin" wait_state pwi-optin exited
+check "POST start through E answers 200" [ "$(dd_code "$pE" POST "/containers/$eid/start")" = 200 ]
+check "the engine started pwi-optin" wait_state pwi-optin running
+lid=$($PY "$here/ddcompare.py" id "$PW_TMP/E.json" pwi-labels)
+logs=$(curl -s -m 30 "http://127.0.0.1:$pE/api/v1/containers/$lid/logs?tail=10" -w '\n%{http_code}')
+check "GET logs through E answers 200 (${logs##*$'\n'})" [ "${logs##*$'\n'}" = 200 ]
+a=$(curl -s "$(pw_url /_portwing/audit)")
+check "the agent's audit trail has E's Docker calls, as the controller's" \
+    bash -c "echo \"\$1\" | $PY -c 'import json,sys; r=json.load(sys.stdin)[\"records\"]; sys.exit(0 if any(x.get(\"principal\")==\"controller\" and x[\"path\"].endswith(\"/stop\") for x in r) else 1)'" _ "$a"
+# A restart of the agent: E sees it go and come back, and lists again.
+pw_stop
+pw_start TOKEN= DRYDOCK_URL="http://127.0.0.1:$pE" PRIVATE_KEY_FILE="$kdir/edge.key" \
+    AGENT_NAME=pw-edge RECONNECT_DELAY=1 MAX_RECONNECT_DELAY=4 || die "portwingd (edge) did not restart"
+for i in $(seq 1 150); do
+	[ "$(grep -c 'Edge agent connected' "$PW_TMP/dd-E.log")" -ge 2 ] && break
+	sleep 0.2
+done
+check "after a restart of the agent E sees it connected again" \
+    [ "$(grep -c 'Edge agent connected' "$PW_TMP/dd-E.log")" -ge 2 ]
+check "  and lists the $listed containers" wait_listed "$pE" "$listed" pw-edge
+# An agent whose key E does not know: refused, and told so once.
+pw_stop
+"$PW_BUILD/portwing" keygen -comment stranger -out "$kdir/stranger.key" >/dev/null 2>&1
+chmod 600 "$kdir/stranger.key"
+pw_start TOKEN= DRYDOCK_URL="http://127.0.0.1:$pE" PRIVATE_KEY_FILE="$kdir/stranger.key" \
+    AGENT_NAME=pw-stranger RECONNECT_DELAY=1 MAX_RECONNECT_DELAY=60 || die "portwingd (stranger) did not start"
+for i in $(seq 1 50); do grep -q 'refused this agent' "$PW_LOG" && break; sleep 0.2; done
+check "an unregistered key: E refuses it with unknown-key, and the agent says so" \
+    grep -q 'refused this agent: unknown-key' "$PW_LOG"
+dd_stop_all
+pw_stop
 
 pw_done

@@ -14,9 +14,11 @@ Modes (one per connection in --mode, comma-separated; the last repeats):
   silent       accept the upgrade and never answer
   http404      refuse the upgrade with 404
   drop:SECS    welcome, then close 1001 after SECS seconds
+  mute         welcome, then never send again (no pong either)
   badutf8      welcome, then a text frame that is not UTF-8
   big          welcome, then a message of 16 MiB + 1 byte
-Options: --ping SECS  send a ping every SECS seconds after the welcome;
+Options: --tls CERT KEY  serve wss://; --ping SECS  send a ping every SECS
+  seconds after the welcome;
   --requests FILE  send these messages after the first dd:container_sync
   (a JSON list: request data objects, whole {"type","data"} messages, or
   {"sleep": SECS}); their answers are logged as frames; --stall SECS then
@@ -29,6 +31,7 @@ import hashlib
 import http
 import json
 import re
+import ssl
 import sys
 import time
 
@@ -37,6 +40,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--port", type=int, required=True)
+ap.add_argument("--host", default="127.0.0.1")
 ap.add_argument("--keys", required=True, help="authorized_keys of agents")
 ap.add_argument("--log", required=True)
 ap.add_argument("--mode", default="welcome")
@@ -44,6 +48,8 @@ ap.add_argument("--ping", type=float, default=0)
 ap.add_argument("--poll", type=int, default=300)
 ap.add_argument("--requests", help="a JSON list of request data objects, "
                 "sent once the first dd:container_sync has arrived")
+ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"),
+                help="serve wss:// with this certificate and key")
 ap.add_argument("--stall", type=float, default=0,
                 help="after sending the requests, stop reading for SECS")
 args = ap.parse_args()
@@ -177,7 +183,7 @@ async def handler(ws, path):
                     log(event="stalling")
                     await asyncio.sleep(args.stall)
                     log(event="reading")
-            if m.get("type") == "ping":
+            if m.get("type") == "ping" and mode != "mute":
                 await ws.send(json.dumps({"type": "pong", "data": m.get("data")}))
     except websockets.ConnectionClosed:
         pass
@@ -199,8 +205,13 @@ async def process_request(path, headers):
 
 
 async def main():
-    async with websockets.serve(handler, "127.0.0.1", args.port, process_request=process_request,
-                                max_size=16 * 1024 * 1024, compression=None, ping_interval=None):
+    ssl_ctx = None
+    if args.tls:
+        ssl_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ssl_ctx.load_cert_chain(args.tls[0], args.tls[1])
+    async with websockets.serve(handler, args.host, args.port, process_request=process_request,
+                                max_size=16 * 1024 * 1024, compression=None, ping_interval=None,
+                                ssl=ssl_ctx):
         log(event="listening", port=args.port)
         await asyncio.Future()
 

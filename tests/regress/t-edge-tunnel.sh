@@ -93,6 +93,8 @@ check "events with until: streamed and ended" \
     q 'one("events")["isStream"] is True and R("events")[-1]["type"] == "stream_end"'
 check "a request by name: answered" q 'one("inspect")["statusCode"] == 200 and one("inspect")["body"]["Id"] == "'$t2'"'
 m=$(pw_curl "$(pw_url /metrics)")
+check "/metrics counts the controller's calls by Docker's status class, errors apart" \
+    bash -c "echo \"\$1\" | grep -Eq '^portwing_edge_requests_total\{code=\"2xx\"\} ([5-9]|[1-9][0-9])' && echo \"\$1\" | grep -Eq '^portwing_edge_requests_total\{code=\"4xx\"\} [1-9]' && echo \"\$1\" | grep -Eq '^portwing_edge_requests_total\{code=\"error\"\} [3-9]'" _ "$m"
 check "the session is still up after all of it" \
     bash -c "echo \"\$1\" | grep -qx 'portwing_edge_controller_connected 1'" _ "$m"
 a=$(pw_curl "$(pw_url /_portwing/audit)")
@@ -127,7 +129,7 @@ estart || fail "portwingd"
 until_q 'any(f["type"]=="dd:container_log_end" and f["data"]["requestId"]=="live" for f in [e for e in ev if e["event"]=="frame"])' 15
 sleep 0.5
 check "one-shot logs: dd:container_log_response with the demultiplexed text" \
-    q 'R("once")[0]["type"] == "dd:container_log_response" and one("once")["logs"] == "to-stdout\nto-stderr\n" and one("once")["containerId"] == "'$t2'"'
+    q 'R("once")[0]["type"] == "dd:container_log_response" and sorted(one("once")["logs"].splitlines(True)) == ["to-stderr\n", "to-stdout\n"] and one("once")["containerId"] == "'$t2'"'
 check "live logs (since as a number): one chunk per line, stdout and stderr apart, timestamps on" \
     q '{(f["data"]["stream"], f["data"]["logs"].split(" ",1)[1]) for f in R("live") if f["type"]=="dd:container_log_chunk"} == {("stdout","to-stdout\n"), ("stderr","to-stderr\n")}'
 check "  a second live request with the same id: duplicate requestId" \
@@ -151,6 +153,53 @@ check "the reserved dd:watch_request: an empty dd:watch_response" \
 check "the session held through all of it" q 'not any(e["event"]=="closed" for e in ev)'
 pw_stop
 D rm -f edge-t1 edge-utf >/dev/null 2>&1
+
+# Exec over the session (10): input queued before the exec is live,
+# output, resize, Docker's end, the controller's end, refusals.
+b64() { printf "$1" | base64 -w0; }
+cat >"$d/req6.json" <<EOF
+[{"type":"exec_start","data":{"execId":"x1","containerId":"$t2","cmd":["sh","-c","read l; echo got:\$l; exit 3"],"cols":100,"rows":30,"tty":true}},
+ {"type":"exec_input","data":{"execId":"x1","data":"$(b64 'hello\n')"}},
+ {"type":"exec_start","data":{"execId":"x2","containerId":"$t2","cmd":["sh","-c","sleep 0.5; stty size; read l; stty size; read l"],"cols":80,"rows":24}},
+ {"type":"exec_start","data":{"execId":"x3","containerId":"$t2","cmd":["sh","-c","echo plain; echo err >&2; read l"],"tty":false}},
+ {"type":"exec_start","data":{"execId":"x4","containerId":"nope-$$","cmd":["true"]}},
+ {"type":"exec_start","data":{"execId":"x5","containerId":"$t2","cmd":[]}},
+ {"sleep":2},
+ {"type":"exec_resize","data":{"execId":"x2","cols":132,"rows":50}},
+ {"sleep":1},
+ {"type":"exec_input","data":{"execId":"x2","data":"$(b64 '\n')"}},
+ {"sleep":1},
+ {"type":"exec_end","data":{"execId":"x3"}},
+ {"type":"exec_end","data":{"execId":"x2"}}
+]
+EOF
+ctl --requests "$d/req6.json" || fail "controller"
+estart || fail "portwingd"
+X() { echo "[e['data'] for e in ev if e['event']=='frame' and e['type'].startswith('exec_') and e['data'].get('execId')=='$1']"; }
+OUT() { echo "b''.join(base64.b64decode(f['data']) for f in $(X $1) if 'data' in f)"; }
+until_q "any('reason' in f for f in $(X x2)) and any('reason' in f for f in $(X x3))" 15
+check "exec: exec_ready, then the output of the input sent before it was live" \
+    q "b'got:hello' in $(OUT x1) and any(f == {'execId':'x1'} for f in $(X x1))"
+check "  Docker's end: exec_end exited" q "$(X x1)[-1] == {'execId':'x1','reason':'exited'}"
+check "  the size given at the start, then the one of exec_resize (TTY)" \
+    q "b'24 80' in $(OUT x2) and b'50 132' in $(OUT x2)"
+check "  without a TTY the bytes stay multiplexed (not demultiplexed)" \
+    q "$(OUT x3)[:1] in (b'\\x01', b'\\x02') and b'plain' in $(OUT x3)"
+check "  the controller's exec_end closes it and is answered" \
+    q "$(X x3)[-1].get('reason') == 'closed by the controller'"
+check "  a missing container: exec_end naming the failed create" \
+    q "$(X x4)[-1]['reason'].startswith('create exec failed: ') and 'No such container' in $(X x4)[-1]['reason']"
+check "  an empty cmd: refused" q "$(X x5)[-1]['reason'].startswith('create exec failed: cmd')"
+# Closing a session closes the process's stdin (the proxy carries the
+# close to Docker as a half-close): these read stdin, so they end.
+hj=
+for _ in $(seq 1 30); do
+	hj=$(pw_curl "$(pw_url /metrics)" | sed -n 's/^portwing_proxy_hijacked_sessions //p')
+	[ "$hj" = 0 ] && break
+	sleep 0.2
+done
+check "  Docker's hijacked sessions are all closed after ($hj open)" [ "$hj" = 0 ]
+pw_stop
 
 # The policy judges the controller's requests as any other's.
 cat >"$d/req2.json" <<EOF

@@ -110,7 +110,7 @@ check "  protocol portwing/1.0, the key's ID, AGENT_NAME" \
     q "$H['protocol'] == 'portwing/1.0' and $H['pubKeyId'] == '56475aa75463474c' and $H['agentName'] == 'edge-test'"
 check "  an integer timestamp, a 32-hex nonce, an 86-character signature" \
     q "type($H['timestamp']) is int and len($H['nonce']) == 32 and len($H['signature']) == 86"
-check "  capabilities name only what is served" q "$H['capabilities'] == ['metrics', 'dd:container-sync']"
+check "  capabilities name only what is served" q "$H['capabilities'] == ['exec', 'metrics', 'events', 'dd:container-sync', 'dd:logs']"
 # After the welcome: the watcher, the inventory, the first metrics.
 wait_ev frame 3
 F='[e for e in ev if e["event"]=="frame"]'
@@ -230,6 +230,67 @@ wait_ev refused404
 sleep 2
 check "a 404 on the upgrade is terminal (is DRYDOCK_URL right?)" \
     bash -c "[ \$(grep -c refused404 '$CLOG') = 1 ] && grep -q 'answered 404' '$PW_LOG'"
+pw_stop
+
+# Every rejection code the controller sends, in turn: the terminal ones
+# (7.6) logged as a refusal, the others as a failed attempt.
+terminal="ed25519-required unknown-key bad-signature protocol-mismatch no-auth invalid-agent-name parse-error expected-hello agent-name-claimed"
+retryable="timestamp-skew bad-nonce replay internal-error rate-limited registry-full agent-already-connected"
+modes=$(for c in $terminal $retryable; do printf 'reject:%s,' "$c"; done)
+ctl --mode "${modes}welcome" || fail "controller"
+estart RECONNECT_DELAY=1 MAX_RECONNECT_DELAY=1 || fail "portwingd"
+wait_ev welcomed 1 40
+bad=
+for c in $terminal; do grep -q "refused this agent: $c (" "$PW_LOG" || bad="$bad $c"; done
+check "each terminal code is logged as a refusal${bad:+ (not:$bad)}" [ -z "$bad" ]
+bad=
+for c in $retryable; do
+	grep -q "cannot connect to the controller: $c (" "$PW_LOG" && ! grep -q "refused this agent: $c" "$PW_LOG" ||
+	    bad="$bad $c"
+done
+check "each retryable code is logged as a failed attempt${bad:+ (not:$bad)}" [ -z "$bad" ]
+check "internal-error closes with 1011, the others with 1008, the code as the reason" \
+    q 'all(e["code"] == (1011 if e["reason"] == "internal-error" else 1008) for e in ev if e["event"]=="closed" and e.get("reason") not in (None, ""))'
+check "after all of them, a welcome" q 'any(e["event"]=="welcomed" for e in ev)'
+pw_stop
+
+# The read deadline: a controller that goes silent (no pong, no ping)
+# ends the session (the test build lowers the 60 s floor to 1.5 s).
+ctl --mode mute,welcome || fail "controller"
+PW_DAEMON=$PW_BUILD/portwingd-hooks estart PW_TEST_EDGE_DEADLINE_MS=1500 \
+    HEARTBEAT_INTERVAL=1 RECONNECT_DELAY=1 || fail "portwingd-hooks"
+check "a silent controller: the session ends at the read deadline, and the agent dials again" \
+    wait_ev welcomed 2 10
+check "  the log says why" grep -q 'nothing from the controller within the read deadline' "$PW_LOG"
+pw_stop
+
+# TLS: the controller's certificate is checked against DRYDOCK_URL's name,
+# with CA_CERT or the system's CAs; TLS_SKIP_VERIFY turns that off.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=edge-ca \
+    -keyout "$d/ca.key" -out "$d/ca.pem" >/dev/null 2>&1
+openssl req -newkey rsa:2048 -nodes -subj /CN=localhost \
+    -keyout "$d/srv.key" -out "$d/srv.csr" >/dev/null 2>&1
+printf 'subjectAltName=DNS:localhost\n' >"$d/san.ext"
+openssl x509 -req -in "$d/srv.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+    -CAcreateserial -days 2 -extfile "$d/san.ext" -out "$d/srv.pem" >/dev/null 2>&1
+ctl --tls "$d/srv.pem" "$d/srv.key" --host localhost || fail "TLS controller"
+pw_start DRYDOCK_URL="https://localhost:$CPORT" "$EDGE" CA_CERT="$d/ca.pem" || fail "portwingd"
+check "wss:// with CA_CERT, the name resolved by the master: welcomed" wait_ev welcomed 1 10
+pw_stop
+n=$(grep -c '"event": "connect"' "$CLOG")
+pw_start DRYDOCK_URL="https://localhost:$CPORT" "$EDGE" RECONNECT_DELAY=1 || fail "portwingd"
+sleep 3
+check "  the system's CAs do not know it: no session, and the log says the connection failed" \
+    bash -c "! grep -q 'edge: connected' '$PW_LOG' && grep -q 'edge: cannot connect to the controller' '$PW_LOG' && [ \$(grep -c welcomed '$CLOG') = 1 ]"
+pw_stop
+pw_start DRYDOCK_URL="https://127.0.0.1:$CPORT" "$EDGE" CA_CERT="$d/ca.pem" RECONNECT_DELAY=1 || fail "portwingd"
+sleep 3
+check "  a certificate for another name (localhost, dialled as 127.0.0.1): no session" \
+    bash -c "! grep -q 'edge: connected' '$PW_LOG' && [ \$(grep -c welcomed '$CLOG') = 1 ]"
+pw_stop
+pw_start DRYDOCK_URL="https://127.0.0.1:$CPORT" "$EDGE" TLS_SKIP_VERIFY=true || fail "portwingd"
+check "  TLS_SKIP_VERIFY=true: welcomed, with a warning at start" \
+    bash -c "grep -q 'TLS_SKIP_VERIFY=true' '$PW_LOG' && sleep 0 && for i in \$(seq 1 50); do [ \$(grep -c welcomed '$CLOG') -ge 2 ] && exit 0; sleep 0.2; done; exit 1"
 pw_stop
 
 # No welcome within WELCOME_TIMEOUT: the agent gives up and dials again.
