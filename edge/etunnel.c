@@ -793,8 +793,9 @@ plain_end(struct treq *t, void *ctx)
 		json_object_set_new(d, "body", b);
 	if (*t->ctype)
 		json_object_set_new(d, "contentType", json_string(t->ctype));
-	s = json_dumps(edge_envelope("response", d), JSON_COMPACT |
-	    JSON_PRESERVE_ORDER);
+	d = edge_envelope("response", d);
+	s = json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(d);
 	if (s == NULL || strlen(s) > EDGE_MAX_FRAME)
 		plain_fail(t, ctx, "Docker's answer is over the 16 MiB a "
 		    "message may hold");

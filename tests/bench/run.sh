@@ -55,6 +55,10 @@
 #                      against dockerd's TCP listener, its own engine);
 #                      "soak": only tests/bench/soak.sh (memory over a
 #                      million requests; never part of a full run);
+#                      "edge": only tests/bench/edge.sh (edge mode's
+#                      calls against inbound ones, and a soak of
+#                      BENCH_EDGE_SOAK_MIN minutes; never part of a
+#                      full run);
 #                      empty (default): everything, bulk.sh last
 #
 # Output: a table on stdout and build/bench-results.json (BUILD_DIR/...).
@@ -83,8 +87,8 @@ WORKERS=2
 NCONTAINERS=20
 BENCH_ONLY=${BENCH_ONLY:-}
 case $BENCH_ONLY in
-'' | all | peers | main | bulk | soak) ;;
-*) echo "bench: BENCH_ONLY must be peers, main, bulk, soak or empty (got '$BENCH_ONLY')" >&2
+'' | all | peers | main | bulk | soak | edge) ;;
+*) echo "bench: BENCH_ONLY must be peers, main, bulk, soak, edge or empty (got '$BENCH_ONLY')" >&2
    exit 1 ;;
 esac
 for v in DURATION WARMUP CONNS THREADS; do
@@ -138,6 +142,7 @@ install_missing
 case $BENCH_ONLY in
 bulk) exec "$here/bulk.sh" "$build" ;;
 soak) exec "$here/soak.sh" "$build" ;;
+edge) exec "$here/edge.sh" "$build" ;;
 esac
 
 # ------------------------------------------------------------- lib.sh setup

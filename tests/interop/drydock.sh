@@ -326,9 +326,12 @@ pw_stop
 grep '^ed25519 ' "$kdir/edge.out" >"$kdir/dd_keys"
 chmod 600 "$kdir/dd_keys" "$kdir/edge.key"
 pE=$(pw_free_port)
-check "Drydock E (edge endpoint, the agent's key registered) starts" dd_start E "$pE" \
-    DD_LOCAL_WATCHER=false DD_PORTWING_AUTHORIZED_KEYS="$kdir/dd_keys" \
-    DD_PORTWING_POLL_INTERVAL=10
+pB=$(pw_free_port)
+E_ENV="DD_LOCAL_WATCHER=false DD_PORTWING_AUTHORIZED_KEYS=$kdir/dd_keys DD_PORTWING_POLL_INTERVAL=10"
+check "Drydock E (edge endpoint, the agent's key registered) starts" dd_start E "$pE" $E_ENV
+e_pid=${dd_pids##* }
+check "Drydock B (its own docker watcher) starts again, as the reference" dd_start B2 "$pB" \
+    DD_WATCHER_DOCKER_SOCKET="$DOCKER_SOCK"
 edge_up() {
 	local i
 	for i in $(seq 1 150); do
@@ -342,14 +345,46 @@ pw_start TOKEN= DRYDOCK_URL="http://127.0.0.1:$pE" PRIVATE_KEY_FILE="$kdir/edge.
 check "the agent dials E and E says the edge agent is connected" edge_up
 check "  the agent logs its session" grep -q 'edge: connected to the controller' "$PW_LOG"
 check "E lists the $listed containers, watched through the session" wait_listed "$pE" "$listed" pw-edge
-sleep 3
+wait_listed "$pB" "$listed"
+sleep 5
 curl -s "http://127.0.0.1:$pE/api/v1/containers" >"$PW_TMP/E.json"
+curl -s "http://127.0.0.1:$pB/api/v1/containers" >"$PW_TMP/B2.json"
+tap_run $PY "$here/ddcompare.py" diff "$PW_TMP/E.json" "$PW_TMP/B2.json" pw-edge
+# Changes reach E as Docker reports them (the agent's inventory frames).
+within2() {	# COUNT: E lists COUNT pwi-* containers of pw-edge within 2 s
+	local i
+	for i in $(seq 1 20); do
+		[ "$(curl -s -m 1 "http://127.0.0.1:$pE/api/v1/containers" |
+		    $PY "$here/ddcompare.py" count pw-edge)" = "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+e_status() { curl -s -m 1 "http://127.0.0.1:$pE/api/v1/containers" | $PY "$here/ddcompare.py" status "$1"; }
+D run -d --name pwi-talk "$PW_IMAGE" sh -c 'echo hello-edge; sleep 3600' >/dev/null
+check "a new container shows up in E within 2 s" within2 $((listed + 1))
+D stop -t 0 pwi-talk >/dev/null
+ok_stop=1
+for i in $(seq 1 20); do [ "$(e_status pwi-talk)" = exited ] && break; sleep 0.1; done
+check "  stopped: E shows it exited within 2 s" [ "$(e_status pwi-talk)" = exited ]
+D start pwi-talk >/dev/null
+for i in $(seq 1 20); do [ "$(e_status pwi-talk)" = running ] && break; sleep 0.1; done
+check "  started again: running within 2 s" [ "$(e_status pwi-talk)" = running ]
+tid=$(curl -s "http://127.0.0.1:$pE/api/v1/containers" | $PY "$here/ddcompare.py" id - pwi-talk)
+tl=$(curl -s -m 30 "http://127.0.0.1:$pE/api/v1/containers/$tid/logs?tail=10")
+check "GET logs through E shows the container's output" bash -c "echo \"\$1\" | grep -q hello-edge" _ "$tl"
+D rm -f pwi-talk >/dev/null
+check "  removed: gone from E within 2 s" within2 "$listed"
 eid=$($PY "$here/ddcompare.py" id "$PW_TMP/E.json" pwi-optin)
 check "E knows pwi-optin" [ -n "$eid" ]
 check "POST stop through E answers 200" [ "$(dd_code "$pE" POST "/containers/$eid/stop")" = 200 ]
 check "the engine stopped pwi-optin" wait_state pwi-optin exited
 check "POST start through E answers 200" [ "$(dd_code "$pE" POST "/containers/$eid/start")" = 200 ]
 check "the engine started pwi-optin" wait_state pwi-optin running
+t1=$(started_of pwi-optin)
+check "POST restart through E answers 200" [ "$(dd_code "$pE" POST "/containers/$eid/restart")" = 200 ]
+check "the engine restarted pwi-optin (StartedAt moved)" \
+    sh -c "sleep 0.5; [ \"\$(docker -H unix://$DOCKER_SOCK inspect -f '{{.State.StartedAt}}' pwi-optin)\" != '$t1' ]"
 lid=$($PY "$here/ddcompare.py" id "$PW_TMP/E.json" pwi-labels)
 logs=$(curl -s -m 30 "http://127.0.0.1:$pE/api/v1/containers/$lid/logs?tail=10" -w '\n%{http_code}')
 check "GET logs through E answers 200 (${logs##*$'\n'})" [ "${logs##*$'\n'}" = 200 ]
@@ -367,6 +402,15 @@ done
 check "after a restart of the agent E sees it connected again" \
     [ "$(grep -c 'Edge agent connected' "$PW_TMP/dd-E.log")" -ge 2 ]
 check "  and lists the $listed containers" wait_listed "$pE" "$listed" pw-edge
+# Drydock killed and started again on the same store: the agent comes
+# back by itself (its backoff is at most MAX_RECONNECT_DELAY=4 s).
+kill -9 "$e_pid"
+wait "$e_pid" 2>/dev/null
+dd_pids=${dd_pids/ $e_pid/}
+mv "$PW_TMP/dd-E.log" "$PW_TMP/dd-E.1.log"
+check "Drydock E starts again after kill -9, on the same store" dd_start E "$pE" $E_ENV
+check "  the agent reconnects by itself" edge_up
+check "  and E lists the $listed containers again" wait_listed "$pE" "$listed" pw-edge
 # An agent whose key E does not know: refused, and told so once.
 pw_stop
 "$PW_BUILD/portwing" keygen -comment stranger -out "$kdir/stranger.key" >/dev/null 2>&1

@@ -119,6 +119,9 @@ cat >"$d/req5.json" <<EOF
  {"type":"dd:container_delete_request","data":{"containerId":"edge-t1","requestId":"del1"}},
  {"type":"dd:container_delete_request","data":{"containerId":"nope-$$","requestId":"del2"}},
  {"type":"dd:watch_request","data":{"watcherType":"docker","watcherName":"docker"}},
+ {"type":"dd:watch_container_request","data":{"watcherType":"docker","watcherName":"docker","containerId":"$t2"}},
+ {"type":"dd:trigger_request","data":{"triggerType":"docker","triggerName":"update","containerId":"$t2"}},
+ {"type":"error","data":{"message":"concurrent request limit reached","code":"stream-limit","requestId":"x"}},
  {"sleep":2},
  {"type":"dd:container_log_cancel","data":{"containerId":"$t2","requestId":"live"}},
  {"type":"dd:container_log_cancel","data":{"containerId":"$t2","requestId":"never-was"}}
@@ -150,6 +153,9 @@ check "  a missing one: success false, and Docker's reason" \
     q 'one("del2")["success"] is False and one("del2")["error"].startswith("remove container: No such container")'
 check "the reserved dd:watch_request: an empty dd:watch_response" \
     q 'any(e["event"]=="frame" and e["type"]=="dd:watch_response" and e["data"]=={"watcherType":"docker","watcherName":"docker","results":[]} for e in ev)'
+check "  dd:watch_container_request and dd:trigger_request: answered without work" \
+    q 'any(e["event"]=="frame" and e["type"]=="dd:watch_container_response" and e["data"]=={"watcherType":"docker","watcherName":"docker","containerId":"'$t2'"} for e in ev) and any(e["event"]=="frame" and e["type"]=="dd:trigger_response" and e["data"]["success"] is False and e["data"]["message"]=="triggers not implemented in v1.0" for e in ev)'
+check "an error message from the controller is logged, not fatal" grep -q 'the controller says: concurrent request limit reached stream-limit' "$PW_LOG"
 check "the session held through all of it" q 'not any(e["event"]=="closed" for e in ev)'
 pw_stop
 D rm -f edge-t1 edge-utf >/dev/null 2>&1

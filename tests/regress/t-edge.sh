@@ -309,6 +309,8 @@ check "  with a fresh nonce" q 'len({json.loads(e["raw"])["data"]["nonce"] for e
 dv=$(D version -f '{{.Server.Version}}')
 check "  and Docker's version ($dv) in the hello" \
     q "json.loads([e for e in ev if e['event']=='hello'][1]['raw'])['data']['dockerVersion'] == '$dv'"
+check "  then the whole inventory again (a full resync)" \
+    q 'len([e for e in ev if e["event"]=="frame" and e["type"]=="dd:container_sync"]) == 2'
 check "  within the backoff bounds" \
     q '(lambda c: 0.7 <= c[1]["t"]-c[0]["t"] <= 2.0)([e for e in ev if e["event"]=="connect"])'
 pw_stop
