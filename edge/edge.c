@@ -58,6 +58,7 @@ struct echan {
 	struct ipc_chan		*ch;		/* NULL while the peer is away */
 	struct lws		*wsi;		/* watches a duplicate of its fd */
 	void			(*lost)(void);	/* called when the peer goes */
+	lws_sorted_usec_list_t	 sul_w;		/* asks for writability */
 };
 
 struct eframe {
@@ -71,7 +72,7 @@ static struct {
 	struct lws_context	*ctx;
 	struct lws_vhost	*vh;
 	struct lws		*wsi;		/* to the controller */
-	struct lws		*mwsi;		/* the master's channel */
+	struct echan		 mch;		/* the master's channel */
 	struct ipc_chan		*master;
 	struct echan		 inv;		/* proxy: inventory, metrics */
 	struct echan		 authd;		/* approvals for the tunnel */
@@ -704,13 +705,26 @@ edge_ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 
 /* ---- channels, adopted into libwebsockets' loop ---- */
 
+/*
+ * A channel wants to write.  libwebsockets clears a raw descriptor's
+ * POLLOUT after its writeable callback has run, so a request made from
+ * inside that callback would be lost: it is made from a timer instead.
+ */
+static void
+rearm(lws_sorted_usec_list_t *sul)
+{
+	struct echan	*c = lws_container_of(sul, struct echan, sul_w);
+
+	if (c->wsi != NULL)
+		lws_callback_on_writable(c->wsi);
+}
+
 static void
 want_write(void *arg)
 {
-	struct lws	**wsi = arg;
+	struct echan	*c = arg;
 
-	if (*wsi != NULL)
-		lws_callback_on_writable(*wsi);
+	lws_sul_schedule(e.ctx, 0, &c->sul_w, rearm, 1);
 }
 
 /* Watch a duplicate of fd for ch (ch's own descriptor stays ch's). */
@@ -719,6 +733,7 @@ static struct lws	*adopt(int, struct ipc_chan *);
 static void
 chan_unwatch(struct echan *c)
 {
+	lws_sul_cancel(&c->sul_w);
 	if (c->wsi != NULL) {
 		lws_set_opaque_user_data(c->wsi, NULL);
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK,
@@ -757,7 +772,7 @@ chan_set(struct echan *c, int fd, const struct ipc_perm *perms, size_t n,
 {
 	chan_drop(c);
 	c->ch = ipc_chan_new_polled(fd, c->name, perms, n, handler,
-	    chan_closed, c, want_write, &c->wsi);
+	    chan_closed, c, want_write, c);
 	c->wsi = adopt(fd, c->ch);
 }
 
@@ -1121,8 +1136,10 @@ edge_run(struct child_boot *b)
 
 	e.master = ipc_chan_new_polled(PROC_IPC_FD, "master", perms_master,
 	    nitems(perms_master), master_msg, master_closed, NULL,
-	    want_write, &e.mwsi);
-	e.mwsi = adopt(PROC_IPC_FD, e.master);
+	    want_write, &e.mch);
+	e.mch.name = "master";
+	e.mch.ch = e.master;
+	e.mch.wsi = adopt(PROC_IPC_FD, e.master);
 	ipc_send(e.master, IPC_C_READY, 0, 0, &v, sizeof(v), -1);
 	if (!e.cfg->edge_tls)
 		log_warnx("edge: DRYDOCK_URL is plain http: the session with "

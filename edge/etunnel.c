@@ -92,6 +92,7 @@ struct treq {
 	char			 ctype[256];
 	unsigned char		*rbody;		/* a non-stream answer */
 	size_t			 rlen, rcap;
+	lws_sorted_usec_list_t	 sul_w;		/* asks for writability */
 };
 
 static struct {
@@ -120,6 +121,7 @@ tunnel_active(void)
 	return tn.n;
 }
 
+static void	want_write(struct treq *);
 static void	plain_head(struct treq *, void *);
 static int	plain_data(struct treq *, void *, const unsigned char *, size_t);
 static void	plain_end(struct treq *, void *);
@@ -149,6 +151,7 @@ treq_free(struct treq *t)
 	TAILQ_REMOVE(&tn.reqs, t, entry);
 	if (t->counted)
 		tn.n--;
+	lws_sul_cancel(&t->sul_w);
 	if (t->wsi != NULL) {
 		/* Closing the stream cancels the request at the proxy. */
 		lws_set_opaque_user_data(t->wsi, NULL);
@@ -204,8 +207,7 @@ treq_write(struct treq *t, const void *p, size_t n)
 	t->out = xreallocarray(t->out, t->outlen + n, 1);
 	memcpy(t->out + t->outlen, p, n);
 	t->outlen += n;
-	if (t->wsi != NULL)
-		lws_callback_on_writable(t->wsi);
+	want_write(t);
 }
 
 static void
@@ -571,7 +573,7 @@ tunnel_auth_answer(struct ipc_msg *m)
 	}
 	build_req(t, &ap);
 	OPENSSL_cleanse(&ap, sizeof(ap));
-	lws_callback_on_writable(t->wsi);
+	want_write(t);
 }
 
 /* authd went away: those waiting on it get an error, as a worker's 503. */
@@ -913,6 +915,24 @@ stream_read(struct treq *t)
 	(void)frames(t);
 }
 
+/* As for the channels (edge.c, want_write): not from its own callback. */
+static void
+rearm(lws_sorted_usec_list_t *sul)
+{
+	struct treq	*t = lws_container_of(sul, struct treq, sul_w);
+
+	if (t->wsi != NULL)
+		lws_callback_on_writable(t->wsi);
+}
+
+static void
+want_write(struct treq *t)
+{
+	if (t->wsi != NULL)
+		lws_sul_schedule(lws_get_context(t->wsi), 0, &t->sul_w, rearm,
+		    1);
+}
+
 static void
 stream_write(struct treq *t)
 {
@@ -921,7 +941,7 @@ stream_write(struct treq *t)
 	while (t->outoff < t->outlen) {
 		n = write(t->fd, t->out + t->outoff, t->outlen - t->outoff);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			lws_callback_on_writable(t->wsi);
+			want_write(t);
 			return;
 		}
 		if (n <= 0) {

@@ -12,7 +12,7 @@ CTL_PID=
 cleanup() {
 	pw_stop
 	[ -n "$CTL_PID" ] && kill "$CTL_PID" 2>/dev/null
-	D rm -f edge-t1 edge-t2 edge-t3 edge-big >/dev/null 2>&1
+	D rm -f edge-t1 edge-t2 edge-t3 edge-t4 edge-big >/dev/null 2>&1
 }
 trap cleanup EXIT
 D() { pw_docker_direct "$@"; }
@@ -63,12 +63,15 @@ cat >"$d/req1.json" <<EOF
  {"requestId":"logs","method":"GET","path":"/containers/$t2/logs?stdout=1&stderr=1"},
  {"requestId":"events","method":"GET","path":"/events?since=0&until=1"},
  {"requestId":"inspect","method":"GET","path":"/containers/edge-t2/json"},
+ {"requestId":"stats","method":"GET","path":"/containers/$t2/stats?stream=false"},
+ {"requestId":"bigbody","method":"POST","path":"/containers/create?name=edge-t4","body":{"Image":"$PW_IMAGE","Cmd":["true"],"Labels":{"big":"$(head -c 6000000 /dev/zero | tr '\0' b)"}}},
  {"method":"GET","path":"/_ping"}
 ]
 EOF
 ctl --requests "$d/req1.json" || fail "controller"
 estart || fail "portwingd in edge mode"
-until_q 'len([e for e in ev if e["event"]=="frame" and e["type"] in ("response","error","stream_end")]) >= 11' 15
+done_all() { q 'all(any(f["type"] in ("error","stream_end") or (f["type"]=="response" and not f["data"].get("isStream")) for f in R(i)) for i in ("ping","list","ver","create","missing","badpath","badpath2","badmethod","logs","events","inspect","stats","bigbody"))'; }
+for _ in $(seq 1 200); do done_all && break; sleep 0.1; done
 check "GET /_ping: a response with status 200 and the text body as a JSON string" \
     q 'one("ping")["statusCode"] == 200 and one("ping")["body"] == "OK" and R("ping")[0]["type"] == "response"'
 check "GET /containers/json: Docker's JSON embedded as JSON, with the container in it" \
@@ -92,6 +95,11 @@ check "  the stream's bytes are Docker's, base64, stdout and stderr multiplexed"
 check "events with until: streamed and ended" \
     q 'one("events")["isStream"] is True and R("events")[-1]["type"] == "stream_end"'
 check "a request by name: answered" q 'one("inspect")["statusCode"] == 200 and one("inspect")["body"]["Id"] == "'$t2'"'
+check "stats (stream=false, as Drydock asks): Docker's figures as JSON" \
+    q 'one("stats")["statusCode"] == 200 and "cpu_stats" in one("stats")["body"]'
+lb=$(D inspect -f '{{len (index .Config.Labels "big")}}' edge-t4 2>/dev/null)
+check "a 6 MB JSON body (a create with a large label): 201, and Docker has all of it ($lb bytes)" \
+    bash -c "q() { :; }; [ '$lb' = 6000000 ]" && q 'one("bigbody")["statusCode"] == 201'
 m=$(pw_curl "$(pw_url /metrics)")
 check "/metrics counts the controller's calls by Docker's status class, errors apart" \
     bash -c "echo \"\$1\" | grep -Eq '^portwing_edge_requests_total\{code=\"2xx\"\} ([5-9]|[1-9][0-9])' && echo \"\$1\" | grep -Eq '^portwing_edge_requests_total\{code=\"4xx\"\} [1-9]' && echo \"\$1\" | grep -Eq '^portwing_edge_requests_total\{code=\"error\"\} [3-9]'" _ "$m"
@@ -101,7 +109,7 @@ a=$(pw_curl "$(pw_url /_portwing/audit)")
 check "every tunnelled request is in the audit trail as the controller's" \
     bash -c "echo \"\$1\" | $PY -c 'import json,sys; r=json.load(sys.stdin)[\"records\"]; a=[x for x in r if x[\"event\"]==\"api_request\" and x.get(\"principal\")==\"controller\"]; sys.exit(0 if {x[\"path\"] for x in a} >= {\"/_ping\",\"/containers/json\",\"/version\",\"/containers/create\",\"/containers/edge-t2/json\"} and all(x[\"actor\"]==\"127.0.0.1\" for x in a) else 1)'" _ "$a"
 pw_stop
-D rm -f edge-t1 >/dev/null 2>&1
+D rm -f edge-t1 edge-t4 >/dev/null 2>&1
 
 # Logs and deletion (5.10, 5.11).
 D rm -f edge-t1 edge-utf >/dev/null 2>&1
@@ -248,6 +256,16 @@ pw_stop
 D rm -f edge-big >/dev/null 2>&1
 D run -d --name edge-big "$PW_IMAGE" sh -c 'head -c 100000000 /dev/zero | tr "\0" x | fold -w 999; sleep 600' >/dev/null
 sleep 3
+# First read as it comes: every byte arrives (the streams pause and go
+# on with the send queue).
+echo '[{"requestId":"all","method":"GET","path":"/containers/edge-big/logs?stdout=1&tail=32000"}]' >"$d/req7.json"
+ctl --requests "$d/req7.json" || fail "controller"
+estart || fail "portwingd"
+until_q 'any(e["event"]=="frame" and e["type"]=="stream_end" for e in ev)' 60
+got=$(q 'sum(len(base64.b64decode(f["data"]["data"])) for f in R("all") if f["type"]=="stream")')
+check "a 32 MB log stream read as it comes: every byte, then stream_end ($got bytes)" \
+    [ "$got" = $((32000 * (1000 + 8))) ]
+pw_stop
 echo '[{"requestId":"big","method":"GET","path":"/containers/edge-big/logs?stdout=1"}]' >"$d/req4.json"
 ctl --requests "$d/req4.json" --stall 20 || fail "controller"
 estart || fail "portwingd"
