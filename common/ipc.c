@@ -64,10 +64,10 @@ ipc_socketpair(int sv[2])
 	return 0;
 }
 
-struct ipc_chan *
-ipc_chan_new(struct event_base *base, int fd, const char *name,
-    const struct ipc_perm *perms, size_t nperms, ipc_handler handler,
-    ipc_closed closed, void *arg)
+/* What both kinds of channel share: buffers, bounds, callbacks. */
+static struct ipc_chan *
+ipc_chan_alloc(int fd, const char *name, const struct ipc_perm *perms,
+    size_t nperms, ipc_handler handler, ipc_closed closed, void *arg)
 {
 	struct ipc_chan	*c;
 	size_t		 i;
@@ -88,6 +88,17 @@ ipc_chan_new(struct event_base *base, int fd, const char *name,
 	c->batch = 64;
 	if (pw_set_nonblock(fd) == -1)
 		fatal("ipc %s: nonblock", name);
+	return c;
+}
+
+struct ipc_chan *
+ipc_chan_new(struct event_base *base, int fd, const char *name,
+    const struct ipc_perm *perms, size_t nperms, ipc_handler handler,
+    ipc_closed closed, void *arg)
+{
+	struct ipc_chan	*c;
+
+	c = ipc_chan_alloc(fd, name, perms, nperms, handler, closed, arg);
 	c->ev_read = event_new(base, fd, EV_READ | EV_PERSIST, ipc_read_cb, c);
 	c->ev_write = event_new(base, fd, EV_WRITE, ipc_write_cb, c);
 	if (c->ev_read == NULL || c->ev_write == NULL)
@@ -108,26 +119,10 @@ ipc_chan_new_polled(int fd, const char *name, const struct ipc_perm *perms,
     void (*want_write)(void *), void *warg)
 {
 	struct ipc_chan	*c;
-	size_t		 i;
 
-	c = xcalloc(1, sizeof(*c));
-	c->fd = fd;
-	pw_strlcpy(c->name, name, sizeof(c->name));
-	c->perms = perms;
-	c->nperms = nperms;
-	for (i = 0; i < nperms; i++)
-		if (perms[i].maxlen > c->maxlen)
-			c->maxlen = perms[i].maxlen;
-	c->rbuf = xmalloc(sizeof(struct ipc_hdr) + c->maxlen + 1);
-	c->handler = handler;
-	c->closed = closed;
-	c->arg = arg;
-	TAILQ_INIT(&c->outq);
-	c->batch = 64;
+	c = ipc_chan_alloc(fd, name, perms, nperms, handler, closed, arg);
 	c->want_write = want_write;
 	c->warg = warg;
-	if (pw_set_nonblock(fd) == -1)
-		fatal("ipc %s: nonblock", name);
 	return c;
 }
 

@@ -316,16 +316,6 @@ xresize(struct xsess *x, int cols, int rows)
 
 /* ---- the controller's messages ---- */
 
-static int
-cid_ok(const char *s)
-{
-	size_t	n = strlen(s);
-
-	return n > 0 && n <= 128 && strspn(s, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n &&
-	    strchr("_.-", s[0]) == NULL;
-}
-
 void
 edge_exec_start(json_t *d)
 {
@@ -349,7 +339,7 @@ edge_exec_start(json_t *d)
 		send_end(id, "duplicate execId");
 		return;
 	}
-	if (cid == NULL || !cid_ok(cid)) {
+	if (cid == NULL || !edge_cid_ok(cid)) {
 		send_end(id, "create exec failed: invalid container id");
 		return;
 	}

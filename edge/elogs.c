@@ -61,22 +61,6 @@ static struct {
 	int			 nstreams, noneshot;
 } lg = { TAILQ_HEAD_INITIALIZER(lg.reqs), 0, 0 };
 
-static int
-cid_ok(const char *s)
-{
-	size_t	i, n = strlen(s);
-
-	if (n == 0 || n > 128 || !((s[0] >= 'a' && s[0] <= 'z') ||
-	    (s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= '0' && s[0] <= '9')))
-		return 0;
-	for (i = 1; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
-		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '_' || s[i] == '.' || s[i] == '-'))
-			return 0;
-	return 1;
-}
-
 static void
 lreq_free(struct lreq *l)
 {
@@ -388,7 +372,7 @@ edge_log_request(json_t *d)
 		    "requestId and containerId are required");
 		return;
 	}
-	if (!cid_ok(cid) || time_arg(json_object_get(d, "since"), since,
+	if (!edge_cid_ok(cid) || time_arg(json_object_get(d, "since"), since,
 	    sizeof(since)) == -1 || time_arg(json_object_get(d, "until"),
 	    until, sizeof(until)) == -1 || (tail != NULL &&
 	    !json_is_integer(tail) && !json_is_null(tail))) {
@@ -472,7 +456,7 @@ edge_delete_request(json_t *d)
 	char		 target[256];
 	struct lreq	*l;
 
-	if (cid == NULL || !cid_ok(cid) || (id != NULL && strlen(id) > 128)) {
+	if (cid == NULL || !edge_cid_ok(cid) || (id != NULL && strlen(id) > 128)) {
 		(void)edge_send(edge_envelope("dd:container_delete_response",
 		    json_pack("{s:s?, s:s?, s:b, s:s}", "requestId", id,
 		    "containerId", cid, "success", 0, "error",

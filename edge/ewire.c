@@ -114,3 +114,18 @@ bad:
 	*outlen = o;
 	return out;
 }
+
+/*
+ * A container named by the controller (logs, deletion, exec): what
+ * Portwing accepts, ^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$, so that it can go
+ * into a Docker path as it is.
+ */
+int
+edge_cid_ok(const char *s)
+{
+	size_t	n = strlen(s);
+
+	return n > 0 && n <= 128 && strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n &&
+	    strchr("_.-", s[0]) == NULL;
+}

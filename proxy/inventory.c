@@ -71,7 +71,8 @@ struct sub {
 	TAILQ_ENTRY(sub)	 entry;
 	void			*arg;
 	sse_send		 send;
-	sse_drop		 drop;
+	sse_drop		 drop;		/* over its queue bound */
+	sse_drop		 end;		/* the agent is stopping */
 };
 
 struct waiter {
@@ -1154,13 +1155,14 @@ inventory_forget_waiter(void *arg)
 
 /* A new SSE subscriber; greeted now, or when the inventory is ready. */
 struct sub *
-inventory_subscribe(void *arg, sse_send send, sse_drop drop)
+inventory_subscribe(void *arg, sse_send send, sse_drop drop, sse_drop end)
 {
 	struct sub	*s = xcalloc(1, sizeof(*s));
 
 	s->arg = arg;
 	s->send = send;
 	s->drop = drop;
+	s->end = end;
 	if (inv.ready)
 		greet(s);
 	else
@@ -1181,15 +1183,15 @@ inventory_unsubscribe(struct sub *s)
 		}
 }
 
-/* Shutdown begins: every subscriber's stream is ended through end(). */
+/* Shutdown begins: every subscriber is ended, each its own way. */
 void
-inventory_end_subscribers(void (*end)(void *))
+inventory_end_subscribers(void)
 {
 	struct sub	*s;
 
 	while ((s = TAILQ_FIRST(&inv.subs)) != NULL) {
 		TAILQ_REMOVE(&inv.subs, s, entry);
-		end(s->arg);
+		s->end(s->arg);
 		free(s);
 	}
 }

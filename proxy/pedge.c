@@ -178,7 +178,7 @@ pedge_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		/* A new session: the whole inventory again, then changes. */
 		pedge_unsub();
 		pe.sub = inventory_subscribe(NULL, pedge_inv_event,
-		    pedge_inv_drop);
+		    pedge_inv_drop, pedge_inv_drop);
 		if (pe.vreq == NULL)
 			pe.vreq = dclient_request("GET", "/version",
 			    pe.timeout, 64 * 1024, NULL, version_done, NULL);

@@ -2550,7 +2550,7 @@ dd_events(struct preq *r)
 	send_head(r, 200, FH_KEEPALIVE, 0, lines);
 	evbuffer_free(lines);
 	r->resp_headed = 1;
-	r->sub = inventory_subscribe(r, dd_sse_send, dd_sse_drop);
+	r->sub = inventory_subscribe(r, dd_sse_send, dd_sse_drop, dd_sse_end);
 }
 
 static int
@@ -3027,7 +3027,7 @@ proxy_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		 * master's SIGTERM ends the proxy once the workers are gone.
 		 */
 		px.draining = 1;
-		inventory_end_subscribers(dd_sse_end);
+		inventory_end_subscribers();
 		break;
 	case IPC_M_PING:
 		ipc_send(px.master, IPC_C_PONG, 0, m->hdr.id, NULL, 0, -1);

@@ -57,11 +57,11 @@ int	 inventory_ready(void);
 const char *inventory_list(size_t *);
 void	 inventory_when_ready(void (*)(void *), void *);
 void	 inventory_forget_waiter(void *);
-struct sub *inventory_subscribe(void *, sse_send, sse_drop);
+struct sub *inventory_subscribe(void *, sse_send, sse_drop, sse_drop);
 void	 inventory_unsubscribe(struct sub *);
 int	 inventory_counts(int *);
 int	 inventory_cpus(void);
-void	 inventory_end_subscribers(void (*)(void *));
+void	 inventory_end_subscribers(void);
 
 /* dclient.c: the proxy's own Docker calls. */
 struct dreq;

@@ -7,8 +7,7 @@
 # stops reading (bounded memory, then a disconnect).
 . "$(dirname "$0")/lib.sh"
 d=$PW_TMP
-PY=/usr/bin/python3
-CTL_PID=
+. "$(dirname "$0")/edgelib.sh"
 cleanup() {
 	pw_stop
 	[ -n "$CTL_PID" ] && kill "$CTL_PID" 2>/dev/null
@@ -16,23 +15,7 @@ cleanup() {
 }
 trap cleanup EXIT
 D() { pw_docker_direct "$@"; }
-"$PY" -c 'import websockets' 2>/dev/null ||
-	{ skip "python3-websockets is not installed"; pw_done; }
 
-printf -- '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f\n-----END PRIVATE KEY-----\n' >"$d/key.pem"
-chmod 600 "$d/key.pem"
-echo 'ed25519 A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg= test' >"$d/ak"
-
-ctl() {
-	[ -n "$CTL_PID" ] && kill "$CTL_PID" 2>/dev/null && wait "$CTL_PID" 2>/dev/null
-	CPORT=$(pw_free_port)
-	CLOG=$d/ctl.$CPORT.log
-	"$PY" "$(dirname "$0")/edgectl.py" --port "$CPORT" --keys "$d/ak" \
-	    --log "$CLOG" "$@" >"$d/ctl.$CPORT.out" 2>&1 &
-	CTL_PID=$!
-	for _ in $(seq 1 100); do grep -q listening "$CLOG" 2>/dev/null && return 0; sleep 0.05; done
-	return 1
-}
 # q PYTHON-EXPRESSION over ev (events) and R(id) (frames of one request).
 q() {
 	"$PY" -c "

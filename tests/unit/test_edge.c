@@ -94,6 +94,28 @@ START_TEST(test_utf8)
 }
 END_TEST
 
+START_TEST(test_cid)
+{
+	static const char *const ok[] = { "a", "web-1", "My_app.2", "0abc" };
+	static const char *const bad[] = {
+		"", "-a", ".a", "_a", "a/b", "a b", "a?x", "a%2f", "../x",
+	};
+	char	long_id[140];
+	size_t	i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		ck_assert_msg(edge_cid_ok(ok[i]), "%s", ok[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(!edge_cid_ok(bad[i]), "%s", bad[i]);
+	memset(long_id, 'a', 128);
+	long_id[128] = '\0';
+	ck_assert(edge_cid_ok(long_id));
+	long_id[128] = 'a';
+	long_id[129] = '\0';
+	ck_assert(!edge_cid_ok(long_id));
+}
+END_TEST
+
 /* A child's table: validated with the same rules (no files read). */
 static int
 load(struct pw_config *c, const char *extra, char *err, size_t errsz)
@@ -205,6 +227,7 @@ main(void)
 	tcase_add_test(tc, test_reject_classes);
 	tcase_add_test(tc, test_streaming);
 	tcase_add_test(tc, test_utf8);
+	tcase_add_test(tc, test_cid);
 	tcase_add_test(tc, test_urls);
 	tcase_add_test(tc, test_settings);
 	suite_add_tcase(s, tc);
