@@ -84,6 +84,20 @@ def expected(path):
     return None
 
 
+def unordered(c):
+    """Lists whose order is Docker's map order, not a fact: sorted.
+
+    Docker reports a container's mounts (and ports) from a map, so two
+    reads of the same container may list them in another order."""
+    c = json.loads(json.dumps(c))
+    d = c.get("details")
+    if isinstance(d, dict):
+        for k in ("volumes", "ports"):
+            if isinstance(d.get(k), list):
+                d[k] = sorted(d[k], key=lambda v: json.dumps(v, sort_keys=True))
+    return c
+
+
 def diff(fa, fb, agent):
     a, b = ours(load(fa), agent), ours(load(fb), None)
     ok = True
@@ -96,7 +110,7 @@ def diff(fa, fb, agent):
               f"{sorted(set(b) - set(a))}")
     accepted = {}
     for name in sorted(set(a) & set(b)):
-        x, y = flatten(a[name]), flatten(b[name])
+        x, y = flatten(unordered(a[name])), flatten(unordered(b[name]))
         bad = []
         for p in sorted(set(x) | set(y)):
             vx, vy = x.get(p, "<absent>"), y.get(p, "<absent>")
