@@ -214,12 +214,6 @@ edge_queued(void)
 	return e.nout;
 }
 
-int
-edge_up(void)
-{
-	return e.state == ES_UP;
-}
-
 struct lws_vhost *
 edge_vhost(void)
 {
@@ -236,12 +230,6 @@ struct ipc_chan *
 edge_wproxy(void)
 {
 	return e.wpx.ch;
-}
-
-const struct pw_config *
-edge_cfg(void)
-{
-	return e.cfg;
 }
 
 /* Who the audit trail names for the controller's requests. */

@@ -14,18 +14,15 @@ struct ipc_chan;
 struct ipc_msg;
 struct lws;
 struct lws_vhost;
-struct pw_config;
 
 /* edge.c */
 int		 edge_send(json_t *);		/* takes the reference */
 int		 edge_send_text(const char *, size_t);
 json_t		*edge_envelope(const char *, json_t *);
 size_t		 edge_queued(void);		/* messages waiting */
-int		 edge_up(void);			/* welcomed */
 struct lws_vhost *edge_vhost(void);
 struct ipc_chan	*edge_authd(void);		/* NULL while away */
 struct ipc_chan	*edge_wproxy(void);		/* the stream channel, or NULL */
-const struct pw_config *edge_cfg(void);
 const char	*edge_peer(void);		/* the controller's address */
 
 /* Above this many queued messages, streams pause until it falls below
@@ -48,7 +45,6 @@ struct treq *tunnel_start(const char *, const char *, const char *,
 	    const char *, const struct tops *, void *);
 void	 treq_cancel(struct treq *);
 int	 treq_status(const struct treq *);
-const char *treq_id(const struct treq *);
 void	 treq_write(struct treq *, const void *, size_t);
 int	 treq_hold(struct treq *, const unsigned char *, size_t);
 const unsigned char *treq_held(const struct treq *, size_t *);
@@ -71,7 +67,5 @@ void	tunnel_authd_lost(void);
 void	tunnel_reset(const char *);
 void	tunnel_resume(void);
 int	tunnel_wsi_cb(struct lws *, int, void *, size_t);
-int	tunnel_streaming(const char *);
-size_t	tunnel_active(void);
 
 #endif

@@ -115,12 +115,6 @@ tunnel_init(uint32_t gen)
 	tn.next_sid = (uint64_t)gen << 32;
 }
 
-size_t
-tunnel_active(void)
-{
-	return tn.n;
-}
-
 static void	want_write(struct treq *);
 static void	plain_head(struct treq *, void *);
 static int	plain_data(struct treq *, void *, const unsigned char *, size_t);
@@ -192,12 +186,6 @@ int
 treq_status(const struct treq *t)
 {
 	return t->status;
-}
-
-const char *
-treq_id(const struct treq *t)
-{
-	return t->id;
 }
 
 /* Raw bytes to Docker on an upgraded request (exec's stdin). */
