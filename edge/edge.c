@@ -6,10 +6,12 @@
  * hello, the controller's welcome, then frames both ways.  This process
  * holds the WebSocket and nothing else: no key (the master signs each
  * hello, building the signed bytes itself), no Docker connection, no
- * client socket.  Its sandbox lets it create and connect TCP sockets and
- * do nothing else new.  It runs libwebsockets' own event loop (Debian's
- * libwebsockets has no libevent integration); its channel to the master
- * is adopted into that loop as a raw descriptor.
+ * client socket.  Its sandbox lets it create and connect TCP sockets, and
+ * make socketpairs for the streams that carry the controller's Docker
+ * calls to the proxy (etunnel.c); nothing else new.  It runs
+ * libwebsockets' own event loop (Debian's libwebsockets has no libevent
+ * integration); its channels to the master, authd and the proxy are
+ * adopted into that loop as raw descriptors.
  *
  * A session: ask the master for a dial (address and signed hello fields),
  * connect (TCP, TLS, upgrade: EDGE_HANDSHAKE_S), send the hello, wait
