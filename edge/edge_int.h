@@ -48,6 +48,7 @@ int	 treq_status(const struct treq *);
 void	 treq_write(struct treq *, const void *, size_t);
 int	 treq_hold(struct treq *, const unsigned char *, size_t);
 const unsigned char *treq_held(const struct treq *, size_t *);
+void	 treq_reason(struct treq *, const char *, char *, size_t);
 void	tunnel_init(uint32_t);
 
 /* elogs.c */

@@ -108,23 +108,6 @@ xfree(struct xsess *x, const char *reason)
 	free(x);
 }
 
-/* Docker's message from a refused answer, for the exec_end reason. */
-static void
-docker_reason(struct treq *t, const char *what, char *buf, size_t sz)
-{
-	const unsigned char	*b;
-	size_t			 n;
-	json_t			*j;
-	const char		*m;
-
-	b = treq_held(t, &n);
-	j = b != NULL ? json_loadb((const char *)b, n, 0, NULL) : NULL;
-	m = json_string_value(json_object_get(j, "message"));
-	snprintf(buf, sz, "%s: %s (status %d)", what, m != NULL ? m :
-	    "Docker refused", treq_status(t));
-	json_decref(j);
-}
-
 static void
 nohead(struct treq *t, void *ctx)
 {
@@ -154,7 +137,7 @@ create_end(struct treq *t, void *ctx)
 	id = json_string_value(json_object_get(j, "Id"));
 	if (treq_status(t) != 201 || id == NULL || strlen(id) >= 
 	    sizeof(x->dockid) || strspn(id, "0123456789abcdef") != strlen(id)) {
-		docker_reason(t, "create exec failed", why, sizeof(why));
+		treq_reason(t, "create exec failed", why, sizeof(why));
 		json_decref(j);
 		xfree(x, why);
 		return;
@@ -246,7 +229,7 @@ start_end(struct treq *t, void *ctx)
 
 	x->t = NULL;
 	if (x->state != X_LIVE) {
-		docker_reason(t, "start exec failed", why, sizeof(why));
+		treq_reason(t, "start exec failed", why, sizeof(why));
 		xfree(x, why);
 		return;
 	}

@@ -199,30 +199,11 @@ log_head(struct treq *t, void *ctx)
 {
 }
 
-/* Docker's message out of an error answer, for "error: ..." texts. */
-static char *
-docker_error(struct treq *t, const char *what)
-{
-	const unsigned char	*b;
-	size_t			 n;
-	json_t			*j;
-	const char		*m;
-	char			*s;
-
-	b = treq_held(t, &n);
-	j = b != NULL ? json_loadb((const char *)b, n, 0, NULL) : NULL;
-	m = json_string_value(json_object_get(j, "message"));
-	xasprintf(&s, "%s: %s (status %d)", what, m != NULL ? m :
-	    "Docker refused", treq_status(t));
-	json_decref(j);
-	return s;
-}
-
 static void
 log_end(struct treq *t, void *ctx)
 {
 	struct lreq	*l = ctx;
-	char		*err;
+	char		 err[300];
 
 	l->t = NULL;
 	if (l->kind == LK_DELETE) {
@@ -231,14 +212,13 @@ log_end(struct treq *t, void *ctx)
 		    "containerId", l->cid, "success", ok);
 
 		if (!ok) {
-			err = docker_error(t, "remove container");
+			treq_reason(t, "remove container", err, sizeof(err));
 			json_object_set_new(d, "error", json_string(err));
-			free(err);
 		}
 		(void)edge_send(edge_envelope("dd:container_delete_response",
 		    d));
 	} else if (treq_status(t) / 100 != 2) {
-		err = docker_error(t, "container logs");
+		treq_reason(t, "container logs", err, sizeof(err));
 		if (l->kind == LK_STREAM)
 			send_log_error(l->id, l->cid, err);
 		else {
@@ -251,7 +231,6 @@ log_end(struct treq *t, void *ctx)
 			    "containerId", l->cid, "logs", s)));
 			free(s);
 		}
-		free(err);
 	} else if (l->kind == LK_STREAM) {
 		if (l->len > 0 && !l->mux)
 			emit(l, 1, l->buf, l->len);

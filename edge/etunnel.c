@@ -722,6 +722,24 @@ treq_hold(struct treq *t, const unsigned char *p, size_t n)
 	return 0;
 }
 
+/*
+ * "what: Docker's message (status N)" for a refused answer that
+ * treq_hold kept (logs, deletion, exec report failures this way).
+ */
+void
+treq_reason(struct treq *t, const char *what, char *buf, size_t sz)
+{
+	json_t		*j = NULL;
+	const char	*m;
+
+	if (t->rlen > 0)
+		j = json_loadb((const char *)t->rbody, t->rlen, 0, NULL);
+	m = json_string_value(json_object_get(j, "message"));
+	snprintf(buf, sz, "%s: %s (status %d)", what, m != NULL ? m :
+	    "Docker refused", t->status);
+	json_decref(j);
+}
+
 /* What treq_hold kept. */
 const unsigned char *
 treq_held(const struct treq *t, size_t *n)
