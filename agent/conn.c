@@ -214,6 +214,26 @@ conn_spool_free(struct conn *c)
 	c->lookout = 0;
 }
 
+/* The signed body, from its memfd into c->body. */
+static int
+conn_spool_load(struct conn *c)
+{
+	char		buf[16384];
+	uint64_t	off = 0;
+	ssize_t		n;
+
+	if (c->body == NULL)
+		c->body = evbuffer_new();
+	while (off < c->spool_len) {
+		n = pread(c->spool_fd, buf, sizeof(buf), (off_t)off);
+		if (n <= 0)
+			return -1;
+		evbuffer_add(c->body, buf, (size_t)n);
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
 static void
 conn_stream_free(struct conn *c)
 {
@@ -266,6 +286,9 @@ conn_free(struct conn *c)
 	http_head_free(&c->req);
 	if (c->body != NULL)
 		evbuffer_free(c->body);
+	if (c->ibody != NULL)
+		evbuffer_free(c->ibody);
+	free(c->mcp_id);
 	free(c);
 	w->nconns--;
 	worker_conn_closed(w);
@@ -418,6 +441,12 @@ conn_next_request(struct conn *c)
 	}
 	c->internal = 0;
 	c->internal_done = NULL;
+	if (c->ibody != NULL) {
+		evbuffer_free(c->ibody);
+		c->ibody = NULL;
+	}
+	free(c->mcp_id);
+	c->mcp_id = NULL;
 	c->resp_started = c->resp_chunked = c->resp_close_delim = 0;
 	c->resp_status = 0;
 	c->body_mode = REQ_BODY_NONE;
@@ -885,7 +914,15 @@ conn_auth_answer(struct conn *c, int verdict, const char *reason,
 	if (fn != NULL) {
 		c->state = CONN_LOCAL_BODY;
 		if (c->is_signed) {
-			/* The body was read already, into the spool. */
+			/*
+			 * The body was read already, into the spool: a route
+			 * that takes one (MCP) finds it in c->body.
+			 */
+			if (c->spool_len > 0 && conn_spool_load(c) == -1) {
+				conn_error(c, 500, "cannot read the request "
+				    "body");
+				return;
+			}
 			conn_spool_free(c);
 			c->sink = SINK_NONE;
 			c->body_mode = REQ_BODY_NONE;
@@ -1060,22 +1097,46 @@ conn_start_proxy(struct conn *c, int flags)
 #endif
 }
 
-/* A request whose response we consume ourselves (readiness ping). */
-void
-conn_start_internal(struct conn *c, int flags, void (*done)(struct conn *, int))
+static void
+internal_begin(struct conn *c, void (*done)(struct conn *, int))
 {
 	struct frame_hdr	fh = { FRAME_END, 0 };
 
-	if (conn_stream(c) == -1) {
-		done(c, 0);
-		return;
-	}
-	worker_proxy_request(c, flags, REQ_BODY_NONE);
 	bufferevent_write(c->sbev, &fh, sizeof(fh));
 	c->state = CONN_LOCAL_WAIT;
 	c->internal = 1;
 	c->internal_done = done;
 	conn_arm(c, TIMER_INTERNAL, c->w->cfg.request_timeout + 1);
+}
+
+/* A request whose response we consume ourselves (readiness ping). */
+void
+conn_start_internal(struct conn *c, int flags, void (*done)(struct conn *, int))
+{
+	if (conn_stream(c) == -1) {
+		done(c, 0);
+		return;
+	}
+	worker_proxy_request(c, flags, REQ_BODY_NONE);
+	internal_begin(c, done);
+}
+
+/*
+ * An MCP tool call (agent/mcp.c): the proxy's answer, status and body
+ * (at most CONN_IBODY_MAX), goes to done.
+ */
+void
+conn_start_mcp(struct conn *c, const char *tool, const char *id, int tail,
+    void (*done)(struct conn *, int))
+{
+	if (conn_stream(c) == -1) {
+		done(c, 0);
+		return;
+	}
+	if (c->ibody == NULL)
+		c->ibody = evbuffer_new();
+	worker_mcp_request(c, tool, id, tail);
+	internal_begin(c, done);
 }
 
 /* Is an exchange on the stream in progress? */
@@ -1598,6 +1659,16 @@ stream_readcb(struct bufferevent *bev, void *arg)
 			}
 			break;
 		case FRAME_DATA:
+			if (c->internal && c->ibody != NULL) {
+				if (evbuffer_get_length(c->ibody) + fh.len >
+				    CONN_IBODY_MAX) {
+					log_warnx("an internal answer over %d "
+					    "bytes", CONN_IBODY_MAX);
+					goto abort;
+				}
+				evbuffer_remove_buffer(in, c->ibody, fh.len);
+				break;
+			}
 			if (c->internal || c->is_head) {
 				evbuffer_drain(in, fh.len);
 				break;

@@ -38,6 +38,8 @@ struct route {
 
 #define ROUTE_ENROLL	0x01	/* ENROLLMENT_TOKEN set */
 #define ROUTE_EDGE	0x02	/* also served in edge mode */
+#define ROUTE_DRYDOCK	0x04	/* ADAPTER=drydock (the default) only */
+#define ROUTE_GENERIC	0x08	/* ADAPTER=generic only */
 
 static void	route_health(struct conn *);
 static void	route_ready(struct conn *);
@@ -47,6 +49,7 @@ static void	route_watchers(struct conn *);
 static void	route_watcher(struct conn *);
 static void	route_empty_list(struct conn *);
 static void	route_not_implemented(struct conn *);
+static void	route_generic_version(struct conn *);
 #ifdef PW_TEST_HOOKS
 static void	route_test_open(struct conn *);
 static void	route_test_connect(struct conn *);
@@ -72,20 +75,33 @@ static const struct route public_routes[] = {
 	{ "/api/lookout/enroll", "POST", route_enroll, ROUTE_ENROLL },	/* v0.2 */
 };
 
-/* After authentication: the Drydock adapter and observability (4.1, 7, 8). */
+/*
+ * After authentication: the adapter's routes (the Drydock adapter, or the
+ * generic one), MCP and observability (4.1, 7, 8, 9).  A route of the
+ * other adapter is not ours: it goes to the Docker proxy, as in Portwing.
+ */
 static const struct route private_routes[] = {
-	{ "/api/events", "GET", route_dd, 0 },
-	{ "/api/containers", "GET", route_dd, 0 },
-	{ "/api/containers/*/logs", "GET", route_dd, 0 },
-	{ "/api/containers/*", "DELETE", route_dd, 0 },
-	{ "/api/watchers", "GET", route_watchers, 0 },
-	{ "/api/watchers/*/*", "GET", route_watcher, 0 },
-	{ "/api/watchers/*/*", "POST", route_not_implemented, 0 },
-	{ "/api/watchers/*/*/container/*", "POST", route_not_implemented, 0 },
-	{ "/api/triggers", "GET", route_empty_list, 0 },
-	{ "/api/triggers/*/*", "POST", route_not_implemented, 0 },
-	{ "/api/triggers/*/*/batch", "POST", route_not_implemented, 0 },
-	{ "/api/log/entries", "GET", route_empty_list, 0 },
+	{ "/api/events", "GET", route_dd, ROUTE_DRYDOCK },
+	{ "/api/containers", "GET", route_dd, ROUTE_DRYDOCK },
+	{ "/api/containers/*/logs", "GET", route_dd, ROUTE_DRYDOCK },
+	{ "/api/containers/*", "DELETE", route_dd, ROUTE_DRYDOCK },
+	{ "/api/watchers", "GET", route_watchers, ROUTE_DRYDOCK },
+	{ "/api/watchers/*/*", "GET", route_watcher, ROUTE_DRYDOCK },
+	{ "/api/watchers/*/*", "POST", route_not_implemented, ROUTE_DRYDOCK },
+	{ "/api/watchers/*/*/container/*", "POST", route_not_implemented,
+	  ROUTE_DRYDOCK },
+	{ "/api/triggers", "GET", route_empty_list, ROUTE_DRYDOCK },
+	{ "/api/triggers/*/*", "POST", route_not_implemented, ROUTE_DRYDOCK },
+	{ "/api/triggers/*/*/batch", "POST", route_not_implemented,
+	  ROUTE_DRYDOCK },
+	{ "/api/log/entries", "GET", route_empty_list, ROUTE_DRYDOCK },
+	/* The generic adapter (reference 7.8): answered by the proxy. */
+	{ "/api/v1/version", "GET", route_generic_version, ROUTE_GENERIC },
+	{ "/api/v1/containers", "GET", route_dd, ROUTE_GENERIC },
+	{ "/api/v1/containers/*/logs", "GET", route_dd, ROUTE_GENERIC },
+	{ "/api/v1/events", "GET", route_dd, ROUTE_GENERIC },
+	/* MCP (reference 9): parsed here, tools run by the proxy. */
+	{ "/_portwing/mcp", "POST", route_mcp, 0 },
 	/* Observability (reference 7.2, 10, 11): answered by the proxy. */
 	{ "/metrics", "GET", route_dd, ROUTE_EDGE },
 	{ "/_portwing/metrics", "GET", route_dd, ROUTE_EDGE },
@@ -131,6 +147,10 @@ lookup(const struct route *t, size_t n, struct conn *c, int *status)
 		if (!path_match(t[i].path, path))
 			continue;
 		if ((t[i].need & ROUTE_ENROLL) && !c->w->cfg.enroll)
+			continue;
+		if ((t[i].need & ROUTE_DRYDOCK) && c->w->cfg.generic)
+			continue;
+		if ((t[i].need & ROUTE_GENERIC) && !c->w->cfg.generic)
 			continue;
 		if (strcmp(t[i].method, c->req.method) == 0 ||
 		    (strcmp(t[i].method, "GET") == 0 &&
@@ -402,6 +422,15 @@ route_watcher(struct conn *c)
 		if ((unsigned char)*type < 0x20 || *type == 0x7f)
 			*type = '?';
 	conn_text_error(c, 404, msg, NULL);
+}
+
+/* GET /api/v1/version (reference 7.8). */
+static void
+route_generic_version(struct conn *c)
+{
+	respond_json(c, 200, json_pack("{s:s, s:s, s:s, s:s}", "agentVersion",
+	    PW_VERSION_STRING, "protocolName", "portwing", "protocolVersion",
+	    "1.0", "adapter", "generic"), NULL);
 }
 
 static void

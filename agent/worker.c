@@ -966,13 +966,46 @@ req_rest_put(struct ipc_wr *wr, struct conn *c, const char *target, int flags,
 	frame_req_rest(wr, c->req.method, target, body_mode,
 	    c->req.content_length, c->peer, (flags & PXF_UPGRADE) ?
 	    c->req.upgrade : "");
-	for (i = 0; i < c->req.nhdrs && !(flags & PXF_PING); i++) {
+	/* Portwing's own routes take nothing from the client's fields. */
+	for (i = 0; i < c->req.nhdrs && !(flags & (PXF_PING | PXF_DD)); i++) {
 		const struct http_hdr *h = &c->req.hdrs[i];
 		if (!http_header_forwardable(h->name))
 			continue;
 		frame_req_header(wr, h->name, h->nlen, h->value, h->vlen);
 	}
 	frame_req_end(wr);
+}
+
+/*
+ * An MCP tool call for the proxy (agent/mcp.c checked it): the approved
+ * POST /_portwing/mcp as a PXF_DD request whose only fields are the
+ * worker's own, naming the tool, the container id and the tail.
+ */
+void
+worker_mcp_request(struct conn *c, const char *tool, const char *id, int tail)
+{
+	struct ipc_wr		 wr;
+	struct frame_hdr	 fh;
+	char			 t[16];
+
+	ipc_wr_init(&wr);
+	ipc_wr_u32(&wr, PXF_DD);
+	approval_put(&wr, &c->approval);
+	frame_req_rest(&wr, c->req.method, c->req.target, REQ_BODY_NONE, 0,
+	    c->peer, "");
+	frame_req_header(&wr, "Pw-Mcp-Tool", 11, tool, strlen(tool));
+	if (*id != '\0')
+		frame_req_header(&wr, "Pw-Mcp-Id", 9, id, strlen(id));
+	if (tail > 0) {
+		snprintf(t, sizeof(t), "%d", tail);
+		frame_req_header(&wr, "Pw-Mcp-Tail", 11, t, strlen(t));
+	}
+	frame_req_end(&wr);
+	fh.type = FRAME_REQ;
+	fh.len = (uint32_t)wr.len;
+	bufferevent_write(c->sbev, &fh, sizeof(fh));
+	bufferevent_write(c->sbev, wr.buf, wr.len);
+	ipc_wr_free(&wr);
 }
 
 /* POST /api/portwing/enroll: authd verifies, the master writes the key. */

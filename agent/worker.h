@@ -64,6 +64,8 @@ struct conn;
 
 typedef void (*route_fn)(struct conn *);
 
+#define CONN_IBODY_MAX	(64 * 1024 * 1024)	/* an MCP tool's answer */
+
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;
 	struct worker		*w;
@@ -136,6 +138,9 @@ struct conn {
 	int			 stream_eof;
 	int			 internal;	/* response consumed by us */
 	void			(*internal_done)(struct conn *, int);
+	struct evbuffer		*ibody;		/* an internal answer's body,
+						   when it is wanted (MCP) */
+	char			*mcp_id;	/* the JSON-RPC id, serialised */
 };
 
 struct worker {
@@ -197,6 +202,7 @@ int	worker_stream_put(struct worker *, struct bufferevent *, uint64_t);
 void	worker_streams_drop(struct worker *);
 void	worker_audit(struct conn *, int);
 void	worker_proxy_request(struct conn *, int, int);
+void	worker_mcp_request(struct conn *, const char *, const char *, int);
 
 /* conn.c */
 struct conn *conn_new(struct worker *, int, struct sockaddr *, int);
@@ -210,6 +216,8 @@ void	conn_text_error(struct conn *, int, const char *, const char *);
 void	conn_start_proxy(struct conn *, int);
 void	conn_start_internal(struct conn *, int,
 	    void (*)(struct conn *, int));
+void	conn_start_mcp(struct conn *, const char *, const char *, int,
+	    void (*)(struct conn *, int));
 void	conn_drain(struct conn *);
 int	conn_idle(struct conn *);
 void	conn_read_local_body(struct conn *, route_fn, size_t);
@@ -220,6 +228,9 @@ void	conn_enroll_answer(struct conn *, int, const char *, const char *,
 route_fn routes_lookup_public(struct conn *, int *);
 route_fn routes_lookup_private(struct conn *, int *);
 int	 routes_edge_served(struct conn *);
+
+/* mcp.c */
+void	route_mcp(struct conn *);
 
 
 #endif

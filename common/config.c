@@ -115,7 +115,7 @@ const struct cfg_info cfg_table[CK_COUNT] = {
 	    "list stopped and created containers too, not only running ones "
 	    "(default false, as Drydock's docker watcher)" },
 	[CK_ADAPTER] = { "ADAPTER", ROLE_WORKER | ROLE_PROXY, 0, 0,
-	    "controller adapter: drydock (the default and only one so far)" },
+	    "controller adapter: drydock (the default) or generic" },
 	[CK_SSE_QUEUE_LIMIT] = { "SSE_QUEUE_LIMIT", ROLE_PROXY, 0, 0,
 	    "bytes of unsent events after which an SSE client is dropped "
 	    "(default 4194304)" },
@@ -1025,9 +1025,18 @@ config_validate(struct pw_config *c, char *err, size_t errsz)
 	    err, errsz) == -1)
 		return -1;
 	if (c->val[CK_ADAPTER] != NULL &&
-	    strcasecmp(c->val[CK_ADAPTER], "drydock") != 0)
-		return errf(err, errsz, "ADAPTER=\"%s\" (%s): only drydock is "
-		    "available", c->val[CK_ADAPTER], c->src[CK_ADAPTER]);
+	    strcasecmp(c->val[CK_ADAPTER], "drydock") != 0 &&
+	    strcasecmp(c->val[CK_ADAPTER], "generic") != 0)
+		return errf(err, errsz, "ADAPTER=\"%s\" (%s): must be drydock "
+		    "(the default) or generic", c->val[CK_ADAPTER],
+		    c->src[CK_ADAPTER]);
+	c->generic = c->val[CK_ADAPTER] != NULL &&
+	    strcasecmp(c->val[CK_ADAPTER], "generic") == 0;
+	if (c->generic && c->edge)
+		return errf(err, errsz, "ADAPTER=generic (%s) with DRYDOCK_URL "
+		    "(%s): edge mode serves a Drydock controller; the generic "
+		    "adapter needs standard mode", c->src[CK_ADAPTER],
+		    c->src[CK_DRYDOCK_URL]);
 	if (c->val[CK_POLICY] != NULL && c->val[CK_POLICY_FILE] != NULL)
 		return errf(err, errsz, "POLICY (%s) and POLICY_FILE (%s): set "
 		    "one of them, not both", c->src[CK_POLICY],

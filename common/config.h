@@ -143,6 +143,7 @@ struct pw_config {
 	int	 dd_poll;
 	int	 dd_watch_default;	/* unlabelled containers listed */
 	int	 dd_watch_all;		/* not only running ones */
+	int	 generic;		/* ADAPTER=generic: /api/v1 */
 	int	 sse_queue;
 	int	 audit_buffer;		/* ring capacity, 0: off */
 	int	 skip_df;

@@ -14,6 +14,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "http.h"
 #include "log.h"
@@ -333,4 +334,24 @@ dclient_hex_id(const char *id)
 	size_t	n = strlen(id);
 
 	return n >= 12 && n < 80 && strspn(id, "0123456789abcdef") == n;
+}
+
+/* Docker's "message" from an error body, else the text itself. */
+void
+dclient_message(struct evbuffer *b, char *out, size_t outsz)
+{
+	size_t	 n = evbuffer_get_length(b);
+	json_t	*o = json_loadb((const char *)evbuffer_pullup(b, -1), n, 0, NULL);
+
+	if (o != NULL && json_is_string(json_object_get(o, "message")))
+		pw_strlcpy(out, json_string_value(json_object_get(o, "message")),
+		    outsz);
+	else {
+		if (n >= outsz)
+			n = outsz - 1;
+		evbuffer_copyout(b, out, n);
+		out[n] = '\0';
+		out[strcspn(out, "\r\n")] = '\0';
+	}
+	json_decref(o);
 }

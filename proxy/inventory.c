@@ -46,6 +46,7 @@
 #define INV_BACKOFF_MIN	5
 #define INV_BACKOFF_MAX	60
 #define INV_STABLE_S	30
+#define GEN_HEARTBEAT_S	30	/* generic SSE comment line */
 
 static const char *const ev_actions[] = {
 	"create", "start", "stop", "die", "kill", "restart", "pause",
@@ -65,6 +66,8 @@ struct ctr {
 	int			 running;	/* for /metrics, listed or not */
 	int			 inref;		/* inspected for the running refresh */
 	json_t			*pend;		/* inspection awaiting its image */
+	json_t			*gen;		/* generic model (ADAPTER=generic) */
+	json_t			*facts;		/* for MCP's list_containers */
 };
 
 struct sub {
@@ -86,6 +89,9 @@ static struct {
 	const struct pw_config	*cfg;
 	TAILQ_HEAD(, ctr)	 ctrs;
 	TAILQ_HEAD(subq, sub)	 subs;
+	struct subq		 gsubs;		/* generic /api/v1/events */
+	struct event		*heartbeat;	/* for gsubs, every 30 s */
+	int64_t			 last_event_ns;	/* resume Docker's feed here */
 	TAILQ_HEAD(, waiter)	 waiters;
 	int			 ready;
 	int			 refreshing;
@@ -107,27 +113,17 @@ static struct {
 	int			 cpus;
 	double			 memory_gb;
 	char			*list_cache;
+	char			*gen_cache;	/* GET /api/v1/containers */
 	json_t			*images;	/* image ID -> image inspect */
 } inv;
 
 static void	inv_refresh(int, int);
 static void	inv_inspect(struct ctr *);
 static void	inv_events_start(void);
+static void	gen_event(json_t *);
+static const char *ctr_image(struct ctr *);
 
 /* ---- the container model ---- */
-
-static const char *
-jstr(json_t *o, const char *path)
-{
-	char		 buf[128], *p, *save = NULL;
-	json_t		*v = o;
-
-	pw_strlcpy(buf, path, sizeof(buf));
-	for (p = strtok_r(buf, ".", &save); p != NULL && v != NULL;
-	    p = strtok_r(NULL, ".", &save))
-		v = json_object_get(v, p);
-	return json_is_string(v) ? json_string_value(v) : "";
-}
 
 /* One member, no path walking: label keys contain dots themselves. */
 static const char *
@@ -136,44 +132,6 @@ jlabel(json_t *labels, const char *key)
 	json_t	*v = labels != NULL ? json_object_get(labels, key) : NULL;
 
 	return json_is_string(v) ? json_string_value(v) : "";
-}
-
-static int
-jbool(json_t *o, const char *k)
-{
-	return json_is_true(json_object_get(o, k));
-}
-
-/* Reference 8.1: registry, name and tag out of an image reference. */
-static void
-parse_image_ref(const char *ref, char *registry, size_t rsz, char *name,
-    size_t nsz, char *tag, size_t tsz)
-{
-	char	buf[512], *colon, *slash, *at;
-
-	pw_strlcpy(buf, ref, sizeof(buf));
-	/* A digest reference names no tag: drop it (Portwing mis-splits it). */
-	if ((at = strchr(buf, '@')) != NULL)
-		*at = '\0';
-	colon = strrchr(buf, ':');
-	if (colon != NULL && colon[1] != '\0' && strchr(colon, '/') == NULL) {
-		pw_strlcpy(tag, colon + 1, tsz);
-		*colon = '\0';
-	} else
-		pw_strlcpy(tag, "latest", tsz);
-	slash = strchr(buf, '/');
-	if (slash != NULL) {
-		*slash = '\0';
-		if (strchr(buf, '.') != NULL || strchr(buf, ':') != NULL ||
-		    strcmp(buf, "localhost") == 0) {
-			pw_strlcpy(registry, buf, rsz);
-			pw_strlcpy(name, slash + 1, nsz);
-			return;
-		}
-		*slash = '/';
-	}
-	pw_strlcpy(registry, "docker.io", rsz);
-	pw_strlcpy(name, buf, nsz);
 }
 
 static const char *
@@ -529,6 +487,8 @@ ctr_free(struct ctr *c)
 {
 	json_decref(c->model);
 	json_decref(c->pend);
+	json_decref(c->gen);
+	json_decref(c->facts);
 	free(c->text);
 	free(c);
 }
@@ -538,6 +498,8 @@ cache_dirty(void)
 {
 	free(inv.list_cache);
 	inv.list_cache = NULL;
+	free(inv.gen_cache);
+	inv.gen_cache = NULL;
 }
 
 /* ---- subscribers ---- */
@@ -755,8 +717,7 @@ refresh_done(void)
 		json_object_foreach_safe(inv.images, tmp, id, v) {
 			used = 0;
 			TAILQ_FOREACH(c, &inv.ctrs, entry)
-				if (c->model != NULL && strcmp(jstr(c->model,
-				    "image.id"), id) == 0)
+				if (strcmp(ctr_image(c), id) == 0)
 					used = 1;
 			if (!used)
 				json_object_del(inv.images, id);
@@ -783,6 +744,33 @@ ctr_keep(struct ctr *c, int in_refresh)
 	return c->model != NULL && !(in_refresh && inv.refresh_snapshot);
 }
 
+/* What the generic adapter and MCP keep of a container, whether listed. */
+static void
+ctr_facts(struct ctr *c, json_t *in)
+{
+	json_decref(c->facts);
+	c->facts = mcp_facts(in);
+	if (inv.cfg->generic) {
+		const char *img = jstr(in, "Image");
+		json_decref(c->gen);
+		c->gen = generic_model(in, json_object_get(inv.images, img),
+		    inv.cfg->agent_name);
+		free(inv.gen_cache);
+		inv.gen_cache = NULL;
+	}
+}
+
+/* The image a container of the inventory uses, as far as it is known. */
+static const char *
+ctr_image(struct ctr *c)
+{
+	if (c->model != NULL)
+		return jstr(c->model, "image.id");
+	if (c->gen != NULL)
+		return jstr(c->gen, "image.id");
+	return "";
+}
+
 /* An inspection (and its image's) is over: in is the answer, or NULL. */
 static void
 inspect_end(struct ctr *c, int status, json_t *in, const char *err)
@@ -807,8 +795,9 @@ inspect_end(struct ctr *c, int status, json_t *in, const char *err)
 			ctr_remove(c, 1);
 			return;
 		}
-	} else if (in != NULL && (c->running = jbool(json_object_get(in,
-	    "State"), "Running"), is_listed(in, ctr_keep(c, in_refresh)))) {
+	} else if (in != NULL && (ctr_facts(c, in), c->running =
+	    jbool(json_object_get(in, "State"), "Running"),
+	    is_listed(in, ctr_keep(c, in_refresh)))) {
 		const char *img = jstr(in, "Image");
 		c->hidden = 0;
 		ctr_update(c, build_model(in, img, json_object_get(inv.images,
@@ -875,7 +864,8 @@ inspect_done(void *arg, int status, struct evbuffer *body, const char *err)
 		in = json_loadb((const char *)evbuffer_pullup(body, -1),
 		    evbuffer_get_length(body), 0, NULL);
 	img = jstr(in, "Image");
-	if (in != NULL && is_listed(in, ctr_keep(c, c->inref)) &&
+	if (in != NULL && (inv.cfg->generic ||
+	    is_listed(in, ctr_keep(c, c->inref))) &&
 	    json_object_get(inv.images,
 	    img) == NULL && strncmp(img, "sha256:", 7) == 0 &&
 	    dclient_hex_id(img + 7)) {
@@ -1026,6 +1016,43 @@ inv_event(json_t *e)
 	inv_inspect(c);
 }
 
+/* ---- the generic adapter's feed: Docker's events, one frame each ---- */
+
+static void
+gen_broadcast(const char *p, size_t n)
+{
+	struct sub	*s, *next;
+
+	for (s = TAILQ_FIRST(&inv.gsubs); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (s->send(s->arg, p, n) == -1) {
+			TAILQ_REMOVE(&inv.gsubs, s, entry);
+			s->drop(s->arg);
+			free(s);
+		}
+	}
+}
+
+static void
+gen_event(json_t *e)
+{
+	char	*p;
+	size_t	 n;
+
+	if (TAILQ_EMPTY(&inv.gsubs) || generic_event_frame(e, &p, &n) == -1)
+		return;
+	gen_broadcast(p, n);
+	free(p);
+}
+
+static void
+gen_heartbeat(evutil_socket_t fd, short ev, void *arg)
+{
+	static const char beat[] = ": heartbeat\n\n";
+
+	gen_broadcast(beat, sizeof(beat) - 1);
+}
+
 static void
 events_data(void *arg, struct evbuffer *chunk)
 {
@@ -1051,7 +1078,15 @@ events_data(void *arg, struct evbuffer *chunk)
 	while ((line = evbuffer_readln(inv.evline, &n, EVBUFFER_EOL_LF)) !=
 	    NULL) {
 		if (n > 0 && (e = json_loadb(line, n, 0, NULL)) != NULL) {
-			inv_event(e);
+			int64_t ns = json_integer_value(json_object_get(e,
+			    "timeNano"));
+			/* A resumed feed repeats what it sent last. */
+			if (ns == 0 || ns > inv.last_event_ns) {
+				if (ns != 0)
+					inv.last_event_ns = ns;
+				gen_event(e);
+				inv_event(e);
+			}
 			json_decref(e);
 		}
 		free(line);
@@ -1085,13 +1120,26 @@ events_done(void *arg, int status, struct evbuffer *body, const char *err)
 	    inv.backoff * 2;
 }
 
+/*
+ * One subscription for the whole agent.  After a break it resumes where
+ * the last event was (Docker replays from "since"), so the generic feed's
+ * clients lose nothing while Docker restarts or the stream is retried.
+ */
 static void
 inv_events_start(void)
 {
+	char	target[160];
+
 	evbuffer_drain(inv.evline, evbuffer_get_length(inv.evline));
-	inv.events = dclient_request("GET",
-	    "/events?filters=%7B%22type%22%3A%5B%22container%22%5D%7D", 0, 0,
-	    events_data, events_done, NULL);
+	snprintf(target, sizeof(target), "/events?filters=%%7B%%22type%%22%%3A"
+	    "%%5B%%22container%%22%%5D%%7D");
+	if (inv.last_event_ns > 0)
+		snprintf(target + strlen(target), sizeof(target) -
+		    strlen(target), "&since=%lld.%09lld",
+		    (long long)(inv.last_event_ns / 1000000000LL),
+		    (long long)(inv.last_event_ns % 1000000000LL));
+	inv.events = dclient_request("GET", target, 0, 0, events_data,
+	    events_done, NULL);
 }
 
 /* ---- the proxy's side ---- */
@@ -1153,6 +1201,64 @@ inventory_forget_waiter(void *arg)
 	}
 }
 
+/* A client of GET /api/v1/events: no greeting, events as they come. */
+struct sub *
+inventory_subscribe_events(void *arg, sse_send send, sse_drop drop,
+    sse_drop end)
+{
+	struct sub	*s = xcalloc(1, sizeof(*s));
+
+	s->arg = arg;
+	s->send = send;
+	s->drop = drop;
+	s->end = end;
+	TAILQ_INSERT_TAIL(&inv.gsubs, s, entry);
+	return s;
+}
+
+/* The generic list, serialised (cached until something changes). */
+const char *
+inventory_generic_list(size_t *len)
+{
+	json_t		*list;
+	struct ctr	*c;
+	char		*s;
+
+	if (inv.gen_cache == NULL) {
+		list = json_array();
+		TAILQ_FOREACH(c, &inv.ctrs, entry)
+			if (c->gen != NULL)
+				json_array_append(list, c->gen);
+		s = json_dumps(list, JSON_COMPACT);
+		json_decref(list);
+		xasprintf(&inv.gen_cache, "%s\n", s);
+		free(s);
+	}
+	*len = strlen(inv.gen_cache);
+	return inv.gen_cache;
+}
+
+/* MCP's list_containers: every container, newest first (malloc'd). */
+char *
+inventory_mcp_list(void)
+{
+	struct ctr	*c;
+	json_t		**v;
+	size_t		 n = 0;
+	char		*s;
+
+	TAILQ_FOREACH(c, &inv.ctrs, entry)
+		n++;
+	v = xcalloc(n + 1, sizeof(*v));
+	n = 0;
+	TAILQ_FOREACH(c, &inv.ctrs, entry)
+		if (c->facts != NULL)
+			v[n++] = c->facts;
+	s = mcp_list_text(v, n, (int64_t)(pw_wall_time() * 1e9));
+	free(v);
+	return s;
+}
+
 /* A new SSE subscriber; greeted now, or when the inventory is ready. */
 struct sub *
 inventory_subscribe(void *arg, sse_send send, sse_drop drop, sse_drop end)
@@ -1181,6 +1287,12 @@ inventory_unsubscribe(struct sub *s)
 			free(s);
 			return;
 		}
+	TAILQ_FOREACH(x, &inv.gsubs, entry)
+		if (x == s) {
+			TAILQ_REMOVE(&inv.gsubs, s, entry);
+			free(s);
+			return;
+		}
 }
 
 /* Shutdown begins: every subscriber is ended, each its own way. */
@@ -1191,6 +1303,11 @@ inventory_end_subscribers(void)
 
 	while ((s = TAILQ_FIRST(&inv.subs)) != NULL) {
 		TAILQ_REMOVE(&inv.subs, s, entry);
+		s->end(s->arg);
+		free(s);
+	}
+	while ((s = TAILQ_FIRST(&inv.gsubs)) != NULL) {
+		TAILQ_REMOVE(&inv.gsubs, s, entry);
 		s->end(s->arg);
 		free(s);
 	}
@@ -1234,7 +1351,14 @@ inventory_init(struct event_base *base, const struct pw_config *cfg)
 	inv.cfg = cfg;
 	TAILQ_INIT(&inv.ctrs);
 	TAILQ_INIT(&inv.subs);
+	TAILQ_INIT(&inv.gsubs);
 	TAILQ_INIT(&inv.waiters);
+	if (cfg->generic) {
+		struct timeval hb = { GEN_HEARTBEAT_S, 0 };
+		inv.heartbeat = event_new(base, -1, EV_PERSIST, gen_heartbeat,
+		    NULL);
+		event_add(inv.heartbeat, &hb);
+	}
 	inv.evline = evbuffer_new();
 	inv.images = json_object();
 	inv.backoff = INV_BACKOFF_MIN;

@@ -703,12 +703,12 @@ render(void)
  * figures as /metrics, with a CPU baseline of its own (0 the first time),
  * the CPUs the agent may run on, and the kernel's uptime.
  */
-json_t *
-observe_edge_metrics(void)
+static json_t *
+host_figures(struct cpuprev *cpuprev)
 {
 	struct sysinfo	si;
 	uint64_t	mt, mu, dt, du, rx, tx;
-	double		cpu = host_cpu_percent(&ob.edge_cpu);
+	double		cpu = host_cpu_percent(cpuprev);
 
 	host_memory(&mt, &mu);
 	host_disk(&dt, &du);
@@ -723,6 +723,22 @@ observe_edge_metrics(void)
 	    "diskFree", (json_int_t)(dt - du),
 	    "networkRxBytes", (json_int_t)rx, "networkTxBytes", (json_int_t)tx,
 	    "uptime", (json_int_t)(si.uptime > 0 ? si.uptime : 0));
+}
+
+json_t *
+observe_edge_metrics(void)
+{
+	return host_figures(&ob.edge_cpu);
+}
+
+/*
+ * MCP's host_metrics: the same figures, sharing /metrics' CPU baseline
+ * (the reference's choice): the usage since whichever asked last.
+ */
+json_t *
+observe_host_metrics(void)
+{
+	return host_figures(&ob.cpu);
 }
 
 static void

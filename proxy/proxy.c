@@ -155,6 +155,12 @@ struct preq {
 	uint32_t		 dm_left;
 	struct sub		*sub;		/* SSE subscription */
 	int			 inv_wait;
+	int			 generic;	/* an /api/v1 route */
+	/* POST /_portwing/mcp: the tool call the worker parsed (pmcp.c). */
+	char			 mcp_tool[32];
+	char			 mcp_id[136];
+	char			 mcp_tail[16];
+	struct pmcp		*mcp;
 	/* Signed requests: the body must hash to the approved digest. */
 	int			 spool_fd;
 	EVP_MD_CTX		*md;
@@ -235,6 +241,7 @@ static void	up_eventcb(struct bufferevent *, short, void *);
 static void	preq_dispatch(struct preq *, uint64_t);
 static void	preq_connected(void *, struct upstream *, int);
 static void	dd_request(struct preq *, const char *, const char *);
+static void	mcp_field(struct preq *, const char *, const char *, size_t);
 static void	dd_response_head(struct preq *, struct http_head *);
 static void	dd_response_end(struct preq *);
 static void	emit_body(struct preq *, struct evbuffer *, size_t);
@@ -599,6 +606,8 @@ preq_free(struct preq *r)
 		observe_forget(r);
 	if (r->sub != NULL)
 		inventory_unsubscribe(r->sub);
+	if (r->mcp != NULL)
+		pmcp_cancel(r->mcp);
 	if (r->inv_wait)
 		inventory_forget_waiter(r);
 	if (r->errbody != NULL)
@@ -820,6 +829,8 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len, int viaauthd)
 		}
 		memcpy(nbuf, name, nl);
 		nbuf[nl] = '\0';
+		if (r->flags & PXF_DD)
+			mcp_field(r, nbuf, val, vl);
 		if ((r->flags & (PXF_PING | PXF_DD)) ||
 		    !http_header_forwardable(nbuf))
 			continue;
@@ -2462,7 +2473,7 @@ dd_list_now(void *arg)
 	r->inv_wait = 0;
 	if (r->timer != NULL)
 		evtimer_del(r->timer);
-	list = inventory_list(&len);
+	list = r->generic ? inventory_generic_list(&len) : inventory_list(&len);
 	respond_local(r, 200, "Content-Type: application/json\r\n", list, len);
 }
 
@@ -2550,7 +2561,9 @@ dd_events(struct preq *r)
 	send_head(r, 200, FH_KEEPALIVE, 0, lines);
 	evbuffer_free(lines);
 	r->resp_headed = 1;
-	r->sub = inventory_subscribe(r, dd_sse_send, dd_sse_drop, dd_sse_end);
+	r->sub = r->generic ? inventory_subscribe_events(r, dd_sse_send,
+	    dd_sse_drop, dd_sse_end) : inventory_subscribe(r, dd_sse_send,
+	    dd_sse_drop, dd_sse_end);
 }
 
 static int
@@ -2609,7 +2622,11 @@ dd_docker(struct preq *r, const char *method, const char *target, int mode)
 	preq_dispatch(r, 0);
 }
 
-/* GET /api/containers/{id}/logs: Docker's stream demultiplexed to text. */
+/*
+ * GET /api/containers/{id}/logs (and the generic adapter's
+ * /api/v1/containers/{id}/logs, which takes no timestamps): Docker's
+ * stream demultiplexed to text.
+ */
 static void
 dd_logs(struct preq *r, const char *id, const char *query)
 {
@@ -2637,8 +2654,8 @@ dd_logs(struct preq *r, const char *id, const char *query)
 	    query_get(query, "until", until, sizeof(until)) ? "&until=" : "",
 	    query_get(query, "until", until, sizeof(until)) ? until : "",
 	    follow ? "&follow=1" : "",
-	    is_true(query_get(query, "timestamps", ts, sizeof(ts))) ?
-	    "&timestamps=1" : "");
+	    !r->generic && is_true(query_get(query, "timestamps", ts,
+	    sizeof(ts))) ? "&timestamps=1" : "");
 	r->streaming = follow;
 	dd_docker(r, "GET", target, MODE_LOGS);
 }
@@ -2709,6 +2726,62 @@ audit_request(struct preq *r, int export, const char *query)
 	evbuffer_free(body);
 }
 
+/*
+ * POST /_portwing/mcp: the worker parsed the JSON-RPC message (agent/
+ * mcp.c) and sends only the tool call, as three fields of its own making
+ * (it forwards no client field on a PXF_DD request).  The proxy checks
+ * them again and runs the tool (pmcp.c); the answer is the tool's text,
+ * 200 for a result and 422 for a tool error, which the worker wraps.
+ */
+static void
+mcp_field(struct preq *r, const char *name, const char *val, size_t vl)
+{
+	char	*dst;
+	size_t	 sz;
+
+	if (strcasecmp(name, "Pw-Mcp-Tool") == 0) {
+		dst = r->mcp_tool;
+		sz = sizeof(r->mcp_tool);
+	} else if (strcasecmp(name, "Pw-Mcp-Id") == 0) {
+		dst = r->mcp_id;
+		sz = sizeof(r->mcp_id);
+	} else if (strcasecmp(name, "Pw-Mcp-Tail") == 0) {
+		dst = r->mcp_tail;
+		sz = sizeof(r->mcp_tail);
+	} else
+		return;
+	if (vl >= sz)
+		vl = sz - 1;
+	memcpy(dst, val, vl);
+	dst[vl] = '\0';
+}
+
+static void
+mcp_done(void *arg, int status, const char *text, size_t len)
+{
+	struct preq	*r = arg;
+
+	r->mcp = NULL;
+	respond_local(r, status, "Content-Type: application/json\r\n", text,
+	    len);
+}
+
+static void
+mcp_request(struct preq *r)
+{
+	long long	tail = 0;
+
+	if (r->mcp_tail[0] != '\0' &&
+	    pw_strtonum(r->mcp_tail, 1, 500, &tail) == -1) {
+		preq_error(r, 400, "invalid MCP tail");
+		return;
+	}
+	r->state = PR_LOCAL;
+	r->mcp = pmcp_call(r->mcp_tool, r->mcp_id, (int)tail, mcp_done, r);
+	if (r->mcp == NULL)
+		preq_error(r, 400, "invalid MCP tool call");
+}
+
 static void
 dd_request(struct preq *r, const char *method, const char *target)
 {
@@ -2741,7 +2814,28 @@ dd_request(struct preq *r, const char *method, const char *target)
 	else if (strcmp(method, "GET") == 0 &&
 	    strcmp(path, "/_portwing/audit/export") == 0)
 		audit_request(r, 1, query);
-	else if (strcmp(method, "GET") == 0 && strcmp(path, "/api/containers") == 0)
+	else if (strcmp(method, "POST") == 0 && strcmp(path, "/_portwing/mcp") == 0)
+		mcp_request(r);
+	else if (px.cfg.generic) {
+		/* The generic adapter (reference 7.8): /api/v1 only. */
+		r->generic = 1;
+		slash = strncmp(path, "/api/v1/containers/", 19) == 0 ?
+		    strchr(path + 19, '/') : NULL;
+		if (strcmp(method, "GET") != 0)
+			preq_error(r, 404, "no such generic adapter route");
+		else if (strcmp(path, "/api/v1/containers") == 0)
+			dd_list(r);
+		else if (strcmp(path, "/api/v1/events") == 0 && r->is_head)
+			respond_local(r, 200, "Content-Type: text/event-stream\r\n"
+			    "Cache-Control: no-cache\r\n", "", 0);
+		else if (strcmp(path, "/api/v1/events") == 0)
+			dd_events(r);
+		else if (slash != NULL && strcmp(slash, "/logs") == 0) {
+			*slash = '\0';
+			dd_logs(r, path + 19, query);
+		} else
+			preq_error(r, 404, "no such generic adapter route");
+	} else if (strcmp(method, "GET") == 0 && strcmp(path, "/api/containers") == 0)
 		dd_list(r);
 	else if (strcmp(method, "GET") == 0 && strcmp(path, "/api/events") == 0) {
 		if (r->is_head)
@@ -2869,26 +2963,6 @@ emit_body(struct preq *r, struct evbuffer *src, size_t n)
 	evbuffer_drain(src, n);
 }
 
-/* Docker's "message" from an error body, else the text itself. */
-static void
-docker_message(struct evbuffer *b, char *out, size_t outsz)
-{
-	size_t	 n = evbuffer_get_length(b);
-	json_t	*o = json_loadb((const char *)evbuffer_pullup(b, -1), n, 0, NULL);
-
-	if (o != NULL && json_is_string(json_object_get(o, "message")))
-		pw_strlcpy(out, json_string_value(json_object_get(o, "message")),
-		    outsz);
-	else {
-		if (n >= outsz)
-			n = outsz - 1;
-		evbuffer_copyout(b, out, n);
-		out[n] = '\0';
-		out[strcspn(out, "\r\n")] = '\0';
-	}
-	json_decref(o);
-}
-
 static void
 dd_response_end(struct preq *r)
 {
@@ -2896,7 +2970,7 @@ dd_response_end(struct preq *r)
 	int	status;
 
 	if (r->errbody != NULL) {
-		docker_message(r->errbody, msg, sizeof(msg));
+		dclient_message(r->errbody, msg, sizeof(msg));
 		if (r->mode == MODE_LOGS) {
 			snprintf(text, sizeof(text), "getting logs: docker error "
 			    "(status %d): %s", r->resp_status, msg);
@@ -3070,6 +3144,7 @@ proxy_run(struct child_boot *b)
 	evsignal_add(ev_term, NULL);
 	pool_init(px.base, px.cfg.upstream_idle);
 	dclient_init(px.base);
+	pmcp_init(px.base);
 	inventory_preinit();
 	observe_preinit();
 	audit_init(px.base, &px.cfg);

@@ -62,6 +62,22 @@ void	 inventory_unsubscribe(struct sub *);
 int	 inventory_counts(int *);
 int	 inventory_cpus(void);
 void	 inventory_end_subscribers(void);
+struct sub *inventory_subscribe_events(void *, sse_send, sse_drop, sse_drop);
+const char *inventory_generic_list(size_t *);
+char	*inventory_mcp_list(void);
+
+/* generic.c: the generic model, its event frames, MCP's container facts. */
+struct json_t;
+const char *jstr(struct json_t *, const char *);
+int	 jbool(struct json_t *, const char *);
+void	 parse_image_ref(const char *, char *, size_t, char *, size_t, char *,
+	    size_t);
+int64_t	 docker_time_ns(const char *);
+struct json_t *generic_model(struct json_t *, struct json_t *, const char *);
+int	 generic_event_frame(struct json_t *, char **, size_t *);
+struct json_t *mcp_facts(struct json_t *);
+void	 docker_status_line(struct json_t *, int64_t, char *, size_t);
+char	*mcp_list_text(struct json_t **, size_t, int64_t);
 
 /* dclient.c: the proxy's own Docker calls. */
 struct dreq;
@@ -109,6 +125,19 @@ void	 observe_info(observe_done, void *);
 void	 observe_forget(void *);
 struct json_t;
 struct json_t *observe_edge_metrics(void);
+
+/* pmcp.c: the MCP tools, run for the worker that parsed the call. */
+struct pmcp;
+typedef void (*pmcp_done)(void *, int, const char *, size_t);
+struct pmcp *pmcp_call(const char *, const char *, int, pmcp_done, void *);
+void	 pmcp_cancel(struct pmcp *);
+void	 pmcp_init(struct event_base *);
+
+/* dclient.c */
+void	 dclient_message(struct evbuffer *, char *, size_t);
+
+/* observe.c: host_metrics. */
+struct json_t *observe_host_metrics(void);
 
 /* pedge.c: the proxy's side of edge mode. */
 void	 pedge_chan(struct event_base *, const struct pw_config *, int);

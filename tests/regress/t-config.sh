@@ -14,7 +14,7 @@ check "unauthenticated on 0.0.0.0 needs the REMOTE opt-in (rc=$rc)" bash -c "[ $
 out=$(run PORT=abc TOKEN=x "$PW_BUILD/portwingd"); rc=$?
 check "bad PORT is a clear error (rc=$rc)" bash -c "[ $rc = 1 ] && echo \"\$1\" | grep -q 'PORT=\"abc\"'" _ "$out"
 for bad in DD_POLL_INTERVAL=0 DD_POLL_INTERVAL=-5 DD_POLL_INTERVAL=abc \
-    ADAPTER=generic SSE_QUEUE_LIMIT=100 AUDIT_BUFFER_SIZE=abc \
+    ADAPTER=sockguard SSE_QUEUE_LIMIT=100 AUDIT_BUFFER_SIZE=abc \
     METRICS_INTERVAL=0 METRICS_INTERVAL=x SKIP_DF_COLLECTION=maybe; do
 	out=$(run PORT=$port TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" "$bad" "$PW_BUILD/portwingd" -n); rc=$?
 	check "$bad is a start-up error naming the setting (rc=$rc)" \
@@ -22,6 +22,11 @@ for bad in DD_POLL_INTERVAL=0 DD_POLL_INTERVAL=-5 DD_POLL_INTERVAL=abc \
 done
 out=$(run PORT=$port TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" DD_POLL_INTERVAL=30 ADAPTER=drydock "$PW_BUILD/portwingd" -n); rc=$?
 check "DD_POLL_INTERVAL=30 ADAPTER=drydock are accepted (rc=$rc)" [ $rc = 0 ]
+out=$(run PORT=$port TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" ADAPTER=Generic "$PW_BUILD/portwingd" -n); rc=$?
+check "ADAPTER=Generic is accepted, in any case (rc=$rc)" [ $rc = 0 ]
+out=$(run PORT=$port TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" ADAPTER=generic DRYDOCK_URL=ws://127.0.0.1:9/ "$PW_BUILD/portwingd" -n); rc=$?
+check "ADAPTER=generic in edge mode is refused, naming both (rc=$rc)" \
+    bash -c "[ $rc = 1 ] && echo \"\$1\" | grep -q 'ADAPTER=generic.*DRYDOCK_URL'" _ "$out"
 
 # Unauthenticated on loopback: allowed, warned, open.
 PW_TOKEN=unused pw_start TOKEN= ALLOW_UNAUTHENTICATED=true || fail "unauthenticated loopback start"
