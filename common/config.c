@@ -1032,7 +1032,7 @@ config_validate(struct pw_config *c, char *err, size_t errsz)
 		    c->src[CK_ADAPTER]);
 	c->generic = c->val[CK_ADAPTER] != NULL &&
 	    strcasecmp(c->val[CK_ADAPTER], "generic") == 0;
-	if (c->generic && c->edge)
+	if (c->generic && c->val[CK_DRYDOCK_URL] != NULL)
 		return errf(err, errsz, "ADAPTER=generic (%s) with DRYDOCK_URL "
 		    "(%s): edge mode serves a Drydock controller; the generic "
 		    "adapter needs standard mode", c->src[CK_ADAPTER],

@@ -826,17 +826,31 @@ version_done(void *arg, int status, struct evbuffer *body, const char *err)
 	go_duration(pw_wall_time() - ob.cfg->started, up, sizeof(up));
 	/*
 	 * Only what is served: exec (the Docker API's exec routes), metrics
-	 * (/metrics), events (/events) and the drydock adapter's routes.
-	 * Portwing also lists "compose"; portwing has no compose routes, so
-	 * it is left out until they exist (tests/regress/t-capabilities.sh
-	 * checks each entry against a route).
+	 * (/metrics), events (/events), mcp (POST /_portwing/mcp) and the
+	 * adapter's routes.  Portwing also lists "compose"; portwing has no
+	 * compose routes, so it is left out until they exist, and lists
+	 * "events" twice for the generic adapter
+	 * (tests/regress/t-capabilities.sh checks each entry against a
+	 * route, in both adapters).
 	 */
-	o = json_pack("{s:s, s:s, s:[s,s,s,s,s], s:s, s:s, s:s, s:s, s:s}",
+	o = json_pack("{s:s, s:s, s:[s,s,s,s], s:s, s:s, s:s, s:s, s:s}",
 	    "agentId", ob.cfg->agent_id, "agentName", ob.cfg->agent_name,
-	    "capabilities", "exec", "metrics", "events",
-	    "dd:container-sync", "dd:logs", "dockerVersion",
-	    ver != NULL ? ver : "unknown", "hostname", ob.hostname, "mode",
-	    "standard", "uptime", up, "version", PW_VERSION_STRING);
+	    "capabilities", "exec", "metrics", "events", "mcp",
+	    "dockerVersion", ver != NULL ? ver : "unknown", "hostname",
+	    ob.hostname, "mode", "standard", "uptime", up, "version",
+	    PW_VERSION_STRING);
+	if (o != NULL) {
+		json_t *caps = json_object_get(o, "capabilities");
+		if (ob.cfg->generic) {
+			json_array_append_new(caps, json_string("containers"));
+			json_array_append_new(caps, json_string("logs"));
+			json_array_append_new(caps, json_string("version"));
+		} else {
+			json_array_append_new(caps, json_string(
+			    "dd:container-sync"));
+			json_array_append_new(caps, json_string("dd:logs"));
+		}
+	}
 	/* Edge mode serves what its hello names (edge/edge.c). */
 	if (o != NULL && ob.cfg->edge) {
 		json_object_set_new(o, "mode", json_string("edge"));

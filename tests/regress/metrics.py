@@ -661,7 +661,7 @@ def check_info():
           keys == want, repr(keys))
     d = dict(pairs)
     check("capabilities list",
-          d.get("capabilities") == ["exec", "metrics", "events",
+          d.get("capabilities") == ["exec", "metrics", "events", "mcp",
                                     "dd:container-sync", "dd:logs"],
           repr(d.get("capabilities")))
     dv = docker("version", "--format", "{{.Server.Version}}").stdout.strip()

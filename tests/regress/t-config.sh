@@ -24,7 +24,8 @@ out=$(run PORT=$port TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" DD_POLL_INTERVAL=30 AD
 check "DD_POLL_INTERVAL=30 ADAPTER=drydock are accepted (rc=$rc)" [ $rc = 0 ]
 out=$(run PORT=$port TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" ADAPTER=Generic "$PW_BUILD/portwingd" -n); rc=$?
 check "ADAPTER=Generic is accepted, in any case (rc=$rc)" [ $rc = 0 ]
-out=$(run PORT=$port TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" ADAPTER=generic DRYDOCK_URL=ws://127.0.0.1:9/ "$PW_BUILD/portwingd" -n); rc=$?
+openssl genpkey -algorithm ed25519 -out "$PW_TMP/edge.pem" 2>/dev/null && chmod 600 "$PW_TMP/edge.pem"
+out=$(run PORT=$port TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" ADAPTER=generic DRYDOCK_URL=ws://127.0.0.1:9/ PRIVATE_KEY_FILE="$PW_TMP/edge.pem" "$PW_BUILD/portwingd" -n); rc=$?
 check "ADAPTER=generic in edge mode is refused, naming both (rc=$rc)" \
     bash -c "[ $rc = 1 ] && echo \"\$1\" | grep -q 'ADAPTER=generic.*DRYDOCK_URL'" _ "$out"
 
