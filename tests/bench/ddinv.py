@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""ddinv.py create|remove DOCKER_SOCK [IMAGE N]: the bench's containers
-for the Drydock inventory workload, made (or removed) through the Engine
-API with a few requests in flight at once.  They carry the label
+"""ddinv.py create|start|remove DOCKER_SOCK [IMAGE N | N]: the bench's
+containers for the Drydock inventory workload, made (or removed) through
+the Engine API with a few requests in flight at once; start runs the
+first N of them (pwbench-dd-0 ...).  They carry the label
 pwbench.dd=1 and some dd.* labels, env and a bind mount, so each one's
 model is about as big as a real service's."""
 import http.client
@@ -48,6 +49,15 @@ def main():
                 raise SystemExit("create %d: %d %s" % (i, st, data[:200]))
         with ThreadPoolExecutor(8) as ex:
             list(ex.map(one, range(n)))
+    elif cmd == "start":
+        n = int(sys.argv[3])
+
+        def start(i):
+            st, data = call(sock, "POST", "/containers/pwbench-dd-%d/start" % i)
+            if st not in (204, 304):
+                raise SystemExit("start %d: %d %s" % (i, st, data[:200]))
+        with ThreadPoolExecutor(4) as ex:
+            list(ex.map(start, range(n)))
     elif cmd == "remove":
         st, data = call(sock, "GET", "/containers/json?all=1&filters=" +
                         "%7B%22label%22%3A%5B%22pwbench.dd%3D1%22%5D%7D")
@@ -56,7 +66,7 @@ def main():
             list(ex.map(lambda i: call(sock, "DELETE",
                                        "/containers/%s?force=1" % i), ids))
     else:
-        raise SystemExit("usage: ddinv.py create|remove SOCK [IMAGE N]")
+        raise SystemExit("usage: ddinv.py create|start|remove SOCK [IMAGE N | N]")
 
 
 main()
