@@ -436,3 +436,85 @@ mcp_list_text(json_t **facts, size_t n, int64_t now_ns)
 	json_decref(list);
 	return s;
 }
+
+/* ---- own routes under a policy ---- */
+
+static int
+id_ok(const char *id)
+{
+	size_t	n = strlen(id), i;
+
+	if (n == 0 || n > 128 || !((id[0] >= 'a' && id[0] <= 'z') ||
+	    (id[0] >= 'A' && id[0] <= 'Z') || (id[0] >= '0' && id[0] <= '9')))
+		return 0;
+	for (i = 1; i < n; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789_.-", id[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * The Docker call one of portwing's own routes makes, so that a policy
+ * judges the route as it would judge that call (decoded path; for MCP,
+ * the tool and id the worker sent).  0: the route makes none a policy
+ * could judge (metrics, info, audit), or refuses the id before Docker
+ * sees it.
+ */
+int
+own_route_equiv(const char *method, const char *path, const char *tool,
+    const char *id, char *out, size_t outsz)
+{
+	const char	*c = NULL, *rest;
+	char		 cid[256];
+	size_t		 n;
+
+	if (strcmp(method, "POST") == 0 && strcmp(path, "/_portwing/mcp") == 0) {
+		if (strcmp(tool, "list_containers") == 0)
+			snprintf(out, outsz, "GET /containers/json");
+		else if (strcmp(tool, "host_metrics") == 0)
+			snprintf(out, outsz, "GET /info");
+		else if (!id_ok(id))
+			return 0;
+		else if (strcmp(tool, "inspect_container") == 0)
+			snprintf(out, outsz, "GET /containers/%s/json", id);
+		else if (strcmp(tool, "container_logs") == 0)
+			snprintf(out, outsz, "GET /containers/%s/logs", id);
+		else if (strcmp(tool, "container_stats") == 0)
+			snprintf(out, outsz, "GET /containers/%s/stats", id);
+		else
+			return 0;
+		return 1;
+	}
+	if (strcmp(path, "/api/containers") == 0 ||
+	    strcmp(path, "/api/v1/containers") == 0) {
+		snprintf(out, outsz, "GET /containers/json");
+		return 1;
+	}
+	if (strcmp(path, "/api/events") == 0 ||
+	    strcmp(path, "/api/v1/events") == 0) {
+		snprintf(out, outsz, "GET /events");
+		return 1;
+	}
+	if (strncmp(path, "/api/v1/containers/", 19) == 0)
+		c = path + 19;
+	else if (strncmp(path, "/api/containers/", 16) == 0)
+		c = path + 16;
+	if (c == NULL)
+		return 0;
+	rest = strchr(c, '/');
+	n = rest != NULL ? (size_t)(rest - c) : strlen(c);
+	if (n >= sizeof(cid))
+		return 0;
+	memcpy(cid, c, n);
+	cid[n] = '\0';
+	if (!id_ok(cid))
+		return 0;
+	if (rest != NULL && strcmp(rest, "/logs") == 0)
+		snprintf(out, outsz, "GET /containers/%s/logs", cid);
+	else if (rest == NULL && strcmp(method, "DELETE") == 0)
+		snprintf(out, outsz, "DELETE /containers/%s", cid);
+	else
+		return 0;
+	return 1;
+}

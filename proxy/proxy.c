@@ -242,6 +242,8 @@ static void	preq_dispatch(struct preq *, uint64_t);
 static void	preq_connected(void *, struct upstream *, int);
 static void	dd_request(struct preq *, const char *, const char *);
 static void	mcp_field(struct preq *, const char *, const char *, size_t);
+static int	dd_policy(struct preq *, const struct approval *, const char *,
+		    const char *);
 static void	dd_response_head(struct preq *, struct http_head *);
 static void	dd_response_end(struct preq *);
 static void	emit_body(struct preq *, struct evbuffer *, size_t);
@@ -990,6 +992,10 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len, int viaauthd)
 		    r->path, ap.principal, ap.policy[0] ? ", policy " : "",
 		    ap.policy, r->fwd ? " (passed on by authd)" : "");
 	if (r->flags & PXF_DD) {
+		if (pgate_active() && dd_policy(r, &ap, method, target)) {
+			free(target);
+			return 0;
+		}
 		dd_request(r, method, target);
 		free(target);
 		return 0;
@@ -2724,6 +2730,77 @@ audit_request(struct preq *r, int export, const char *query)
 	    (const char *)evbuffer_pullup(body, -1), evbuffer_get_length(body));
 	evbuffer_free(hdrs);
 	evbuffer_free(body);
+}
+
+/*
+ * Under a policy, one of portwing's own routes that calls Docker is
+ * judged as the Docker call it makes (own_route_equiv): a profile that
+ * may not read a container's logs through the Docker API may not read
+ * them through /api/containers/ID/logs or MCP either.  Under ownership
+ * (the profile sees only its own containers) such a route is refused: it
+ * is served from the inventory or rebuilt here, where that filter does
+ * not run.  Response redaction does not apply to these answers (DESIGN,
+ * "The generic adapter and MCP").  1: answered (denied).
+ */
+static int
+dd_policy(struct preq *r, const struct approval *ap, const char *method,
+    const char *target)
+{
+	struct pgate_req	 g;
+	char			 raw[HTTP_MAX_REQLINE], path[HTTP_MAX_REQLINE];
+	char			 eq[HTTP_MAX_REQLINE + 64], why[300], *sp;
+	char			*fwd = NULL, *body = NULL;
+	int			 st = 0, deny;
+
+	pw_strlcpy(raw, target, sizeof(raw));
+	raw[strcspn(raw, "?")] = '\0';
+	http_percent_decode(raw, strlen(raw), path, sizeof(path));
+	http_path_alias(path, sizeof(path));
+	if (!own_route_equiv(strcmp(method, "HEAD") == 0 ? "GET" : method,
+	    path, r->mcp_tool, r->mcp_id, eq, sizeof(eq)))
+		return 0;
+	sp = strchr(eq, ' ');
+	*sp++ = '\0';
+	memset(&g, 0, sizeof(g));
+	deny = pgate_judge(&g, eq, sp, ap, NULL, &fwd, &st, &body, why,
+	    sizeof(why)) == PG_DENY;
+	if (!deny && (g.okind != 0 || g.ofilter)) {
+		deny = 1;
+		st = 403;
+		snprintf(why, sizeof(why), "the profile filters what %.100s %.100s "
+		    "shows, which this route cannot apply", eq, sp);
+	}
+	free(fwd);
+	pw_strlcpy(r->g.profile, g.profile, sizeof(r->g.profile));
+	r->g.rule = g.rule;
+	r->g.gen = g.gen;
+	r->judged = 1;
+	pgate_free(&g);
+	if (!deny) {
+		free(body);
+		return 0;
+	}
+	log_info("policy: denied %s %s (as %s %s) for %s%s%s: %s", method,
+	    r->path, eq, sp, ap->principal, r->g.profile[0] ? ", profile " : "",
+	    r->g.profile, why);
+	pw_strlcpy(r->principal, ap->principal, sizeof(r->principal));
+	ST_ADD(pw_stats->proxy.decision[STD_DENIED_POLICY], 1);
+	proxy_denied(r, ap->actor, target, why);
+	if (strcmp(method, "POST") == 0 && r->mcp_tool[0] != '\0') {
+		/* MCP: a tool error the assistant can read. */
+		char msg[400];
+		int n = snprintf(msg, sizeof(msg), "denied by the agent's "
+		    "policy: %s", why);
+		free(body);
+		respond_local(r, 422, "Content-Type: text/plain\r\n", msg,
+		    (size_t)n);
+		return 1;
+	}
+	if (body == NULL)
+		body = pgate_deny_body(method, target, why);
+	respond_local(r, st ? st : 403, PGATE_CTYPE, body, strlen(body));
+	free(body);
+	return 1;
 }
 
 /*

@@ -78,6 +78,8 @@ int	 generic_event_frame(struct json_t *, char **, size_t *);
 struct json_t *mcp_facts(struct json_t *);
 void	 docker_status_line(struct json_t *, int64_t, char *, size_t);
 char	*mcp_list_text(struct json_t **, size_t, int64_t);
+int	 own_route_equiv(const char *, const char *, const char *,
+	    const char *, char *, size_t);
 
 /* dclient.c: the proxy's own Docker calls. */
 struct dreq;

@@ -59,6 +59,14 @@
 #                      calls against inbound ones, and a soak of
 #                      BENCH_EDGE_SOAK_MIN minutes; never part of a
 #                      full run);
+#                      "api": only tests/bench/api.sh (MCP
+#                      list_containers and the generic adapter's
+#                      GET /api/v1/containers, served from the agent's
+#                      inventory, against Docker's own container list,
+#                      direct and through the proxy, with 1,000
+#                      containers; counts the Docker calls made during
+#                      each row; its own engine; never part of a full
+#                      run);
 #                      empty (default): everything, bulk.sh last
 #
 # Output: a table on stdout and build/bench-results.json (BUILD_DIR/...).
@@ -87,8 +95,8 @@ WORKERS=2
 NCONTAINERS=20
 BENCH_ONLY=${BENCH_ONLY:-}
 case $BENCH_ONLY in
-'' | all | peers | main | bulk | soak | edge) ;;
-*) echo "bench: BENCH_ONLY must be peers, main, bulk, soak, edge or empty (got '$BENCH_ONLY')" >&2
+'' | all | peers | main | bulk | soak | edge | api) ;;
+*) echo "bench: BENCH_ONLY must be peers, main, bulk, soak, edge, api or empty (got '$BENCH_ONLY')" >&2
    exit 1 ;;
 esac
 for v in DURATION WARMUP CONNS THREADS; do
@@ -143,6 +151,7 @@ case $BENCH_ONLY in
 bulk) exec "$here/bulk.sh" "$build" ;;
 soak) exec "$here/soak.sh" "$build" ;;
 edge) exec "$here/edge.sh" "$build" ;;
+api) exec "$here/api.sh" "$build" ;;
 esac
 
 # ------------------------------------------------------------- lib.sh setup
