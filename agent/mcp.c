@@ -27,6 +27,7 @@
 #include <event2/buffer.h>
 #include <jansson.h>
 
+#include "drydock.h"
 #include "log.h"
 #include "util.h"
 #include "worker.h"
@@ -77,52 +78,20 @@ version_known(const char *v)
 	return 0;
 }
 
-/* The reference's container id rule (7.4); the proxy checks it again. */
-static int
-valid_id(const char *id)
-{
-	size_t	n = strlen(id), i;
-
-	if (n == 0 || n > 128 || !isalnum((unsigned char)id[0]))
-		return 0;
-	for (i = 1; i < n; i++)
-		if (!isalnum((unsigned char)id[i]) && !strchr("_.-", id[i]))
-			return 0;
-	return 1;
-}
-
-static void
-send_json(struct conn *c, int status, json_t *o)
-{
-	char	*s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-	size_t	 n;
-
-	json_decref(o);
-	if (s == NULL) {
-		conn_error(c, 500, "internal server error");
-		return;
-	}
-	n = strlen(s);
-	s = xreallocarray(s, n + 2, 1);
-	s[n] = '\n';
-	conn_respond(c, status, "application/json", s, n + 1, NULL);
-	free(s);
-}
-
 /* A JSON-RPC error answer; id NULL means null. */
 static void
 rpc_error(struct conn *c, int status, json_t *id, int code, const char *msg)
 {
-	send_json(c, status, json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc",
+	routes_json(c, status, json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc",
 	    "2.0", "id", id != NULL ? id : json_null(), "error", "code", code,
-	    "message", msg));
+	    "message", msg), NULL);
 }
 
 static void
 rpc_result(struct conn *c, json_t *id, json_t *result)
 {
-	send_json(c, 200, json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id",
-	    id, "result", result));
+	routes_json(c, 200, json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id",
+	    id, "result", result), NULL);
 }
 
 /* The media type of a header value, without parameters, lowercased. */
@@ -288,7 +257,7 @@ tools_call(struct conn *c, json_t *id, json_t *params)
 			return;
 		}
 		cid = json_string_value(v);
-		if (strlen(cid) != json_string_length(v) || !valid_id(cid)) {
+		if (strlen(cid) != json_string_length(v) || !dd_valid_id(cid)) {
 			rpc_result(c, id, tool_text("invalid container id", 20,
 			    1));
 			return;

@@ -218,8 +218,9 @@ routes_lookup_private(struct conn *c, int *status)
 	return NULL;
 }
 
-static void
-respond_json(struct conn *c, int status, json_t *o, const char *extra)
+/* A JSON answer: o (consumed) and a newline. */
+void
+routes_json(struct conn *c, int status, json_t *o, const char *extra)
 {
 	char	*s;
 	size_t	 n;
@@ -260,7 +261,7 @@ health_object(struct conn *c, const char *status, int ready,
 static void
 route_health(struct conn *c)
 {
-	respond_json(c, 200, health_object(c, "ok", 0, "unknown"),
+	routes_json(c, 200, health_object(c, "ok", 0, "unknown"),
 	    "Cache-Control: no-store\r\n");
 }
 
@@ -273,7 +274,7 @@ ready_done(struct conn *c, int status)
 	if (c->w->cfg.edge && !ST_GET(pw_stats->edge.connected))
 		ok = 0;
 	c->state = CONN_LOCAL_BODY;
-	respond_json(c, ok ? 200 : 503, health_object(c, ok ? "healthy" :
+	routes_json(c, ok ? 200 : 503, health_object(c, ok ? "healthy" :
 	    "unhealthy", ok, docker ? "connected" : "disconnected"),
 	    "Cache-Control: no-store\r\n");
 }
@@ -398,7 +399,7 @@ route_watchers(struct conn *c)
 	json_t	*a = json_array();
 
 	json_array_append_new(a, dd_watcher());
-	respond_json(c, 200, a, NULL);
+	routes_json(c, 200, a, NULL);
 }
 
 /* GET /api/watchers/{type}/{name}: only docker/docker exists (8.4). */
@@ -414,7 +415,7 @@ route_watcher(struct conn *c)
 	name = strchr(type, '/');
 	*name++ = '\0';
 	if (strcasecmp(type, "docker") == 0 && strcasecmp(name, "docker") == 0) {
-		respond_json(c, 200, dd_watcher(), NULL);
+		routes_json(c, 200, dd_watcher(), NULL);
 		return;
 	}
 	snprintf(msg, sizeof(msg), "watcher %s/%s not found", type, name);
@@ -428,7 +429,7 @@ route_watcher(struct conn *c)
 static void
 route_generic_version(struct conn *c)
 {
-	respond_json(c, 200, json_pack("{s:s, s:s, s:s, s:s}", "agentVersion",
+	routes_json(c, 200, json_pack("{s:s, s:s, s:s, s:s}", "agentVersion",
 	    PW_VERSION_STRING, "protocolName", "portwing", "protocolVersion",
 	    "1.0", "adapter", "generic"), NULL);
 }
@@ -436,14 +437,14 @@ route_generic_version(struct conn *c)
 static void
 route_empty_list(struct conn *c)
 {
-	respond_json(c, 200, json_array(), NULL);
+	routes_json(c, 200, json_array(), NULL);
 }
 
 /* Registry and trigger actions belong to the controller (reference 8). */
 static void
 route_not_implemented(struct conn *c)
 {
-	respond_json(c, 501, json_pack("{s:s, s:s}", "error",
+	routes_json(c, 501, json_pack("{s:s, s:s}", "error",
 	    "not implemented in v1.0", "message",
 	    "registry checking is performed by the Drydock controller"), NULL);
 }

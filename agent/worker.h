@@ -228,6 +228,8 @@ void	conn_enroll_answer(struct conn *, int, const char *, const char *,
 route_fn routes_lookup_public(struct conn *, int *);
 route_fn routes_lookup_private(struct conn *, int *);
 int	 routes_edge_served(struct conn *);
+struct json_t;
+void	 routes_json(struct conn *, int, struct json_t *, const char *);
 
 /* mcp.c */
 void	route_mcp(struct conn *);

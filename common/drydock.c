@@ -7,6 +7,7 @@
 
 #include <sys/utsname.h>
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -63,4 +64,21 @@ dd_arch(void)
 	else
 		snprintf(arch, sizeof(arch), "%s", u.machine);
 	return arch;
+}
+
+/*
+ * The reference's container id rule (7.4): ^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$.
+ * Every route that puts a client's id into a Docker path checks it.
+ */
+int
+dd_valid_id(const char *id)
+{
+	size_t	n = strlen(id), i;
+
+	if (n == 0 || n > 128 || !isalnum((unsigned char)id[0]))
+		return 0;
+	for (i = 1; i < n; i++)
+		if (!isalnum((unsigned char)id[i]) && !strchr("_.-", id[i]))
+			return 0;
+	return 1;
 }

@@ -12,5 +12,6 @@
 json_t	*dd_watcher(void);
 void	 dd_go_duration(long long, char *, size_t);
 const char *dd_arch(void);
+int	 dd_valid_id(const char *);
 
 #endif

@@ -22,6 +22,7 @@
 #include <event2/buffer.h>
 #include <jansson.h>
 
+#include "drydock.h"
 #include "proxy.h"
 #include "util.h"
 
@@ -439,21 +440,6 @@ mcp_list_text(json_t **facts, size_t n, int64_t now_ns)
 
 /* ---- own routes under a policy ---- */
 
-static int
-id_ok(const char *id)
-{
-	size_t	n = strlen(id), i;
-
-	if (n == 0 || n > 128 || !((id[0] >= 'a' && id[0] <= 'z') ||
-	    (id[0] >= 'A' && id[0] <= 'Z') || (id[0] >= '0' && id[0] <= '9')))
-		return 0;
-	for (i = 1; i < n; i++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "0123456789_.-", id[i]))
-			return 0;
-	return 1;
-}
-
 /*
  * The Docker call one of portwing's own routes makes, so that a policy
  * judges the route as it would judge that call (decoded path; for MCP,
@@ -474,7 +460,7 @@ own_route_equiv(const char *method, const char *path, const char *tool,
 			snprintf(out, outsz, "GET /containers/json");
 		else if (strcmp(tool, "host_metrics") == 0)
 			snprintf(out, outsz, "GET /info");
-		else if (!id_ok(id))
+		else if (!dd_valid_id(id))
 			return 0;
 		else if (strcmp(tool, "inspect_container") == 0)
 			snprintf(out, outsz, "GET /containers/%s/json", id);
@@ -508,7 +494,7 @@ own_route_equiv(const char *method, const char *path, const char *tool,
 		return 0;
 	memcpy(cid, c, n);
 	cid[n] = '\0';
-	if (!id_ok(cid))
+	if (!dd_valid_id(cid))
 		return 0;
 	if (rest != NULL && strcmp(rest, "/logs") == 0)
 		snprintf(out, outsz, "GET /containers/%s/logs", cid);

@@ -24,6 +24,7 @@
 
 #include <ctype.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,10 @@ static struct {
 	double			 memory_gb;
 	char			*list_cache;
 	char			*gen_cache;	/* GET /api/v1/containers */
+	uint64_t		 version;	/* bumped by every change */
+	char			*mcp_cache;	/* list_containers, as of: */
+	uint64_t		 mcp_version;
+	int64_t			 mcp_second;
 	json_t			*images;	/* image ID -> image inspect */
 } inv;
 
@@ -500,6 +505,7 @@ cache_dirty(void)
 	inv.list_cache = NULL;
 	free(inv.gen_cache);
 	inv.gen_cache = NULL;
+	inv.version++;
 }
 
 /* ---- subscribers ---- */
@@ -750,6 +756,7 @@ ctr_facts(struct ctr *c, json_t *in)
 {
 	json_decref(c->facts);
 	c->facts = mcp_facts(in);
+	inv.version++;
 	if (inv.cfg->generic) {
 		const char *img = jstr(in, "Image");
 		json_decref(c->gen);
@@ -1150,26 +1157,33 @@ inventory_ready(void)
 	return inv.ready;
 }
 
-/* The Drydock list, serialised (cached until something changes). */
-const char *
-inventory_list(size_t *len)
+/* One of the lists, serialised into *cache (kept until a change). */
+static const char *
+list_text(char **cache, size_t off, size_t *len)
 {
-	json_t		*list;
+	json_t		*list, *m;
 	struct ctr	*c;
 	char		*s;
 
-	if (inv.list_cache == NULL) {
+	if (*cache == NULL) {
 		list = json_array();
 		TAILQ_FOREACH(c, &inv.ctrs, entry)
-			if (c->model != NULL)
-				json_array_append(list, c->model);
+			if ((m = *(json_t **)((char *)c + off)) != NULL)
+				json_array_append(list, m);
 		s = json_dumps(list, JSON_COMPACT);
 		json_decref(list);
-		xasprintf(&inv.list_cache, "%s\n", s);
+		xasprintf(cache, "%s\n", s);
 		free(s);
 	}
-	*len = strlen(inv.list_cache);
-	return inv.list_cache;
+	*len = strlen(*cache);
+	return *cache;
+}
+
+/* The Drydock list. */
+const char *
+inventory_list(size_t *len)
+{
+	return list_text(&inv.list_cache, offsetof(struct ctr, model), len);
 }
 
 void
@@ -1201,10 +1215,8 @@ inventory_forget_waiter(void *arg)
 	}
 }
 
-/* A client of GET /api/v1/events: no greeting, events as they come. */
-struct sub *
-inventory_subscribe_events(void *arg, sse_send send, sse_drop drop,
-    sse_drop end)
+static struct sub *
+sub_new(void *arg, sse_send send, sse_drop drop, sse_drop end)
 {
 	struct sub	*s = xcalloc(1, sizeof(*s));
 
@@ -1212,63 +1224,66 @@ inventory_subscribe_events(void *arg, sse_send send, sse_drop drop,
 	s->send = send;
 	s->drop = drop;
 	s->end = end;
+	return s;
+}
+
+/* A client of GET /api/v1/events: no greeting, events as they come. */
+struct sub *
+inventory_subscribe_events(void *arg, sse_send send, sse_drop drop,
+    sse_drop end)
+{
+	struct sub	*s = sub_new(arg, send, drop, end);
+
 	TAILQ_INSERT_TAIL(&inv.gsubs, s, entry);
 	return s;
 }
 
-/* The generic list, serialised (cached until something changes). */
+/* The generic list (GET /api/v1/containers). */
 const char *
 inventory_generic_list(size_t *len)
 {
-	json_t		*list;
-	struct ctr	*c;
-	char		*s;
-
-	if (inv.gen_cache == NULL) {
-		list = json_array();
-		TAILQ_FOREACH(c, &inv.ctrs, entry)
-			if (c->gen != NULL)
-				json_array_append(list, c->gen);
-		s = json_dumps(list, JSON_COMPACT);
-		json_decref(list);
-		xasprintf(&inv.gen_cache, "%s\n", s);
-		free(s);
-	}
-	*len = strlen(inv.gen_cache);
-	return inv.gen_cache;
+	return list_text(&inv.gen_cache, offsetof(struct ctr, gen), len);
 }
 
-/* MCP's list_containers: every container, newest first (malloc'd). */
+/*
+ * MCP's list_containers: every container, newest first (malloc'd).  The
+ * status lines count seconds, so one answer serves every call within
+ * the same second until the inventory changes.
+ */
 char *
 inventory_mcp_list(void)
 {
 	struct ctr	*c;
 	json_t		**v;
 	size_t		 n = 0;
-	char		*s;
+	int64_t		 now = (int64_t)(pw_wall_time() * 1e9);
 
-	TAILQ_FOREACH(c, &inv.ctrs, entry)
-		n++;
-	v = xcalloc(n + 1, sizeof(*v));
-	n = 0;
-	TAILQ_FOREACH(c, &inv.ctrs, entry)
-		if (c->facts != NULL)
-			v[n++] = c->facts;
-	s = mcp_list_text(v, n, (int64_t)(pw_wall_time() * 1e9));
-	free(v);
-	return s;
+	if (inv.mcp_cache == NULL || inv.mcp_version != inv.version ||
+	    inv.mcp_second != now / 1000000000LL) {
+		TAILQ_FOREACH(c, &inv.ctrs, entry)
+			n++;
+		v = xcalloc(n + 1, sizeof(*v));
+		n = 0;
+		TAILQ_FOREACH(c, &inv.ctrs, entry)
+			if (c->facts != NULL)
+				v[n++] = c->facts;
+		free(inv.mcp_cache);
+		inv.mcp_cache = mcp_list_text(v, n, now);
+		free(v);
+		if (inv.mcp_cache == NULL)
+			return NULL;
+		inv.mcp_version = inv.version;
+		inv.mcp_second = now / 1000000000LL;
+	}
+	return xstrdup(inv.mcp_cache);
 }
 
 /* A new SSE subscriber; greeted now, or when the inventory is ready. */
 struct sub *
 inventory_subscribe(void *arg, sse_send send, sse_drop drop, sse_drop end)
 {
-	struct sub	*s = xcalloc(1, sizeof(*s));
+	struct sub	*s = sub_new(arg, send, drop, end);
 
-	s->arg = arg;
-	s->send = send;
-	s->drop = drop;
-	s->end = end;
 	if (inv.ready)
 		greet(s);
 	else

@@ -21,6 +21,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "drydock.h"
 #include "log.h"
 #include "proxy.h"
 #include "util.h"
@@ -56,20 +57,6 @@ struct pmcp {
 };
 
 static struct event_base *pmcp_base;
-
-/* The reference's container id rule (7.4). */
-static int
-valid_id(const char *id)
-{
-	size_t	n = strlen(id), i;
-
-	if (n == 0 || n > 128 || !isalnum((unsigned char)id[0]))
-		return 0;
-	for (i = 1; i < n; i++)
-		if (!isalnum((unsigned char)id[i]) && !strchr("_.-", id[i]))
-			return 0;
-	return 1;
-}
 
 static void
 finish(struct pmcp *m)
@@ -338,7 +325,7 @@ pmcp_call(const char *name, const char *id, int tail, pmcp_done done,
 	for (i = 0; i < nitems(tools); i++)
 		if (strcmp(tools[i].name, name) == 0)
 			break;
-	if (i == nitems(tools) || (tools[i].need_id && !valid_id(id)))
+	if (i == nitems(tools) || (tools[i].need_id && !dd_valid_id(id)))
 		return NULL;
 	m = xcalloc(1, sizeof(*m));
 	m->tool = tools[i].tool;

@@ -2572,19 +2572,6 @@ dd_events(struct preq *r)
 	    dd_sse_drop, dd_sse_end);
 }
 
-static int
-dd_valid_id(const char *id)
-{
-	size_t	n = strlen(id), i;
-
-	if (n == 0 || n > 128 || !isalnum((unsigned char)id[0]))
-		return 0;
-	for (i = 1; i < n; i++)
-		if (!isalnum((unsigned char)id[i]) && !strchr("_.-", id[i]))
-			return 0;
-	return 1;
-}
-
 /* The raw value of key in a query string, or NULL. */
 static const char *
 query_get(const char *q, const char *key, char *out, size_t outsz)
