@@ -23,6 +23,12 @@ pkg_pkgs="debhelper dpkg-dev fakeroot lintian rpm rpmlint libsystemd-dev"
 case "${1:-}" in --test|--package) want="$want $pkg_pkgs" ;; esac
 # make package-test and make image: debootstrap for the Debian 12 roots.
 [ "${1:-}" = "--test" ] && want="$want debootstrap"
+# tests/regress/t-mcp.sh runs the official MCP clients (npm packages):
+# Node.js and npm, Debian's unless the machine has its own already.
+if [ "${1:-}" = "--test" ] && { ! command -v node >/dev/null 2>&1 ||
+    ! command -v npm >/dev/null 2>&1; }; then
+	want="$want nodejs npm"
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps.sh: run as root (apt-get)" >&2
