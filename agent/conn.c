@@ -531,6 +531,16 @@ conn_error(struct conn *c, int status, const char *msg)
 		conn_free(c);
 		return;
 	}
+	if (dagent_path(c)) {
+		/* dockeragent's clients read its envelope. */
+		char m[HTTP_MAX_REQLINE + 32];
+		if (status == 404)
+			snprintf(m, sizeof(m), "Cannot %s %s", c->req.method,
+			    c->req.path);
+		dagent_error(c, status, status == 405 ? "Method Not Allowed" :
+		    status == 404 ? m : msg);
+		return;
+	}
 	switch (status) {
 	case 400: case 408: case 413: case 414: case 417: case 431:
 	case 501: case 505:
@@ -573,6 +583,11 @@ conn_text_error(struct conn *c, int status, const char *text,
 	n = snprintf(body, sizeof(body), "%s\n", text);
 	if (c->resp_started) {
 		conn_free(c);
+		return;
+	}
+	if (dagent_path(c)) {
+		dagent_error(c, status, status == 401 ?
+		    "missing or invalid API key" : text);
 		return;
 	}
 	conn_respond(c, status, "text/plain; charset=utf-8", body, (size_t)n,
@@ -1107,6 +1122,29 @@ internal_begin(struct conn *c, void (*done)(struct conn *, int))
 	c->internal = 1;
 	c->internal_done = done;
 	conn_arm(c, TIMER_INTERNAL, c->w->cfg.request_timeout + 1);
+}
+
+/*
+ * One of portwing's own routes the proxy answers, with header fields of
+ * the worker's making (dockeragent's checked values); the answer is
+ * relayed to the client as for any proxied call.  A body was read
+ * already (the route's own), or is read and dropped.
+ */
+void
+conn_start_own(struct conn *c, int n, const char *const *names,
+    const char *const *values)
+{
+	struct frame_hdr	fh = { FRAME_END, 0 };
+
+	if (conn_stream(c) == -1) {
+		conn_error(c, 503, "Docker proxy unavailable");
+		return;
+	}
+	c->proxied = 1;
+	worker_own_request(c, n, names, values);
+	bufferevent_write(c->sbev, &fh, sizeof(fh));
+	c->state = CONN_PROXY;
+	(void)conn_body_pump(c);
 }
 
 /* A request whose response we consume ourselves (readiness ping). */

@@ -40,6 +40,7 @@ struct route {
 #define ROUTE_EDGE	0x02	/* also served in edge mode */
 #define ROUTE_DRYDOCK	0x04	/* ADAPTER=drydock (the default) only */
 #define ROUTE_GENERIC	0x08	/* ADAPTER=generic only */
+#define ROUTE_DAGENT	0x10	/* ADAPTER=dockeragent only */
 
 static void	route_health(struct conn *);
 static void	route_ready(struct conn *);
@@ -100,6 +101,14 @@ static const struct route private_routes[] = {
 	{ "/api/v1/containers", "GET", route_dd, ROUTE_GENERIC },
 	{ "/api/v1/containers/*/logs", "GET", route_dd, ROUTE_GENERIC },
 	{ "/api/v1/events", "GET", route_dd, ROUTE_GENERIC },
+	/* dockeragent's API (ADAPTER=dockeragent): checked here. */
+	{ "/api/v1/containers", "GET", route_dagent, ROUTE_DAGENT },
+	{ "/api/v1/containers", "POST", route_dagent, ROUTE_DAGENT },
+	{ "/api/v1/containers/*", "GET", route_dagent, ROUTE_DAGENT },
+	{ "/api/v1/containers/*", "DELETE", route_dagent, ROUTE_DAGENT },
+	{ "/api/v1/containers/*/stop", "POST", route_dagent, ROUTE_DAGENT },
+	{ "/api/v1/containers/*/logs", "GET", route_dagent, ROUTE_DAGENT },
+	{ "/api/v1/files", "POST", route_dagent, ROUTE_DAGENT },
 	/* MCP (reference 9): parsed here, tools run by the proxy. */
 	{ "/_portwing/mcp", "POST", route_mcp, 0 },
 	/* Observability (reference 7.2, 10, 11): answered by the proxy. */
@@ -148,7 +157,10 @@ lookup(const struct route *t, size_t n, struct conn *c, int *status)
 			continue;
 		if ((t[i].need & ROUTE_ENROLL) && !c->w->cfg.enroll)
 			continue;
-		if ((t[i].need & ROUTE_DRYDOCK) && c->w->cfg.generic)
+		if ((t[i].need & ROUTE_DRYDOCK) && (c->w->cfg.generic ||
+		    c->w->cfg.dagent))
+			continue;
+		if ((t[i].need & ROUTE_DAGENT) && !c->w->cfg.dagent)
 			continue;
 		if ((t[i].need & ROUTE_GENERIC) && !c->w->cfg.generic)
 			continue;
@@ -215,6 +227,9 @@ routes_lookup_private(struct conn *c, int *status)
 	if (strncmp(path, "/_portwing/", 11) == 0 ||
 	    strcmp(path, "/_portwing") == 0)
 		*status = 404;
+	/* Nor does dockeragent's, when it is served. */
+	if (dagent_path(c))
+		*status = 404;
 	return NULL;
 }
 
@@ -257,10 +272,17 @@ health_object(struct conn *c, const char *status, int ready,
 	    "controller", ctl);
 }
 
-/* Liveness: never probes Docker (reference 7.1). */
+/*
+ * Liveness: never probes Docker (reference 7.1).  dockeragent's /health
+ * is its own shape and does ask Docker.
+ */
 static void
 route_health(struct conn *c)
 {
+	if (c->w->cfg.dagent) {
+		route_dagent_health(c);
+		return;
+	}
 	routes_json(c, 200, health_object(c, "ok", 0, "unknown"),
 	    "Cache-Control: no-store\r\n");
 }

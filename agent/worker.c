@@ -984,22 +984,45 @@ req_rest_put(struct ipc_wr *wr, struct conn *c, const char *target, int flags,
 void
 worker_mcp_request(struct conn *c, const char *tool, const char *id, int tail)
 {
+	const char	*names[3], *values[3];
+	char		 t[16];
+	int		 n = 0;
+
+	names[n] = "Pw-Mcp-Tool";
+	values[n++] = tool;
+	if (*id != '\0') {
+		names[n] = "Pw-Mcp-Id";
+		values[n++] = id;
+	}
+	if (tail > 0) {
+		snprintf(t, sizeof(t), "%d", tail);
+		names[n] = "Pw-Mcp-Tail";
+		values[n++] = t;
+	}
+	worker_own_request(c, n, names, values);
+}
+
+/*
+ * One of portwing's own routes for the proxy (PXF_DD): the approved
+ * method and target, and as its only header fields the n the worker
+ * made (the MCP tool call, dockeragent's checked values).
+ */
+void
+worker_own_request(struct conn *c, int n, const char *const *names,
+    const char *const *values)
+{
 	struct ipc_wr		 wr;
 	struct frame_hdr	 fh;
-	char			 t[16];
+	int			 i;
 
 	ipc_wr_init(&wr);
 	ipc_wr_u32(&wr, PXF_DD);
 	approval_put(&wr, &c->approval);
 	frame_req_rest(&wr, c->req.method, c->req.target, REQ_BODY_NONE, 0,
 	    c->peer, "");
-	frame_req_header(&wr, "Pw-Mcp-Tool", 11, tool, strlen(tool));
-	if (*id != '\0')
-		frame_req_header(&wr, "Pw-Mcp-Id", 9, id, strlen(id));
-	if (tail > 0) {
-		snprintf(t, sizeof(t), "%d", tail);
-		frame_req_header(&wr, "Pw-Mcp-Tail", 11, t, strlen(t));
-	}
+	for (i = 0; i < n; i++)
+		frame_req_header(&wr, names[i], strlen(names[i]), values[i],
+		    strlen(values[i]));
 	frame_req_end(&wr);
 	fh.type = FRAME_REQ;
 	fh.len = (uint32_t)wr.len;

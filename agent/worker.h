@@ -203,6 +203,8 @@ void	worker_streams_drop(struct worker *);
 void	worker_audit(struct conn *, int);
 void	worker_proxy_request(struct conn *, int, int);
 void	worker_mcp_request(struct conn *, const char *, const char *, int);
+void	worker_own_request(struct conn *, int, const char *const *,
+	    const char *const *);
 
 /* conn.c */
 struct conn *conn_new(struct worker *, int, struct sockaddr *, int);
@@ -218,6 +220,8 @@ void	conn_start_internal(struct conn *, int,
 	    void (*)(struct conn *, int));
 void	conn_start_mcp(struct conn *, const char *, const char *, int,
 	    void (*)(struct conn *, int));
+void	conn_start_own(struct conn *, int, const char *const *,
+	    const char *const *);
 void	conn_drain(struct conn *);
 int	conn_idle(struct conn *);
 void	conn_read_local_body(struct conn *, route_fn, size_t);
@@ -233,6 +237,12 @@ void	 routes_json(struct conn *, int, struct json_t *, const char *);
 
 /* mcp.c */
 void	route_mcp(struct conn *);
+
+/* dagent.c: ADAPTER=dockeragent */
+int	dagent_path(struct conn *);
+void	dagent_error(struct conn *, int, const char *);
+void	route_dagent(struct conn *);
+void	route_dagent_health(struct conn *);
 
 
 #endif

@@ -32,6 +32,7 @@
 #include "authd.h"
 #include "http.h"
 #include "ipc.h"
+#include "dagent.h"
 #include "log.h"
 #include "mtls.h"
 #include "mtlsl.h"
@@ -174,11 +175,38 @@ answer(uint32_t slot, uint32_t serial, uint32_t id, int verdict,
 	ipc_wr_free(&wr);
 }
 
+/*
+ * dockeragent's limit of DAGENT_RATE_PER_MIN requests a minute per
+ * address on its /api/v1 routes (ADAPTER=dockeragent), counted once a
+ * request has authenticated.  1: refused (429); p is the caller's.
+ */
+static int
+rate_limited(struct pending *p)
+{
+	char	path[HTTP_MAX_REQLINE];
+
+	if (!authd.cfg.dagent)
+		return 0;
+	http_percent_decode(p->target, strcspn(p->target, "?"), path,
+	    sizeof(path));
+	if (strcmp(path, "/api/v1") != 0 && strncmp(path, "/api/v1/", 8) != 0)
+		return 0;
+	if (!limiter_rate(p->ip, DAGENT_RATE_PER_MIN))
+		return 0;
+	authd_audit_refusal(p, "rate_limited", 429, "request-rate");
+	answer(p->slot, p->serial, p->reqid, AUTH_RATE_LIMITED,
+	    DAGENT_RATE_MSG, "", NULL);
+	return 1;
+}
+
 static void
 approve(struct pending *p, const char *principal, const char *policy,
     const uint8_t *digest)
 {
 	struct approval	ap;
+
+	if (rate_limited(p))
+		return;
 
 	memset(&ap, 0, sizeof(ap));
 	ap.gen = authd.gen;

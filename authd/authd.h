@@ -115,6 +115,7 @@ int	argon_busy(void);
 #define LIM_ADDRESS	1	/* the address used up its failures */
 #define LIM_GLOBAL	2	/* unknown address, global budget spent */
 void	limiter_init(struct event_base *);
+int	 limiter_rate(const char *, int);
 int	limiter_blocked(const char *);
 int	limiter_key_blocked(const char *);
 void	limiter_key_fail(const char *);

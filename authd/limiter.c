@@ -69,6 +69,7 @@ struct limtab {
 
 static struct limtab	lim_addrs = { .cap = LIM_MAX, .overflow = 1 };
 static struct limtab	lim_keys = { .cap = LIM_KEYS };
+static struct limtab	lim_rate = { .cap = LIM_MAX };	/* requests */
 static struct event	*lim_timer;
 static uint32_t		 lim_seed;	/* addresses can be chosen: no
 					   precomputed bucket collisions */
@@ -344,6 +345,28 @@ limiter_key_fail(const char *keyid)
 	lim_fail(&lim_keys, keyid, 0);
 }
 
+/*
+ * dockeragent's request rate (ADAPTER=dockeragent): 1 when ip already
+ * made max requests in its current minute, and this one is refused;
+ * else it is counted.  A separate table of the same kind, where the
+ * busiest addresses are the last to be forgotten when it is full.
+ */
+int
+limiter_rate(const char *ip, int max)
+{
+	struct lim	*l = lim_get(&lim_rate, ip, 1);
+	uint64_t	 now = pw_now_ms();
+
+	if (l == NULL)
+		return 0;
+	if (l->fails >= max)
+		return 1;
+	if (l->fails++ == 0)
+		l->start = now;
+	lim_touch(&lim_rate, l);
+	return 0;
+}
+
 /* A verification slot for ip; 0 when it already has LIM_INFLIGHT. */
 int
 limiter_acquire(const char *ip)
@@ -378,6 +401,7 @@ limiter_clean(evutil_socket_t fd, short ev, void *arg)
 
 	lim_sweep(&lim_addrs, now);
 	lim_sweep(&lim_keys, now);
+	lim_sweep(&lim_rate, now);
 }
 
 void

@@ -114,8 +114,15 @@ const struct cfg_info cfg_table[CK_COUNT] = {
 	[CK_DD_WATCHALL] = { "DD_WATCHER_DOCKER_WATCHALL", ROLE_PROXY, 0, 0,
 	    "list stopped and created containers too, not only running ones "
 	    "(default false, as Drydock's docker watcher)" },
-	[CK_ADAPTER] = { "ADAPTER", ROLE_WORKER | ROLE_PROXY, 0, 0,
-	    "controller adapter: drydock (the default) or generic" },
+	[CK_ADAPTER] = { "ADAPTER", ROLE_WORKER | ROLE_PROXY | ROLE_AUTHD, 0, 0,
+	    "controller adapter: drydock (the default), generic or "
+	    "dockeragent" },
+	[CK_LISTEN_ADDR] = { "LISTEN_ADDR", 0, 0, 0,
+	    "HOST:PORT to listen on (dockeragent's name; instead of "
+	    "BIND_ADDRESS and PORT)" },
+	[CK_DOCKER_API_VERSION] = { "DOCKER_API_VERSION", ROLE_PROXY, 0, 0,
+	    "Docker API version of the agent's own calls for the dockeragent "
+	    "adapter, e.g. 1.44 (default: the Engine's own)" },
 	[CK_SSE_QUEUE_LIMIT] = { "SSE_QUEUE_LIMIT", ROLE_PROXY, 0, 0,
 	    "bytes of unsent events after which an SSE client is dropped "
 	    "(default 4194304)" },
@@ -607,6 +614,38 @@ is_loopback(const char *addr)
 	return 0;
 }
 
+/*
+ * LISTEN_ADDR (dockeragent's setting): "HOST:PORT", "[V6]:PORT" or
+ * ":PORT", into BIND_ADDRESS and PORT, which it may not be mixed with.
+ */
+static int
+listen_addr(struct pw_config *c, char *err, size_t errsz)
+{
+	const char	*v = c->val[CK_LISTEN_ADDR], *colon;
+	char		 host[256], src[48];
+
+	if (v == NULL)
+		return 0;
+	/* (Validated again, as on a reload, it finds its own values.) */
+	if ((c->val[CK_PORT] != NULL &&
+	    strncmp(c->src[CK_PORT], "LISTEN_ADDR", 11) != 0) ||
+	    (c->val[CK_BIND_ADDRESS] != NULL &&
+	    strncmp(c->src[CK_BIND_ADDRESS], "LISTEN_ADDR", 11) != 0))
+		return errf(err, errsz, "LISTEN_ADDR (%s) with PORT or "
+		    "BIND_ADDRESS: set one or the other", c->src[CK_LISTEN_ADDR]);
+	colon = strrchr(v, ':');
+	if (colon == NULL || colon[1] == '\0' ||
+	    (size_t)(colon - v) >= sizeof(host))
+		return errf(err, errsz, "LISTEN_ADDR=\"%s\" (%s): expected "
+		    "HOST:PORT or :PORT", v, c->src[CK_LISTEN_ADDR]);
+	memcpy(host, v, (size_t)(colon - v));
+	host[colon - v] = '\0';
+	snprintf(src, sizeof(src), "LISTEN_ADDR (%.30s)", c->src[CK_LISTEN_ADDR]);
+	cfg_set(c, CK_PORT, colon + 1, src);
+	cfg_set(c, CK_BIND_ADDRESS, host[0] != '\0' ? host : "0.0.0.0", src);
+	return 0;
+}
+
 static int
 validate_bind(struct pw_config *c, char *err, size_t errsz)
 {
@@ -912,7 +951,8 @@ config_validate(struct pw_config *c, char *err, size_t errsz)
 	char		host[256];
 	long long	ll;
 
-	if (parse_int(c, CK_PORT, 3000, 1, 65535, &c->port, err, errsz) == -1)
+	if (listen_addr(c, err, errsz) == -1 ||
+	    parse_int(c, CK_PORT, 3000, 1, 65535, &c->port, err, errsz) == -1)
 		return -1;
 	if (validate_bind(c, err, errsz) == -1)
 		return -1;
@@ -1026,17 +1066,36 @@ config_validate(struct pw_config *c, char *err, size_t errsz)
 		return -1;
 	if (c->val[CK_ADAPTER] != NULL &&
 	    strcasecmp(c->val[CK_ADAPTER], "drydock") != 0 &&
-	    strcasecmp(c->val[CK_ADAPTER], "generic") != 0)
+	    strcasecmp(c->val[CK_ADAPTER], "generic") != 0 &&
+	    strcasecmp(c->val[CK_ADAPTER], "dockeragent") != 0)
 		return errf(err, errsz, "ADAPTER=\"%s\" (%s): must be drydock "
-		    "(the default) or generic", c->val[CK_ADAPTER],
+		    "(the default), generic or dockeragent", c->val[CK_ADAPTER],
 		    c->src[CK_ADAPTER]);
 	c->generic = c->val[CK_ADAPTER] != NULL &&
 	    strcasecmp(c->val[CK_ADAPTER], "generic") == 0;
-	if (c->generic && c->val[CK_DRYDOCK_URL] != NULL)
-		return errf(err, errsz, "ADAPTER=generic (%s) with DRYDOCK_URL "
-		    "(%s): edge mode serves a Drydock controller; the generic "
-		    "adapter needs standard mode", c->src[CK_ADAPTER],
+	c->dagent = c->val[CK_ADAPTER] != NULL &&
+	    strcasecmp(c->val[CK_ADAPTER], "dockeragent") == 0;
+	if ((c->generic || c->dagent) && c->val[CK_DRYDOCK_URL] != NULL)
+		return errf(err, errsz, "ADAPTER=%s (%s) with DRYDOCK_URL "
+		    "(%s): edge mode serves a Drydock controller; this adapter "
+		    "needs standard mode", c->val[CK_ADAPTER], c->src[CK_ADAPTER],
 		    c->src[CK_DRYDOCK_URL]);
+	c->docker_api[0] = '\0';
+	if (c->val[CK_DOCKER_API_VERSION] != NULL) {
+		const char *v = c->val[CK_DOCKER_API_VERSION];
+		unsigned maj, min;
+		char extra;
+		if (*v == 'v' || *v == 'V')
+			v++;
+		if (sscanf(v, "%u.%u%c", &maj, &min, &extra) != 2 ||
+		    maj != 1 || min > 999)
+			return errf(err, errsz, "DOCKER_API_VERSION=\"%s\" (%s): "
+			    "expected an API version such as 1.44",
+			    c->val[CK_DOCKER_API_VERSION],
+			    c->src[CK_DOCKER_API_VERSION]);
+		snprintf(c->docker_api, sizeof(c->docker_api), "/v%u.%u", maj,
+		    min);
+	}
 	if (c->val[CK_POLICY] != NULL && c->val[CK_POLICY_FILE] != NULL)
 		return errf(err, errsz, "POLICY (%s) and POLICY_FILE (%s): set "
 		    "one of them, not both", c->src[CK_POLICY],

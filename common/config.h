@@ -88,6 +88,8 @@ enum cfg_key {
 	CK_WELCOME_TIMEOUT,
 	CK_RECONNECT_DELAY,
 	CK_MAX_RECONNECT_DELAY,
+	CK_LISTEN_ADDR,
+	CK_DOCKER_API_VERSION,
 	/* Internal: derived by the master, never read from env or file. */
 	CK__DOCKER,
 	CK__APPROVAL_KEY,
@@ -144,6 +146,8 @@ struct pw_config {
 	int	 dd_watch_default;	/* unlabelled containers listed */
 	int	 dd_watch_all;		/* not only running ones */
 	int	 generic;		/* ADAPTER=generic: /api/v1 */
+	int	 dagent;		/* ADAPTER=dockeragent: its /api/v1 */
+	char	 docker_api[16];	/* DOCKER_API_VERSION: "/v1.44" or "" */
 	int	 sse_queue;
 	int	 audit_buffer;		/* ring capacity, 0: off */
 	int	 skip_df;

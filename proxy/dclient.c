@@ -306,12 +306,29 @@ struct dreq *
 dclient_request(const char *method, const char *target, int timeout_s,
     size_t maxbody, dclient_data data, dclient_done done, void *arg)
 {
+	return dclient_request_body(method, target, NULL, 0, timeout_s,
+	    maxbody, data, done, arg);
+}
+
+/* The same with a JSON request body (len bytes of json; NULL: none). */
+struct dreq *
+dclient_request_body(const char *method, const char *target,
+    const char *json, size_t len, int timeout_s, size_t maxbody,
+    dclient_data data, dclient_done done, void *arg)
+{
 	struct dreq	*d = xcalloc(1, sizeof(*d));
 	struct connreq	*w;
 
 	d->head = evbuffer_new();
 	evbuffer_add_printf(d->head, "%s %s HTTP/1.1\r\nHost: docker\r\n"
-	    "User-Agent: portwing\r\n\r\n", method, target);
+	    "User-Agent: portwing\r\n", method, target);
+	if (json != NULL)
+		evbuffer_add_printf(d->head, "Content-Type: application/json\r\n"
+		    "Content-Length: %zu\r\n\r\n", len);
+	else
+		evbuffer_add(d->head, "\r\n", 2);
+	if (json != NULL)
+		evbuffer_add(d->head, json, len);
 	d->body = evbuffer_new();
 	d->maxbody = maxbody;
 	d->data = data;

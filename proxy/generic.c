@@ -472,6 +472,12 @@ own_route_equiv(const char *method, const char *path, const char *tool,
 			return 0;
 		return 1;
 	}
+	if (strcmp(path, "/api/v1/containers") == 0 &&
+	    strcmp(method, "POST") == 0) {
+		/* dockeragent's create (and start). */
+		snprintf(out, outsz, "POST /containers/create");
+		return 1;
+	}
 	if (strcmp(path, "/api/containers") == 0 ||
 	    strcmp(path, "/api/v1/containers") == 0) {
 		snprintf(out, outsz, "GET /containers/json");
@@ -500,6 +506,10 @@ own_route_equiv(const char *method, const char *path, const char *tool,
 		snprintf(out, outsz, "GET /containers/%s/logs", cid);
 	else if (rest == NULL && strcmp(method, "DELETE") == 0)
 		snprintf(out, outsz, "DELETE /containers/%s", cid);
+	else if (rest == NULL && strcmp(method, "GET") == 0)
+		snprintf(out, outsz, "GET /containers/%s/json", cid);
+	else if (rest != NULL && strcmp(rest, "/stop") == 0)
+		snprintf(out, outsz, "POST /containers/%s/stop", cid);
 	else
 		return 0;
 	return 1;

@@ -35,6 +35,7 @@
 #include "http.h"
 #include "ipc.h"
 #include "log.h"
+#include "dagent.h"
 #include "drydock.h"
 #include "auditrec.h"
 #include "proxy.h"
@@ -161,6 +162,9 @@ struct preq {
 	char			 mcp_id[136];
 	char			 mcp_tail[16];
 	struct pmcp		*mcp;
+	/* dockeragent's API: the worker's checked values, the operation. */
+	json_t			*own;
+	struct pda		*pda;
 	/* Signed requests: the body must hash to the approved digest. */
 	int			 spool_fd;
 	EVP_MD_CTX		*md;
@@ -610,6 +614,9 @@ preq_free(struct preq *r)
 		inventory_unsubscribe(r->sub);
 	if (r->mcp != NULL)
 		pmcp_cancel(r->mcp);
+	if (r->pda != NULL)
+		pda_cancel(r->pda);
+	json_decref(r->own);
 	if (r->inv_wait)
 		inventory_forget_waiter(r);
 	if (r->errbody != NULL)
@@ -2749,8 +2756,28 @@ dd_policy(struct preq *r, const struct approval *ap, const char *method,
 	sp = strchr(eq, ' ');
 	*sp++ = '\0';
 	memset(&g, 0, sizeof(g));
-	deny = pgate_judge(&g, eq, sp, ap, NULL, &fwd, &st, &body, why,
-	    sizeof(why)) == PG_DENY;
+	switch (pgate_judge(&g, eq, sp, ap, NULL, &fwd, &st, &body, why,
+	    sizeof(why))) {
+	case PG_DENY:
+		deny = 1;
+		break;
+	case PG_INSPECT:
+		/*
+		 * A body the policy would read (dockeragent's create): this
+		 * route builds it here, where policyd does not see it.
+		 */
+		deny = 1;
+		st = 403;
+		free(body);
+		body = NULL;
+		snprintf(why, sizeof(why), "the policy inspects the body of "
+		    "%.100s %.100s, which this route cannot submit to it; use "
+		    "Docker's API", eq, sp);
+		break;
+	default:
+		deny = 0;
+		break;
+	}
 	if (!deny && (g.okind != 0 || g.ofilter)) {
 		deny = 1;
 		st = 403;
@@ -2783,6 +2810,16 @@ dd_policy(struct preq *r, const struct approval *ap, const char *method,
 		    (size_t)n);
 		return 1;
 	}
+	if (px.cfg.dagent && strncmp(path, "/api/v1/", 8) == 0) {
+		/* dockeragent's clients read its envelope. */
+		size_t	 n;
+		char	*t = dagent_envelope_text(st ? st : 403, why, &n);
+		free(body);
+		respond_local(r, st ? st : 403, "Content-Type: "
+		    "application/json\r\n", t, n);
+		free(t);
+		return 1;
+	}
 	if (body == NULL)
 		body = pgate_deny_body(method, target, why);
 	respond_local(r, st ? st : 403, PGATE_CTYPE, body, strlen(body));
@@ -2812,6 +2849,16 @@ mcp_field(struct preq *r, const char *name, const char *val, size_t vl)
 	} else if (strcasecmp(name, "Pw-Mcp-Tail") == 0) {
 		dst = r->mcp_tail;
 		sz = sizeof(r->mcp_tail);
+	} else if (strncasecmp(name, "Pw-Da-", 6) == 0) {
+		/* dockeragent's values; one that is not UTF-8 is dropped. */
+		json_t *v = json_stringn(val, vl);
+		if (r->own == NULL)
+			r->own = json_object();
+		if (v != NULL && json_object_size(r->own) < 16)
+			json_object_set_new(r->own, name, v);
+		else
+			json_decref(v);
+		return;
 	} else
 		return;
 	if (vl >= sz)
@@ -2844,6 +2891,74 @@ mcp_request(struct preq *r)
 	r->mcp = pmcp_call(r->mcp_tool, r->mcp_id, (int)tail, mcp_done, r);
 	if (r->mcp == NULL)
 		preq_error(r, 400, "invalid MCP tool call");
+}
+
+/* ---- dockeragent's API (ADAPTER=dockeragent, proxy/pdagent.c) ---- */
+
+static void
+pda_respond(void *arg, int status, const char *body, size_t len)
+{
+	struct preq	*r = arg;
+
+	r->pda = NULL;
+	respond_local(r, status, "Content-Type: application/json\r\n", body,
+	    len);
+}
+
+static void
+pda_head(void *arg, int status, const char *hdrs)
+{
+	struct preq	*r = arg;
+	struct evbuffer	*lines = evbuffer_new();
+
+	evbuffer_add(lines, hdrs, strlen(hdrs));
+	r->streaming = 1;
+	send_head(r, status, FH_KEEPALIVE, 0, lines);
+	evbuffer_free(lines);
+	r->resp_headed = 1;
+}
+
+static void
+pda_end(void *arg)
+{
+	struct preq	*r = arg;
+
+	r->pda = NULL;
+	send_frame(r, FRAME_END, NULL, 0);
+	preq_finish(r);
+}
+
+static void
+pda_drop(void *arg)
+{
+	struct preq	*r = arg;
+
+	r->pda = NULL;
+	log_warnx("dropping a log follower of worker %u: more than %d bytes "
+	    "unread", r->ps->slot, px.cfg.sse_queue);
+	preq_abort(r);
+}
+
+static const struct pda_ops pda_ops = {
+	pda_respond, pda_head, dd_sse_send, pda_end, pda_drop,
+};
+
+static void
+da_request(struct preq *r, const char *method, const char *path)
+{
+	json_t	*f = r->own;
+
+	r->own = NULL;
+	r->state = PR_LOCAL;
+	if (pda_start(method, path, f, px.cfg.docker_api, &pda_ops, r,
+	    &r->pda) == -1) {
+		char	*t;
+		size_t	 n;
+		t = dagent_envelope_text(404, "no such dockeragent route", &n);
+		respond_local(r, 404, "Content-Type: application/json\r\n", t,
+		    n);
+		free(t);
+	}
 }
 
 static void
@@ -2880,6 +2995,8 @@ dd_request(struct preq *r, const char *method, const char *target)
 		audit_request(r, 1, query);
 	else if (strcmp(method, "POST") == 0 && strcmp(path, "/_portwing/mcp") == 0)
 		mcp_request(r);
+	else if (px.cfg.dagent)
+		da_request(r, method, path);
 	else if (px.cfg.generic) {
 		/* The generic adapter (reference 7.8): /api/v1 only. */
 		r->generic = 1;
@@ -3209,6 +3326,7 @@ proxy_run(struct child_boot *b)
 	pool_init(px.base, px.cfg.upstream_idle);
 	dclient_init(px.base);
 	pmcp_init(px.base);
+	pda_init(px.base);
 	inventory_preinit();
 	observe_preinit();
 	audit_init(px.base, &px.cfg);

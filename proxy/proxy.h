@@ -89,6 +89,8 @@ typedef void (*dclient_data)(void *, struct evbuffer *);
 void	 dclient_init(struct event_base *);
 struct dreq *dclient_request(const char *, const char *, int, size_t,
 	    dclient_data, dclient_done, void *);
+struct dreq *dclient_request_body(const char *, const char *, const char *,
+	    size_t, int, size_t, dclient_data, dclient_done, void *);
 void	 dclient_cancel(struct dreq *);
 int	 dclient_status(const struct dreq *);
 int	 dclient_hex_id(const char *);
@@ -137,6 +139,20 @@ void	 pmcp_init(struct event_base *);
 
 /* dclient.c */
 void	 dclient_message(struct evbuffer *, char *, size_t);
+
+/* pdagent.c: dockeragent's API (ADAPTER=dockeragent). */
+struct pda;
+struct pda_ops {
+	void	(*respond)(void *, int, const char *, size_t);	/* JSON */
+	void	(*head)(void *, int, const char *);	/* a stream begins */
+	int	(*data)(void *, const char *, size_t);	/* -1: over bound */
+	void	(*end)(void *);				/* the stream ended */
+	void	(*drop)(void *);			/* dropped (slow) */
+};
+int	 pda_start(const char *, const char *, struct json_t *, const char *,
+	    const struct pda_ops *, void *, struct pda **);
+void	 pda_cancel(struct pda *);
+void	 pda_init(struct event_base *);
 
 /* observe.c: host_metrics. */
 struct json_t *observe_host_metrics(void);
