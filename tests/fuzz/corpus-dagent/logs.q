@@ -1,0 +1,1 @@
+tail=100&follow=false&since=1700000000&timestamps=true

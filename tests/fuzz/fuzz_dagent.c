@@ -1,0 +1,55 @@
+/*
+ * fuzz_dagent.c: libFuzzer harness for dockeragent's request checks in
+ * the worker (agent/dagentwire.c): a create body (checks, then Docker's
+ * configuration), a stop body, and the same bytes as the query of the
+ * list, remove and logs routes.  Every value it hands the proxy must be
+ * a valid header field value.
+ */
+#include "pwbuild.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dagentwire.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static void
+check_fields(struct da_call *c)
+{
+	int		i;
+	const char	*p;
+
+	for (i = 0; i < c->n; i++)
+		for (p = c->value[i]; *p != '\0'; p++)
+			if (((unsigned char)*p < 0x20 && *p != '\t') ||
+			    *p == 0x7f)
+				abort();
+	da_call_free(c);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct da_call		c;
+	struct da_result	r;
+	char			*q;
+
+	memset(&c, 0, sizeof(c));
+	(void)da_create((const char *)data, size, &c, &r);
+	check_fields(&c);
+	(void)da_stop((const char *)data, size, &c, &r);
+	check_fields(&c);
+	q = malloc(size + 1);
+	memcpy(q, data, size);
+	q[size] = '\0';
+	(void)da_list(q, &c);
+	check_fields(&c);
+	(void)da_remove(q, &c, &r);
+	check_fields(&c);
+	(void)da_logs(q, &c, &r);
+	check_fields(&c);
+	free(q);
+	return 0;
+}
