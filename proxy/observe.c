@@ -827,7 +827,7 @@ version_done(void *arg, int status, struct evbuffer *body, const char *err)
 	/*
 	 * Only what is served: exec (the Docker API's exec routes), metrics
 	 * (/metrics), events (/events), mcp (POST /_portwing/mcp) and the
-	 * adapter's routes.  Portwing also lists "compose"; portwing has no
+	 * adapter's routes (dockeragent: its whole API, one name).  Portwing also lists "compose"; portwing has no
 	 * compose routes, so it is left out until they exist, and lists
 	 * "events" twice for the generic adapter
 	 * (tests/regress/t-capabilities.sh checks each entry against a
@@ -845,6 +845,9 @@ version_done(void *arg, int status, struct evbuffer *body, const char *err)
 			json_array_append_new(caps, json_string("containers"));
 			json_array_append_new(caps, json_string("logs"));
 			json_array_append_new(caps, json_string("version"));
+		} else if (ob.cfg->dagent) {
+			json_array_append_new(caps, json_string(
+			    "dockeragent"));
 		} else {
 			json_array_append_new(caps, json_string(
 			    "dd:container-sync"));

@@ -4,7 +4,7 @@
 # probe below; a name with no probe fails, so a capability cannot be
 # advertised before the route that serves it exists (Portwing's
 # "compose" is the case in point: portwing has no compose routes).
-# Run once per adapter: drydock (the default) and generic.
+# Run once per adapter: drydock (the default), generic and dockeragent.
 . "$(dirname "$0")/lib.sh"
 D() { pw_docker_direct "$@"; }
 cleanup() { pw_stop; D rm -f pwcap-a >/dev/null 2>&1; }
@@ -20,7 +20,7 @@ code() {
 	pw_curl -o "$PW_TMP/body" -w '%{http_code}' -X "$m" "$@" "$(pw_url "$p")"
 }
 
-for adapter in drydock generic; do
+for adapter in drydock generic dockeragent; do
 pw_start ADAPTER=$adapter || { fail "portwingd starts ($adapter)"; exit 1; }
 info=$(pw_curl "$(pw_url /_portwing/info)")
 caps=$(printf '%s' "$info" | python3 -c 'import json,sys; print("\n".join(json.load(sys.stdin)["capabilities"]))') ||
@@ -30,6 +30,7 @@ check "$adapter: compose is not advertised (no compose route)" bash -c "! grep -
 check "$adapter: no capability is listed twice" bash -c "[ \"\$(sort <<<\"\$1\" | uniq -d)\" = '' ]" _ "$caps"
 case $adapter in
 generic) want="containers logs version" ;;
+dockeragent) want="dockeragent" ;;
 *) want="dd:container-sync dd:logs" ;;
 esac
 for c in $want mcp; do
@@ -81,6 +82,11 @@ for c in $caps; do
 		s=$(code GET "/api/v1/containers/$id/logs?tail=10")
 		check "capability logs: GET /api/v1/containers/{id}/logs answers $s with its output" \
 		    bash -c "[ $s = 200 ] && grep -q cap-log-line '$PW_TMP/body'"
+		;;
+	dockeragent)
+		s=$(code GET "/api/v1/containers?all=true" -H "X-API-Key: $PW_TOKEN")
+		check "capability dockeragent: GET /api/v1/containers answers $s and lists pwcap-a" \
+		    bash -c "[ $s = 200 ] && grep -q '\"containers\"' '$PW_TMP/body' && grep -q '$id' '$PW_TMP/body'"
 		;;
 	version)
 		s=$(code GET /api/v1/version)

@@ -24,6 +24,16 @@ out=$(run PORT=$port TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" DD_POLL_INTERVAL=30 AD
 check "DD_POLL_INTERVAL=30 ADAPTER=drydock are accepted (rc=$rc)" [ $rc = 0 ]
 out=$(run PORT=$port TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" ADAPTER=Generic "$PW_BUILD/portwingd" -n); rc=$?
 check "ADAPTER=Generic is accepted, in any case (rc=$rc)" [ $rc = 0 ]
+out=$(run TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" ADAPTER=dockeragent LISTEN_ADDR=127.0.0.1:$port DOCKER_API_VERSION=1.44 "$PW_BUILD/portwingd" -n); rc=$?
+check "ADAPTER=dockeragent with LISTEN_ADDR and DOCKER_API_VERSION is accepted (rc=$rc)" [ $rc = 0 ]
+out=$(run PORT=$port TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" LISTEN_ADDR=:$port "$PW_BUILD/portwingd" -n); rc=$?
+check "LISTEN_ADDR with PORT is refused, naming both (rc=$rc)" \
+    bash -c "[ $rc = 1 ] && echo \"\$1\" | grep -q 'LISTEN_ADDR.*PORT'" _ "$out"
+for bad in LISTEN_ADDR=nocolon DOCKER_API_VERSION=abc DOCKER_API_VERSION=2.0; do
+	out=$(run TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" "$bad" "$PW_BUILD/portwingd" -n); rc=$?
+	check "$bad is a start-up error naming the setting (rc=$rc)" \
+	    bash -c "[ $rc = 1 ] && echo \"\$1\" | grep -q '${bad%%=*}=\"${bad#*=}\"'" _ "$out"
+done
 openssl genpkey -algorithm ed25519 -out "$PW_TMP/edge.pem" 2>/dev/null && chmod 600 "$PW_TMP/edge.pem"
 out=$(run PORT=$port TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" ADAPTER=generic DRYDOCK_URL=ws://127.0.0.1:9/ PRIVATE_KEY_FILE="$PW_TMP/edge.pem" "$PW_BUILD/portwingd" -n); rc=$?
 check "ADAPTER=generic in edge mode is refused, naming both (rc=$rc)" \

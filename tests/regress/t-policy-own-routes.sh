@@ -7,7 +7,7 @@
 # DELETE.  With ownership on, the inventory routes are refused outright.
 . "$(dirname "$0")/lib.sh"
 D() { pw_docker_direct "$@"; }
-cleanup() { pw_stop; D rm -f pwop-a >/dev/null 2>&1; }
+cleanup() { pw_stop; D rm -f pwop-a pwop-new >/dev/null 2>&1; }
 trap cleanup EXIT
 cleanup
 D run -d --name pwop-a "$PW_IMAGE" sh -c 'echo op-log-line; sleep 600' >/dev/null ||
@@ -60,6 +60,33 @@ for adapter in drydock generic; do
 	check "$adapter: the refusals are audited as proxy_denied ($n)" [ "$n" -ge 4 ]
 	pw_stop
 done
+
+# dockeragent's routes: the same judgement, in dockeragent's envelope.
+pw_start ADAPTER=dockeragent POLICY=autoheal || { fail "portwingd starts (dockeragent, autoheal)"; exit 1; }
+K="X-API-Key: $PW_TOKEN"
+s=$(code GET /api/v1/containers -H "$K")
+check "dockeragent: GET /api/v1/containers is allowed ($s)" bash -c "[ $s = 200 ] && grep -q '$id' '$PW_TMP/body'"
+s=$(code GET /api/v1/containers/pwop-a -H "$K")
+check "dockeragent: GET /api/v1/containers/ID is allowed as GET /containers/ID/json ($s)" [ "$s" = 200 ]
+s=$(code GET /api/v1/containers/pwop-a/logs -H "$K")
+check "dockeragent: logs refused in the envelope ($s)" \
+    bash -c "[ $s = 403 ] && grep -q '\"status\":403' '$PW_TMP/body' && ! grep -q op-log-line '$PW_TMP/body'"
+s=$(code POST /api/v1/containers/pwop-a/stop -H "$K")
+check "dockeragent: stop refused as POST /containers/ID/stop ($s)" [ "$s" = 403 ]
+s=$(code DELETE "/api/v1/containers/pwop-a?force=true" -H "$K")
+check "dockeragent: remove refused as DELETE /containers/ID ($s)" [ "$s" = 403 ]
+s=$(code POST /api/v1/containers -H "$K" -H 'Content-Type: application/json' -d "{\"image\":\"$PW_IMAGE\",\"name\":\"pwop-new\"}")
+check "dockeragent: create refused as POST /containers/create ($s)" [ "$s" = 403 ]
+check "dockeragent: the container still runs" [ "$(D inspect -f '{{.State.Running}}' pwop-a)" = true ]
+check "dockeragent: and none was created" bash -c "! docker -H unix://$DOCKER_SOCK inspect pwop-new >/dev/null 2>&1"
+pw_stop
+# A policy that allows creating but inspects the body: this route cannot
+# hand the body to policyd, so it is refused rather than let through.
+pw_start ADAPTER=dockeragent POLICY=portwing || { fail "portwingd starts (dockeragent, portwing preset)"; exit 1; }
+s=$(code POST /api/v1/containers -H "X-API-Key: $PW_TOKEN" -H 'Content-Type: application/json' -d "{\"image\":\"$PW_IMAGE\",\"name\":\"pwop-new\"}")
+check "dockeragent: create under an inspecting policy is refused, not uninspected ($s: $(head -c 200 "$PW_TMP/body"))" \
+    bash -c "[ $s = 403 ] && grep -q 'inspects the body' '$PW_TMP/body' && ! docker -H unix://$DOCKER_SOCK inspect pwop-new >/dev/null 2>&1"
+pw_stop
 
 # Without a policy the same calls are served.
 pw_start || { fail "portwingd starts without a policy"; exit 1; }
