@@ -490,7 +490,9 @@ logs_done(void *arg, int status, struct evbuffer *body, const char *err)
 		ops->end(a);
 		return;
 	}
-	if (body == NULL)
+	/* A followed request's refusal came through logs_data, into in. */
+	if (body == NULL || (evbuffer_get_length(body) == 0 &&
+	    evbuffer_get_length(p->in) > 0))
 		body = p->in;
 	if (docker_failed(p, "container logs", status, body, err, 200, 200))
 		return;
