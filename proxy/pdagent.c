@@ -413,7 +413,8 @@ take_logs(struct pda *p, struct evbuffer *chunk)
 	uint8_t	hdr[8];
 	size_t	n, k;
 
-	evbuffer_add_buffer(p->in, chunk);
+	if (chunk != p->in)
+		evbuffer_add_buffer(p->in, chunk);
 	for (;;) {
 		n = evbuffer_get_length(p->in);
 		if (n == 0)
