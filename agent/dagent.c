@@ -80,8 +80,10 @@ body_of(struct conn *c, size_t *n)
 	return *n ? (const char *)evbuffer_pullup(c->body, -1) : "";
 }
 
+/* A body-taking route: the body, checked by check, then to the proxy. */
 static void
-create_body(struct conn *c)
+checked_body(struct conn *c, int (*check)(const char *, size_t,
+    struct da_call *, struct da_result *))
 {
 	struct da_call		call = { 0 };
 	struct da_result	r;
@@ -90,7 +92,7 @@ create_body(struct conn *c)
 
 	c->state = CONN_LOCAL_BODY;
 	b = body_of(c, &n);
-	if (da_create(b, n, &call, &r) == -1) {
+	if (check(b, n, &call, &r) == -1) {
 		da_call_free(&call);
 		dagent_error(c, r.status, r.msg);
 		return;
@@ -99,21 +101,15 @@ create_body(struct conn *c)
 }
 
 static void
+create_body(struct conn *c)
+{
+	checked_body(c, da_create);
+}
+
+static void
 stop_body(struct conn *c)
 {
-	struct da_call		call = { 0 };
-	struct da_result	r;
-	const char		*b;
-	size_t			 n;
-
-	c->state = CONN_LOCAL_BODY;
-	b = body_of(c, &n);
-	if (da_stop(b, n, &call, &r) == -1) {
-		da_call_free(&call);
-		dagent_error(c, r.status, r.msg);
-		return;
-	}
-	send_call(c, &call);
+	checked_body(c, da_stop);
 }
 
 /*

@@ -9,33 +9,17 @@
 #include <string.h>
 
 #include "dagent.h"
+#include "http.h"
 #include "util.h"
 
 const char *
 dagent_status_text(int status)
 {
+	/* Where Go's names are older than the RFC's that http.c uses. */
 	switch (status) {
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 411: return "Length Required";
 	case 413: return "Request Entity Too Large";
 	case 414: return "Request URI Too Long";
-	case 417: return "Expectation Failed";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
-	default: return "";
+	default: return http_reason(status);
 	}
 }
 
