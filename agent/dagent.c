@@ -25,7 +25,10 @@
 #include "util.h"
 #include "worker.h"
 
-/* Is this request dockeragent's (its /api/v1 under ADAPTER=dockeragent)? */
+/*
+ * Is this request dockeragent's (its /api/v1, and /health, under
+ * ADAPTER=dockeragent)?  Their errors are in its envelope.
+ */
 int
 dagent_path(struct conn *c)
 {
@@ -36,7 +39,7 @@ dagent_path(struct conn *c)
 	http_percent_decode(c->req.path, strlen(c->req.path), path,
 	    sizeof(path));
 	return strcmp(path, "/api/v1") == 0 ||
-	    strncmp(path, "/api/v1/", 8) == 0;
+	    strncmp(path, "/api/v1/", 8) == 0 || strcmp(path, "/health") == 0;
 }
 
 void

@@ -490,13 +490,23 @@ docker_config(json_t *o, struct da_result *r)
 	copy_member(hc, "NetworkMode", o, "network_mode");
 	if (json_array_size(json_object_get(o, "volumes")) > 0) {
 		json_t *m = json_array();
-		json_array_foreach(json_object_get(o, "volumes"), i, v)
-			json_array_append_new(m, json_pack("{s:s, s:s, s:s, "
-			    "s:b}", "Type", strcmp(mstr(v, "type"), "volume") ==
-			    0 ? "volume" : strcmp(mstr(v, "type"), "tmpfs") == 0 ?
-			    "tmpfs" : "bind", "Source", mstr(v, "source"),
-			    "Target", mstr(v, "target"), "ReadOnly",
-			    json_is_true(json_object_get(v, "read_only"))));
+		json_array_foreach(json_object_get(o, "volumes"), i, v) {
+			int tmpfs = strcmp(mstr(v, "type"), "tmpfs") == 0;
+			json_t *mt = json_pack("{s:s, s:s, s:b}", "Type",
+			    strcmp(mstr(v, "type"), "volume") == 0 ? "volume" :
+			    tmpfs ? "tmpfs" : "bind", "Target", mstr(v, "target"),
+			    "ReadOnly", json_is_true(json_object_get(v,
+			    "read_only")));
+			/*
+			 * dockeragent requires a source for every kind and
+			 * passes it on, which Docker refuses for tmpfs: the
+			 * source of a tmpfs mount is dropped here.
+			 */
+			if (!tmpfs)
+				json_object_set_new(mt, "Source", json_string(
+				    mstr(v, "source")));
+			json_array_append_new(m, mt);
+		}
 		json_object_set_new(hc, "Mounts", m);
 	}
 	if (json_is_object(v = json_object_get(o, "restart_policy")))
