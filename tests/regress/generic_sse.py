@@ -250,20 +250,7 @@ def req(port, method, path, token=None, headers=None, src=None, body=None):
     s.sendall(head.encode() + (body or b""))
     try:
         st, hdrs, rest = pwhttp.read_head(s)
-        if method == "HEAD" or st in (204, 304):
-            data = b""
-        elif "content-length" in hdrs:
-            n = int(hdrs["content-length"])
-            data = rest
-            while len(data) < n:
-                c = s.recv(65536)
-                if not c:
-                    break
-                data += c
-        elif hdrs.get("transfer-encoding", "").lower() == "chunked":
-            data = pwhttp.read_chunked(s, rest)
-        else:
-            data = pwhttp.read_all(s, rest)
+        data = pwhttp.read_body(s, method, st, hdrs, rest)
     finally:
         s.close()
     return st, hdrs, data

@@ -133,3 +133,22 @@ def answer(s):
             return "SHORT", rest
         rest += d
     return head.split(b" ")[1].decode(), rest
+
+
+def read_body(s, method, st, hdrs, rest):
+    """The body of an answer whose head read_head returned: by
+    Content-Length, chunked, or to the end of the connection."""
+    if method == "HEAD" or st in (204, 304):
+        return b""
+    if "content-length" in hdrs:
+        n = int(hdrs["content-length"])
+        data = rest
+        while len(data) < n:
+            c = s.recv(65536)
+            if not c:
+                break
+            data += c
+        return data
+    if hdrs.get("transfer-encoding", "").lower() == "chunked":
+        return read_chunked(s, rest)
+    return read_all(s, rest)
