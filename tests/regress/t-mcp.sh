@@ -470,6 +470,30 @@ else
 	fail "Inspector CLI: not found in the npm cache"
 fi
 
+# ---- A signed request (Ed25519): the body authd judged is the message. ----
+pw_stop
+"$PW_BUILD/portwing" keygen -out "$PW_TMP/mcpkey.pem" 2>/dev/null |
+    grep -v '^#' | head -1 >"$PW_TMP/mcp_keys"
+chmod 600 "$PW_TMP/mcp_keys"
+if pw_start AUTHORIZED_KEYS="$PW_TMP/mcp_keys" DOCKER_ROOT="$PW_DOCKER_DIR/data"; then
+	sreq() { "$PW_BUILD/portwing" request -k "$PW_TMP/mcpkey.pem" \
+	    -H 'Content-Type: application/json' POST "$(pw_url /_portwing/mcp)" "$1"; }
+	sreq '{"jsonrpc":"2.0","id":"s1","method":"ping"}' >"$out/signed-ping.out" 2>&1
+	check "signed: ping answered from the signed body" \
+	    grep -qF '{"jsonrpc":"2.0","id":"s1","result":{}}' "$out/signed-ping.out"
+	sreq '{"jsonrpc":"2.0","id":"s2","method":"tools/call","params":{"name":"inspect_container","arguments":{"id":"'"$cid"'"}}}' \
+	    >"$out/signed-inspect.out" 2>&1
+	check "signed: inspect_container through the signed body names the container" \
+	    grep -qF "$cid" "$out/signed-inspect.out"
+	s=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+	    -H 'Authorization: Bearer not-the-key' "$(pw_url /_portwing/mcp)" \
+	    -d '{"jsonrpc":"2.0","id":1,"method":"ping"}')
+	check "signed agent: a wrong bearer token is 401 ($s)" [ "$s" = 401 ]
+	pw_stop
+else
+	fail "portwingd starts with AUTHORIZED_KEYS"
+fi
+
 # ---- No secret in anything an MCP client received. ----
 nfiles=$(find "$out" -type f | wc -l)
 check "the outputs collected ($nfiles files in $out) hold the non-secret label" \
