@@ -65,9 +65,9 @@
 #                      inventory, against Docker's own container list,
 #                      direct and through the proxy, with 1,000
 #                      containers; counts the Docker calls made during
-#                      each row; its own engine; never part of a full
-#                      run);
-#                      empty (default): everything, bulk.sh last
+#                      each row; its own engine; last in a full run);
+#                      empty (default): everything, bulk.sh and api.sh
+#                      last
 #
 # Output: a table on stdout and build/bench-results.json (BUILD_DIR/...).
 # Raw wrk output and daemon logs stay in /tmp/pw-bench.  Exits 0 whatever
@@ -927,5 +927,6 @@ if [ -z "$BENCH_ONLY" ] || [ "$BENCH_ONLY" = all ]; then
 	trap - EXIT INT TERM
 	stop_all
 	"$here/bulk.sh" "$build" || say "warning: the bulk section failed"
+	"$here/api.sh" "$build" || say "warning: the api section failed"
 fi
 exit 0
