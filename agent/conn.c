@@ -1141,7 +1141,42 @@ conn_start_own(struct conn *c, int n, const char *const *names,
 		return;
 	}
 	c->proxied = 1;
-	worker_own_request(c, n, names, values);
+	worker_own_request(c, n, names, values, 0);
+	bufferevent_write(c->sbev, &fh, sizeof(fh));
+	c->state = CONN_PROXY;
+	(void)conn_body_pump(c);
+}
+
+/*
+ * The same with a body of the worker's making (dockeragent's file
+ * content, decoded from the client's JSON), sent in DATA frames.
+ */
+void
+conn_start_own_body(struct conn *c, int n, const char *const *names,
+    const char *const *values, const char *body, size_t blen)
+{
+	struct frame_hdr	fh = { FRAME_DATA, 0 };
+	size_t			off, k;
+
+	if (blen == 0) {
+		conn_start_own(c, n, names, values);
+		return;
+	}
+	if (conn_stream(c) == -1) {
+		conn_error(c, 503, "Docker proxy unavailable");
+		return;
+	}
+	c->proxied = 1;
+	worker_own_request(c, n, names, values, blen);
+	for (off = 0; off < blen; off += k) {
+		k = blen - off < FRAME_MAX_DATA ? blen - off : FRAME_MAX_DATA;
+		fh.type = FRAME_DATA;
+		fh.len = (uint32_t)k;
+		bufferevent_write(c->sbev, &fh, sizeof(fh));
+		bufferevent_write(c->sbev, body + off, k);
+	}
+	fh.type = FRAME_END;
+	fh.len = 0;
 	bufferevent_write(c->sbev, &fh, sizeof(fh));
 	c->state = CONN_PROXY;
 	(void)conn_body_pump(c);

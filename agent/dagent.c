@@ -116,15 +116,36 @@ stop_body(struct conn *c)
 }
 
 /*
- * POST /api/v1/files: host file writes are off until the operator names
- * a root directory for them.
+ * POST /api/v1/files: off until the operator names a root directory
+ * (HOST_FILES_ROOT); then checked here and written by filed, through
+ * the proxy, which audits it.
  */
 static void
 files_body(struct conn *c)
 {
+	struct da_call		 call = { 0 };
+	struct da_result	 r;
+	const char		*b;
+	char			*content;
+	size_t			 n, clen;
+
 	c->state = CONN_LOCAL_BODY;
-	dagent_error(c, 403, "host file writes are disabled: the agent's "
-	    "HOST_FILES_ROOT is not set");
+	if (!c->w->cfg.files) {
+		dagent_error(c, 403, "host file writes are disabled: the "
+		    "agent's HOST_FILES_ROOT is not set");
+		return;
+	}
+	b = body_of(c, &n);
+	if (da_files(b, n, c->w->cfg.files_allow, &call, &r, &content,
+	    &clen) == -1) {
+		da_call_free(&call);
+		dagent_error(c, r.status, r.msg);
+		return;
+	}
+	conn_start_own_body(c, call.n, call.name, (const char *const *)
+	    call.value, content, clen);
+	da_call_free(&call);
+	freezero(content, clen);
 }
 
 /* Every /api/v1 route of dockeragent, after authentication. */

@@ -605,3 +605,87 @@ da_create(const char *body, size_t n, struct da_call *c, struct da_result *r)
 	json_decref(o);
 	return 0;
 }
+
+/*
+ * POST /api/v1/files: {"path", "content", "permission"} checked in
+ * dockeragent's order.  The cleaned path and the permission bits go to
+ * the proxy as fields; the content, decoded, becomes the body the proxy
+ * hands to filed (*content, malloc'd, *clen bytes).  allow is
+ * HOST_FILES_ALLOW (NULL: all of the root).
+ */
+int
+da_files(const char *body, size_t n, const char *allow, struct da_call *c,
+    struct da_result *r, char **content, size_t *clen)
+{
+	json_t		*o, *p, *t, *m;
+	const char	*perm = "0644", *q;
+	char		 clean[DA_PATH_MAX], num[16];
+	unsigned long	 bits = 0;
+	int		 rc;
+
+	*content = NULL;
+	*clen = 0;
+	if ((o = load_object(body, n, r)) == NULL)
+		return -1;
+	p = json_object_get(o, "path");
+	t = json_object_get(o, "content");
+	m = json_object_get(o, "permission");
+	if (p != NULL && !json_is_null(p) && !json_is_string(p)) {
+		json_decref(o);
+		return wrong_type(r, "path", "a string");
+	}
+	if (t != NULL && !json_is_null(t) && !json_is_string(t)) {
+		json_decref(o);
+		return wrong_type(r, "content", "a string");
+	}
+	if (m != NULL && !json_is_null(m) && !json_is_string(m)) {
+		json_decref(o);
+		return wrong_type(r, "permission", "a string");
+	}
+	rc = dagent_path_clean(json_is_string(p) ? json_string_value(p) : "",
+	    clean, sizeof(clean));
+	if (rc != DA_PATH_OK) {
+		json_decref(o);
+		switch (rc) {
+		case DA_PATH_EMPTY:
+			return fail(r, 400, "path is required");
+		case DA_PATH_RELATIVE:
+			return fail(r, 400, "path must be absolute");
+		case DA_PATH_DOTDOT:
+			return fail(r, 400, "path must not contain '..'");
+		case DA_PATH_ROOT:
+			return fail(r, 400, "path must name a file, not /");
+		default:
+			return fail(r, 400, "path is too long");
+		}
+	}
+	if (json_is_string(m) && json_string_length(m) > 0)
+		perm = json_string_value(m);
+	for (q = perm; *q >= '0' && *q <= '7' && bits <= 07777; q++)
+		bits = bits * 8 + (unsigned long)(*q - '0');
+	if (*q != '\0' || q == perm || bits > 07777) {
+		json_decref(o);
+		return fail(r, 400, "permission must be a valid octal string "
+		    "(e.g., \"0644\")");
+	}
+	if (bits & 07000) {
+		json_decref(o);
+		return fail(r, 400, "permission must not set the setuid, "
+		    "setgid or sticky bit");
+	}
+	if (!dagent_path_allowed(clean, allow)) {
+		json_decref(o);
+		return fail(r, 403, "path %s is outside the paths this agent "
+		    "may write (HOST_FILES_ALLOW)", clean);
+	}
+	if (json_is_string(t) && json_string_length(t) > 0) {
+		*clen = json_string_length(t);
+		*content = xmalloc(*clen);
+		memcpy(*content, json_string_value(t), *clen);
+	}
+	da_call_add(c, "Pw-Da-Path", clean);
+	snprintf(num, sizeof(num), "%04lo", bits);
+	da_call_add(c, "Pw-Da-Mode", num);
+	json_decref(o);
+	return 0;
+}

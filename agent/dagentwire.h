@@ -32,5 +32,7 @@ int	da_remove(const char *, struct da_call *, struct da_result *);
 int	da_logs(const char *, struct da_call *, struct da_result *);
 int	da_stop(const char *, size_t, struct da_call *, struct da_result *);
 int	da_create(const char *, size_t, struct da_call *, struct da_result *);
+int	da_files(const char *, size_t, const char *, struct da_call *,
+	    struct da_result *, char **, size_t *);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "child.h"
+#include "filed.h"
 #include "ipc_msg.h"
 #include "log.h"
 #include "proc.h"
@@ -45,6 +46,8 @@ main(int argc, char **argv)
 			return policyd_run(&boot);
 		case PROC_EDGE:
 			return edge_run(&boot);
+		case PROC_FILED:
+			return filed_run(&boot);
 		}
 		return 2;
 	}

@@ -117,6 +117,10 @@ static struct {
 	struct child		 keyd;		/* with TLS only */
 	struct child		 policyd;	/* with a policy only */
 	struct child		 edge;		/* in edge mode only */
+	struct child		 filed;		/* with HOST_FILES_ROOT only */
+	int			 files_root;	/* HOST_FILES_ROOT, -1: none */
+	uid_t			 files_uid;	/* filed runs as its owner */
+	gid_t			 files_gid;
 	struct policy_spec	 pspec;		/* the policy in force */
 	struct policy		*pol;		/* NULL: none configured */
 	uint32_t		 pol_gen;
@@ -187,6 +191,12 @@ static const struct ipc_perm perms_policyd[] = {
 static const struct ipc_perm perms_edge[] = {
 	{ IPC_C_READY, 4, 4, 0 },
 	{ IPC_E_DIAL, 0, 0, 0 },
+	{ IPC_C_LOG, 12, 12 + LOG_MSG_MAX, 0 },
+	{ IPC_C_PONG, 0, 0, 0 },
+};
+
+static const struct ipc_perm perms_filed[] = {
+	{ IPC_C_READY, 4, 4, 0 },
 	{ IPC_C_LOG, 12, 12 + LOG_MSG_MAX, 0 },
 	{ IPC_C_PONG, 0, 0, 0 },
 };
@@ -405,6 +415,52 @@ master_link_policy(void)
 	}
 	ipc_send(m.proxy.chan, IPC_M_POLICY_CHAN, 0, 0, NULL, 0, sv[0]);
 	ipc_send(m.policyd.chan, IPC_M_POLICY_CHAN, 0, 0, NULL, 0, sv[1]);
+}
+
+/* HOST_FILES_ROOT: the proxy asks filed to write what a worker checked. */
+static void
+master_link_filed(void)
+{
+	int	sv[2];
+
+	if (!m.cfg.files || !m.filed.ready || !m.proxy.ready ||
+	    m.filed.chan == NULL || m.proxy.chan == NULL)
+		return;
+	if (ipc_socketpair(sv) == -1) {
+		log_warn("socketpair");
+		return;
+	}
+	ipc_send(m.proxy.chan, IPC_M_FILED_CHAN, 0, 0, NULL, 0, sv[0]);
+	ipc_send(m.filed.chan, IPC_M_FILED_CHAN, 0, 0, NULL, 0, sv[1]);
+}
+
+/*
+ * HOST_FILES_ROOT, opened once at start: filed holds this descriptor
+ * and no other path, and runs as the directory's owner (root's: uid 0
+ * without any capability).
+ */
+static int
+master_open_files_root(char *err, size_t errsz)
+{
+	struct stat	st;
+	const char	*root = m.cfg.val[CK_HOST_FILES_ROOT];
+
+	m.files_root = -1;
+	if (!m.cfg.files)
+		return 0;
+	if ((m.files_root = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1 || fstat(m.files_root, &st) == -1) {
+		snprintf(err, errsz, "HOST_FILES_ROOT %s (%s): %s", root,
+		    m.cfg.src[CK_HOST_FILES_ROOT], errno == ENOTDIR ?
+		    "not a directory" : strerror(errno));
+		if (m.files_root != -1)
+			close(m.files_root);
+		m.files_root = -1;
+		return -1;
+	}
+	m.files_uid = st.st_uid;
+	m.files_gid = st.st_gid;
+	return 0;
 }
 
 /* Edge mode: the proxy gives the edge process what the session carries. */
@@ -733,11 +789,13 @@ child_at(int i)
 		return m.pol != NULL ? &m.policyd : NULL;
 	if (i == 4)
 		return m.cfg.edge ? &m.edge : NULL;
-	if (i - 5 < m.cfg.workers)
-		return &m.workers[i - 5];
+	if (i == 5)
+		return m.cfg.files ? &m.filed : NULL;
+	if (i - 6 < m.cfg.workers)
+		return &m.workers[i - 6];
 	return NULL;
 }
-#define NCHILDREN	(5 + m.cfg.workers)
+#define NCHILDREN	(6 + m.cfg.workers)
 
 /* One line for `systemctl status`: workers, Docker, requests served. */
 static void
@@ -992,7 +1050,8 @@ master_announce(void)
 	 */
 	if (m.announced || m.stopping || !m.authd.ready || !m.proxy.ready ||
 	    (m.cfg.tls && !m.keyd.ready) || (m.pol != NULL &&
-	    !m.policyd.ready) || m.docker == -1)
+	    !m.policyd.ready) || (m.cfg.files && !m.filed.ready) ||
+	    m.docker == -1)
 		return;
 	for (i = 0; i < m.cfg.workers; i++)
 		if (!m.workers[i].ready)
@@ -1093,6 +1152,9 @@ master_child_ready(struct child *c, struct ipc_msg *msg)
 		master_send_policy(c);
 		master_link_policy();
 		break;
+	case PROC_FILED:
+		master_link_filed();
+		break;
 	case PROC_EDGE:
 		/* The controller's requests: asked and served as a worker's. */
 		master_link(c, &m.authd);
@@ -1114,8 +1176,10 @@ master_child_ready(struct child *c, struct ipc_msg *msg)
 		master_link_audit();
 		if (m.cfg.edge)
 			master_link(&m.edge, c);
-		if (c->role == PROC_PROXY)
+		if (c->role == PROC_PROXY) {
 			master_link_edge();
+			master_link_filed();
+		}
 		break;
 	default:
 		break;
@@ -1446,7 +1510,8 @@ master_send_config(struct child *c)
 			    c->role == PROC_AUTHD ? ROLE_AUTHD :
 			    c->role == PROC_KEYD ? ROLE_KEYD :
 			    c->role == PROC_POLICYD ? ROLE_POLICYD :
-			    c->role == PROC_EDGE ? ROLE_EDGE : ROLE_PROXY;
+			    c->role == PROC_EDGE ? ROLE_EDGE :
+			    c->role == PROC_FILED ? ROLE_FILED : ROLE_PROXY;
 	char		*kv;
 
 	kv = config_to_kv(&m.cfg, role);
@@ -1454,8 +1519,10 @@ master_send_config(struct child *c)
 	ipc_wr_str(&wr, kv);
 	ipc_wr_u32(&wr, c->gen);
 	ipc_wr_u32(&wr, c->slot);
-	ipc_wr_u32(&wr, (uint32_t)m.pd.uid);
-	ipc_wr_u32(&wr, (uint32_t)m.pd.gid);
+	ipc_wr_u32(&wr, (uint32_t)(c->role == PROC_FILED && geteuid() == 0 ?
+	    m.files_uid : m.pd.uid));
+	ipc_wr_u32(&wr, (uint32_t)(c->role == PROC_FILED && geteuid() == 0 ?
+	    m.files_gid : m.pd.gid));
 	ipc_wr_str(&wr, m.pd.chroot);
 	ipc_send(c->chan, IPC_M_CONFIG, 0, 0, wr.buf, wr.len,
 	    dup(m.stats_fd));
@@ -1528,6 +1595,10 @@ master_spawn(struct child *c)
 		perms = perms_edge;
 		nperms = nitems(perms_edge);
 		break;
+	case PROC_FILED:
+		perms = perms_filed;
+		nperms = nitems(perms_filed);
+		break;
 	default:
 		perms = perms_proxy;
 		nperms = nitems(perms_proxy);
@@ -1542,6 +1613,12 @@ master_spawn(struct child *c)
 	master_send_config(c);
 	if (c->role == PROC_PROXY)
 		master_send_files();
+	if (c->role == PROC_FILED) {
+		int fd = dup(m.files_root);
+		if (fd == -1)
+			fatal("dup HOST_FILES_ROOT");
+		ipc_send(c->chan, IPC_M_FILED_ROOT, 0, 0, NULL, 0, fd);
+	}
 	log_debug("started %s (pid %ld)", name, (long)c->pid);
 }
 
@@ -1560,6 +1637,8 @@ child_by_pid(pid_t pid)
 		return &m.policyd;
 	if (m.edge.pid == pid)
 		return &m.edge;
+	if (m.filed.pid == pid)
+		return &m.filed;
 	for (i = 0; i < m.cfg.workers; i++)
 		if (m.workers[i].pid == pid)
 			return &m.workers[i];
@@ -1672,8 +1751,10 @@ master_check_stopped(void)
 		kill(m.keyd.pid, SIGTERM);
 	if (m.policyd.pid > 0)
 		kill(m.policyd.pid, SIGTERM);
+	if (m.filed.pid > 0)
+		kill(m.filed.pid, SIGTERM);
 	if (m.authd.pid <= 0 && m.proxy.pid <= 0 && m.keyd.pid <= 0 &&
-	    m.policyd.pid <= 0) {
+	    m.policyd.pid <= 0 && m.filed.pid <= 0) {
 		if (m.filter_fd != -1)
 			(void)unlink(m.cfg.val[CK_LISTEN_SOCKET]);
 		log_info("stopped");
@@ -1700,6 +1781,8 @@ master_stop_timeout(evutil_socket_t fd, short ev, void *arg)
 		kill(m.policyd.pid, SIGKILL);
 	if (m.edge.pid > 0)
 		kill(m.edge.pid, SIGKILL);
+	if (m.filed.pid > 0)
+		kill(m.filed.pid, SIGKILL);
 	event_base_loopexit(m.base, NULL);
 }
 
@@ -1754,6 +1837,8 @@ master_sigterm(evutil_socket_t sig, short ev, void *arg)
 		evtimer_del(m.keyd.respawn);
 	if (m.policyd.respawn != NULL)
 		evtimer_del(m.policyd.respawn);
+	if (m.filed.respawn != NULL)
+		evtimer_del(m.filed.respawn);
 	m.stop_timer = evtimer_new(m.base, master_stop_timeout, NULL);
 	evtimer_add(m.stop_timer, &tv);
 	master_check_stopped();
@@ -2125,6 +2210,10 @@ master_run(int argc, char **argv)
 		return 1;
 	}
 	m.pol_gen = 1;
+	if (master_open_files_root(err, sizeof(err)) == -1) {
+		fprintf(stderr, "portwingd: %s\n", err);
+		return 1;
+	}
 	if (check_only) {
 		if (verbose)
 			config_dump(&m.cfg, stdout);
@@ -2281,6 +2370,7 @@ master_run(int argc, char **argv)
 	m.keyd.role = PROC_KEYD;
 	m.policyd.role = PROC_POLICYD;
 	m.edge.role = PROC_EDGE;
+	m.filed.role = PROC_FILED;
 #ifdef PW_TEST_HOOKS
 	/* Test build: the edge process's read deadline, from the test. */
 	if (getenv("PW_TEST_EDGE_DEADLINE_MS") != NULL)
@@ -2310,6 +2400,12 @@ master_run(int argc, char **argv)
 	if (m.cfg.edge) {
 		medge_init(m.base);
 		master_spawn(&m.edge);
+	}
+	if (m.cfg.files) {
+		log_info("host file writes: POST /api/v1/files writes beneath "
+		    "%s (filed runs as uid %u)", m.cfg.val[CK_HOST_FILES_ROOT],
+		    (unsigned)(geteuid() == 0 ? m.files_uid : m.pd.uid));
+		master_spawn(&m.filed);
 	}
 	for (i = 0; i < m.cfg.workers; i++) {
 		m.workers[i].role = PROC_WORKER;

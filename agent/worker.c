@@ -999,17 +999,18 @@ worker_mcp_request(struct conn *c, const char *tool, const char *id, int tail)
 		names[n] = "Pw-Mcp-Tail";
 		values[n++] = t;
 	}
-	worker_own_request(c, n, names, values);
+	worker_own_request(c, n, names, values, 0);
 }
 
 /*
  * One of portwing's own routes for the proxy (PXF_DD): the approved
  * method and target, and as its only header fields the n the worker
- * made (the MCP tool call, dockeragent's checked values).
+ * made (the MCP tool call, dockeragent's checked values); blen > 0 when
+ * a body of the worker's making follows (a host file's content).
  */
 void
 worker_own_request(struct conn *c, int n, const char *const *names,
-    const char *const *values)
+    const char *const *values, size_t blen)
 {
 	struct ipc_wr		 wr;
 	struct frame_hdr	 fh;
@@ -1018,8 +1019,8 @@ worker_own_request(struct conn *c, int n, const char *const *names,
 	ipc_wr_init(&wr);
 	ipc_wr_u32(&wr, PXF_DD);
 	approval_put(&wr, &c->approval);
-	frame_req_rest(&wr, c->req.method, c->req.target, REQ_BODY_NONE, 0,
-	    c->peer, "");
+	frame_req_rest(&wr, c->req.method, c->req.target, blen > 0 ?
+	    REQ_BODY_LENGTH : REQ_BODY_NONE, blen, c->peer, "");
 	for (i = 0; i < n; i++)
 		frame_req_header(&wr, names[i], strlen(names[i]), values[i],
 		    strlen(values[i]));

@@ -204,7 +204,7 @@ void	worker_audit(struct conn *, int);
 void	worker_proxy_request(struct conn *, int, int);
 void	worker_mcp_request(struct conn *, const char *, const char *, int);
 void	worker_own_request(struct conn *, int, const char *const *,
-	    const char *const *);
+	    const char *const *, size_t);
 
 /* conn.c */
 struct conn *conn_new(struct worker *, int, struct sockaddr *, int);
@@ -222,6 +222,8 @@ void	conn_start_mcp(struct conn *, const char *, const char *, int,
 	    void (*)(struct conn *, int));
 void	conn_start_own(struct conn *, int, const char *const *,
 	    const char *const *);
+void	conn_start_own_body(struct conn *, int, const char *const *,
+	    const char *const *, const char *, size_t);
 void	conn_drain(struct conn *);
 int	conn_idle(struct conn *);
 void	conn_read_local_body(struct conn *, route_fn, size_t);

@@ -54,6 +54,9 @@ audit_rec_put(struct ipc_wr *w, const struct audit_rec *r)
 	ipc_wr_str(w, r->key_id);
 	ipc_wr_str(w, r->reason);
 	ipc_wr_str(w, r->principal);
+	ipc_wr_u32(w, (uint32_t)r->has_size);
+	ipc_wr_u64(w, r->size);
+	ipc_wr_str(w, r->sha256);
 }
 
 /* 0, or -1 when the payload is malformed. */
@@ -79,6 +82,9 @@ audit_rec_get(struct ipc_rd *rd, struct audit_rec *r)
 	ipc_rd_str(rd, r->key_id, sizeof(r->key_id));
 	ipc_rd_str(rd, r->reason, sizeof(r->reason));
 	ipc_rd_str(rd, r->principal, sizeof(r->principal));
+	r->has_size = ipc_rd_u32(rd) != 0;
+	r->size = ipc_rd_u64(rd);
+	ipc_rd_str(rd, r->sha256, sizeof(r->sha256));
 	if (ipc_rd_end(rd) == -1 || status > 999)
 		return -1;
 	r->status = (int)status;

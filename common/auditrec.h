@@ -30,6 +30,10 @@ struct audit_rec {
 	char		reason[192];
 	char		principal[80];	/* "key:ID", "token", "anonymous",
 					   "none", "enrollment-token" */
+	/* A host file written (file_write): its size and SHA-256. */
+	int		has_size;
+	uint64_t	size;
+	char		sha256[65];
 	/* The policy's decision (the proxy's own records only). */
 	int		has_rule;
 	int		rule;		/* matched rule, -1: none */

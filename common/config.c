@@ -25,6 +25,7 @@
 
 #include "cidr.h"
 #include "config.h"
+#include "dagent.h"
 #include "log.h"
 #include "pwcrypto.h"
 #include "util.h"
@@ -114,7 +115,8 @@ const struct cfg_info cfg_table[CK_COUNT] = {
 	[CK_DD_WATCHALL] = { "DD_WATCHER_DOCKER_WATCHALL", ROLE_PROXY, 0, 0,
 	    "list stopped and created containers too, not only running ones "
 	    "(default false, as Drydock's docker watcher)" },
-	[CK_ADAPTER] = { "ADAPTER", ROLE_WORKER | ROLE_PROXY | ROLE_AUTHD, 0, 0,
+	[CK_ADAPTER] = { "ADAPTER",
+	    ROLE_WORKER | ROLE_PROXY | ROLE_AUTHD | ROLE_FILED, 0, 0,
 	    "controller adapter: drydock (the default), generic or "
 	    "dockeragent" },
 	[CK_LISTEN_ADDR] = { "LISTEN_ADDR", 0, 0, 0,
@@ -182,6 +184,13 @@ const struct cfg_info cfg_table[CK_COUNT] = {
 	    "edge mode: first reconnection delay, seconds (default 1)" },
 	[CK_MAX_RECONNECT_DELAY] = { "MAX_RECONNECT_DELAY", ROLE_EDGE, 0, 0,
 	    "edge mode: longest reconnection delay, seconds (default 60)" },
+	[CK_HOST_FILES_ROOT] = { "HOST_FILES_ROOT",
+	    ROLE_WORKER | ROLE_PROXY | ROLE_FILED, 0, 0,
+	    "dockeragent adapter: the directory POST /api/v1/files writes "
+	    "beneath (unset: host file writes are off)" },
+	[CK_HOST_FILES_ALLOW] = { "HOST_FILES_ALLOW", ROLE_WORKER | ROLE_FILED,
+	    0, 0, "with HOST_FILES_ROOT: comma-separated paths under it that "
+	    "may be written (unset: all of it)" },
 	[CK__DOCKER] = { "_DOCKER", ROLE_PROXY, 0, 1, NULL },
 	[CK__APPROVAL_KEY] = { "_APPROVAL_KEY", ROLE_AUTHD | ROLE_PROXY, 1, 1, NULL },
 	[CK__STARTED] = { "_STARTED", ROLE_ALL, 0, 1, NULL },
@@ -253,6 +262,7 @@ config_free(struct pw_config *c)
 	freezero_str(c->token_hash);
 	freezero_str(c->enroll_token);
 	free(c->trusted);
+	free(c->files_allow);
 	OPENSSL_cleanse(c->approval_key, sizeof(c->approval_key));
 	memset(c, 0, sizeof(*c));
 }
@@ -945,6 +955,89 @@ bad:
 	    "(0.0.0.0 or [::] for every address)", v, c->src[CK_LISTEN_MTLS]);
 }
 
+
+/*
+ * HOST_FILES_ROOT and HOST_FILES_ALLOW: dockeragent's file writes, off
+ * unless a root is named.  The master opens the root at start (it must
+ * be a directory then); here only the text is checked.
+ */
+static int
+config_files(struct pw_config *c, char *err, size_t errsz)
+{
+	const char	*root = c->val[CK_HOST_FILES_ROOT];
+	const char	*allow = c->val[CK_HOST_FILES_ALLOW];
+	char		*copy, *tok, *save = NULL, clean[DA_PATH_MAX];
+	size_t		 len = 0, n;
+	int		 rc;
+
+	free(c->files_allow);
+	c->files_allow = NULL;
+	c->files = 0;
+	if (root == NULL) {
+		if (allow != NULL)
+			return errf(err, errsz, "HOST_FILES_ALLOW (%s) without "
+			    "HOST_FILES_ROOT: name the root directory the "
+			    "allowed paths are under", c->src[CK_HOST_FILES_ALLOW]);
+		return 0;
+	}
+	if (!c->dagent)
+		return errf(err, errsz, "HOST_FILES_ROOT (%s): host file "
+		    "writes are dockeragent's POST /api/v1/files; set "
+		    "ADAPTER=dockeragent, or unset HOST_FILES_ROOT",
+		    c->src[CK_HOST_FILES_ROOT]);
+	if (*root != '/' || strlen(root) >= DA_PATH_MAX)
+		return errf(err, errsz, "HOST_FILES_ROOT=\"%s\" (%s): must be "
+		    "an absolute directory path", root,
+		    c->src[CK_HOST_FILES_ROOT]);
+	c->files = 1;
+	if (allow == NULL)
+		return 0;
+	copy = xstrdup(allow);
+	c->files_allow = xcalloc(1, strlen(allow) + 2);
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		n = strlen(tok);
+		while (n > 0 && (tok[n - 1] == ' ' || tok[n - 1] == '\t'))
+			tok[--n] = '\0';
+		if ((rc = dagent_path_clean(tok, clean, sizeof(clean))) ==
+		    DA_PATH_ROOT) {
+			/* "/": the whole root, as if unset. */
+			clean[0] = '/';
+			clean[1] = '\0';
+		} else if (rc != DA_PATH_OK) {
+			errf(err, errsz, "HOST_FILES_ALLOW (%s): \"%s\" must be "
+			    "an absolute path under HOST_FILES_ROOT, without "
+			    "\"..\"", c->src[CK_HOST_FILES_ALLOW], tok);
+			free(copy);
+			free(c->files_allow);
+			c->files_allow = NULL;
+			c->files = 0;
+			return -1;
+		}
+		if (strcmp(clean, "/") == 0) {
+			free(copy);
+			free(c->files_allow);
+			c->files_allow = NULL;
+			return 0;
+		}
+		n = strlen(clean);
+		memcpy(c->files_allow + len, clean, n + 1);
+		len += n + 1;
+	}
+	free(copy);
+	if (len == 0) {
+		free(c->files_allow);
+		c->files_allow = NULL;
+		c->files = 0;
+		return errf(err, errsz, "HOST_FILES_ALLOW (%s): empty; list "
+		    "paths, or unset it to allow all of HOST_FILES_ROOT",
+		    c->src[CK_HOST_FILES_ALLOW]);
+	}
+	return 0;
+}
+
 static int
 config_validate(struct pw_config *c, char *err, size_t errsz)
 {
@@ -1096,6 +1189,8 @@ config_validate(struct pw_config *c, char *err, size_t errsz)
 		snprintf(c->docker_api, sizeof(c->docker_api), "/v%u.%u", maj,
 		    min);
 	}
+	if (config_files(c, err, errsz) == -1)
+		return -1;
 	if (c->val[CK_POLICY] != NULL && c->val[CK_POLICY_FILE] != NULL)
 		return errf(err, errsz, "POLICY (%s) and POLICY_FILE (%s): set "
 		    "one of them, not both", c->src[CK_POLICY],

@@ -22,7 +22,8 @@
 #define ROLE_KEYD	0x10
 #define ROLE_POLICYD	0x20
 #define ROLE_EDGE	0x40
-#define ROLE_ALL	0x7f
+#define ROLE_FILED	0x80
+#define ROLE_ALL	0xff
 
 enum cfg_key {
 	CK_PORT,
@@ -90,6 +91,8 @@ enum cfg_key {
 	CK_MAX_RECONNECT_DELAY,
 	CK_LISTEN_ADDR,
 	CK_DOCKER_API_VERSION,
+	CK_HOST_FILES_ROOT,
+	CK_HOST_FILES_ALLOW,
 	/* Internal: derived by the master, never read from env or file. */
 	CK__DOCKER,
 	CK__APPROVAL_KEY,
@@ -148,6 +151,8 @@ struct pw_config {
 	int	 generic;		/* ADAPTER=generic: /api/v1 */
 	int	 dagent;		/* ADAPTER=dockeragent: its /api/v1 */
 	char	 docker_api[16];	/* DOCKER_API_VERSION: "/v1.44" or "" */
+	int	 files;			/* HOST_FILES_ROOT set: POST /api/v1/files */
+	char	*files_allow;		/* HOST_FILES_ALLOW, cleaned: "/a\0/b\0\0" */
 	int	 sse_queue;
 	int	 audit_buffer;		/* ring capacity, 0: off */
 	int	 skip_df;

@@ -61,3 +61,66 @@ dagent_docker_status(int docker)
 		return 500;
 	}
 }
+
+/*
+ * An absolute host path as dockeragent's files route takes it, cleaned
+ * as Go's filepath.Clean would ("//" and "." components dropped) into
+ * out: "/etc/app.conf".  A ".." component anywhere is refused, never
+ * resolved; so is the root itself, which is not a file.  DA_PATH_OK or
+ * the DA_PATH_* refusal.
+ */
+int
+dagent_path_clean(const char *in, char *out, size_t outsz)
+{
+	const char	*p = in, *e;
+	size_t		 o = 0, n;
+
+	if (*in == '\0')
+		return DA_PATH_EMPTY;
+	if (*in != '/')
+		return DA_PATH_RELATIVE;
+	if (outsz < 2 || strlen(in) >= DA_PATH_MAX)
+		return DA_PATH_LONG;
+	while (*p != '\0') {
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;
+		e = strchr(p, '/');
+		n = e != NULL ? (size_t)(e - p) : strlen(p);
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return DA_PATH_DOTDOT;
+		if (!(n == 1 && p[0] == '.')) {
+			if (o + 1 + n + 1 > outsz)
+				return DA_PATH_LONG;
+			out[o++] = '/';
+			memcpy(out + o, p, n);
+			o += n;
+		}
+		p += n;
+	}
+	if (o == 0)
+		return DA_PATH_ROOT;
+	out[o] = '\0';
+	return DA_PATH_OK;
+}
+
+/*
+ * Is the cleaned path at or beneath one of the cleaned prefixes of list
+ * ("/a\0/b\0\0", HOST_FILES_ALLOW)?  NULL: everything is.
+ */
+int
+dagent_path_allowed(const char *path, const char *list)
+{
+	size_t	n;
+
+	if (list == NULL)
+		return 1;
+	for (; *list != '\0'; list += n + 1) {
+		n = strlen(list);
+		if (strncmp(path, list, n) == 0 &&
+		    (path[n] == '\0' || path[n] == '/'))
+			return 1;
+	}
+	return 0;
+}

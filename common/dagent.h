@@ -19,4 +19,15 @@ json_t	*dagent_envelope(int, const char *);
 char	*dagent_envelope_text(int, const char *, size_t *);
 int	 dagent_docker_status(int);
 
+/* Host file paths (POST /api/v1/files, HOST_FILES_ALLOW). */
+#define DA_PATH_MAX		4096
+#define DA_PATH_OK		0
+#define DA_PATH_EMPTY		(-1)
+#define DA_PATH_RELATIVE	(-2)
+#define DA_PATH_DOTDOT		(-3)
+#define DA_PATH_LONG		(-4)
+#define DA_PATH_ROOT		(-5)
+int	 dagent_path_clean(const char *, char *, size_t);
+int	 dagent_path_allowed(const char *, const char *);
+
 #endif

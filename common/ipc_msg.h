@@ -15,7 +15,7 @@
 #ifndef PW_IPC_MSG_H
 #define PW_IPC_MSG_H
 
-#define IPC_PROTOCOL_VERSION	9
+#define IPC_PROTOCOL_VERSION	10
 
 #define IPC_MAX_CONFIG		(64 * 1024)
 #define IPC_MAX_TLS		(256 * 1024)
@@ -98,6 +98,8 @@ enum ipc_type {
 					   of the proxy <-> policyd channel */
 	IPC_M_EDGE_CHAN = 0x0307,	/* master -> proxy, edge: fd: their end of
 					   the proxy <-> edge channel */
+	IPC_M_FILED_CHAN = 0x0308,	/* master -> proxy, filed: fd: their end
+					   of the proxy <-> filed channel */
 	IPC_M_MTLS_AUTHD = 0x0306,	/* master -> authd: str MTLS_CLIENT_CA PEM;
 					   authd verifies client chains with it */
 	IPC_P_DOCKER_REQ = 0x0381,	/* proxy -> master: hdr.id = request id;
@@ -156,6 +158,22 @@ enum ipc_type {
 					   length, or none and fd = a memfd
 					   holding it (over 64 KiB) */
 	IPC_P_EDGE_INFO = 0x0A82,	/* proxy -> edge: str Docker's version */
+
+	/* master, proxy <-> filed (0x0Bxx) */
+	IPC_M_FILED_ROOT = 0x0B01,	/* master -> filed: fd = HOST_FILES_ROOT,
+					   a directory opened read-only; empty.
+					   Sent right after IPC_M_CONFIG, read
+					   before the sandbox */
+	IPC_P_FILE_WRITE = 0x0B02,	/* proxy -> filed: hdr.id = request id;
+					   fd = a sealed memfd holding the
+					   content; str cleaned absolute path
+					   (under the root), u32 permission bits
+					   (at most 0777), u64 length, 32 bytes
+					   SHA-256 of the content */
+	IPC_F_WRITTEN = 0x0B81,		/* filed -> proxy: hdr.id echoed; u32
+					   status (0 written, else the HTTP
+					   status to answer), str reason, u64
+					   bytes written, 32 bytes their SHA-256 */
 
 	/* worker <-> keyd (0x07xx) */
 	IPC_W_SIGN = 0x0701,		/* worker -> keyd: hdr.id = request id;

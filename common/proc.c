@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include <linux/capability.h>
+#include <linux/securebits.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -29,7 +32,7 @@ extern char **environ;
 
 static const char *const role_names[PROC_NROLES] = {
 	"master", "worker", "authd", "proxy", "keyd", "policyd",
-	"edge"
+	"edge", "filed"
 };
 
 static char	*title_base;
@@ -257,6 +260,33 @@ privdrop_caps(void)
 }
 
 /*
+ * A child that keeps uid 0 (filed, when root owns HOST_FILES_ROOT) keeps
+ * it without any capability: the permitted, effective and inheritable
+ * sets are emptied and the securebits locked so that uid 0 never gains
+ * them back (no exec is possible anyway).  Owner permission bits then
+ * decide, as for any user: root's own files and directories.
+ */
+static void
+privdrop_root_caps(void)
+{
+	struct __user_cap_header_struct	h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct	d[2];
+
+	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
+	    SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED |
+	    SECBIT_KEEP_CAPS_LOCKED, 0, 0, 0) == -1)
+		fatal("PR_SET_SECUREBITS");
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capset, &h, d) == -1)
+		fatal("capset");
+	if (syscall(SYS_capget, &h, d) == -1 || d[0].effective != 0 ||
+	    d[0].permitted != 0 || d[0].inheritable != 0 ||
+	    d[1].effective != 0 || d[1].permitted != 0 ||
+	    d[1].inheritable != 0)
+		fatalx("capabilities not fully dropped");
+}
+
+/*
  * chroot, chdir, one group, gid, an empty capability bounding set, uid,
  * prove the old ids are gone, then no-new-privs, not dumpable, no core
  * files.  Without root (a developer
@@ -279,7 +309,9 @@ privdrop_apply(const struct privdrop *pd)
 		if (setresgid(pd->gid, pd->gid, pd->gid) == -1)
 			fatal("setresgid %u", (unsigned)pd->gid);
 		privdrop_caps();
-		if (setresuid(pd->uid, pd->uid, pd->uid) == -1)
+		if (pd->uid == 0)
+			privdrop_root_caps();	/* filed: uid 0, no capability */
+		else if (setresuid(pd->uid, pd->uid, pd->uid) == -1)
 			fatal("setresuid %u", (unsigned)pd->uid);
 		if (getresuid(&ru, &eu, &su) == -1 || ru != pd->uid ||
 		    eu != pd->uid || su != pd->uid)
@@ -287,7 +319,7 @@ privdrop_apply(const struct privdrop *pd)
 		if (getresgid(&rg, &eg, &sg) == -1 || rg != pd->gid ||
 		    eg != pd->gid || sg != pd->gid)
 			fatalx("gid not fully dropped");
-		if (setuid(0) != -1 || seteuid(0) != -1)
+		if (pd->uid != 0 && (setuid(0) != -1 || seteuid(0) != -1))
 			fatalx("privileges could be regained");
 	} else
 		log_debug("not started as root: no chroot or uid change");

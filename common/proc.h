@@ -15,6 +15,7 @@ enum proc_role {
 	PROC_KEYD,
 	PROC_POLICYD,
 	PROC_EDGE,
+	PROC_FILED,
 	PROC_NROLES
 };
 

@@ -100,6 +100,16 @@ allow_list(scmp_filter_ctx ctx, const char *const *names, size_t n)
 	}
 }
 
+/*
+ * filed writes files beneath the one directory it holds (Landlock and
+ * openat2's RESOLVE_BENEATH keep it there; seccomp cannot read openat2's
+ * flags) and reads the sealed content memfds.
+ */
+static const char *const sc_filed[] = {
+	"openat2", "mkdirat", "renameat", "renameat2", "unlinkat", "fsync",
+	"fchmod", "pread64",
+};
+
 void
 sandbox_apply(enum proc_role role)
 {
@@ -158,6 +168,9 @@ sandbox_apply(enum proc_role role)
 		    SCMP_A0(SCMP_CMP_EQ, AF_INET6),
 		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM)) < 0)
 			fatalx("seccomp: socket rule");
+		break;
+	case PROC_FILED:
+		allow_list(ctx, sc_filed, nitems(sc_filed));
 		break;
 	default:
 		fatalx("sandbox: no filter for role %d", role);

@@ -297,9 +297,9 @@ sink_line(const struct audit_rec *r, const char *ts, int san)
 	int	 st = ev_api || r->status != 0;
 	int	 du = ev_api || r->has_duration;
 
-	snprintf(shape, sizeof(shape), "%s/%d%d%d%d%d%d%d", r->event, st, du,
+	snprintf(shape, sizeof(shape), "%s/%d%d%d%d%d%d%d%d", r->event, st, du,
 	    *r->reason != '\0', *r->key_id != '\0', *r->principal != '\0',
-	    r->has_rule, *r->profile != '\0');
+	    r->has_rule, *r->profile != '\0', r->has_size);
 	for (i = 0; i < au.nshapes && o == NULL; i++)
 		if (strcmp(au.shapes[i].shape, shape) == 0)
 			o = au.shapes[i].o;
@@ -334,6 +334,11 @@ sink_line(const struct audit_rec *r, const char *ts, int san)
 		put_str(o, "method", r->method, san);
 		put_str(o, "path", r->path, san);
 	}
+	/* file_write: what was written, after the file's path. */
+	if (r->has_size) {
+		put_int(o, "size", (long long)r->size);
+		put_str(o, "sha256", r->sha256, san);
+	}
 	put_str(o, "outcome", r->outcome, san);
 	if (st)
 		put_int(o, "status", r->status);
@@ -364,7 +369,7 @@ needs_sanitising(const struct audit_rec *r)
 {
 	const char *const v[] = { r->actor, r->method, r->path, r->outcome,
 	    r->operation, r->stack, r->container, r->exec_id, r->key_id,
-	    r->reason, r->principal, r->profile };
+	    r->reason, r->principal, r->profile, r->sha256 };
 	size_t	i;
 
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
@@ -440,8 +445,8 @@ static json_t *
 ring_at(uint64_t seq)
 {
 	static const char *const order[] = { "actor", "method", "path",
-	    "outcome", "status", "duration_ms", "operation", "stack",
-	    "container", "exec_id", "key_id", "reason", "principal",
+	    "size", "sha256", "outcome", "status", "duration_ms", "operation",
+	    "stack", "container", "exec_id", "key_id", "reason", "principal",
 	    "profile", "rule" };
 	json_t		*in, *o = json_object(), *v;
 	struct audit_rec rec;

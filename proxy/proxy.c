@@ -165,6 +165,9 @@ struct preq {
 	/* dockeragent's API: the worker's checked values, the operation. */
 	json_t			*own;
 	struct pda		*pda;
+	int			 files;		/* POST /api/v1/files: spooled for
+						   filed, not Docker */
+	struct pfw		*pfw;		/* filed is writing it */
 	/* Signed requests: the body must hash to the approved digest. */
 	int			 spool_fd;
 	EVP_MD_CTX		*md;
@@ -222,6 +225,7 @@ static const struct ipc_perm perms_master[] = {
 	{ IPC_M_POLICY, 16, 16 + 256, 1 },
 	{ IPC_M_POLICY_CHAN, 0, 0, 1 },
 	{ IPC_M_EDGE_CHAN, 0, 0, 1 },
+	{ IPC_M_FILED_CHAN, 0, 0, 1 },
 };
 
 static const struct ipc_perm perms_worker[] = {
@@ -269,6 +273,9 @@ static int	authd_done(uint32_t);
 static void	pstream_noreq(struct pstream *);
 static void	respond_local(struct preq *, int, const char *, const char *,
 		    size_t);
+static int	files_route(const char *, const char *, int);
+static void	files_spooled(struct preq *, const uint8_t[32]);
+static int	preq_spool_start(struct preq *);
 
 /* ---- frames to the worker ---- */
 
@@ -616,6 +623,8 @@ preq_free(struct preq *r)
 		pmcp_cancel(r->mcp);
 	if (r->pda != NULL)
 		pda_cancel(r->pda);
+	if (r->pfw != NULL)
+		pfiles_cancel(r->pfw);
 	json_decref(r->own);
 	if (r->inv_wait)
 		inventory_forget_waiter(r);
@@ -813,7 +822,8 @@ preq_new(struct pstream *ps, const uint8_t *p, size_t len, int viaauthd)
 	    !http_valid_target(target, strlen(target)) ||
 	    r->body_mode < REQ_BODY_NONE || r->body_mode > REQ_BODY_CHUNKED ||
 	    (r->flags & ~(PXF_PING | PXF_UPGRADE | PXF_DD | PXF_RAWBODY)) ||
-	    ((r->flags & PXF_DD) && r->body_mode != REQ_BODY_NONE) ||
+	    ((r->flags & PXF_DD) && r->body_mode != REQ_BODY_NONE &&
+	    !files_route(method, target, r->body_mode)) ||
 	    ((r->flags & PXF_RAWBODY) && (r->body_mode != REQ_BODY_LENGTH ||
 	    (r->flags & (PXF_PING | PXF_UPGRADE | PXF_DD)))) ||
 	    (viaauthd && (r->flags != 0 || r->body_mode != REQ_BODY_NONE)))
@@ -1443,6 +1453,10 @@ spool_body(struct preq *r, struct evbuffer *in)
 				r->timer = NULL;
 			}
 			EVP_DigestFinal_ex(r->md, got, &glen);
+			if (r->files) {
+				files_spooled(r, got);
+				return 0;
+			}
 			if (r->signed_body && !body_matches(r, got, 1))
 				return 0;
 			if (r->g.npath != NULL) {
@@ -2946,10 +2960,119 @@ static const struct pda_ops pda_ops = {
 	pda_respond, pda_head, dd_sse_send, pda_end, pda_drop,
 };
 
+/*
+ * POST /api/v1/files with HOST_FILES_ROOT: the one own route whose body
+ * (the file's content, of the worker's making) comes to the proxy.
+ */
+static int
+files_route(const char *method, const char *target, int body_mode)
+{
+	char	raw[HTTP_MAX_REQLINE], path[HTTP_MAX_REQLINE];
+
+	if (!px.cfg.files || body_mode != REQ_BODY_LENGTH ||
+	    strcmp(method, "POST") != 0)
+		return 0;
+	pw_strlcpy(raw, target, sizeof(raw));
+	raw[strcspn(raw, "?")] = '\0';
+	http_percent_decode(raw, strlen(raw), path, sizeof(path));
+	return strcmp(path, "/api/v1/files") == 0;
+}
+
+static void
+files_answer(struct preq *r, int status, const char *msg)
+{
+	char	*t;
+	size_t	 n;
+
+	t = dagent_envelope_text(status, msg, &n);
+	respond_local(r, status, "Content-Type: application/json\r\n", t, n);
+	free(t);
+}
+
+/* filed's answer: the audit record, then dockeragent's body. */
+static void
+files_written(void *arg, int status, const char *reason, uint64_t size,
+    const uint8_t *digest)
+{
+	struct preq		*r = arg;
+	struct audit_rec	 rec;
+	json_t			*o, *pv = json_object_get(r->own, "Pw-Da-Path");
+	const char		*path = json_string_value(pv);
+	char			*s, *t;
+	size_t			 n;
+
+	r->pfw = NULL;
+	audit_rec_init(&rec, "file_write", r->actor, "POST", NULL,
+	    status == 0 ? "allowed" : "error");
+	pw_strlcpy(rec.path, path, sizeof(rec.path));
+	audit_rec_principal(&rec, r->principal);
+	rec.status = status == 0 ? 201 : status;
+	if (status == 0) {
+		rec.has_size = 1;
+		rec.size = size;
+		pw_hex_encode(digest, 32, rec.sha256, sizeof(rec.sha256));
+	} else
+		pw_strlcpy(rec.reason, reason, sizeof(rec.reason));
+	audit_add(&rec);
+	if (status != 0) {
+		files_answer(r, status, reason);
+		return;
+	}
+	o = json_pack("{s:s, s:I, s:s}", "path", path, "size",
+	    (json_int_t)size, "message", "file written successfully");
+	s = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) :
+	    NULL;
+	json_decref(o);
+	if (s == NULL) {
+		files_answer(r, 500, "internal error building the answer");
+		return;
+	}
+	n = (size_t)xasprintf(&t, "%s\n", s);
+	free(s);
+	respond_local(r, 201, "Content-Type: application/json\r\n", t, n);
+	free(t);
+}
+
+/* The content is spooled (END): filed writes it. */
+static void
+files_spooled(struct preq *r, const uint8_t got[32])
+{
+	json_t		*pv = json_object_get(r->own, "Pw-Da-Path");
+	json_t		*mv = json_object_get(r->own, "Pw-Da-Mode");
+	const char	*mode = json_string_value(mv);
+	char		*end;
+	unsigned long	 bits;
+	int		 fd = r->spool_fd;
+
+	r->state = PR_LOCAL;
+	bits = mode != NULL ? strtoul(mode, &end, 8) : 0;
+	if (!json_is_string(pv) || mode == NULL || *end != '\0' ||
+	    bits > 0777) {
+		files_answer(r, 400, "malformed file write request");
+		return;
+	}
+	r->spool_fd = -1;	/* the channel owns it now */
+	if ((r->pfw = pfiles_write(json_string_value(pv), (unsigned)bits, fd,
+	    r->spool_len, got, files_written, r)) == NULL)
+		files_answer(r, 503, "the host file writer is unavailable; "
+		    "try again");
+}
+
 static void
 da_request(struct preq *r, const char *method, const char *path)
 {
 	json_t	*f = r->own;
+
+	if (strcmp(method, "POST") == 0 && strcmp(path, "/api/v1/files") == 0) {
+		if (!px.cfg.files) {
+			files_answer(r, 403, "host file writes are disabled: "
+			    "the agent's HOST_FILES_ROOT is not set");
+			return;
+		}
+		r->files = 1;
+		(void)preq_spool_start(r);
+		return;
+	}
 
 	r->own = NULL;
 	r->state = PR_LOCAL;
@@ -3259,6 +3382,10 @@ proxy_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		break;
 	case IPC_M_EDGE_CHAN:
 		pedge_chan(px.base, &px.cfg, m->fd);
+		m->fd = -1;
+		break;
+	case IPC_M_FILED_CHAN:
+		pfiles_chan(px.base, m->fd);
 		m->fd = -1;
 		break;
 	case IPC_M_AUDIT_CHAN:

@@ -154,6 +154,15 @@ int	 pda_start(const char *, const char *, struct json_t *, const char *,
 void	 pda_cancel(struct pda *);
 void	 pda_init(struct event_base *);
 
+/* pfiles.c: host file writes, asked of filed. */
+struct pfw;
+typedef void (*pfw_done)(void *, int, const char *, uint64_t,
+    const uint8_t *);
+void	 pfiles_chan(struct event_base *, int);
+struct pfw *pfiles_write(const char *, unsigned, int, uint64_t,
+	    const uint8_t *, pfw_done, void *);
+void	 pfiles_cancel(struct pfw *);
+
 /* observe.c: host_metrics. */
 struct json_t *observe_host_metrics(void);
 

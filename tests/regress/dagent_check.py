@@ -39,6 +39,7 @@ loopback addresses that change every few requests, so that the agent's
 Prints TAP lines; exits 1 when anything failed.  Standard library only."""
 import calendar
 import http.client
+import hashlib
 import json
 import os
 import random
@@ -70,7 +71,7 @@ MB10 = 10 * 1024 * 1024
 PORT = TOKEN = DSOCK = IMAGE = P = None
 SECTION_NET = {"api": 21, "lifecycle": 22, "create": 23, "logs": 24,
                "limits": 25, "files": 26, "alias": 27, "degraded": 28,
-               "apiversion": 29}
+               "apiversion": 29, "fileshooks": 31, "filesallow": 32}
 _src = {"net": 30, "n": 0}
 _bad_src = [0]
 
@@ -1526,6 +1527,125 @@ def run_files(root):
     check_env("write with a body over 10 MiB: 413", r, 413,
               msg="request body too large")
     check("...not written", not os.path.exists(root + "/big.txt"))
+    big = "b" * (MB10 - 200)
+    r = req("POST", F, body={"path": "/big/near-limit.bin", "content": big})
+    check("write of %d bytes (just under 10 MB with its JSON): 201, the "
+          "file holds them all" % len(big), r.status == 201 and
+          (r.json or {}).get("size") == len(big) and
+          os.path.getsize(root + "/big/near-limit.bin") == len(big), r)
+
+    # Targets that are not regular files, and links to the host's root.
+    os.mkfifo(root + "/a/fifo")
+    os.makedirs(root + "/a/dirt")
+    os.symlink("/proc/self/root", root + "/pr")
+    os.symlink("/proc/self/root/tmp", root + "/a/prt")
+    for path, what in (("/a/fifo", "a FIFO"),
+                       ("/a/dirt", "a directory"),
+                       ("/pr/tmp/%s-pwned" % P, "a link to /proc/self/root"),
+                       ("/a/prt/%s-pwned2" % P,
+                        "a link into /proc/self/root/tmp")):
+        r = req("POST", F, body={"path": path, "content": "x"})
+        p = envelope_problems(r, r.status)
+        check("write %s (%s): refused, 4xx envelope (%s)" % (path, what,
+              r.status), 400 <= r.status < 500 and not p,
+              "; ".join(p) + " %r" % r)
+    check("...the FIFO is still a FIFO, the directory a directory, "
+          "nothing in /tmp",
+          stat.S_ISFIFO(os.lstat(root + "/a/fifo").st_mode) and
+          stat.S_ISDIR(os.lstat(root + "/a/dirt").st_mode) and
+          not os.path.exists("/tmp/%s-pwned" % P) and
+          not os.path.exists("/tmp/%s-pwned2" % P))
+    r = req("POST", F, body={"path": "/a/suid", "content": "x",
+                             "permission": "4755"})
+    check_env("permission 4755 (setuid): 400", r, 400,
+              msg="permission must not set the setuid, setgid or sticky "
+                  "bit")
+    check("...not written", not os.path.exists(root + "/a/suid"))
+
+    # A directory swapped for a link out of the root while writes run.
+    stop = threading.Event()
+
+    def flipper():
+        d, l = root + "/race", root + "/race.lnk"
+        os.symlink(outside, l)
+        while not stop.is_set():
+            try:
+                os.makedirs(d, exist_ok=True)
+                os.rename(l, d + ".tmp")
+                os.rename(d + ".tmp", l)
+                # the directory becomes the link, and back
+                os.rename(d, d + ".dir")
+                os.symlink(outside, d)
+                os.unlink(d)
+                os.rename(d + ".dir", d)
+            except OSError:
+                pass
+    th = threading.Thread(target=flipper)
+    th.start()
+    codes = {}
+    try:
+        for i in range(150):
+            r = req("POST", F, body={"path": "/race/f%d.txt" % i,
+                                     "content": "escaped\n"})
+            codes[r.status] = codes.get(r.status, 0) + 1
+    finally:
+        stop.set()
+        th.join()
+    print("#   race answers: %s" % codes)
+    check("150 writes while /race flips between a directory and a link "
+          "out of the root: none lands outside (answers %s)" % codes,
+          sorted(os.listdir(outside)) == ["target.txt"] and
+          set(codes) <= {201, 400, 403, 500}, os.listdir(outside))
+
+    # The audit trail: who wrote what, its size and digest.
+    r = req("GET", "/_portwing/audit?limit=500", how="bearer")
+    recs = (r.json or {}).get("records") or []
+    fw = [x for x in recs if x.get("event") == "file_write"]
+    ok = [x for x in fw if x.get("path") == "/a/u.txt"]
+    want_sha = hashlib.sha256(u.encode()).hexdigest()
+    check("audit: a file_write record for /a/u.txt with principal, size "
+          "and SHA-256 of the bytes written",
+          len(ok) == 1 and ok[0].get("principal") == "token" and
+          ok[0].get("size") == len(u.encode()) and
+          ok[0].get("sha256") == want_sha and
+          ok[0].get("outcome") == "allowed" and ok[0].get("status") == 201,
+          ok or recs[:3])
+    bad = [x for x in fw if x.get("path") == "/a/fifo"]
+    check("audit: the refused write to the FIFO is a file_write record "
+          "with outcome error and its reason",
+          len(bad) == 1 and bad[0].get("outcome") == "error" and
+          bad[0].get("reason") and "sha256" not in bad[0], bad)
+
+
+def run_files_hooks(root):
+    """The test build's filed opens above its root without
+    RESOLVE_BENEATH: Landlock refuses it."""
+    parent = os.path.dirname(root.rstrip("/"))
+    leaf = "portwing-test-escape-%s" % P
+    r = req("POST", "/api/v1/files", body={"path": "/x/" + leaf,
+                                           "content": "x"})
+    check_env("a filed that forgets RESOLVE_BENEATH: its open above the "
+              "root refused by Landlock", r, 403,
+              contains=("was refused", "Permission denied"))
+    check("...nothing made beside the root (%s/%s)" % (parent, leaf),
+          not os.path.exists(os.path.join(parent, leaf)) and
+          not os.path.exists(os.path.join(root, leaf)))
+
+
+def run_files_allow(root):
+    """HOST_FILES_ALLOW: /srv/app, /etc/app.d/ and /opt/one.conf"""
+    F = "/api/v1/files"
+    for path in ("/srv/app/config.yml", "/etc/app.d/x/y.conf",
+                 "/opt/one.conf"):
+        r = req("POST", F, body={"path": path, "content": "ok"})
+        check("HOST_FILES_ALLOW: %s allowed: 201" % path,
+              r.status == 201 and os.path.isfile(root + path), r)
+    for path in ("/srv/application.yml", "/etc/app.conf", "/x.txt",
+                 "/srv/ap", "/opt/one.conf.d/x", "/opt/two.conf"):
+        r = req("POST", F, body={"path": path, "content": "no"})
+        check_env("HOST_FILES_ALLOW: %s outside: 403" % path, r, 403,
+                  contains="HOST_FILES_ALLOW")
+        check("...not written", not os.path.exists(root + path))
 
 
 # ------------------------------------------- other agents (t-dockeragent.sh)
@@ -1591,11 +1711,14 @@ def main():
     a = sys.argv[4:]
     _src["net"] = SECTION_NET.get(what, 30)
     _src["n"] = random.randrange(0, 20 * 150)
-    if what in ("api", "lifecycle", "create", "limits", "logs", "files"):
+    if what in ("api", "lifecycle", "create", "limits", "logs", "files",
+                "fileshooks", "filesallow"):
         DSOCK, IMAGE, P = a[0], a[1], a[2]
     fns = {"api": run_api, "lifecycle": run_lifecycle, "create": run_create,
            "limits": run_limits, "logs": run_logs,
            "files": lambda: run_files(a[3]),
+           "fileshooks": lambda: run_files_hooks(a[3]),
+           "filesallow": lambda: run_files_allow(a[3]),
            "alias": lambda: run_alias(TOKEN),
            "degraded": lambda: run_degraded(TOKEN)}
     if what == "apiversion":

@@ -11,7 +11,7 @@
 # DOCKER_API_VERSION, any case of ADAPTER).  The checks themselves are
 # in dagent_check.py, one section per run.
 #
-# DA_SECTIONS picks sections (default: all but files):
+# DA_SECTIONS picks sections (default: all):
 #   config     settings and aliases, an agent without Docker
 #   api        /health, keys, envelopes, routes left to Docker, files off
 #   lifecycle  list, inspect, stop, remove
@@ -19,14 +19,13 @@
 #   limits     rate limit, body limit
 #   logs       logs and follow
 #   files      POST /api/v1/files with HOST_FILES_ROOT set
-# e.g. DA_SECTIONS="api logs" tests/regress/run.sh t-dockeragent.sh;
-# DA_SECTIONS=all adds files.
+# e.g. DA_SECTIONS="api logs" tests/regress/run.sh t-dockeragent.sh.
 . "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 D() { pw_docker_direct "$@"; }
 P=pwda$$
 all_sections="config api lifecycle create limits logs files"
-DA_SECTIONS=${DA_SECTIONS:-config api lifecycle create limits logs}
+DA_SECTIONS=${DA_SECTIONS:-$all_sections}
 [ "$DA_SECTIONS" != all ] || DA_SECTIONS=$all_sections
 want() { case " $DA_SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
 for s in $DA_SECTIONS; do
@@ -159,15 +158,55 @@ if [ -n "$main" ]; then
 fi
 
 if want files; then
+	# The test build, whose filed can be told to climb out of its root.
 	root=/tmp/$P-root
 	mkdir -p "$root"
-	if pw_start ADAPTER=dockeragent HOST_FILES_ROOT="$root"; then
+	if PW_DAEMON=$PW_BUILD/portwingd-hooks pw_start ADAPTER=dockeragent \
+	    HOST_FILES_ROOT="$root" AUDIT_BUFFER_SIZE=2000; then
+		check "a filed process runs (portwingd: filed)" \
+		    pgrep -P "$PW_PID" -f "^portwingd: filed" >/dev/null
 		TAP_PREFIX="files: " tap_run py files "$PW_PORT" "$PW_TOKEN" \
 		    "$DOCKER_SOCK" "$PW_IMAGE" "$P" "$root"
+		TAP_PREFIX="files: " tap_run py fileshooks "$PW_PORT" \
+		    "$PW_TOKEN" "$DOCKER_SOCK" "$PW_IMAGE" "$P" "$root"
 		pw_stop
 	else
 		fail "portwingd starts with HOST_FILES_ROOT=$root"
 	fi
+	root=/tmp/$P-allow
+	mkdir -p "$root"
+	if pw_start ADAPTER=dockeragent HOST_FILES_ROOT="$root" \
+	    HOST_FILES_ALLOW="/srv/app, /etc/app.d/,/opt/one.conf"; then
+		TAP_PREFIX="files: " tap_run py filesallow "$PW_PORT" \
+		    "$PW_TOKEN" "$DOCKER_SOCK" "$PW_IMAGE" "$P" "$root"
+		pw_stop
+	else
+		fail "portwingd starts with HOST_FILES_ALLOW"
+	fi
+	# Settings refused at start, with the reason.
+	has() { case "$2" in *"$1"*) return 0 ;; esac; echo "# got: $2"; return 1; }
+	out=$(env TOKEN=abcdefghijklmnopqrstuvwxyz123456 HOST_FILES_ROOT=/tmp \
+	    "$PW_BUILD/portwingd" -n 2>&1) || true
+	check "HOST_FILES_ROOT without ADAPTER=dockeragent: refused" \
+	    has "set ADAPTER=dockeragent" "$out"
+	out=$(env TOKEN=abcdefghijklmnopqrstuvwxyz123456 ADAPTER=dockeragent \
+	    HOST_FILES_ROOT=/tmp/$P-none "$PW_BUILD/portwingd" -n 2>&1) || true
+	check "HOST_FILES_ROOT that does not exist: refused" \
+	    has "HOST_FILES_ROOT /tmp/$P-none (env): No such file or directory" "$out"
+	out=$(env TOKEN=abcdefghijklmnopqrstuvwxyz123456 ADAPTER=dockeragent \
+	    HOST_FILES_ROOT=/etc/hostname "$PW_BUILD/portwingd" -n 2>&1) || true
+	check "HOST_FILES_ROOT that is a file: refused" \
+	    has "not a directory" "$out"
+	out=$(env TOKEN=abcdefghijklmnopqrstuvwxyz123456 ADAPTER=dockeragent \
+	    HOST_FILES_ROOT=/tmp HOST_FILES_ALLOW=/a/../b \
+	    "$PW_BUILD/portwingd" -n 2>&1) || true
+	check "HOST_FILES_ALLOW with ..: refused" \
+	    has 'HOST_FILES_ALLOW (env): "/a/../b" must be an absolute path' "$out"
+	out=$(env TOKEN=abcdefghijklmnopqrstuvwxyz123456 \
+	    HOST_FILES_ALLOW=/a "$PW_BUILD/portwingd" -n 2>&1) || true
+	check "HOST_FILES_ALLOW without HOST_FILES_ROOT: refused" \
+	    has "HOST_FILES_ALLOW (env) without HOST_FILES_ROOT" "$out"
+	rm -rf "/tmp/$P-root" "/tmp/$P-allow" "/tmp/$P-outside"
 fi
 echo "# t-dockeragent: $(($(date +%s) - t0)) s (sections: $DA_SECTIONS)"
 pw_done
