@@ -183,10 +183,11 @@ da_logs(const char *query, struct da_call *c, struct da_result *r)
 
 /* The body as dockeragent binds it: a JSON object, or a 400. */
 static json_t *
-load_object(const char *body, size_t n, struct da_result *r)
+load_object_flags(const char *body, size_t n, size_t flags,
+    struct da_result *r)
 {
 	json_error_t	 e;
-	json_t		*o = json_loadb(body, n, 0, &e);
+	json_t		*o = json_loadb(body, n, flags, &e);
 
 	if (o == NULL) {
 		fail(r, 400, "invalid JSON body: %s", e.text);
@@ -198,6 +199,12 @@ load_object(const char *body, size_t n, struct da_result *r)
 		return NULL;
 	}
 	return o;
+}
+
+static json_t *
+load_object(const char *body, size_t n, struct da_result *r)
+{
+	return load_object_flags(body, n, 0, r);
 }
 
 /* A member of the wrong JSON type, as Go's decoder refuses it. */
@@ -625,7 +632,8 @@ da_files(const char *body, size_t n, const char *allow, struct da_call *c,
 
 	*content = NULL;
 	*clen = 0;
-	if ((o = load_object(body, n, r)) == NULL)
+	/* A file may hold NUL bytes (Go's strings may); a path may not. */
+	if ((o = load_object_flags(body, n, JSON_ALLOW_NUL, r)) == NULL)
 		return -1;
 	p = json_object_get(o, "path");
 	t = json_object_get(o, "content");
@@ -641,6 +649,13 @@ da_files(const char *body, size_t n, const char *allow, struct da_call *c,
 	if (m != NULL && !json_is_null(m) && !json_is_string(m)) {
 		json_decref(o);
 		return wrong_type(r, "permission", "a string");
+	}
+	if ((json_is_string(p) && strlen(json_string_value(p)) !=
+	    json_string_length(p)) || (json_is_string(m) &&
+	    strlen(json_string_value(m)) != json_string_length(m))) {
+		json_decref(o);
+		return fail(r, 400, "invalid JSON body: a NUL character in "
+		    "path or permission");
 	}
 	rc = dagent_path_clean(json_is_string(p) ? json_string_value(p) : "",
 	    clean, sizeof(clean));

@@ -1,7 +1,7 @@
 /*
  * fuzz_dagent.c: libFuzzer harness for dockeragent's request checks in
  * the worker (agent/dagentwire.c): a create body (checks, then Docker's
- * configuration), a stop body, and the same bytes as the query of the
+ * configuration), a stop body, a file write body, and the same bytes as the query of the
  * list, remove and logs routes.  Every value it hands the proxy must be
  * a valid header field value.
  */
@@ -41,6 +41,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_fields(&c);
 	(void)da_stop((const char *)data, size, &c, &r);
 	check_fields(&c);
+	{
+		char	*content = NULL;
+		size_t	 clen = 0;
+		if (da_files((const char *)data, size, "/srv\0/etc/a\0", &c,
+		    &r, &content, &clen) == 0 && (c.n != 2 ||
+		    (clen == 0) != (content == NULL)))
+			abort();
+		free(content);
+		check_fields(&c);
+	}
 	q = malloc(size + 1);
 	memcpy(q, data, size);
 	q[size] = '\0';

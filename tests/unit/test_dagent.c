@@ -193,6 +193,90 @@ START_TEST(test_stop_remove_logs)
 }
 END_TEST
 
+START_TEST(test_files)
+{
+	struct da_call		 c = { 0 };
+	struct da_result	 r;
+	char			 out[DA_PATH_MAX], *content;
+	size_t			 clen;
+	const char		*b;
+
+	ck_assert_int_eq(dagent_path_clean("/a//b/./c", out, sizeof(out)),
+	    DA_PATH_OK);
+	ck_assert_str_eq(out, "/a/b/c");
+	ck_assert_int_eq(dagent_path_clean("/a/b/", out, sizeof(out)),
+	    DA_PATH_OK);
+	ck_assert_str_eq(out, "/a/b");
+	ck_assert_int_eq(dagent_path_clean("", out, sizeof(out)),
+	    DA_PATH_EMPTY);
+	ck_assert_int_eq(dagent_path_clean("a/b", out, sizeof(out)),
+	    DA_PATH_RELATIVE);
+	ck_assert_int_eq(dagent_path_clean("/a/../b", out, sizeof(out)),
+	    DA_PATH_DOTDOT);
+	ck_assert_int_eq(dagent_path_clean("/..", out, sizeof(out)),
+	    DA_PATH_DOTDOT);
+	ck_assert_int_eq(dagent_path_clean("/a/..", out, sizeof(out)),
+	    DA_PATH_DOTDOT);
+	ck_assert_int_eq(dagent_path_clean("/a/b..c/...", out, sizeof(out)),
+	    DA_PATH_OK);
+	ck_assert_str_eq(out, "/a/b..c/...");
+	ck_assert_int_eq(dagent_path_clean("//./", out, sizeof(out)),
+	    DA_PATH_ROOT);
+	ck_assert_int_eq(dagent_path_clean("/abc", out, 4), DA_PATH_LONG);
+	ck_assert(dagent_path_allowed("/etc/x", NULL));
+	ck_assert(dagent_path_allowed("/etc/nginx", "/srv\0/etc/nginx\0"));
+	ck_assert(dagent_path_allowed("/etc/nginx/a", "/srv\0/etc/nginx\0"));
+	ck_assert(!dagent_path_allowed("/etc/nginx2", "/srv\0/etc/nginx\0"));
+	ck_assert(!dagent_path_allowed("/etc", "/srv\0/etc/nginx\0"));
+
+	b = "{\"path\":\"/x//y.conf\",\"content\":\"a\\u0000b\","
+	    "\"permission\":\"600\"}";
+	ck_assert_int_eq(da_files(b, strlen(b), NULL, &c, &r, &content,
+	    &clen), 0);
+	ck_assert_str_eq(field(&c, "Pw-Da-Path"), "/x/y.conf");
+	ck_assert_str_eq(field(&c, "Pw-Da-Mode"), "0600");
+	ck_assert_uint_eq(clen, 3);
+	ck_assert(memcmp(content, "a\0b", 3) == 0);
+	free(content);
+	da_call_free(&c);
+	b = "{\"path\":\"/e\"}";
+	ck_assert_int_eq(da_files(b, strlen(b), NULL, &c, &r, &content,
+	    &clen), 0);
+	ck_assert_str_eq(field(&c, "Pw-Da-Mode"), "0644");
+	ck_assert_ptr_null(content);
+	ck_assert_uint_eq(clen, 0);
+	da_call_free(&c);
+	b = "{\"path\":\"/e\",\"permission\":\"2755\"}";
+	ck_assert_int_eq(da_files(b, strlen(b), NULL, &c, &r, &content,
+	    &clen), -1);
+	ck_assert_int_eq(r.status, 400);
+	ck_assert_str_eq(r.msg, "permission must not set the setuid, setgid "
+	    "or sticky bit");
+	da_call_free(&c);
+	b = "{\"path\":\"/e\",\"permission\":\"17777\"}";
+	ck_assert_int_eq(da_files(b, strlen(b), NULL, &c, &r, &content,
+	    &clen), -1);
+	ck_assert_str_eq(r.msg, "permission must be a valid octal string "
+	    "(e.g., \"0644\")");
+	da_call_free(&c);
+	b = "{\"path\":\"/etc/app\"}";
+	ck_assert_int_eq(da_files(b, strlen(b), "/srv\0", &c, &r, &content,
+	    &clen), -1);
+	ck_assert_int_eq(r.status, 403);
+	da_call_free(&c);
+	b = "{\"path\":\"/a\\u0000/../etc/x\"}";
+	ck_assert_int_eq(da_files(b, strlen(b), NULL, &c, &r, &content,
+	    &clen), -1);
+	ck_assert_int_eq(r.status, 400);
+	da_call_free(&c);
+	b = "{\"path\":\"/a/../b\",\"permission\":\"zz\"}";
+	ck_assert_int_eq(da_files(b, strlen(b), NULL, &c, &r, &content,
+	    &clen), -1);
+	ck_assert_str_eq(r.msg, "path must not contain '..'");
+	da_call_free(&c);
+}
+END_TEST
+
 START_TEST(test_envelope)
 {
 	size_t	n;
@@ -223,6 +307,7 @@ main(void)
 	tcase_add_test(tc, test_create_config);
 	tcase_add_test(tc, test_stop_remove_logs);
 	tcase_add_test(tc, test_envelope);
+	tcase_add_test(tc, test_files);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
