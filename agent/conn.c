@@ -134,7 +134,7 @@ conn_new(struct worker *w, int fd, struct sockaddr *sa, int tls)
 {
 	struct conn	*c;
 	uint32_t	 i;
-	int		 one = 1;
+	int		 one = 1, kind = tls;
 
 	for (i = 0; i < w->table_size; i++)
 		if (w->table[i] == NULL)
@@ -160,7 +160,8 @@ conn_new(struct worker *w, int fd, struct sockaddr *sa, int tls)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
 		    c->peer, sizeof(c->peer));
 	else
-		pw_strlcpy(c->peer, "unix", sizeof(c->peer));
+		pw_strlcpy(c->peer, kind == 4 ? "compose" : "unix",
+		    sizeof(c->peer));
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (tls) {
 		SSL *ssl = SSL_new(c->mtls ? w->mtls : w->tls);
@@ -964,6 +965,16 @@ conn_enroll_answer(struct conn *c, int status, const char *ctype,
 void
 conn_read_local_body(struct conn *c, route_fn fn, size_t limit)
 {
+	if (c->is_signed && c->body_done) {
+		/* Read already, to be judged with its signature. */
+		if (c->body != NULL && evbuffer_get_length(c->body) > limit) {
+			c->keepalive = 0;
+			conn_text_error(c, 413, "request body too large", NULL);
+			return;
+		}
+		fn(c);
+		return;
+	}
 	if (c->req.has_cl && c->req.content_length > limit) {
 		c->keepalive = 0;
 		conn_text_error(c, 413, "request body too large", NULL);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "child.h"
+#include "composer.h"
 #include "filed.h"
 #include "ipc_msg.h"
 #include "log.h"
@@ -48,6 +49,8 @@ main(int argc, char **argv)
 			return edge_run(&boot);
 		case PROC_FILED:
 			return filed_run(&boot);
+		case PROC_COMPOSER:
+			return composer_run(&boot);
 		}
 		return 2;
 	}

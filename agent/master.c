@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <netinet/in.h>
 
 #include <errno.h>
@@ -118,6 +119,12 @@ static struct {
 	struct child		 policyd;	/* with a policy only */
 	struct child		 edge;		/* in edge mode only */
 	struct child		 filed;		/* with HOST_FILES_ROOT only */
+	struct child		 composer;	/* with STACKS_DIR only */
+	int			 stacks_fd;	/* STACKS_DIR, -1: none */
+	int			 compose_fd;	/* compose's socket, -1: none */
+	char			 compose_dir[64];	/* holding it */
+	uid_t			 compose_uid;
+	gid_t			 compose_gid;
 	int			 files_root;	/* HOST_FILES_ROOT, -1: none */
 	uid_t			 files_uid;	/* filed runs as its owner */
 	gid_t			 files_gid;
@@ -196,6 +203,12 @@ static const struct ipc_perm perms_edge[] = {
 };
 
 static const struct ipc_perm perms_filed[] = {
+	{ IPC_C_READY, 4, 4, 0 },
+	{ IPC_C_LOG, 12, 12 + LOG_MSG_MAX, 0 },
+	{ IPC_C_PONG, 0, 0, 0 },
+};
+
+static const struct ipc_perm perms_composer[] = {
 	{ IPC_C_READY, 4, 4, 0 },
 	{ IPC_C_LOG, 12, 12 + LOG_MSG_MAX, 0 },
 	{ IPC_C_PONG, 0, 0, 0 },
@@ -432,6 +445,167 @@ master_link_filed(void)
 	}
 	ipc_send(m.proxy.chan, IPC_M_FILED_CHAN, 0, 0, NULL, 0, sv[0]);
 	ipc_send(m.filed.chan, IPC_M_FILED_CHAN, 0, 0, NULL, 0, sv[1]);
+}
+
+/* STACKS_DIR: the proxy hands compose requests to the composer. */
+static void
+master_link_composer(void)
+{
+	int	sv[2];
+
+	if (!m.cfg.compose || !m.composer.ready || !m.proxy.ready ||
+	    m.composer.chan == NULL || m.proxy.chan == NULL)
+		return;
+	if (ipc_socketpair(sv) == -1) {
+		log_warn("socketpair");
+		return;
+	}
+	ipc_send(m.proxy.chan, IPC_M_COMPOSE_CHAN, 0, 0, NULL, 0, sv[0]);
+	ipc_send(m.composer.chan, IPC_M_COMPOSE_CHAN, 0, 0, NULL, 0, sv[1]);
+}
+
+/*
+ * COMPOSE_USER: a name or a uid, never root (compose would then reach
+ * Docker's socket, and everything else, around the agent).
+ */
+static int
+master_compose_user(char *err, size_t errsz)
+{
+	const char	*u = m.cfg.val[CK_COMPOSE_USER];
+	struct passwd	*pw;
+	long long	 n;
+
+	if (geteuid() != 0) {
+		m.compose_uid = geteuid();
+		m.compose_gid = getegid();
+		return 0;
+	}
+	if (u == NULL)
+		u = PW_USER;
+	if (pw_strtonum(u, 0, 0x7fffffff, &n) == 0)
+		pw = getpwuid((uid_t)n);
+	else
+		pw = getpwnam(u);
+	if (pw == NULL) {
+		snprintf(err, errsz, "COMPOSE_USER \"%s\" (%s): no such user",
+		    u, m.cfg.src[CK_COMPOSE_USER][0] ? m.cfg.src[CK_COMPOSE_USER] :
+		    "default");
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		snprintf(err, errsz, "COMPOSE_USER \"%s\": root may not run "
+		    "compose (it could reach Docker's socket around the agent); "
+		    "name an unprivileged user", u);
+		return -1;
+	}
+	m.compose_uid = pw->pw_uid;
+	m.compose_gid = pw->pw_gid;
+	return 0;
+}
+
+/*
+ * STACKS_DIR (made 0750 for COMPOSE_USER when missing, else it must be a
+ * directory of that user's), and with run set, the private directory
+ * holding the socket compose reaches Docker by (0700, the user's) and
+ * the runner's credential.
+ */
+static int
+master_compose_setup(int run, char *err, size_t errsz)
+{
+	const char		*d = m.cfg.val[CK_STACKS_DIR];
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	char			 path[sizeof(sun.sun_path)], hex[65];
+	uint8_t			 key[32];
+	mode_t			 old;
+	int			 made = 0;
+
+	m.stacks_fd = m.compose_fd = -1;
+	if (!m.cfg.compose)
+		return 0;
+	if (master_compose_user(err, errsz) == -1)
+		return -1;
+	if (!run) {
+		if (stat(d, &st) == 0 && !S_ISDIR(st.st_mode)) {
+			snprintf(err, errsz, "STACKS_DIR %s (%s): not a "
+			    "directory", d, m.cfg.src[CK_STACKS_DIR]);
+			return -1;
+		}
+		return 0;
+	}
+	if (mkdir(d, 0750) == 0)
+		made = 1;
+	else if (errno != EEXIST) {
+		snprintf(err, errsz, "STACKS_DIR %s (%s): %s", d,
+		    m.cfg.src[CK_STACKS_DIR], strerror(errno));
+		return -1;
+	}
+	if ((m.stacks_fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1 || fstat(m.stacks_fd, &st) == -1) {
+		snprintf(err, errsz, "STACKS_DIR %s (%s): %s", d,
+		    m.cfg.src[CK_STACKS_DIR], errno == ENOTDIR || errno == ELOOP ?
+		    "not a directory (a link is not followed)" : strerror(errno));
+		return -1;
+	}
+	if (made && geteuid() == 0 && (fchown(m.stacks_fd, m.compose_uid,
+	    m.compose_gid) == -1 || fchmod(m.stacks_fd, 0750) == -1)) {
+		snprintf(err, errsz, "STACKS_DIR %s: %s", d, strerror(errno));
+		return -1;
+	}
+	if (!made && fstat(m.stacks_fd, &st) == 0 && st.st_uid != m.compose_uid) {
+		snprintf(err, errsz, "STACKS_DIR %s (%s) belongs to uid %u, but "
+		    "compose runs as uid %u (COMPOSE_USER): chown it to that "
+		    "user", d, m.cfg.src[CK_STACKS_DIR], (unsigned)st.st_uid,
+		    (unsigned)m.compose_uid);
+		return -1;
+	}
+	pw_strlcpy(m.compose_dir, "/tmp/portwing-compose.XXXXXX",
+	    sizeof(m.compose_dir));
+	if (mkdtemp(m.compose_dir) == NULL ||
+	    (geteuid() == 0 && chown(m.compose_dir, m.compose_uid,
+	    m.compose_gid) == -1)) {
+		snprintf(err, errsz, "a private directory for compose: %s",
+		    strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/docker.sock", m.compose_dir);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	pw_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	old = umask(0177);
+	if ((m.compose_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) ==
+	    -1 || bind(m.compose_fd, (struct sockaddr *)&sun, sizeof(sun)) ==
+	    -1 || (geteuid() == 0 && chown(path, m.compose_uid,
+	    m.compose_gid) == -1) || listen(m.compose_fd, 128) == -1) {
+		umask(old);
+		snprintf(err, errsz, "the compose socket %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	umask(old);
+	pw_random_bytes(key, sizeof(key));
+	pw_hex_encode(key, sizeof(key), hex, sizeof(hex));
+	OPENSSL_cleanse(key, sizeof(key));
+	freezero_str(m.cfg.val[CK__COMPOSE_TOKEN]);
+	m.cfg.val[CK__COMPOSE_TOKEN] = xstrdup(hex);
+	OPENSSL_cleanse(hex, sizeof(hex));
+	free(m.cfg.val[CK__COMPOSE_SOCKET]);
+	m.cfg.val[CK__COMPOSE_SOCKET] = xstrdup(path);
+	return 0;
+}
+
+/* At stop: the socket and its directory go (runs are the runner's). */
+static void
+master_compose_cleanup(void)
+{
+	char	path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+	if (m.compose_dir[0] == '\0')
+		return;
+	snprintf(path, sizeof(path), "%s/docker.sock", m.compose_dir);
+	(void)unlink(path);
+	(void)rmdir(m.compose_dir);
+	m.compose_dir[0] = '\0';
 }
 
 /*
@@ -791,11 +965,13 @@ child_at(int i)
 		return m.cfg.edge ? &m.edge : NULL;
 	if (i == 5)
 		return m.cfg.files ? &m.filed : NULL;
-	if (i - 6 < m.cfg.workers)
-		return &m.workers[i - 6];
+	if (i == 6)
+		return m.cfg.compose ? &m.composer : NULL;
+	if (i - 7 < m.cfg.workers)
+		return &m.workers[i - 7];
 	return NULL;
 }
-#define NCHILDREN	(6 + m.cfg.workers)
+#define NCHILDREN	(7 + m.cfg.workers)
 
 /* One line for `systemctl status`: workers, Docker, requests served. */
 static void
@@ -1051,7 +1227,7 @@ master_announce(void)
 	if (m.announced || m.stopping || !m.authd.ready || !m.proxy.ready ||
 	    (m.cfg.tls && !m.keyd.ready) || (m.pol != NULL &&
 	    !m.policyd.ready) || (m.cfg.files && !m.filed.ready) ||
-	    m.docker == -1)
+	    (m.cfg.compose && !m.composer.ready) || m.docker == -1)
 		return;
 	for (i = 0; i < m.cfg.workers; i++)
 		if (!m.workers[i].ready)
@@ -1095,6 +1271,13 @@ master_give_listener(struct child *w)
 	if (m.filter_fd != -1) {
 		uint32_t kind = 2;	/* the filter's unix socket */
 		if ((fd = dup(m.filter_fd)) == -1)
+			fatal("dup listener");
+		ipc_send(w->chan, IPC_M_LISTENER, 0, 0, &kind, sizeof(kind),
+		    fd);
+	}
+	if (m.compose_fd != -1) {
+		uint32_t kind = 4;	/* compose's own way to Docker */
+		if ((fd = dup(m.compose_fd)) == -1)
 			fatal("dup listener");
 		ipc_send(w->chan, IPC_M_LISTENER, 0, 0, &kind, sizeof(kind),
 		    fd);
@@ -1155,6 +1338,9 @@ master_child_ready(struct child *c, struct ipc_msg *msg)
 	case PROC_FILED:
 		master_link_filed();
 		break;
+	case PROC_COMPOSER:
+		master_link_composer();
+		break;
 	case PROC_EDGE:
 		/* The controller's requests: asked and served as a worker's. */
 		master_link(c, &m.authd);
@@ -1179,6 +1365,7 @@ master_child_ready(struct child *c, struct ipc_msg *msg)
 		if (c->role == PROC_PROXY) {
 			master_link_edge();
 			master_link_filed();
+			master_link_composer();
 		}
 		break;
 	default:
@@ -1511,7 +1698,8 @@ master_send_config(struct child *c)
 			    c->role == PROC_KEYD ? ROLE_KEYD :
 			    c->role == PROC_POLICYD ? ROLE_POLICYD :
 			    c->role == PROC_EDGE ? ROLE_EDGE :
-			    c->role == PROC_FILED ? ROLE_FILED : ROLE_PROXY;
+			    c->role == PROC_FILED ? ROLE_FILED :
+			    c->role == PROC_COMPOSER ? ROLE_COMPOSER : ROLE_PROXY;
 	char		*kv;
 
 	kv = config_to_kv(&m.cfg, role);
@@ -1520,10 +1708,11 @@ master_send_config(struct child *c)
 	ipc_wr_u32(&wr, c->gen);
 	ipc_wr_u32(&wr, c->slot);
 	ipc_wr_u32(&wr, (uint32_t)(c->role == PROC_FILED && geteuid() == 0 ?
-	    m.files_uid : m.pd.uid));
+	    m.files_uid : c->role == PROC_COMPOSER ? m.compose_uid : m.pd.uid));
 	ipc_wr_u32(&wr, (uint32_t)(c->role == PROC_FILED && geteuid() == 0 ?
-	    m.files_gid : m.pd.gid));
-	ipc_wr_str(&wr, m.pd.chroot);
+	    m.files_gid : c->role == PROC_COMPOSER ? m.compose_gid : m.pd.gid));
+	/* The composer runs compose, which needs the system: no chroot. */
+	ipc_wr_str(&wr, c->role == PROC_COMPOSER ? "/" : m.pd.chroot);
 	ipc_send(c->chan, IPC_M_CONFIG, 0, 0, wr.buf, wr.len,
 	    dup(m.stats_fd));
 	ipc_wr_free(&wr);
@@ -1599,6 +1788,10 @@ master_spawn(struct child *c)
 		perms = perms_filed;
 		nperms = nitems(perms_filed);
 		break;
+	case PROC_COMPOSER:
+		perms = perms_composer;
+		nperms = nitems(perms_composer);
+		break;
 	default:
 		perms = perms_proxy;
 		nperms = nitems(perms_proxy);
@@ -1618,6 +1811,12 @@ master_spawn(struct child *c)
 		if (fd == -1)
 			fatal("dup HOST_FILES_ROOT");
 		ipc_send(c->chan, IPC_M_FILED_ROOT, 0, 0, NULL, 0, fd);
+	}
+	if (c->role == PROC_COMPOSER) {
+		int fd = dup(m.stacks_fd);
+		if (fd == -1)
+			fatal("dup STACKS_DIR");
+		ipc_send(c->chan, IPC_M_COMPOSE_ROOT, 0, 0, NULL, 0, fd);
 	}
 	log_debug("started %s (pid %ld)", name, (long)c->pid);
 }
@@ -1639,6 +1838,8 @@ child_by_pid(pid_t pid)
 		return &m.edge;
 	if (m.filed.pid == pid)
 		return &m.filed;
+	if (m.composer.pid == pid)
+		return &m.composer;
 	for (i = 0; i < m.cfg.workers; i++)
 		if (m.workers[i].pid == pid)
 			return &m.workers[i];
@@ -1753,8 +1954,11 @@ master_check_stopped(void)
 		kill(m.policyd.pid, SIGTERM);
 	if (m.filed.pid > 0)
 		kill(m.filed.pid, SIGTERM);
+	if (m.composer.pid > 0)
+		kill(m.composer.pid, SIGTERM);
 	if (m.authd.pid <= 0 && m.proxy.pid <= 0 && m.keyd.pid <= 0 &&
-	    m.policyd.pid <= 0 && m.filed.pid <= 0) {
+	    m.policyd.pid <= 0 && m.filed.pid <= 0 && m.composer.pid <= 0) {
+		master_compose_cleanup();
 		if (m.filter_fd != -1)
 			(void)unlink(m.cfg.val[CK_LISTEN_SOCKET]);
 		log_info("stopped");
@@ -1783,6 +1987,9 @@ master_stop_timeout(evutil_socket_t fd, short ev, void *arg)
 		kill(m.edge.pid, SIGKILL);
 	if (m.filed.pid > 0)
 		kill(m.filed.pid, SIGKILL);
+	if (m.composer.pid > 0)
+		kill(m.composer.pid, SIGKILL);
+	master_compose_cleanup();
 	event_base_loopexit(m.base, NULL);
 }
 
@@ -1839,6 +2046,12 @@ master_sigterm(evutil_socket_t sig, short ev, void *arg)
 		evtimer_del(m.policyd.respawn);
 	if (m.filed.respawn != NULL)
 		evtimer_del(m.filed.respawn);
+	if (m.composer.respawn != NULL)
+		evtimer_del(m.composer.respawn);
+	if (m.compose_fd != -1) {
+		close(m.compose_fd);
+		m.compose_fd = -1;
+	}
 	m.stop_timer = evtimer_new(m.base, master_stop_timeout, NULL);
 	evtimer_add(m.stop_timer, &tv);
 	master_check_stopped();
@@ -2210,7 +2423,8 @@ master_run(int argc, char **argv)
 		return 1;
 	}
 	m.pol_gen = 1;
-	if (master_open_files_root(err, sizeof(err)) == -1) {
+	if (master_open_files_root(err, sizeof(err)) == -1 ||
+	    master_compose_setup(!check_only, err, sizeof(err)) == -1) {
 		fprintf(stderr, "portwingd: %s\n", err);
 		return 1;
 	}
@@ -2371,6 +2585,7 @@ master_run(int argc, char **argv)
 	m.policyd.role = PROC_POLICYD;
 	m.edge.role = PROC_EDGE;
 	m.filed.role = PROC_FILED;
+	m.composer.role = PROC_COMPOSER;
 #ifdef PW_TEST_HOOKS
 	/* Test build: the edge process's read deadline, from the test. */
 	if (getenv("PW_TEST_EDGE_DEADLINE_MS") != NULL)
@@ -2406,6 +2621,12 @@ master_run(int argc, char **argv)
 		    "%s (filed runs as uid %u)", m.cfg.val[CK_HOST_FILES_ROOT],
 		    (unsigned)(geteuid() == 0 ? m.files_uid : m.pd.uid));
 		master_spawn(&m.filed);
+	}
+	if (m.cfg.compose) {
+		log_info("compose: stacks in %s, run as uid %u, reaching Docker "
+		    "through %s", m.cfg.val[CK_STACKS_DIR],
+		    (unsigned)m.compose_uid, m.cfg.val[CK__COMPOSE_SOCKET]);
+		master_spawn(&m.composer);
 	}
 	for (i = 0; i < m.cfg.workers; i++) {
 		m.workers[i].role = PROC_WORKER;

@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "cwire.h"
 #include "drydock.h"
 #include "frame.h"
 #include "log.h"
@@ -46,6 +47,7 @@ static void	route_health(struct conn *);
 static void	route_ready(struct conn *);
 static void	route_enroll(struct conn *);
 static void	route_dd(struct conn *);
+static void	route_compose(struct conn *);
 static void	route_watchers(struct conn *);
 static void	route_watcher(struct conn *);
 static void	route_empty_list(struct conn *);
@@ -111,6 +113,8 @@ static const struct route private_routes[] = {
 	{ "/api/v1/files", "POST", route_dagent, ROUTE_DAGENT },
 	/* MCP (reference 9): parsed here, tools run by the proxy. */
 	{ "/_portwing/mcp", "POST", route_mcp, 0 },
+	/* Compose (reference 12): run by the composer, through the proxy. */
+	{ "/_portwing/compose", "POST", route_compose, 0 },
 	/* Observability (reference 7.2, 10, 11): answered by the proxy. */
 	{ "/metrics", "GET", route_dd, ROUTE_EDGE },
 	{ "/_portwing/metrics", "GET", route_dd, ROUTE_EDGE },
@@ -469,4 +473,35 @@ route_not_implemented(struct conn *c)
 	routes_json(c, 501, json_pack("{s:s, s:s}", "error",
 	    "not implemented in v1.0", "message",
 	    "registry checking is performed by the Drydock controller"), NULL);
+}
+
+/*
+ * POST /_portwing/compose: the body (32 MiB at most) goes to the proxy
+ * as it came, for the composer to check and run; it is the composer's
+ * to parse, since it is the process that acts on it.  Without
+ * STACKS_DIR the route is not served.
+ */
+static void
+compose_body(struct conn *c)
+{
+	size_t	n = c->body != NULL ? evbuffer_get_length(c->body) : 0;
+
+	c->state = CONN_LOCAL_BODY;
+	conn_start_own_body(c, 0, NULL, NULL, n ? (const char *)
+	    evbuffer_pullup(c->body, -1) : NULL, n);
+}
+
+static void
+route_compose(struct conn *c)
+{
+	static const char off[] = "{\"success\":false,\"output\":\"\","
+	    "\"error\":\"compose is not enabled on this agent: STACKS_DIR "
+	    "is not set\"}\n";
+
+	if (!c->w->cfg.compose) {
+		conn_respond(c, 404, "application/json", off, sizeof(off) - 1,
+		    NULL);
+		return;
+	}
+	conn_read_local_body(c, compose_body, COMPOSE_BODY_MAX);
 }

@@ -542,9 +542,12 @@ worker_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 	switch (m->hdr.type) {
 	case IPC_M_LISTENER:
 		ipc_rd_init(&rd, m);
-		/* 0 plain, 1 TLS, 2 the filter socket, 3 LISTEN_MTLS */
+		/*
+		 * 0 plain, 1 TLS, 2 the filter socket, 3 LISTEN_MTLS, 4 the
+		 * compose runner's socket (plain, a credential of its own)
+		 */
 		tls = ipc_rd_u32(&rd);
-		if (ipc_rd_end(&rd) == -1 || tls > 3)
+		if (ipc_rd_end(&rd) == -1 || tls > 4)
 			fatalx("malformed listener message");
 		worker_add_listener(w, m->fd, (int)tls);
 		break;

@@ -156,8 +156,8 @@ struct worker {
 	uint64_t		 idle_sids[WORKER_IDLE_STREAMS];
 	uint64_t		 next_sid;	/* spawn generation << 32 | n */
 	int			 nidle_streams;
-	struct event		*listeners[4];	/* EV_READ on LISTEN_* */
-	int			 listener_tls[4];
+	struct event		*listeners[5];	/* EV_READ on LISTEN_*, compose */
+	int			 listener_tls[5];
 	int			 nlisteners;
 	int			 listening;
 	SSL_CTX			*tls;

@@ -80,6 +80,8 @@ static struct {
 	uint32_t		 enroll_id;
 	struct pending		*enroll_wait;
 	struct ipc_chan		*audit;		/* to the proxy */
+	int			 compose;	/* the compose runner's credential */
+	uint8_t			 compose_digest[32];
 } authd;
 
 static const struct ipc_perm perms_master[] = {
@@ -534,6 +536,21 @@ authd_answer_verify(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		    *keyid != '\0');
 	}
 
+	/*
+	 * 0. The compose runner's credential, from compose's own socket:
+	 * principal "compose", judged as the token's requests are.
+	 */
+	if (authd.compose && !is_signed && toklen > 0 &&
+	    strcmp(peer, "compose") == 0) {
+		uint8_t d[32];
+		pwc_sha256(tok, toklen, d);
+		if (pw_ct_equal(d, authd.compose_digest, sizeof(d))) {
+			approve(p, "compose", authd.cfg.val[CK_TOKEN_POLICY],
+			    NULL);
+			pending_free(p);
+			return;
+		}
+	}
 	/* 1. No credential configured at all (explicit opt-in only). */
 	if (!token_configured() && authd.keys.n == 0 && !authd.cfg.keys) {
 		approve(p, "anonymous", NULL, NULL);
@@ -836,6 +853,12 @@ static void
 authd_configure_credentials(struct pw_config *c)
 {
 	token_configure(c->token, c->token_hash);
+	if (c->val[CK__COMPOSE_TOKEN] != NULL) {
+		/* Drawn by the master at start; a reload does not change it. */
+		pwc_sha256(c->val[CK__COMPOSE_TOKEN],
+		    strlen(c->val[CK__COMPOSE_TOKEN]), authd.compose_digest);
+		authd.compose = 1;
+	}
 	OPENSSL_cleanse(authd.enroll_digest, sizeof(authd.enroll_digest));
 	if (c->enroll_token != NULL) {
 		pwc_sha256(c->enroll_token, strlen(c->enroll_token),

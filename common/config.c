@@ -191,11 +191,29 @@ const struct cfg_info cfg_table[CK_COUNT] = {
 	[CK_HOST_FILES_ALLOW] = { "HOST_FILES_ALLOW", ROLE_WORKER | ROLE_FILED,
 	    0, 0, "with HOST_FILES_ROOT: comma-separated paths under it that "
 	    "may be written (unset: all of it)" },
+	[CK_STACKS_DIR] = { "STACKS_DIR",
+	    ROLE_WORKER | ROLE_PROXY | ROLE_COMPOSER, 0, 0,
+	    "directory of the compose stacks POST /_portwing/compose deploys "
+	    "(unset: compose is off)" },
+	[CK_COMPOSE_USER] = { "COMPOSE_USER", 0, 0, 0,
+	    "user (name or uid, not root) the compose runner and the compose "
+	    "binary run as (default: portwing's own)" },
+	[CK_COMPOSE_TIMEOUT] = { "COMPOSE_TIMEOUT", ROLE_COMPOSER, 0, 0,
+	    "seconds one compose operation may run unless the request says "
+	    "(default 600)" },
+	[CK_COMPOSE_OUTPUT_LIMIT] = { "COMPOSE_OUTPUT_LIMIT", ROLE_COMPOSER, 0,
+	    0, "bytes of a compose operation's output kept (default 4194304)" },
+	[CK_COMPOSE_COMMAND] = { "COMPOSE_COMMAND", ROLE_COMPOSER, 0, 0,
+	    "docker-compose or \"docker compose\" (default: docker compose "
+	    "when it is v2, else docker-compose)" },
 	[CK__DOCKER] = { "_DOCKER", ROLE_PROXY, 0, 1, NULL },
 	[CK__APPROVAL_KEY] = { "_APPROVAL_KEY", ROLE_AUTHD | ROLE_PROXY, 1, 1, NULL },
 	[CK__STARTED] = { "_STARTED", ROLE_ALL, 0, 1, NULL },
 	[CK__KEYS] = { "_KEYS", ROLE_WORKER | ROLE_AUTHD, 0, 1, NULL },
 	[CK__ENROLL] = { "_ENROLL", ROLE_WORKER | ROLE_AUTHD, 0, 1, NULL },
+	[CK__COMPOSE_TOKEN] = { "_COMPOSE_TOKEN", ROLE_AUTHD | ROLE_COMPOSER,
+	    1, 1, NULL },
+	[CK__COMPOSE_SOCKET] = { "_COMPOSE_SOCKET", ROLE_COMPOSER, 0, 1, NULL },
 	[CK__TEST_EDGE_DEADLINE] = { "_TEST_EDGE_DEADLINE", ROLE_EDGE, 0, 1,
 	    NULL },
 };
@@ -216,7 +234,6 @@ static const struct {
 	const char	*why;
 	int		 env_ignored;
 } cfg_refused[] = {
-	{ "STACKS_DIR", "compose stack deployment is not implemented", 0 },
 	{ "FORCE_COLOR", "portwing draws its banner only on a terminal "
 	    "(elsewhere one log line), so there is nothing to colour", 1 },
 };
@@ -956,6 +973,66 @@ bad:
 }
 
 
+
+/* STACKS_DIR and the compose runner's settings. */
+static int
+config_compose(struct pw_config *c, char *err, size_t errsz)
+{
+	const char	*d = c->val[CK_STACKS_DIR], *v;
+	long long	 n;
+
+	c->compose = 0;
+	c->compose_timeout = 600;
+	c->compose_output = 4 * 1024 * 1024;
+	c->compose_cmd = COMPOSE_CMD_AUTO;
+	if (d == NULL) {
+		static const int only[] = { CK_COMPOSE_USER, CK_COMPOSE_TIMEOUT,
+		    CK_COMPOSE_OUTPUT_LIMIT, CK_COMPOSE_COMMAND };
+		size_t i;
+		for (i = 0; i < sizeof(only) / sizeof(only[0]); i++)
+			if (c->val[only[i]] != NULL)
+				return errf(err, errsz, "%s (%s) without "
+				    "STACKS_DIR: compose is off unless STACKS_DIR "
+				    "names its directory", cfg_table[only[i]].name,
+				    c->src[only[i]]);
+		return 0;
+	}
+	if (c->val[CK_DRYDOCK_URL] != NULL)
+		return errf(err, errsz, "STACKS_DIR (%s) with DRYDOCK_URL (%s): "
+		    "compose is served in standard mode only",
+		    c->src[CK_STACKS_DIR], c->src[CK_DRYDOCK_URL]);
+	if (*d != '/' || strlen(d) >= 1024 || strstr(d, "/../") != NULL ||
+	    strcmp(d, "/") == 0)
+		return errf(err, errsz, "STACKS_DIR=\"%s\" (%s): must be an "
+		    "absolute directory path other than /", d,
+		    c->src[CK_STACKS_DIR]);
+	if ((v = c->val[CK_COMPOSE_TIMEOUT]) != NULL) {
+		if (pw_strtonum(v, 1, 86400, &n) == -1)
+			return errf(err, errsz, "COMPOSE_TIMEOUT=\"%s\" (%s): "
+			    "seconds, 1 to 86400", v, c->src[CK_COMPOSE_TIMEOUT]);
+		c->compose_timeout = (int)n;
+	}
+	if ((v = c->val[CK_COMPOSE_OUTPUT_LIMIT]) != NULL) {
+		if (pw_strtonum(v, 1024, 64LL * 1024 * 1024, &n) == -1)
+			return errf(err, errsz, "COMPOSE_OUTPUT_LIMIT=\"%s\" "
+			    "(%s): bytes, 1024 to 67108864", v,
+			    c->src[CK_COMPOSE_OUTPUT_LIMIT]);
+		c->compose_output = n;
+	}
+	if ((v = c->val[CK_COMPOSE_COMMAND]) != NULL) {
+		if (strcmp(v, "docker-compose") == 0)
+			c->compose_cmd = COMPOSE_CMD_V1;
+		else if (strcmp(v, "docker compose") == 0)
+			c->compose_cmd = COMPOSE_CMD_V2;
+		else
+			return errf(err, errsz, "COMPOSE_COMMAND=\"%s\" (%s): "
+			    "docker-compose or \"docker compose\"", v,
+			    c->src[CK_COMPOSE_COMMAND]);
+	}
+	c->compose = 1;
+	return 0;
+}
+
 /*
  * HOST_FILES_ROOT and HOST_FILES_ALLOW: dockeragent's file writes, off
  * unless a root is named.  The master opens the root at start (it must
@@ -1189,7 +1266,8 @@ config_validate(struct pw_config *c, char *err, size_t errsz)
 		snprintf(c->docker_api, sizeof(c->docker_api), "/v%u.%u", maj,
 		    min);
 	}
-	if (config_files(c, err, errsz) == -1)
+	if (config_files(c, err, errsz) == -1 ||
+	    config_compose(c, err, errsz) == -1)
 		return -1;
 	if (c->val[CK_POLICY] != NULL && c->val[CK_POLICY_FILE] != NULL)
 		return errf(err, errsz, "POLICY (%s) and POLICY_FILE (%s): set "

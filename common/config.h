@@ -23,7 +23,8 @@
 #define ROLE_POLICYD	0x20
 #define ROLE_EDGE	0x40
 #define ROLE_FILED	0x80
-#define ROLE_ALL	0xff
+#define ROLE_COMPOSER	0x100
+#define ROLE_ALL	0x1ff
 
 enum cfg_key {
 	CK_PORT,
@@ -93,15 +94,26 @@ enum cfg_key {
 	CK_DOCKER_API_VERSION,
 	CK_HOST_FILES_ROOT,
 	CK_HOST_FILES_ALLOW,
+	CK_STACKS_DIR,
+	CK_COMPOSE_USER,
+	CK_COMPOSE_TIMEOUT,
+	CK_COMPOSE_OUTPUT_LIMIT,
+	CK_COMPOSE_COMMAND,
 	/* Internal: derived by the master, never read from env or file. */
 	CK__DOCKER,
 	CK__APPROVAL_KEY,
 	CK__STARTED,
 	CK__KEYS,
 	CK__ENROLL,
+	CK__COMPOSE_TOKEN,	/* the compose runner's credential */
+	CK__COMPOSE_SOCKET,	/* the socket compose reaches Docker by */
 	CK__TEST_EDGE_DEADLINE,	/* test build only: the read deadline, ms */
 	CK_COUNT
 };
+
+#define COMPOSE_CMD_AUTO	0	/* the reference's detection */
+#define COMPOSE_CMD_V1		1	/* docker-compose */
+#define COMPOSE_CMD_V2		2	/* docker compose */
 
 struct pw_config {
 	char	*val[CK_COUNT];		/* as configured; NULL when unset */
@@ -153,6 +165,10 @@ struct pw_config {
 	char	 docker_api[16];	/* DOCKER_API_VERSION: "/v1.44" or "" */
 	int	 files;			/* HOST_FILES_ROOT set: POST /api/v1/files */
 	char	*files_allow;		/* HOST_FILES_ALLOW, cleaned: "/a\0/b\0\0" */
+	int	 compose;		/* STACKS_DIR set: POST /_portwing/compose */
+	int	 compose_timeout;	/* seconds, the default of a run */
+	long long compose_output;	/* bytes of output kept */
+	int	 compose_cmd;		/* COMPOSE_CMD_* */
 	int	 sse_queue;
 	int	 audit_buffer;		/* ring capacity, 0: off */
 	int	 skip_df;

@@ -98,6 +98,9 @@ enum ipc_type {
 					   of the proxy <-> policyd channel */
 	IPC_M_EDGE_CHAN = 0x0307,	/* master -> proxy, edge: fd: their end of
 					   the proxy <-> edge channel */
+	IPC_M_COMPOSE_CHAN = 0x0309,	/* master -> proxy, composer: fd: their
+					   end of the proxy <-> composer
+					   channel */
 	IPC_M_FILED_CHAN = 0x0308,	/* master -> proxy, filed: fd: their end
 					   of the proxy <-> filed channel */
 	IPC_M_MTLS_AUTHD = 0x0306,	/* master -> authd: str MTLS_CLIENT_CA PEM;
@@ -174,6 +177,22 @@ enum ipc_type {
 					   status (0 written, else the HTTP
 					   status to answer), str reason, u64
 					   bytes written, 32 bytes their SHA-256 */
+
+	/* master, proxy <-> composer (0x0Cxx) */
+	IPC_M_COMPOSE_ROOT = 0x0C01,	/* master -> composer: fd = STACKS_DIR,
+					   a directory opened read-only; empty.
+					   Sent right after IPC_M_CONFIG */
+	IPC_P_COMPOSE_RUN = 0x0C02,	/* proxy -> composer: hdr.id = run id;
+					   fd = a sealed memfd holding the
+					   request body; u64 its length */
+	IPC_P_COMPOSE_CANCEL = 0x0C03,	/* proxy -> composer: hdr.id = run id;
+					   empty: the client went away */
+	IPC_C_COMPOSE_DONE = 0x0C81,	/* composer -> proxy: hdr.id echoed;
+					   fd = a sealed memfd holding the
+					   answer's JSON body; u32 HTTP status,
+					   u32 success, str operation, str
+					   stack (each at most 128 bytes), u64
+					   body length */
 
 	/* worker <-> keyd (0x07xx) */
 	IPC_W_SIGN = 0x0701,		/* worker -> keyd: hdr.id = request id;

@@ -32,7 +32,7 @@ extern char **environ;
 
 static const char *const role_names[PROC_NROLES] = {
 	"master", "worker", "authd", "proxy", "keyd", "policyd",
-	"edge", "filed"
+	"edge", "filed", "composer"
 };
 
 static char	*title_base;

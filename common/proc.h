@@ -16,6 +16,7 @@ enum proc_role {
 	PROC_POLICYD,
 	PROC_EDGE,
 	PROC_FILED,
+	PROC_COMPOSER,
 	PROC_NROLES
 };
 

@@ -34,8 +34,11 @@
 #include "fwrite.h"
 #include "util.h"
 
+static const struct fw_how fw_default = { 0755, 0 };
+
 static int
-open_beneath(int root, const char *path, int flags, mode_t mode)
+open_beneath(const struct fw_how *fh, int root, const char *path, int flags,
+    mode_t mode)
 {
 	struct open_how	how;
 
@@ -43,6 +46,8 @@ open_beneath(int root, const char *path, int flags, mode_t mode)
 	how.flags = (uint64_t)(flags | O_CLOEXEC);
 	how.mode = (flags & O_CREAT) ? mode : 0;
 	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	if (fh->no_symlinks)
+		how.resolve |= RESOLVE_NO_SYMLINKS;
 	return (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
 }
 
@@ -63,7 +68,7 @@ fail(char *err, size_t errsz, int e, const char *fmt, ...)
 		n = strlen(err);
 		snprintf(err + n, errsz - n, ": %s", e == EXDEV ?
 		    "the path leaves the root" : e == ELOOP ?
-		    "too many symlinks, or a magic link" : strerror(e));
+		    "a symbolic link or magic link is in the way" : strerror(e));
 	}
 	errno = e;
 	return -1;
@@ -96,7 +101,8 @@ fw_path_ok(const char *path)
 
 /* The directory of path (made when missing), open for reading; -1. */
 static int
-parent_dir(int root, const char *path, char *err, size_t errsz)
+parent_dir(const struct fw_how *fh, int root, const char *path, char *err,
+    size_t errsz)
 {
 	char	 prefix[FW_PATH_MAX];
 	char	*slash;
@@ -104,9 +110,9 @@ parent_dir(int root, const char *path, char *err, size_t errsz)
 
 	pw_strlcpy(prefix, path, sizeof(prefix));
 	if ((slash = strrchr(prefix, '/')) == NULL)
-		return open_beneath(root, ".", O_RDONLY | O_DIRECTORY, 0);
+		return open_beneath(fh, root, ".", O_RDONLY | O_DIRECTORY, 0);
 	*slash = '\0';
-	if ((fd = open_beneath(root, prefix, O_RDONLY | O_DIRECTORY, 0)) != -1)
+	if ((fd = open_beneath(fh, root, prefix, O_RDONLY | O_DIRECTORY, 0)) != -1)
 		return fd;
 	if (errno != ENOENT)
 		return fail(err, errsz, errno, "opening directory %s", prefix);
@@ -115,11 +121,11 @@ parent_dir(int root, const char *path, char *err, size_t errsz)
 		char *next = strchr(slash, '/');
 		if (next != NULL)
 			*next = '\0';
-		fd = open_beneath(root, prefix, O_RDONLY | O_DIRECTORY, 0);
+		fd = open_beneath(fh, root, prefix, O_RDONLY | O_DIRECTORY, 0);
 		if (fd == -1 && errno == ENOENT) {
 			char *last = strrchr(prefix, '/');
-			pfd = last == NULL ? open_beneath(root, ".", O_RDONLY |
-			    O_DIRECTORY, 0) : (*last = '\0', open_beneath(root,
+			pfd = last == NULL ? open_beneath(fh, root, ".", O_RDONLY |
+			    O_DIRECTORY, 0) : (*last = '\0', open_beneath(fh, root,
 			    prefix, O_RDONLY | O_DIRECTORY, 0));
 			if (last != NULL)
 				*last = '/';
@@ -127,7 +133,7 @@ parent_dir(int root, const char *path, char *err, size_t errsz)
 				return fail(err, errsz, errno, "opening the "
 				    "parent of %s", prefix);
 			if (mkdirat(pfd, last != NULL ? last + 1 : prefix,
-			    0755) == -1 && errno != EEXIST) {
+			    fh->dirmode) == -1 && errno != EEXIST) {
 				e = errno;
 				close(pfd);
 				return fail(err, errsz, e, "creating directory "
@@ -135,7 +141,7 @@ parent_dir(int root, const char *path, char *err, size_t errsz)
 			}
 			close(pfd);
 			/* Judged again: whatever stands there now. */
-			fd = open_beneath(root, prefix, O_RDONLY | O_DIRECTORY,
+			fd = open_beneath(fh, root, prefix, O_RDONLY | O_DIRECTORY,
 			    0);
 		}
 		if (fd == -1)
@@ -157,6 +163,15 @@ int
 fw_write(int root, const char *path, const void *data, size_t len,
     mode_t mode, char *err, size_t errsz)
 {
+	return fw_write_how(root, path, data, len, mode, &fw_default, err,
+	    errsz);
+}
+
+/* The same, with the directories' mode and whether any link is refused. */
+int
+fw_write_how(int root, const char *path, const void *data, size_t len,
+    mode_t mode, const struct fw_how *fh, char *err, size_t errsz)
+{
 	const char	*name;
 	char		 tmp[64];
 	struct stat	 st;
@@ -167,7 +182,7 @@ fw_write(int root, const char *path, const void *data, size_t len,
 
 	if (!fw_path_ok(path))
 		return fail(err, errsz, EINVAL, "invalid path %s", path);
-	if ((dir = parent_dir(root, path, err, errsz)) == -1)
+	if ((dir = parent_dir(fh, root, path, err, errsz)) == -1)
 		return -1;
 	name = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
 	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -181,7 +196,7 @@ fw_write(int root, const char *path, const void *data, size_t len,
 	for (i = 0; i < 16 && fd == -1; i++) {
 		pw_random_bytes(&r, sizeof(r));
 		snprintf(tmp, sizeof(tmp), ".portwing-%08x.tmp", r);
-		fd = open_beneath(dir, tmp, O_WRONLY | O_CREAT | O_EXCL |
+		fd = open_beneath(fh, dir, tmp, O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW, 0600);
 		if (fd == -1 && errno != EEXIST)
 			break;
@@ -220,4 +235,23 @@ bad:
 	(void)unlinkat(dir, tmp, 0);
 	close(dir);
 	return fail(err, errsz, e, "writing %s", path);
+}
+
+/*
+ * The directory dir beneath root, made (with its parents) when missing,
+ * opened read-only: the same resolution as a file's parents.  "." is the
+ * root itself.
+ */
+int
+fw_dir_how(int root, const char *dir, const struct fw_how *fh, char *err,
+    size_t errsz)
+{
+	char	path[FW_PATH_MAX];
+
+	if (strcmp(dir, ".") == 0)
+		return open_beneath(fh, root, ".", O_RDONLY | O_DIRECTORY, 0);
+	if (!fw_path_ok(dir) || snprintf(path, sizeof(path), "%s/x", dir) >=
+	    (int)sizeof(path))
+		return fail(err, errsz, EINVAL, "invalid directory %s", dir);
+	return parent_dir(fh, root, path, err, errsz);
 }

@@ -825,11 +825,11 @@ version_done(void *arg, int status, struct evbuffer *body, const char *err)
 	ver = json_string_value(json_object_get(j, "Version"));
 	go_duration(pw_wall_time() - ob.cfg->started, up, sizeof(up));
 	/*
-	 * Only what is served: exec (the Docker API's exec routes), metrics
+	 * Only what is served: compose (POST /_portwing/compose, with
+	 * STACKS_DIR), exec (the Docker API's exec routes), metrics
 	 * (/metrics), events (/events), mcp (POST /_portwing/mcp) and the
-	 * adapter's routes (dockeragent: its whole API, one name).  Portwing also lists "compose"; portwing has no
-	 * compose routes, so it is left out until they exist, and lists
-	 * "events" twice for the generic adapter
+	 * adapter's routes (dockeragent: its whole API, one name).  Portwing
+	 * lists compose always, and "events" twice for the generic adapter
 	 * (tests/regress/t-capabilities.sh checks each entry against a
 	 * route, in both adapters).
 	 */
@@ -841,6 +841,8 @@ version_done(void *arg, int status, struct evbuffer *body, const char *err)
 	    PW_VERSION_STRING);
 	if (o != NULL) {
 		json_t *caps = json_object_get(o, "capabilities");
+		if (ob.cfg->compose)
+			json_array_insert_new(caps, 0, json_string("compose"));
 		if (ob.cfg->generic) {
 			json_array_append_new(caps, json_string("containers"));
 			json_array_append_new(caps, json_string("logs"));

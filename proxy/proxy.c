@@ -168,6 +168,9 @@ struct preq {
 	int			 files;		/* POST /api/v1/files: spooled for
 						   filed, not Docker */
 	struct pfw		*pfw;		/* filed is writing it */
+	int			 compose;	/* POST /_portwing/compose: spooled
+						   for the composer */
+	struct pcr		*pcr;		/* the composer is running it */
 	/* Signed requests: the body must hash to the approved digest. */
 	int			 spool_fd;
 	EVP_MD_CTX		*md;
@@ -226,6 +229,7 @@ static const struct ipc_perm perms_master[] = {
 	{ IPC_M_POLICY_CHAN, 0, 0, 1 },
 	{ IPC_M_EDGE_CHAN, 0, 0, 1 },
 	{ IPC_M_FILED_CHAN, 0, 0, 1 },
+	{ IPC_M_COMPOSE_CHAN, 0, 0, 1 },
 };
 
 static const struct ipc_perm perms_worker[] = {
@@ -275,6 +279,7 @@ static void	respond_local(struct preq *, int, const char *, const char *,
 		    size_t);
 static int	files_route(const char *, const char *, int);
 static void	files_spooled(struct preq *, const uint8_t[32]);
+static void	compose_spooled(struct preq *);
 static int	preq_spool_start(struct preq *);
 
 /* ---- frames to the worker ---- */
@@ -625,6 +630,8 @@ preq_free(struct preq *r)
 		pda_cancel(r->pda);
 	if (r->pfw != NULL)
 		pfiles_cancel(r->pfw);
+	if (r->pcr != NULL)
+		pcompose_cancel(r->pcr);
 	json_decref(r->own);
 	if (r->inv_wait)
 		inventory_forget_waiter(r);
@@ -1455,6 +1462,10 @@ spool_body(struct preq *r, struct evbuffer *in)
 			EVP_DigestFinal_ex(r->md, got, &glen);
 			if (r->files) {
 				files_spooled(r, got);
+				return 0;
+			}
+			if (r->compose) {
+				compose_spooled(r);
 				return 0;
 			}
 			if (r->signed_body && !body_matches(r, got, 1))
@@ -2961,21 +2972,61 @@ static const struct pda_ops pda_ops = {
 };
 
 /*
- * POST /api/v1/files with HOST_FILES_ROOT: the one own route whose body
- * (the file's content, of the worker's making) comes to the proxy.
+ * The own routes that come with a body: POST /api/v1/files with
+ * HOST_FILES_ROOT (the file's content, of the worker's making) and POST
+ * /_portwing/compose with STACKS_DIR (the client's body, for the
+ * composer).
  */
 static int
 files_route(const char *method, const char *target, int body_mode)
 {
 	char	raw[HTTP_MAX_REQLINE], path[HTTP_MAX_REQLINE];
 
-	if (!px.cfg.files || body_mode != REQ_BODY_LENGTH ||
-	    strcmp(method, "POST") != 0)
+	if (body_mode != REQ_BODY_LENGTH || strcmp(method, "POST") != 0)
 		return 0;
 	pw_strlcpy(raw, target, sizeof(raw));
 	raw[strcspn(raw, "?")] = '\0';
 	http_percent_decode(raw, strlen(raw), path, sizeof(path));
-	return strcmp(path, "/api/v1/files") == 0;
+	http_path_alias(path, sizeof(path));
+	return (px.cfg.files && strcmp(path, "/api/v1/files") == 0) ||
+	    (px.cfg.compose && strcmp(path, "/_portwing/compose") == 0);
+}
+
+/* The composer's answer: the compose_op record, then the body. */
+static void
+compose_done(void *arg, const struct pcr_answer *a)
+{
+	struct preq		*r = arg;
+	struct audit_rec	 rec;
+
+	r->pcr = NULL;
+	if (a->operation[0] != '\0' || a->stack[0] != '\0') {
+		audit_rec_init(&rec, "compose_op", r->actor, NULL, NULL,
+		    a->success ? "allowed" : "error");
+		pw_strlcpy(rec.operation, a->operation, sizeof(rec.operation));
+		pw_strlcpy(rec.stack, a->stack, sizeof(rec.stack));
+		audit_rec_principal(&rec, r->principal);
+		audit_add(&rec);
+	}
+	respond_local(r, a->status, "Content-Type: application/json\r\n",
+	    a->body, a->len);
+}
+
+/* The body is spooled (END): the composer runs it. */
+static void
+compose_spooled(struct preq *r)
+{
+	int	fd = r->spool_fd;
+
+	r->state = PR_LOCAL;
+	r->spool_fd = -1;	/* the channel owns it now */
+	if ((r->pcr = pcompose_run(fd, r->spool_len, compose_done, r)) ==
+	    NULL) {
+		static const char b[] = "{\"error\":\"the compose runner is "
+		    "unavailable; try again\"}";
+		respond_local(r, 503, "Content-Type: application/json\r\n", b,
+		    sizeof(b) - 1);
+	}
 }
 
 static void
@@ -3121,6 +3172,12 @@ dd_request(struct preq *r, const char *method, const char *target)
 		audit_request(r, 1, query);
 	else if (strcmp(method, "POST") == 0 && strcmp(path, "/_portwing/mcp") == 0)
 		mcp_request(r);
+	else if (strcmp(method, "POST") == 0 &&
+	    strcmp(path, "/_portwing/compose") == 0 && px.cfg.compose) {
+		/* An empty body (no END data): spooled all the same. */
+		r->compose = 1;
+		(void)preq_spool_start(r);
+	}
 	else if (px.cfg.dagent)
 		da_request(r, method, path);
 	else if (px.cfg.generic) {
@@ -3386,6 +3443,10 @@ proxy_master_msg(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 		break;
 	case IPC_M_FILED_CHAN:
 		pfiles_chan(px.base, m->fd);
+		m->fd = -1;
+		break;
+	case IPC_M_COMPOSE_CHAN:
+		pcompose_chan(px.base, m->fd);
 		m->fd = -1;
 		break;
 	case IPC_M_AUDIT_CHAN:

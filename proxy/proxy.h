@@ -163,6 +163,21 @@ struct pfw *pfiles_write(const char *, unsigned, int, uint64_t,
 	    const uint8_t *, pfw_done, void *);
 void	 pfiles_cancel(struct pfw *);
 
+/* pcompose.c: POST /_portwing/compose, run by the composer. */
+struct pcr;
+struct pcr_answer {
+	int		 status;	/* HTTP */
+	int		 success;
+	char		 operation[132];
+	char		 stack[132];
+	char		*body;		/* JSON */
+	size_t		 len;
+};
+typedef void (*pcr_done)(void *, const struct pcr_answer *);
+void	 pcompose_chan(struct event_base *, int);
+struct pcr *pcompose_run(int, uint64_t, pcr_done, void *);
+void	 pcompose_cancel(struct pcr *);
+
 /* observe.c: host_metrics. */
 struct json_t *observe_host_metrics(void);
 

@@ -14,7 +14,7 @@
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${FUZZ_SECONDS:-60}
-all="http chunked ipc keys config mcp dagent policy_path policy_yaml inspect build redact"
+all="http chunked ipc keys config mcp dagent compose policy_path policy_yaml inspect build redact"
 names=${*:-$all}
 cd "$top"
 [ -x configure ] || autoreconf -fi

@@ -84,19 +84,19 @@ check "the environment wins over the file (1 worker)" [ "$(pw_children worker | 
 check "environment token wins" [ "$(curl -s -H 'Authorization: Bearer env-token' "$(pw_url /_ping)")" = OK ]
 pw_stop
 
-# Portwing settings for features portwing does not have yet stop the
-# start, naming the setting, from the environment and from the file, and
-# portwingd -n and check-config say the same (issue 10, item 8).
-for k in STACKS_DIR; do
-	out=$(run PORT=$port TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" "$k=1" "$PW_BUILD/portwingd" -n); rc=$?
-	out2=$(run PORT=$port TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" "$k=1" "$PW_BUILD/portwing" check-config); rc2=$?
-	check "environment $k: portwingd -n and check-config refuse it, naming it ($rc, $rc2)" \
-	    bash -c "[ $rc = 1 ] && [ $rc2 = 1 ] && echo \"\$1\" | grep -q 'environment: $k is not supported yet' && [ \"\${1#portwingd: }\" = \"\${2#portwing: }\" ]" _ "$out" "$out2"
-	printf 'TOKEN=x\nDOCKER_SOCKET=%s\n%s=1\n' "$DOCKER_SOCK" "$k" >"$d/refused.conf"
-	out=$(run "$PW_BUILD/portwingd" -n -f "$d/refused.conf"); rc=$?
-	out2=$(run "$PW_BUILD/portwing" check-config -f "$d/refused.conf"); rc2=$?
-	check "file $k: portwingd -n and check-config refuse it at its line ($rc, $rc2)" \
-	    bash -c "[ $rc = 1 ] && [ $rc2 = 1 ] && echo \"\$1\" | grep -q 'refused.conf:3: $k is not supported yet' && [ \"\${1#portwingd: }\" = \"\${2#portwing: }\" ]" _ "$out" "$out2"
+# Compose settings: checked at start, by portwingd -n and check-config
+# alike, naming the setting and where it came from.
+for kv in "STACKS_DIR=stacks|STACKS_DIR=\"stacks\" (env): must be an absolute" \
+    "COMPOSE_TIMEOUT=5|COMPOSE_TIMEOUT (env) without STACKS_DIR" \
+    "STACKS_DIR=/tmp/pwc-$$ COMPOSE_TIMEOUT=0|COMPOSE_TIMEOUT=\"0\" (env): seconds, 1 to 86400" \
+    "STACKS_DIR=/tmp/pwc-$$ COMPOSE_COMMAND=podman-compose|COMPOSE_COMMAND=\"podman-compose\" (env): docker-compose or" \
+    "STACKS_DIR=/tmp/pwc-$$ DRYDOCK_URL=https://d.example PRIVATE_KEY_FILE=/nonexistent|compose is served in standard mode only"; do
+	set -- ${kv%%|*}
+	want=${kv#*|}
+	out=$(run PORT=$port TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" "$@" "$PW_BUILD/portwingd" -n); rc=$?
+	out2=$(run PORT=$port TOKEN=x DOCKER_SOCKET="$DOCKER_SOCK" "$@" "$PW_BUILD/portwing" check-config); rc2=$?
+	check "$*: portwingd -n and check-config refuse it ($rc, $rc2)" \
+	    bash -c "[ $rc = 1 ] && [ $rc2 = 1 ] && echo \"\$1\" | grep -qF -- \"\$3\" && [ \"\${1#portwingd: }\" = \"\${2#portwing: }\" ]" _ "$out" "$out2" "$want"
 done
 # The edge-mode configuration of Portwing's README without its key: the
 # controller admits no such agent, so nothing starts and no port opens
