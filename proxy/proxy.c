@@ -3000,7 +3000,7 @@ compose_done(void *arg, const struct pcr_answer *a)
 	struct audit_rec	 rec;
 
 	r->pcr = NULL;
-	if (a->operation[0] != '\0' || a->stack[0] != '\0') {
+	if (a->status == 200) {	/* a parsed request */
 		audit_rec_init(&rec, "compose_op", r->actor, NULL, NULL,
 		    a->success ? "allowed" : "error");
 		pw_strlcpy(rec.operation, a->operation, sizeof(rec.operation));
