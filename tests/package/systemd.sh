@@ -138,6 +138,49 @@ v=$(pw_docker version --format '{{.Server.Version}}' 2>&1)
 check "docker version through the agent ($v)" \
     [ "$v" = "$(D version --format '{{.Server.Version}}')" ]
 
+# ---- compose under the unit's hardening ----
+# STACKS_DIR as portwing.conf suggests, docker-compose from Debian: the
+# composer writes the stack and runs compose, which reaches Docker
+# through the agent, inside ProtectSystem=strict, PrivateTmp and the
+# unit's system call filter.
+t0=$(now)
+g apt-get install -y -q --no-install-recommends docker-compose </dev/null \
+    >"$PW_TMP/compose-install.log" 2>&1
+rc=$?
+echo "# time: docker-compose installed in the guest in $(secs "$t0" "$(now)") s"
+check "apt-get install docker-compose in the guest (rc $rc)" [ $rc -eq 0 ]
+check "the package made /var/lib/portwing-stacks, 0750, portwing's" \
+    [ "$(g stat -c '%a %U' /var/lib/portwing-stacks)" = "750 portwing" ]
+g sh -c "printf '[Service]\nEnvironment=STACKS_DIR=/var/lib/portwing-stacks\n' \
+    >/etc/systemd/system/portwing.service.d/compose.conf
+systemctl daemon-reload && systemctl restart portwing"
+check "with STACKS_DIR the agent serves again" wait_code 200 "$PW_TOKEN" /_portwing/health
+compose() {
+	curl -s -m 120 -H "Authorization: Bearer $PW_TOKEN" \
+	    -H 'Content-Type: application/json' -d "$1" \
+	    "http://127.0.0.1:$PW_PORT/_portwing/compose"
+}
+proj=pkg$$
+yaml="services:\\n  s:\\n    image: $PW_IMAGE\\n    command: [\\\"sleep\\\", \\\"3600\\\"]\\n"
+out=$(compose "{\"operation\":\"up\",\"stackName\":\"$proj\",\"files\":{\"compose.yaml\":\"$yaml\"}}")
+check "compose up through the installed agent: success" \
+    bash -c "echo \"\$1\" | grep -q '\"success\":true'" _ "$out"
+echo "$out" | head -c 300 | sed 's/^/#   | /'; echo
+n=$(D ps -q --filter "label=com.docker.compose.project=$proj" | wc -l)
+check "... its container runs ($n)" [ "$n" = 1 ]
+check "... the stack file is 0600, portwing's" \
+    [ "$(g stat -c '%a %U' /var/lib/portwing-stacks/$proj/compose.yaml)" = "600 portwing" ]
+a=$(curl -s -m 10 -H "Authorization: Bearer $PW_TOKEN" \
+    "http://127.0.0.1:$PW_PORT/_portwing/audit?limit=200")
+check "... compose's Docker calls are in the audit trail as principal compose" \
+    bash -c "echo \"\$1\" | grep -q '\"principal\":\"compose\"'" _ "$a"
+out=$(compose "{\"operation\":\"down\",\"stackName\":\"$proj\"}")
+check "compose down: success" bash -c "echo \"\$1\" | grep -q '\"success\":true'" _ "$out"
+n=$(D ps -aq --filter "label=com.docker.compose.project=$proj" | wc -l)
+check "... and its container is gone ($n)" [ "$n" = 0 ]
+check "no composer died of its sandbox" \
+    not g sh -c "journalctl -u portwing --no-pager | grep -q 'composer killed by signal'"
+
 # ---- reload rotates the token; an open stream survives ----
 bb=$(D run -d "$PW_IMAGE" sh -c 'i=0; while :; do i=$((i+1)); echo tick $i; sleep 0.2; done')
 pw_docker logs -f "$bb" >"$PW_TMP/logs-f.out" 2>&1 &

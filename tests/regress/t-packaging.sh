@@ -115,6 +115,11 @@ if command -v systemd-tmpfiles >/dev/null 2>&1; then
 	systemd-sysusers --root="$d/root" "$sysusers" >/dev/null 2>&1
 	check "sysusers: a portwing system account that cannot log in" \
 	    bash -c "grep -E '^portwing:x:[0-9]+:[0-9]+:.*:/nonexistent:/usr/sbin/nologin$' '$d/root/etc/passwd' | awk -F: '\$3 > 0 && \$3 < 1000' | grep -q ."
+	# With the account there, the compose stacks' directory is its.
+	systemd-tmpfiles --root="$d/root" --create "$tmpfiles" >/dev/null 2>&1
+	uid=$(awk -F: '$1 == "portwing" {print $3}' "$d/root/etc/passwd")
+	check "tmpfiles: /var/lib/portwing-stacks 0750, the portwing account's (uid $uid)" \
+	    [ "$(stat -c '%a %u' "$d/root/var/lib/portwing-stacks" 2>&1)" = "750 $uid" ]
 fi
 
 pw_done
