@@ -414,54 +414,45 @@ master_send_mtls_authd(void)
 		policy_msg_send(m.authd.chan, m.pol_gen, &m.pspec);
 }
 
+/*
+ * A channel between the proxy and one of its helpers (policyd, edge,
+ * filed, composer), once both are ready: type goes to each with its end.
+ */
 static void
-master_link_policy(void)
+master_link_proxy(struct child *c, int wanted, uint16_t type)
 {
 	int	sv[2];
 
-	if (m.pol == NULL || !m.policyd.ready || !m.proxy.ready ||
-	    m.policyd.chan == NULL || m.proxy.chan == NULL)
+	if (!wanted || !c->ready || !m.proxy.ready || c->chan == NULL ||
+	    m.proxy.chan == NULL)
 		return;
 	if (ipc_socketpair(sv) == -1) {
 		log_warn("socketpair");
 		return;
 	}
-	ipc_send(m.proxy.chan, IPC_M_POLICY_CHAN, 0, 0, NULL, 0, sv[0]);
-	ipc_send(m.policyd.chan, IPC_M_POLICY_CHAN, 0, 0, NULL, 0, sv[1]);
+	ipc_send(m.proxy.chan, type, 0, 0, NULL, 0, sv[0]);
+	ipc_send(c->chan, type, 0, 0, NULL, 0, sv[1]);
+}
+
+/* A policy: the proxy asks policyd about request bodies. */
+static void
+master_link_policy(void)
+{
+	master_link_proxy(&m.policyd, m.pol != NULL, IPC_M_POLICY_CHAN);
 }
 
 /* HOST_FILES_ROOT: the proxy asks filed to write what a worker checked. */
 static void
 master_link_filed(void)
 {
-	int	sv[2];
-
-	if (!m.cfg.files || !m.filed.ready || !m.proxy.ready ||
-	    m.filed.chan == NULL || m.proxy.chan == NULL)
-		return;
-	if (ipc_socketpair(sv) == -1) {
-		log_warn("socketpair");
-		return;
-	}
-	ipc_send(m.proxy.chan, IPC_M_FILED_CHAN, 0, 0, NULL, 0, sv[0]);
-	ipc_send(m.filed.chan, IPC_M_FILED_CHAN, 0, 0, NULL, 0, sv[1]);
+	master_link_proxy(&m.filed, m.cfg.files, IPC_M_FILED_CHAN);
 }
 
 /* STACKS_DIR: the proxy hands compose requests to the composer. */
 static void
 master_link_composer(void)
 {
-	int	sv[2];
-
-	if (!m.cfg.compose || !m.composer.ready || !m.proxy.ready ||
-	    m.composer.chan == NULL || m.proxy.chan == NULL)
-		return;
-	if (ipc_socketpair(sv) == -1) {
-		log_warn("socketpair");
-		return;
-	}
-	ipc_send(m.proxy.chan, IPC_M_COMPOSE_CHAN, 0, 0, NULL, 0, sv[0]);
-	ipc_send(m.composer.chan, IPC_M_COMPOSE_CHAN, 0, 0, NULL, 0, sv[1]);
+	master_link_proxy(&m.composer, m.cfg.compose, IPC_M_COMPOSE_CHAN);
 }
 
 /*
@@ -641,17 +632,7 @@ master_open_files_root(char *err, size_t errsz)
 static void
 master_link_edge(void)
 {
-	int	sv[2];
-
-	if (!m.cfg.edge || !m.edge.ready || !m.proxy.ready ||
-	    m.edge.chan == NULL || m.proxy.chan == NULL)
-		return;
-	if (ipc_socketpair(sv) == -1) {
-		log_warn("socketpair");
-		return;
-	}
-	ipc_send(m.proxy.chan, IPC_M_EDGE_CHAN, 0, 0, NULL, 0, sv[0]);
-	ipc_send(m.edge.chan, IPC_M_EDGE_CHAN, 0, 0, NULL, 0, sv[1]);
+	master_link_proxy(&m.edge, m.cfg.edge, IPC_M_EDGE_CHAN);
 }
 
 /* authd's audit records go straight to the proxy, on their own channel. */
