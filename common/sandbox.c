@@ -103,11 +103,10 @@ allow_list(scmp_filter_ctx ctx, const char *const *names, size_t n)
 /*
  * filed writes files beneath the one directory it holds (Landlock and
  * openat2's RESOLVE_BENEATH keep it there; seccomp cannot read openat2's
- * flags) and reads the sealed content memfds.
+ * flags); the content memfds it maps with the shared mmap.
  */
 static const char *const sc_filed[] = {
-	"openat2", "mkdirat", "renameat", "renameat2", "unlinkat", "fsync",
-	"fchmod", "pread64",
+	"openat2", "mkdirat", "renameat", "unlinkat", "fsync", "fchmod",
 };
 
 void
