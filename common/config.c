@@ -206,7 +206,7 @@ const struct cfg_info cfg_table[CK_COUNT] = {
 	[CK_COMPOSE_COMMAND] = { "COMPOSE_COMMAND", ROLE_COMPOSER, 0, 0,
 	    "docker-compose or \"docker compose\" (default: docker compose "
 	    "when it is v2, else docker-compose)" },
-	[CK__DOCKER] = { "_DOCKER", ROLE_PROXY, 0, 1, NULL },
+	[CK__DOCKER] = { "_DOCKER", ROLE_PROXY | ROLE_COMPOSER, 0, 1, NULL },
 	[CK__APPROVAL_KEY] = { "_APPROVAL_KEY", ROLE_AUTHD | ROLE_PROXY, 1, 1, NULL },
 	[CK__STARTED] = { "_STARTED", ROLE_ALL, 0, 1, NULL },
 	[CK__KEYS] = { "_KEYS", ROLE_WORKER | ROLE_AUTHD, 0, 1, NULL },

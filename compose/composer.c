@@ -622,6 +622,39 @@ run_next(struct run *r)
 		close(p[0]);
 		return;
 	}
+#ifdef PW_TEST_HOOKS
+	/*
+	 * Test build: instead of compose, a probe of what a compose process
+	 * may do, run the way compose is (tests/regress/t-compose-sandbox.sh).
+	 */
+	if (strcmp(r->req.operation, "portwing-test-sandbox") == 0) {
+		static const char probe[] =
+		    "import ctypes, os, socket, sys\n"
+		    "def t(name, f):\n"
+		    "    try:\n"
+		    "        f(); print(name, 'allowed')\n"
+		    "    except OSError as e:\n"
+		    "        print(name, 'refused', e.errno)\n"
+		    "t('write-tmp', lambda: open('/tmp/portwing-probe-%d' %\n"
+		    "    os.getpid(), 'w').write('x'))\n"
+		    "t('write-stack', lambda: open('probe.txt', 'w').write('x'))\n"
+		    "t('inet', lambda: socket.socket(socket.AF_INET))\n"
+		    "t('docker', lambda: socket.socket(socket.AF_UNIX).connect(\n"
+		    "    sys.argv[1]))\n"
+		    "t('agent', lambda: socket.socket(socket.AF_UNIX).connect(\n"
+		    "    os.environ['DOCKER_HOST'][7:]))\n"
+		    "c = ctypes.CDLL(None, use_errno=True)\n"
+		    "print('ptrace', 'allowed' if c.ptrace(0, 0, 0, 0) == 0 else\n"
+		    "    'refused', ctypes.get_errno())\n"
+		    "print('uid', os.getuid(), 'environ', sorted(os.environ))\n";
+		const char *d = cp.cfg->val[CK__DOCKER];
+		char *pv[] = { "python3", "-c", (char *)probe,
+		    (char *)(d != NULL && strncmp(d, "unix://", 7) == 0 ? d + 7 :
+		    "/var/run/docker.sock"), NULL };
+		run_start(r, pv, -1);
+		return;
+	}
+#endif
 	if (!compose_op_known(r->req.operation)) {
 		compose_op_unsupported(r->req.operation, msg, sizeof(msg));
 		answer(r->id, 200, &r->req, "", 0, msg);

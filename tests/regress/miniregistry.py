@@ -1,12 +1,16 @@
 #!/usr/bin/python3
-"""miniregistry.py PORTFILE: the smallest in-memory registry (distribution
-API v2, push and pull of blobs and manifests, no auth) that `docker push`
-accepts, so that a test image gets real RepoDigests without the network.
-Listens on 127.0.0.1 (an insecure registry to dockerd by default), writes
-its port to PORTFILE.  Standard library only; for tests."""
+"""miniregistry.py [--log FILE] PORTFILE: the smallest in-memory registry
+(distribution API v2, push and pull of blobs and manifests, no auth) that
+`docker push` accepts, so that a test image gets real RepoDigests, and a
+pull has something to fetch, without the network.  Listens on 127.0.0.1
+(an insecure registry to dockerd by default), writes its port to
+PORTFILE.  --log FILE: one line per request, "METHOD PATH STATUS", for
+tests that want to know what was fetched.  Standard library only; for
+tests."""
 import hashlib
 import http.server
 import sys
+import threading
 import uuid
 
 blobs, uploads, manifests = {}, {}, {}
@@ -14,9 +18,20 @@ blobs, uploads, manifests = {}, {}, {}
 
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    log = None  # the --log file
+    lock = threading.Lock()
 
     def log_message(self, *a):
         pass
+
+    def log_request(self, code="-", size="-"):
+        if self.log is None:
+            return
+        if isinstance(code, int):
+            code = int(code)  # an HTTPStatus too
+        with self.lock:
+            self.log.write("%s %s %s\n" % (self.command, self.path, code))
+            self.log.flush()
 
     def body(self):
         if "chunked" in (self.headers.get("Transfer-Encoding") or ""):
@@ -107,7 +122,11 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send(404)
 
 
+args = sys.argv[1:]
+if args[:1] == ["--log"]:
+    H.log = open(args[1], "a")
+    args = args[2:]
 srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-with open(sys.argv[1], "w") as f:
+with open(args[0], "w") as f:
     f.write(str(srv.server_address[1]))
 srv.serve_forever()
