@@ -27,10 +27,10 @@ compose binaries; driven by t-compose.sh.  One section per run:
       KIND v1 (docker-compose) or v2 (docker compose): up, ps, logs
       (tail, services), restart, stop, start, up --force-recreate of one
       service, a failing up, pull of REGREF from the registry fixture
-      (registry.py, its request log REGLOG), down --volumes, each against
-      Docker's own state; the compose binary's Docker calls in the audit
-      trail as api_request records of principal "compose", and the
-      compose_op records;
+      (miniregistry.py, its request log REGLOG), down --volumes, each
+      against Docker's own state; the compose binary's Docker calls in
+      the audit trail as api_request records of principal "compose", and
+      the compose_op records;
   compose_check.py timeout PORT TOKEN DSOCK IMAGE PREFIX STACKS CUSER MODE
       MODE request: "timeout": 4 in the request; MODE setting: the agent
       runs with COMPOSE_TIMEOUT=3.  An up that waits for a dependency
@@ -67,7 +67,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pwhttp  # noqa: E402
-from tap import fail, check  # noqa: E402
+from tap import fail, check, run_guarded  # noqa: E402
 import tap  # noqa: E402
 
 CPATH = "/_portwing/compose"
@@ -94,23 +94,9 @@ def note(msg):
 
 # ------------------------------------------------------------ HTTP
 
-class R:
-    """An answer: status, headers (lower-case names), body, its JSON."""
-
-    def __init__(self, status, hdrs, body, secs=0.0):
-        self.status, self.hdrs, self.body, self.secs = (status, hdrs, body,
-                                                        secs)
-        try:
-            self.json = json.loads(body) if body else None
-        except ValueError:
-            self.json = None
-
-    @property
-    def ctype(self):
-        return self.hdrs.get("content-type", "")
-
-    def __repr__(self):
-        return "%s %r %r" % (self.status, self.ctype, self.body[:600])
+class R(pwhttp.Answer):
+    """An answer (pwhttp.Answer), its repr with more of the body."""
+    REPR_MAX = 600
 
 
 def req(method, path, body=None, token=True, timeout=60, src=None):
@@ -126,18 +112,7 @@ def req(method, path, body=None, token=True, timeout=60, src=None):
     if body is not None:
         h["Content-Type"] = "application/json"
         h["Content-Length"] = str(len(body))
-    s = socket.create_connection(("127.0.0.1", PORT), timeout,
-                                 source_address=(src, 0) if src else None)
-    t0 = time.monotonic()
-    try:
-        head = "%s %s HTTP/1.1\r\n" % (method, path)
-        head += "".join("%s: %s\r\n" % kv for kv in h.items()) + "\r\n"
-        s.sendall(head.encode() + (body or b""))
-        st, hdrs, rest = pwhttp.read_head(s)
-        data = pwhttp.read_body(s, method, st, hdrs, rest)
-    finally:
-        s.close()
-    return R(st, hdrs, data, time.monotonic() - t0)
+    return R(*pwhttp.exchange(PORT, method, path, h, body, timeout, src))
 
 
 def compose(body, timeout=120):
@@ -241,25 +216,7 @@ def send_big(body):
     h = ("POST %s HTTP/1.1\r\nHost: agent\r\nAuthorization: Bearer %s\r\n"
          "Content-Type: application/json\r\nConnection: close\r\n"
          "Content-Length: %d\r\n\r\n" % (CPATH, TOKEN, len(body)))
-
-    def sender():
-        try:
-            s.sendall(h.encode())
-            s.sendall(body)
-        except OSError:
-            pass
-
-    t = threading.Thread(target=sender, daemon=True)
-    t.start()
-    try:
-        st, hdrs, rest = pwhttp.read_head(s)
-        data = pwhttp.read_body(s, "POST", st, hdrs, rest)
-        return R(st, hdrs, data)
-    except (OSError, EOFError) as e:
-        return R(0, {}, repr(e).encode())
-    finally:
-        s.close()
-        t.join(10)
+    return R(*pwhttp.answer_while_sending(s, (h.encode(), body)))
 
 
 def audit(limit=5000):
@@ -279,31 +236,9 @@ def info_caps():
 
 # ---------------------------------------------------------- Docker
 
-class UConn(http.client.HTTPConnection):
-    def __init__(self, path, timeout=60):
-        super().__init__("docker", timeout=timeout)
-        self.upath = path
-
-    def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        s.connect(self.upath)
-        self.sock = s
-
-
 def dapi(method, path, raw=False):
     """Docker's own answer, straight from the engine: (status, data)."""
-    c = UConn(DSOCK)
-    c.request(method, path)
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    if raw:
-        return r.status, data
-    try:
-        return r.status, json.loads(data) if data else None
-    except ValueError:
-        return r.status, data
+    return pwhttp.docker_api(DSOCK, method, path, raw=raw)
 
 
 def docker(*args, timeout=120):
@@ -1401,17 +1336,6 @@ def run_output(phase, limit, kind, state):
               ob.startswith(kb) and n in (len(ob) - len(kb),
                                           len(ob) - len(kb) - 1))
     good("down of %s" % O, {"operation": "down", "stackName": O})
-
-
-def run_guarded(what, fn):
-    try:
-        fn()
-    except Exception as ex:  # a crash is a failure, said as one
-        import traceback
-        for line in traceback.format_exc().splitlines():
-            print("# " + line)
-        fail("%s: checks ran to the end (%s: %s)" % (what,
-                                                     type(ex).__name__, ex))
 
 
 def main():

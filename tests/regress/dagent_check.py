@@ -38,7 +38,6 @@ loopback addresses that change every few requests, so that the agent's
 100-a-minute limit per address only bites where a check wants it to.
 Prints TAP lines; exits 1 when anything failed.  Standard library only."""
 import calendar
-import http.client
 import hashlib
 import json
 import os
@@ -53,7 +52,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pwhttp  # noqa: E402
-from tap import fail, check  # noqa: E402
+from tap import fail, check, run_guarded  # noqa: E402
 import tap  # noqa: E402
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -93,23 +92,7 @@ def bad_src():
 
 # ------------------------------------------------------------ HTTP
 
-class R:
-    """An answer: status, headers (lower-case names), body, its JSON."""
-
-    def __init__(self, status, hdrs, body, secs=0.0):
-        self.status, self.hdrs, self.body, self.secs = (status, hdrs, body,
-                                                        secs)
-        try:
-            self.json = json.loads(body) if body else None
-        except ValueError:
-            self.json = None
-
-    @property
-    def ctype(self):
-        return self.hdrs.get("content-type", "")
-
-    def __repr__(self):
-        return "%s %r %r" % (self.status, self.ctype, self.body[:300])
+R = pwhttp.Answer
 
 
 def req(method, path, body=None, key="token", how="x-api-key", src=None,
@@ -132,18 +115,8 @@ def req(method, path, body=None, key="token", how="x-api-key", src=None,
         h["Content-Type"] = "application/json"
         h["Content-Length"] = str(len(body))
     h.update(headers or {})
-    s = socket.create_connection(("127.0.0.1", port or PORT), timeout,
-                                 source_address=(src or src_addr(), 0))
-    t0 = time.monotonic()
-    try:
-        head = "%s %s HTTP/1.1\r\n" % (method, path)
-        head += "".join("%s: %s\r\n" % kv for kv in h.items()) + "\r\n"
-        s.sendall(head.encode() + (body or b""))
-        st, hdrs, rest = pwhttp.read_head(s)
-        data = pwhttp.read_body(s, method, st, hdrs, rest)
-    finally:
-        s.close()
-    return R(st, hdrs, data, time.monotonic() - t0)
+    return R(*pwhttp.exchange(port or PORT, method, path, h, body, timeout,
+                              src or src_addr()))
 
 
 def envelope_problems(r, status, msg=None, prefix=None, contains=()):
@@ -191,35 +164,9 @@ def is_json_answer(r, status, want):
 
 # ---------------------------------------------------------- Docker
 
-class UConn(http.client.HTTPConnection):
-    def __init__(self, path, timeout=60):
-        super().__init__("docker", timeout=timeout)
-        self.upath = path
-
-    def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        s.connect(self.upath)
-        self.sock = s
-
-
 def dapi(method, path, body=None, raw=False, sock=None):
     """Docker's own answer, straight from the engine: (status, data)."""
-    c = UConn(sock or DSOCK)
-    hd = {}
-    if body is not None:
-        body = json.dumps(body).encode()
-        hd["Content-Type"] = "application/json"
-    c.request(method, path, body, hd)
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    if raw:
-        return r.status, data
-    try:
-        return r.status, json.loads(data) if data else None
-    except ValueError:
-        return r.status, data
+    return pwhttp.docker_api(sock or DSOCK, method, path, body, raw)
 
 
 def docker(*args, check_rc=True, timeout=60):
@@ -281,17 +228,6 @@ def rfc3339(s):
         return None
     t = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S"))
     return t + (float("0" + m.group(2)) if m.group(2) else 0.0)
-
-
-def run_guarded(what, fn):
-    try:
-        fn()
-    except Exception as ex:  # a crash is a failure, said as one
-        import traceback
-        for line in traceback.format_exc().splitlines():
-            print("# " + line)
-        fail("%s: checks ran to the end (%s: %s)" % (what,
-                                                     type(ex).__name__, ex))
 
 
 # ------------------------------------------------------------- api
@@ -1083,39 +1019,17 @@ def send_big(path, body, chunked=False):
     else:
         h += "Content-Length: %d\r\n\r\n" % len(body)
 
-    def sender():
-        try:
-            s.sendall(h.encode())
-            if not chunked:
-                s.sendall(body)
-            else:
-                for i in range(0, len(body), 1 << 20):
-                    piece = body[i:i + (1 << 20)]
-                    s.sendall(b"%x\r\n" % len(piece) + piece + b"\r\n")
-                s.sendall(b"0\r\n\r\n")
-        except OSError:
-            pass
+    def pieces():
+        yield h.encode()
+        if not chunked:
+            yield body
+            return
+        for i in range(0, len(body), 1 << 20):
+            piece = body[i:i + (1 << 20)]
+            yield b"%x\r\n" % len(piece) + piece + b"\r\n"
+        yield b"0\r\n\r\n"
 
-    t = threading.Thread(target=sender, daemon=True)
-    t.start()
-    try:
-        st, hdrs, rest = pwhttp.read_head(s)
-        n = int(hdrs.get("content-length", "-1"))
-        data = rest
-        if n >= 0:
-            while len(data) < n:
-                c = s.recv(65536)
-                if not c:
-                    break
-                data += c
-        elif hdrs.get("transfer-encoding", "").lower() == "chunked":
-            data = pwhttp.read_chunked(s, rest)
-        return R(st, hdrs, data)
-    except (OSError, EOFError) as e:
-        return R(0, {}, repr(e).encode())
-    finally:
-        s.close()
-        t.join(5)
+    return R(*pwhttp.answer_while_sending(s, pieces(), join=5))
 
 
 def padded(obj, size):

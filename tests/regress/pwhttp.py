@@ -1,7 +1,12 @@
 """pwhttp.py: small raw-HTTP helpers for portwing's integration tests
-(hijacked exec sessions, aborted streams), used from t-*.sh heredocs."""
+(hijacked exec sessions, aborted streams), used from t-*.sh heredocs and
+the *_check.py helpers (Answer, exchange, answer_while_sending,
+docker_api)."""
+import http.client
 import json
 import socket
+import threading
+import time
 
 TIMEOUT = 20
 
@@ -152,3 +157,103 @@ def read_body(s, method, st, hdrs, rest):
     if hdrs.get("transfer-encoding", "").lower() == "chunked":
         return read_chunked(s, rest)
     return read_all(s, rest)
+
+
+class Answer:
+    """An answer: status, headers (lower-case names), body, its JSON
+    (None when the body is none), secs (how long it took).  Its repr
+    shows the first REPR_MAX bytes of the body."""
+    REPR_MAX = 300
+
+    def __init__(self, status, hdrs, body, secs=0.0):
+        self.status, self.hdrs, self.body, self.secs = (status, hdrs, body,
+                                                        secs)
+        try:
+            self.json = json.loads(body) if body else None
+        except ValueError:
+            self.json = None
+
+    @property
+    def ctype(self):
+        return self.hdrs.get("content-type", "")
+
+    def __repr__(self):
+        return "%s %r %r" % (self.status, self.ctype,
+                             self.body[:self.REPR_MAX])
+
+
+def exchange(port, method, path, headers, body=None, timeout=30, src=None):
+    """One request to 127.0.0.1:port on a connection of its own (from
+    address src when given), the headers as they are; the answer's body
+    read as read_body does.  (status, headers, body, seconds taken)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout,
+                                 source_address=(src, 0) if src else None)
+    t0 = time.monotonic()
+    try:
+        head = "%s %s HTTP/1.1\r\n" % (method, path)
+        head += "".join("%s: %s\r\n" % kv for kv in headers.items()) + "\r\n"
+        s.sendall(head.encode() + (body or b""))
+        st, hdrs, rest = read_head(s)
+        data = read_body(s, method, st, hdrs, rest)
+    finally:
+        s.close()
+    return st, hdrs, data, time.monotonic() - t0
+
+
+def answer_while_sending(s, pieces, join=10):
+    """Send pieces (bytes, in order: the request) on s from a thread
+    while reading the answer, which may come before all is sent; close s.
+    (status, headers, body); (0, {}, the error) when the connection
+    fails before a whole answer."""
+    def sender():
+        try:
+            for piece in pieces:
+                s.sendall(piece)
+        except OSError:
+            pass
+
+    t = threading.Thread(target=sender, daemon=True)
+    t.start()
+    try:
+        st, hdrs, rest = read_head(s)
+        return st, hdrs, read_body(s, "POST", st, hdrs, rest)
+    except (OSError, EOFError) as e:
+        return 0, {}, repr(e).encode()
+    finally:
+        s.close()
+        t.join(join)
+
+
+class UnixConnection(http.client.HTTPConnection):
+    """HTTP on the unix socket at path (Docker's)."""
+
+    def __init__(self, path, timeout=60):
+        super().__init__("docker", timeout=timeout)
+        self.upath = path
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        s.connect(self.upath)
+        self.sock = s
+
+
+def docker_api(dsock, method, path, body=None, raw=False):
+    """Docker's own answer, straight from the engine at the unix socket
+    dsock: (status, data), data its JSON unless raw (or not JSON).  body:
+    sent as JSON."""
+    c = UnixConnection(dsock)
+    hd = {}
+    if body is not None:
+        body = json.dumps(body).encode()
+        hd["Content-Type"] = "application/json"
+    c.request(method, path, body, hd)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    if raw:
+        return r.status, data
+    try:
+        return r.status, json.loads(data) if data else None
+    except ValueError:
+        return r.status, data

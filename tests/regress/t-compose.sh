@@ -3,10 +3,11 @@
 # compose_op record of section 11) against the real Docker Engine, with
 # Debian's docker-compose (v1) and, when installed, `docker compose` (v2).
 # The checks themselves are in compose_check.py, one section per run;
-# registry.py is the image registry `pull` pulls from (no network).
+# miniregistry.py is the image registry `pull` pulls from (no network).
 #
 # CP_SECTIONS picks sections (default: all):
-#   registry   the registry fixture on its own: docker pull from it
+#   registry   the registry fixture on its own: the image pushed to it,
+#              removed, and pulled back straight from Docker
 #   settings   STACKS_DIR and COMPOSE_* settings refused at start
 #   off        no STACKS_DIR: 404 and its body, no "compose" capability
 #   validate   the checks of 12.2 and their messages, files and modes,
@@ -15,7 +16,7 @@
 #              links (stack directory, file, intermediate), a FIFO, and
 #              a directory swapped for a link during 100 writes
 #   v1         COMPOSE_COMMAND=docker-compose: up, ps, logs, restart,
-#              stop, start, pull (from registry.py), down, each against
+#              stop, start, pull (from miniregistry.py), down, each against
 #              Docker; the compose binary's Docker calls audited
 #   v2         the same with COMPOSE_COMMAND="docker compose" (SKIP when
 #              `docker compose version` is not v2)
@@ -49,8 +50,7 @@ chmod 0755 "$base"
 cuser=portwing
 pw_ensure_user
 reg_pids=
-reg_refs=
-reg_n=0
+reg_ref=
 REGREF=
 
 cleanup() {
@@ -71,7 +71,7 @@ cleanup() {
 	for p in $(D volume ls -q 2>/dev/null | grep "^$P"); do
 		D volume rm "$p" >/dev/null 2>&1
 	done
-	for p in "$P-src:1" $reg_refs; do
+	for p in "$P-src:1" $reg_ref; do
 		D rmi -f "$p" >/dev/null 2>&1
 	done
 	rm -rf "$base" "/tmp/$P-pwned" "/etc/$P-x"
@@ -79,14 +79,17 @@ cleanup() {
 trap cleanup EXIT
 py() { /usr/bin/python3 "$here/compose_check.py" "$@"; }
 
-# reg_start [ARGS...]: registry.py serving the image saved in
-# $base/pull.tar; sets REG_PORT, REG_LOG.
-reg_start() {
-	reg_n=$((reg_n + 1))
-	REG_LOG=$base/reg.$reg_n.log
+# reg_setup: the image to pull, in miniregistry.py (its request log
+# REG_LOG): the test image with a layer of its own (a file saying $P),
+# tagged 127.0.0.1:PORT/pwtest:1 and pushed through Docker, then removed
+# from Docker so that a pull must fetch that layer.  Sets REGREF, REGID
+# (the pushed image's id) and REG_PORT.
+reg_setup() {
+	[ -z "$REGREF" ] || return 0
+	REG_LOG=$base/reg.log
 	rm -f "$base/reg.port"
-	/usr/bin/python3 "$here/registry.py" --log "$REG_LOG" "$@" \
-	    "$base/pull.tar" "$base/reg.port" 2>>"$base/reg.err" &
+	/usr/bin/python3 "$here/miniregistry.py" --log "$REG_LOG" \
+	    "$base/reg.port" 2>>"$base/reg.err" &
 	reg_pids="$reg_pids $!"
 	for _ in $(seq 1 100); do
 		[ -s "$base/reg.port" ] && break
@@ -94,29 +97,19 @@ reg_start() {
 	done
 	REG_PORT=$(cat "$base/reg.port" 2>/dev/null)
 	[ -n "$REG_PORT" ] || return 1
-	reg_refs="$reg_refs 127.0.0.1:$REG_PORT/pwtest:1"
-}
-
-# The image to pull: the test image with a layer of its own (a file
-# saying $P), saved, then removed from Docker so that a pull must fetch
-# that layer.  Served as 127.0.0.1:PORT/pwtest:1.
-reg_setup() {
-	[ -z "$REGREF" ] || return 0
+	reg_ref=127.0.0.1:$REG_PORT/pwtest:1
 	D rm -f "$P-mk" >/dev/null 2>&1
 	D run --name "$P-mk" "$PW_IMAGE" sh -c "echo $P >/pulled-marker" >/dev/null &&
 	    D commit "$P-mk" "$P-src:1" >/dev/null &&
 	    D rm "$P-mk" >/dev/null &&
-	    D save -o "$base/pull.tar" "$P-src:1" &&
-	    D rmi "$P-src:1" >/dev/null || return 1
-	reg_start || return 1
-	REGREF=127.0.0.1:$REG_PORT/pwtest:1
-	REGREF_LOG=$REG_LOG
+	    D tag "$P-src:1" "$reg_ref" &&
+	    D push -q "$reg_ref" >/dev/null 2>>"$base/reg.err" || return 1
+	REGID=$(D image inspect -f '{{.Id}}' "$reg_ref") &&
+	    D rmi "$P-src:1" "$reg_ref" >/dev/null || return 1
+	REGREF=$reg_ref
 }
 
 MT_V2=application/vnd.docker.distribution.manifest.v2+json
-MT_LAYER=application/vnd.docker.image.rootfs.diff.tar
-NL='
-'
 # lines_match TEXT RE...: each (grep) RE matches a line of TEXT,
 # case-insensitively; the text when one does not.
 lines_match() {
@@ -159,61 +152,27 @@ check_refused() {
 }
 
 if want registry; then
-	reg=
 	if reg_setup; then
-		ok "registry.py serves $REGREF (the test image plus a layer of its own)"
-		reg=http://127.0.0.1:$REG_PORT
-	else
-		fail "registry.py serves the test image (a commit of $PW_IMAGE, saved); its errors: $(tail -3 "$base/reg.err" 2>/dev/null)"
-	fi
-fi
-if [ -n "${reg:-}" ]; then
-	h=$(curl -s -D - -o /dev/null "$reg/v2/")
-	check "GET /v2/: 200 with Docker-Distribution-API-Version: registry/2.0" \
-	    lines_match "$h" '^HTTP/1.1 200 ' \
-	    '^Docker-Distribution-API-Version: registry/2.0'
-	h=$(curl -s -I -H "Accept: $MT_V2" "$reg/v2/pwtest/manifests/1")
-	check "HEAD /v2/pwtest/manifests/1: 200, schema 2, Docker-Content-Digest" \
-	    lines_match "$h" '^HTTP/1.1 200 ' "^Content-Type: $MT_V2" \
-	    '^Docker-Content-Digest: sha256:[0-9a-f]\{64\}'
-	m=$(curl -s "$reg/v2/pwtest/manifests/1")
-	cfg=$(manifest_get "$m" 'm["config"]["digest"]')
-	check "GET /v2/pwtest/manifests/1: its layers gzipped" \
-	    [ "$(manifest_get "$m" 'set(l["mediaType"] for l in m["layers"])')" = \
-	    "{'$MT_LAYER.gzip'}" ]
-	s=$(curl -s -o /dev/null -w '%{http_code}' "$reg/v2/pwtest/manifests/2")
-	check "an unknown tag: 404 ($s)" [ "$s" = 404 ]
-	s=$(curl -s -o /dev/null -w '%{http_code}' \
-	    "$reg/v2/pwtest/blobs/sha256:$(printf %064d 0)")
-	check "an unknown blob: 404 ($s)" [ "$s" = 404 ]
-	check "the image is not in Docker before the pull" absent "$REGREF"
-	check "docker pull $REGREF straight from Docker" pull "$REGREF"
-	top=$(manifest_get "$m" 'm["layers"][-1]["digest"]')
-	check "...fetched the manifest, the config and the new layer" \
-	    lines_match "$(cat "$REG_LOG")" '^GET /v2/pwtest/manifests/.* 200$' \
-	    "^GET /v2/pwtest/blobs/$cfg 200\$" "^GET /v2/pwtest/blobs/$top 200\$"
-	id=$(D image inspect -f '{{.Id}}' "$REGREF" 2>/dev/null)
-	check "...the image's id is the manifest's config digest ($id)" \
-	    test -n "$cfg" -a "$id" = "$cfg"
-	out=$(D run --rm "$REGREF" cat /pulled-marker 2>&1)
-	check "...and it runs: /pulled-marker says $P ($out)" [ "$out" = "$P" ]
-	D rmi "$REGREF" >/dev/null 2>&1
-	# The same image with its layers as docker save wrote them.
-	if reg_start --plain; then
-		ref=127.0.0.1:$REG_PORT/pwtest:1
-		m=$(curl -s "http://127.0.0.1:$REG_PORT/v2/pwtest/manifests/1")
-		check "registry.py --plain: the layers uncompressed" \
-		    [ "$(manifest_get "$m" 'set(l["mediaType"] for l in m["layers"])')" = \
-		    "{'$MT_LAYER'}" ]
-		check "registry.py --plain: docker pull $ref" pull "$ref"
-		out=$(D run --rm "$ref" cat /pulled-marker 2>&1)
+		ok "miniregistry.py holds $REGREF, pushed through Docker (the test image plus a layer of its own)"
+		m=$(curl -s -H "Accept: $MT_V2" \
+		    "http://127.0.0.1:$REG_PORT/v2/pwtest/manifests/1")
+		cfg=$(manifest_get "$m" 'm["config"]["digest"]')
 		top=$(manifest_get "$m" 'm["layers"][-1]["digest"]')
-		check "...fetched the new layer, and the image runs ($out)" \
-		    lines_match "$(cat "$REG_LOG")$NL$out" \
-		    "^GET /v2/pwtest/blobs/$top 200\$" "^$P\$"
-		D rmi "$ref" >/dev/null 2>&1
+		check "the image is not in Docker before the pull" absent "$REGREF"
+		n=$(wc -l <"$REG_LOG")
+		check "docker pull $REGREF straight from Docker" pull "$REGREF"
+		check "...fetched the manifest, the config and the new layer" \
+		    lines_match "$(tail -n +$((n + 1)) "$REG_LOG")" \
+		    '^GET /v2/pwtest/manifests/.* 200$' \
+		    "^GET /v2/pwtest/blobs/$cfg 200\$" "^GET /v2/pwtest/blobs/$top 200\$"
+		id=$(D image inspect -f '{{.Id}}' "$REGREF" 2>/dev/null)
+		check "...the image's id is the pushed one and the manifest's config digest ($id)" \
+		    test -n "$cfg" -a "$id" = "$REGID" -a "$id" = "$cfg"
+		out=$(D run --rm "$REGREF" cat /pulled-marker 2>&1)
+		check "...and it runs: /pulled-marker says $P ($out)" [ "$out" = "$P" ]
+		D rmi "$REGREF" >/dev/null 2>&1
 	else
-		fail "registry.py --plain starts"
+		fail "miniregistry.py holds the test image (a commit of $PW_IMAGE, pushed); its errors: $(tail -3 "$base/reg.err" 2>/dev/null)"
 	fi
 fi
 
@@ -291,7 +250,7 @@ lifecycle() {
 	    AUDIT_BUFFER_SIZE=5000; then
 		TAP_PREFIX="$kind: " tap_run py lifecycle "$PW_PORT" "$PW_TOKEN" \
 		    "$DOCKER_SOCK" "$PW_IMAGE" "$P" "$stacks" "$cuser" "$kind" \
-		    "$REGREF" "$REGREF_LOG"
+		    "$REGREF" "$REG_LOG"
 		check "$kind: portwingd is still running" kill -0 "$PW_PID"
 		pw_stop
 	else

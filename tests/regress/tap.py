@@ -1,5 +1,6 @@
 """tap.py: TAP result lines for the python helpers of the integration
-tests (ok/fail/check), counted so a helper can exit 1 when any failed."""
+tests (ok/fail/check), counted so a helper can exit 1 when any failed, and
+run_guarded, which turns a helper's crash into a failure."""
 
 npass = 0
 nfail = 0
@@ -24,3 +25,14 @@ def check(desc, cond, why=""):
     else:
         fail(desc + (": " + str(why) if why != "" else ""))
     return cond
+
+
+def run_guarded(what, fn):
+    try:
+        fn()
+    except Exception as ex:  # a crash is a failure, said as one
+        import traceback
+        for line in traceback.format_exc().splitlines():
+            print("# " + line)
+        fail("%s: checks ran to the end (%s: %s)" % (what,
+                                                     type(ex).__name__, ex))
