@@ -35,6 +35,7 @@ int	 pw_strtonum(const char *, long long, long long, long long *);
 int	 pw_parse_bool(const char *, int *);
 int	 pw_ct_equal(const void *, const void *, size_t);
 int	 pw_hex_encode(const uint8_t *, size_t, char *, size_t);
+char	*pw_utf8_mend(const unsigned char *, size_t, size_t *);
 
 uint64_t pw_now_ms(void);		/* CLOCK_MONOTONIC, milliseconds */
 uint64_t pw_now_us(void);		/* CLOCK_MONOTONIC, microseconds */

@@ -165,9 +165,14 @@ answer(uint32_t id, int status, const struct compose_req *q,
 
 	o = json_object();
 	json_object_set_new(o, "success", json_boolean(error == NULL));
-	/* Not UTF-8 (a binary log line, say): JSON cannot carry it as is. */
-	if ((t = json_stringn(output, olen)) == NULL)
-		t = json_string("(the output is not UTF-8 text)");
+	/* Not UTF-8 (a binary log line, say): mended as Go's encoder does. */
+	if ((t = json_stringn(output, olen)) == NULL) {
+		size_t	 fl;
+		char	*fixed = pw_utf8_mend((const unsigned char *)output, olen,
+			    &fl);
+		t = json_stringn(fixed, fl);
+		free(fixed);
+	}
 	json_object_set_new(o, "output", t);
 	if (error != NULL)
 		json_object_set_new(o, "error", json_string(error));

@@ -26,7 +26,6 @@ enum edge_class {
 
 enum edge_class edge_reject_class(const char *);
 int	edge_streaming_target(const char *);
-char	*edge_utf8(const unsigned char *, size_t, size_t *);
 int	edge_cid_ok(const char *);
 
 /* The master's answer to IPC_E_DIAL (the hello's signed fields). */

@@ -79,7 +79,7 @@ static json_t *
 text_json(const unsigned char *p, size_t n)
 {
 	size_t	 m;
-	char	*u = edge_utf8(p, n, &m);
+	char	*u = pw_utf8_mend(p, n, &m);
 	json_t	*j = json_stringn(u, m);
 
 	free(u);

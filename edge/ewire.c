@@ -58,64 +58,6 @@ edge_streaming_target(const char *target)
 }
 
 /*
- * These bytes as valid UTF-8, each invalid sequence replaced by U+FFFD,
- * as Go's JSON encoder does: the controller closes the session on a text
- * frame that is not UTF-8 (container output often is not).  The caller
- * frees; *outlen is its length (no NUL counted; one is added).
- */
-char *
-edge_utf8(const unsigned char *p, size_t n, size_t *outlen)
-{
-	char	*out = xmalloc(n * 3 + 1);
-	size_t	 i = 0, o = 0, k, need;
-	uint32_t cp;
-
-	while (i < n) {
-		unsigned char c = p[i];
-
-		if (c < 0x80) {
-			out[o++] = (char)c;
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			need = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			need = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3;
-			cp = c & 0x07;
-		} else
-			goto bad;
-		if (i + need >= n)
-			goto bad;
-		for (k = 1; k <= need; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				goto bad;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		/* Overlong forms, surrogates and beyond U+10FFFF. */
-		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			goto bad;
-		memcpy(out + o, p + i, need + 1);
-		o += need + 1;
-		i += need + 1;
-		continue;
-bad:
-		out[o++] = (char)0xef;
-		out[o++] = (char)0xbf;
-		out[o++] = (char)0xbd;
-		i++;
-	}
-	out[o] = '\0';
-	*outlen = o;
-	return out;
-}
-
-/*
  * A container named by the controller (logs, deletion, exec): what
  * Portwing accepts, ^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$, so that it can go
  * into a Docker path as it is.

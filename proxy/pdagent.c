@@ -297,47 +297,6 @@ create_done(void *arg, int status, struct evbuffer *body, const char *err)
 
 /* ---- logs ---- */
 
-/* One UTF-8 sequence jansson takes (no overlong form, no surrogate). */
-static int
-seq_ok(const char *s, size_t n)
-{
-	json_t	*t = json_stringn(s, n);
-
-	json_decref(t);
-	return t != NULL;
-}
-
-/* s with every byte of an invalid UTF-8 sequence as U+FFFD (malloc'd). */
-static char *
-utf8_replace(const char *s, size_t n)
-{
-	const unsigned char	*u = (const unsigned char *)s;
-	struct evbuffer		*b = evbuffer_new();
-	size_t			 i = 0, k, need;
-	char			*out;
-
-	while (i < n) {
-		need = u[i] < 0x80 ? 1 : (u[i] & 0xe0) == 0xc0 && u[i] >= 0xc2 ?
-		    2 : (u[i] & 0xf0) == 0xe0 ? 3 : (u[i] & 0xf8) == 0xf0 &&
-		    u[i] <= 0xf4 ? 4 : 0;
-		for (k = 1; need > 1 && k < need; k++)
-			if (i + k >= n || (u[i + k] & 0xc0) != 0x80)
-				break;
-		if (need == 0 || k < need || (need > 1 && !seq_ok(s + i,
-		    need))) {
-			evbuffer_add(b, "\xef\xbf\xbd", 3);
-			i++;
-			continue;
-		}
-		evbuffer_add(b, s + i, need);
-		i += need;
-	}
-	evbuffer_add(b, "", 1);
-	out = xstrdup((const char *)evbuffer_pullup(b, -1));
-	evbuffer_free(b);
-	return out;
-}
-
 /*
  * One line (without its newline) for the client; empty lines are left
  * out, as dockeragent's reader does.  -1: the follower is gone.
@@ -354,8 +313,10 @@ emit_line(struct pda *p, const char *s, size_t n)
 		json_t *v = json_stringn(s, n);
 		if (v == NULL) {
 			/* Go writes invalid UTF-8 as U+FFFD: so do we. */
-			char *fixed = utf8_replace(s, n);
-			v = json_string(fixed);
+			size_t fl;
+			char *fixed = pw_utf8_mend((const unsigned char *)s,
+			    n, &fl);
+			v = json_stringn(fixed, fl);
 			free(fixed);
 		}
 		json_array_append_new(p->lines, v);

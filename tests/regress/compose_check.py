@@ -1336,6 +1336,20 @@ def run_output(phase, limit, kind, state):
               ob.startswith(kb) and n in (len(ob) - len(kb),
                                           len(ob) - len(kb) - 1))
     good("down of %s" % O, {"operation": "down", "stackName": O})
+    # Output that is not UTF-8: mended (U+FFFD), not lost.
+    B = P + "u"
+    cmd = ["sh", "-c", "printf 'bad-\\377-end\\n'; trap 'exit 0' TERM; "
+           "sleep 3600 & wait"]
+    good("up of a service that prints a byte that is not UTF-8",
+         {"operation": "up", "stackName": B,
+          "files": {"compose.yaml": "services:\n" + svc_yaml("bin", cmd)}})
+    c = project(B)
+    wait_for(lambda: "bin" in c and "end" in logs_text(c["bin"]["Id"]), 30)
+    r = good("logs of it", {"operation": "logs", "stackName": B})
+    o = out_of(r)
+    check("...the byte is U+FFFD, the rest of the line is there",
+          "bad-\ufffd-end" in o, o[-300:])
+    good("down of %s" % B, {"operation": "down", "stackName": B})
 
 
 def main():

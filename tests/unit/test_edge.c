@@ -86,7 +86,7 @@ START_TEST(test_utf8)
 	char	*o;
 
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-		o = edge_utf8((const unsigned char *)c[i].in, c[i].n, &n);
+		o = pw_utf8_mend((const unsigned char *)c[i].in, c[i].n, &n);
 		ck_assert_msg(n == strlen(c[i].out) + (i == 7 ? 3 : 0) &&
 		    memcmp(o, c[i].out, n) == 0, "case %zu", i);
 		free(o);
