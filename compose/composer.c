@@ -30,6 +30,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -253,8 +254,8 @@ run_dir(struct run *r, char *err, size_t errsz)
 	char		*s;
 	int		 fd, rc = -1;
 
-	snprintf(r->rundir, sizeof(r->rundir), "%s/run-%u", cp.privdir, r->id);
-	if (mkdir(r->rundir, 0700) == -1) {
+	snprintf(r->rundir, sizeof(r->rundir), "%s/run-XXXXXX", cp.privdir);
+	if (mkdtemp(r->rundir) == NULL) {
 		snprintf(err, errsz, "creating the run directory: %s",
 		    strerror(errno));
 		r->rundir[0] = '\0';
@@ -928,6 +929,28 @@ cp_signal(evutil_socket_t sig, short ev, void *arg)
 			}
 }
 
+/*
+ * Run directories a composer that died left behind, removed as the
+ * compose user (never by the master: root must not walk a directory
+ * that user controls).
+ */
+static void
+stale_runs(void)
+{
+	DIR		*d;
+	struct dirent	*e;
+	char		 p[PATH_MAX];
+
+	if ((d = opendir(cp.privdir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, "run-", 4) == 0) {
+			snprintf(p, sizeof(p), "%s/%s", cp.privdir, e->d_name);
+			(void)nftw(p, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		}
+	closedir(d);
+}
+
 /* ---- the sandbox ---- */
 
 /*
@@ -1100,6 +1123,7 @@ composer_run(struct child_boot *b)
 	umask(027);
 	/* No chroot: compose needs the system's files.  The rest applies. */
 	privdrop_apply(&b->pd);
+	stale_runs();
 	if ((cp.refuse = docker_reachable()))
 		log_error("COMPOSE_USER (uid %u) can connect to Docker's socket "
 		    "itself, so compose could act around the agent: compose "
