@@ -436,6 +436,7 @@ static void
 conn_next_request(struct conn *c)
 {
 	http_head_free(&c->req);
+	c->body_read = 0;
 	if (c->body != NULL) {
 		evbuffer_free(c->body);
 		c->body = NULL;
@@ -943,6 +944,7 @@ conn_auth_answer(struct conn *c, int verdict, const char *reason,
 			c->sink = SINK_NONE;
 			c->body_mode = REQ_BODY_NONE;
 			c->body_done = 1;
+			c->body_read = 1;
 		} else
 			conn_body_setup(c, SINK_DISCARD);
 		fn(c);
@@ -965,7 +967,7 @@ conn_enroll_answer(struct conn *c, int status, const char *ctype,
 void
 conn_read_local_body(struct conn *c, route_fn fn, size_t limit)
 {
-	if (c->is_signed && c->body_done) {
+	if (c->body_read) {
 		/* Read already, to be judged with its signature. */
 		if (c->body != NULL && evbuffer_get_length(c->body) > limit) {
 			c->keepalive = 0;

@@ -115,6 +115,7 @@ struct conn {
 	void			*spool_md;	/* EVP_MD_CTX while spooling */
 	uint8_t			 digest[32];
 	int			 is_signed;
+	int			 body_read;	/* signed: read before authd judged, in body */
 	int			 lookout;	/* used X-Lookout-* auth headers */
 	int			 linger;	/* closing: dropping client input */
 	uint64_t		 lingered;	/* bytes dropped so far */
