@@ -10,6 +10,8 @@ export PYTHONPATH=$here
 # 101 sessions from 127.0.0.1 at once: lift the per-address limit.
 pw_start REQUEST_TIMEOUT=2 UPSTREAM_IDLE_TIMEOUT=2 MAX_CONNECTIONS_PER_ADDRESS=0 ||
     { fail "portwingd starts"; exit 1; }
+# A run that was killed leaves its container behind: start clean.
+pw_docker_direct rm -f pws-cat >/dev/null 2>&1
 cid=$(pw_docker_direct run -d --name pws-cat "$PW_IMAGE" sh -c 'trap "exit 0" TERM; while :; do echo tick; sleep 0.2; done')
 
 # Raw hijack: 101, then a half-close, and output still flows back.
