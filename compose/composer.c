@@ -232,7 +232,9 @@ run_free(struct run *r)
 	if (r->timer != NULL)
 		event_free(r->timer);
 	if (r->pid > 0) {
+		/* The group, and the child itself if it has no group yet. */
 		kill(-r->pid, SIGKILL);
+		kill(r->pid, SIGKILL);
 		cp.nrunning--;
 	}
 	if (r->rundir[0] != '\0')
@@ -323,6 +325,7 @@ run_finish(struct run *r)
 			return;
 		}
 		r->phase = PH_OP;
+		r->dropped = 0;
 		run_next(r);
 		return;
 	}
@@ -408,10 +411,12 @@ run_timeout(evutil_socket_t fd, short ev, void *arg)
 		    "stopping it", r->req.operation, r->req.stack_name,
 		    r->timeout);
 		kill(-r->pid, SIGTERM);
+		kill(r->pid, SIGTERM);
 		evtimer_add(r->timer, &tv);
 	} else if (!r->killed) {
 		r->killed = 1;
 		kill(-r->pid, SIGKILL);
+		kill(r->pid, SIGKILL);
 	}
 }
 
