@@ -11,6 +11,7 @@
  */
 #include "pwbuild.h"
 
+#include <sys/fsuid.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
@@ -456,6 +457,22 @@ master_link_composer(void)
 }
 
 /*
+ * The master's file system identity (setfsuid, setfsgid): the compose
+ * user's while it makes and opens what that user is to own, root's
+ * again after.  Nothing when not running as root.
+ */
+static void
+fs_as(uid_t uid, gid_t gid)
+{
+	if (geteuid() != 0)
+		return;
+	(void)setfsgid(gid);
+	(void)setfsuid(uid);
+	if ((uid_t)setfsuid((uid_t)-1) != uid)
+		fatalx("setfsuid %u did not take", (unsigned)uid);
+}
+
+/*
  * COMPOSE_USER: a name or a uid, never root (compose would then reach
  * Docker's socket, and everything else, around the agent).
  */
@@ -509,7 +526,7 @@ master_compose_setup(int run, char *err, size_t errsz)
 	char			 path[sizeof(sun.sun_path)], hex[65];
 	uint8_t			 key[32];
 	mode_t			 old;
-	int			 made = 0;
+	int			 made = 0, e;
 
 	m.stacks_fd = m.compose_fd = -1;
 	if (!m.cfg.compose)
@@ -524,26 +541,45 @@ master_compose_setup(int run, char *err, size_t errsz)
 		}
 		return 0;
 	}
-	if (mkdir(d, 0750) == 0)
+	/*
+	 * A missing STACKS_DIR is made by root and given to the compose user
+	 * (chown needs CAP_CHOWN, which the shipped unit does not grant:
+	 * there the packages make /var/lib/portwing-stacks instead).
+	 */
+	if (mkdir(d, 0750) == 0) {
 		made = 1;
-	else if (errno != EEXIST) {
+		if (geteuid() == 0 && chown(d, m.compose_uid, m.compose_gid) ==
+		    -1) {
+			snprintf(err, errsz, "STACKS_DIR %s (%s) did not exist and "
+			    "cannot be given to COMPOSE_USER (%s); make it: install "
+			    "-d -m 0750 -o %u -g %u %s", d, m.cfg.src[CK_STACKS_DIR],
+			    strerror(errno), (unsigned)m.compose_uid,
+			    (unsigned)m.compose_gid, d);
+			(void)rmdir(d);
+			return -1;
+		}
+	} else if (errno != EEXIST) {
 		snprintf(err, errsz, "STACKS_DIR %s (%s): %s", d,
 		    m.cfg.src[CK_STACKS_DIR], strerror(errno));
 		return -1;
 	}
-	if ((m.stacks_fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
-	    O_NOFOLLOW)) == -1 || fstat(m.stacks_fd, &st) == -1) {
+	/*
+	 * The rest as the compose user (its file system identity): what it
+	 * opens is what that user may open, what it makes is that user's,
+	 * and no CAP_DAC_OVERRIDE or CAP_CHOWN is needed.
+	 */
+	fs_as(m.compose_uid, m.compose_gid);
+	m.stacks_fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	e = errno;
+	fs_as(0, 0);
+	if (m.stacks_fd == -1 || fstat(m.stacks_fd, &st) == -1) {
 		snprintf(err, errsz, "STACKS_DIR %s (%s): %s", d,
-		    m.cfg.src[CK_STACKS_DIR], errno == ENOTDIR || errno == ELOOP ?
-		    "not a directory (a link is not followed)" : strerror(errno));
+		    m.cfg.src[CK_STACKS_DIR], e == ENOTDIR || e == ELOOP ?
+		    "not a directory (a link is not followed)" : e == EACCES ?
+		    "COMPOSE_USER cannot open it" : strerror(e));
 		return -1;
 	}
-	if (made && geteuid() == 0 && (fchown(m.stacks_fd, m.compose_uid,
-	    m.compose_gid) == -1 || fchmod(m.stacks_fd, 0750) == -1)) {
-		snprintf(err, errsz, "STACKS_DIR %s: %s", d, strerror(errno));
-		return -1;
-	}
-	if (!made && fstat(m.stacks_fd, &st) == 0 && st.st_uid != m.compose_uid) {
+	if (!made && st.st_uid != m.compose_uid) {
 		snprintf(err, errsz, "STACKS_DIR %s (%s) belongs to uid %u, but "
 		    "compose runs as uid %u (COMPOSE_USER): chown it to that "
 		    "user", d, m.cfg.src[CK_STACKS_DIR], (unsigned)st.st_uid,
@@ -552,28 +588,35 @@ master_compose_setup(int run, char *err, size_t errsz)
 	}
 	pw_strlcpy(m.compose_dir, "/tmp/portwing-compose.XXXXXX",
 	    sizeof(m.compose_dir));
-	if (mkdtemp(m.compose_dir) == NULL ||
-	    (geteuid() == 0 && chown(m.compose_dir, m.compose_uid,
-	    m.compose_gid) == -1)) {
-		snprintf(err, errsz, "a private directory for compose: %s",
-		    strerror(errno));
-		return -1;
-	}
 	snprintf(path, sizeof(path), "%s/docker.sock", m.compose_dir);
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
+	fs_as(m.compose_uid, m.compose_gid);
+	old = umask(077);
+	if (mkdtemp(m.compose_dir) == NULL) {
+		e = errno;
+		umask(old);
+		fs_as(0, 0);
+		m.compose_dir[0] = '\0';
+		snprintf(err, errsz, "a private directory for compose: %s",
+		    strerror(e));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/docker.sock", m.compose_dir);
 	pw_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
-	old = umask(0177);
+	(void)umask(0177);	/* the socket: 0600 */
 	if ((m.compose_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) ==
 	    -1 || bind(m.compose_fd, (struct sockaddr *)&sun, sizeof(sun)) ==
-	    -1 || (geteuid() == 0 && chown(path, m.compose_uid,
-	    m.compose_gid) == -1) || listen(m.compose_fd, 128) == -1) {
+	    -1 || listen(m.compose_fd, 128) == -1) {
+		e = errno;
 		umask(old);
+		fs_as(0, 0);
 		snprintf(err, errsz, "the compose socket %s: %s", path,
-		    strerror(errno));
+		    strerror(e));
 		return -1;
 	}
 	umask(old);
+	fs_as(0, 0);
 	pw_random_bytes(key, sizeof(key));
 	pw_hex_encode(key, sizeof(key), hex, sizeof(hex));
 	OPENSSL_cleanse(key, sizeof(key));
@@ -594,8 +637,10 @@ master_compose_cleanup(void)
 	if (m.compose_dir[0] == '\0')
 		return;
 	snprintf(path, sizeof(path), "%s/docker.sock", m.compose_dir);
+	fs_as(m.compose_uid, m.compose_gid);	/* its directory: 0700 */
 	(void)unlink(path);
 	(void)rmdir(m.compose_dir);
+	fs_as(0, 0);
 	m.compose_dir[0] = '\0';
 }
 
