@@ -103,10 +103,12 @@ allow_list(scmp_filter_ctx ctx, const char *const *names, size_t n)
 /*
  * filed writes files beneath the one directory it holds (Landlock and
  * openat2's RESOLVE_BENEATH keep it there; seccomp cannot read openat2's
- * flags); the content memfds it maps with the shared mmap.
+ * flags; openat is its walk where openat2 is refused, below systemd's
+ * RestrictSUIDSGID=); the content memfds it maps with the shared mmap.
  */
 static const char *const sc_filed[] = {
-	"openat2", "mkdirat", "renameat", "unlinkat", "fsync", "fchmod",
+	"openat2", "openat", "mkdirat", "renameat", "unlinkat", "fsync",
+	"fchmod",
 };
 
 void

@@ -36,19 +36,69 @@
 
 static const struct fw_how fw_default = { 0755, 0 };
 
+/*
+ * Without openat2 (a seccomp filter that answers ENOSYS: systemd's
+ * RestrictSUIDSGID= does so for openat2, whose mode it cannot read), the
+ * path is walked a component at a time from root, each opened with
+ * O_NOFOLLOW from its parent's descriptor: no link is followed at all
+ * (stricter than RESOLVE_BENEATH, the same as RESOLVE_NO_SYMLINKS), and
+ * the paths here are clean (no "..", no "." but the whole), so nothing
+ * above root can be named.
+ */
+static int
+open_walk(int root, const char *path, int flags, mode_t mode)
+{
+	char	 buf[FW_PATH_MAX], *p, *slash;
+	int	 dir = root, fd, e;
+
+	if (strcmp(path, ".") == 0)
+		return openat(root, ".", flags | O_CLOEXEC, mode);
+	if (pw_strlcpy(buf, path, sizeof(buf)) >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (p = buf; (slash = strchr(p, '/')) != NULL; p = slash + 1) {
+		*slash = '\0';
+		fd = openat(dir, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		e = errno;
+		if (dir != root)
+			close(dir);
+		if (fd == -1) {
+			errno = e;
+			return -1;
+		}
+		dir = fd;
+	}
+	fd = openat(dir, p, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	e = errno;
+	if (dir != root)
+		close(dir);
+	errno = e;
+	return fd;
+}
+
 static int
 open_beneath(const struct fw_how *fh, int root, const char *path, int flags,
     mode_t mode)
 {
+	static int	no_openat2;
 	struct open_how	how;
+	int		fd;
 
-	memset(&how, 0, sizeof(how));
-	how.flags = (uint64_t)(flags | O_CLOEXEC);
-	how.mode = (flags & O_CREAT) ? mode : 0;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-	if (fh->no_symlinks)
-		how.resolve |= RESOLVE_NO_SYMLINKS;
-	return (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
+	if (!no_openat2) {
+		memset(&how, 0, sizeof(how));
+		how.flags = (uint64_t)(flags | O_CLOEXEC);
+		how.mode = (flags & O_CREAT) ? mode : 0;
+		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+		if (fh->no_symlinks)
+			how.resolve |= RESOLVE_NO_SYMLINKS;
+		fd = (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
+		if (fd != -1 || errno != ENOSYS)
+			return fd;
+		no_openat2 = 1;
+	}
+	return open_walk(root, path, flags, (flags & O_CREAT) ? mode : 0);
 }
 
 static int

@@ -8,9 +8,11 @@
  */
 #include "pwbuild.h"
 
+#include <sys/prctl.h>
 #include <sys/stat.h>
 
 #include <check.h>
+#include <seccomp.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +26,7 @@
 
 static char	base[256], root[300], outside[300];
 static int	rootfd;
+static int	walk_mode;	/* openat2 answers ENOSYS (setup_walk) */
 
 static void
 setup(void)
@@ -125,12 +128,13 @@ START_TEST(test_writes)
 			    "temporary file %s left", e->d_name);
 		closedir(d);
 	}
-	/* A symlink that stays inside is followed. */
+	/* A symlink that stays inside is followed (refused by the walk). */
 	in_root("etc/link", p, sizeof(p));
 	ck_assert_int_eq(symlink("nginx", p), 0);
-	ck_assert_int_eq(w("etc/link/other.conf", "x", 0644), 0);
+	ck_assert_int_eq(w("etc/link/other.conf", "x", 0644),
+	    walk_mode ? -1 : 0);
 	in_root("etc/nginx/other.conf", p, sizeof(p));
-	ck_assert_int_eq(access(p, F_OK), 0);
+	ck_assert_int_eq(access(p, F_OK), walk_mode ? -1 : 0);
 	ck_assert(outside_clean());
 }
 END_TEST
@@ -234,6 +238,49 @@ START_TEST(test_race)
 }
 END_TEST
 
+/*
+ * A link inside the root to a directory inside it: RESOLVE_BENEATH
+ * follows it; the component walk (no openat2) and no_symlinks do not.
+ */
+
+START_TEST(test_inside_link)
+{
+	static const struct fw_how strict = { 0750, 1 };
+	char	p[400], err[256];
+
+	in_root("sub", p, sizeof(p));
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	in_root("in", p, sizeof(p));
+	ck_assert_int_eq(symlink("sub", p), 0);
+	ck_assert_int_eq(w("in/x", "x", 0644), walk_mode ? -1 : 0);
+	ck_assert_int_eq(fw_write_how(rootfd, "in/y", "y", 1, 0600, &strict,
+	    err, sizeof(err)), -1);
+	ck_assert_int_eq(fw_write_how(rootfd, "sub/z", "z", 1, 0600, &strict,
+	    err, sizeof(err)), 0);
+	ck_assert(outside_clean());
+}
+END_TEST
+
+/*
+ * The same cases where openat2 answers ENOSYS, as under systemd's
+ * RestrictSUIDSGID=: fwrite.c walks the path a component at a time.
+ * (check runs each test, fixture included, in a child of its own.)
+ */
+static void
+setup_walk(void)
+{
+	scmp_filter_ctx	ctx;
+
+	setup();
+	walk_mode = 1;
+	ck_assert_int_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+	ck_assert_ptr_nonnull(ctx = seccomp_init(SCMP_ACT_ALLOW));
+	ck_assert_int_eq(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+	    SCMP_SYS(openat2), 0), 0);
+	ck_assert_int_eq(seccomp_load(ctx), 0);
+	seccomp_release(ctx);
+}
+
 int
 main(void)
 {
@@ -247,6 +294,15 @@ main(void)
 	tcase_add_test(tc, test_writes);
 	tcase_add_test(tc, test_escapes);
 	tcase_add_test(tc, test_race);
+	tcase_add_test(tc, test_inside_link);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("walk");
+	tcase_add_checked_fixture(tc, setup_walk, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_writes);
+	tcase_add_test(tc, test_escapes);
+	tcase_add_test(tc, test_race);
+	tcase_add_test(tc, test_inside_link);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
