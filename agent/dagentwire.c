@@ -389,6 +389,16 @@ create_checks(json_t *o, struct da_result *r)
 		if (json_integer_value(json_object_get(res, "memory_mb")) < 0)
 			return fail(r, 400, "resources.memory_mb cannot be "
 			    "negative");
+		/*
+		 * Docker takes nanocpus and bytes as int64: beyond that no
+		 * machine has (Go would wrap the conversion silently).
+		 */
+		if (json_number_value(json_object_get(res, "cpus")) > 1e9)
+			return fail(r, 400, "resources.cpus is out of range");
+		if (json_integer_value(json_object_get(res, "memory_mb")) >
+		    (json_int_t)(INT64_MAX / (1024 * 1024)))
+			return fail(r, 400, "resources.memory_mb is out of "
+			    "range");
 	}
 	json_array_foreach(json_object_get(o, "ports"), i, v) {
 		s = mstr(v, "container_port");

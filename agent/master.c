@@ -529,7 +529,7 @@ master_compose_setup(int run, char *err, size_t errsz)
 	int			 made = 0, e;
 
 	m.stacks_fd = m.compose_fd = -1;
-	if (!m.cfg.compose)
+	if (!m.cfg.compose || d == NULL)
 		return 0;
 	if (master_compose_user(err, errsz) == -1)
 		return -1;
@@ -550,10 +550,11 @@ master_compose_setup(int run, char *err, size_t errsz)
 		made = 1;
 		if (geteuid() == 0 && chown(d, m.compose_uid, m.compose_gid) ==
 		    -1) {
+			e = errno;
 			snprintf(err, errsz, "STACKS_DIR %s (%s) did not exist and "
 			    "cannot be given to COMPOSE_USER (%s); make it: install "
 			    "-d -m 0750 -o %u -g %u %s", d, m.cfg.src[CK_STACKS_DIR],
-			    strerror(errno), (unsigned)m.compose_uid,
+			    strerror(e), (unsigned)m.compose_uid,
 			    (unsigned)m.compose_gid, d);
 			(void)rmdir(d);
 			return -1;

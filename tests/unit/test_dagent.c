@@ -277,6 +277,29 @@ START_TEST(test_files)
 }
 END_TEST
 
+START_TEST(test_resources_range)
+{
+	struct da_call		 c = { 0 };
+	struct da_result	 r;
+	const char		*b;
+
+	b = "{\"image\":\"x\",\"resources\":{\"cpus\":5e72}}";
+	ck_assert_int_eq(da_create(b, strlen(b), &c, &r), -1);
+	ck_assert_int_eq(r.status, 400);
+	ck_assert_str_eq(r.msg, "resources.cpus is out of range");
+	da_call_free(&c);
+	b = "{\"image\":\"x\",\"resources\":{\"memory_mb\":"
+	    "9000000000000000}}";
+	ck_assert_int_eq(da_create(b, strlen(b), &c, &r), -1);
+	ck_assert_str_eq(r.msg, "resources.memory_mb is out of range");
+	da_call_free(&c);
+	b = "{\"image\":\"x\",\"resources\":{\"cpus\":1.5,"
+	    "\"memory_mb\":512}}";
+	ck_assert_int_eq(da_create(b, strlen(b), &c, &r), 0);
+	da_call_free(&c);
+}
+END_TEST
+
 START_TEST(test_envelope)
 {
 	size_t	n;
@@ -307,6 +330,7 @@ main(void)
 	tcase_add_test(tc, test_create_config);
 	tcase_add_test(tc, test_stop_remove_logs);
 	tcase_add_test(tc, test_envelope);
+	tcase_add_test(tc, test_resources_range);
 	tcase_add_test(tc, test_files);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

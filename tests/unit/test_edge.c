@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "edge.h"
+#include "util.h"
 
 START_TEST(test_reject_classes)
 {
